@@ -1,0 +1,398 @@
+// Channel: the public face of one wasm mc::Channel. The C++ core owns the state machine,
+// the queue, reconnects and routing; this class validates arguments, holds the listener
+// functions and turns core events into JS values.
+import { MetaChannelError, ERROR_CODES, invalid, describe } from "./errors.js";
+import { requireCore } from "./loader.js";
+import { normalizeOptions } from "./options.js";
+import { defaultWebSocket } from "./platform.js";
+import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
+
+/** In the order of mc::State. */
+export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];
+const EVENTS = ["open", "message", "close", "error", "reconnecting", "state"];
+
+// Route bits (src/metachannel/router.h) and interest kinds (mc::Interest).
+export const ROUTE = { MESSAGE: 1, TYPE: 2, ANY: 4, SUBSCRIPTION: 8, ROOM: 16, REPLY: 32, PARSE: 256, OBJECT: 512 };
+export const INTEREST = { MESSAGE: 0, ANY: 1, TYPE: 2, CHANNEL: 3, ROOM: 4, REPLY: 5 };
+
+/** handle -> event sink of a live Channel; the wasm core calls into these. */
+const sinks = new Map();
+let nextHandle = 1;
+/** Depth of core->JS callbacks on the stack; wasm objects are deleted only at depth 0. */
+let depth = 0;
+const pendingDeletes = [];
+
+function installEvents(core) {
+  if (core.__mcEvents) return;
+  const enter = (h, fn) => {
+    const sink = sinks.get(h);
+    if (!sink) return;
+    depth++;
+    try {
+      fn(sink);
+    } finally {
+      if (--depth === 0 && pendingDeletes.length) {
+        for (const w of pendingDeletes.splice(0)) w.delete();
+      }
+    }
+  };
+  core.__mcEvents = {
+    state: (h, from, to) => enter(h, (s) => s.state(from, to)),
+    open: (h, p, n) => enter(h, (s) => s.open(core.__mcDecodeUtf8(p, n))),
+    text: (h, p, n, route) => enter(h, (s) => s.text(core.__mcDecodeUtf8(p, n), route)),
+    binary: (h, p, n, route) => enter(h, (s) => s.binary(core.__mcCopyBytes(p, n), route)),
+    close: (h, code, p, n, clean, again) => enter(h, (s) => s.close(code, core.__mcDecodeUtf8(p, n), !!clean, !!again)),
+    error: (h, code, p, n, detail) => enter(h, (s) => s.error(ERROR_CODES[code] || "SOCKET_ERROR", core.__mcDecodeUtf8(p, n), detail)),
+    reconnecting: (h, attempt, delay) => enter(h, (s) => s.reconnecting(attempt, delay)),
+  };
+}
+
+function isPlainObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * A real-time channel over one WebSocket URL at a time. See metachannel.d.ts for the full
+ * documentation of each member.
+ */
+export class Channel {
+  #w; // the wasm WasmChannel
+  #handle;
+  #core;
+  #disposed = false;
+  #url = null;
+  #protocol = "";
+  #maxMessageBytes;
+  /** event name -> array of listeners (replaced, never mutated: safe to change mid-dispatch) */
+  #listeners = new Map();
+  /** message type ("*" for any object) -> array of listeners */
+  #typed = new Map();
+  /** extra routes used by the client classes: route bit -> (data, meta) => void */
+  #hooks = new Map();
+  #onceWrappers = new WeakMap();
+
+  /**
+   * @param {string | null} url ws:// or wss:// URL, or null to start idle
+   * @param {import("./metachannel").ChannelOptions} [options]
+   */
+  constructor(url, options) {
+    const core = requireCore("new Channel()");
+    installEvents(core);
+    const { flat, WebSocket, headers, maxMessageBytes } = normalizeOptions(options);
+    if (url !== null && url !== undefined && typeof url !== "string") invalid("url", "a ws:// or wss:// URL string, or null", url);
+    if (!WebSocket && !defaultWebSocket()) {
+      throw new MetaChannelError(
+        "NOT_SUPPORTED",
+        "no WebSocket implementation is available: on Node 20 run `npm install ws` (or start node with --experimental-websocket), or pass options.WebSocket",
+      );
+    }
+    if (url) {
+      const problem = core.validateUrl(url);
+      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
+    }
+    this.#core = core;
+    this.#maxMessageBytes = maxMessageBytes;
+    this.#handle = nextHandle++;
+    registerSocketOwner(this.#handle, {
+      WebSocket,
+      headers,
+      onCreateError: (err) =>
+        this.#emitError(new MetaChannelError("SOCKET_ERROR", `the WebSocket constructor threw ${err && err.name ? err.name : "an error"}`)),
+    });
+    sinks.set(this.#handle, this.#makeSink());
+    this.#w = new core.WasmChannel(this.#handle, flat);
+    if (url) this.setUrl(url);
+  }
+
+  // ------------------------------------------------------------------ observers
+
+  /** The URL in use (null while idle). */
+  get url() {
+    return this.#url;
+  }
+  get state() {
+    return this.#disposed ? "closed" : STATES[this.#w.state()];
+  }
+  get readyState() {
+    return this.#disposed ? 3 : this.#w.readyState();
+  }
+  get protocol() {
+    return this.#disposed ? "" : this.#protocol;
+  }
+  get bufferedAmount() {
+    return this.#disposed ? 0 : this.#w.bufferedAmount();
+  }
+  get queuedCount() {
+    return this.#disposed ? 0 : this.#w.queuedCount();
+  }
+  /** Bytes waiting in the send queue. */
+  get queuedBytes() {
+    return this.#disposed ? 0 : this.#w.queuedBytes();
+  }
+  /** Consecutive failed attempts since the last stable connection. */
+  get attempt() {
+    return this.#disposed ? 0 : this.#w.attempt();
+  }
+  get disposed() {
+    return this.#disposed;
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  send(message) {
+    this.#live("send()");
+    let rc;
+    if (typeof message === "string") {
+      this.#checkSize(message.length);
+      rc = this.#w.sendText(message);
+    } else if (message instanceof ArrayBuffer) {
+      this.#checkSize(message.byteLength);
+      rc = this.#w.sendBinary(new Uint8Array(message));
+    } else if (ArrayBuffer.isView(message)) {
+      this.#checkSize(message.byteLength);
+      rc = this.#w.sendBinary(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+    } else if (message === undefined || typeof message === "function" || typeof message === "symbol") {
+      invalid("send(message)", "a JSON value, a string, an ArrayBuffer or a typed array", message);
+    } else if (typeof Blob !== "undefined" && message instanceof Blob) {
+      invalid("send(message)", "an ArrayBuffer (a Blob must be read first: await blob.arrayBuffer())", message);
+    } else {
+      let text;
+      try {
+        text = JSON.stringify(message);
+      } catch (err) {
+        throw new MetaChannelError("INVALID_JSON", `send(message): the message cannot be serialised to JSON (${err && err.message ? err.message : err})`);
+      }
+      if (typeof text !== "string") throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(message)} has no JSON form`);
+      this.#checkSize(text.length);
+      rc = this.#w.sendText(text);
+    }
+    this.#check(rc);
+  }
+
+  setUrl(url) {
+    this.#live("setUrl()");
+    if (url !== null && typeof url !== "string") invalid("setUrl(url)", "a ws:// or wss:// URL string, or null", url);
+    this.#check(this.#w.setUrl(url || ""));
+    this.#url = this.#w.url() || null;
+  }
+
+  close(code, reason) {
+    this.#live("close()");
+    if (code !== undefined && (typeof code !== "number" || !Number.isInteger(code))) invalid("close(code)", "1000 or an integer in 3000-4999", code);
+    if (reason !== undefined && typeof reason !== "string") invalid("close(code, reason)", "a string of at most 123 UTF-8 bytes", reason);
+    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
+      throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
+    }
+    this.#check(this.#w.close(code ?? 0, reason ?? ""));
+  }
+
+  /** Reconnects now: cancels a backoff wait, or resumes after REVOKED / RETRIES_EXHAUSTED. */
+  reconnect() {
+    this.#live("reconnect()");
+    this.#check(this.#w.reconnect());
+  }
+
+  dispose() {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#w.dispose();
+    sinks.delete(this.#handle);
+    unregisterSocketOwner(this.#handle);
+    this.#listeners.clear();
+    this.#typed.clear();
+    this.#hooks.clear();
+    if (depth > 0) pendingDeletes.push(this.#w);
+    else this.#w.delete();
+  }
+
+  opened() {
+    if (this.#disposed) return Promise.reject(new MetaChannelError("DISPOSED", "this channel was disposed"));
+    const s = this.state;
+    if (s === "open") return Promise.resolve();
+    if (s === "closed" || s === "closing") return Promise.reject(new MetaChannelError("CLOSED", "the channel is closed; call setUrl() or reconnect() first"));
+    return new Promise((resolve, reject) => {
+      const offOpen = this.on("open", () => {
+        offOpen();
+        offState();
+        resolve();
+      });
+      const offState = this.on("state", ({ to }) => {
+        if (to === "closed") {
+          offOpen();
+          offState();
+          reject(new MetaChannelError("CLOSED", "the channel closed before it opened"));
+        }
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ listeners
+
+  on(event, listener) {
+    this.#live("on()");
+    if (!EVENTS.includes(event)) invalid("on(event)", `one of ${EVENTS.join(", ")}`, event);
+    if (typeof listener !== "function") invalid(`on("${event}", listener)`, "a function", listener);
+    this.#listeners.set(event, [...(this.#listeners.get(event) || []), listener]);
+    if (event === "message") this.#w.addInterest(INTEREST.MESSAGE, "", 1);
+    return () => this.off(event, listener);
+  }
+
+  once(event, listener) {
+    if (typeof listener !== "function") invalid(`once("${event}", listener)`, "a function", listener);
+    const wrapper = (...args) => {
+      this.off(event, listener);
+      listener(...args);
+    };
+    this.#onceWrappers.set(listener, wrapper);
+    this.on(event, wrapper);
+    return () => this.off(event, listener);
+  }
+
+  off(event, listener) {
+    if (this.#disposed) return;
+    const list = this.#listeners.get(event);
+    if (!list) return;
+    const target = this.#onceWrappers.get(listener) || listener;
+    const i = list.lastIndexOf(target) !== -1 ? list.lastIndexOf(target) : list.lastIndexOf(listener);
+    if (i === -1) return;
+    const next = list.slice(0, i).concat(list.slice(i + 1));
+    if (next.length) this.#listeners.set(event, next);
+    else this.#listeners.delete(event);
+    if (event === "message") this.#w.addInterest(INTEREST.MESSAGE, "", -1);
+  }
+
+  onMessage(type, listener) {
+    this.#live("onMessage()");
+    if (typeof type !== "string" || type === "") invalid("onMessage(type)", 'a non-empty string ("*" for every JSON object)', type);
+    if (typeof listener !== "function") invalid("onMessage(type, listener)", "a function", listener);
+    this.#typed.set(type, [...(this.#typed.get(type) || []), listener]);
+    const kind = type === "*" ? INTEREST.ANY : INTEREST.TYPE;
+    this.#w.addInterest(kind, type, 1);
+    let active = true;
+    return () => {
+      if (!active || this.#disposed) return;
+      active = false;
+      const list = this.#typed.get(type) || [];
+      const i = list.lastIndexOf(listener);
+      if (i === -1) return;
+      const next = list.slice(0, i).concat(list.slice(i + 1));
+      if (next.length) this.#typed.set(type, next);
+      else this.#typed.delete(type);
+      this.#w.addInterest(kind, type, -1);
+    };
+  }
+
+  /**
+   * Internal, for the client classes (ChatClient, LiveDataClient, request/reply): registers
+   * interest of `kind` in `key` and a hook called for frames routed with `routeBit`.
+   * @internal
+   */
+  _route(kind, key, delta) {
+    this.#live("route");
+    this.#w.addInterest(kind, key, delta);
+  }
+  /** @internal */
+  _hook(routeBit, fn) {
+    this.#hooks.set(routeBit, fn);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #live(what) {
+    if (this.#disposed) throw new MetaChannelError("DISPOSED", `${what}: this channel was disposed; create a new Channel`);
+  }
+
+  #checkSize(lowerBound) {
+    // UTF-8 is never shorter than the UTF-16 length, so this rejects hopeless strings
+    // before they are copied into wasm memory; the core checks the exact byte count.
+    if (lowerBound > this.#maxMessageBytes) {
+      throw new MetaChannelError("MESSAGE_TOO_LARGE", `the message is at least ${lowerBound} bytes; maxMessageBytes is ${this.#maxMessageBytes}`);
+    }
+  }
+
+  #check(rc) {
+    if (rc !== 0) throw new MetaChannelError(ERROR_CODES[rc], this.#w.lastError());
+  }
+
+  #call(listener, args, event) {
+    try {
+      listener(...args);
+    } catch (err) {
+      if (event === "error") {
+        // An error listener that throws has nobody left to tell.
+        if (typeof console !== "undefined") console.error("[metachannel] an error listener threw:", err);
+        return;
+      }
+      this.#emitError(new MetaChannelError("LISTENER_THREW", `a "${event}" listener threw: ${err && err.message ? err.message : String(err)}`, err));
+    }
+  }
+
+  #emit(event, ...args) {
+    const list = this.#listeners.get(event);
+    if (!list) return;
+    for (const l of list) {
+      if (this.#disposed) return;
+      this.#call(l, args, event);
+    }
+  }
+
+  #emitError(err) {
+    if (!this.#listeners.get("error")) {
+      // Unhandled: say so once on the console rather than lose it.
+      if (typeof console !== "undefined") console.warn(`[metachannel] unhandled error: ${err.toString()}`);
+      return;
+    }
+    this.#emit("error", err);
+  }
+
+  #dispatchTyped(key, data, meta) {
+    const list = this.#typed.get(key);
+    if (!list) return;
+    for (const l of list) {
+      if (this.#disposed) return;
+      this.#call(l, [data, meta], key === "*" ? 'onMessage("*")' : `onMessage("${key}")`);
+    }
+  }
+
+  #makeSink() {
+    return {
+      state: (from, to) => this.#emit("state", { from: STATES[from], to: STATES[to] }),
+      open: (protocol) => {
+        this.#protocol = protocol;
+        this.#emit("open", { url: this.#url, protocol });
+      },
+      text: (raw, route) => {
+        let data = raw;
+        let parsed = false;
+        if (route & ROUTE.PARSE) {
+          try {
+            data = JSON.parse(raw);
+            parsed = true;
+          } catch {
+            data = raw; // looked like JSON but is not: delivered as text
+          }
+        }
+        const object = parsed && isPlainObject(data);
+        const meta = { type: object && typeof data.type === "string" ? data.type : null, binary: false, raw };
+        if (route & ROUTE.MESSAGE) this.#emit("message", data, meta);
+        if (!object) return;
+        if (route & ROUTE.TYPE && meta.type !== null) this.#dispatchTyped(meta.type, data, meta);
+        if (route & ROUTE.ANY) this.#dispatchTyped("*", data, meta);
+        if (this.#hooks.size) {
+          for (const [bit, hook] of this.#hooks) {
+            if (route & bit && !this.#disposed) this.#call(hook, [data, meta], "route");
+          }
+        }
+      },
+      binary: (bytes, route) => {
+        if (route & ROUTE.MESSAGE) this.#emit("message", bytes, { type: null, binary: true, raw: null });
+      },
+      close: (code, reason, wasClean, willReconnect) => {
+        this.#protocol = "";
+        this.#emit("close", { code, reason, wasClean, willReconnect });
+      },
+      error: (code, message, detail) => this.#emitError(new MetaChannelError(code, message, detail || undefined)),
+      reconnecting: (attempt, delayMs) => this.#emit("reconnecting", { attempt, delayMs }),
+    };
+  }
+}

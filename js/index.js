@@ -1,0 +1,19 @@
+// metachannel: the package entry.
+import { ready } from "./loader.js";
+import { Channel } from "./channel.js";
+
+export { ready, isSupported } from "./loader.js";
+export { Channel } from "./channel.js";
+export { MetaChannelError } from "./errors.js";
+
+/* global __MC_VERSION__ */
+export const version = __MC_VERSION__;
+
+/**
+ * Loads the core if needed and returns a Channel connecting to `url` (it does not wait for
+ * the connection to open: use `channel.opened()` or the "open" event).
+ */
+export async function connect(url, options) {
+  await ready();
+  return new Channel(url, options);
+}

@@ -1,0 +1,157 @@
+// Validation of ChannelOptions, and their flattening into the shape bindings.cpp reads.
+import { MetaChannelError, invalid } from "./errors.js";
+import { isBrowser } from "./platform.js";
+
+const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes"];
+const RECONNECT_KEYS = ["minDelayMs", "maxDelayMs", "factor", "jitter", "maxRetries", "connectTimeoutMs", "stableAfterMs"];
+const HEARTBEAT_KEYS = ["intervalMs", "timeoutMs", "message", "pong"];
+const QUEUE_KEYS = ["maxMessages", "maxBytes", "overflow"];
+const OVERFLOWS = ["drop-oldest", "drop-newest", "error"];
+// RFC 6455 subprotocols are HTTP tokens.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_NAME = TOKEN;
+
+/** Defaults, documented in README.md and metachannel.d.ts. */
+export const DEFAULTS = Object.freeze({
+  maxMessageBytes: 1048576,
+  reconnect: Object.freeze({ minDelayMs: 500, maxDelayMs: 30000, factor: 2, jitter: "full", maxRetries: Infinity, connectTimeoutMs: 10000, stableAfterMs: 5000 }),
+  queue: Object.freeze({ maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest" }),
+  heartbeat: Object.freeze({ message: "ping", pong: "pong" }),
+});
+
+function checkKeys(obj, allowed, where, extra = []) {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key) && !extra.includes(key)) {
+      throw new MetaChannelError("INVALID_ARGUMENT", `unknown option ${where}${key}; allowed: ${allowed.join(", ")}`, { field: `${where}${key}` });
+    }
+  }
+}
+
+function plainObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function number(v, field, { min = 0, max = Infinity, integer = false, infinite = false } = {}) {
+  const ok = typeof v === "number" && !Number.isNaN(v) && v >= min && v <= max &&
+    (Number.isFinite(v) ? (!integer || Number.isInteger(v)) : infinite && v === Infinity);
+  if (!ok) {
+    const kind = integer ? "an integer" : "a number";
+    invalid(field, `${kind} >= ${min}${max !== Infinity ? ` and <= ${max}` : ""}${infinite ? " (or Infinity)" : ""}`, v);
+  }
+  return v;
+}
+
+function messageText(v, field) {
+  if (typeof v === "string") return v;
+  let text;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = undefined;
+  }
+  if (typeof text !== "string") invalid(field, "a string or a JSON-serialisable value", v);
+  return text;
+}
+
+/**
+ * Checks `options` (throwing INVALID_ARGUMENT / HEADERS_UNSUPPORTED) and returns
+ * { flat, WebSocket, headers } where `flat` is what the wasm core reads.
+ * @param {object} options
+ * @param {string[]} [extraKeys] option names the caller (a client class) handles itself
+ */
+export function normalizeOptions(options, extraKeys = []) {
+  if (options === undefined || options === null) options = {};
+  if (!plainObject(options)) invalid("options", "an object", options);
+  checkKeys(options, CHANNEL_KEYS, "", extraKeys);
+  const flat = {};
+
+  if (options.protocols !== undefined) {
+    const p = options.protocols;
+    if (!Array.isArray(p)) invalid("options.protocols", "an array of subprotocol names", p);
+    const seen = new Set();
+    p.forEach((name, i) => {
+      if (typeof name !== "string" || !TOKEN.test(name)) invalid(`options.protocols[${i}]`, "a subprotocol token (letters, digits and !#$%&'*+-.^_`|~; no commas or spaces)", name);
+      if (seen.has(name)) invalid(`options.protocols[${i}]`, "unique", name);
+      seen.add(name);
+    });
+    flat.protocols = p.join(",");
+  }
+
+  let headers;
+  if (options.headers !== undefined) {
+    const h = options.headers;
+    if (!plainObject(h)) invalid("options.headers", "an object of header names to string values", h);
+    for (const [name, value] of Object.entries(h)) {
+      if (!HEADER_NAME.test(name)) invalid(`options.headers[${JSON.stringify(name)}]`, "a valid HTTP header name", name);
+      if (typeof value !== "string" || /[\r\n\0]/.test(value)) invalid(`options.headers.${name}`, "a string without CR, LF or NUL", value);
+    }
+    if (isBrowser && Object.keys(h).length > 0) {
+      throw new MetaChannelError(
+        "HEADERS_UNSUPPORTED",
+        "browsers cannot send custom headers on a WebSocket handshake; put a token in the URL's query string " +
+          "(wss://host/path?token=...) or in a subprotocol (options.protocols), and drop options.headers",
+      );
+    }
+    if (Object.keys(h).length > 0) headers = { ...h };
+  }
+
+  if (options.WebSocket !== undefined && typeof options.WebSocket !== "function") {
+    invalid("options.WebSocket", "a WebSocket class (constructor)", options.WebSocket);
+  }
+
+  if (options.maxMessageBytes !== undefined) {
+    flat.maxMessageBytes = number(options.maxMessageBytes, "options.maxMessageBytes", { min: 1, max: 2 ** 31 - 1, integer: true });
+  }
+
+  const r = options.reconnect;
+  if (r === false) {
+    flat.reconnect = false;
+  } else if (r !== undefined && r !== true) {
+    if (!plainObject(r)) invalid("options.reconnect", "false or an object of ReconnectOptions", r);
+    checkKeys(r, RECONNECT_KEYS, "reconnect.");
+    if (r.minDelayMs !== undefined) flat.minDelayMs = number(r.minDelayMs, "reconnect.minDelayMs");
+    if (r.maxDelayMs !== undefined) flat.maxDelayMs = number(r.maxDelayMs, "reconnect.maxDelayMs");
+    const min = flat.minDelayMs ?? DEFAULTS.reconnect.minDelayMs;
+    const max = flat.maxDelayMs ?? DEFAULTS.reconnect.maxDelayMs;
+    if (max < min) invalid("reconnect.maxDelayMs", `>= reconnect.minDelayMs (${min})`, max);
+    if (r.factor !== undefined) flat.factor = number(r.factor, "reconnect.factor", { min: 1 });
+    if (r.jitter !== undefined) {
+      if (r.jitter === "full") flat.fullJitter = true;
+      else {
+        flat.fullJitter = false;
+        flat.jitter = number(r.jitter, "reconnect.jitter", { min: 0, max: 1 });
+      }
+    }
+    if (r.maxRetries !== undefined) flat.maxRetries = number(r.maxRetries, "reconnect.maxRetries", { integer: true, infinite: true });
+    if (r.connectTimeoutMs !== undefined) flat.connectTimeoutMs = number(r.connectTimeoutMs, "reconnect.connectTimeoutMs", { min: 1, infinite: true });
+    if (r.stableAfterMs !== undefined) flat.stableAfterMs = number(r.stableAfterMs, "reconnect.stableAfterMs");
+  }
+
+  const hb = options.heartbeat;
+  if (hb !== undefined && hb !== false) {
+    if (!plainObject(hb)) invalid("options.heartbeat", "false or { intervalMs, timeoutMs, message?, pong? }", hb);
+    checkKeys(hb, HEARTBEAT_KEYS, "heartbeat.");
+    flat.heartbeat = true;
+    flat.heartbeatIntervalMs = number(hb.intervalMs, "heartbeat.intervalMs", { min: 1 });
+    flat.heartbeatTimeoutMs = number(hb.timeoutMs, "heartbeat.timeoutMs", { min: 1 });
+    if (hb.message !== undefined) flat.heartbeatMessage = messageText(hb.message, "heartbeat.message");
+    if (hb.pong !== undefined) {
+      if (typeof hb.pong !== "string") invalid("heartbeat.pong", "a string", hb.pong);
+      flat.heartbeatPong = hb.pong;
+    }
+  }
+
+  const q = options.queue;
+  if (q !== undefined) {
+    if (!plainObject(q)) invalid("options.queue", "an object of QueueOptions", q);
+    checkKeys(q, QUEUE_KEYS, "queue.");
+    if (q.maxMessages !== undefined) flat.queueMaxMessages = number(q.maxMessages, "queue.maxMessages", { integer: true, infinite: true });
+    if (q.maxBytes !== undefined) flat.queueMaxBytes = number(q.maxBytes, "queue.maxBytes", { integer: true, infinite: true });
+    if (q.overflow !== undefined) {
+      if (!OVERFLOWS.includes(q.overflow)) invalid("queue.overflow", `one of ${OVERFLOWS.map((o) => `"${o}"`).join(", ")}`, q.overflow);
+      flat.queueOverflow = q.overflow;
+    }
+  }
+
+  return { flat, WebSocket: options.WebSocket, headers, maxMessageBytes: flat.maxMessageBytes ?? DEFAULTS.maxMessageBytes };
+}

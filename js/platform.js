@@ -1,0 +1,34 @@
+// What runtime we are in, and where a WebSocket implementation comes from.
+
+export const isNode =
+  typeof process !== "undefined" && process.versions != null && process.versions.node != null &&
+  typeof window === "undefined";
+
+export const isBrowser = typeof window !== "undefined" && typeof document !== "undefined";
+
+/** The `ws` package, loaded by ready() in Node when there is no global WebSocket. */
+let wsPackage = null;
+
+// Hidden from bundlers: browsers never load these.
+const WS_MODULE = "ws";
+
+export async function loadNodeWebSocket() {
+  if (!isNode || typeof globalThis.WebSocket === "function" || wsPackage) return;
+  try {
+    const mod = await import(/* webpackIgnore: true */ /* @vite-ignore */ WS_MODULE);
+    wsPackage = mod.default || mod.WebSocket || null;
+  } catch {
+    wsPackage = null; // not installed: isSupported() says so, and Channel throws NOT_SUPPORTED
+  }
+}
+
+/** The WebSocket class a channel uses when its options name none. */
+export function defaultWebSocket() {
+  return typeof globalThis.WebSocket === "function" ? globalThis.WebSocket : wsPackage;
+}
+
+/** True for the `ws` package's class (an EventEmitter), false for WHATWG WebSockets. */
+export function isWsPackageClass(WS) {
+  return WS === wsPackage || (WS != null && WS.prototype != null && typeof WS.prototype.on === "function" &&
+    typeof WS.prototype.terminate === "function");
+}

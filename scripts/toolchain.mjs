@@ -1,0 +1,51 @@
+// Set-up shared by `npm run build`, `npm run demo` and `npm test`: makes sure the system
+// packages and node_modules are there, installing them when it can (apt-get as root).
+import { execSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+/** Debian packages by what needs them. */
+export const PACKAGES = {
+  build: { check: () => has("em++") && existsSync("/usr/include/nlohmann/json.hpp") && existsSync("/usr/share/nodejs/acorn"), pkgs: ["emscripten", "nlohmann-json3-dev", "node-acorn"] },
+  native: { check: () => has("cmake") && has("g++") && existsSync("/usr/include/gtest/gtest.h"), pkgs: ["cmake", "g++", "libgtest-dev"] },
+  fuzz: { check: () => has("clang++") && existsSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"), pkgs: ["clang", "libclang-rt-14-dev"] },
+  browser: { check: () => existsSync("/usr/bin/chromium"), pkgs: ["chromium"] },
+};
+
+let aptUpdated = false;
+
+export function ensurePackages(...groups) {
+  const missing = [];
+  for (const g of groups) if (!PACKAGES[g].check()) missing.push(...PACKAGES[g].pkgs);
+  if (!missing.length) return;
+  const cmd = `apt-get install -y --no-install-recommends ${[...new Set(missing)].join(" ")}`;
+  if (!isRoot) {
+    console.error(`metachannel: missing system packages. Run:\n  sudo apt-get update && sudo ${cmd}`);
+    process.exit(1);
+  }
+  console.log(`metachannel: installing ${missing.join(" ")} (apt-get)…`);
+  if (!aptUpdated) {
+    execSync("apt-get update -q", { stdio: "inherit" });
+    aptUpdated = true;
+  }
+  execSync(cmd, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+}
+
+export function ensureNodeModules() {
+  if (existsSync(path.join(root, "node_modules", "esbuild")) && existsSync(path.join(root, "node_modules", "ws"))) return;
+  console.log("metachannel: node_modules missing, running npm ci…");
+  execSync(existsSync(path.join(root, "package-lock.json")) ? "npm ci" : "npm install", { cwd: root, stdio: "inherit" });
+}
+
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal})`);
+  }
+}

@@ -1,0 +1,450 @@
+#include "metachannel/channel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "metachannel/url.h"
+
+namespace mc {
+namespace {
+
+std::string number(double v) {
+  if (!std::isfinite(v)) return "Infinity";
+  const long long n = static_cast<long long>(v);
+  return std::to_string(n);
+}
+
+bool equals(const char* data, size_t size, const std::string& s) {
+  return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
+}
+
+}  // namespace
+
+Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
+    : transport_(transport),
+      scheduler_(scheduler),
+      events_(events),
+      config_(std::move(config)),
+      policy_(config_.reconnect),
+      queue_(config_.queue) {
+  transport_.set_listener(this);
+}
+
+Channel::~Channel() {
+  dispose();
+  transport_.set_listener(nullptr);
+}
+
+ErrorCode Channel::fail(ErrorCode code, std::string message) {
+  last_error_ = std::move(message);
+  return code;
+}
+
+void Channel::report(ErrorCode code, const std::string& message, double detail) {
+  if (!disposed_) events_.on_error(code, message, detail);
+}
+
+bool Channel::transition(State to) {
+  if (disposed_) return false;
+  if (state_ == to) return true;
+  const State from = state_;
+  state_ = to;
+  const uint64_t mine = ++epoch_;
+  events_.on_state(from, to);
+  return !disposed_ && epoch_ == mine;
+}
+
+// ---------------------------------------------------------------------------------- API
+
+ErrorCode Channel::set_url(std::string_view url) {
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
+  const bool socket_active = state_ == State::Connecting || state_ == State::Open || state_ == State::Closing;
+  if (url.empty()) {
+    if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
+    const bool was_open = state_ == State::Open;
+    url_.clear();
+    attempt_ = 0;
+    clear_timers();
+    if (socket_active) transport_.abort();
+    reschedule();
+    const uint64_t mine = epoch_;
+    if (was_open) events_.on_close(close_code::kNormal, "", true, false);
+    if (epoch_ == mine) transition(State::Idle);
+    return ErrorCode::None;
+  }
+  const std::string problem = validate_ws_url(url);
+  if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
+  if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
+  const bool was_open = state_ == State::Open;
+  if (socket_active) transport_.abort();
+  url_.assign(url.data(), url.size());
+  attempt_ = 0;
+  clear_timers();
+  const uint64_t mine = epoch_;
+  if (was_open) events_.on_close(close_code::kNormal, "", true, true);
+  if (disposed_ || epoch_ != mine) return ErrorCode::None;
+  start_attempt();
+  return ErrorCode::None;
+}
+
+ErrorCode Channel::send_text(const char* data, size_t size) { return send_frame(false, data, size); }
+
+ErrorCode Channel::send_binary(const uint8_t* data, size_t size) {
+  return send_frame(true, reinterpret_cast<const char*>(data), size);
+}
+
+ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (size > config_.max_message_bytes) {
+    return fail(ErrorCode::MessageTooLarge, "the message is " + number(static_cast<double>(size)) +
+                                                " bytes; maxMessageBytes is " +
+                                                number(static_cast<double>(config_.max_message_bytes)));
+  }
+  if (closed_by_user_ || state_ == State::Closing) {
+    return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent");
+  }
+  if (state_ == State::Open && queue_.empty()) {
+    const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
+                           : transport_.send_text(data, size);
+    if (ok) return ErrorCode::None;
+  }
+  size_t dropped = 0;
+  switch (queue_.push(binary, data, size, dropped)) {
+    case SendQueue::Push::Queued: return ErrorCode::None;
+    case SendQueue::Push::QueuedDropped:
+      report(ErrorCode::QueueOverflow,
+             "the send queue was full; dropped the " + number(static_cast<double>(dropped)) + " oldest message(s)",
+             static_cast<double>(dropped));
+      return ErrorCode::None;
+    case SendQueue::Push::DroppedNewest:
+      report(ErrorCode::QueueOverflow, "the send queue was full; dropped the message just sent (overflow: drop-newest)", 1);
+      return ErrorCode::None;
+    case SendQueue::Push::Rejected:
+      return fail(ErrorCode::QueueOverflow,
+                  "the send queue is full (" + number(static_cast<double>(queue_.size())) + " messages, " +
+                      number(static_cast<double>(queue_.bytes())) +
+                      " bytes); the message was not queued. Raise queue.maxMessages/maxBytes or wait for \"open\"");
+    case SendQueue::Push::TooLarge:
+      return fail(ErrorCode::QueueOverflow, "the message (" + number(static_cast<double>(size)) +
+                                                " bytes) can never fit in the send queue (queue.maxBytes " +
+                                                number(static_cast<double>(queue_.options().max_bytes)) +
+                                                ", maxMessages " +
+                                                number(static_cast<double>(queue_.options().max_messages)) + ")");
+  }
+  return ErrorCode::None;
+}
+
+ErrorCode Channel::close(int code, std::string_view reason) {
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (code != 0 && !is_sendable_close_code(code)) {
+    return fail(ErrorCode::InvalidArgument,
+                "close code must be 1000 or in 3000-4999 (got " + std::to_string(code) + ")");
+  }
+  if (reason.size() > 123) {
+    return fail(ErrorCode::InvalidArgument, "close reason is " + std::to_string(reason.size()) +
+                                                " bytes of UTF-8; at most 123 are allowed");
+  }
+  if (closed_by_user_) return ErrorCode::None;
+  closed_by_user_ = true;
+  const int sent_code = code ? code : close_code::kNormal;
+  const size_t dropped = queue_.clear();
+  clear_timers();
+  const State was = state_;
+  if (was == State::Open) {
+    transport_.close(sent_code, std::string(reason));
+    closing_deadline_ = scheduler_.now_ms() + config_.closing_timeout_ms;
+  } else if (was == State::Connecting || was == State::Closing) {
+    transport_.abort();
+  }
+  reschedule();
+  if (dropped) {
+    report(ErrorCode::Closed, "close() dropped " + number(static_cast<double>(dropped)) + " queued message(s) that were never sent",
+           static_cast<double>(dropped));
+  }
+  if (was == State::Open) {
+    transition(State::Closing);
+  } else {
+    enter_closed(sent_code, reason, true);
+  }
+  return ErrorCode::None;
+}
+
+ErrorCode Channel::reconnect_now() {
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
+  attempt_ = 0;
+  if (url_.empty()) return ErrorCode::None;
+  if (state_ == State::Reconnecting || state_ == State::Closed) {
+    retry_at_ = kNever;
+    start_attempt();
+  }
+  return ErrorCode::None;
+}
+
+void Channel::set_online(bool online) {
+  if (disposed_ || online_ == online) return;
+  online_ = online;
+  if (online && state_ == State::Reconnecting) {
+    retry_at_ = kNever;
+    start_attempt();
+  }
+}
+
+void Channel::on_resume() {
+  if (disposed_) return;
+  if (state_ == State::Reconnecting && online_) {
+    retry_at_ = kNever;
+    start_attempt();
+    return;
+  }
+  if (state_ == State::Open && config_.heartbeat.enabled) {
+    // A socket that slept in a background tab may be dead without knowing it: probe it now.
+    ping_at_ = scheduler_.now_ms();
+    reschedule();
+  }
+}
+
+void Channel::dispose() {
+  if (disposed_) return;
+  disposed_ = true;
+  clear_timers();
+  scheduler_.cancel_wake();
+  if (state_ == State::Connecting || state_ == State::Open || state_ == State::Closing) transport_.abort();
+  queue_.clear();
+  router_.clear();
+  state_ = State::Closed;
+}
+
+// ------------------------------------------------------------------------- state machine
+
+void Channel::start_attempt() {
+  clear_timers();
+  ever_opened_ = false;
+  if (!transition(State::Connecting)) return;
+  if (!transport_.open(url_, config_.protocols_csv)) {
+    report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_));
+    if (!disposed_ && state_ == State::Connecting) handle_drop(close_code::kAbnormal, "", false, true);
+    return;
+  }
+  const double timeout = config_.reconnect.connect_timeout_ms;
+  if (timeout > 0 && std::isfinite(timeout)) connect_deadline_ = scheduler_.now_ms() + timeout;
+  reschedule();
+}
+
+void Channel::flush_queue() {
+  while (!queue_.empty()) {
+    const QueuedMessage& m = queue_.front();
+    const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size())
+                             : transport_.send_text(m.bytes.data(), m.bytes.size());
+    if (!ok) return;  // the socket is failing; what is left stays queued for the next connection
+    queue_.pop_front();
+  }
+}
+
+void Channel::on_transport_open() {
+  if (disposed_ || state_ != State::Connecting) return;
+  const double now = scheduler_.now_ms();
+  connect_deadline_ = kNever;
+  opened_at_ = now;
+  ever_opened_ = true;
+  if (config_.heartbeat.enabled) {
+    ping_at_ = now + config_.heartbeat.interval_ms;
+    pong_deadline_ = kNever;
+  }
+  reschedule();
+  flush_queue();  // before any listener runs, so queued messages keep their place in line
+  if (!transition(State::Open)) return;
+  events_.on_open(transport_.protocol());
+}
+
+void Channel::saw_traffic() {
+  // Any frame proves the connection is alive. No reschedule here (this is the hot path): if
+  // the pending wake-up was for this deadline, on_wake() finds nothing due and re-arms.
+  pong_deadline_ = kNever;
+}
+
+void Channel::on_transport_text(const char* data, size_t size) {
+  if (disposed_ || state_ != State::Open) return;
+  saw_traffic();
+  if (size > config_.max_message_bytes) {
+    report(ErrorCode::MessageTooLarge,
+           "dropped an incoming frame of " + number(static_cast<double>(size)) + " bytes (maxMessageBytes is " +
+               number(static_cast<double>(config_.max_message_bytes)) + ")",
+           static_cast<double>(size));
+    return;
+  }
+  if (config_.heartbeat.enabled &&
+      (equals(data, size, config_.heartbeat.pong) || equals(data, size, config_.heartbeat.message))) {
+    return;  // heartbeat traffic (ours echoed by a broadcast relay, or a pong) is not a message
+  }
+  envelope_.scan(data, size);
+  const uint32_t r = router_.route_text(envelope_);
+  if (r) events_.on_text(data, size, r);
+}
+
+void Channel::on_transport_binary(const uint8_t* data, size_t size) {
+  if (disposed_ || state_ != State::Open) return;
+  saw_traffic();
+  if (size > config_.max_message_bytes) {
+    report(ErrorCode::MessageTooLarge,
+           "dropped an incoming binary frame of " + number(static_cast<double>(size)) + " bytes (maxMessageBytes is " +
+               number(static_cast<double>(config_.max_message_bytes)) + ")",
+           static_cast<double>(size));
+    return;
+  }
+  const uint32_t r = router_.route_binary();
+  if (r) events_.on_binary(data, size, r);
+}
+
+void Channel::on_transport_error() {
+  if (disposed_) return;
+  if (state_ == State::Connecting) {
+    // Browsers follow a failed handshake's error with close(1006); Node 20's WebSocket never
+    // does. Treat the error itself as the end of the attempt and drop the socket, so both
+    // behave the same and no late close is seen.
+    transport_.abort();
+    report(ErrorCode::SocketError, "could not connect to " + redact_url(url_));
+    if (!disposed_ && state_ == State::Connecting) handle_drop(close_code::kAbnormal, "", false, true);
+    return;
+  }
+  if (state_ == State::Open) report(ErrorCode::SocketError, "the connection to " + redact_url(url_) + " reported an error");
+}
+
+void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
+  if (disposed_) return;
+  if (state_ == State::Closing) {
+    enter_closed(code, reason, clean);
+    return;
+  }
+  if (state_ == State::Connecting || state_ == State::Open) handle_drop(code, reason, clean, !ever_opened_);
+}
+
+void Channel::enter_closed(int code, std::string_view reason, bool clean) {
+  clear_timers();
+  reschedule();
+  const uint64_t mine = epoch_;
+  if (state_ == State::Open || state_ == State::Connecting || state_ == State::Closing) {
+    events_.on_close(code, reason, clean, false);
+  }
+  if (!disposed_ && epoch_ == mine) transition(State::Closed);
+}
+
+void Channel::handle_drop(int code, std::string_view reason_view, bool clean, bool failed_attempt) {
+  (void)failed_attempt;
+  const std::string reason(reason_view);  // the transport's buffer may not outlive callbacks
+  connect_deadline_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
+  const uint64_t mine = epoch_;
+  auto still_mine = [&] { return !disposed_ && epoch_ == mine; };
+
+  switch (ReconnectPolicy::classify_close(code)) {
+    case ReconnectPolicy::CloseVerdict::Revoked:
+      report(ErrorCode::Revoked, "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL",
+             code);
+      if (still_mine()) enter_closed(code, reason, clean);
+      return;
+    case ReconnectPolicy::CloseVerdict::Stop:
+      report(ErrorCode::SocketError, "the server closed the channel with code " + std::to_string(code) +
+                                         ", which means it will not accept this client as it is; not reconnecting",
+             code);
+      if (still_mine()) enter_closed(code, reason, clean);
+      return;
+    case ReconnectPolicy::CloseVerdict::Reconnect: break;
+  }
+  if (!config_.reconnect.enabled) {
+    enter_closed(code, reason, clean);
+    return;
+  }
+  const double now = scheduler_.now_ms();
+  if (ever_opened_ && now - opened_at_ >= config_.reconnect.stable_after_ms) attempt_ = 0;
+  if (online_) {
+    ++attempt_;
+    if (policy_.exhausted(attempt_)) {
+      report(ErrorCode::RetriesExhausted,
+             "gave up reconnecting to " + redact_url(url_) + " after " + number(static_cast<double>(attempt_ - 1)) +
+                 " retries (reconnect.maxRetries); call reconnect() to try again",
+             attempt_ - 1);
+      if (still_mine()) enter_closed(code, reason, clean);
+      return;
+    }
+  }
+  const bool was_socket = state_ == State::Open || state_ == State::Connecting;
+  if (was_socket) events_.on_close(code, reason, clean, true);
+  if (still_mine()) schedule_retry();
+}
+
+void Channel::schedule_retry() {
+  if (!online_) {
+    // Offline: wait for set_online(true) instead of burning retries against no network.
+    retry_at_ = kNever;
+    reschedule();
+    transition(State::Reconnecting);
+    return;
+  }
+  const double delay = policy_.delay(attempt_, scheduler_.random01());
+  retry_at_ = scheduler_.now_ms() + delay;
+  reschedule();
+  if (!transition(State::Reconnecting)) return;
+  events_.on_reconnecting(attempt_, delay);
+}
+
+void Channel::on_wake() {
+  if (disposed_) return;
+  const double now = scheduler_.now_ms();
+  if (state_ == State::Connecting && connect_deadline_ <= now) {
+    connect_deadline_ = kNever;
+    transport_.abort();
+    report(ErrorCode::ConnectTimeout, "no WebSocket handshake from " + redact_url(url_) + " within " +
+                                          number(config_.reconnect.connect_timeout_ms) + " ms (reconnect.connectTimeoutMs)");
+    if (!disposed_ && state_ == State::Connecting) handle_drop(close_code::kAbnormal, "", false, true);
+  } else if (state_ == State::Open && pong_deadline_ <= now) {
+    pong_deadline_ = kNever;
+    transport_.abort();
+    report(ErrorCode::HeartbeatTimeout, "no frame from " + redact_url(url_) + " within " +
+                                            number(config_.heartbeat.timeout_ms) +
+                                            " ms of a heartbeat ping; dropping the connection");
+    if (!disposed_ && state_ == State::Open) handle_drop(close_code::kAbnormal, "", false, false);
+  } else if (state_ == State::Open && ping_at_ <= now) {
+    const HeartbeatOptions& hb = config_.heartbeat;
+    transport_.send_text(hb.message.data(), hb.message.size());
+    ping_at_ = now + hb.interval_ms;
+    if (pong_deadline_ == kNever) pong_deadline_ = now + hb.timeout_ms;
+  } else if (state_ == State::Reconnecting && retry_at_ <= now) {
+    retry_at_ = kNever;
+    start_attempt();
+    return;
+  } else if (state_ == State::Closing && closing_deadline_ <= now) {
+    closing_deadline_ = kNever;
+    transport_.abort();
+    enter_closed(close_code::kAbnormal, "", false);
+    return;
+  }
+  reschedule();
+}
+
+void Channel::clear_timers() {
+  connect_deadline_ = retry_at_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
+}
+
+void Channel::reschedule() {
+  if (disposed_) return;
+  double next = kNever;
+  switch (state_) {
+    case State::Connecting: next = connect_deadline_; break;
+    case State::Open: next = std::min(ping_at_, pong_deadline_); break;
+    case State::Reconnecting: next = retry_at_; break;
+    case State::Closing: next = closing_deadline_; break;
+    case State::Idle:
+    case State::Closed: break;
+  }
+  // The state may not have been entered yet (callers set deadlines just before transitions).
+  next = std::min({next, connect_deadline_, retry_at_, closing_deadline_});
+  if (next == kNever) {
+    scheduler_.cancel_wake();
+  } else {
+    scheduler_.wake_in(std::max(0.0, next - scheduler_.now_ms()));
+  }
+}
+
+}  // namespace mc

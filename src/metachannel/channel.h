@@ -1,0 +1,146 @@
+// Channel: the connection state machine. Owns the send queue, the reconnect policy, the
+// heartbeat and the router; drives a Transport; keeps time through a Scheduler; tells its
+// owner what happened through ChannelEvents. Single-threaded and re-entrant: any API call may
+// be made from inside any event callback.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "metachannel/envelope.h"
+#include "metachannel/reconnect_policy.h"
+#include "metachannel/router.h"
+#include "metachannel/send_queue.h"
+#include "metachannel/transport.h"
+#include "metachannel/types.h"
+
+namespace mc {
+
+struct HeartbeatOptions {
+  bool enabled = false;
+  double interval_ms = 30000;
+  double timeout_ms = 10000;
+  std::string message = "ping";  // sent as a text frame as is
+  std::string pong = "pong";     // a text frame equal to this is swallowed
+};
+
+struct ChannelConfig {
+  std::string protocols_csv;  // comma-separated subprotocols, "" for none
+  ReconnectOptions reconnect;
+  HeartbeatOptions heartbeat;
+  QueueOptions queue;
+  size_t max_message_bytes = 1 << 20;
+  double closing_timeout_ms = 5000;  // a close handshake the server never answers
+};
+
+class ChannelEvents {
+ public:
+  virtual void on_state(State from, State to) = 0;
+  virtual void on_open(std::string_view protocol) = 0;
+  // `route` is a set of route:: bits; only frames somebody wants are delivered.
+  virtual void on_text(const char* data, size_t size, uint32_t route) = 0;
+  virtual void on_binary(const uint8_t* data, size_t size, uint32_t route) = 0;
+  virtual void on_close(int code, std::string_view reason, bool clean, bool will_reconnect) = 0;
+  virtual void on_error(ErrorCode code, std::string_view message, double detail) = 0;
+  virtual void on_reconnecting(uint32_t attempt, double delay_ms) = 0;
+
+ protected:
+  ~ChannelEvents() = default;
+};
+
+class Channel final : public TransportListener, public SchedulerListener {
+ public:
+  Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // --- API. Each returns ErrorCode::None, or the code to throw with last_error() as message.
+  // Empty url: disconnect and wait in Idle. Same url: no-op. Another: switch to it.
+  ErrorCode set_url(std::string_view url);
+  ErrorCode send_text(const char* data, size_t size);
+  ErrorCode send_binary(const uint8_t* data, size_t size);
+  // Final: never reconnects. code 0 means "none given" (1000 is sent).
+  ErrorCode close(int code, std::string_view reason);
+  // Retry now: cancels a backoff wait (or resumes after REVOKED / RETRIES_EXHAUSTED) and
+  // resets the attempt counter.
+  ErrorCode reconnect_now();
+  // Browser signals: online (a waiting retry happens now), offline (retries are not burned
+  // while offline), resume (a page came back from the background: check a stale socket).
+  void set_online(bool online);
+  void on_resume();
+  // Drops the socket and the queue; no event is emitted after this.
+  void dispose();
+
+  Router& router() { return router_; }
+
+  // --- Observers.
+  State state() const { return state_; }
+  const std::string& url() const { return url_; }
+  std::string protocol() const { return state_ == State::Open ? transport_.protocol() : std::string(); }
+  double buffered_amount() const { return state_ == State::Open ? transport_.buffered_amount() : 0; }
+  size_t queued_count() const { return queue_.size(); }
+  size_t queued_bytes() const { return queue_.bytes(); }
+  uint32_t attempt() const { return attempt_; }
+  bool disposed() const { return disposed_; }
+  bool closed_by_user() const { return closed_by_user_; }
+  const std::string& last_error() const { return last_error_; }
+  const ChannelConfig& config() const { return config_; }
+
+  // --- TransportListener / SchedulerListener (called by the platform layer).
+  void on_transport_open() override;
+  void on_transport_text(const char* data, size_t size) override;
+  void on_transport_binary(const uint8_t* data, size_t size) override;
+  void on_transport_error() override;
+  void on_transport_close(int code, std::string_view reason, bool clean) override;
+  void on_wake() override;
+
+ private:
+  static constexpr double kNever = std::numeric_limits<double>::infinity();
+
+  ErrorCode fail(ErrorCode code, std::string message);
+  // Moves to `to` and emits "state". False if a listener changed the state (or disposed)
+  // meanwhile, in which case the caller must stop what it was doing.
+  bool transition(State to);
+  void start_attempt();
+  void flush_queue();
+  // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
+  void handle_drop(int code, std::string_view reason, bool clean, bool counts_as_failure);
+  void schedule_retry();
+  void enter_closed(int code, std::string_view reason, bool clean);
+  void clear_timers();
+  void reschedule();
+  ErrorCode send_frame(bool binary, const char* data, size_t size);
+  void saw_traffic();
+  void report(ErrorCode code, const std::string& message, double detail = 0);
+
+  Transport& transport_;
+  Scheduler& scheduler_;
+  ChannelEvents& events_;
+  ChannelConfig config_;
+  ReconnectPolicy policy_;
+  SendQueue queue_;
+  Router router_;
+  Envelope envelope_;
+
+  State state_ = State::Idle;
+  std::string url_;
+  std::string last_error_;
+  uint32_t attempt_ = 0;       // consecutive failed attempts since the last stable connection
+  uint64_t epoch_ = 0;         // bumps on every state change, to detect re-entrant changes
+  bool disposed_ = false;
+  bool closed_by_user_ = false;
+  bool online_ = true;
+  bool ever_opened_ = false;   // in the current attempt
+
+  double opened_at_ = 0;
+  double connect_deadline_ = kNever;
+  double retry_at_ = kNever;
+  double ping_at_ = kNever;
+  double pong_deadline_ = kNever;
+  double closing_deadline_ = kNever;
+};
+
+}  // namespace mc

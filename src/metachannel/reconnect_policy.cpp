@@ -1,0 +1,52 @@
+#include "metachannel/reconnect_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mc {
+
+double ReconnectPolicy::base_delay(uint32_t attempt) const {
+  if (attempt == 0) return 0;
+  // pow() would overflow to inf for large attempts; min() keeps it at the cap.
+  const double d = o_.min_delay_ms * std::pow(o_.factor, static_cast<double>(attempt - 1));
+  return std::min(o_.max_delay_ms, std::isfinite(d) ? d : o_.max_delay_ms);
+}
+
+double ReconnectPolicy::delay(uint32_t attempt, double u) const {
+  const double d = base_delay(attempt);
+  if (o_.full_jitter) return d * u;
+  const double f = o_.jitter_fraction;
+  return std::max(0.0, d * (1 - f + 2 * f * u));
+}
+
+double ReconnectPolicy::lower_bound(uint32_t attempt) const {
+  if (o_.full_jitter) return 0;
+  return std::max(0.0, base_delay(attempt) * (1 - o_.jitter_fraction));
+}
+
+double ReconnectPolicy::upper_bound(uint32_t attempt) const {
+  if (o_.full_jitter) return base_delay(attempt);
+  return base_delay(attempt) * (1 + o_.jitter_fraction);
+}
+
+ReconnectPolicy::CloseVerdict ReconnectPolicy::classify_close(int code) {
+  if (code == 4001) return CloseVerdict::Revoked;
+  // The server rejected this client for what it is or what it sent; the same connection would
+  // be rejected again: 1002 protocol error, 1003 unsupported data, 1007 invalid payload,
+  // 1008 policy violation (auth), 1010 missing extension. 3500-3999 and 4500-4999 are the
+  // application ranges that centrifuge and others use for "do not reconnect".
+  switch (code) {
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1010: return CloseVerdict::Stop;
+    default: break;
+  }
+  if ((code >= 3500 && code <= 3999) || (code >= 4500 && code <= 4999)) return CloseVerdict::Stop;
+  // 1000/1001 (server shutting down or restarting), 1006 (dropped), 1009, 1011-1015, other
+  // application codes: the server or network may recover, so try again with backoff.
+  return CloseVerdict::Reconnect;
+}
+
+}  // namespace mc

@@ -1,0 +1,43 @@
+// ReconnectPolicy: how long to wait before reconnect attempt N, and whether to try at all.
+#pragma once
+#include <cstdint>
+#include <limits>
+
+namespace mc {
+
+struct ReconnectOptions {
+  bool enabled = true;
+  double min_delay_ms = 500;
+  double max_delay_ms = 30000;
+  double factor = 2;
+  // Full jitter (the default): uniform in [0, d]. Otherwise d * (1 +/- jitter_fraction).
+  bool full_jitter = true;
+  double jitter_fraction = 0;
+  double max_retries = std::numeric_limits<double>::infinity();
+  double connect_timeout_ms = 10000;
+  double stable_after_ms = 5000;
+};
+
+class ReconnectPolicy {
+ public:
+  explicit ReconnectPolicy(ReconnectOptions o = {}) : o_(o) {}
+  const ReconnectOptions& options() const { return o_; }
+
+  // The un-jittered delay before attempt `attempt` (1-based): min * factor^(attempt-1), capped.
+  double base_delay(uint32_t attempt) const;
+  // The delay actually waited, with jitter, given a uniform sample u in [0, 1).
+  double delay(uint32_t attempt, double u) const;
+  // Inclusive bounds of delay(attempt, u) over all u, for documentation and tests.
+  double lower_bound(uint32_t attempt) const;
+  double upper_bound(uint32_t attempt) const;
+  bool exhausted(uint32_t attempt) const { return static_cast<double>(attempt) > o_.max_retries; }
+
+  // What a close code from the server means for reconnecting. See the table in README.md.
+  enum class CloseVerdict : unsigned char { Reconnect, Revoked, Stop };
+  static CloseVerdict classify_close(int code);
+
+ private:
+  ReconnectOptions o_;
+};
+
+}  // namespace mc

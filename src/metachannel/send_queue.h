@@ -1,0 +1,54 @@
+// SendQueue: messages sent while the channel is not open wait here, bounded by count and bytes.
+#pragma once
+#include <cstddef>
+#include <deque>
+#include <string>
+
+namespace mc {
+
+enum class Overflow : unsigned char { DropOldest, DropNewest, Error };
+
+struct QueueOptions {
+  size_t max_messages = 1000;
+  size_t max_bytes = 1 << 20;  // 1 MiB
+  Overflow overflow = Overflow::DropOldest;
+};
+
+struct QueuedMessage {
+  bool binary = false;
+  std::string bytes;
+};
+
+class SendQueue {
+ public:
+  enum class Push : unsigned char {
+    Queued,          // accepted, nothing dropped
+    QueuedDropped,   // accepted; `dropped` older messages were evicted to make room
+    DroppedNewest,   // not accepted (drop-newest policy): the caller reports it
+    Rejected,        // not accepted (error policy): the caller throws
+    TooLarge,        // larger than max_bytes on its own: can never fit
+  };
+
+  explicit SendQueue(QueueOptions options = {}) : options_(options) {}
+
+  // `dropped` receives how many queued messages were evicted (drop-oldest).
+  Push push(bool binary, const char* data, size_t size, size_t& dropped);
+  bool empty() const { return items_.empty(); }
+  size_t size() const { return items_.size(); }
+  size_t bytes() const { return bytes_; }
+  const QueuedMessage& front() const { return items_.front(); }
+  void pop_front();
+  // Drops everything; returns how many messages were dropped.
+  size_t clear();
+  const QueueOptions& options() const { return options_; }
+
+ private:
+  bool fits(size_t extra_messages, size_t extra_bytes) const {
+    return items_.size() + extra_messages <= options_.max_messages && bytes_ + extra_bytes <= options_.max_bytes;
+  }
+  QueueOptions options_;
+  std::deque<QueuedMessage> items_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace mc

@@ -1,0 +1,61 @@
+// The two seams that keep the channel core portable: the socket (Transport) and time
+// (Scheduler). The wasm build implements them over emscripten/websocket.h and emscripten
+// timers (src/platform/); the native tests implement them with fakes.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mc {
+
+class TransportListener {
+ public:
+  virtual void on_transport_open() = 0;
+  virtual void on_transport_text(const char* data, size_t size) = 0;
+  virtual void on_transport_binary(const uint8_t* data, size_t size) = 0;
+  virtual void on_transport_error() = 0;
+  virtual void on_transport_close(int code, std::string_view reason, bool clean) = 0;
+
+ protected:
+  ~TransportListener() = default;
+};
+
+// One socket at a time. After close() a transport reports on_transport_close once; after
+// abort() it reports nothing more about the socket it had.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void set_listener(TransportListener* listener) = 0;
+  // Starts a connection. False when no socket could be created at all (nothing reported).
+  virtual bool open(const std::string& url, const std::string& protocols_csv) = 0;
+  // Only called while open. False if the socket refused the data.
+  virtual bool send_text(const char* data, size_t size) = 0;
+  virtual bool send_binary(const uint8_t* data, size_t size) = 0;
+  // code is 1000 or 3000-4999 and reason at most 123 UTF-8 bytes (the caller validated).
+  virtual void close(int code, const std::string& reason) = 0;
+  virtual void abort() = 0;
+  virtual double buffered_amount() const = 0;
+  virtual std::string protocol() const = 0;
+};
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  virtual double now_ms() = 0;
+  // At most one wake-up is pending: a new call replaces the previous one.
+  virtual void wake_in(double delay_ms) = 0;
+  virtual void cancel_wake() = 0;
+  // Uniform in [0, 1), for jitter.
+  virtual double random01() = 0;
+};
+
+class SchedulerListener {
+ public:
+  virtual void on_wake() = 0;
+
+ protected:
+  ~SchedulerListener() = default;
+};
+
+}  // namespace mc
