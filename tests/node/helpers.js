@@ -1,0 +1,63 @@
+// Shared by the Node suites. Tests import the BUILT package (dist/), the way users do.
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { startRelay } from "../../js/relay/server.js";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** Which runtime flavour scripts/test.mjs runs us under: node20-ws, node20-undici, node22. */
+export const flavor = process.env.MC_NODE_FLAVOR || "node20-ws";
+export const distDir = process.env.MC_DIST_DIR || path.join(root, "dist");
+
+export const mc = await import(path.join(distDir, "metachannel.mjs"));
+await mc.ready();
+
+/** A relay for one test; closed by the returned dispose (use with t.after). */
+export async function relayFor(t, options = {}) {
+  const relay = await startRelay({ port: 0, ...options });
+  t.after(() => relay.close());
+  return relay;
+}
+
+/** A channel that is disposed after the test. */
+export function channelFor(t, url, options) {
+  const ch = new mc.Channel(url, options);
+  t.after(() => ch.dispose());
+  return ch;
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `cond` until it is truthy; rejects with `what` after timeoutMs. */
+export async function waitFor(cond, { timeoutMs = 5000, what = "condition", intervalMs = 5 } = {}) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Resolves with the args of the next `event` on `ch` (rejects after timeoutMs). */
+export function nextEvent(ch, event, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no "${event}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = ch.on(event, (...args) => {
+      clearTimeout(timer);
+      off();
+      resolve(args.length > 1 ? args : args[0]);
+    });
+  });
+}
+
+/** Collects every `message` of `ch` into an array (data only). */
+export function collect(ch, event = "message") {
+  const out = [];
+  ch.on(event, (d) => out.push(d));
+  return out;
+}
