@@ -82,7 +82,10 @@ mc::ChannelConfig config_from(const val& o) {
 class WasmChannel final : public mc::ChannelEvents {
  public:
   WasmChannel(int handle, val options)
-      : handle_(handle), transport_(handle), channel_(transport_, scheduler_, *this, config_from(options)) {
+      : handle_(handle),
+        channel_config_(config_from(options)),
+        transport_(handle, static_cast<double>(channel_config_.max_message_bytes)),
+        channel_(transport_, scheduler_, *this, channel_config_) {
     scheduler_.set_listener(&channel_);
   }
 
@@ -137,6 +140,7 @@ class WasmChannel final : public mc::ChannelEvents {
  private:
   static int code(mc::ErrorCode c) { return static_cast<int>(c); }
   int handle_;
+  mc::ChannelConfig channel_config_;
   mc::EmscriptenTransport transport_;
   mc::EmscriptenScheduler scheduler_;
   mc::Channel channel_;

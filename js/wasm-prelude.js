@@ -22,3 +22,22 @@ Module["__mcCopyBytes"] = function (ptr, size) {
 Module["__mcMemoryBytes"] = function () {
   return HEAPU8.length;
 };
+
+// One reusable heap buffer for incoming frames (see mc_socket_take_messages).
+var mcScratch = 0;
+var mcScratchSize = 0;
+var mcUtf8Encoder = new TextEncoder();
+Module["__mcScratchFor"] = function (size) {
+  if (size > mcScratchSize) {
+    if (mcScratch) _free(mcScratch);
+    mcScratchSize = Math.max(size, 2 * mcScratchSize, 4096);
+    mcScratch = _malloc(mcScratchSize);
+  }
+  Module["__mcScratch"] = mcScratch;
+  return mcScratch;
+};
+// Encodes `text` as UTF-8 into the scratch buffer; returns the byte length.
+Module["__mcEncodeToScratch"] = function (text) {
+  var p = Module["__mcScratchFor"](text.length * 3);
+  return mcUtf8Encoder.encodeInto(text, HEAPU8.subarray(p, p + text.length * 3)).written;
+};

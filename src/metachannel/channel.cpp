@@ -268,13 +268,7 @@ void Channel::saw_traffic() {
 void Channel::on_transport_text(const char* data, size_t size) {
   if (disposed_ || state_ != State::Open) return;
   saw_traffic();
-  if (size > config_.max_message_bytes) {
-    report(ErrorCode::MessageTooLarge,
-           "dropped an incoming frame of " + number(static_cast<double>(size)) + " bytes (maxMessageBytes is " +
-               number(static_cast<double>(config_.max_message_bytes)) + ")",
-           static_cast<double>(size));
-    return;
-  }
+  if (size > config_.max_message_bytes) return report_oversize(true, static_cast<double>(size));
   if (config_.heartbeat.enabled &&
       (equals(data, size, config_.heartbeat.pong) || equals(data, size, config_.heartbeat.message))) {
     return;  // heartbeat traffic (ours echoed by a broadcast relay, or a pong) is not a message
@@ -287,15 +281,22 @@ void Channel::on_transport_text(const char* data, size_t size) {
 void Channel::on_transport_binary(const uint8_t* data, size_t size) {
   if (disposed_ || state_ != State::Open) return;
   saw_traffic();
-  if (size > config_.max_message_bytes) {
-    report(ErrorCode::MessageTooLarge,
-           "dropped an incoming binary frame of " + number(static_cast<double>(size)) + " bytes (maxMessageBytes is " +
-               number(static_cast<double>(config_.max_message_bytes)) + ")",
-           static_cast<double>(size));
-    return;
-  }
+  if (size > config_.max_message_bytes) return report_oversize(false, static_cast<double>(size));
   const uint32_t r = router_.route_binary();
   if (r) events_.on_binary(data, size, r);
+}
+
+void Channel::on_transport_oversize(bool text, double size) {
+  if (disposed_ || state_ != State::Open) return;
+  saw_traffic();
+  report_oversize(text, size);
+}
+
+void Channel::report_oversize(bool text, double size) {
+  report(ErrorCode::MessageTooLarge,
+         std::string("dropped an incoming ") + (text ? "text" : "binary") + " frame of " + number(size) +
+             " bytes or more (maxMessageBytes is " + number(static_cast<double>(config_.max_message_bytes)) + ")",
+         size);
 }
 
 void Channel::on_transport_error() {

@@ -93,6 +93,7 @@ class Channel final : public TransportListener, public SchedulerListener {
   void on_transport_open() override;
   void on_transport_text(const char* data, size_t size) override;
   void on_transport_binary(const uint8_t* data, size_t size) override;
+  void on_transport_oversize(bool text, double size) override;
   void on_transport_error() override;
   void on_transport_close(int code, std::string_view reason, bool clean) override;
   void on_wake() override;
@@ -114,6 +115,7 @@ class Channel final : public TransportListener, public SchedulerListener {
   void reschedule();
   ErrorCode send_frame(bool binary, const char* data, size_t size);
   void saw_traffic();
+  void report_oversize(bool text, double size);
   void report(ErrorCode code, const std::string& message, double detail = 0);
 
   Transport& transport_;

@@ -14,6 +14,9 @@ class TransportListener {
   virtual void on_transport_open() = 0;
   virtual void on_transport_text(const char* data, size_t size) = 0;
   virtual void on_transport_binary(const uint8_t* data, size_t size) = 0;
+  // A frame longer than the channel's limit, reported by size without its bytes (a transport
+  // may check the limit before copying a frame). `size` is a lower bound of its byte length.
+  virtual void on_transport_oversize(bool text, double size) = 0;
   virtual void on_transport_error() = 0;
   virtual void on_transport_close(int code, std::string_view reason, bool clean) = 0;
 

@@ -28,6 +28,32 @@ EM_JS(double, mc_socket_buffered_amount, (int id), {
   return s ? (s.bufferedAmount || 0) : 0;
 });
 
+// The receive path. websocket.h's onmessage mallocs a fresh buffer per frame and encodes text
+// with a JS loop; this handler encodes with TextEncoder.encodeInto into one reusable buffer,
+// keeps the original string for the JS layer (so it is never decoded back), and reports a
+// frame over the size limit without copying it into wasm memory at all (the heap would grow
+// for good). websocket.h still owns the socket's other events.
+EM_JS(void, mc_socket_take_messages, (int id, void* transport, double max_bytes), {
+  var s = WS.sockets[id];
+  if (!s) return;
+  s.onmessage = function(e) {
+    var data = e.data;
+    if (typeof data === "string") {
+      if (data.length > max_bytes) return _mc_transport_oversize(transport, 1, data.length);
+      var n = Module["__mcEncodeToScratch"](data);
+      Module["__mcLastText"] = data;
+      _mc_transport_frame(transport, 1, Module["__mcScratch"], n);
+      Module["__mcLastText"] = null;
+    } else {
+      var bytes = new Uint8Array(data);
+      if (bytes.length > max_bytes) return _mc_transport_oversize(transport, 0, bytes.length);
+      var p = Module["__mcScratchFor"](bytes.length);
+      HEAPU8.set(bytes, p);
+      _mc_transport_frame(transport, 0, p, bytes.length);
+    }
+  };
+});
+
 // emscripten_websocket_delete in 3.1.6 deletes the wrong key and keeps every socket alive;
 // newer releases delete the slot themselves, which makes this a no-op there.
 EM_JS(void, mc_socket_forget, (int id), { delete WS.sockets[id]; });
@@ -61,6 +87,15 @@ void on_timer(void* user) { static_cast<EmscriptenScheduler*>(user)->fire(); }
 
 }  // namespace
 
+extern "C" {
+EMSCRIPTEN_KEEPALIVE void mc_transport_frame(void* transport, int text, const unsigned char* data, int size) {
+  static_cast<EmscriptenTransport*>(transport)->handle_message(text != 0, data, static_cast<size_t>(size));
+}
+EMSCRIPTEN_KEEPALIVE void mc_transport_oversize(void* transport, int text, double size) {
+  static_cast<EmscriptenTransport*>(transport)->handle_oversize(text != 0, size);
+}
+}
+
 EmscriptenTransport::~EmscriptenTransport() { abort(); }
 
 bool EmscriptenTransport::open(const std::string& url, const std::string& protocols_csv) {
@@ -76,6 +111,7 @@ bool EmscriptenTransport::open(const std::string& url, const std::string& protoc
   socket_ = s;
   emscripten_websocket_set_onopen_callback(s, this, on_open);
   emscripten_websocket_set_onmessage_callback(s, this, on_message);
+  mc_socket_take_messages(s, this, max_frame_bytes_);
   emscripten_websocket_set_onerror_callback(s, this, on_error);
   emscripten_websocket_set_onclose_callback(s, this, on_close);
   return true;
@@ -139,6 +175,10 @@ void EmscriptenTransport::handle_message(bool text, const unsigned char* data, s
   } else {
     listener_->on_transport_binary(data, size);
   }
+}
+
+void EmscriptenTransport::handle_oversize(bool text, double size) {
+  if (listener_) listener_->on_transport_oversize(text, size);
 }
 
 void EmscriptenTransport::handle_error() {

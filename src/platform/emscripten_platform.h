@@ -14,7 +14,8 @@ class EmscriptenTransport final : public Transport {
  public:
   // `owner` tells the JS socket factory which channel's options (WebSocket class, headers)
   // apply to the sockets this transport creates.
-  explicit EmscriptenTransport(int owner) : owner_(owner) {}
+  // Frames longer than `max_frame_bytes` are reported by size, never copied into the heap.
+  EmscriptenTransport(int owner, double max_frame_bytes) : owner_(owner), max_frame_bytes_(max_frame_bytes) {}
   ~EmscriptenTransport() override;
   void set_listener(TransportListener* listener) override { listener_ = listener; }
   bool open(const std::string& url, const std::string& protocols_csv) override;
@@ -28,12 +29,14 @@ class EmscriptenTransport final : public Transport {
   // Called from the websocket.h callbacks (file-local trampolines).
   void handle_open();
   void handle_message(bool text, const unsigned char* data, size_t size);
+  void handle_oversize(bool text, double size);
   void handle_error();
   void handle_close(bool clean, int code, const char* reason);
 
  private:
   void release();  // delete the socket and its slot; no more callbacks from it
   int owner_;
+  double max_frame_bytes_;
   int socket_ = 0;
   TransportListener* listener_ = nullptr;
 };
