@@ -39,7 +39,20 @@ function installEvents(core) {
   core.__mcEvents = {
     state: (h, from, to) => enter(h, (s) => s.state(from, to)),
     open: (h, p, n) => enter(h, (s) => s.open(core.__mcDecodeUtf8(p, n))),
-    text: (h, p, n, route) => enter(h, (s) => s.text(core.__mcDecodeUtf8(p, n), route)),
+    // The hot path, written out (no closure per frame). The platform layer keeps the frame's
+    // original string in __mcLastText, so it is not decoded back from wasm memory.
+    text: (h, p, n, route) => {
+      const sink = sinks.get(h);
+      if (!sink) return;
+      depth++;
+      try {
+        sink.text(core.__mcLastText ?? core.__mcDecodeUtf8(p, n), route);
+      } finally {
+        if (--depth === 0 && pendingDeletes.length) {
+          for (const w of pendingDeletes.splice(0)) w.delete();
+        }
+      }
+    },
     binary: (h, p, n, route) => enter(h, (s) => s.binary(core.__mcCopyBytes(p, n), route)),
     close: (h, code, p, n, clean, again) => enter(h, (s) => s.close(code, core.__mcDecodeUtf8(p, n), !!clean, !!again)),
     error: (h, code, p, n, detail) => enter(h, (s) => s.error(ERROR_CODES[code] || "SOCKET_ERROR", core.__mcDecodeUtf8(p, n), detail)),
@@ -86,8 +99,8 @@ export class Channel {
         "no WebSocket implementation is available: on Node 20 run `npm install ws` (or start node with --experimental-websocket), or pass options.WebSocket",
       );
     }
-    if (url) {
-      const problem = core.validateUrl(url);
+    if (typeof url === "string") {
+      const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
     }
     this.#core = core;
@@ -101,7 +114,7 @@ export class Channel {
     });
     sinks.set(this.#handle, this.#makeSink());
     this.#w = new core.WasmChannel(this.#handle, flat);
-    if (url) this.setUrl(url);
+    if (typeof url === "string") this.setUrl(url);
   }
 
   // ------------------------------------------------------------------ observers
@@ -172,6 +185,8 @@ export class Channel {
   setUrl(url) {
     this.#live("setUrl()");
     if (url !== null && typeof url !== "string") invalid("setUrl(url)", "a ws:// or wss:// URL string, or null", url);
+    // The core reads "" as "disconnect"; for callers only null means that.
+    if (url === "") throw new MetaChannelError("INVALID_URL", "invalid channel URL: the URL is empty; pass null to disconnect");
     this.#check(this.#w.setUrl(url || ""));
     this.#url = this.#w.url() || null;
   }
@@ -234,18 +249,33 @@ export class Channel {
     if (typeof listener !== "function") invalid(`on("${event}", listener)`, "a function", listener);
     this.#listeners.set(event, [...(this.#listeners.get(event) || []), listener]);
     if (event === "message") this.#w.addInterest(INTEREST.MESSAGE, "", 1);
-    return () => this.off(event, listener);
+    // Idempotent: a second call must not remove a later registration of the same function.
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.off(event, listener);
+    };
   }
 
   once(event, listener) {
     if (typeof listener !== "function") invalid(`once("${event}", listener)`, "a function", listener);
+    let active = true;
+    // The wrapper removes itself (not "the latest once wrapper of `listener`"), so the same
+    // function registered twice with once() fires twice and is then gone.
     const wrapper = (...args) => {
-      this.off(event, listener);
+      if (!active) return;
+      active = false;
+      this.off(event, wrapper);
       listener(...args);
     };
-    this.#onceWrappers.set(listener, wrapper);
     this.on(event, wrapper);
-    return () => this.off(event, listener);
+    this.#onceWrappers.set(listener, wrapper);
+    return () => {
+      if (!active) return;
+      active = false;
+      this.off(event, wrapper);
+    };
   }
 
   off(event, listener) {
@@ -295,6 +325,15 @@ export class Channel {
   _hook(routeBit, fn) {
     this.#hooks.set(routeBit, fn);
   }
+  /**
+   * Internal, for helpers that drive a channel from outside (bindMetaframe): delivers `err`
+   * (a MetaChannelError) to the "error" listeners exactly as an error from the core would be.
+   * @internal
+   */
+  _emitError(err) {
+    if (this.#disposed) return;
+    this.#emitError(err);
+  }
 
   // ------------------------------------------------------------------ internals
 
@@ -314,25 +353,25 @@ export class Channel {
     if (rc !== 0) throw new MetaChannelError(ERROR_CODES[rc], this.#w.lastError());
   }
 
-  #call(listener, args, event) {
+  #call(listener, a, b, event) {
     try {
-      listener(...args);
+      listener(a, b);
     } catch (err) {
       if (event === "error") {
         // An error listener that throws has nobody left to tell.
         if (typeof console !== "undefined") console.error("[metachannel] an error listener threw:", err);
         return;
       }
-      this.#emitError(new MetaChannelError("LISTENER_THREW", `a "${event}" listener threw: ${err && err.message ? err.message : String(err)}`, err));
+      this.#emitError(new MetaChannelError("LISTENER_THREW", `a ${event} listener threw: ${err && err.message ? err.message : String(err)}`, err));
     }
   }
 
-  #emit(event, ...args) {
+  #emit(event, a, b) {
     const list = this.#listeners.get(event);
     if (!list) return;
-    for (const l of list) {
+    for (let i = 0; i < list.length; i++) {
       if (this.#disposed) return;
-      this.#call(l, args, event);
+      this.#call(list[i], a, b, event);
     }
   }
 
@@ -348,9 +387,9 @@ export class Channel {
   #dispatchTyped(key, data, meta) {
     const list = this.#typed.get(key);
     if (!list) return;
-    for (const l of list) {
+    for (let i = 0; i < list.length; i++) {
       if (this.#disposed) return;
-      this.#call(l, [data, meta], key === "*" ? 'onMessage("*")' : `onMessage("${key}")`);
+      this.#call(list[i], data, meta, "onMessage");
     }
   }
 
@@ -380,7 +419,7 @@ export class Channel {
         if (route & ROUTE.ANY) this.#dispatchTyped("*", data, meta);
         if (this.#hooks.size) {
           for (const [bit, hook] of this.#hooks) {
-            if (route & bit && !this.#disposed) this.#call(hook, [data, meta], "route");
+            if (route & bit && !this.#disposed) this.#call(hook, data, meta, "route");
           }
         }
       },
