@@ -1,0 +1,122 @@
+// Shared by the three metaframes. startFrame() makes the MetaframeClient, binds its
+// `_websocket_url_` input to one Channel (bindMetaframe follows URL changes and rotation) and
+// reports the connection as the `status` output:
+//   { state, attempt, reconnects, received, generation, error }
+//   state       the Channel's state ("waiting" before the URL arrives)
+//   attempt     the current reconnect attempt (0 once open)
+//   reconnects  reconnect attempts since the frame loaded
+//   received    messages this frame used (chat lines, quotes, progress updates)
+//   generation  how many times the frame switched to a new URL (0 = the first one)
+//   error       the last error code, e.g. "REVOKED" just after a rotation
+// The parent page shows it in its status strip. The frame never shows or reports the URL
+// itself: it is the channel's secret; only ws://host/ch/… is displayed.
+(function () {
+  "use strict";
+
+  function redact(url) {
+    try {
+      const u = new URL(url);
+      return u.protocol + "//" + u.host + "/ch/…";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /** A status bar at the bottom of the frame: coloured dot, state, redacted URL, counters. */
+  function statusBar() {
+    const bar = el("footer", "statusbar");
+    const dot = el("span", "dot");
+    const state = el("span", "state", "waiting");
+    const where = el("span", "where", "waiting for _websocket_url_");
+    const extra = el("span", "extra");
+    bar.append(dot, state, where, extra);
+    document.body.appendChild(bar);
+    return function render(status, url) {
+      bar.dataset.state = status.state;
+      state.textContent = status.state;
+      where.textContent = url ? redact(url) : "waiting for _websocket_url_";
+      const bits = [];
+      if (status.state === "reconnecting") bits.push("attempt " + status.attempt);
+      if (status.reconnects) bits.push(status.reconnects + " reconnect" + (status.reconnects === 1 ? "" : "s"));
+      if (status.generation > 0) bits.push("URL #" + (status.generation + 1));
+      extra.textContent = bits.join(" · ");
+    };
+  }
+
+  async function startFrame(options) {
+    options = options || {};
+    const MC = window.MetaChannel;
+    const mf = new MC.MetaframeClient();
+    const status = { state: "waiting", attempt: 0, reconnects: 0, received: 0, generation: -1, error: null };
+    const render = statusBar();
+
+    let pending = null;
+    let lastSent = 0;
+    function report(now) {
+      render(status, channel && channel.url);
+      // Outputs cross postMessage: at most ~5 a second, the last one always sent.
+      const send = () => {
+        pending = null;
+        lastSent = Date.now();
+        mf.setOutputs({ status: Object.assign({}, status) });
+      };
+      if (now) return send();
+      if (pending) return;
+      pending = setTimeout(send, Math.max(0, 200 - (Date.now() - lastSent)));
+    }
+
+    let channel = null;
+    report(true);
+    channel = await MC.bindMetaframe(mf, {
+      reconnect: { minDelayMs: 250, maxDelayMs: 5000, factor: 2, jitter: 0.2 },
+      queue: { maxMessages: 100, overflow: "drop-oldest" },
+    });
+
+    let openedUrl = null;
+    status.state = channel.state === "idle" ? "waiting" : channel.state;
+    channel.on("state", function (e) {
+      status.state = e.to === "idle" ? "waiting" : e.to;
+      report(true);
+    });
+    channel.on("open", function (e) {
+      const url = channel.url || e.url;
+      if (url !== openedUrl) {
+        openedUrl = url;
+        status.generation++;
+      }
+      status.attempt = 0;
+      status.error = null;
+      report(true);
+    });
+    channel.on("reconnecting", function (e) {
+      status.attempt = e.attempt;
+      status.reconnects++;
+      report(true);
+    });
+    channel.on("error", function (err) {
+      status.error = err.code;
+      report();
+    });
+    if (channel.state === "open") {
+      // Opened before the listeners were attached.
+      openedUrl = channel.url;
+      status.generation = 0;
+    }
+    report(true);
+    /** Call for each message the frame used: counted in the status output. */
+    function received() {
+      status.received++;
+      report();
+    }
+    return { mf: mf, channel: channel, MC: MC, received: received, status: status };
+  }
+
+  window.DemoFrame = { startFrame: startFrame, el: el, redact: redact };
+})();
