@@ -60,16 +60,15 @@ bool Channel::transition(State to) {
 ErrorCode Channel::set_url(std::string_view url) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
   if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
-  const bool socket_active = state_ == State::Connecting || state_ == State::Open || state_ == State::Closing;
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
-    const bool was_open = state_ == State::Open;
+    const bool was_open = state_ == State::Open && live_;
     url_.clear();
     attempt_ = 0;
     clear_timers();
-    if (socket_active) transport_.abort();
+    abort_socket();
     reschedule();
-    const uint64_t mine = epoch_;
+    const uint64_t mine = ++epoch_;  // whatever this call interrupted must not go on
     if (was_open) events_.on_close(close_code::kNormal, "", true, false);
     if (epoch_ == mine) transition(State::Idle);
     return ErrorCode::None;
@@ -77,12 +76,14 @@ ErrorCode Channel::set_url(std::string_view url) {
   const std::string problem = validate_ws_url(url);
   if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
   if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
-  const bool was_open = state_ == State::Open;
-  if (socket_active) transport_.abort();
+  const bool was_open = state_ == State::Open && live_;
+  abort_socket();
   url_.assign(url.data(), url.size());
   attempt_ = 0;
   clear_timers();
-  const uint64_t mine = epoch_;
+  // Whatever this call interrupted (an attempt being started, a drop being reported) must
+  // not go on: it would act on the old URL's socket.
+  const uint64_t mine = ++epoch_;
   if (was_open) events_.on_close(close_code::kNormal, "", true, true);
   if (disposed_ || epoch_ != mine) return ErrorCode::None;
   start_attempt();
@@ -105,7 +106,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   if (closed_by_user_ || state_ == State::Closing) {
     return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent");
   }
-  if (state_ == State::Open && queue_.empty()) {
+  if (state_ == State::Open && live_ && queue_.empty()) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);
     if (ok) return ErrorCode::None;
@@ -152,21 +153,22 @@ ErrorCode Channel::close(int code, std::string_view reason) {
   const size_t dropped = queue_.clear();
   clear_timers();
   const State was = state_;
-  if (was == State::Open) {
+  const bool had_socket = live_;  // false inside the close event of a drop: already reported
+  if (was == State::Open && had_socket) {
     transport_.close(sent_code, std::string(reason));
     closing_deadline_ = scheduler_.now_ms() + config_.closing_timeout_ms;
-  } else if (was == State::Connecting || was == State::Closing) {
-    transport_.abort();
+  } else {
+    abort_socket();
   }
   reschedule();
   if (dropped) {
     report(ErrorCode::Closed, "close() dropped " + number(static_cast<double>(dropped)) + " queued message(s) that were never sent",
            static_cast<double>(dropped));
   }
-  if (was == State::Open) {
+  if (was == State::Open && had_socket) {
     transition(State::Closing);
   } else {
-    enter_closed(sent_code, reason, true);
+    enter_closed(sent_code, reason, true, had_socket);
   }
   return ErrorCode::None;
 }
@@ -186,9 +188,12 @@ ErrorCode Channel::reconnect_now() {
 void Channel::set_online(bool online) {
   if (disposed_ || online_ == online) return;
   online_ = online;
-  if (online && state_ == State::Reconnecting) {
-    retry_at_ = kNever;
+  if (state_ != State::Reconnecting) return;
+  retry_at_ = kNever;
+  if (online) {
     start_attempt();
+  } else {
+    reschedule();  // the pending retry waits for set_online(true)
   }
 }
 
@@ -211,7 +216,7 @@ void Channel::dispose() {
   disposed_ = true;
   clear_timers();
   scheduler_.cancel_wake();
-  if (state_ == State::Connecting || state_ == State::Open || state_ == State::Closing) transport_.abort();
+  abort_socket();
   queue_.clear();
   router_.clear();
   state_ = State::Closed;
@@ -223,11 +228,14 @@ void Channel::start_attempt() {
   clear_timers();
   ever_opened_ = false;
   if (!transition(State::Connecting)) return;
+  abort_socket();  // one socket at a time, whatever happened before
   if (!transport_.open(url_, config_.protocols_csv)) {
+    const uint64_t mine = epoch_;
     report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_));
-    if (!disposed_ && state_ == State::Connecting) handle_drop(close_code::kAbnormal, "", false, true);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, true);
     return;
   }
+  live_ = true;
   const double timeout = config_.reconnect.connect_timeout_ms;
   if (timeout > 0 && std::isfinite(timeout)) connect_deadline_ = scheduler_.now_ms() + timeout;
   reschedule();
@@ -244,7 +252,7 @@ void Channel::flush_queue() {
 }
 
 void Channel::on_transport_open() {
-  if (disposed_ || state_ != State::Connecting) return;
+  if (disposed_ || !live_ || state_ != State::Connecting) return;
   const double now = scheduler_.now_ms();
   connect_deadline_ = kNever;
   opened_at_ = now;
@@ -256,6 +264,7 @@ void Channel::on_transport_open() {
   reschedule();
   flush_queue();  // before any listener runs, so queued messages keep their place in line
   if (!transition(State::Open)) return;
+  reschedule();  // arms the heartbeat: the reschedule() above still saw Connecting and ignored ping_at_
   events_.on_open(transport_.protocol());
 }
 
@@ -300,21 +309,23 @@ void Channel::report_oversize(bool text, double size) {
 }
 
 void Channel::on_transport_error() {
-  if (disposed_) return;
+  if (disposed_ || !live_) return;
   if (state_ == State::Connecting) {
     // Browsers follow a failed handshake's error with close(1006); Node 20's WebSocket never
     // does. Treat the error itself as the end of the attempt and drop the socket, so both
     // behave the same and no late close is seen.
-    transport_.abort();
+    abort_socket();
+    const uint64_t mine = epoch_;
     report(ErrorCode::SocketError, "could not connect to " + redact_url(url_));
-    if (!disposed_ && state_ == State::Connecting) handle_drop(close_code::kAbnormal, "", false, true);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, true);
     return;
   }
   if (state_ == State::Open) report(ErrorCode::SocketError, "the connection to " + redact_url(url_) + " reported an error");
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
-  if (disposed_) return;
+  if (disposed_ || !live_) return;
+  live_ = false;  // the transport has released the socket
   if (state_ == State::Closing) {
     enter_closed(code, reason, clean);
     return;
@@ -322,11 +333,18 @@ void Channel::on_transport_close(int code, std::string_view reason, bool clean) 
   if (state_ == State::Connecting || state_ == State::Open) handle_drop(code, reason, clean, !ever_opened_);
 }
 
-void Channel::enter_closed(int code, std::string_view reason, bool clean) {
+void Channel::abort_socket() {
+  if (!live_) return;
+  live_ = false;
+  transport_.abort();
+}
+
+void Channel::enter_closed(int code, std::string_view reason, bool clean, bool emit_close) {
   clear_timers();
   reschedule();
   const uint64_t mine = epoch_;
-  if (state_ == State::Open || state_ == State::Connecting || state_ == State::Closing) {
+  if (emit_close && !disposed_ &&
+      (state_ == State::Open || state_ == State::Connecting || state_ == State::Closing)) {
     events_.on_close(code, reason, clean, false);
   }
   if (!disposed_ && epoch_ == mine) transition(State::Closed);
@@ -395,17 +413,19 @@ void Channel::on_wake() {
   const double now = scheduler_.now_ms();
   if (state_ == State::Connecting && connect_deadline_ <= now) {
     connect_deadline_ = kNever;
-    transport_.abort();
+    abort_socket();
+    const uint64_t mine = epoch_;
     report(ErrorCode::ConnectTimeout, "no WebSocket handshake from " + redact_url(url_) + " within " +
                                           number(config_.reconnect.connect_timeout_ms) + " ms (reconnect.connectTimeoutMs)");
-    if (!disposed_ && state_ == State::Connecting) handle_drop(close_code::kAbnormal, "", false, true);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, true);
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
-    transport_.abort();
+    abort_socket();
+    const uint64_t mine = epoch_;
     report(ErrorCode::HeartbeatTimeout, "no frame from " + redact_url(url_) + " within " +
                                             number(config_.heartbeat.timeout_ms) +
                                             " ms of a heartbeat ping; dropping the connection");
-    if (!disposed_ && state_ == State::Open) handle_drop(close_code::kAbnormal, "", false, false);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, false);
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;
     transport_.send_text(hb.message.data(), hb.message.size());
@@ -417,7 +437,7 @@ void Channel::on_wake() {
     return;
   } else if (state_ == State::Closing && closing_deadline_ <= now) {
     closing_deadline_ = kNever;
-    transport_.abort();
+    abort_socket();
     enter_closed(close_code::kAbnormal, "", false);
     return;
   }

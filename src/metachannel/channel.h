@@ -67,8 +67,9 @@ class Channel final : public TransportListener, public SchedulerListener {
   // Retry now: cancels a backoff wait (or resumes after REVOKED / RETRIES_EXHAUSTED) and
   // resets the attempt counter.
   ErrorCode reconnect_now();
-  // Browser signals: online (a waiting retry happens now), offline (retries are not burned
-  // while offline), resume (a page came back from the background: check a stale socket).
+  // Browser signals: online (a waiting retry happens now), offline (a waiting retry is parked
+  // until online, and retries are not burned while offline), resume (a page came back from
+  // the background: check a stale socket).
   void set_online(bool online);
   void on_resume();
   // Drops the socket and the queue; no event is emitted after this.
@@ -110,7 +111,10 @@ class Channel final : public TransportListener, public SchedulerListener {
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
   void handle_drop(int code, std::string_view reason, bool clean, bool counts_as_failure);
   void schedule_retry();
-  void enter_closed(int code, std::string_view reason, bool clean);
+  // emit_close: whether this socket's close event is still to be emitted.
+  void enter_closed(int code, std::string_view reason, bool clean, bool emit_close = true);
+  // Forgets the current socket (transport_.abort()), if there is one.
+  void abort_socket();
   void clear_timers();
   void reschedule();
   ErrorCode send_frame(bool binary, const char* data, size_t size);
@@ -136,6 +140,9 @@ class Channel final : public TransportListener, public SchedulerListener {
   bool closed_by_user_ = false;
   bool online_ = true;
   bool ever_opened_ = false;   // in the current attempt
+  // A socket exists: from a successful transport_.open() until abort() or its close event.
+  // While a drop is being reported the state is still Open/Connecting but the socket is gone.
+  bool live_ = false;
 
   double opened_at_ = 0;
   double connect_deadline_ = kNever;

@@ -22,8 +22,45 @@ struct EnvelopeCursor {
 namespace {
 using Cursor = EnvelopeCursor;
 
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+inline bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no encoded
+// surrogates, nothing above U+10FFFF) that starts at p with a byte >= 0x80; 0 if malformed.
+size_t utf8_sequence(const char* p, const char* end) {
+  const auto b = [p](size_t i) { return static_cast<unsigned char>(p[i]); };
+  const size_t avail = static_cast<size_t>(end - p);
+  const unsigned char b0 = b(0);
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (avail < n) return 0;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
 // On entry c.p is just past an opening quote. On success c.p is just past the closing quote,
 // `body` holds the raw bytes in between and `escaped` says whether a backslash occurred.
+// The string is validated as JSON.parse would: escapes, control characters and UTF-8 (a lone
+// \uD800-style escape is valid, as in JavaScript).
 bool scan_string(Cursor& c, std::string_view& body, bool& escaped) {
   const char* start = c.p;
   escaped = false;
@@ -36,53 +73,131 @@ bool scan_string(Cursor& c, std::string_view& body, bool& escaped) {
     }
     if (ch == '\\') {
       escaped = true;
-      c.p += 2;  // the escaped byte can never end the string
-      continue;
+      if (c.end - c.p < 2) return false;
+      switch (c.p[1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+          c.p += 2;
+          continue;
+        case 'u':
+          if (c.end - c.p < 6) return false;
+          for (int k = 2; k < 6; ++k) {
+            if (!is_hex(c.p[k])) return false;
+          }
+          c.p += 6;
+          continue;
+        default: return false;
+      }
     }
     if (ch < 0x20) return false;  // raw control characters are not allowed in JSON strings
-    ++c.p;
+    if (ch < 0x80) {
+      ++c.p;
+      continue;
+    }
+    const size_t n = utf8_sequence(c.p, c.end);
+    if (n == 0) return false;
+    c.p += n;
   }
   return false;
 }
 
-// Skips one JSON value that is not a string at the top level of the envelope: an object or
-// array (by counting brackets outside strings), or a number/literal (up to a delimiter).
+// A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool scan_number(Cursor& c) {
+  const char* p = c.p;
+  if (p < c.end && *p == '-') ++p;
+  if (p >= c.end || !is_digit(*p)) return false;
+  if (*p == '0') {
+    ++p;
+  } else {
+    while (p < c.end && is_digit(*p)) ++p;
+  }
+  if (p < c.end && *p == '.') {
+    ++p;
+    if (p >= c.end || !is_digit(*p)) return false;
+    while (p < c.end && is_digit(*p)) ++p;
+  }
+  if (p < c.end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < c.end && (*p == '+' || *p == '-')) ++p;
+    if (p >= c.end || !is_digit(*p)) return false;
+    while (p < c.end && is_digit(*p)) ++p;
+  }
+  c.p = p;
+  return true;
+}
+
+bool scan_literal(Cursor& c, std::string_view word) {
+  if (static_cast<size_t>(c.end - c.p) < word.size() || std::string_view(c.p, word.size()) != word) return false;
+  c.p += word.size();
+  return true;
+}
+
+// After '{' or ',' inside an object: whitespace, "key", whitespace, ':'.
+bool scan_member_name(Cursor& c) {
+  c.skip_ws();
+  if (c.at_end() || c.peek() != '"') return false;
+  ++c.p;
+  std::string_view body;
+  bool escaped;
+  if (!scan_string(c, body, escaped)) return false;
+  c.skip_ws();
+  if (c.at_end() || c.peek() != ':') return false;
+  ++c.p;
+  return true;
+}
+
+// Skips (and validates) one JSON value that is not a string at the top level of the
+// envelope. Iterative: `open` is the stack of enclosing containers ('{' or '['), one byte
+// per level, so a deeply nested value costs memory, not C++ stack.
 bool skip_value(Cursor& c) {
-  const char first = c.peek();
-  if (first == '{' || first == '[') {
-    size_t depth = 0;
-    while (c.p < c.end) {
-      const char ch = *c.p;
-      if (ch == '"') {
-        ++c.p;
-        std::string_view body;
-        bool escaped;
-        if (!scan_string(c, body, escaped)) return false;
-        continue;
-      }
-      if (ch == '{' || ch == '[') {
-        ++depth;
-      } else if (ch == '}' || ch == ']') {
-        if (depth == 0) return false;
-        if (--depth == 0) {
-          ++c.p;
-          return true;
-        }
-      }
+  std::string open;
+  for (;;) {
+    // A value is expected at c.p.
+    c.skip_ws();
+    if (c.at_end()) return false;
+    const char first = c.peek();
+    bool done = true;  // the value just read is complete (false: a container was entered)
+    if (first == '{' || first == '[') {
       ++c.p;
+      c.skip_ws();
+      if (c.at_end()) return false;
+      if (c.peek() == (first == '{' ? '}' : ']')) {
+        ++c.p;  // empty container
+      } else {
+        open.push_back(first);
+        if (first == '{' && !scan_member_name(c)) return false;
+        done = false;
+      }
+    } else if (first == '"') {
+      ++c.p;
+      std::string_view body;
+      bool escaped;
+      if (!scan_string(c, body, escaped)) return false;
+    } else if (first == 't') {
+      if (!scan_literal(c, "true")) return false;
+    } else if (first == 'f') {
+      if (!scan_literal(c, "false")) return false;
+    } else if (first == 'n') {
+      if (!scan_literal(c, "null")) return false;
+    } else if (!scan_number(c)) {
+      return false;
     }
-    return false;
+    if (!done) continue;
+    // Close containers until one continues with ',' (or the outermost value ends).
+    for (;;) {
+      if (open.empty()) return true;
+      c.skip_ws();
+      if (c.at_end()) return false;
+      const char ch = c.peek();
+      if (ch == ',') {
+        ++c.p;
+        if (open.back() == '{' && !scan_member_name(c)) return false;
+        break;
+      }
+      if (ch != (open.back() == '{' ? '}' : ']')) return false;
+      ++c.p;
+      open.pop_back();
+    }
   }
-  // number, true, false, null: the characters they are made of, at least one.
-  const char* start = c.p;
-  while (c.p < c.end) {
-    const char ch = *c.p;
-    const bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || ch == '-' || ch == '+' ||
-                    ch == '.' || ch == 'E';
-    if (!ok) break;
-    ++c.p;
-  }
-  return c.p > start;
 }
 
 bool looks_like_json_start(char c) {

@@ -2,10 +2,12 @@
 // pass over the bytes without building a JSON document.
 //
 // Only the top-level members of a JSON object are looked at, and only the string values of
-// the routing fields (type, channel, room, re). Nested values are skipped by bracket matching.
-// Full validation is left to whoever turns the frame into a value (JSON.parse in JS), because
-// that parse has to happen anyway; the scanner never calls a malformed frame an object it
-// could route wrongly: whatever it cannot read to the end is `Shape::Text`.
+// the routing fields (type, channel, room, re) are kept. The whole frame is validated on the
+// way (grammar, escapes, UTF-8; nested values without recursion), so `Shape::Object` means
+// JSON.parse will return an object with these fields: whatever is not well-formed JSON is
+// `Shape::Text`. As in JSON.parse, a lone \uD800-style escape is accepted (decoded as
+// U+FFFD here), a number too large for a double is accepted, and a NUL byte or a byte-order
+// mark outside a string is an error.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -21,7 +23,12 @@ class Envelope {
     OtherJson,  // starts like another JSON value (array, number, string, literal)
   };
 
-  // Scans `data`. Never reads past `size`, never recurses (depth is counted, not stacked).
+  Envelope() = default;
+  // Not copyable: a copy's field views would point into the original's buffers.
+  Envelope(const Envelope&) = delete;
+  Envelope& operator=(const Envelope&) = delete;
+
+  // Scans `data`. Never reads past `size`, never recurses (nesting is kept on a byte stack).
   void scan(const char* data, size_t size);
 
   Shape shape() const { return shape_; }

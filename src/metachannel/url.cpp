@@ -31,7 +31,8 @@ std::string validate_ws_url(std::string_view url) {
     if (c <= 0x20 || c == 0x7f) return "the URL contains a space or control character; percent-encode it";
   }
   if (url.find('#') != std::string_view::npos) return "a WebSocket URL cannot have a #fragment";
-  const size_t end = url.find_first_of("/?", scheme);
+  // Browsers' URL parser reads a backslash as "/" in ws: and wss: URLs: it ends the authority too.
+  const size_t end = url.find_first_of("/?\\", scheme);
   std::string_view authority = url.substr(scheme, end == std::string_view::npos ? url.size() - scheme : end - scheme);
   const size_t at = authority.rfind('@');
   std::string_view hostport = at == std::string_view::npos ? authority : authority.substr(at + 1);
@@ -76,7 +77,7 @@ std::string validate_ws_url(std::string_view url) {
 std::string redact_url(std::string_view url) {
   const size_t scheme = scheme_length(url);
   if (scheme == 0) return "(a URL that is not ws:// or wss://)";
-  const size_t end = url.find_first_of("/?#", scheme);
+  const size_t end = url.find_first_of("/?#\\", scheme);  // a backslash is "/" to browsers
   std::string_view authority = url.substr(scheme, end == std::string_view::npos ? url.size() - scheme : end - scheme);
   const size_t at = authority.rfind('@');
   if (at != std::string_view::npos) authority = authority.substr(at + 1);  // userinfo is secret too

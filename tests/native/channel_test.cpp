@@ -1,0 +1,1620 @@
+// Channel state machine, driven through FakeTransport / FakeScheduler / RecordingEvents.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fakes.h"
+#include "metachannel/channel.h"
+#include "metachannel/router.h"
+
+namespace {
+
+using mc::ErrorCode;
+using mc::State;
+using mc_test::Event;
+using mc_test::FakeScheduler;
+using mc_test::FakeTransport;
+using mc_test::Journal;
+using mc_test::RecordingEvents;
+using E = mc_test::Event;
+using Frame = mc_test::FakeTransport::Frame;
+
+constexpr const char* kUrl = "wss://relay.example.com/c/SECRET-ONE?token=SECRET-Q";
+constexpr const char* kUrl2 = "wss://relay.example.com/c/SECRET-TWO";
+const double kAlmostOne = std::nextafter(1.0, 0.0);
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += "\n  " + s;
+  return out;
+}
+
+// Everything one channel needs, wired together.
+struct Rig {
+  Journal journal;
+  FakeTransport t{&journal};
+  FakeScheduler s;
+  RecordingEvents ev{&journal};
+  mc::ChannelConfig cfg;
+  std::unique_ptr<mc::Channel> ch;
+  bool online = true;
+
+  mc::Channel& make() {
+    ch = std::make_unique<mc::Channel>(t, s, ev, cfg);
+    s.set_listener(ch.get());
+    ev.channel = ch.get();
+    return *ch;
+  }
+  mc::Channel& c() {
+    if (!ch) make();
+    return *ch;
+  }
+  ErrorCode send(std::string_view m) { return c().send_text(m.data(), m.size()); }
+  ErrorCode send_bin(std::string_view m) {
+    return c().send_binary(reinterpret_cast<const uint8_t*>(m.data()), m.size());
+  }
+  void set_online(bool on) {
+    online = on;
+    c().set_online(on);
+  }
+  // Exact backoff (no jitter): 500, 1000, 2000, ...
+  void no_jitter() {
+    cfg.reconnect.full_jitter = false;
+    cfg.reconnect.jitter_fraction = 0;
+  }
+  void open(const char* url = kUrl) {
+    ASSERT_EQ(c().set_url(url), ErrorCode::None);
+    ASSERT_TRUE(t.accept());
+    ASSERT_EQ(c().state(), State::Open);
+  }
+  // Fails the current attempt the way a browser does (close 1006 without opening).
+  void refuse() { ASSERT_TRUE(t.server_close(1006, "", false)); }
+  // Waits out the pending retry (which must be `delay` away) and checks it opens a socket.
+  void wait_retry(double delay) {
+    ASSERT_EQ(c().state(), State::Reconnecting);
+    ASSERT_TRUE(s.pending());
+    ASSERT_DOUBLE_EQ(s.wake_in_ms(), delay);
+    const size_t before = t.opens.size();
+    if (delay >= 1) {
+      s.advance(delay - 1);
+      ASSERT_EQ(t.opens.size(), before) << "retried before the delay was up";
+      s.advance(1);
+    } else {
+      s.advance(delay);
+    }
+    ASSERT_EQ(t.opens.size(), before + 1) << "did not retry when the delay was up";
+    ASSERT_EQ(c().state(), State::Connecting);
+  }
+  std::vector<std::string> consistency() const {
+    std::vector<std::string> out;
+    if (ch) mc_test::check_consistency(*ch, t, s, online, out);
+    return out;
+  }
+  // Everything the doubles noticed, plus the between-steps invariants and URL secrecy.
+  void verify() {
+    EXPECT_TRUE(t.violations.empty()) << "transport:" << join(t.violations);
+    EXPECT_TRUE(s.violations.empty()) << "scheduler:" << join(s.violations);
+    EXPECT_TRUE(ev.violations.empty()) << "events:" << join(ev.violations);
+    const auto bad = consistency();
+    EXPECT_TRUE(bad.empty()) << "consistency:" << join(bad);
+    for (const Event& e : ev.events) {
+      if (e.kind == E::Error) EXPECT_EQ(e.data.find("SECRET"), std::string::npos) << e.data;
+    }
+    if (ch) EXPECT_EQ(ch->last_error().find("SECRET"), std::string::npos) << ch->last_error();
+  }
+};
+
+class ChannelTest : public ::testing::Test, public Rig {
+ protected:
+  void TearDown() override {
+    verify();
+    ch.reset();
+  }
+};
+
+// ============================================================================ basics
+
+TEST_F(ChannelTest, InitialState) {
+  make();
+  EXPECT_EQ(ch->state(), State::Idle);
+  EXPECT_EQ(mc::ready_state(ch->state()), 3);
+  EXPECT_EQ(ch->url(), "");
+  EXPECT_EQ(ch->queued_count(), 0u);
+  EXPECT_EQ(ch->attempt(), 0u);
+  EXPECT_EQ(ch->protocol(), "");
+  EXPECT_FALSE(ch->disposed());
+  EXPECT_FALSE(ch->closed_by_user());
+  EXPECT_TRUE(t.opens.empty());
+  EXPECT_TRUE(ev.events.empty());
+  EXPECT_FALSE(s.pending());
+}
+
+TEST_F(ChannelTest, ConnectsAndOpens) {
+  cfg.protocols_csv = "chat.v1,chat.v2";
+  t.negotiated_protocol = "chat.v1";
+  t.buffered = 42;
+  make();
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(ch->url(), kUrl);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(mc::ready_state(ch->state()), 0);
+  EXPECT_EQ(t.opens, std::vector<std::string>{kUrl});
+  EXPECT_EQ(t.last_protocols, "chat.v1,chat.v2");
+  EXPECT_EQ(ev.strs(), std::vector<std::string>{"state idle->connecting"});
+  EXPECT_EQ(ch->protocol(), "");
+  EXPECT_EQ(ch->buffered_amount(), 0);
+  EXPECT_TRUE(s.pending());  // the connect timeout
+  EXPECT_EQ(s.wake_in_ms(), cfg.reconnect.connect_timeout_ms);
+
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(mc::ready_state(ch->state()), 1);
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"state idle->connecting", "state connecting->open", "open chat.v1"}));
+  EXPECT_EQ(ch->protocol(), "chat.v1");
+  EXPECT_EQ(ch->buffered_amount(), 42);
+  EXPECT_FALSE(s.pending());  // no heartbeat by default, no connect timeout any more
+  s.advance(10 * 60 * 1000);
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_TRUE(t.sent.empty());
+}
+
+TEST_F(ChannelTest, QueueIsFlushedInOrderBeforeTheOpenEvent) {
+  make();
+  ASSERT_EQ(send("a"), ErrorCode::None);  // idle
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  ASSERT_EQ(send_bin(std::string("b\0b", 3)), ErrorCode::None);  // connecting
+  ASSERT_EQ(send("c"), ErrorCode::None);
+  EXPECT_EQ(ch->queued_count(), 3u);
+  EXPECT_EQ(ch->queued_bytes(), 5u);
+  EXPECT_TRUE(t.sent.empty());
+
+  ev.hook = [&](const Event& e) {
+    // When the state turns open, the queue is already on the wire.
+    if (e.kind == E::State && e.to == State::Open) EXPECT_EQ(t.sent.size(), 3u);
+    if (e.kind == E::Open) EXPECT_EQ(ch->queued_count(), 0u);
+  };
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.sent, (std::vector<Frame>{{false, "a"}, {true, std::string("b\0b", 3)}, {false, "c"}}));
+  EXPECT_EQ(ch->queued_count(), 0u);
+  EXPECT_EQ(ch->queued_bytes(), 0u);
+  const long sent_c = journal.find("t: send c");
+  const long state_open = journal.find("e: state connecting->open");
+  const long open = journal.find("e: open ");
+  ASSERT_GE(sent_c, 0);
+  EXPECT_LT(sent_c, state_open);
+  EXPECT_LT(state_open, open);
+}
+
+TEST_F(ChannelTest, SendWhileOpenGoesStraightToTheTransport) {
+  open();
+  ASSERT_EQ(send("x"), ErrorCode::None);
+  ASSERT_EQ(send_bin("y"), ErrorCode::None);
+  EXPECT_EQ(t.sent, (std::vector<Frame>{{false, "x"}, {true, "y"}}));
+  EXPECT_EQ(ch->queued_count(), 0u);
+  EXPECT_EQ(ev.count(E::Error), 0u);
+}
+
+TEST_F(ChannelTest, DirectSendsAreNotBoundByTheQueue) {
+  cfg.queue.max_bytes = 4;
+  open();
+  ASSERT_EQ(send("0123456789"), ErrorCode::None);
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"0123456789"});
+}
+
+TEST_F(ChannelTest, RefusedSendIsQueuedForTheNextConnection) {
+  no_jitter();
+  open();
+  t.accept_sends = false;
+  ASSERT_EQ(send("x"), ErrorCode::None);
+  ASSERT_EQ(send("y"), ErrorCode::None);  // behind "x", not ahead of it
+  EXPECT_EQ(ch->queued_count(), 2u);
+  EXPECT_EQ(t.refused.size(), 1u);  // "y" was queued behind "x" without trying the socket
+  t.accept_sends = true;
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  wait_retry(500);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(ch->queued_count(), 0u);
+}
+
+TEST_F(ChannelTest, ProtocolAndBufferedAmountOnlyWhileOpen) {
+  t.negotiated_protocol = "p";
+  t.buffered = 7;
+  make();
+  ch->set_url(kUrl);
+  EXPECT_EQ(ch->protocol(), "");
+  EXPECT_EQ(ch->buffered_amount(), 0);
+  t.accept();
+  EXPECT_EQ(ch->protocol(), "p");
+  EXPECT_EQ(ch->buffered_amount(), 7);
+  ch->close(0, "");
+  EXPECT_EQ(ch->protocol(), "");
+  EXPECT_EQ(ch->buffered_amount(), 0);
+  t.server_close(1000);
+}
+
+// ============================================================================ synchronous errors
+
+TEST_F(ChannelTest, DisposedEverywhere) {
+  open();
+  send("q");
+  ch->dispose();
+  EXPECT_TRUE(ch->disposed());
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(t.sock, FakeTransport::Sock::None);
+  EXPECT_FALSE(s.pending());
+  const size_t events = ev.events.size();
+  EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::Disposed);
+  EXPECT_FALSE(ch->last_error().empty());
+  EXPECT_EQ(ch->set_url(""), ErrorCode::Disposed);
+  EXPECT_EQ(send("x"), ErrorCode::Disposed);
+  EXPECT_EQ(send_bin("x"), ErrorCode::Disposed);
+  EXPECT_EQ(send(std::string(10 << 20, 'x')), ErrorCode::Disposed);  // DISPOSED wins over size
+  EXPECT_EQ(ch->close(0, ""), ErrorCode::Disposed);
+  EXPECT_EQ(ch->close(1, ""), ErrorCode::Disposed);
+  EXPECT_EQ(ch->reconnect_now(), ErrorCode::Disposed);
+  ch->set_online(false);
+  ch->set_online(true);
+  ch->on_resume();
+  ch->dispose();  // idempotent
+  // Late events from the platform are ignored.
+  ch->on_transport_open();
+  ch->on_transport_text("x", 1);
+  ch->on_transport_error();
+  ch->on_transport_close(1006, "", false);
+  ch->on_wake();
+  EXPECT_EQ(ev.events.size(), events);
+  EXPECT_EQ(t.opens.size(), 1u);
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"q"});
+}
+
+TEST_F(ChannelTest, DisposeDropsQueueSilently) {
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  send("b");
+  ch->dispose();
+  EXPECT_EQ(ch->queued_count(), 0u);
+  EXPECT_EQ(ev.strs(), std::vector<std::string>{"state idle->connecting"});  // no CLOSED error, no close event
+  EXPECT_EQ(t.aborts, 1u);
+}
+
+TEST_F(ChannelTest, MessageTooLarge) {
+  cfg.max_message_bytes = 8;
+  make();
+  EXPECT_EQ(send("123456789"), ErrorCode::MessageTooLarge);
+  EXPECT_NE(ch->last_error().find("9"), std::string::npos);
+  EXPECT_EQ(send_bin("123456789"), ErrorCode::MessageTooLarge);
+  EXPECT_EQ(ch->queued_count(), 0u);
+  EXPECT_EQ(send("12345678"), ErrorCode::None);  // exactly the limit is fine
+  EXPECT_EQ(ch->queued_count(), 1u);
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(send("123456789"), ErrorCode::MessageTooLarge);
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"12345678"});
+  EXPECT_EQ(ev.count(E::Error), 0u);
+}
+
+TEST_F(ChannelTest, ClosedAfterClose) {
+  open();
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Closing);
+  EXPECT_EQ(send("x"), ErrorCode::Closed);
+  EXPECT_EQ(send_bin("x"), ErrorCode::Closed);
+  EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::Closed);
+  EXPECT_EQ(ch->reconnect_now(), ErrorCode::Closed);
+  ASSERT_TRUE(t.server_close(1000));
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(send("x"), ErrorCode::Closed);
+  EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::Closed);
+  EXPECT_EQ(ch->set_url(""), ErrorCode::Closed);
+  EXPECT_EQ(ch->reconnect_now(), ErrorCode::Closed);
+  EXPECT_EQ(ch->close(0, ""), ErrorCode::None);  // idempotent
+  EXPECT_EQ(ch->close(4000, "again"), ErrorCode::None);
+  EXPECT_EQ(t.closes.size(), 1u);
+  EXPECT_EQ(t.opens.size(), 1u);
+  EXPECT_TRUE(t.sent.empty());
+}
+
+TEST_F(ChannelTest, InvalidUrl) {
+  make();
+  for (const char* u : {"http://relay.example.com/c/SECRET", "wss://relay.example.com/c/SECRET#frag",
+                        "wss://relay.example.com:0/SECRET", "wss://relay example/SECRET", "wss:///SECRET"}) {
+    SCOPED_TRACE(u);
+    EXPECT_EQ(ch->set_url(u), ErrorCode::InvalidUrl);
+    EXPECT_NE(ch->last_error(), "");
+    EXPECT_EQ(ch->last_error().find("SECRET"), std::string::npos) << ch->last_error();
+    EXPECT_EQ(ch->state(), State::Idle);
+  }
+  EXPECT_TRUE(ev.events.empty());
+  EXPECT_TRUE(t.opens.empty());
+  // A bad URL while open leaves the working connection alone.
+  open();
+  EXPECT_EQ(ch->set_url("ftp://x/SECRET"), ErrorCode::InvalidUrl);
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(ch->url(), kUrl);
+  EXPECT_EQ(t.aborts, 0u);
+}
+
+TEST_F(ChannelTest, InvalidCloseArguments) {
+  open();
+  for (int code : {-1, 1, 999, 1001, 1005, 1006, 1015, 2999, 5000, 65535}) {
+    SCOPED_TRACE(code);
+    EXPECT_EQ(ch->close(code, ""), ErrorCode::InvalidArgument);
+    EXPECT_NE(ch->last_error().find(std::to_string(code)), std::string::npos);
+  }
+  EXPECT_EQ(ch->close(1000, std::string(124, 'r')), ErrorCode::InvalidArgument);
+  EXPECT_EQ(ch->close(0, std::string(124, 'r')), ErrorCode::InvalidArgument);
+  // Nothing happened: still open, still usable.
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_FALSE(ch->closed_by_user());
+  EXPECT_TRUE(t.closes.empty());
+  EXPECT_EQ(send("still"), ErrorCode::None);
+  // The limits themselves are fine.
+  const std::string reason(123, 'r');
+  EXPECT_EQ(ch->close(4999, reason), ErrorCode::None);
+  ASSERT_EQ(t.closes.size(), 1u);
+  EXPECT_EQ(t.closes[0].first, 4999);
+  EXPECT_EQ(t.closes[0].second, reason);
+  t.server_close(4999, reason);
+}
+
+TEST_F(ChannelTest, QueueOverflowWithErrorPolicyThrows) {
+  cfg.queue.max_messages = 2;
+  cfg.queue.overflow = mc::Overflow::Error;
+  make();
+  EXPECT_EQ(send("a"), ErrorCode::None);
+  EXPECT_EQ(send("b"), ErrorCode::None);
+  EXPECT_EQ(send("c"), ErrorCode::QueueOverflow);
+  EXPECT_NE(ch->last_error(), "");
+  EXPECT_EQ(ch->queued_count(), 2u);
+  EXPECT_EQ(ev.count(E::Error), 0u);  // thrown, not reported
+  ch->set_url(kUrl);
+  t.accept();
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ChannelTest, QueueOverflowWhenAMessageCanNeverFit) {
+  for (mc::Overflow policy : {mc::Overflow::DropOldest, mc::Overflow::DropNewest, mc::Overflow::Error}) {
+    Rig r;
+    r.cfg.queue.max_bytes = 4;
+    r.cfg.queue.overflow = policy;
+    r.make();
+    EXPECT_EQ(r.send("ab"), ErrorCode::None);
+    EXPECT_EQ(r.send("12345"), ErrorCode::QueueOverflow);
+    EXPECT_EQ(r.ch->queued_count(), 1u);
+    EXPECT_EQ(r.ev.count(E::Error), 0u);
+    r.verify();
+  }
+  Rig none;
+  none.cfg.queue.max_messages = 0;
+  none.make();
+  EXPECT_EQ(none.send("a"), ErrorCode::QueueOverflow);
+  none.verify();
+}
+
+// ============================================================================ error events
+
+TEST_F(ChannelTest, DropOldestReportsHowManyWereDropped) {
+  cfg.queue.max_messages = 2;
+  make();
+  send("a");
+  send("b");
+  EXPECT_EQ(send("c"), ErrorCode::None);
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::QueueOverflow});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 1);
+  ev.clear();
+
+  Rig bytes;
+  bytes.cfg.queue.max_bytes = 6;
+  bytes.make();
+  bytes.send("aaa");
+  bytes.send("bbb");
+  EXPECT_EQ(bytes.send("cccccc"), ErrorCode::None);
+  ASSERT_EQ(bytes.ev.errors(), std::vector<ErrorCode>{ErrorCode::QueueOverflow});
+  EXPECT_EQ(bytes.ev.of(E::Error)[0].detail, 2);
+  EXPECT_EQ(bytes.ch->queued_count(), 1u);
+  bytes.verify();
+
+  ch->set_url(kUrl);
+  t.accept();
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"b", "c"}));
+}
+
+TEST_F(ChannelTest, DropNewestReportsTheDroppedMessage) {
+  cfg.queue.max_messages = 2;
+  cfg.queue.overflow = mc::Overflow::DropNewest;
+  make();
+  send("a");
+  send("b");
+  EXPECT_EQ(send("c"), ErrorCode::None);
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::QueueOverflow});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 1);
+  ch->set_url(kUrl);
+  t.accept();
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ChannelTest, CloseReportsDroppedQueuedMessages) {
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  send("b");
+  send_bin("c");
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::Closed});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 3);
+  EXPECT_EQ(ch->queued_count(), 0u);
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_TRUE(t.sent.empty());
+  // Without queued messages there is nothing to report.
+  Rig r;
+  r.open();
+  r.c().close(0, "");
+  EXPECT_EQ(r.ev.count(E::Error), 0u);
+  r.t.server_close(1000);
+  r.verify();
+}
+
+TEST_F(ChannelTest, OversizeIncomingFramesAreDroppedWithAnError) {
+  cfg.max_message_bytes = 8;
+  make();
+  ch->router().add(mc::Interest::Message, {}, +1);
+  open();
+  ASSERT_TRUE(t.text("123456789"));
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::MessageTooLarge});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 9);
+  EXPECT_EQ(ev.count(E::Text), 0u);
+  ASSERT_TRUE(t.binary(std::vector<uint8_t>(20, 1)));
+  EXPECT_EQ(ev.errors(), (std::vector<ErrorCode>{ErrorCode::MessageTooLarge, ErrorCode::MessageTooLarge}));
+  EXPECT_EQ(ev.of(E::Error)[1].detail, 20);
+  EXPECT_EQ(ev.count(E::Binary), 0u);
+  ASSERT_TRUE(t.text("12345678"));
+  ASSERT_TRUE(t.binary(std::vector<uint8_t>(8, 1)));
+  EXPECT_EQ(ev.count(E::Text), 1u);
+  EXPECT_EQ(ev.count(E::Binary), 1u);
+  EXPECT_EQ(ch->state(), State::Open);
+}
+
+TEST_F(ChannelTest, OversizeFramesDroppedByThePlatformAreReported) {
+  cfg.heartbeat.enabled = true;
+  cfg.heartbeat.interval_ms = 1000;
+  cfg.heartbeat.timeout_ms = 500;
+  make();
+  ch->router().add(mc::Interest::Message, {}, +1);
+  open();
+  ASSERT_TRUE(t.oversize(true, 5e6));
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::MessageTooLarge});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 5e6);
+  ASSERT_TRUE(t.oversize(false, 2e6));
+  EXPECT_EQ(ev.of(E::Error)[1].detail, 2e6);
+  EXPECT_EQ(ev.count(E::Text) + ev.count(E::Binary), 0u);
+  EXPECT_EQ(ch->state(), State::Open);
+  // It is traffic: it answers a heartbeat ping.
+  s.advance(1400);
+  ASSERT_TRUE(t.oversize(true, 5e6));
+  s.advance(200);
+  EXPECT_EQ(ch->state(), State::Open);
+  // Ignored unless open.
+  ch->close(0, "");
+  ASSERT_TRUE(t.oversize(true, 5e6));
+  EXPECT_EQ(ev.count(E::Error), 3u);
+  t.server_close(1000);
+}
+
+TEST_F(ChannelTest, IncomingFramesAreRouted) {
+  make();
+  ch->router().add(mc::Interest::Type, "chat", +1);
+  open();
+  t.text(R"({"type":"other"})");
+  t.text("plain");
+  t.binary({1, 2});
+  EXPECT_EQ(ev.count(E::Text), 0u);  // nobody wants them
+  EXPECT_EQ(ev.count(E::Binary), 0u);
+  t.text(R"({"type":"chat","text":"hi"})");
+  ASSERT_EQ(ev.count(E::Text), 1u);
+  const Event e = ev.of(E::Text)[0];
+  EXPECT_EQ(e.data, R"({"type":"chat","text":"hi"})");
+  EXPECT_EQ(e.route, mc::route::kType | mc::route::kObject | mc::route::kParseJson);
+  ch->router().add(mc::Interest::Message, {}, +1);
+  t.binary({1, 2, 3});
+  ASSERT_EQ(ev.count(E::Binary), 1u);
+  EXPECT_EQ(ev.of(E::Binary)[0].data, std::string("\x01\x02\x03"));
+  EXPECT_EQ(ev.of(E::Binary)[0].route, mc::route::kMessage | mc::route::kBinary);
+}
+
+TEST_F(ChannelTest, RevokedOn4001DoesNotReconnect) {
+  open();
+  ASSERT_TRUE(t.server_close(4001, "rotated"));
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::Revoked});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 4001);
+  const auto closes = ev.of(E::Close);
+  ASSERT_EQ(closes.size(), 1u);
+  EXPECT_EQ(closes[0].code, 4001);
+  EXPECT_EQ(closes[0].data, "rotated");
+  EXPECT_FALSE(closes[0].will_reconnect);
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  s.advance(3600 * 1000);
+  EXPECT_EQ(t.opens.size(), 1u);
+  // A later set_url resumes.
+  ASSERT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+}
+
+TEST_F(ChannelTest, StopCodesReportSocketErrorAndDoNotReconnect) {
+  for (int code : {1002, 1003, 1007, 1008, 1010, 3500, 3999, 4500, 4999}) {
+    SCOPED_TRACE(code);
+    Rig r;
+    r.open();
+    ASSERT_TRUE(r.t.server_close(code, "go away"));
+    EXPECT_EQ(r.ev.errors(), std::vector<ErrorCode>{ErrorCode::SocketError});
+    EXPECT_EQ(r.ev.of(E::Error)[0].detail, code);
+    ASSERT_EQ(r.ev.count(E::Close), 1u);
+    EXPECT_FALSE(r.ev.of(E::Close)[0].will_reconnect);
+    EXPECT_EQ(r.ev.of(E::Close)[0].code, code);
+    EXPECT_EQ(r.ch->state(), State::Closed);
+    r.s.advance(3600 * 1000);
+    EXPECT_EQ(r.t.opens.size(), 1u);
+    r.verify();
+  }
+}
+
+TEST_F(ChannelTest, ReconnectCodesReconnect) {
+  for (int code : {1000, 1001, 1006, 1009, 1011, 1012, 1013, 3000, 3499, 4000, 4499}) {
+    SCOPED_TRACE(code);
+    Rig r;
+    r.open();
+    ASSERT_TRUE(r.t.server_close(code, ""));
+    EXPECT_EQ(r.ev.count(E::Error), 0u);
+    ASSERT_EQ(r.ev.count(E::Close), 1u);
+    EXPECT_TRUE(r.ev.of(E::Close)[0].will_reconnect);
+    EXPECT_EQ(r.ch->state(), State::Reconnecting);
+    EXPECT_EQ(r.ev.count(E::Reconnecting), 1u);
+    r.verify();
+  }
+}
+
+TEST_F(ChannelTest, ReconnectDisabledClosesOnDrop) {
+  cfg.reconnect.enabled = false;
+  open();
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_EQ(ch->state(), State::Closed);
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_FALSE(ev.of(E::Close)[0].will_reconnect);
+  s.advance(1e6);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+TEST_F(ChannelTest, ConnectTimeoutThenRetry) {
+  cfg.reconnect.connect_timeout_ms = 3000;
+  s.random_value = 0.5;
+  make();
+  ch->set_url(kUrl);
+  s.advance(2999);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(ev.count(E::Error), 0u);
+  s.advance(1);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::ConnectTimeout});
+  EXPECT_NE(ev.of(E::Error)[0].data.find("3000"), std::string::npos);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(t.sock, FakeTransport::Sock::None);
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ev.of(E::Close)[0].code, 1006);
+  EXPECT_FALSE(ev.of(E::Close)[0].clean);
+  EXPECT_TRUE(ev.of(E::Close)[0].will_reconnect);
+  ASSERT_EQ(ev.count(E::Reconnecting), 1u);
+  EXPECT_EQ(ev.of(E::Reconnecting)[0].attempt, 1u);
+  EXPECT_EQ(ev.of(E::Reconnecting)[0].delay, 250);
+  wait_retry(250);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+  s.advance(1e6);  // the old deadline is gone
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(ev.count(E::Error), 1u);
+}
+
+TEST_F(ChannelTest, InfiniteConnectTimeoutNeverFires) {
+  cfg.reconnect.connect_timeout_ms = std::numeric_limits<double>::infinity();
+  make();
+  ch->set_url(kUrl);
+  EXPECT_FALSE(s.pending());
+  s.advance(1e9);
+  EXPECT_EQ(ch->state(), State::Connecting);
+}
+
+TEST_F(ChannelTest, OpenFailureCountsAsAFailedAttempt) {
+  no_jitter();
+  t.fail_open = true;
+  make();
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::SocketError});
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  ASSERT_EQ(ev.count(E::Reconnecting), 1u);
+  EXPECT_EQ(ev.of(E::Reconnecting)[0].delay, 500);
+  t.fail_open = false;
+  wait_retry(500);
+  ASSERT_TRUE(t.accept());
+}
+
+// ============================================================================ backoff
+
+TEST_F(ChannelTest, FullJitterDelaysForAttemptsOneToTen) {
+  s.random_value = 0.5;
+  make();
+  ch->set_url(kUrl);
+  const double base[] = {500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000};
+  for (uint32_t attempt = 1; attempt <= 10; ++attempt) {
+    SCOPED_TRACE(attempt);
+    refuse();
+    const Event r = ev.of(E::Reconnecting).back();
+    EXPECT_EQ(r.attempt, attempt);
+    EXPECT_EQ(r.delay, base[attempt - 1] / 2);
+    EXPECT_EQ(ch->attempt(), attempt);
+    ASSERT_NO_FATAL_FAILURE(wait_retry(base[attempt - 1] / 2));
+  }
+  EXPECT_EQ(t.opens.size(), 11u);
+}
+
+TEST_F(ChannelTest, FullJitterFollowsTheRandomSample) {
+  s.randoms = {0.0, 0.25, kAlmostOne, 0.1};
+  make();
+  ch->set_url(kUrl);
+  const double expected[] = {0, 250, 2000 * kAlmostOne, 400};
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    refuse();
+    const Event r = ev.of(E::Reconnecting).back();
+    EXPECT_DOUBLE_EQ(r.delay, expected[i]);
+    EXPECT_GE(r.delay, 0);
+    EXPECT_LE(r.delay, 500.0 * (1 << i));
+    ASSERT_NO_FATAL_FAILURE(wait_retry(r.delay));
+  }
+}
+
+TEST_F(ChannelTest, FractionJitterDelays) {
+  for (double u : {0.0, 0.5, kAlmostOne}) {
+    SCOPED_TRACE(u);
+    Rig r;
+    r.cfg.reconnect.full_jitter = false;
+    r.cfg.reconnect.jitter_fraction = 0.25;
+    r.s.random_value = u;
+    r.c().set_url(kUrl);
+    const double base[] = {500, 1000, 2000, 4000, 8000, 16000, 30000, 30000};
+    for (uint32_t attempt = 1; attempt <= 8; ++attempt) {
+      SCOPED_TRACE(attempt);
+      r.refuse();
+      const Event e = r.ev.of(E::Reconnecting).back();
+      EXPECT_EQ(e.attempt, attempt);
+      const double b = base[attempt - 1];
+      EXPECT_NEAR(e.delay, b * (0.75 + 0.5 * u), 1e-6);
+      EXPECT_GE(e.delay, b * 0.75);
+      EXPECT_LE(e.delay, b * 1.25);
+      ASSERT_NO_FATAL_FAILURE(r.wait_retry(e.delay));
+    }
+    r.verify();
+  }
+}
+
+TEST_F(ChannelTest, MaxRetries) {
+  cfg.reconnect.max_retries = 3;
+  s.random_value = 0.5;
+  make();
+  ch->set_url(kUrl);
+  for (uint32_t attempt = 1; attempt <= 3; ++attempt) {
+    SCOPED_TRACE(attempt);
+    refuse();
+    EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, attempt);
+    EXPECT_EQ(ev.count(E::Error), 0u);
+    ASSERT_NO_FATAL_FAILURE(wait_retry(250.0 * (1 << (attempt - 1))));
+  }
+  refuse();
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::RetriesExhausted});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 3);
+  EXPECT_EQ(ev.count(E::Reconnecting), 3u);
+  EXPECT_FALSE(ev.of(E::Close).back().will_reconnect);
+  EXPECT_EQ(ev.events.back().str(), "state connecting->closed");
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(t.opens.size(), 4u);
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 4u);
+}
+
+TEST_F(ChannelTest, MaxRetriesZeroGivesUpAtOnce) {
+  cfg.reconnect.max_retries = 0;
+  open();
+  t.server_close(1006, "", false);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::RetriesExhausted});
+  EXPECT_EQ(ev.of(E::Error)[0].detail, 0);
+  EXPECT_EQ(ch->state(), State::Closed);
+}
+
+TEST_F(ChannelTest, StableUptimeResetsTheAttemptCounter) {
+  no_jitter();
+  cfg.reconnect.stable_after_ms = 5000;
+  make();
+  ch->set_url(kUrl);
+  // A server that accepts and hangs up at once: the delays keep growing.
+  const double grow[] = {500, 1000, 2000};
+  for (double d : grow) {
+    ASSERT_TRUE(t.accept());
+    ASSERT_TRUE(t.server_close(1006, "", false));
+    EXPECT_EQ(ev.of(E::Reconnecting).back().delay, d);
+    ASSERT_NO_FATAL_FAILURE(wait_retry(d));
+  }
+  // Open for just under stableAfterMs: still counts as flapping.
+  ASSERT_TRUE(t.accept());
+  s.advance(4999);
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 4u);
+  EXPECT_EQ(ev.of(E::Reconnecting).back().delay, 4000);
+  ASSERT_NO_FATAL_FAILURE(wait_retry(4000));
+  // Open for stableAfterMs: the next drop starts again from attempt 1.
+  ASSERT_TRUE(t.accept());
+  s.advance(5000);
+  ASSERT_TRUE(t.server_close(1001, "restart"));
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 1u);
+  EXPECT_EQ(ev.of(E::Reconnecting).back().delay, 500);
+  EXPECT_EQ(ch->attempt(), 1u);
+}
+
+TEST_F(ChannelTest, ErrorOnlyRefusalCountsAsAFailedAttempt) {
+  // Node 20's WebSocket reports a refused connection with "error" and never "close".
+  no_jitter();
+  make();
+  ch->set_url(kUrl);
+  ASSERT_TRUE(t.error());
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::SocketError});
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(t.sock, FakeTransport::Sock::None);
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ev.of(E::Close)[0].code, 1006);
+  EXPECT_FALSE(ev.of(E::Close)[0].clean);
+  EXPECT_TRUE(ev.of(E::Close)[0].will_reconnect);
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 1u);
+  ASSERT_NO_FATAL_FAILURE(wait_retry(500));
+  ASSERT_TRUE(t.error());
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 2u);
+  ASSERT_NO_FATAL_FAILURE(wait_retry(1000));
+  // A browser follows the error with close(1006): the socket is already forgotten, so the
+  // channel cannot see it twice.
+  ASSERT_TRUE(t.error());
+  EXPECT_FALSE(t.server_close(1006, "", false));
+  EXPECT_EQ(ev.count(E::Close), 3u);
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 3u);
+}
+
+TEST_F(ChannelTest, ErrorWhileOpenIsReportedAndTheCloseDecides) {
+  open();
+  ASSERT_TRUE(t.error());
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::SocketError});
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(t.aborts, 0u);
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+}
+
+// ============================================================================ heartbeat
+
+class HeartbeatTest : public ChannelTest {
+ protected:
+  void SetUp() override {
+    cfg.heartbeat.enabled = true;
+    cfg.heartbeat.interval_ms = 1000;
+    cfg.heartbeat.timeout_ms = 500;
+    no_jitter();
+    make();
+    ch->router().add(mc::Interest::Message, {}, +1);
+  }
+};
+
+TEST_F(HeartbeatTest, PingsEveryIntervalOnlyWhileOpen) {
+  ch->set_url(kUrl);
+  s.advance(5000);  // connecting: no pings
+  EXPECT_TRUE(t.sent.empty());
+  ASSERT_TRUE(t.accept());
+  ASSERT_TRUE(s.pending()) << "the first ping is not scheduled";
+  s.advance(999);
+  EXPECT_TRUE(t.sent.empty());
+  s.advance(1);
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"ping"});
+  ASSERT_TRUE(t.text("pong"));
+  s.advance(1000);
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"ping", "ping"}));
+  ASSERT_TRUE(t.text("pong"));
+  s.advance(1000);
+  ASSERT_TRUE(t.text("pong"));
+  EXPECT_EQ(t.sent_texts().size(), 3u);
+  EXPECT_EQ(ev.count(E::Text), 0u);  // pongs are not messages
+  EXPECT_EQ(ev.count(E::Error), 0u);
+  EXPECT_EQ(ch->state(), State::Open);
+}
+
+TEST_F(HeartbeatTest, AnyIncomingFrameClearsTheTimeout) {
+  ch->set_url(kUrl);
+  t.accept();
+  s.advance(1000);  // ping
+  s.advance(400);
+  ASSERT_TRUE(t.text(R"({"type":"data"})"));
+  EXPECT_EQ(ev.count(E::Text), 1u);
+  s.advance(100);  // the old deadline passes harmlessly
+  EXPECT_EQ(ch->state(), State::Open);
+  s.advance(500);  // second ping at 2000
+  EXPECT_EQ(t.sent_texts().size(), 2u);
+  s.advance(400);
+  ASSERT_TRUE(t.binary({1}));
+  s.advance(100);
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(ev.count(E::Error), 0u);
+}
+
+TEST_F(HeartbeatTest, EchoedPingIsSwallowedButCountsAsTraffic) {
+  ch->set_url(kUrl);
+  t.accept();
+  s.advance(1000);
+  ASSERT_TRUE(t.text("ping"));  // a broadcast relay echoes our own ping
+  s.advance(500);
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(ev.count(E::Text), 0u);
+  ASSERT_TRUE(t.text("pingx"));  // only an exact match is heartbeat traffic
+  EXPECT_EQ(ev.count(E::Text), 1u);
+}
+
+TEST_F(HeartbeatTest, CustomMessageAndPong) {
+  Rig r;
+  r.cfg.heartbeat.enabled = true;
+  r.cfg.heartbeat.interval_ms = 100;
+  r.cfg.heartbeat.timeout_ms = 50;
+  r.cfg.heartbeat.message = R"({"type":"ping"})";
+  r.cfg.heartbeat.pong = R"({"type":"pong"})";
+  r.make();
+  r.ch->router().add(mc::Interest::Message, {}, +1);
+  r.open();
+  r.s.advance(100);
+  EXPECT_EQ(r.t.sent_texts(), std::vector<std::string>{R"({"type":"ping"})"});
+  r.t.text(R"({"type":"pong"})");
+  r.t.text("pong");  // not this channel's pong: a message
+  EXPECT_EQ(r.ev.count(E::Text), 1u);
+  r.s.advance(100);
+  EXPECT_EQ(r.c().state(), State::Open);
+  r.verify();
+}
+
+TEST_F(HeartbeatTest, TimeoutDropsAndReconnects) {
+  ch->set_url(kUrl);
+  t.accept();
+  s.advance(1000);
+  ASSERT_EQ(t.sent_texts().size(), 1u);
+  s.advance(499);
+  EXPECT_EQ(ch->state(), State::Open);
+  s.advance(1);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::HeartbeatTimeout});
+  EXPECT_EQ(t.aborts, 1u);
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ev.of(E::Close)[0].code, 1006);
+  EXPECT_FALSE(ev.of(E::Close)[0].clean);
+  EXPECT_TRUE(ev.of(E::Close)[0].will_reconnect);
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  // No pings while waiting to reconnect.
+  ASSERT_NO_FATAL_FAILURE(wait_retry(500));
+  EXPECT_EQ(t.sent_texts().size(), 1u);
+  ASSERT_TRUE(t.accept());
+  s.advance(1000);
+  EXPECT_EQ(t.sent_texts().size(), 2u);
+}
+
+TEST_F(HeartbeatTest, NoPingsWhileClosing) {
+  ch->set_url(kUrl);
+  t.accept();
+  s.advance(500);
+  ch->close(0, "");
+  s.advance(4000);
+  EXPECT_TRUE(t.sent.empty());
+  t.server_close(1000);
+  EXPECT_EQ(ch->state(), State::Closed);
+  s.advance(10000);
+  EXPECT_TRUE(t.sent.empty());
+}
+
+TEST_F(HeartbeatTest, ResumeProbesAtOnce) {
+  ch->set_url(kUrl);
+  t.accept();
+  s.advance(300);
+  ch->on_resume();
+  s.advance(0);
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"ping"});
+  s.advance(500);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::HeartbeatTimeout});
+}
+
+TEST_F(ChannelTest, HeartbeatIsOffByDefault) {
+  make();
+  ch->router().add(mc::Interest::Message, {}, +1);
+  open();
+  EXPECT_FALSE(s.pending());
+  s.advance(1e7);
+  EXPECT_TRUE(t.sent.empty());
+  t.text("ping");
+  t.text("pong");
+  EXPECT_EQ(ev.count(E::Text), 2u);  // without a heartbeat these are ordinary messages
+}
+
+// ============================================================================ set_url
+
+TEST_F(ChannelTest, SameUrlIsANoOp) {
+  no_jitter();
+  open();
+  const size_t events = ev.events.size();
+  EXPECT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(ev.events.size(), events);
+  EXPECT_EQ(t.opens.size(), 1u);
+  EXPECT_EQ(t.aborts, 0u);
+  EXPECT_EQ(ch->state(), State::Open);
+  // While connecting and while waiting to retry, too.
+  t.server_close(1006, "", false);
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  EXPECT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  EXPECT_EQ(s.wake_in_ms(), 500);  // the backoff goes on
+  wait_retry(500);
+  EXPECT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(t.opens.size(), 2u);
+  EXPECT_EQ(t.aborts, 0u);
+}
+
+TEST_F(ChannelTest, NewUrlMidConnect) {
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  ASSERT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(t.opens, (std::vector<std::string>{kUrl, kUrl2}));
+  EXPECT_EQ(ch->url(), kUrl2);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(ev.strs(), std::vector<std::string>{"state idle->connecting"});  // no close: it never opened
+  EXPECT_EQ(ch->queued_count(), 1u);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"a"});
+}
+
+TEST_F(ChannelTest, NewUrlMidBackoff) {
+  no_jitter();
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  wait_retry(500);
+  refuse();
+  ASSERT_EQ(ch->attempt(), 2u);
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  send("a");
+  send("b");
+  ASSERT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+  EXPECT_EQ(t.opens.size(), 3u);
+  EXPECT_EQ(ch->attempt(), 0u);
+  EXPECT_EQ(ev.events.back().str(), "state reconnecting->connecting");
+  s.advance(1000);  // the old retry time passes: no extra socket
+  EXPECT_EQ(t.opens.size(), 3u);
+  refuse();  // the attempt counter was reset
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 1u);
+  wait_retry(500);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ChannelTest, NewUrlWhileOpen) {
+  open();
+  ev.clear();
+  ASSERT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"close 1000 reconnect clean", "state open->connecting"}));
+  EXPECT_EQ(t.opens.back(), kUrl2);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+}
+
+TEST_F(ChannelTest, EmptyUrlDisconnectsAndWaitsIdle) {
+  open();
+  send("x");
+  ev.clear();
+  ASSERT_EQ(ch->set_url(""), ErrorCode::None);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"close 1000 final clean", "state open->idle"}));
+  EXPECT_EQ(ch->state(), State::Idle);
+  EXPECT_EQ(ch->url(), "");
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+  // The queue survives: what is sent while idle goes out on the next connection.
+  send("y");
+  EXPECT_EQ(ch->queued_count(), 1u);
+  EXPECT_EQ(ch->set_url(""), ErrorCode::None);  // already idle
+  ASSERT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"x", "y"}));
+}
+
+TEST_F(ChannelTest, EmptyUrlMidBackoffAndMidConnect) {
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  ASSERT_EQ(ch->set_url(""), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Idle);
+  EXPECT_EQ(ch->attempt(), 0u);
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+  ch->set_url(kUrl);
+  ASSERT_EQ(ch->set_url(""), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Idle);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(ev.count(E::Close), 1u);  // only the refused attempt's
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 2u);
+}
+
+TEST_F(ChannelTest, SetUrlAfterStopClosesReconnects) {
+  open();
+  t.server_close(1008, "policy");
+  ASSERT_EQ(ch->state(), State::Closed);
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);  // same URL: closed, so it is a restart
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.size(), 2u);
+}
+
+// ============================================================================ close
+
+TEST_F(ChannelTest, CloseWhileOpenDoesTheHandshake) {
+  open();
+  ev.clear();
+  ASSERT_EQ(ch->close(4000, "bye"), ErrorCode::None);
+  EXPECT_TRUE(ch->closed_by_user());
+  ASSERT_EQ(t.closes.size(), 1u);
+  EXPECT_EQ(t.closes[0], std::make_pair(4000, std::string("bye")));
+  EXPECT_EQ(ch->state(), State::Closing);
+  EXPECT_EQ(mc::ready_state(ch->state()), 2);
+  EXPECT_EQ(ev.strs(), std::vector<std::string>{"state open->closing"});
+  ASSERT_TRUE(t.server_close(4000, "bye"));
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"state open->closing", "close 4000 final clean", "state closing->closed"}));
+  EXPECT_EQ(ev.of(E::Close)[0].data, "bye");
+  EXPECT_EQ(t.aborts, 0u);
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+TEST_F(ChannelTest, CloseWithoutCodeSends1000) {
+  open();
+  ch->close(0, "");
+  ASSERT_EQ(t.closes.size(), 1u);
+  EXPECT_EQ(t.closes[0].first, 1000);
+  t.server_close(1000);
+}
+
+TEST_F(ChannelTest, CloseHandshakeTimesOut) {
+  open();
+  ch->close(1000, "");
+  s.advance(4999);
+  EXPECT_EQ(ch->state(), State::Closing);
+  s.advance(1);
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(t.aborts, 1u);
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ev.of(E::Close)[0].code, 1006);
+  EXPECT_FALSE(ev.of(E::Close)[0].clean);
+  EXPECT_FALSE(ev.of(E::Close)[0].will_reconnect);
+}
+
+TEST_F(ChannelTest, CloseWhileConnecting) {
+  make();
+  ch->set_url(kUrl);
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_TRUE(t.closes.empty());
+  EXPECT_EQ(ch->state(), State::Closed);
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_FALSE(ev.of(E::Close)[0].will_reconnect);
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+TEST_F(ChannelTest, CloseDuringBackoffStopsRetrying) {
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  ev.clear();
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  EXPECT_EQ(ev.strs(), std::vector<std::string>{"state reconnecting->closed"});
+  EXPECT_FALSE(s.pending());
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+  EXPECT_EQ(ch->state(), State::Closed);
+}
+
+TEST_F(ChannelTest, CloseWhenIdle) {
+  make();
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  EXPECT_EQ(ev.strs(), std::vector<std::string>{"state idle->closed"});
+  EXPECT_TRUE(t.opens.empty());
+}
+
+// ============================================================================ reconnect_now
+
+TEST_F(ChannelTest, ReconnectNowAfterRetriesExhausted) {
+  cfg.reconnect.max_retries = 1;
+  s.random_value = 0;
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  wait_retry(0);
+  refuse();
+  ASSERT_EQ(ch->state(), State::Closed);
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::RetriesExhausted});
+  ASSERT_EQ(ch->reconnect_now(), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(ch->attempt(), 0u);
+  EXPECT_EQ(t.opens.size(), 3u);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+  t.server_close(1006, "", false);  // a fresh budget
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 1u);
+}
+
+TEST_F(ChannelTest, ReconnectNowAfterRevoked) {
+  open();
+  t.server_close(4001, "");
+  ASSERT_EQ(ch->state(), State::Closed);
+  ASSERT_EQ(ch->reconnect_now(), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens, (std::vector<std::string>{kUrl, kUrl}));
+  ASSERT_TRUE(t.accept());
+}
+
+TEST_F(ChannelTest, ReconnectNowDuringBackoffRetriesImmediately) {
+  no_jitter();
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  wait_retry(500);
+  refuse();
+  ASSERT_EQ(ch->attempt(), 2u);
+  ASSERT_EQ(ch->reconnect_now(), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.size(), 3u);
+  EXPECT_EQ(ch->attempt(), 0u);
+  s.advance(1000);  // the cancelled retry does not fire
+  EXPECT_EQ(t.opens.size(), 3u);
+  refuse();
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 1u);
+}
+
+TEST_F(ChannelTest, ReconnectNowWhileOpenOrIdleChangesNothing) {
+  make();
+  EXPECT_EQ(ch->reconnect_now(), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Idle);
+  open();
+  EXPECT_EQ(ch->reconnect_now(), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+// ============================================================================ online / offline
+
+TEST_F(ChannelTest, OfflineParksRetriesWithoutBurningAttempts) {
+  no_jitter();
+  open();
+  set_online(false);
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_TRUE(ev.of(E::Close)[0].will_reconnect);
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  EXPECT_FALSE(s.pending());
+  EXPECT_EQ(ch->attempt(), 0u);
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+  set_online(true);  // retry now
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.size(), 2u);
+  refuse();
+  EXPECT_EQ(ev.of(E::Reconnecting).back().attempt, 1u);
+}
+
+TEST_F(ChannelTest, GoingOfflineDuringBackoffParksTheRetry) {
+  no_jitter();
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  set_online(false);
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u) << "retried while offline";
+  EXPECT_EQ(ch->attempt(), 1u);
+  set_online(true);
+  EXPECT_EQ(t.opens.size(), 2u);
+  EXPECT_EQ(ch->state(), State::Connecting);
+}
+
+TEST_F(ChannelTest, FailuresWhileOfflineDoNotBurnAttempts) {
+  cfg.reconnect.max_retries = 1;
+  make();
+  ch->set_url(kUrl);
+  set_online(false);
+  for (int i = 0; i < 5; ++i) {
+    refuse();
+    EXPECT_EQ(ch->attempt(), 0u);
+    EXPECT_EQ(ch->state(), State::Reconnecting);
+    ASSERT_EQ(ch->reconnect_now(), ErrorCode::None);  // the user insists
+  }
+  EXPECT_EQ(ev.count(E::Error), 0u);
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  set_online(true);  // connecting: nothing to do
+  EXPECT_EQ(t.opens.size(), 6u);
+}
+
+TEST_F(ChannelTest, SetOnlineTwiceIsHarmless) {
+  open();
+  set_online(true);
+  set_online(false);
+  set_online(false);
+  EXPECT_EQ(ch->state(), State::Open);
+  set_online(true);
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+TEST_F(ChannelTest, ResumeRetriesAWaitingReconnect) {
+  make();
+  ch->set_url(kUrl);
+  refuse();
+  ch->on_resume();
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.size(), 2u);
+}
+
+// ============================================================================ re-entrancy
+
+TEST_F(ChannelTest, SetUrlFromTheConnectingStateEvent) {
+  make();
+  bool once = false;
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::State && e.to == State::Connecting && !once) {
+      once = true;
+      EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+    }
+  };
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(ch->url(), kUrl2);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens, std::vector<std::string>{kUrl2});  // one socket, to the newer URL
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+}
+
+TEST_F(ChannelTest, SendFromTheCloseEventOfADropIsQueued) {
+  no_jitter();
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Close) {
+      EXPECT_EQ(send("late"), ErrorCode::None);
+    }
+  };
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_TRUE(t.sent.empty()) << "sent on a socket that is gone";
+  EXPECT_EQ(ch->queued_count(), 1u);
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  ev.hook = nullptr;
+  wait_retry(500);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"late"});
+}
+
+TEST_F(ChannelTest, SendFromTheCloseEventOfAHeartbeatTimeoutIsQueued) {
+  cfg.heartbeat.enabled = true;
+  cfg.heartbeat.interval_ms = 100;
+  cfg.heartbeat.timeout_ms = 100;
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Close) EXPECT_EQ(send("late"), ErrorCode::None);
+  };
+  s.advance(200);
+  ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::HeartbeatTimeout});
+  EXPECT_EQ(t.sent_texts(), std::vector<std::string>{"ping"});
+  EXPECT_EQ(ch->queued_count(), 1u);
+}
+
+TEST_F(ChannelTest, CloseFromTheCloseEventOfADrop) {
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Close && e.will_reconnect) EXPECT_EQ(ch->close(0, ""), ErrorCode::None);
+  };
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_TRUE(t.closes.empty()) << "close() sent on a socket that is gone";
+  EXPECT_EQ(ev.count(E::Close), 1u);  // one socket, one close event
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  EXPECT_FALSE(s.pending());
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+TEST_F(ChannelTest, SetUrlFromTheCloseEventOfADrop) {
+  open();
+  bool once = false;
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Close && !once) {
+      once = true;
+      EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+    }
+  };
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+  EXPECT_EQ(ch->attempt(), 0u);
+  ASSERT_TRUE(t.accept());
+}
+
+TEST_F(ChannelTest, SetUrlFromTheSocketErrorOfARefusedConnection) {
+  make();
+  bool once = false;
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Error && !once) {
+      once = true;
+      EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+    }
+  };
+  ch->set_url(kUrl);
+  ASSERT_TRUE(t.error());
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.sock, FakeTransport::Sock::Connecting);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  s.advance(100);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+}
+
+TEST_F(ChannelTest, SetUrlFromTheConnectTimeoutError) {
+  make();
+  bool once = false;
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Error && !once) {
+      once = true;
+      ch->set_url(kUrl2);
+    }
+  };
+  ch->set_url(kUrl);
+  s.advance(cfg.reconnect.connect_timeout_ms);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+  EXPECT_EQ(ev.count(E::Close), 0u);
+  ASSERT_TRUE(t.accept());
+}
+
+TEST_F(ChannelTest, CloseFromTheOpenEvent) {
+  make();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Open) EXPECT_EQ(ch->close(4000, "no"), ErrorCode::None);
+  };
+  ch->set_url(kUrl);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Closing);
+  ASSERT_EQ(t.closes.size(), 1u);
+  t.server_close(4000, "no");
+  EXPECT_EQ(ch->state(), State::Closed);
+}
+
+TEST_F(ChannelTest, CloseFromTheOpenStateEventSkipsTheOpenEvent) {
+  make();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::State && e.to == State::Open) ch->close(0, "");
+  };
+  ch->set_url(kUrl);
+  t.accept();
+  EXPECT_EQ(ev.count(E::Open), 0u);
+  EXPECT_EQ(ch->state(), State::Closing);
+  t.server_close(1000);
+}
+
+TEST_F(ChannelTest, SendFromTheOpenEventGoesAfterTheQueue) {
+  make();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Open) send("from-open");
+  };
+  send("a");
+  send("b");
+  ch->set_url(kUrl);
+  t.accept();
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"a", "b", "from-open"}));
+}
+
+TEST_F(ChannelTest, DisposeFromEveryCallbackSilencesTheRest) {
+  // Dispose inside the first event of each kind of a busy scenario: nothing may follow.
+  for (int k = E::State; k <= E::Reconnecting; ++k) {
+    SCOPED_TRACE(mc_test::kind_name(static_cast<E::Kind>(k)));
+    Rig r;
+    r.cfg.heartbeat.enabled = true;
+    r.cfg.heartbeat.interval_ms = 1000;
+    r.cfg.heartbeat.timeout_ms = 500;
+    r.cfg.queue.max_messages = 1;
+    r.make();
+    r.ch->router().add(mc::Interest::Message, {}, +1);
+    size_t at = 0;
+    r.ev.hook = [&](const Event& e) {
+      if (e.kind == k && at == 0) {
+        at = r.ev.events.size();
+        r.ch->dispose();
+      }
+    };
+    r.send("a");
+    r.c().set_url(kUrl);
+    r.send("b");  // QUEUE_OVERFLOW
+    r.t.accept();
+    r.t.text("hello");
+    r.t.binary({1});
+    r.t.server_close(1006, "", false);
+    r.s.advance(60000);
+    EXPECT_NE(at, 0u);
+    EXPECT_EQ(r.ev.events.size(), at);
+    EXPECT_TRUE(r.c().disposed());
+    r.verify();
+  }
+}
+
+// --- A sweep: every API call from inside the first event of every kind of a long scenario.
+
+enum class Action { Send, Close, SetUrlOther, SetUrlEmpty, Dispose, ReconnectNow, Offline };
+
+const char* action_name(Action a) {
+  switch (a) {
+    case Action::Send: return "Send";
+    case Action::Close: return "Close";
+    case Action::SetUrlOther: return "SetUrlOther";
+    case Action::SetUrlEmpty: return "SetUrlEmpty";
+    case Action::Dispose: return "Dispose";
+    case Action::ReconnectNow: return "ReconnectNow";
+    case Action::Offline: return "Offline";
+  }
+  return "?";
+}
+
+class ReentrancySweep : public ::testing::TestWithParam<std::tuple<int, Action>> {};
+
+TEST_P(ReentrancySweep, LeavesAConsistentState) {
+  const auto kind = static_cast<E::Kind>(std::get<0>(GetParam()));
+  const Action action = std::get<1>(GetParam());
+  Rig r;
+  r.cfg.heartbeat.enabled = true;
+  r.cfg.heartbeat.interval_ms = 1000;
+  r.cfg.heartbeat.timeout_ms = 500;
+  r.cfg.reconnect.full_jitter = false;
+  r.cfg.reconnect.min_delay_ms = 100;
+  r.cfg.queue.max_messages = 2;
+  r.cfg.max_message_bytes = 64;
+  r.make();
+  r.ch->router().add(mc::Interest::Message, {}, +1);
+
+  bool fired = false;
+  size_t events_at_dispose = 0;
+  r.ev.hook = [&](const Event& e) {
+    if (fired || e.kind != kind) return;
+    fired = true;
+    switch (action) {
+      case Action::Send: r.send("reentrant"); break;
+      case Action::Close: r.c().close(4000, "reentrant"); break;
+      case Action::SetUrlOther: r.c().set_url(kUrl2); break;
+      case Action::SetUrlEmpty: r.c().set_url(""); break;
+      case Action::Dispose:
+        r.c().dispose();
+        events_at_dispose = r.ev.events.size();
+        break;
+      case Action::ReconnectNow: r.c().reconnect_now(); break;
+      case Action::Offline: r.set_online(false); break;
+    }
+  };
+
+  std::vector<std::string> broken;
+  int step = 0;
+  auto check = [&] {
+    ++step;
+    for (const std::string& b : r.consistency()) broken.push_back("after step " + std::to_string(step) + ": " + b);
+  };
+  r.send("q1");
+  check();
+  r.c().set_url(kUrl);
+  check();
+  r.send("q2");
+  r.send("q3");  // QUEUE_OVERFLOW (drop-oldest)
+  check();
+  r.t.accept();
+  check();
+  r.t.text("hello");
+  r.t.binary({1, 2, 3});
+  r.t.text(std::string(100, 'x'));  // MESSAGE_TOO_LARGE
+  check();
+  r.t.error();  // SOCKET_ERROR while open
+  check();
+  r.t.server_close(1006, "", false);  // close, reconnecting
+  check();
+  r.s.advance(1000);
+  r.t.accept();
+  check();
+  r.s.advance(2000);  // ping, HEARTBEAT_TIMEOUT
+  check();
+  r.s.advance(1000);
+  r.t.accept();
+  r.t.server_close(4001, "revoked");  // REVOKED
+  check();
+  r.c().reconnect_now();
+  r.t.accept();
+  r.t.server_close(1008, "policy");  // SOCKET_ERROR, stop
+  check();
+  r.c().reconnect_now();
+  r.t.error();  // refused (Node 20 style)
+  check();
+  r.set_online(true);
+  r.s.advance(1000);
+  r.t.accept();
+  r.send("x");
+  r.c().close(1000, "bye");
+  check();
+  r.t.server_close(1000, "bye");
+  check();
+  r.s.advance(10000);
+  check();
+
+  EXPECT_TRUE(fired) << "the scenario never produced a " << mc_test::kind_name(kind) << " event";
+  EXPECT_TRUE(broken.empty()) << join(broken);
+  if (action == Action::Dispose) {
+    EXPECT_EQ(r.ev.events.size(), events_at_dispose);
+    EXPECT_EQ(r.c().send_text("x", 1), ErrorCode::Disposed);
+  }
+  r.verify();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryEventEveryCall, ReentrancySweep,
+    ::testing::Combine(::testing::Range(static_cast<int>(E::State), static_cast<int>(E::Reconnecting) + 1),
+                       ::testing::Values(Action::Send, Action::Close, Action::SetUrlOther, Action::SetUrlEmpty,
+                                         Action::Dispose, Action::ReconnectNow, Action::Offline)),
+    [](const ::testing::TestParamInfo<std::tuple<int, Action>>& info) {
+      return std::string(mc_test::kind_name(static_cast<E::Kind>(std::get<0>(info.param)))) + "_" +
+             action_name(std::get<1>(info.param));
+    });
+
+// ============================================================================ lifetime
+
+TEST(ChannelLifetime, DestructorAbortsAndDetaches) {
+  Journal j;
+  FakeTransport t(&j);
+  FakeScheduler s;
+  RecordingEvents ev(&j);
+  {
+    mc::Channel ch(t, s, ev, mc::ChannelConfig{});
+    s.set_listener(&ch);
+    ch.set_url(kUrl);
+    t.accept();
+  }
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_FALSE(s.pending());
+  // The transport no longer calls into the destroyed channel.
+  s.set_listener(nullptr);
+  t.sock = FakeTransport::Sock::Open;
+  EXPECT_TRUE(t.text("late"));  // delivered to no one
+  EXPECT_TRUE(t.violations.empty());
+}
+
+}  // namespace
