@@ -1,6 +1,7 @@
 #include "metachannel/envelope.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace mc {
 namespace {
@@ -61,43 +62,81 @@ size_t utf8_sequence(const char* p, const char* end) {
 // `body` holds the raw bytes in between and `escaped` says whether a backslash occurred.
 // The string is validated as JSON.parse would: escapes, control characters and UTF-8 (a lone
 // \uD800-style escape is valid, as in JavaScript).
+// The bytes of `v` (8 bytes, little-endian) that end a fast run, as their high bits: '"',
+// '\\', a control character (< 0x20) or a non-ASCII byte (>= 0x80). The lowest set bit is
+// exact ("haszero"/"hasless" bit tricks; only bits above a true hit may be spurious), so
+// plain ASCII text, the bulk of every envelope, is crossed 8 bytes at a time.
+inline uint64_t special_bytes(uint64_t v) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = v ^ (kOnes * '"');
+  const uint64_t backslash = v ^ (kOnes * '\\');
+  const uint64_t control = (v - kOnes * 0x20) & ~v;
+  const uint64_t zero_quote = (quote - kOnes) & ~quote;
+  const uint64_t zero_backslash = (backslash - kOnes) & ~backslash;
+  return (control | zero_quote | zero_backslash | v) & kHigh;
+}
+
+inline bool little_endian() {
+  const uint16_t probe = 1;
+  unsigned char first;
+  std::memcpy(&first, &probe, 1);
+  return first == 1;
+}
+
+const bool kLittleEndian = little_endian();
+
 bool scan_string(Cursor& c, std::string_view& body, bool& escaped) {
-  const char* start = c.p;
+  const char* const start = c.p;
+  const char* p = c.p;
+  const char* const end = c.end;
   escaped = false;
-  while (c.p < c.end) {
-    const unsigned char ch = static_cast<unsigned char>(*c.p);
+  for (;;) {
+    if (kLittleEndian) {
+      while (end - p >= 8) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        const uint64_t hits = special_bytes(v);
+        if (hits) {
+          p += __builtin_ctzll(hits) / 8;
+          break;
+        }
+        p += 8;
+      }
+    }
+    if (p >= end) return false;
+    const unsigned char ch = static_cast<unsigned char>(*p);
     if (ch == '"') {
-      body = std::string_view(start, static_cast<size_t>(c.p - start));
-      ++c.p;
+      body = std::string_view(start, static_cast<size_t>(p - start));
+      c.p = p + 1;
       return true;
     }
     if (ch == '\\') {
       escaped = true;
-      if (c.end - c.p < 2) return false;
-      switch (c.p[1]) {
+      if (end - p < 2) return false;
+      switch (p[1]) {
         case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-          c.p += 2;
+          p += 2;
           continue;
         case 'u':
-          if (c.end - c.p < 6) return false;
+          if (end - p < 6) return false;
           for (int k = 2; k < 6; ++k) {
-            if (!is_hex(c.p[k])) return false;
+            if (!is_hex(p[k])) return false;
           }
-          c.p += 6;
+          p += 6;
           continue;
         default: return false;
       }
     }
     if (ch < 0x20) return false;  // raw control characters are not allowed in JSON strings
     if (ch < 0x80) {
-      ++c.p;
+      ++p;
       continue;
     }
-    const size_t n = utf8_sequence(c.p, c.end);
+    const size_t n = utf8_sequence(p, end);
     if (n == 0) return false;
-    c.p += n;
+    p += n;
   }
-  return false;
 }
 
 // A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
