@@ -6,6 +6,7 @@ import { requireCore } from "./loader.js";
 import { normalizeOptions } from "./options.js";
 import { defaultWebSocket } from "./platform.js";
 import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
+import { request as sendRequest, reply as sendReply } from "./request.js";
 
 /** In the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];
@@ -18,9 +19,43 @@ export const INTEREST = { MESSAGE: 0, ANY: 1, TYPE: 2, CHANNEL: 3, ROOM: 4, REPL
 /** handle -> event sink of a live Channel; the wasm core calls into these. */
 const sinks = new Map();
 let nextHandle = 1;
-/** Depth of core->JS callbacks on the stack; wasm objects are deleted only at depth 0. */
+/**
+ * Depth of core->JS callbacks and JS->core calls on the stack. A channel disposed at depth > 0
+ * may still have C++ frames below (the core called out to JS and continues after the listener
+ * returns), so its wasm object is deleted only once that C++ code has returned: at the end of
+ * the outermost JS->core call, or in a microtask (the stack is empty then; a core->JS callback
+ * returning to depth 0 is NOT such a point: it returns into C++).
+ */
 let depth = 0;
 const pendingDeletes = [];
+let flushQueued = false;
+
+function flushDeletes() {
+  flushQueued = false;
+  for (const w of pendingDeletes.splice(0)) w.delete();
+}
+
+function deleteLater(w) {
+  pendingDeletes.push(w);
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushDeletes);
+  }
+}
+
+/**
+ * Runs a JS->core call that can emit events synchronously (setUrl, send, close, reconnect, ...)
+ * as one more level of depth: a listener that disposes the channel during the call must not
+ * delete the wasm object while the C++ call is still on the stack.
+ */
+function intoCore(fn) {
+  depth++;
+  try {
+    return fn();
+  } finally {
+    if (--depth === 0 && pendingDeletes.length) flushDeletes(); // the C++ call has returned
+  }
+}
 
 function installEvents(core) {
   if (core.__mcEvents) return;
@@ -31,9 +66,7 @@ function installEvents(core) {
     try {
       fn(sink);
     } finally {
-      if (--depth === 0 && pendingDeletes.length) {
-        for (const w of pendingDeletes.splice(0)) w.delete();
-      }
+      depth--; // C++ is still below this callback: pending deletes wait for the microtask
     }
   };
   core.__mcEvents = {
@@ -48,9 +81,7 @@ function installEvents(core) {
       try {
         sink.text(core.__mcLastText ?? core.__mcDecodeUtf8(p, n), route);
       } finally {
-        if (--depth === 0 && pendingDeletes.length) {
-          for (const w of pendingDeletes.splice(0)) w.delete();
-        }
+        depth--;
       }
     },
     binary: (h, p, n, route) => enter(h, (s) => s.binary(core.__mcCopyBytes(p, n), route)),
@@ -73,6 +104,7 @@ export class Channel {
   #handle;
   #core;
   #disposed = false;
+  #unwatch = null; // removes the browser signal listeners
   #url = null;
   #protocol = "";
   #maxMessageBytes;
@@ -109,11 +141,18 @@ export class Channel {
     registerSocketOwner(this.#handle, {
       WebSocket,
       headers,
-      onCreateError: (err) =>
-        this.#emitError(new MetaChannelError("SOCKET_ERROR", `the WebSocket constructor threw ${err && err.name ? err.name : "an error"}`)),
+      onCreateError: (err) => {
+        depth++; // called from inside the core (it is opening a socket): C++ is below
+        try {
+          this.#emitError(new MetaChannelError("SOCKET_ERROR", `the WebSocket constructor threw ${err && err.name ? err.name : "an error"}`));
+        } finally {
+          depth--;
+        }
+      },
     });
     sinks.set(this.#handle, this.#makeSink());
     this.#w = new core.WasmChannel(this.#handle, flat);
+    this.#watchBrowserSignals();
     if (typeof url === "string") this.setUrl(url);
   }
 
@@ -157,15 +196,17 @@ export class Channel {
     let rc;
     if (typeof message === "string") {
       this.#checkSize(message.length);
-      rc = this.#w.sendText(message);
+      rc = intoCore(() => this.#w.sendText(message));
     } else if (message instanceof ArrayBuffer) {
       this.#checkSize(message.byteLength);
-      rc = this.#w.sendBinary(new Uint8Array(message));
+      rc = intoCore(() => this.#w.sendBinary(new Uint8Array(message)));
     } else if (ArrayBuffer.isView(message)) {
       this.#checkSize(message.byteLength);
-      rc = this.#w.sendBinary(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
-    } else if (message === undefined || typeof message === "function" || typeof message === "symbol") {
+      rc = intoCore(() => this.#w.sendBinary(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)));
+    } else if (message === undefined) {
       invalid("send(message)", "a JSON value, a string, an ArrayBuffer or a typed array", message);
+    } else if (typeof message === "function" || typeof message === "symbol") {
+      throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(message)} has no JSON form`);
     } else if (typeof Blob !== "undefined" && message instanceof Blob) {
       invalid("send(message)", "an ArrayBuffer (a Blob must be read first: await blob.arrayBuffer())", message);
     } else {
@@ -177,7 +218,7 @@ export class Channel {
       }
       if (typeof text !== "string") throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(message)} has no JSON form`);
       this.#checkSize(text.length);
-      rc = this.#w.sendText(text);
+      rc = intoCore(() => this.#w.sendText(text));
     }
     this.#check(rc);
   }
@@ -187,8 +228,10 @@ export class Channel {
     if (url !== null && typeof url !== "string") invalid("setUrl(url)", "a ws:// or wss:// URL string, or null", url);
     // The core reads "" as "disconnect"; for callers only null means that.
     if (url === "") throw new MetaChannelError("INVALID_URL", "invalid channel URL: the URL is empty; pass null to disconnect");
-    this.#check(this.#w.setUrl(url || ""));
-    this.#url = this.#w.url() || null;
+    intoCore(() => {
+      this.#check(this.#w.setUrl(url || ""));
+      this.#url = this.#w.url() || null;
+    });
   }
 
   close(code, reason) {
@@ -198,25 +241,26 @@ export class Channel {
     if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
     }
-    this.#check(this.#w.close(code ?? 0, reason ?? ""));
+    intoCore(() => this.#check(this.#w.close(code ?? 0, reason ?? "")));
   }
 
   /** Reconnects now: cancels a backoff wait, or resumes after REVOKED / RETRIES_EXHAUSTED. */
   reconnect() {
     this.#live("reconnect()");
-    this.#check(this.#w.reconnect());
+    intoCore(() => this.#check(this.#w.reconnect()));
   }
 
   dispose() {
     if (this.#disposed) return;
     this.#disposed = true;
+    if (this.#unwatch) this.#unwatch();
     this.#w.dispose();
     sinks.delete(this.#handle);
     unregisterSocketOwner(this.#handle);
     this.#listeners.clear();
     this.#typed.clear();
     this.#hooks.clear();
-    if (depth > 0) pendingDeletes.push(this.#w);
+    if (depth > 0) deleteLater(this.#w);
     else this.#w.delete();
   }
 
@@ -312,6 +356,15 @@ export class Channel {
     };
   }
 
+  /** Sends {type, id, ...payload}; resolves with the first reply ({re: id}). See request.js. */
+  request(type, payload, options) {
+    return sendRequest(this, type, payload, options);
+  }
+  /** Sends {type: msg.type + ".reply", re: msg.id, ...payload}. See request.js. */
+  reply(msg, payload) {
+    sendReply(this, msg, payload);
+  }
+
   /**
    * Internal, for the client classes (ChatClient, LiveDataClient, request/reply): registers
    * interest of `kind` in `key` and a hook called for frames routed with `routeBit`.
@@ -336,6 +389,22 @@ export class Channel {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** In a browser: offline pauses retries, online retries now, a page shown again checks its socket. */
+  #watchBrowserSignals() {
+    if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
+    const doc = typeof document !== "undefined" && typeof document.addEventListener === "function" ? document : window;
+    const on = { online: () => intoCore(() => this.#w.setOnline(true)), offline: () => intoCore(() => this.#w.setOnline(false)) };
+    const visibility = () => {
+      if (doc.visibilityState === "visible") intoCore(() => this.#w.resume());
+    };
+    for (const [name, l] of Object.entries(on)) window.addEventListener(name, l);
+    doc.addEventListener("visibilitychange", visibility);
+    this.#unwatch = () => {
+      for (const [name, l] of Object.entries(on)) window.removeEventListener(name, l);
+      doc.removeEventListener("visibilitychange", visibility);
+    };
+  }
 
   #live(what) {
     if (this.#disposed) throw new MetaChannelError("DISPOSED", `${what}: this channel was disposed; create a new Channel`);

