@@ -5,6 +5,12 @@ import { Channel } from "./channel.js";
 export { ready, isSupported } from "./loader.js";
 export { Channel } from "./channel.js";
 export { MetaChannelError } from "./errors.js";
+export { memoryBytes as _memoryBytes } from "./loader.js"; // internal: wasm heap size, for leak tests
+export { MetaframeClient } from "./metaframe-client.js";
+export { bindMetaframe } from "./bind-metaframe.js";
+export { connectFromEnv } from "./connect-from-env.js";
+export { ChatClient } from "./chat-client.js";
+export { LiveDataClient } from "./live-data-client.js";
 
 /* global __MC_VERSION__ */
 export const version = __MC_VERSION__;

@@ -84,6 +84,9 @@ export function ready(options = {}) {
   return readyPromise;
 }
 
+/** Bytes of wasm memory (0 before ready()); it only grows, so a leak shows as growth. @internal */
+export function memoryBytes() { return core ? core.__mcMemoryBytes() : 0; }
+
 /** True when a WebSocket implementation is reachable (global, or the `ws` package in Node). */
 export function isSupported() {
   return defaultWebSocket() != null;
