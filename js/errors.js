@@ -43,6 +43,7 @@ export const ERROR_CODES = [
   "DISPOSED",
   "CLOSED",
   "SOCKET_ERROR",
+  "REQUEST_TIMEOUT", // JS only (request()): mc::ErrorCode never produces it
 ];
 
 /** Throws INVALID_ARGUMENT naming the field and what is allowed. */

@@ -1,5 +1,5 @@
 // Validation of ChannelOptions, and their flattening into the shape bindings.cpp reads.
-import { MetaChannelError, invalid } from "./errors.js";
+import { MetaChannelError, invalid, describe } from "./errors.js";
 import { isBrowser } from "./platform.js";
 
 const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes"];
@@ -25,6 +25,12 @@ function checkKeys(obj, allowed, where, extra = []) {
       throw new MetaChannelError("INVALID_ARGUMENT", `unknown option ${where}${key}; allowed: ${allowed.join(", ")}`, { field: `${where}${key}` });
     }
   }
+}
+
+/** INVALID_ARGUMENT for a value that may carry a credential (a header value, a subprotocol): never echoed. */
+function invalidSecret(field, allowed, got) {
+  const what = typeof got === "string" ? `a string of ${got.length} characters, not shown` : describe(got);
+  throw new MetaChannelError("INVALID_ARGUMENT", `${field} must be ${allowed} (got ${what})`, { field });
 }
 
 function plainObject(v) {
@@ -70,8 +76,8 @@ export function normalizeOptions(options, extraKeys = []) {
     if (!Array.isArray(p)) invalid("options.protocols", "an array of subprotocol names", p);
     const seen = new Set();
     p.forEach((name, i) => {
-      if (typeof name !== "string" || !TOKEN.test(name)) invalid(`options.protocols[${i}]`, "a subprotocol token (letters, digits and !#$%&'*+-.^_`|~; no commas or spaces)", name);
-      if (seen.has(name)) invalid(`options.protocols[${i}]`, "unique", name);
+      if (typeof name !== "string" || !TOKEN.test(name)) invalidSecret(`options.protocols[${i}]`, "a subprotocol token (letters, digits and !#$%&'*+-.^_`|~; no commas or spaces)", name);
+      if (seen.has(name)) invalidSecret(`options.protocols[${i}]`, "unique", name);
       seen.add(name);
     });
     flat.protocols = p.join(",");
@@ -83,7 +89,7 @@ export function normalizeOptions(options, extraKeys = []) {
     if (!plainObject(h)) invalid("options.headers", "an object of header names to string values", h);
     for (const [name, value] of Object.entries(h)) {
       if (!HEADER_NAME.test(name)) invalid(`options.headers[${JSON.stringify(name)}]`, "a valid HTTP header name", name);
-      if (typeof value !== "string" || /[\r\n\0]/.test(value)) invalid(`options.headers.${name}`, "a string without CR, LF or NUL", value);
+      if (typeof value !== "string" || /[\r\n\0]/.test(value)) invalidSecret(`options.headers.${name}`, "a string without CR, LF or NUL", value);
     }
     if (isBrowser && Object.keys(h).length > 0) {
       throw new MetaChannelError(

@@ -1,0 +1,155 @@
+// request/reply over a broadcast channel. Channel#request and Channel#reply delegate here.
+//
+// Wire:
+//   request: {"type": <type>, "id": <id>, ...payload}
+//   reply:   {"type": <request type> + ".reply", "re": <request id>, ...payload}
+// <id> is 128 random bits (crypto.getRandomValues), base64url: 22 characters.
+//
+// A pending request registers REPLY interest (mc::Interest::Reply = 5) on its id, so the C++
+// router marks the first frame whose top-level "re" equals the id with route bit REPLY (32);
+// replies for other clients' ids never reach JS unless someone listens to "message" or "*".
+// The interest is dropped as soon as the request settles, so a second reply is dropped in C++.
+import { MetaChannelError, invalid } from "./errors.js";
+
+// Must match src/metachannel/router.h (and ROUTE / INTEREST in channel.js).
+const INTEREST_REPLY = 5;
+const ROUTE_REPLY = 32;
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10000;
+export const REPLY_SUFFIX = ".reply";
+
+function isPlainObject(v) {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** 128 random bits, base64url without padding (22 characters). */
+export function randomId() {
+  const c = globalThis.crypto;
+  if (!c || typeof c.getRandomValues !== "function") {
+    throw new MetaChannelError("NOT_SUPPORTED", "request(): crypto.getRandomValues is not available in this runtime");
+  }
+  const b = c.getRandomValues(new Uint8Array(16));
+  let out = "";
+  for (let i = 0; i < 15; i += 3) {
+    const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    out += B64URL[(n >> 18) & 63] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63] + B64URL[n & 63];
+  }
+  const last = b[15];
+  return out + B64URL[last >> 2] + B64URL[(last & 3) << 4];
+}
+
+/** Per channel: the pending requests, and the hook installed once. */
+const hubs = new WeakMap();
+
+function hubFor(channel) {
+  let hub = hubs.get(channel);
+  if (hub) return hub;
+  hub = { pending: new Map() };
+  hubs.set(channel, hub);
+  channel._hook(ROUTE_REPLY, (msg) => {
+    const p = hub.pending.get(msg.re);
+    if (p) p.settle(null, msg);
+  });
+  channel.on("state", ({ to }) => {
+    if (to === "closed" && hub.pending.size) {
+      rejectAll(hub, new MetaChannelError("CLOSED", "the channel closed before the reply arrived"));
+    }
+  });
+  // dispose() runs no listeners, so a disposed channel is noticed here, before the core
+  // (and with it every interest) is freed.
+  const dispose = channel.dispose;
+  Object.defineProperty(channel, "dispose", {
+    configurable: true,
+    writable: true,
+    value: function disposeAndRejectRequests() {
+      if (!channel.disposed && hub.pending.size) {
+        rejectAll(hub, new MetaChannelError("DISPOSED", "the channel was disposed before the reply arrived"));
+      }
+      return dispose.call(channel);
+    },
+  });
+  return hub;
+}
+
+function rejectAll(hub, err) {
+  for (const p of [...hub.pending.values()]) p.settle(err);
+}
+
+function checkPayload(where, payload, reserved) {
+  if (payload === undefined) return {};
+  if (!isPlainObject(payload)) invalid(`${where}: payload`, "a plain object or undefined", payload);
+  for (const key of reserved) {
+    if (Object.prototype.hasOwnProperty.call(payload, key)) {
+      throw new MetaChannelError("INVALID_ARGUMENT", `${where}: payload must not contain "${key}" (it is set by metachannel)`, { field: `payload.${key}` });
+    }
+  }
+  return payload;
+}
+
+/**
+ * Sends {type, id, ...payload} and resolves with the first frame whose "re" equals id.
+ * Argument errors and send errors (DISPOSED, CLOSED, MESSAGE_TOO_LARGE, ...) throw
+ * synchronously, like send(); REQUEST_TIMEOUT, CLOSED and DISPOSED later reject.
+ */
+export function request(channel, type, payload, options) {
+  if (channel.disposed) throw new MetaChannelError("DISPOSED", "request(): this channel was disposed; create a new Channel");
+  if (typeof type !== "string" || type === "") invalid("request(type)", "a non-empty string", type);
+  const body = checkPayload("request()", payload, ["type", "id"]);
+  let timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+  if (options !== undefined) {
+    if (!isPlainObject(options)) invalid("request(type, payload, options)", "an object { timeoutMs }", options);
+    for (const key of Object.keys(options)) {
+      if (key !== "timeoutMs") throw new MetaChannelError("INVALID_ARGUMENT", `unknown request() option ${key}; allowed: timeoutMs`, { field: key });
+    }
+    if (options.timeoutMs !== undefined) {
+      const t = options.timeoutMs;
+      if (typeof t !== "number" || Number.isNaN(t) || t <= 0) invalid("options.timeoutMs", "a number > 0 (or Infinity)", t);
+      timeoutMs = t;
+    }
+  }
+  const id = randomId();
+  const frame = { type, id, ...body };
+  const hub = hubFor(channel);
+  channel._route(INTEREST_REPLY, id, 1);
+  let timer = null;
+  let settle;
+  const promise = new Promise((resolve, reject) => {
+    settle = (err, msg) => {
+      if (!hub.pending.has(id)) return;
+      hub.pending.delete(id);
+      if (timer !== null) clearTimeout(timer);
+      if (!channel.disposed) channel._route(INTEREST_REPLY, id, -1);
+      if (err) reject(err);
+      else resolve(msg);
+    };
+  });
+  hub.pending.set(id, { settle });
+  try {
+    channel.send(frame);
+  } catch (err) {
+    hub.pending.delete(id);
+    if (!channel.disposed) channel._route(INTEREST_REPLY, id, -1);
+    throw err;
+  }
+  if (Number.isFinite(timeoutMs)) {
+    timer = setTimeout(
+      () => settle(new MetaChannelError("REQUEST_TIMEOUT", `request("${type}"): no reply within ${timeoutMs} ms`, { id, timeoutMs })),
+      timeoutMs,
+    );
+  }
+  return promise;
+}
+
+/** Sends {type: msg.type + ".reply", re: msg.id, ...payload}. */
+export function reply(channel, msg, payload) {
+  if (channel.disposed) throw new MetaChannelError("DISPOSED", "reply(): this channel was disposed; create a new Channel");
+  if (!isPlainObject(msg) || typeof msg.type !== "string" || typeof msg.id !== "string" || msg.id === "") {
+    invalid("reply(msg)", 'a request message with a string "type" and "id" (as received)', msg);
+  }
+  const body = checkPayload("reply()", payload, ["type", "re"]);
+  channel.send({ type: msg.type + REPLY_SUFFIX, re: msg.id, ...body });
+}
