@@ -13,7 +13,9 @@ let wsPackage = null;
 const WS_MODULE = "ws";
 
 export async function loadNodeWebSocket() {
-  if (!isNode || typeof globalThis.WebSocket === "function" || wsPackage) return;
+  // `in`, not `typeof`: reading globalThis.WebSocket makes Node load undici (~30 ms of
+  // cold start); the first Channel reads it instead, as a raw `new WebSocket` would.
+  if (!isNode || "WebSocket" in globalThis || wsPackage) return;
   try {
     const mod = await import(/* webpackIgnore: true */ /* @vite-ignore */ WS_MODULE);
     wsPackage = mod.default || mod.WebSocket || null;

@@ -6,26 +6,27 @@
 namespace mc {
 namespace {
 
-inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+__attribute__((always_inline)) inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 }  // namespace
 
 struct EnvelopeCursor {
   const char* p;
   const char* end;
-  void skip_ws() {
+  // always_inline: at -Oz (the wasm build) these one-liners would otherwise be calls.
+  __attribute__((always_inline)) void skip_ws() {
     while (p < end && is_ws(*p)) ++p;
   }
-  bool at_end() const { return p >= end; }
-  char peek() const { return *p; }
+  __attribute__((always_inline)) bool at_end() const { return p >= end; }
+  __attribute__((always_inline)) char peek() const { return *p; }
 };
 
 namespace {
 using Cursor = EnvelopeCursor;
 
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+__attribute__((always_inline)) inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-inline bool is_hex(char c) {
+__attribute__((always_inline)) inline bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
@@ -374,10 +375,21 @@ bool Envelope::scan_object(EnvelopeCursor& c) {
     bool* has = nullptr;
     std::string_view* view = nullptr;
     std::string* buf = nullptr;
-    if (key == "type") { has = &has_type_; view = &type_; buf = &type_buf_; }
-    else if (key == "channel") { has = &has_channel_; view = &channel_; buf = &channel_buf_; }
-    else if (key == "room") { has = &has_room_; view = &room_; buf = &room_buf_; }
-    else if (key == "re") { has = &has_re_; view = &re_; buf = &re_buf_; }
+    // By length first: most keys are none of these, and -Oz would not inline operator==.
+    const char* k = key.data();
+    switch (key.size()) {
+      case 2:
+        if (k[0] == 'r' && k[1] == 'e') { has = &has_re_; view = &re_; buf = &re_buf_; }
+        break;
+      case 4:
+        if (std::memcmp(k, "type", 4) == 0) { has = &has_type_; view = &type_; buf = &type_buf_; }
+        else if (std::memcmp(k, "room", 4) == 0) { has = &has_room_; view = &room_; buf = &room_buf_; }
+        break;
+      case 7:
+        if (std::memcmp(k, "channel", 7) == 0) { has = &has_channel_; view = &channel_; buf = &channel_buf_; }
+        break;
+      default: break;
+    }
 
     if (c.peek() == '"') {
       ++c.p;
