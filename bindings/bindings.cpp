@@ -6,6 +6,7 @@
 #include <emscripten/emscripten.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "metachannel/channel.h"
@@ -91,6 +92,10 @@ class WasmChannel final : public mc::ChannelEvents {
 
   int setUrl(const std::string& url) { return code(channel_.set_url(url)); }
   int sendText(const std::string& text) { return code(channel_.send_text(text.data(), text.size())); }
+  int sendTextBytes(const char* data, int size) { return code(channel_.send_text(data, static_cast<size_t>(size))); }
+  // For the send fast path (mc_send_text below): JS encodes into its own buffer and calls the
+  // export with this address, skipping Embind's per-call string marshalling.
+  double address() const { return static_cast<double>(reinterpret_cast<uintptr_t>(this)); }
   // Embind passes an ArrayBuffer or Uint8Array as std::string bytes.
   int sendBinary(const std::string& bytes) {
     return code(channel_.send_binary(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
@@ -151,11 +156,16 @@ std::string redactUrl(const std::string& url) { return mc::redact_url(url); }
 
 }  // namespace
 
+extern "C" EMSCRIPTEN_KEEPALIVE int mc_send_text(WasmChannel* channel, const char* data, int size) {
+  return channel->sendTextBytes(data, size);
+}
+
 EMSCRIPTEN_BINDINGS(metachannel) {
   emscripten::class_<WasmChannel>("WasmChannel")
       .constructor<int, val>()
       .function("setUrl", &WasmChannel::setUrl)
       .function("sendText", &WasmChannel::sendText)
+      .function("address", &WasmChannel::address)
       .function("sendBinary", &WasmChannel::sendBinary)
       .function("close", &WasmChannel::close)
       .function("reconnect", &WasmChannel::reconnect)

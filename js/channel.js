@@ -103,6 +103,7 @@ export class Channel {
   #w; // the wasm WasmChannel
   #handle;
   #core;
+  #address = 0; // of the wasm WasmChannel, for the send fast path
   #disposed = false;
   #unwatch = null; // removes the browser signal listeners
   #url = null;
@@ -195,8 +196,7 @@ export class Channel {
     this.#live("send()");
     let rc;
     if (typeof message === "string") {
-      this.#checkSize(message.length);
-      rc = intoCore(() => this.#w.sendText(message));
+      rc = this.#sendText(message);
     } else if (message instanceof ArrayBuffer) {
       this.#checkSize(message.byteLength);
       rc = intoCore(() => this.#w.sendBinary(new Uint8Array(message)));
@@ -217,10 +217,20 @@ export class Channel {
         throw new MetaChannelError("INVALID_JSON", `send(message): the message cannot be serialised to JSON (${err && err.message ? err.message : err})`);
       }
       if (typeof text !== "string") throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(message)} has no JSON form`);
-      this.#checkSize(text.length);
-      rc = intoCore(() => this.#w.sendText(text));
+      rc = this.#sendText(text);
     }
     this.#check(rc);
+  }
+
+  #sendText(text) {
+    this.#checkSize(text.length);
+    if (this.#address === 0) this.#address = this.#w.address();
+    depth++;
+    try {
+      return this.#core.__mcSendText(this.#address, text);
+    } finally {
+      if (--depth === 0 && pendingDeletes.length) flushDeletes();
+    }
   }
 
   setUrl(url) {

@@ -41,3 +41,25 @@ Module["__mcEncodeToScratch"] = function (text) {
   var p = Module["__mcScratchFor"](text.length * 3);
   return mcUtf8Encoder.encodeInto(text, HEAPU8.subarray(p, p + text.length * 3)).written;
 };
+
+// The send fast path: the text is encoded straight into a buffer of its own (never the
+// receive scratch, which a send from inside a message listener would overwrite) and the
+// original string is kept, so the socket sends it as is instead of a decoded copy.
+var mcSendBuf = 0;
+var mcSendSize = 0;
+Module["__mcSendText"] = function (channelAddress, text) {
+  var capacity = text.length * 3;
+  if (capacity > mcSendSize) {
+    if (mcSendBuf) _free(mcSendBuf);
+    mcSendSize = Math.max(capacity, 2 * mcSendSize, 1024);
+    mcSendBuf = _malloc(mcSendSize);
+  }
+  var n = mcUtf8Encoder.encodeInto(text, HEAPU8.subarray(mcSendBuf, mcSendBuf + capacity)).written;
+  var outer = Module["__mcPendingSend"];
+  Module["__mcPendingSend"] = { ptr: mcSendBuf, text: text };
+  try {
+    return _mc_send_text(channelAddress, mcSendBuf, n);
+  } finally {
+    Module["__mcPendingSend"] = outer;
+  }
+};

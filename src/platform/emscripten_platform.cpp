@@ -14,7 +14,9 @@ EM_JS(void, mc_socket_owner, (int owner), { Module["__mcSocketOwner"] = owner; }
 EM_JS(int, mc_socket_send_text, (int id, const char* data, int size), {
   var s = WS.sockets[id];
   if (!s || s.readyState !== 1) return 0;
-  s.send(Module["__mcDecodeUtf8"](data, size));
+  var pending = Module["__mcPendingSend"];
+  // The frame JS is sending right now: send its original string, not a decoded copy.
+  s.send(pending && pending.ptr === data ? pending.text : Module["__mcDecodeUtf8"](data, size));
   return 1;
 });
 
