@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "metachannel/url.h"
@@ -9,10 +10,19 @@
 namespace mc {
 namespace {
 
+// Whole numbers for messages. Not std::to_string: it pulls printf into the wasm (~2.5 KB).
 std::string number(double v) {
-  if (!std::isfinite(v)) return "Infinity";
-  const long long n = static_cast<long long>(v);
-  return std::to_string(n);
+  if (std::isnan(v)) return "NaN";
+  if (v < 0) return "-" + number(-v);
+  if (!(v < 1e18)) return v == std::numeric_limits<double>::infinity() ? "Infinity" : "1e18+";
+  unsigned long long n = static_cast<unsigned long long>(v);
+  char digits[24];
+  size_t i = sizeof(digits);
+  do {
+    digits[--i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  return std::string(digits + i, sizeof(digits) - i);
 }
 
 bool equals(const char* data, size_t size, const std::string& s) {
@@ -141,10 +151,10 @@ ErrorCode Channel::close(int code, std::string_view reason) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
   if (code != 0 && !is_sendable_close_code(code)) {
     return fail(ErrorCode::InvalidArgument,
-                "close code must be 1000 or in 3000-4999 (got " + std::to_string(code) + ")");
+                "close code must be 1000 or in 3000-4999 (got " + number(code) + ")");
   }
   if (reason.size() > 123) {
-    return fail(ErrorCode::InvalidArgument, "close reason is " + std::to_string(reason.size()) +
+    return fail(ErrorCode::InvalidArgument, "close reason is " + number(static_cast<double>(reason.size())) +
                                                 " bytes of UTF-8; at most 123 are allowed");
   }
   if (closed_by_user_) return ErrorCode::None;
@@ -364,7 +374,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, bo
       if (still_mine()) enter_closed(code, reason, clean);
       return;
     case ReconnectPolicy::CloseVerdict::Stop:
-      report(ErrorCode::SocketError, "the server closed the channel with code " + std::to_string(code) +
+      report(ErrorCode::SocketError, "the server closed the channel with code " + number(code) +
                                          ", which means it will not accept this client as it is; not reconnecting",
              code);
       if (still_mine()) enter_closed(code, reason, clean);
