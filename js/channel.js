@@ -116,6 +116,8 @@ export class Channel {
   /** extra routes used by the client classes: route bit -> (data, meta) => void */
   #hooks = new Map();
   #onceWrappers = new WeakMap();
+  /** run by dispose() before anything is freed (client classes settle their promises) */
+  #disposeHooks = [];
 
   /**
    * @param {string | null} url ws:// or wss:// URL, or null to start idle
@@ -262,6 +264,7 @@ export class Channel {
 
   dispose() {
     if (this.#disposed) return;
+    for (const fn of this.#disposeHooks.splice(0)) fn();
     this.#disposed = true;
     if (this.#unwatch) this.#unwatch();
     this.#w.dispose();
@@ -383,6 +386,10 @@ export class Channel {
   _route(kind, key, delta) {
     this.#live("route");
     this.#w.addInterest(kind, key, delta);
+  }
+  /** Internal: `fn` runs at the start of dispose(). @internal */
+  _onDispose(fn) {
+    this.#disposeHooks.push(fn);
   }
   /** @internal */
   _hook(routeBit, fn) {

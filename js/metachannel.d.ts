@@ -343,9 +343,10 @@ export interface ChatEvent {
  * Events are delivered only for joined rooms: each joined room is ROOM interest in the C++
  * router, so frames of other rooms are dropped before JS sees them. `error` frames without a
  * `room` are delivered to every client (TYPE interest on "error"); with a `room`, only if
- * joined. On a broadcast relay a client also receives its own frames (its join, its
- * messages), as in the documents' chat app; its own leave is not delivered (the room is
- * left before the echo arrives).
+ * joined. join/leave/message frames without a string `room` (the documents' ChatApp sends
+ * none) are not delivered: use `channel.onMessage("message", …)` for those. On a broadcast
+ * relay a client also receives its own frames (its join, its messages), as in the documents'
+ * chat app; its own leave is not delivered (the room is left before the echo arrives).
  *
  * `connect()` (re)sends a join for every room on each "open", so rooms are rejoined after a
  * reconnect. With a URL target the client makes the Channel in connect() (after ready()),

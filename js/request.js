@@ -59,18 +59,9 @@ function hubFor(channel) {
       rejectAll(hub, new MetaChannelError("CLOSED", "the channel closed before the reply arrived"));
     }
   });
-  // dispose() runs no listeners, so a disposed channel is noticed here, before the core
-  // (and with it every interest) is freed.
-  const dispose = channel.dispose;
-  Object.defineProperty(channel, "dispose", {
-    configurable: true,
-    writable: true,
-    value: function disposeAndRejectRequests() {
-      if (!channel.disposed && hub.pending.size) {
-        rejectAll(hub, new MetaChannelError("DISPOSED", "the channel was disposed before the reply arrived"));
-      }
-      return dispose.call(channel);
-    },
+  // dispose() runs no listeners; this internal hook runs first, while the core still exists.
+  channel._onDispose(() => {
+    if (hub.pending.size) rejectAll(hub, new MetaChannelError("DISPOSED", "the channel was disposed before the reply arrived"));
   });
   return hub;
 }

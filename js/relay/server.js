@@ -140,9 +140,12 @@ export class Relay extends EventEmitter {
     });
   }
 
-  /** Same as POST /api/channels, in-process. */
-  async createChannel(host) {
-    const token = newToken();
+  /**
+   * Same as POST /api/channels, in-process. `token` (in-process only, never from HTTP)
+   * re-registers a known token, e.g. to keep a channel URL valid across a restart.
+   */
+  async createChannel(host, token = newToken()) {
+    if (!/^[A-Za-z0-9_-]{16,}$/.test(token)) throw new TypeError('token must be 16+ base64url characters');
     this.#channels.set(digest(token), new Set());
     this.#log(`channel created ws://${this.#urlHost(host)}/ch/…`);
     return { url: this.#channelUrl(token, host), token };
