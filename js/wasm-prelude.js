@@ -36,9 +36,14 @@ Module["__mcScratchFor"] = function (size) {
   Module["__mcScratch"] = mcScratch;
   return mcScratch;
 };
-// Encodes `text` as UTF-8 into the scratch buffer; returns the byte length.
+// Encodes `text` as UTF-8 into the scratch buffer; returns the byte length. ASCII text (the
+// usual envelope) fits in text.length bytes; only other text needs the worst case, 3 per
+// UTF-16 unit. The buffer never needs more than the largest frame accepted.
 Module["__mcEncodeToScratch"] = function (text) {
-  var p = Module["__mcScratchFor"](text.length * 3);
+  var p = Module["__mcScratchFor"](text.length);
+  var r = mcUtf8Encoder.encodeInto(text, HEAPU8.subarray(p, p + text.length));
+  if (r.read === text.length) return r.written;
+  p = Module["__mcScratchFor"](text.length * 3);
   return mcUtf8Encoder.encodeInto(text, HEAPU8.subarray(p, p + text.length * 3)).written;
 };
 

@@ -367,17 +367,26 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, bo
   const uint64_t mine = epoch_;
   auto still_mine = [&] { return !disposed_ && epoch_ == mine; };
 
+  // A drop that ends the channel: the close event (once, for the socket that was live), then
+  // the error that says why, then "closed". In this order a listener that calls close(),
+  // setUrl() or reconnect() in either event cannot swallow the close event.
+  auto end_channel = [&](ErrorCode error, const std::string& message, double detail) {
+    if (state_ == State::Open || state_ == State::Connecting) events_.on_close(code, reason, clean, false);
+    if (!still_mine()) return;
+    report(error, message, detail);
+    if (still_mine()) enter_closed(code, reason, clean, /*emit_close=*/false);
+  };
+
   switch (ReconnectPolicy::classify_close(code)) {
     case ReconnectPolicy::CloseVerdict::Revoked:
-      report(ErrorCode::Revoked, "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL",
-             code);
-      if (still_mine()) enter_closed(code, reason, clean);
+      end_channel(ErrorCode::Revoked,
+                  "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL", code);
       return;
     case ReconnectPolicy::CloseVerdict::Stop:
-      report(ErrorCode::SocketError, "the server closed the channel with code " + number(code) +
-                                         ", which means it will not accept this client as it is; not reconnecting",
-             code);
-      if (still_mine()) enter_closed(code, reason, clean);
+      end_channel(ErrorCode::SocketError,
+                  "the server closed the channel with code " + number(code) +
+                      ", which means it will not accept this client as it is; not reconnecting",
+                  code);
       return;
     case ReconnectPolicy::CloseVerdict::Reconnect: break;
   }
@@ -390,11 +399,10 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, bo
   if (online_) {
     ++attempt_;
     if (policy_.exhausted(attempt_)) {
-      report(ErrorCode::RetriesExhausted,
-             "gave up reconnecting to " + redact_url(url_) + " after " + number(static_cast<double>(attempt_ - 1)) +
-                 " retries (reconnect.maxRetries); call reconnect() to try again",
-             attempt_ - 1);
-      if (still_mine()) enter_closed(code, reason, clean);
+      end_channel(ErrorCode::RetriesExhausted,
+                  "gave up reconnecting to " + redact_url(url_) + " after " + number(static_cast<double>(attempt_ - 1)) +
+                      " retries (reconnect.maxRetries); call reconnect() to try again",
+                  attempt_ - 1);
       return;
     }
   }

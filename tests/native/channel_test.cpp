@@ -550,6 +550,31 @@ TEST_F(ChannelTest, RevokedOn4001DoesNotReconnect) {
   EXPECT_EQ(t.opens.back(), kUrl2);
 }
 
+// A listener that ends or moves the channel from inside the REVOKED error (or the close
+// event) must not swallow the close event of the socket that was revoked.
+TEST_F(ChannelTest, CloseFromTheRevokedErrorStillEmitsTheCloseEvent) {
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Error && e.error == ErrorCode::Revoked) EXPECT_EQ(ch->close(0, ""), ErrorCode::None);
+  };
+  ASSERT_TRUE(t.server_close(4001, "rotated"));
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ev.of(E::Close)[0].code, 4001);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::Revoked});
+  EXPECT_EQ(ch->state(), State::Closed);
+}
+
+TEST_F(ChannelTest, SetUrlFromTheRevokedErrorStillEmitsTheCloseEventAndConnects) {
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Error && e.error == ErrorCode::Revoked) EXPECT_EQ(ch->set_url(kUrl2), ErrorCode::None);
+  };
+  ASSERT_TRUE(t.server_close(4001, "rotated"));
+  ASSERT_EQ(ev.count(E::Close), 1u);
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(t.opens.back(), kUrl2);
+}
+
 TEST_F(ChannelTest, StopCodesReportSocketErrorAndDoNotReconnect) {
   for (int code : {1002, 1003, 1007, 1008, 1010, 3500, 3999, 4500, 4999}) {
     SCOPED_TRACE(code);
