@@ -22,6 +22,17 @@ export async function build() {
   let glue = readFileSync(path.join(buildDir, "metachannel_core.js"), "utf8");
   const trailer = glue.indexOf("if (typeof exports === 'object' && typeof module === 'object')");
   if (trailer !== -1) glue = glue.slice(0, trailer);
+  // Embind's invoker without DYNAMIC_EXECUTION (3.1.6 and others) keeps its argument and
+  // destructor arrays in the closure, shared by every call of one bound method: a re-entrant
+  // call (setUrl() from a "state" listener that setUrl() fired, send() from a QUEUE_OVERFLOW
+  // listener, close() from a "closing" listener) overwrites them, so the outer call frees the
+  // inner call's string a second time and leaks its own. Make them per call.
+  const sharedInvokerState =
+    /var argsWired\s*=\s*new Array\(expectedArgCount\);\s*var invokerFuncArgs\s*=\s*\[\];\s*var destructors\s*=\s*\[\];\s*return function\s*\(\)\s*\{/;
+  glue = glue.replace(
+    sharedInvokerState,
+    "return function(){var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];",
+  );
   const glueModule = path.join(buildDir, "core-glue.mjs");
   writeFileSync(glueModule, `${glue}\nexport default createMetachannelCore;\n`);
 
@@ -38,9 +49,19 @@ export async function build() {
     legalComments: "none",
     logLevel: "warning",
   };
+  if (debug) {
+    // The debug glue is built for Node too (see CMakeLists.txt) and then calls CommonJS
+    // require("fs"/"path") and reads __dirname: leave those to runtime, and give the ES module
+    // both when it runs in Node (elsewhere that branch of the glue never runs).
+    common.external = ["fs", "path"];
+  }
+  const esmBanner = debug
+    ? 'const require = typeof process === "object" && process.versions && process.versions.node ? (await import("node:module")).createRequire(import.meta.url) : undefined;\n' +
+      'const __dirname = require ? require("node:path").dirname(require("node:url").fileURLToPath(import.meta.url)) : "";'
+    : "";
   const define = (format) => ({ __MC_FORMAT__: JSON.stringify(format), __MC_VERSION__: JSON.stringify(pkg.version) });
   await Promise.all([
-    esbuild.build({ ...common, format: "esm", platform: "neutral", outfile: path.join(outDir, "metachannel.mjs"), define: define("esm") }),
+    esbuild.build({ ...common, format: "esm", platform: "neutral", outfile: path.join(outDir, "metachannel.mjs"), define: define("esm"), banner: { js: esmBanner } }),
     esbuild.build({ ...common, format: "cjs", platform: "node", outfile: path.join(outDir, "metachannel.cjs"), define: define("cjs"), logOverride: { "empty-import-meta": "silent" } }),
     esbuild.build({ ...common, format: "iife", platform: "browser", globalName: "MetaChannel", outfile: path.join(outDir, "metachannel.js"), define: define("iife") }),
   ]);
