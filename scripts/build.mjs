@@ -29,10 +29,15 @@ export async function build() {
   // inner call's string a second time and leaks its own. Make them per call.
   const sharedInvokerState =
     /var argsWired\s*=\s*new Array\(expectedArgCount\);\s*var invokerFuncArgs\s*=\s*\[\];\s*var destructors\s*=\s*\[\];\s*return function\s*\(\)\s*\{/;
-  glue = glue.replace(
+  const patched = glue.replace(
     sharedInvokerState,
     "return function(){var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];",
   );
+  if (patched === glue && /var argsWired\s*=\s*new Array\(expectedArgCount\)/.test(glue)) {
+    // The shape changed (another Emscripten release) but the shared arrays may still be there.
+    throw new Error("build: Embind's no-eval invoker has an unknown shape; re-check the re-entrancy patch in scripts/build.mjs");
+  }
+  glue = patched;
   const glueModule = path.join(buildDir, "core-glue.mjs");
   writeFileSync(glueModule, `${glue}\nexport default createMetachannelCore;\n`);
 
