@@ -34,7 +34,9 @@ function option(name) {
 const CHECK = flag("--check");
 const HOST = "127.0.0.1";
 const WORKER = path.join(root, "demo/worker/progress-worker.mjs");
-const SCREENSHOT = path.join(root, "docs/demo.png");
+// --screenshot PATH: where --check saves the page (npm test writes to test-results/; the
+// README's picture is docs/demo.png, the default).
+const SCREENSHOT = path.resolve(root, option("--screenshot") || "docs/demo.png");
 
 function log(line) {
   console.log(`metachannel demo: ${line}`);

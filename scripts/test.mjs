@@ -1,14 +1,14 @@
 // npm test: everything, on a fresh machine too. Set-up (system packages, node_modules, the
 // build) first, then each suite; a summary line "N passed, N failed" at the end.
 //   npm test                    all suites
-//   npm test -- native node     only these suites (native, asan, node, node22, browser, package, fuzz, wasm-debug)
+//   npm test -- native node     only these suites (native, asan, node, node-undici, node22, browser, demo, package, fuzz, wasm-debug)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
 import { build } from "./build.mjs";
 
-const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "package", "fuzz", "wasm-debug"];
+const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "demo", "package", "fuzz", "wasm-debug"];
 const picked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const suites = picked.length ? picked : ALL;
 for (const s of suites) {
@@ -81,7 +81,7 @@ export function node22Path() {
 
 async function main() {
   const groups = ["build", "native"];
-  if (suites.includes("browser")) groups.push("browser");
+  if (suites.includes("browser") || suites.includes("demo")) groups.push("browser");
   if (suites.includes("fuzz")) groups.push("fuzz");
   ensurePackages(...groups);
   ensureNodeModules();
@@ -107,6 +107,10 @@ async function main() {
     } else if (s === "browser") {
       const files = testFiles("tests/browser");
       if (files.length) await stage("browser (Chromium)", process.execPath, ["--test", "--test-concurrency=1", ...files]);
+    } else if (s === "demo") {
+      // The demo page in headless Chromium: three frames receive, a chat message round-trips,
+      // a URL rotation is followed, no console error; it writes docs/demo.png.
+      await stage("demo page (npm run demo -- --check)", process.execPath, ["scripts/demo.mjs", "--check", "--no-build", "--screenshot", "test-results/demo.png"], { countAs: true });
     } else if (s === "package") {
       if (existsSync(path.join(root, "tests/package/run.mjs"))) {
         await stage("package (npm pack → install → ESM/CJS/tsc, Node 20 and 22)", process.execPath, ["tests/package/run.mjs"], { env: { MC_NODE22: node22Path() } });
