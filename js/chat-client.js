@@ -11,6 +11,7 @@
 // name, so frames whose top-level "room" names it arrive with route bit ROOM (16); frames for
 // other rooms are dropped before JS sees them. Error frames without a "room" arrive through
 // an onMessage("error") listener (TYPE interest on "error").
+import { fanOut } from "./fan-out.js";
 import { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { ready } from "./loader.js";
@@ -35,17 +36,7 @@ function hubFor(channel) {
   channel._hook(ROUTE_ROOM, (msg, meta) => {
     const set = rooms.get(msg.room);
     if (!set) return;
-    let failed = false;
-    let first;
-    for (const deliver of [...set]) {
-      try {
-        deliver(msg, meta);
-      } catch (err) {
-        if (!failed) first = err;
-        failed = true;
-      }
-    }
-    if (failed) throw first; // the channel reports it as LISTENER_THREW
+    fanOut(set, msg, meta); // a throw is reported by the channel as LISTENER_THREW
   });
   return rooms;
 }

@@ -11,6 +11,7 @@
 // so frames whose top-level "channel" names it arrive with route bit SUBSCRIPTION (8); frames
 // for other names are dropped before JS decodes or parses them. Control frames that come back
 // from a broadcast server are not data and are not delivered to subscribers.
+import { fanOut } from "./fan-out.js";
 import { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
 
@@ -56,17 +57,7 @@ function hubFor(channel) {
     if (msg.type === "subscribe" || msg.type === "unsubscribe") return; // control, not data
     const set = names.get(msg.channel);
     if (!set) return;
-    let failed = false;
-    let first;
-    for (const deliver of [...set]) {
-      try {
-        deliver(msg, meta);
-      } catch (err) {
-        if (!failed) first = err;
-        failed = true;
-      }
-    }
-    if (failed) throw first; // the channel reports it as LISTENER_THREW
+    fanOut(set, msg, meta); // a throw is reported by the channel as LISTENER_THREW
   });
   channel.on("open", () => {
     for (const name of names.keys()) control("subscribe", name);

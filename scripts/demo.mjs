@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { root, ensurePackages, ensureNodeModules } from "./toolchain.mjs";
+import { root, ensurePackages, ensureNodeModules, CHROMIUM, CHROMIUM_ARGS } from "./toolchain.mjs";
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -272,19 +272,10 @@ async function check(url) {
   const userDataDir = mkdtempSync(path.join(os.tmpdir(), "metachannel-demo-"));
   const errors = [];
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 800 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
   });
   try {
     const pageObj = context.pages()[0] ?? (await context.newPage());

@@ -18,6 +18,20 @@ export const PACKAGES = {
   browser: { check: () => existsSync("/usr/bin/chromium"), pkgs: ["chromium"] },
 };
 
+/** Debian's Chromium, and the flags it needs here: headless as root, and no background
+ *  networking (this machine's closed network refuses those connections, noisily). */
+export const CHROMIUM = process.env.MC_CHROMIUM || "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 let aptUpdated = false;
 
 export function ensurePackages(...groups) {

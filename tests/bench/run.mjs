@@ -356,8 +356,9 @@ async function browserFigures(floodPort) {
   const exe = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
   if (!exe) return { skipped: "no chromium" };
   const { serveStatic } = await import(path.join(root, "scripts/static-server.mjs"));
+  const { CHROMIUM_ARGS } = await import(path.join(root, "scripts/toolchain.mjs"));
   const server = await serveStatic({ mounts: { "/dist/": path.join(root, "dist"), "/": path.join(here, "browser") } });
-  const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+  const args = [...CHROMIUM_ARGS];
   const userDataDir = mkdtempSync(path.join(os.tmpdir(), "mc-bench-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, { executablePath: exe, args, headless: true });
   const out = { chromium: context.browser()?.version?.() ?? null };

@@ -16,20 +16,10 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startRelay } from "../../js/relay/server.js";
 import { serveStatic } from "../../scripts/static-server.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/toolchain.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const resultsDir = path.join(root, "test-results");
-const CHROMIUM = process.env.MC_CHROMIUM || "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 function mounts() {
   return {
@@ -70,7 +60,7 @@ export async function startHarness(options = {}) {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       viewport: { width: 1100, height: 720 },
     });
     cleanups.push(() => context.close());
