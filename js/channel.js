@@ -227,6 +227,7 @@ export class Channel {
   #sendText(text) {
     this.#checkSize(text.length);
     if (this.#address === 0) this.#address = this.#w.address();
+    // intoCore(), written out: the hot send path allocates no closure.
     depth++;
     try {
       return this.#core.__mcSendText(this.#address, text);
