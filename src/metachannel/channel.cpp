@@ -242,7 +242,7 @@ void Channel::start_attempt() {
   if (!transport_.open(url_, config_.protocols_csv)) {
     const uint64_t mine = epoch_;
     report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_));
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, true);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
   live_ = true;
@@ -271,10 +271,9 @@ void Channel::on_transport_open() {
     ping_at_ = now + config_.heartbeat.interval_ms;
     pong_deadline_ = kNever;
   }
-  reschedule();
   flush_queue();  // before any listener runs, so queued messages keep their place in line
   if (!transition(State::Open)) return;
-  reschedule();  // arms the heartbeat: the reschedule() above still saw Connecting and ignored ping_at_
+  reschedule();  // after the transition: in Open it arms the heartbeat and drops the connect deadline
   events_.on_open(transport_.protocol());
 }
 
@@ -327,7 +326,7 @@ void Channel::on_transport_error() {
     abort_socket();
     const uint64_t mine = epoch_;
     report(ErrorCode::SocketError, "could not connect to " + redact_url(url_));
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, true);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
   if (state_ == State::Open) report(ErrorCode::SocketError, "the connection to " + redact_url(url_) + " reported an error");
@@ -340,7 +339,7 @@ void Channel::on_transport_close(int code, std::string_view reason, bool clean) 
     enter_closed(code, reason, clean);
     return;
   }
-  if (state_ == State::Connecting || state_ == State::Open) handle_drop(code, reason, clean, !ever_opened_);
+  if (state_ == State::Connecting || state_ == State::Open) handle_drop(code, reason, clean);
 }
 
 void Channel::abort_socket() {
@@ -360,8 +359,7 @@ void Channel::enter_closed(int code, std::string_view reason, bool clean, bool e
   if (!disposed_ && epoch_ == mine) transition(State::Closed);
 }
 
-void Channel::handle_drop(int code, std::string_view reason_view, bool clean, bool failed_attempt) {
-  (void)failed_attempt;
+void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
   const std::string reason(reason_view);  // the transport's buffer may not outlive callbacks
   connect_deadline_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
   const uint64_t mine = epoch_;
@@ -435,7 +433,7 @@ void Channel::on_wake() {
     const uint64_t mine = epoch_;
     report(ErrorCode::ConnectTimeout, "no WebSocket handshake from " + redact_url(url_) + " within " +
                                           number(config_.reconnect.connect_timeout_ms) + " ms (reconnect.connectTimeoutMs)");
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, true);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
     abort_socket();
@@ -443,7 +441,7 @@ void Channel::on_wake() {
     report(ErrorCode::HeartbeatTimeout, "no frame from " + redact_url(url_) + " within " +
                                             number(config_.heartbeat.timeout_ms) +
                                             " ms of a heartbeat ping; dropping the connection");
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false, false);
+    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;
     transport_.send_text(hb.message.data(), hb.message.size());

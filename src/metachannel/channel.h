@@ -109,7 +109,7 @@ class Channel final : public TransportListener, public SchedulerListener {
   void start_attempt();
   void flush_queue();
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
-  void handle_drop(int code, std::string_view reason, bool clean, bool counts_as_failure);
+  void handle_drop(int code, std::string_view reason, bool clean);
   void schedule_retry();
   // emit_close: whether this socket's close event is still to be emitted.
   void enter_closed(int code, std::string_view reason, bool clean, bool emit_close = true);
