@@ -12,7 +12,8 @@ import { request as sendRequest, reply as sendReply } from "./request.js";
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];
 const EVENTS = ["open", "message", "close", "error", "reconnecting", "state"];
 
-// Route bits (src/metachannel/router.h) and interest kinds (mc::Interest).
+// Route bits (src/metachannel/router.h) and interest kinds (mc::Interest): the one copy of
+// these numbers in JS; the client classes import them from here.
 export const ROUTE = { MESSAGE: 1, TYPE: 2, ANY: 4, SUBSCRIPTION: 8, ROOM: 16, REPLY: 32, PARSE: 256, OBJECT: 512 };
 export const INTEREST = { MESSAGE: 0, ANY: 1, TYPE: 2, CHANNEL: 3, ROOM: 4, REPLY: 5 };
 

@@ -12,14 +12,11 @@
 // other rooms are dropped before JS sees them. Error frames without a "room" arrive through
 // an onMessage("error") listener (TYPE interest on "error").
 import { fanOut } from "./fan-out.js";
-import { Channel } from "./channel.js";
+import { Channel, INTEREST, ROUTE } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { ready } from "./loader.js";
 import { normalizeOptions } from "./options.js";
 
-// Must match src/metachannel/router.h (and ROUTE / INTEREST in channel.js).
-const INTEREST_ROOM = 4;
-const ROUTE_ROOM = 16;
 
 /** The room a ChatClient joins when options.rooms is not given (the documents' ChatApp has no rooms). */
 export const DEFAULT_ROOM = "general";
@@ -33,7 +30,7 @@ function hubFor(channel) {
   if (rooms) return rooms;
   rooms = new Map();
   hubs.set(channel, rooms);
-  channel._hook(ROUTE_ROOM, (msg, meta) => {
+  channel._hook(ROUTE.ROOM, (msg, meta) => {
     const set = rooms.get(msg.room);
     if (!set) return;
     fanOut(set, msg, meta); // a throw is reported by the channel as LISTENER_THREW
@@ -291,7 +288,7 @@ export class ChatClient {
     let set = rooms.get(room);
     if (!set) rooms.set(room, (set = new Set()));
     set.add(this.#deliver);
-    this.#channel._route(INTEREST_ROOM, room, 1);
+    this.#channel._route(INTEREST.ROOM, room, 1);
   }
 
   #removeRoom(room) {
@@ -302,7 +299,7 @@ export class ChatClient {
       set.delete(this.#deliver);
       if (set.size === 0) rooms.delete(room);
     }
-    if (!ch.disposed) ch._route(INTEREST_ROOM, room, -1);
+    if (!ch.disposed) ch._route(INTEREST.ROOM, room, -1);
   }
 
   #emit(event, msg) {

@@ -12,12 +12,9 @@
 // for other names are dropped before JS decodes or parses them. Control frames that come back
 // from a broadcast server are not data and are not delivered to subscribers.
 import { fanOut } from "./fan-out.js";
-import { Channel } from "./channel.js";
+import { Channel, INTEREST, ROUTE } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
 
-// Must match src/metachannel/router.h (and ROUTE / INTEREST in channel.js).
-const INTEREST_CHANNEL = 3;
-const ROUTE_SUBSCRIPTION = 8;
 
 /**
  * Per Channel: name -> delivery functions of the LiveDataClients subscribed to it. The
@@ -38,7 +35,7 @@ function hubFor(channel) {
       let set = names.get(name);
       if (!set) {
         names.set(name, (set = new Set()));
-        channel._route(INTEREST_CHANNEL, name, 1);
+        channel._route(INTEREST.CHANNEL, name, 1);
         control("subscribe", name);
       }
       set.add(deliver);
@@ -49,11 +46,11 @@ function hubFor(channel) {
       names.delete(name);
       if (channel.disposed) return;
       control("unsubscribe", name);
-      channel._route(INTEREST_CHANNEL, name, -1);
+      channel._route(INTEREST.CHANNEL, name, -1);
     },
   };
   hubs.set(channel, hub);
-  channel._hook(ROUTE_SUBSCRIPTION, (msg, meta) => {
+  channel._hook(ROUTE.SUBSCRIPTION, (msg, meta) => {
     if (msg.type === "subscribe" || msg.type === "unsubscribe") return; // control, not data
     const set = names.get(msg.channel);
     if (!set) return;

@@ -10,10 +10,9 @@
 // replies for other clients' ids never reach JS unless someone listens to "message" or "*".
 // The interest is dropped as soon as the request settles, so a second reply is dropped in C++.
 import { MetaChannelError, invalid } from "./errors.js";
+// A cycle (channel.js imports this file); safe: ROUTE and INTEREST are read only inside functions.
+import { INTEREST, ROUTE } from "./channel.js";
 
-// Must match src/metachannel/router.h (and ROUTE / INTEREST in channel.js).
-const INTEREST_REPLY = 5;
-const ROUTE_REPLY = 32;
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10000;
 export const REPLY_SUFFIX = ".reply";
@@ -50,7 +49,7 @@ function hubFor(channel) {
   if (hub) return hub;
   hub = { pending: new Map() };
   hubs.set(channel, hub);
-  channel._hook(ROUTE_REPLY, (msg) => {
+  channel._hook(ROUTE.REPLY, (msg) => {
     const p = hub.pending.get(msg.re);
     if (p) p.settle(null, msg);
   });
@@ -105,7 +104,7 @@ export function request(channel, type, payload, options) {
   const id = randomId();
   const frame = { type, id, ...body };
   const hub = hubFor(channel);
-  channel._route(INTEREST_REPLY, id, 1);
+  channel._route(INTEREST.REPLY, id, 1);
   let timer = null;
   let settle;
   const promise = new Promise((resolve, reject) => {
@@ -113,7 +112,7 @@ export function request(channel, type, payload, options) {
       if (!hub.pending.has(id)) return;
       hub.pending.delete(id);
       if (timer !== null) clearTimeout(timer);
-      if (!channel.disposed) channel._route(INTEREST_REPLY, id, -1);
+      if (!channel.disposed) channel._route(INTEREST.REPLY, id, -1);
       if (err) reject(err);
       else resolve(msg);
     };
@@ -123,7 +122,7 @@ export function request(channel, type, payload, options) {
     channel.send(frame);
   } catch (err) {
     hub.pending.delete(id);
-    if (!channel.disposed) channel._route(INTEREST_REPLY, id, -1);
+    if (!channel.disposed) channel._route(INTEREST.REPLY, id, -1);
     throw err;
   }
   if (Number.isFinite(timeoutMs)) {

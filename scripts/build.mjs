@@ -68,7 +68,7 @@ export async function build() {
   await Promise.all([
     esbuild.build({ ...common, format: "esm", platform: "neutral", outfile: path.join(outDir, "metachannel.mjs"), define: define("esm"), banner: { js: esmBanner } }),
     esbuild.build({ ...common, format: "cjs", platform: "node", outfile: path.join(outDir, "metachannel.cjs"), define: define("cjs"), logOverride: { "empty-import-meta": "silent" } }),
-    esbuild.build({ ...common, format: "iife", platform: "browser", globalName: "MetaChannel", outfile: path.join(outDir, "metachannel.js"), define: define("iife") }),
+    esbuild.build({ ...common, format: "iife", platform: "browser", globalName: "MetaChannel", outfile: path.join(outDir, "metachannel.js"), define: define("iife"), logOverride: { "empty-import-meta": "silent" } }),
   ]);
   copyFileSync(path.join(buildDir, "metachannel_core.wasm"), path.join(outDir, "metachannel.wasm"));
   copyFileSync(path.join(root, "js/metachannel.d.ts"), path.join(outDir, "metachannel.d.ts"));
