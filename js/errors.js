@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   "CLOSED",
   "SOCKET_ERROR",
   "REQUEST_TIMEOUT", // JS only (request()): mc::ErrorCode never produces it
+  "LOAD_FAILED", // JS only (ready()): the wasm could not be fetched, compiled or instantiated
 ];
 
 /** Throws INVALID_ARGUMENT naming the field and what is allowed. */

@@ -1,11 +1,18 @@
 // Loading the wasm core: one idempotent ready(), as web-tree-sitter's init().
+//
+// The loader fetches and compiles the wasm itself and hands the compiled module to the
+// Emscripten glue (its `instantiateWasm` hook), so every way a load can fail (no file, an HTML
+// page where the wasm should be, a corrupt file, a failed instantiation) becomes one
+// MetaChannelError LOAD_FAILED naming the URL and what to do, and the glue never aborts.
 import createCore from "#core-glue";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
 
-/* global __MC_FORMAT__ */
-const WASM_NAME = "metachannel.wasm";
+/* global __MC_FORMAT__ __MC_TARGET__ */
+/** The file the package ships; locateFile(name) is called with exactly this name. */
+export const WASM_NAME = "metachannel.wasm";
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 // Variables, so that bundlers leave these Node-only imports alone.
 const FS_MODULE = "node:fs/promises";
 const PATH_MODULE = "node:path";
@@ -18,6 +25,13 @@ const scriptUrl =
 
 let readyPromise = null;
 let core = null;
+/** Set by the inline entry (metachannel/inline): the wasm bytes carried in the JS. */
+let inlineWasm = null;
+
+/** Called by the inline entry before anything else. @internal */
+export function useInlineWasm(bytes) {
+  inlineWasm = bytes;
+}
 
 /** The wasm module, or null before ready() has resolved. @internal */
 export function getCore() {
@@ -32,21 +46,112 @@ export function requireCore(what) {
   return core;
 }
 
+/**
+ * The wasm's default URL: beside this file. In the ES module build the reference is written
+ * `new URL("./metachannel.wasm", import.meta.url)`, the form Vite, webpack 5 and Parcel detect:
+ * they copy the file into the app's output and rewrite the URL.
+ */
 function defaultWasmUrl() {
-  if (__MC_FORMAT__ === "esm") return new URL(WASM_NAME, import.meta.url).href;
+  if (__MC_FORMAT__ === "esm") return new URL("./metachannel.wasm", import.meta.url).href;
   if (__MC_FORMAT__ === "iife" && scriptUrl) return new URL(WASM_NAME, scriptUrl).href;
+  if (typeof location !== "undefined" && location.href) return new URL(WASM_NAME, location.href).href;
   return WASM_NAME;
+}
+
+function loadFailed(where, why, cause) {
+  return new MetaChannelError(
+    "LOAD_FAILED",
+    `could not load the metachannel wasm from ${where}: ${why}. Serve dist/metachannel.wasm and point to it with ` +
+      "ready({ locateFile: (name) => \"/path/to/\" + name }), or pass ready({ wasmBinary }) " +
+      "(bundlers: see \"Install\" in the README)",
+    cause === undefined ? undefined : { cause: String(cause && cause.message ? cause.message : cause) },
+  );
+}
+
+function describeBytes(bytes) {
+  const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
+  const text = String.fromCharCode(...bytes.subarray(0, 15)).replace(/[^\x20-\x7e]/g, ".");
+  return bytes.length === 0 ? "an empty file" : `bytes ${head} ("${text}"), not a wasm module (00 61 73 6d)`;
+}
+
+function isWasm(bytes) {
+  return bytes.length >= 8 && WASM_MAGIC.every((b, i) => bytes[i] === b);
 }
 
 async function readWasmInNode(locateFile) {
   const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ FS_MODULE);
-  if (locateFile) return new Uint8Array(await fs.readFile(locateFile(WASM_NAME)));
-  if (__MC_FORMAT__ === "cjs") {
+  let where;
+  if (locateFile) where = locateFile(WASM_NAME);
+  else if (__MC_FORMAT__ === "cjs") {
     const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ PATH_MODULE);
     // eslint-disable-next-line no-undef
-    return new Uint8Array(await fs.readFile(path.join(__dirname, WASM_NAME)));
+    where = path.join(__dirname, WASM_NAME);
+  } else where = new URL(defaultWasmUrl());
+  const shown = String(where instanceof URL ? where.pathname : where);
+  if (typeof where === "string" && /^https?:/.test(where)) return fetchWasm(where);
+  try {
+    return { bytes: new Uint8Array(await fs.readFile(where)), where: shown };
+  } catch (err) {
+    throw loadFailed(shown, err && err.code === "ENOENT" ? "no such file" : "the file cannot be read", err);
   }
-  return new Uint8Array(await fs.readFile(new URL(defaultWasmUrl())));
+}
+
+async function fetchWasm(url) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin" });
+  } catch (err) {
+    throw loadFailed(url, "the request failed", err);
+  }
+  if (!response.ok) throw loadFailed(url, `the server answered HTTP ${response.status}`);
+  return { bytes: new Uint8Array(await response.arrayBuffer()), where: url };
+}
+
+/** The wasm bytes this environment should use, and where they came from (for messages). */
+async function wasmBytes({ locateFile, wasmBinary }) {
+  if (wasmBinary) return { bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength), where: "options.wasmBinary" };
+  if (!locateFile && inlineWasm) return { bytes: inlineWasm, where: "the inline copy" };
+  if (isNode) return readWasmInNode(locateFile);
+  if (locateFile) {
+    const url = locateFile(WASM_NAME);
+    if (typeof url !== "string" && !(url instanceof URL)) invalid("options.locateFile(name)", "to return a URL string", url);
+    return fetchWasm(String(url));
+  }
+  let url = "beside the script";
+  try {
+    url = defaultWasmUrl();
+    const fetched = await fetchWasm(url);
+    if (isWasm(fetched.bytes)) return fetched;
+    throw loadFailed(url, `got ${describeBytes(fetched.bytes)}`);
+  } catch (err) {
+    // An app bundled by a tool that did not copy the file (esbuild, Rollup, Vite's dev
+    // server): the ES module build falls back to the copy in metachannel-wasm.mjs, a chunk
+    // the bundler loads only now. The script-tag build has no such chunk.
+    if (__MC_FORMAT__ === "esm") {
+      const mod = await import("./metachannel-wasm.mjs").catch(() => {
+        throw err;
+      });
+      return { bytes: decodeBase64(mod.default), where: "the inline copy (metachannel-wasm.mjs)" };
+    }
+    throw err;
+  }
+}
+
+/** Base64 (the inline wasm) to bytes. @internal */
+export function decodeBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+async function compile(source) {
+  const { bytes, where } = source;
+  if (!isWasm(bytes)) {
+    throw loadFailed(where, `got ${describeBytes(bytes)}${bytes[0] === 0x3c ? " (an HTML page: the file is not served at that URL)" : ""}`);
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (err) {
+    throw loadFailed(where, "the file is not a valid wasm module (corrupt or truncated?)", err);
+  }
 }
 
 /**
@@ -64,24 +169,31 @@ export function ready(options = {}) {
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
-  readyPromise = (async () => {
-    const moduleArgs = {};
-    if (wasmBinary) {
-      moduleArgs.wasmBinary = wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : wasmBinary;
-    } else if (isNode) {
-      moduleArgs.wasmBinary = await readWasmInNode(locateFile);
-    } else {
-      moduleArgs.locateFile = (name) => (locateFile ? locateFile(name) : defaultWasmUrl());
-    }
-    await loadNodeWebSocket();
-    const instance = await createCore(moduleArgs);
-    installSocketFactory(instance);
-    core = instance;
-  })();
+  readyPromise = load({ locateFile, wasmBinary });
   readyPromise.catch(() => {
     readyPromise = null;
   });
   return readyPromise;
+}
+
+async function load(options) {
+  const source = await wasmBytes(options);
+  const wasmModule = await compile(source);
+  await loadNodeWebSocket();
+  const instance = await new Promise((resolve, reject) => {
+    createCore({
+      // The glue calls this instead of fetching; its own promise settles through receive().
+      instantiateWasm(imports, receive) {
+        WebAssembly.instantiate(wasmModule, imports).then(
+          (inst) => receive(inst, wasmModule),
+          (err) => reject(loadFailed(source.where, "the module does not fit this version of the package's JS (files from two versions?)", err)),
+        );
+        return {};
+      },
+    }).then(resolve, (err) => reject(loadFailed(source.where, "the module failed to start", err)));
+  });
+  installSocketFactory(instance);
+  core = instance;
 }
 
 /** Bytes of wasm memory (0 before ready()); it only grows, so a leak shows as growth. @internal */

@@ -41,19 +41,36 @@ export async function build() {
   const glueModule = path.join(buildDir, "core-glue.mjs");
   writeFileSync(glueModule, `${glue}\nexport default createMetachannelCore;\n`);
 
+  // The wasm carried in the JS, for the inline entries (metachannel/inline, metachannel.inline.js).
+  const wasmFile = path.join(buildDir, "metachannel_core.wasm");
+  mkdirSync(outDir, { recursive: true });
+  const inlineModule = path.join(outDir, "metachannel-wasm.mjs");
+  writeFileSync(inlineModule, `// metachannel.wasm, base64: the fallback of metachannel.mjs and the wasm of metachannel/inline.\nexport default ${JSON.stringify(readFileSync(wasmFile).toString("base64"))};\n`);
+
   const esbuild = await import("esbuild");
   const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
-  mkdirSync(outDir, { recursive: true });
   const common = {
-    entryPoints: [path.join(root, "js/index.js")],
     bundle: true,
-    minify: !debug,
+    // The ES module and CommonJS builds are for tools (bundlers minify for their users, and
+    // an uncaught error in Node shows a readable line); only the script-tag builds are minified.
+    minify: false,
+    minifySyntax: true, // drops the branches of other formats, keeps names and layout
     sourcemap: debug ? "inline" : false,
     target: ["es2020", "node20"],
     alias: { "#core-glue": glueModule },
     legalComments: "none",
     logLevel: "warning",
   };
+  // "./metachannel-wasm.mjs" in js/: the generated file, bundled in, or (metachannel.mjs) left
+  // as an import of the file beside it.
+  const wasmChunk = (keepExternal) => ({
+    name: "wasm-chunk",
+    setup(b) {
+      b.onResolve({ filter: /^\.\/metachannel-wasm\.mjs$/ }, (args) => (keepExternal ? { path: args.path, external: true } : { path: inlineModule }));
+    },
+  });
+  const main = path.join(root, "js/index.js");
+  const inline = path.join(root, "js/inline.js");
   if (debug) {
     // The debug glue is built for Node too (see CMakeLists.txt) and then calls CommonJS
     // require("fs"/"path") and reads __dirname: leave those to runtime, and give the ES module
@@ -65,14 +82,28 @@ export async function build() {
       'const __dirname = require ? require("node:path").dirname(require("node:url").fileURLToPath(import.meta.url)) : "";'
     : "";
   const define = (format) => ({ __MC_FORMAT__: JSON.stringify(format), __MC_VERSION__: JSON.stringify(pkg.version) });
-  await Promise.all([
-    esbuild.build({ ...common, format: "esm", platform: "neutral", outfile: path.join(outDir, "metachannel.mjs"), define: define("esm"), banner: { js: esmBanner } }),
-    esbuild.build({ ...common, format: "cjs", platform: "node", outfile: path.join(outDir, "metachannel.cjs"), define: define("cjs"), logOverride: { "empty-import-meta": "silent" } }),
-    esbuild.build({ ...common, format: "iife", platform: "browser", globalName: "MetaChannel", outfile: path.join(outDir, "metachannel.js"), define: define("iife"), logOverride: { "empty-import-meta": "silent" } }),
-  ]);
-  copyFileSync(path.join(buildDir, "metachannel_core.wasm"), path.join(outDir, "metachannel.wasm"));
-  copyFileSync(path.join(root, "js/metachannel.d.ts"), path.join(outDir, "metachannel.d.ts"));
-  for (const f of ["metachannel.mjs", "metachannel.cjs", "metachannel.js", "metachannel.wasm"]) {
+  const quiet = { "empty-import-meta": "silent" };
+  const outputs = [
+    // The fallback chunk stays a file of its own beside metachannel.mjs.
+    { entryPoints: [main], format: "esm", platform: "neutral", outfile: "metachannel.mjs", banner: { js: esmBanner }, plugins: [wasmChunk(true)] },
+    { entryPoints: [main], format: "cjs", platform: "node", outfile: "metachannel.cjs", logOverride: quiet, plugins: [wasmChunk(false)] },
+    { entryPoints: [main], format: "iife", platform: "browser", globalName: "MetaChannel", outfile: "metachannel.js", minify: !debug, logOverride: quiet, plugins: [wasmChunk(false)] },
+  ];
+  if (!debug) {
+    outputs.push(
+      { entryPoints: [inline], format: "esm", platform: "neutral", outfile: "metachannel.inline.mjs", plugins: [wasmChunk(false)] },
+      { entryPoints: [inline], format: "iife", platform: "browser", globalName: "MetaChannel", outfile: "metachannel.inline.js", minify: true, logOverride: quiet, plugins: [wasmChunk(false)] },
+    );
+  }
+  await Promise.all(
+    outputs.map(({ outfile, format, ...rest }) =>
+      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format) }),
+    ),
+  );
+  copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
+  // One declaration file, as ES module types (.d.ts, "type": "module") and CommonJS types (.d.cts).
+  for (const types of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(path.join(root, "js/metachannel.d.ts"), path.join(outDir, types));
+  for (const f of [...outputs.map((o) => o.outfile), "metachannel.wasm"]) {
     console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);
   }
 }
