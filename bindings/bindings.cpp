@@ -54,6 +54,7 @@ mc::ChannelConfig config_from(const val& o) {
   mc::ChannelConfig c;
   c.protocols_csv = str(o, "protocols", "");
   c.max_message_bytes = count(o, "maxMessageBytes", c.max_message_bytes);
+  c.close_drain_ms = num(o, "closeTimeoutMs", c.close_drain_ms);
   mc::ReconnectOptions& r = c.reconnect;
   r.enabled = flag(o, "reconnect", r.enabled);
   r.min_delay_ms = num(o, "minDelayMs", r.min_delay_ms);

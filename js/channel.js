@@ -119,6 +119,8 @@ export class Channel {
   #onceWrappers = new WeakMap();
   /** run by dispose() before anything is freed (client classes settle their promises) */
   #disposeHooks = [];
+  /** errors the core reported while the constructor ran, delivered once listeners can exist */
+  #early = null;
 
   /**
    * @param {string | null} url ws:// or wss:// URL, or null to start idle
@@ -142,22 +144,22 @@ export class Channel {
     this.#core = core;
     this.#maxMessageBytes = maxMessageBytes;
     this.#handle = nextHandle++;
-    registerSocketOwner(this.#handle, {
-      WebSocket,
-      headers,
-      onCreateError: (err) => {
-        depth++; // called from inside the core (it is opening a socket): C++ is below
-        try {
-          this.#emitError(new MetaChannelError("SOCKET_ERROR", `the WebSocket constructor threw ${err && err.name ? err.name : "an error"}`));
-        } finally {
-          depth--;
-        }
-      },
-    });
+    registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
     this.#w = new core.WasmChannel(this.#handle, flat);
     this.#watchBrowserSignals();
-    if (typeof url === "string") this.setUrl(url);
+    if (typeof url === "string") {
+      // An error the first attempt reports at once (a WebSocket constructor that throws) waits
+      // for a microtask, so that listeners added right after `new Channel()` hear it.
+      this.#early = [];
+      try {
+        this.setUrl(url);
+      } finally {
+        const early = this.#early;
+        this.#early = null;
+        if (early.length) queueMicrotask(() => early.forEach((err) => this._emitError(err)));
+      }
+    }
   }
 
   // ------------------------------------------------------------------ observers
@@ -256,6 +258,22 @@ export class Channel {
       throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
     }
     intoCore(() => this.#check(this.#w.close(code ?? 0, reason ?? "")));
+    return this.#closedPromise();
+  }
+
+  /** Resolves once the channel is closed (at once if it is) or disposed. */
+  #closedPromise() {
+    if (this.#disposed || this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        off();
+        resolve();
+      };
+      const off = this.on("state", ({ to }) => {
+        if (to === "closed") done();
+      });
+      this.#disposeHooks.push(done);
+    });
   }
 
   /** Reconnects now: cancels a backoff wait, or resumes after REVOKED / RETRIES_EXHAUSTED. */
@@ -518,7 +536,11 @@ export class Channel {
         this.#protocol = "";
         this.#emit("close", { code, reason, wasClean, willReconnect });
       },
-      error: (code, message, detail) => this.#emitError(new MetaChannelError(code, message, detail || undefined)),
+      error: (code, message, detail) => {
+        const err = new MetaChannelError(code, message, detail || undefined);
+        if (this.#early) this.#early.push(err);
+        else this.#emitError(err);
+      },
       reconnecting: (attempt, delayMs) => this.#emit("reconnecting", { attempt, delayMs }),
     };
   }

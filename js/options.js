@@ -2,7 +2,7 @@
 import { MetaChannelError, invalid, describe } from "./errors.js";
 import { isBrowser } from "./platform.js";
 
-const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes"];
+const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs"];
 const RECONNECT_KEYS = ["minDelayMs", "maxDelayMs", "factor", "jitter", "maxRetries", "connectTimeoutMs", "stableAfterMs"];
 const HEARTBEAT_KEYS = ["intervalMs", "timeoutMs", "message", "pong"];
 const QUEUE_KEYS = ["maxMessages", "maxBytes", "overflow"];
@@ -10,10 +10,13 @@ const OVERFLOWS = ["drop-oldest", "drop-newest", "error"];
 // RFC 6455 subprotocols are HTTP tokens.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_NAME = TOKEN;
+// RFC 9110 field-value characters, as Node's http checks them (ws and undici alike).
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Defaults, documented in README.md and metachannel.d.ts. */
 export const DEFAULTS = Object.freeze({
   maxMessageBytes: 1048576,
+  closeTimeoutMs: 5000,
   reconnect: Object.freeze({ minDelayMs: 500, maxDelayMs: 30000, factor: 2, jitter: "full", maxRetries: Infinity, connectTimeoutMs: 10000, stableAfterMs: 5000 }),
   queue: Object.freeze({ maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest" }),
   heartbeat: Object.freeze({ message: "ping", pong: "pong" }),
@@ -89,7 +92,14 @@ export function normalizeOptions(options, extraKeys = []) {
     if (!plainObject(h)) invalid("options.headers", "an object of header names to string values", h);
     for (const [name, value] of Object.entries(h)) {
       if (!HEADER_NAME.test(name)) invalid(`options.headers[${JSON.stringify(name)}]`, "a valid HTTP header name", name);
-      if (typeof value !== "string" || /[\r\n\0]/.test(value)) invalidSecret(`options.headers.${name}`, "a string without CR, LF or NUL", value);
+      if (typeof value !== "string" || !HEADER_VALUE.test(value)) {
+        invalidSecret(
+          `options.headers.${name}`,
+          "a string HTTP allows in a header: tabs, spaces and characters U+0021-U+007E or U+0080-U+00FF, with no line " +
+            "breaks (\"…\" and other characters above U+00FF are not allowed; percent-encode such text)",
+          value,
+        );
+      }
     }
     if (isBrowser && Object.keys(h).length > 0) {
       throw new MetaChannelError(
@@ -107,6 +117,10 @@ export function normalizeOptions(options, extraKeys = []) {
 
   if (options.maxMessageBytes !== undefined) {
     flat.maxMessageBytes = number(options.maxMessageBytes, "options.maxMessageBytes", { min: 1, max: 2 ** 31 - 1, integer: true });
+  }
+
+  if (options.closeTimeoutMs !== undefined) {
+    flat.closeTimeoutMs = number(options.closeTimeoutMs, "options.closeTimeoutMs", { infinite: true });
   }
 
   const r = options.reconnect;

@@ -3,7 +3,7 @@
 // fails asynchronously, so no exception ever crosses wasm.
 import { defaultWebSocket, isWsPackageClass } from "./platform.js";
 
-/** owner handle -> { WebSocket, headers, onCreateError } */
+/** owner handle -> { WebSocket, headers } */
 const owners = new Map();
 
 export function registerSocketOwner(handle, entry) {
@@ -16,18 +16,28 @@ export function unregisterSocketOwner(handle) {
 
 function noop() {}
 
-function failedSocket() {
-  const s = {
-    readyState: 0, protocol: "", extensions: "", bufferedAmount: 0, binaryType: "arraybuffer",
+/** What websocket.h gets when the constructor threw: the platform layer discards it at once. */
+function inertSocket() {
+  return {
+    readyState: 3, protocol: "", extensions: "", bufferedAmount: 0, binaryType: "arraybuffer",
     onopen: null, onmessage: null, onerror: null, onclose: null,
     send() {}, close() {},
   };
-  setTimeout(() => {
-    s.readyState = 3;
-    if (s.onerror) s.onerror({ type: "error" });
-    if (s.onclose) s.onclose({ type: "close", code: 1006, reason: "", wasClean: false });
-  }, 0);
-  return s;
+}
+
+/**
+ * The constructor's error as one line for a SOCKET_ERROR message: its name and message, with
+ * every URL's path and query and every header value taken out.
+ */
+function describeCreateError(core, err, headers) {
+  const name = err && typeof err.name === "string" ? err.name : "an error";
+  let message = err && typeof err.message === "string" ? err.message : String(err);
+  message = message.replace(/\b(?:wss?|https?):\/\/[^\s"'<>]*/gi, (url) => core.redactUrl(url.replace(/^http/i, "ws")));
+  for (const value of Object.values(headers || {})) {
+    if (value) message = message.split(value).join("(a header value)");
+  }
+  if (message.length > 200) message = `${message.slice(0, 200)}…`;
+  return `the WebSocket constructor threw ${name}${message ? `: ${message}` : ""}`;
 }
 
 export function installSocketFactory(core) {
@@ -50,8 +60,10 @@ export function installSocketFactory(core) {
       if (typeof socket.on === "function") socket.on("error", noop);
       return socket;
     } catch (err) {
-      if (entry && entry.onCreateError) entry.onCreateError(err);
-      return failedSocket();
+      // Read by the platform layer right after websocket.h returns (mc_socket_take_create_error):
+      // the channel reports it as SOCKET_ERROR and does not retry.
+      core.__mcCreateError = describeCreateError(core, err, entry && entry.headers);
+      return inertSocket();
     }
   };
 }

@@ -159,28 +159,52 @@ ErrorCode Channel::close(int code, std::string_view reason) {
   }
   if (closed_by_user_) return ErrorCode::None;
   closed_by_user_ = true;
-  const int sent_code = code ? code : close_code::kNormal;
+  close_code_ = code ? code : close_code::kNormal;
+  close_reason_.assign(reason.data(), reason.size());
+  const bool connecting = state_ == State::Connecting || state_ == State::Reconnecting;
+  if (!queue_.empty() && connecting && config_.close_drain_ms > 0) {
+    // Send what is queued first: wait for the connection (retrying now, not after a backoff).
+    drain_deadline_ = scheduler_.now_ms() + config_.close_drain_ms;
+    if (state_ == State::Reconnecting) {
+      retry_at_ = kNever;
+      start_attempt();
+    } else {
+      reschedule();
+    }
+    return ErrorCode::None;
+  }
+  finish_close(state_ == State::Open && live_);
+  return ErrorCode::None;
+}
+
+void Channel::drop_queue_on_close(const char* why) {
   const size_t dropped = queue_.clear();
-  clear_timers();
-  const State was = state_;
+  if (!dropped) return;
+  report(ErrorCode::Closed,
+         "close() dropped " + number(static_cast<double>(dropped)) + " queued message(s) that were never sent" + why,
+         static_cast<double>(dropped));
+}
+
+void Channel::finish_close(bool socket_open) {
   const bool had_socket = live_;  // false inside the close event of a drop: already reported
-  if (was == State::Open && had_socket) {
-    transport_.close(sent_code, std::string(reason));
+  const bool waited = drain_deadline_ != kNever;
+  clear_timers();
+  drain_deadline_ = kNever;
+  if (socket_open) {
+    transport_.close(close_code_, close_reason_);
     closing_deadline_ = scheduler_.now_ms() + config_.closing_timeout_ms;
   } else {
     abort_socket();
   }
   reschedule();
-  if (dropped) {
-    report(ErrorCode::Closed, "close() dropped " + number(static_cast<double>(dropped)) + " queued message(s) that were never sent",
-           static_cast<double>(dropped));
-  }
-  if (was == State::Open && had_socket) {
+  const uint64_t mine = epoch_;
+  drop_queue_on_close(waited ? " (no connection within closeTimeoutMs)" : "");
+  if (disposed_ || epoch_ != mine) return;
+  if (socket_open) {
     transition(State::Closing);
   } else {
-    enter_closed(sent_code, reason, true, had_socket);
+    enter_closed(close_code_, close_reason_, true, had_socket);
   }
-  return ErrorCode::None;
 }
 
 ErrorCode Channel::reconnect_now() {
@@ -225,6 +249,7 @@ void Channel::dispose() {
   if (disposed_) return;
   disposed_ = true;
   clear_timers();
+  drain_deadline_ = kNever;
   scheduler_.cancel_wake();
   abort_socket();
   queue_.clear();
@@ -241,6 +266,15 @@ void Channel::start_attempt() {
   abort_socket();  // one socket at a time, whatever happened before
   if (!transport_.open(url_, config_.protocols_csv)) {
     const uint64_t mine = epoch_;
+    const std::string why = transport_.open_error();
+    if (!why.empty()) {
+      // The same arguments would fail the same way: say why once and stop (setUrl() or
+      // reconnect() tries again, after the cause is fixed).
+      report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_) + ": " + why +
+                                         "; not retrying (the same arguments would fail again)");
+      if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
+      return;
+    }
     report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_));
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
@@ -272,6 +306,11 @@ void Channel::on_transport_open() {
     pong_deadline_ = kNever;
   }
   flush_queue();  // before any listener runs, so queued messages keep their place in line
+  if (closed_by_user_) {
+    // close() was waiting for this connection to send the queue: it is sent, so close now.
+    finish_close(/*socket_open=*/true);
+    return;
+  }
   if (!transition(State::Open)) return;
   reschedule();  // after the transition: in Open it arms the heartbeat and drops the connect deadline
   events_.on_open(transport_.protocol());
@@ -350,8 +389,13 @@ void Channel::abort_socket() {
 
 void Channel::enter_closed(int code, std::string_view reason, bool clean, bool emit_close) {
   clear_timers();
+  drain_deadline_ = kNever;
   reschedule();
   const uint64_t mine = epoch_;
+  if (closed_by_user_) {
+    drop_queue_on_close(" (the connection ended before they could be sent)");  // a drain cut short
+    if (disposed_ || epoch_ != mine) return;
+  }
   if (emit_close && !disposed_ &&
       (state_ == State::Open || state_ == State::Connecting || state_ == State::Closing)) {
     events_.on_close(code, reason, clean, false);
@@ -427,6 +471,10 @@ void Channel::schedule_retry() {
 void Channel::on_wake() {
   if (disposed_) return;
   const double now = scheduler_.now_ms();
+  if (draining() && drain_deadline_ <= now) {
+    finish_close(/*socket_open=*/false);  // no connection in time: drop the queue (reported), close
+    return;
+  }
   if (state_ == State::Connecting && connect_deadline_ <= now) {
     connect_deadline_ = kNever;
     abort_socket();
@@ -476,7 +524,7 @@ void Channel::reschedule() {
     case State::Closed: break;
   }
   // The state may not have been entered yet (callers set deadlines just before transitions).
-  next = std::min({next, connect_deadline_, retry_at_, closing_deadline_});
+  next = std::min({next, connect_deadline_, retry_at_, closing_deadline_, drain_deadline_});
   if (next == kNever) {
     scheduler_.cancel_wake();
   } else {

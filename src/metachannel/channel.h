@@ -33,6 +33,9 @@ struct ChannelConfig {
   QueueOptions queue;
   size_t max_message_bytes = 1 << 20;
   double closing_timeout_ms = 5000;  // a close handshake the server never answers
+  // close() with messages queued and a connection on its way waits this long for it to open
+  // and send them (0: drop them at once).
+  double close_drain_ms = 5000;
 };
 
 class ChannelEvents {
@@ -62,7 +65,10 @@ class Channel final : public TransportListener, public SchedulerListener {
   ErrorCode set_url(std::string_view url);
   ErrorCode send_text(const char* data, size_t size);
   ErrorCode send_binary(const uint8_t* data, size_t size);
-  // Final: never reconnects. code 0 means "none given" (1000 is sent).
+  // Final: never reconnects. code 0 means "none given" (1000 is sent). With messages queued
+  // and a URL to connect to, the channel first waits (up to close_drain_ms, retrying as usual)
+  // for a connection, sends them, then closes; what is still queued then is dropped and
+  // reported (CLOSED).
   ErrorCode close(int code, std::string_view reason);
   // Retry now: cancels a backoff wait (or resumes after REVOKED / RETRIES_EXHAUSTED) and
   // resets the attempt counter.
@@ -108,6 +114,11 @@ class Channel final : public TransportListener, public SchedulerListener {
   bool transition(State to);
   void start_attempt();
   void flush_queue();
+  // close(): the socket's closing handshake, or straight to Closed; drops (and reports) what
+  // is still queued.
+  void finish_close(bool socket_open);
+  void drop_queue_on_close(const char* why);
+  bool draining() const { return closed_by_user_ && state_ != State::Closing && state_ != State::Closed; }
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
   void handle_drop(int code, std::string_view reason, bool clean);
   void schedule_retry();
@@ -150,6 +161,9 @@ class Channel final : public TransportListener, public SchedulerListener {
   double ping_at_ = kNever;
   double pong_deadline_ = kNever;
   double closing_deadline_ = kNever;
+  double drain_deadline_ = kNever;  // close() waiting to send the queue
+  int close_code_ = close_code::kNormal;  // what close() asked for, used when the drain ends
+  std::string close_reason_;
 };
 
 }  // namespace mc

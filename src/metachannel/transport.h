@@ -32,6 +32,9 @@ class Transport {
   virtual void set_listener(TransportListener* listener) = 0;
   // Starts a connection. False when no socket could be created at all (nothing reported).
   virtual bool open(const std::string& url, const std::string& protocols_csv) = 0;
+  // After open() returned false: why, when retrying cannot help (a WebSocket constructor that
+  // rejects these arguments: a bad header, a blocked scheme); "" when a retry may succeed.
+  virtual std::string open_error() const { return {}; }
   // Only called while open. False if the socket refused the data.
   virtual bool send_text(const char* data, size_t size) = 0;
   virtual bool send_binary(const uint8_t* data, size_t size) = 0;

@@ -1,5 +1,7 @@
 #include "emscripten_platform.h"
 
+#include <cstdlib>
+
 #include <emscripten/em_js.h>
 #include <emscripten/em_math.h>
 #include <emscripten/emscripten.h>
@@ -56,6 +58,18 @@ EM_JS(void, mc_socket_take_messages, (int id, void* transport, double max_bytes)
   };
 });
 
+// Why the socket factory (js/socket-factory.js) could not make the last socket, as a malloc'd
+// string (the caller frees it), or null when it could.
+EM_JS(char*, mc_socket_take_create_error, (), {
+  var why = Module["__mcCreateError"];
+  if (!why) return 0;
+  Module["__mcCreateError"] = null;
+  var size = lengthBytesUTF8(why) + 1;
+  var p = _malloc(size);
+  stringToUTF8(why, p, size);
+  return p;
+});
+
 // emscripten_websocket_delete in 3.1.6 deletes the wrong key and keeps every socket alive;
 // newer releases delete the slot themselves, which makes this a no-op there.
 EM_JS(void, mc_socket_forget, (int id), { delete WS.sockets[id]; });
@@ -108,7 +122,18 @@ bool EmscriptenTransport::open(const std::string& url, const std::string& protoc
   attrs.protocols = protocols_csv.empty() ? nullptr : protocols_csv.c_str();
   attrs.createOnMainThread = EM_TRUE;
   mc_socket_owner(owner_);
+  open_error_.clear();
   const EMSCRIPTEN_WEBSOCKET_T s = emscripten_websocket_new(&attrs);
+  if (char* why = mc_socket_take_create_error()) {
+    // The WebSocket constructor threw; the factory handed websocket.h an inert stand-in.
+    open_error_ = why;
+    free(why);
+    if (s > 0) {
+      emscripten_websocket_delete(s);
+      mc_socket_forget(s);
+    }
+    return false;
+  }
   if (s <= 0) return false;  // 0 is a failure too
   socket_ = s;
   emscripten_websocket_set_onopen_callback(s, this, on_open);

@@ -25,6 +25,7 @@ class EmscriptenTransport final : public Transport {
   void abort() override;
   double buffered_amount() const override;
   std::string protocol() const override;
+  std::string open_error() const override { return open_error_; }
 
   // Called from the websocket.h callbacks (file-local trampolines).
   void handle_open();
@@ -38,6 +39,7 @@ class EmscriptenTransport final : public Transport {
   int owner_;
   double max_frame_bytes_;
   int socket_ = 0;
+  std::string open_error_;
   TransportListener* listener_ = nullptr;
 };
 

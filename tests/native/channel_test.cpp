@@ -442,8 +442,8 @@ TEST_F(ChannelTest, DropNewestReportsTheDroppedMessage) {
 }
 
 TEST_F(ChannelTest, CloseReportsDroppedQueuedMessages) {
+  // Nothing to connect to (idle): the queue cannot be sent, so close() drops it and says so.
   make();
-  ch->set_url(kUrl);
   send("a");
   send("b");
   send_bin("c");
@@ -452,7 +452,6 @@ TEST_F(ChannelTest, CloseReportsDroppedQueuedMessages) {
   EXPECT_EQ(ev.of(E::Error)[0].detail, 3);
   EXPECT_EQ(ch->queued_count(), 0u);
   EXPECT_EQ(ch->state(), State::Closed);
-  EXPECT_EQ(t.aborts, 1u);
   EXPECT_TRUE(t.sent.empty());
   // Without queued messages there is nothing to report.
   Rig r;
@@ -461,6 +460,101 @@ TEST_F(ChannelTest, CloseReportsDroppedQueuedMessages) {
   EXPECT_EQ(r.ev.count(E::Error), 0u);
   r.t.server_close(1000);
   r.verify();
+}
+
+TEST_F(ChannelTest, CloseWhileConnectingSendsTheQueueFirst) {
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  send_bin("b");
+  ASSERT_EQ(ch->close(4000, "done"), ErrorCode::None);
+  EXPECT_EQ(ch->state(), State::Connecting);  // waiting for the connection, not dropping
+  EXPECT_EQ(ch->queued_count(), 2u);
+  EXPECT_EQ(ch->send_text("c", 1), ErrorCode::Closed);  // close() is final all the same
+  t.accept();
+  ASSERT_EQ(t.sent.size(), 2u);
+  EXPECT_EQ(t.sent[0].bytes, "a");
+  EXPECT_TRUE(t.sent[1].binary);
+  EXPECT_EQ(ch->state(), State::Closing);
+  ASSERT_EQ(t.closes.size(), 1u);
+  EXPECT_EQ(t.closes[0].first, 4000);
+  EXPECT_EQ(t.closes[0].second, "done");
+  EXPECT_EQ(ev.count(E::Open), 0u);  // the user already closed: no "open" for this socket
+  EXPECT_EQ(ev.count(E::Error), 0u);
+  t.server_close(4000);
+  EXPECT_EQ(ch->state(), State::Closed);
+  verify();
+}
+
+TEST_F(ChannelTest, CloseWhileReconnectingRetriesNowToSendTheQueue) {
+  cfg.reconnect.min_delay_ms = 60000;
+  cfg.reconnect.max_delay_ms = 60000;
+  make();
+  ch->set_url(kUrl);
+  t.accept();
+  t.server_close(1006);
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  send("late");
+  const size_t opens = t.opens.size();
+  ch->close(0, "");
+  EXPECT_EQ(t.opens.size(), opens + 1);  // no 60 s backoff wait
+  t.accept();
+  ASSERT_FALSE(t.sent.empty());
+  EXPECT_EQ(t.sent.back().bytes, "late");
+  EXPECT_EQ(ch->state(), State::Closing);
+  verify();
+}
+
+TEST_F(ChannelTest, CloseDrainIsBoundedByCloseTimeout) {
+  cfg.close_drain_ms = 3000;
+  cfg.reconnect.connect_timeout_ms = 1000;
+  cfg.reconnect.min_delay_ms = 100;
+  cfg.reconnect.max_delay_ms = 100;
+  cfg.reconnect.full_jitter = false;
+  cfg.reconnect.jitter_fraction = 0;
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  ch->close(0, "");
+  s.advance(2999);
+  EXPECT_NE(ch->state(), State::Closed);  // still trying (attempts time out and retry)
+  EXPECT_EQ(ch->queued_count(), 1u);
+  s.advance(1);
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(ch->queued_count(), 0u);
+  const auto errors = ev.errors();
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors.back(), ErrorCode::Closed);
+  EXPECT_EQ(ev.of(E::Error).back().detail, 1);
+  EXPECT_NE(ev.of(E::Error).back().data.find("closeTimeoutMs"), std::string::npos);
+  verify();
+  EXPECT_FALSE(s.pending());
+}
+
+TEST_F(ChannelTest, CloseDrainEndsWithTheQueueReportedWhenTheUrlIsRevoked) {
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  ch->close(0, "");
+  t.server_close(4001);  // the handshake is refused with "revoked"
+  EXPECT_EQ(ch->state(), State::Closed);
+  const auto errors = ev.errors();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0], ErrorCode::Revoked);
+  EXPECT_EQ(errors[1], ErrorCode::Closed);
+  verify();
+}
+
+TEST_F(ChannelTest, CloseWithoutDrainDropsAtOnce) {
+  cfg.close_drain_ms = 0;
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  ch->close(0, "");
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::Closed});
+  EXPECT_EQ(t.aborts, 1u);
+  verify();
 }
 
 TEST_F(ChannelTest, OversizeIncomingFramesAreDroppedWithAnError) {

@@ -485,15 +485,21 @@ test("CLOSED: send() after close(), while closing and once closed", async (t) =>
 });
 
 test("close() reports the queued messages it dropped", async (t) => {
+  // Idle (no URL): nothing will send them.
+  const idle = channelFor(t, null);
+  const idleErrs = errors(idle);
+  idle.send("one");
+  idle.send("two");
+  await idle.close();
+  assert.deepEqual(idleErrs.map((e) => [e.code, e.detail]), [["CLOSED", 2]]);
+  // closeTimeoutMs: 0 drops them at once, even while connecting.
   const { url } = await setup(t);
-  const ch = channelFor(t, url);
+  const ch = channelFor(t, url, { closeTimeoutMs: 0 });
   const errs = errors(ch);
   ch.send("one");
-  ch.send("two");
   ch.close();
-  assert.equal(errs.length, 1);
-  assert.equal(errs[0].code, "CLOSED");
-  assert.equal(errs[0].detail, 2);
+  assert.equal(ch.state, "closed");
+  assert.deepEqual(errs.map((e) => [e.code, e.detail]), [["CLOSED", 1]]);
 });
 
 // ------------------------------------------------------------------------------ QUEUE_OVERFLOW

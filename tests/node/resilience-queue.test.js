@@ -96,19 +96,26 @@ test('overflow "error": send() throws QUEUE_OVERFLOW and nothing is dropped', as
   assert.deepEqual(got, [1, 2, 3, 4, 5]);
 });
 
-test("close() reports what it drops (CLOSED, detail = count); later sends throw CLOSED", async (t) => {
-  const ch = channelFor(t, await deadUrl(), { reconnect: FAST });
+test("close() tries to send the queue for closeTimeoutMs, then reports what it drops (CLOSED, detail = count); later sends throw CLOSED", async (t) => {
+  const ch = channelFor(t, await deadUrl(), { reconnect: FAST, closeTimeoutMs: 300 });
   const log = record(ch);
   await waitFor(() => ch.state === "reconnecting", { what: "reconnecting" });
   for (let n = 1; n <= 7; n++) ch.send({ type: "q", n });
-  ch.close();
+  const started = Date.now();
+  const closing = ch.close();
+  assert.notEqual(ch.state, "closed", "close() waits for a connection to send the queue");
+  assert.throws(() => ch.send({ type: "q", n: 8 }), (err) => err.code === "CLOSED");
+  await closing;
+  const waited = Date.now() - started;
+  assert.ok(waited >= 290, `close() resolved after ${waited} ms, before closeTimeoutMs (300)`);
   assert.equal(ch.state, "closed");
   const closed = log.errors("CLOSED");
   assert.equal(closed.length, 1);
   assert.equal(closed[0].arg.detail, 7);
+  assert.match(closed[0].arg.message, /closeTimeoutMs/);
   assert.equal(ch.queuedCount, 0);
   assert.throws(() => ch.send({ type: "q", n: 8 }), (err) => err.code === "CLOSED");
-  const attempts = ch.attempt;
+  const attempts = log.errors("SOCKET_ERROR").length;
   await sleep(FAST.maxDelayMs * 2);
   assert.equal(ch.state, "closed");
   assert.equal(log.errors("SOCKET_ERROR").length, attempts, "no attempt after close()");
