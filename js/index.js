@@ -6,6 +6,7 @@ export { ready, isSupported } from "./loader.js";
 export { Channel } from "./channel.js";
 export { MetaChannelError } from "./errors.js";
 export { memoryBytes as _memoryBytes } from "./loader.js"; // internal: wasm heap size, for leak tests
+export { useInlineWasm as _useInlineWasm } from "./loader.js"; // internal: metachannel/inline
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";

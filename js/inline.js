@@ -1,9 +1,8 @@
-// metachannel/inline: the same API with the wasm carried inside the JS (base64), for a
-// single-file metaframe, a CDN import or a bundler that copies no assets. It costs about a
-// third more bytes than the separate .wasm file (see the README's "Install" section).
+// The script-tag build with the wasm inside (dist/metachannel.inline.js): the same API, for a
+// single-file page. The metachannel/inline module entries are written by scripts/build.mjs.
 import wasm from "./metachannel-wasm.mjs";
-import { useInlineWasm, decodeBase64 } from "./loader.js";
+import { useInlineWasm } from "./loader.js";
 
-useInlineWasm(decodeBase64(wasm));
+useInlineWasm(wasm);
 
 export * from "./index.js";

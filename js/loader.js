@@ -28,9 +28,9 @@ let core = null;
 /** Set by the inline entry (metachannel/inline): the wasm bytes carried in the JS. */
 let inlineWasm = null;
 
-/** Called by the inline entry before anything else. @internal */
-export function useInlineWasm(bytes) {
-  inlineWasm = bytes;
+/** Called by the inline entries before anything else, with the wasm in base64. @internal */
+export function useInlineWasm(base64) {
+  inlineWasm = decodeBase64(base64);
 }
 
 /** The wasm module, or null before ready() has resolved. @internal */

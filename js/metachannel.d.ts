@@ -9,12 +9,20 @@
 // ------------------------------------------------------------------------------ Loading
 
 export interface ReadyOptions {
-  /** Where to fetch the .wasm from: called with "metachannel.wasm". Default: next to the script. */
+  /**
+   * Where to fetch the .wasm from (a URL; in Node also a file path): called with
+   * "metachannel.wasm", the file the package ships, in every environment. Default: next to
+   * the script (bundlers that follow `new URL(…, import.meta.url)` copy it for you).
+   */
   locateFile?(name: string): string;
   /** The .wasm bytes, if you already have them (no fetch, no file read). */
   wasmBinary?: ArrayBuffer | Uint8Array;
 }
-/** Loads the wasm core. Idempotent: later calls return the first call's promise. */
+/**
+ * Loads the wasm core. Idempotent: later calls return the first call's promise; after a
+ * failure the next call tries again. Rejects with MetaChannelError LOAD_FAILED when the wasm
+ * cannot be fetched, compiled or instantiated (the message names the URL and what to do).
+ */
 export function ready(options?: ReadyOptions): Promise<void>;
 /** True when a WebSocket implementation is reachable (global, or the `ws` package in Node). */
 export function isSupported(): boolean;
@@ -23,8 +31,11 @@ export const version: string;
 
 // ------------------------------------------------------------------------------ Channel
 
-/** Awaits ready() and returns a Channel that is connecting to `url` (it does not wait for open). */
-export function connect(url: string, options?: ChannelOptions): Promise<Channel>;
+/**
+ * Awaits ready() and returns a Channel that is connecting to `url` (it does not wait for open).
+ * `M` declares the channel's messages (see {@link MessageMap}); without it everything is `any`.
+ */
+export function connect<M extends MessageMap<M> = UntypedMessages>(url: string, options?: ChannelOptions): Promise<Channel<M>>;
 
 export type State = "idle" | "connecting" | "open" | "reconnecting" | "closing" | "closed";
 
@@ -47,9 +58,54 @@ export interface MessageMeta {
   raw: string | null;
 }
 
-export type ChannelEvent = "open" | "message" | "close" | "error" | "reconnecting" | "state";
+/** Every event of a Channel and the arguments its listeners get. */
+export interface ChannelEvents {
+  open: [e: OpenEvent];
+  /** text that parses as JSON -> the parsed value; other text -> the string; binary -> Uint8Array. */
+  message: [data: unknown, meta: MessageMeta];
+  close: [e: CloseEvent];
+  error: [err: MetaChannelError];
+  reconnecting: [e: ReconnectingEvent];
+  state: [e: StateEvent];
+}
+export type ChannelEvent = keyof ChannelEvents;
 
-export class Channel {
+// ------------------------------------------------------------------------------ Typed messages
+
+/**
+ * A channel's messages, declared once: each key is a message `type`, its value the other
+ * fields (as socket.io's typed event maps do). Pass it as the type argument of `connect`,
+ * `new Channel`, `bindMetaframe` or `connectFromEnv`; then `onMessage("progress", (m) => …)`
+ * gets `m` typed, and `send()` checks outgoing JSON objects against the map.
+ *
+ * @example
+ * type Messages = {
+ *   progress: { value: number };
+ *   chat: { from: string; text: string };
+ * };
+ * const ch = await connect<Messages>(url);
+ * ch.onMessage("progress", (m) => bar.value = m.value);   // m: { type: "progress"; value: number }
+ * ch.send({ type: "chat", from: "a", text: "hi" });       // checked
+ */
+export type MessageMap<M = any> = { [K in keyof M]: object };
+/** The default map: any `type`, messages typed `any` (how an undeclared channel behaves). */
+export interface UntypedMessages {
+  [type: string]: any;
+}
+/** The message with type `K` of map `M`, its `type` field included; `K` a union: the union of them. */
+export type MessageOf<M, K extends keyof M = keyof M> = K extends keyof M & string ? M[K] & { type: K } : never;
+/** What `send()` accepts on a Channel<M>: a declared message, or text and binary as always. */
+export type Outgoing<M> = string extends keyof M
+  ? unknown
+  : MessageOf<M> | string | ArrayBuffer | ArrayBufferView;
+/** What a listener of `onMessage(type)` gets: `any` on an undeclared channel. */
+export type Incoming<M, K extends string> = string extends keyof M ? any : K extends "*" ? MessageOf<M> : K extends keyof M ? MessageOf<M, K> : never;
+
+/**
+ * A real-time channel over one WebSocket URL at a time. `M` declares its messages (see
+ * {@link MessageMap}); without it every message is `any`.
+ */
+export class Channel<M extends MessageMap<M> = UntypedMessages> {
   /** Throws MetaChannelError NOT_READY before ready() has resolved. */
   constructor(url: string | null, options?: ChannelOptions);
   readonly url: string | null;
@@ -73,28 +129,38 @@ export class Channel {
    * flushed in order on open. Throws INVALID_ARGUMENT, INVALID_JSON, MESSAGE_TOO_LARGE,
    * QUEUE_OVERFLOW (overflow "error"), CLOSED, DISPOSED.
    */
-  send(message: unknown): void;
+  send(message: Outgoing<M>): void;
   /** Same url: no-op. Another: close the old socket (1000), connect the new one, keep the queue. null: idle. */
   setUrl(url: string | null): void;
-  /** Final: never reconnects. code: 1000 or 3000-4999; reason: at most 123 UTF-8 bytes. */
-  close(code?: number, reason?: string): void;
+  /**
+   * Final: never reconnects. code: 1000 or 3000-4999; reason: at most 123 UTF-8 bytes.
+   * Messages still queued are sent first: the channel waits up to `closeTimeoutMs` (default
+   * 5000) for a connection (retrying at once, not after a backoff), sends them in order, then
+   * closes; what could not be sent by then is dropped with a CLOSED error event (detail: the
+   * count). Resolves once the socket has closed (at once when there is none, or after
+   * dispose()); never rejects. Afterwards nothing of this channel keeps a Node process alive.
+   */
+  close(code?: number, reason?: string): Promise<void>;
   /** Reconnect now: cancels a backoff wait, resets the attempt counter; resumes after REVOKED or RETRIES_EXHAUSTED. */
   reconnect(): void;
   /** Closes and frees all wasm memory; idempotent; afterwards every call throws DISPOSED. */
   dispose(): void;
   /** Resolves at the next (or current) open; rejects with CLOSED if the channel closes for good first. */
   opened(): Promise<void>;
-  on(event: "open", l: (e: OpenEvent) => void): () => void;
-  on(event: "message", l: (data: unknown, meta: MessageMeta) => void): () => void;
-  on(event: "close", l: (e: CloseEvent) => void): () => void;
-  on(event: "error", l: (err: MetaChannelError) => void): () => void;
-  on(event: "reconnecting", l: (e: ReconnectingEvent) => void): () => void;
-  on(event: "state", l: (e: StateEvent) => void): () => void;
-  once(event: ChannelEvent, l: (...args: any[]) => void): () => void;
+  /** Adds a listener; returns the function that removes it. */
+  on<E extends ChannelEvent>(event: E, l: (...args: ChannelEvents[E]) => void): () => void;
+  /** As on(), for the next event only. */
+  once<E extends ChannelEvent>(event: E, l: (...args: ChannelEvents[E]) => void): () => void;
   /** Removes a listener. Like the unsubscribe functions, a no-op after dispose() (safe in clean-up code). */
-  off(event: ChannelEvent, l: (...args: any[]) => void): void;
-  /** JSON objects whose "type" equals `type`; "*" = every JSON object. Returns unsubscribe. */
-  onMessage(type: string, l: (msg: any, meta: MessageMeta) => void): () => void;
+  off<E extends ChannelEvent>(event: E, l: (...args: ChannelEvents[E]) => void): void;
+  /**
+   * JSON objects whose "type" equals `type`; "*" = every JSON object. Returns unsubscribe.
+   * On a Channel<M> only declared types (and "*") are accepted and `msg` is typed.
+   */
+  onMessage<K extends (string extends keyof M ? string : (keyof M & string) | "*")>(
+    type: K,
+    l: (msg: Incoming<M, K>, meta: MessageMeta) => void,
+  ): () => void;
   // @section channel-extensions
   /**
    * Request/reply over the broadcast channel. Sends the JSON frame `{type, id, ...payload}`
@@ -141,6 +207,11 @@ export interface ChannelOptions {
   queue?: QueueOptions;
   /** Default 1 MiB. Larger outgoing: MESSAGE_TOO_LARGE (thrown); larger incoming: dropped + error event. */
   maxMessageBytes?: number;
+  /**
+   * Default 5000. How long close() waits for a connection to send what is queued (0: drop
+   * it at once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
+   */
+  closeTimeoutMs?: number;
 }
 
 export interface ReconnectOptions {
@@ -187,7 +258,7 @@ export type ErrorCode =
   | "INVALID_JSON" | "MESSAGE_TOO_LARGE" | "QUEUE_OVERFLOW" | "HEADERS_UNSUPPORTED"
   | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "REVOKED" | "RETRIES_EXHAUSTED"
   | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR"
-  | "REQUEST_TIMEOUT";
+  | "REQUEST_TIMEOUT" | "LOAD_FAILED";
 
 export class MetaChannelError extends Error {
   readonly code: ErrorCode;
@@ -288,7 +359,7 @@ export interface BindMetaframeOptions extends ChannelOptions {
  * const channel = await bindMetaframe(new MetaframeClient());
  * channel.onMessage("progress", (msg) => show(msg.value));
  */
-export function bindMetaframe(client: MetaframeClient | object, options?: BindMetaframeOptions): Promise<Channel>;
+export function bindMetaframe<M extends MessageMap<M> = UntypedMessages>(client: MetaframeClient | object, options?: BindMetaframeOptions): Promise<Channel<M>>;
 
 export interface ConnectFromEnvOptions extends ChannelOptions {
   /** The environment variable holding the channel URL. Default "WEBSOCKET_URL". */
@@ -304,7 +375,7 @@ export interface ConnectFromEnvOptions extends ChannelOptions {
  * const channel = await connectFromEnv();
  * channel.send({ type: "progress", value: 0.5 });
  */
-export function connectFromEnv(options?: ConnectFromEnvOptions): Promise<Channel>;
+export function connectFromEnv<M extends MessageMap<M> = UntypedMessages>(options?: ConnectFromEnvOptions): Promise<Channel<M>>;
 
 // @section clients
 // ------------------------------------------------------------------------------ Clients from the source documents
@@ -361,7 +432,7 @@ export interface ChatEvent {
  */
 export class ChatClient {
   /** Throws INVALID_ARGUMENT for a bad target, username or option, DISPOSED for a disposed Channel. */
-  constructor(target: string | Channel, username: string, options?: ChatClientOptions);
+  constructor(target: string | Channel<any>, username: string, options?: ChatClientOptions);
   readonly username: string;
   /** Joined rooms, in join order. */
   readonly rooms: string[];
@@ -409,7 +480,7 @@ export class ChatClient {
  */
 export class LiveDataClient {
   /** options: ChannelOptions for a URL target; none for a shared Channel (INVALID_ARGUMENT). */
-  constructor(target: string | Channel, options?: ChannelOptions);
+  constructor(target: string | Channel<any>, options?: ChannelOptions);
   readonly channel: Channel;
   /** Names with at least one subscriber, in subscription order. */
   readonly channels: string[];

@@ -91,7 +91,6 @@ export async function build() {
   ];
   if (!debug) {
     outputs.push(
-      { entryPoints: [inline], format: "esm", platform: "neutral", outfile: "metachannel.inline.mjs", plugins: [wasmChunk(false)] },
       { entryPoints: [inline], format: "iife", platform: "browser", globalName: "MetaChannel", outfile: "metachannel.inline.js", minify: true, logOverride: quiet, plugins: [wasmChunk(false)] },
     );
   }
@@ -100,6 +99,24 @@ export async function build() {
       esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format) }),
     ),
   );
+  if (!debug) {
+    // metachannel/inline for bundlers and CDNs: the main build plus the wasm from the chunk
+    // (ES module), or carried in the file (CommonJS, which cannot import the ES module chunk).
+    const base64 = readFileSync(wasmFile).toString("base64");
+    writeFileSync(
+      path.join(outDir, "metachannel.inline.mjs"),
+      '// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n' +
+        'import wasm from "./metachannel-wasm.mjs";\nimport { _useInlineWasm } from "./metachannel.mjs";\n' +
+        '_useInlineWasm(wasm);\nexport * from "./metachannel.mjs";\n',
+    );
+    writeFileSync(
+      path.join(outDir, "metachannel.inline.cjs"),
+      '"use strict";\n// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n' +
+        'const mc = require("./metachannel.cjs");\n' +
+        `mc._useInlineWasm(${JSON.stringify(base64)});\nmodule.exports = mc;\n`,
+    );
+    outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" });
+  }
   copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
   // One declaration file, as ES module types (.d.ts, "type": "module") and CommonJS types (.d.cts).
   for (const types of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(path.join(root, "js/metachannel.d.ts"), path.join(outDir, types));

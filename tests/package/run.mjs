@@ -124,10 +124,11 @@ async function main() {
     const project = path.join(tmp, "consumer");
     mkdirSync(project);
     writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "metachannel-consumer", private: true, type: "module" }, null, 2));
-    const install = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, "ws", "typescript@5"], { cwd: project, timeoutMs: 300000 });
-    report(install.code === 0, "npm install <tarball> ws typescript@5 in a fresh project", install.stdout + install.stderr);
+    const tools = ["typescript@5", "@arethetypeswrong/cli@0.18", "publint@0.3"];
+    const install = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, "ws", ...tools], { cwd: project, timeoutMs: 300000 });
+    report(install.code === 0, `npm install <tarball> ws ${tools.join(" ")} in a fresh project`, install.stdout + install.stderr);
     if (install.code !== 0) return;
-    for (const f of ["esm.mjs", "cjs.cjs", "types.ts", "types-cjs.cts"]) copyFileSync(path.join(fixtures, f), path.join(project, f));
+    for (const f of ["esm.mjs", "cjs.cjs", "types.ts", "types-cjs.cts", "typed.ts"]) copyFileSync(path.join(fixtures, f), path.join(project, f));
     check("the installed package has the tarball's version and needs no Emscripten", () => {
       const installed = JSON.parse(readFileSync(path.join(project, "node_modules/metachannel/package.json"), "utf8"));
       if (installed.version !== pkg.version) return `installed ${installed.version}, expected ${pkg.version}`;
@@ -170,6 +171,32 @@ async function main() {
     report(ts.code === 0, "tsc --noEmit --strict on an ESM TypeScript consumer (every @ts-expect-error is an error)", ts.stdout + ts.stderr);
     const tsCjs = await exec(process.execPath, [tsc, ...common, "types-cjs.cts"], { cwd: project, timeoutMs: 120000 });
     report(tsCjs.code === 0, "tsc --noEmit --strict on a CommonJS TypeScript consumer (import x = require)", tsCjs.stdout + tsCjs.stderr);
+    const typed = await exec(process.execPath, [tsc, ...common, "typed.ts"], { cwd: project, timeoutMs: 120000 });
+    report(typed.code === 0, "tsc --noEmit --strict on typed messages (a declared message map; mistakes must not compile)", typed.stdout + typed.stderr);
+
+    // A CommonJS TypeScript project ("type": "commonjs", module node16) with ES import syntax:
+    // the types must say CommonJS (no TS1479), and the emitted require() must run.
+    const cjsProject = path.join(project, "cjs-project");
+    mkdirSync(cjsProject);
+    writeFileSync(path.join(cjsProject, "package.json"), JSON.stringify({ name: "cjs-consumer", private: true, type: "commonjs" }));
+    copyFileSync(path.join(fixtures, "node16-cjs.ts"), path.join(cjsProject, "index.ts"));
+    const cjsBuild = await exec(process.execPath, [tsc, "--strict", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--lib", "es2022,dom", "--outDir", "out", "index.ts"], { cwd: cjsProject, timeoutMs: 120000 });
+    report(cjsBuild.code === 0, 'tsc on a "type": "commonjs" project with module node16 (no TS1479)', cjsBuild.stdout + cjsBuild.stderr);
+    if (cjsBuild.code === 0) {
+      const r = await exec(process.execPath, ["out/index.js"], { cwd: cjsProject, timeoutMs: 60000 });
+      const out = lastJsonLine(r.stdout);
+      report(r.code === 0 && out && out.ok === true && out.version === pkg.version, "the compiled CommonJS consumer runs (require, ready, a typed channel)", `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    }
+
+    // The package's metadata as the ecosystem's linters see it.
+    const attwBin = path.join(project, "node_modules/@arethetypeswrong/cli/dist/index.js");
+    const attw = await exec(process.execPath, [attwBin, tarball, "--profile", "node16", "--exclude-entrypoints", "./metachannel.wasm", "./relay", "--format", "ascii"], { cwd: project, timeoutMs: 120000 });
+    report(attw.code === 0, "@arethetypeswrong/cli: metachannel and metachannel/inline are typed right for ESM, CommonJS and bundlers", attw.stdout + attw.stderr);
+    const attwRelay = await exec(process.execPath, [attwBin, tarball, "--profile", "esm-only", "--entrypoints", "./relay", "--format", "ascii"], { cwd: project, timeoutMs: 120000 });
+    report(attwRelay.code === 0, "@arethetypeswrong/cli: metachannel/relay (ES module only) is typed", attwRelay.stdout + attwRelay.stderr);
+    const publint = await exec(process.execPath, [path.join(project, "node_modules/publint/src/cli.js"), path.join(project, "node_modules/metachannel"), "--strict"], { cwd: project, timeoutMs: 120000 });
+    const publintClean = publint.code === 0 && /All good!/.test(publint.stdout + publint.stderr);
+    report(publintClean, "publint --strict reports nothing", publint.stdout + publint.stderr);
   } finally {
     if (process.env.MC_KEEP_TMP) console.log(`# kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
