@@ -25,6 +25,7 @@ function mounts() {
   return {
     "/dist/": path.join(root, "dist"),
     "/node_modules/": path.join(root, "node_modules"),
+    "/test-results/": path.join(root, "test-results"), // pages a test writes (tests/browser/readme.test.js)
     "/": path.join(root, "tests/browser/pages"),
   };
 }
