@@ -16,6 +16,8 @@ export const PACKAGES = {
   native: { check: () => has("cmake") && has("g++") && existsSync("/usr/include/gtest/gtest.h"), pkgs: ["cmake", "g++", "libgtest-dev"] },
   fuzz: { check: () => has("clang++") && existsSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"), pkgs: ["clang", "libclang-rt-14-dev"] },
   browser: { check: () => existsSync("/usr/bin/chromium"), pkgs: ["chromium"] },
+  // The Redis-mode relay tests start their own redis-server on a free port (never the service).
+  redis: { check: () => has("redis-server"), pkgs: ["redis-server"] },
 };
 
 /** Debian's Chromium, and the flags it needs here: headless as root, and no background

@@ -137,6 +137,7 @@ export class RedisBackplane extends EventEmitter {
   #started = false;
   #closing = false;
   #up = false;
+  #subSynced = false; // the subscriber's subscriptions are in place on the current connection
   #downSince = 0;
   #heartbeat = null;
 
@@ -171,14 +172,27 @@ export class RedisBackplane extends EventEmitter {
     for (const conn of [this.#cmd, this.#sub]) {
       conn.on('error', (err) => this.#onError(err));
       conn.on('close', () => this.#onStatus());
-      conn.on('ready', () => this.#onStatus());
     }
+    this.#cmd.on('ready', () => this.#onStatus());
+    this.#sub.on('close', () => (this.#subSynced = false));
+    // ioredis writes the SUBSCRIBEs of the lost connection right before 'ready'; the reply
+    // to a PING sent after them means Redis has processed them, and only then are we up.
+    this.#sub.on('ready', () => {
+      if (!this.#started) return;
+      this.#sub.ping().then(
+        () => {
+          this.#subSynced = this.#sub.status === 'ready';
+          this.#onStatus();
+        },
+        () => {},
+      );
+    });
     this.#sub.on('messageBuffer', (channel, message) => this.#onPubSub(channel, message));
   }
 
-  /** Both connections are ready. */
+  /** Both connections are ready and the subscriptions restored. */
   get up() {
-    return this.#cmd.status === 'ready' && this.#sub.status === 'ready';
+    return this.#cmd.status === 'ready' && this.#sub.status === 'ready' && this.#subSynced;
   }
 
   get where() {
@@ -193,6 +207,7 @@ export class RedisBackplane extends EventEmitter {
     try {
       await Promise.all([this.#cmd.connect(), this.#sub.connect()]);
       await this.#sub.subscribe(KEYS.control);
+      this.#subSynced = true;
       await this.#cmd.set(KEYS.relayPrefix + this.#idHex, '1', 'PX', RELAY_TTL_MS);
     } catch (err) {
       this.#cmd.disconnect();

@@ -168,3 +168,45 @@ export async function metrics(relay) {
   }
   return out;
 }
+
+/**
+ * A TCP proxy to `targetPort` that can be cut: cut() drops every connection and refuses new
+ * ones (a network partition between one relay and Redis), heal() lets them through again.
+ */
+export async function cuttableProxy(t, targetPort) {
+  const pairs = new Set();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) return void client.destroy();
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    const pair = [client, upstream];
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of pair) {
+      s.on("error", end);
+      s.on("close", end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const proxy = {
+    url: `redis://127.0.0.1:${server.address().port}`,
+    cut() {
+      cut = true;
+      for (const pair of pairs) for (const s of pair) s.destroy();
+    },
+    heal() {
+      cut = false;
+    },
+  };
+  t.after(() => {
+    proxy.cut();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return proxy;
+}
