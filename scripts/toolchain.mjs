@@ -54,7 +54,8 @@ export function ensurePackages(...groups) {
 }
 
 export function ensureNodeModules() {
-  if (existsSync(path.join(root, "node_modules", "esbuild")) && existsSync(path.join(root, "node_modules", "ws"))) return;
+  // ioredis: the relay's Redis mode (an optional dependency) is tested too.
+  if (["esbuild", "ws", "ioredis"].every((m) => existsSync(path.join(root, "node_modules", m)))) return;
   console.log("metachannel: node_modules missing, running npm ci…");
   execSync(existsSync(path.join(root, "package-lock.json")) ? "npm ci" : "npm install", { cwd: root, stdio: "inherit" });
 }
