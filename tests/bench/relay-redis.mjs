@@ -20,7 +20,7 @@
 // (same process) or relay B (the frame goes through Redis), 200 frames/s, one-way time in
 // this process's clock.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -85,7 +85,7 @@ async function startRedis() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-bench-redis-"));
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
   await waitForLine(child, /Ready to accept connections/, "redis-server");
-  return { url: `redis://127.0.0.1:${port}`, stop: () => (child.kill("SIGKILL"), rmSync(dir, { recursive: true, force: true })) };
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => (child.kill("SIGKILL"), rmSync(dir, { recursive: true, force: true })) };
 }
 
 async function startRelays(n, redisUrl) {
@@ -118,8 +118,16 @@ async function newChannel(relay) {
 
 const wsUrl = (relay, token) => `${relay.base.replace("http", "ws")}/ch/${token}`;
 
-/** Deliveries per second for one set-up. */
-async function fanOut(relays) {
+const TICK_MS = 1000 / 100; // USER_HZ: /proc times are in 1/100 s on Linux
+
+/** CPU milliseconds (user + system) a process has used, from /proc. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
+}
+
+/** Deliveries per second for one set-up, and the servers' CPU per delivery (relays + Redis). */
+async function fanOut(relays, serverPids) {
   const token = await newChannel(relays[0]);
   const counts = new Array(RECEIVERS).fill(0);
   const receivers = [];
@@ -130,6 +138,7 @@ async function fanOut(relays) {
   }
   const sender = await open(wsUrl(relays[0], token));
   const payload = JSON.stringify({ type: "tick", pad: "x".repeat(70), n: 0 }).length;
+  const cpuBefore = serverPids.map(cpuMs);
   const started = performance.now();
   let sent = 0;
   await new Promise((resolve) => {
@@ -145,8 +154,9 @@ async function fanOut(relays) {
     pump();
   });
   const secs = (performance.now() - started) / 1000;
+  const cpu = serverPids.map(cpuMs).reduce((sum, ms, i) => sum + ms - cpuBefore[i], 0);
   for (const ws of [...receivers, sender]) ws.terminate();
-  return { deliveriesPerSec: (MESSAGES * RECEIVERS) / secs, bytes: payload };
+  return { deliveriesPerSec: (MESSAGES * RECEIVERS) / secs, serverCpuUsPerDelivery: (cpu * 1000) / (MESSAGES * RECEIVERS), bytes: payload };
 }
 
 /** One-way latency, sender on relays[0], receiver on relays[receiverAt]. */
@@ -181,13 +191,21 @@ async function main() {
     "redis-1": await startRelays(1, redis.url),
     "redis-3": await startRelays(3, redis.url),
   };
-  const results = { fanOut: {}, latency: {} };
-  for (const k of Object.keys(setups)) results.fanOut[k] = [];
+  const results = { fanOut: {}, cpu: {}, latency: {} };
+  for (const k of Object.keys(setups)) {
+    results.fanOut[k] = [];
+    results.cpu[k] = [];
+  }
+  const pidsOf = (name) => [...setups[name].map((r) => r.child.pid), ...(name === "single" ? [] : [redis.pid])];
   for (const k of ["single", "redis-same", "redis-hop"]) results.latency[k] = [];
   try {
     say(`relay fan-out: 1 sender, ${RECEIVERS} receivers, ${MESSAGES} frames of ~100 B, ${ROUNDS} rounds (set-ups interleaved)`);
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, relays] of Object.entries(setups)) results.fanOut[name].push((await fanOut(relays)).deliveriesPerSec);
+      for (const [name, relays] of Object.entries(setups)) {
+        const run = await fanOut(relays, pidsOf(name));
+        results.fanOut[name].push(run.deliveriesPerSec);
+        results.cpu[name].push(run.serverCpuUsPerDelivery);
+      }
       results.latency.single.push(await latency(setups.single, 0));
       results.latency["redis-same"].push(await latency(setups["redis-3"], 0));
       results.latency["redis-hop"].push(await latency(setups["redis-3"], 1));
@@ -199,6 +217,7 @@ async function main() {
   }
 
   const fan = Object.fromEntries(Object.entries(results.fanOut).map(([k, v]) => [k, median(v)]));
+  const cpu = Object.fromEntries(Object.entries(results.cpu).map(([k, v]) => [k, median(v)]));
   const lat = Object.fromEntries(
     Object.entries(results.latency).map(([k, v]) => [k, { p50: median(v.map((x) => x.p50)), p99: median(v.map((x) => x.p99)) }]),
   );
@@ -209,6 +228,7 @@ async function main() {
     messages: MESSAGES,
     rounds: ROUNDS,
     fanOutDeliveriesPerSec: fan,
+    serverCpuUsPerDelivery: cpu,
     ratio3vs1: fan["redis-3"] / fan.single,
     latencyMs: lat,
     addedByRedisHopMs: { p50: lat["redis-hop"].p50 - lat.single.p50, p99: lat["redis-hop"].p99 - lat.single.p99 },
@@ -220,9 +240,9 @@ async function main() {
   const f = (x) => Math.round(x).toLocaleString("en-US");
   const ms = (x) => x.toFixed(3);
   say("");
-  say(`| set-up | deliveries/s (median) | vs single |`);
-  say(`|---|---:|---:|`);
-  for (const [k, v] of Object.entries(fan)) say(`| ${k} | ${f(v)} | ${(v / fan.single).toFixed(2)}x |`);
+  say(`| set-up | deliveries/s (median) | vs single | server CPU per delivery (relays + Redis) |`);
+  say(`|---|---:|---:|---:|`);
+  for (const [k, v] of Object.entries(fan)) say(`| ${k} | ${f(v)} | ${(v / fan.single).toFixed(2)}x | ${cpu[k].toFixed(2)} µs |`);
   say("");
   say(`| one-way latency, 200 frames/s | p50 ms | p99 ms |`);
   say(`|---|---:|---:|`);
