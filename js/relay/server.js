@@ -108,7 +108,6 @@ export class Relay extends EventEmitter {
   /** Counters behind GET /metrics. */
   metrics = new RelayMetrics();
   port = 0;
-  port = 0;
   host;
 
   constructor(options = {}) {
@@ -168,7 +167,12 @@ export class Relay extends EventEmitter {
   async listen() {
     if (this.#redisUrl && !this.#backplane) await this.#connectRedis();
     return new Promise((resolve, reject) => {
-      const onError = (err) => reject(err);
+      const onError = (err) => {
+        // Do not leave the Redis connections of a relay that never listened open.
+        const bp = this.#backplane;
+        this.#backplane = null;
+        (bp ? bp.close() : Promise.resolve()).then(() => reject(err));
+      };
       this.#server.once('error', onError);
       this.#server.listen(this.#opts.port, this.host, () => {
         this.#server.off('error', onError);

@@ -216,10 +216,11 @@ test("GET /healthz and GET /metrics, with Redis and without", { skip }, async (t
   assert.equal(solo.shared, false);
 });
 
-test("startRelay({ redis }) in-process: a bad URL is a TypeError; shares channels with the CLI relays", { skip }, async (t) => {
+test("startRelay({ redis }) in-process: a bad URL is a TypeError, a busy port rejects; shares channels with the CLI relays", { skip }, async (t) => {
   await assert.rejects(startRelay({ port: 0, redis: "http://127.0.0.1:6379" }), { name: "TypeError", message: /redis:\/\/host:port/ });
   const redis = await startRedis(t);
   const cliRelay = await startRelayProcess(t, redis.url);
+  await assert.rejects(startRelay({ port: cliRelay.port, redis: redis.url }), { code: "EADDRINUSE" });
   const inproc = await startRelay({ port: 0, redis: redis.url });
   t.after(() => inproc.close());
   assert.equal(inproc.shared, true);
