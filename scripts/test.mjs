@@ -83,6 +83,8 @@ async function main() {
   const groups = ["build", "native"];
   if (suites.includes("browser") || suites.includes("demo")) groups.push("browser");
   if (suites.includes("fuzz")) groups.push("fuzz");
+  // tests/node/relay-redis*.test.js run in every suite that runs tests/node.
+  if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis");
   ensurePackages(...groups);
   ensureNodeModules();
   await build();

@@ -16,6 +16,8 @@ export const PACKAGES = {
   native: { check: () => has("cmake") && has("g++") && existsSync("/usr/include/gtest/gtest.h"), pkgs: ["cmake", "g++", "libgtest-dev"] },
   fuzz: { check: () => has("clang++") && existsSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"), pkgs: ["clang", "libclang-rt-14-dev"] },
   browser: { check: () => existsSync("/usr/bin/chromium"), pkgs: ["chromium"] },
+  // The Redis-mode relay tests start their own redis-server on a free port (never the service).
+  redis: { check: () => has("redis-server"), pkgs: ["redis-server"] },
 };
 
 /** Debian's Chromium, and the flags it needs here: headless as root, and no background
@@ -52,7 +54,8 @@ export function ensurePackages(...groups) {
 }
 
 export function ensureNodeModules() {
-  if (existsSync(path.join(root, "node_modules", "esbuild")) && existsSync(path.join(root, "node_modules", "ws"))) return;
+  // ioredis: the relay's Redis mode (an optional dependency) is tested too.
+  if (["esbuild", "ws", "ioredis"].every((m) => existsSync(path.join(root, "node_modules", m)))) return;
   console.log("metachannel: node_modules missing, running npm ci…");
   execSync(existsSync(path.join(root, "package-lock.json")) ? "npm ci" : "npm install", { cwd: root, stdio: "inherit" });
 }

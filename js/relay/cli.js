@@ -7,6 +7,7 @@
 
 import { parseArgs } from 'node:util';
 import { startRelay } from './server.js';
+import { checkRedisUrl } from './redis.js';
 
 const HELP = `Usage: metachannel-relay [options]
 
@@ -15,6 +16,8 @@ Development broadcast relay for metachannel.
   POST /api/channels                 create a channel -> { url, token }
   POST /api/channels/<token>/rotate  new channel, old sockets closed 4001
   GET  /api/health                   { ok: true }
+  GET  /healthz                      { ok, redis }; 503 while Redis is unreachable
+  GET  /metrics                      Prometheus text format
   ws://host:port/ch/<token>          every message goes to every socket
 
 Options:
@@ -24,7 +27,10 @@ Options:
   --max-clients <n>         sockets per channel; more get HTTP 429 (default 256; 0 = no limit)
   --rate <n>                messages/s per socket, over it: close 1008 (default 0 = unlimited)
   --allow-origin <origin>   accept upgrades only from this Origin (repeatable; default any)
-  --verbose                 log connections to stderr (tokens are never logged)
+  --redis <url>             redis://host:port: keep channels in Redis and share them with every
+                            relay process started with the same URL (needs the ioredis package)
+  --verbose                 log connections to stderr (Redis connection changes are always
+                            logged; tokens never are)
   --help                    show this help
 `;
 
@@ -50,6 +56,7 @@ try {
       'max-clients': { type: 'string' },
       rate: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
+      redis: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -65,6 +72,13 @@ if (args.help) {
 
 const port = int(args.port, '--port');
 if (port > 65535) fail('--port must be at most 65535');
+if (args.redis !== undefined) {
+  try {
+    checkRedisUrl(args.redis);
+  } catch {
+    fail('--redis expects a URL like redis://host:port (or rediss:// for TLS)');
+  }
+}
 
 let relay;
 try {
@@ -75,10 +89,16 @@ try {
     maxClientsPerChannel: int(args['max-clients'], '--max-clients'),
     maxMessagesPerSecond: int(args.rate, '--rate'),
     allowedOrigins: args['allow-origin'],
-    log: args.verbose ? (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`) : false,
+    redis: args.redis,
+    // Redis connection changes ('notice') are always logged; connections only with --verbose.
+    log: (line, level) => {
+      if (args.verbose || level === 'notice') process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    },
   });
 } catch (err) {
-  process.stderr.write(`metachannel-relay: cannot listen on ${args.host}:${port}: ${err.code ?? err.message}\n`);
+  // EREDIS / EREDISCLIENT messages name the Redis host and port only, never credentials.
+  if (err.code === 'EREDIS' || err.code === 'EREDISCLIENT') process.stderr.write(`metachannel-relay: ${err.message}\n`);
+  else process.stderr.write(`metachannel-relay: cannot listen on ${args.host}:${port}: ${err.code ?? err.message}\n`);
   process.exit(1);
 }
 

@@ -3,16 +3,28 @@
 //   POST /api/channels                -> 201 { url, token }
 //   POST /api/channels/<token>/rotate -> 200 { url, token } (old sockets closed 4001 "revoked")
 //   GET  /api/health                  -> 200 { ok: true }
+//   GET  /healthz                     -> 200 { ok: true, redis } (503 while Redis is away)
+//   GET  /metrics                     -> Prometheus text format (js/relay/metrics.js)
 //   ws://host/ch/<token>              -> every message goes to every socket of that token,
 //                                        the sender included, keeping its frame type.
 //
-// Used for development, the demo and the tests. It is a real server, but it
-// keeps everything in memory: channels disappear when the process stops.
+// Used for development, the demo and the tests. On its own it keeps everything in
+// memory: channels disappear when the process stops. With `redis` (--redis) channels
+// live in Redis and any number of relay processes share them (js/relay/redis.js,
+// loaded only then).
 
 import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
+import { RelayMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
+// redis.js needs nothing outside Node; it imports the Redis client (ioredis) only when
+// a relay is started with `redis`.
+import { RedisBackplane, checkRedisUrl } from './redis.js';
+
+// How long a rotated token is remembered, so that an upgrade admitted just before the
+// rotation (its Redis round trip in flight) is still refused. Redis mode only.
+const REVOKED_MEMORY_MS = 60_000;
 
 const MiB = 1024 * 1024;
 
@@ -81,14 +93,20 @@ function rejectUpgrade(socket, status) {
 export class Relay extends EventEmitter {
   #server;
   #wss;
-  #channels = new Map(); // digest(token) -> Set<WebSocket>
+  // digest(token) -> Set<WebSocket>. On its own: every channel. With Redis: only the
+  // channels this process has sockets on (Redis knows the rest).
+  #channels = new Map();
   #sockets = new Set(); // every open socket, for close() and dropAll()
   #opts;
   #log;
   #closing = null;
+  #redisUrl = null;
+  #backplane = null; // RedisBackplane in Redis mode
+  #pending = new Map(); // digest -> upgrades awaiting Redis (Redis mode)
+  #revoked = new Map(); // digest -> time revoked (Redis mode)
 
-  /** Total number of accepted WebSocket upgrades since start. */
-  connections = 0;
+  /** Counters behind GET /metrics. */
+  metrics = new RelayMetrics();
   port = 0;
   host;
 
@@ -103,8 +121,13 @@ export class Relay extends EventEmitter {
       allowedOrigins: options.allowedOrigins?.length ? new Set(options.allowedOrigins) : null,
       protocols: options.protocols?.length ? options.protocols : null,
     };
+    if (options.redis !== undefined && options.redis !== null && options.redis !== false) {
+      this.#redisUrl = checkRedisUrl(options.redis);
+    }
     const log = options.log;
-    this.#log = typeof log === 'function' ? (line) => log(redact(line)) : () => {};
+    // Lines at level 'notice' (Redis connection changes) matter in production; 'info'
+    // (connects, refusals) is chatter. The CLI prints notices always, info with --verbose.
+    this.#log = typeof log === 'function' ? (line, level = 'info') => log(redact(line), level) : () => {};
 
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -122,14 +145,34 @@ export class Relay extends EventEmitter {
     });
   }
 
+  /** Total number of accepted WebSocket upgrades since start. */
+  get connections() {
+    return this.metrics.connections;
+  }
+
+  /** True when started with `redis`: channels are shared through Redis. */
+  get shared() {
+    return this.#redisUrl !== null;
+  }
+
   get baseUrl() {
     return `http://${formatHost(this.host)}:${this.port}`;
   }
 
-  /** Resolves once listening. Node sets SO_REUSEADDR, so a port freed by close() can be bound again at once. */
-  listen() {
+  /**
+   * Resolves once listening (and, with `redis`, connected to Redis: rejects with
+   * err.code 'EREDIS' when it cannot be reached). Node sets SO_REUSEADDR, so a port
+   * freed by close() can be bound again at once.
+   */
+  async listen() {
+    if (this.#redisUrl && !this.#backplane) await this.#connectRedis();
     return new Promise((resolve, reject) => {
-      const onError = (err) => reject(err);
+      const onError = (err) => {
+        // Do not leave the Redis connections of a relay that never listened open.
+        const bp = this.#backplane;
+        this.#backplane = null;
+        (bp ? bp.close() : Promise.resolve()).then(() => reject(err));
+      };
       this.#server.once('error', onError);
       this.#server.listen(this.#opts.port, this.host, () => {
         this.#server.off('error', onError);
@@ -146,7 +189,8 @@ export class Relay extends EventEmitter {
    */
   async createChannel(host, token = newToken()) {
     if (!/^[A-Za-z0-9_-]{16,}$/.test(token)) throw new TypeError('token must be 16+ base64url characters');
-    this.#channels.set(digest(token), new Set());
+    if (this.#backplane) await this.#backplane.create(digest(token));
+    else this.#channels.set(digest(token), new Set());
     this.#log(`channel created ws://${this.#urlHost(host)}/ch/…`);
     return { url: this.#channelUrl(token, host), token };
   }
@@ -158,6 +202,7 @@ export class Relay extends EventEmitter {
    */
   async rotate(token, host) {
     const key = digest(token);
+    if (this.#backplane) return this.#rotateShared(key, host);
     const sockets = this.#channels.get(key);
     if (!sockets) {
       const err = new Error('unknown channel');
@@ -170,7 +215,21 @@ export class Relay extends EventEmitter {
     return this.createChannel(host);
   }
 
-  /** Number of open sockets on a channel (0 for unknown tokens). */
+  async #rotateShared(key, host) {
+    const fresh = newToken();
+    if (!(await this.#backplane.rotate(key, digest(fresh)))) {
+      const err = new Error('unknown channel');
+      err.code = 'ENOCHANNEL';
+      throw err;
+    }
+    // Every relay (this one too) also hears the revoke through Redis; closing here
+    // first does not wait for that round trip.
+    const n = this.#revokeLocal(key);
+    this.#log(`channel rotated, ${n} socket(s) revoked here, the other relays told`);
+    return { url: this.#channelUrl(fresh, host), token: fresh };
+  }
+
+  /** Number of open sockets on a channel on this process (0 for unknown tokens). */
   clientCount(token) {
     return this.#channels.get(digest(token))?.size ?? 0;
   }
@@ -198,6 +257,7 @@ export class Relay extends EventEmitter {
         ),
       );
       this.#channels.clear();
+      await this.#backplane?.close();
       this.#wss.close();
       await new Promise((resolve) => {
         if (!this.#server.listening) return resolve();
@@ -211,6 +271,91 @@ export class Relay extends EventEmitter {
   }
 
   // --- internals -----------------------------------------------------------
+
+  async #connectRedis() {
+    const bp = await RedisBackplane.connect(this.#redisUrl, { log: (line) => this.#log(line, 'notice'), metrics: this.metrics });
+    bp.on('message', (key, data, isBinary) => {
+      const channel = this.#channels.get(key);
+      if (channel) this.#fanOut(channel, data, isBinary);
+    });
+    bp.on('revoke', (key) => {
+      const n = this.#revokeLocal(key);
+      if (n) this.#log(`channel rotated elsewhere, ${n} socket(s) revoked here`);
+    });
+    bp.on('up', () => this.#resync());
+    this.#backplane = bp;
+  }
+
+  /** After Redis came back: channels rotated meanwhile lose their sockets here too. */
+  async #resync() {
+    try {
+      const gone = await this.#backplane.resync([...this.#channels].map(([key, set]) => [key, set.size]));
+      for (const key of gone) this.#revokeLocal(key);
+      if (gone.length) this.#log(`${gone.length} channel(s) rotated while Redis was away: sockets revoked`);
+    } catch (err) {
+      this.#log(`redis resync failed: ${err.message}`, 'notice');
+    }
+  }
+
+  /** Closes this process's sockets of a retired channel with 4001; returns how many. */
+  #revokeLocal(key) {
+    if (this.#backplane) {
+      const now = Date.now();
+      for (const [k, at] of this.#revoked) if (now - at > REVOKED_MEMORY_MS) this.#revoked.delete(k);
+      this.#revoked.set(key, now);
+    }
+    const sockets = this.#channels.get(key);
+    if (!sockets) return 0;
+    this.#channels.delete(key);
+    this.#backplane?.unsubscribe(key);
+    for (const ws of sockets) ws.close(4001, 'revoked');
+    return sockets.size;
+  }
+
+  /** Sends a frame to every open socket of a channel on this process. */
+  #fanOut(channel, data, isBinary) {
+    const m = this.metrics;
+    for (const peer of channel) {
+      if (peer.readyState === peer.OPEN) {
+        peer.send(data, { binary: isBinary });
+        m.messagesOut += 1;
+        m.bytesOut += data.length;
+      } else {
+        m.drop('closing');
+      }
+    }
+  }
+
+  /** Forgets a Redis-mode channel that has no sockets and no upgrade in flight here. */
+  #forgetIfIdle(key) {
+    if (!this.#backplane || this.#pending.get(key)) return;
+    const channel = this.#channels.get(key);
+    if (channel && channel.size > 0) return;
+    this.#channels.delete(key);
+    this.#backplane.unsubscribe(key);
+  }
+
+  #refuse(socket, status, why, where) {
+    this.metrics.reject(status);
+    if (status !== 503 || why) this.#log(`reject ${status}${why} ${where}`);
+    rejectUpgrade(socket, status);
+  }
+
+  async #healthz(req, res) {
+    if (!this.#backplane) return this.#sendJson(req, res, 200, { ok: true, redis: 'disabled' });
+    const up = await this.#backplane.healthy();
+    this.#sendJson(req, res, up ? 200 : 503, { ok: up, redis: up ? 'up' : 'down' });
+  }
+
+  #sendMetrics(res) {
+    const body = this.metrics.render({
+      clients: this.#sockets.size,
+      channels: [...this.#channels.values()].filter((set) => set.size > 0).length,
+      redis: this.#backplane ? { up: this.#backplane.up } : null,
+    });
+    res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
+    res.end(body);
+  }
 
   #pickProtocol(offered) {
     for (const p of offered) {
@@ -257,6 +402,8 @@ export class Relay extends EventEmitter {
       if (path === '/api/health' && req.method === 'GET') {
         return this.#sendJson(req, res, 200, { ok: true });
       }
+      if (path === '/healthz' && req.method === 'GET') return await this.#healthz(req, res);
+      if (path === '/metrics' && req.method === 'GET') return this.#sendMetrics(res);
       if (path === '/api/channels' && req.method === 'POST') {
         return this.#sendJson(req, res, 201, await this.createChannel(req.headers.host));
       }
@@ -266,6 +413,10 @@ export class Relay extends EventEmitter {
       this.#sendJson(req, res, 404, { error: 'not found' });
     } catch (err) {
       if (err.code === 'ENOCHANNEL') return this.#sendJson(req, res, 404, { error: 'unknown channel' });
+      if (err.code === 'EREDIS') {
+        this.#log(`http 503: ${err.message}`);
+        return this.#sendJson(req, res, 503, { error: 'redis unavailable' });
+      }
       this.#log(`http error: ${err.message}`);
       this.#sendJson(req, res, 500, { error: 'internal error' });
     }
@@ -281,44 +432,85 @@ export class Relay extends EventEmitter {
       // unparsable path: falls through to 404
     }
 
-    if (this.#closing) return rejectUpgrade(socket, 503);
+    if (this.#closing) return this.#refuse(socket, 503, '', where);
 
     if (this.#opts.allowedOrigins && !this.#opts.allowedOrigins.has(req.headers.origin)) {
-      this.#log(`reject 403 (origin not allowed) ${where}`);
-      return rejectUpgrade(socket, 403);
+      return this.#refuse(socket, 403, ' (origin not allowed)', where);
     }
     const token = match?.[1];
-    const channel = token && this.#channels.get(digest(token));
-    if (!channel) {
-      this.#log(`reject 404 ${where}`);
-      return rejectUpgrade(socket, 404);
-    }
+    if (this.#backplane) return void this.#admitShared(req, socket, head, token, where);
+    const key = token && digest(token);
+    const channel = key && this.#channels.get(key);
+    if (!channel) return this.#refuse(socket, 404, '', where);
     // A full channel refuses the upgrade with HTTP 429 rather than accepting it
     // and closing with 1013: no socket is set up just to be torn down, and
     // 429 sits with the other refusals (403/404) that all happen before the
     // handshake. Browsers see both as a failed connection either way.
     const maxClients = this.#opts.maxClientsPerChannel; // 0 = unlimited
     if (maxClients > 0 && channel.size >= maxClients) {
-      this.#log(`reject 429 (channel full) ${where}`);
-      return rejectUpgrade(socket, 429);
+      return this.#refuse(socket, 429, ' (channel full)', where);
     }
 
     // handleUpgrade completes synchronously here (no verifyClient), so the
     // size check above cannot race with another upgrade on the same channel.
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, token, channel, where));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, token, key, where));
   }
 
-  #onSocket(ws, req, token, channel, where) {
-    this.connections += 1;
+  /**
+   * Redis mode: Redis decides whether the channel exists and has room (counting the
+   * sockets of every relay), and this process subscribes to the channel's frames before
+   * the handshake completes, so a client never misses a frame sent after its `open`.
+   */
+  async #admitShared(req, socket, head, token, where) {
+    const bp = this.#backplane;
+    if (!token) return this.#refuse(socket, 404, '', where);
+    if (!bp.up) return this.#refuse(socket, 503, ' (redis unavailable)', where);
+    const key = digest(token);
+    this.#pending.set(key, (this.#pending.get(key) ?? 0) + 1);
+    let verdict = null;
+    try {
+      verdict = await bp.admit(key, this.#opts.maxClientsPerChannel);
+      if (verdict === 'ok') await bp.subscribe(key);
+    } catch {
+      verdict = verdict === 'ok' ? 'lost' : 'error';
+    }
+    const n = this.#pending.get(key) - 1;
+    if (n) this.#pending.set(key, n);
+    else this.#pending.delete(key);
+
+    if (verdict !== 'ok') {
+      if (verdict === 'lost') bp.release(key);
+      this.#forgetIfIdle(key);
+      if (verdict === 'missing') return this.#refuse(socket, 404, '', where);
+      if (verdict === 'full') return this.#refuse(socket, 429, ' (channel full)', where);
+      return this.#refuse(socket, 503, ' (redis unavailable)', where);
+    }
+    // Everything below is synchronous: no revoke can slip in between the checks and the handshake.
+    if (this.#closing || socket.destroyed || this.#revoked.has(key)) {
+      bp.release(key);
+      this.#forgetIfIdle(key);
+      if (socket.destroyed) return undefined;
+      return this.#refuse(socket, this.#closing ? 503 : 404, '', where);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, token, key, where));
+  }
+
+  #onSocket(ws, req, token, key, where) {
+    const m = this.metrics;
+    m.connections += 1;
+    let channel = this.#channels.get(key);
+    if (!channel) this.#channels.set(key, (channel = new Set()));
     channel.add(ws);
     this.#sockets.add(ws);
-    this.#log(`connect ${where} (${channel.size} on channel)`);
+    this.#log(`connect ${where} (${channel.size} on channel${this.#backplane ? ' here' : ''})`);
 
     const limit = this.#opts.maxMessagesPerSecond;
     let windowStart = Date.now();
     let count = 0;
 
     ws.on('message', (data, isBinary) => {
+      m.messagesIn += 1;
+      m.bytesIn += data.length;
       if (limit > 0) {
         // Fixed one-second window: simple, and enough to stop a runaway client.
         const now = Date.now();
@@ -327,22 +519,32 @@ export class Relay extends EventEmitter {
           count = 0;
         }
         if (++count > limit) {
-          this.#log(`close 1008 (rate limit) ${where}`);
-          ws.close(1008, 'rate limit');
+          m.drop('rate_limit');
+          if (count === limit + 1) {
+            this.#log(`close 1008 (rate limit) ${where}`);
+            ws.close(1008, 'rate limit');
+          }
           return;
         }
       }
-      for (const peer of channel) {
-        if (peer.readyState === peer.OPEN) peer.send(data, { binary: isBinary });
-      }
+      this.#fanOut(channel, data, isBinary);
+      if (this.#backplane && !this.#backplane.publish(key, data, isBinary)) m.drop('redis_unavailable');
     });
     // ws emits 'error' for protocol violations (e.g. 1009 too big) and then
     // closes; without a listener the error would crash the process.
-    ws.on('error', (err) => this.#log(`socket error ${where}: ${err.message}`));
+    ws.on('error', (err) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') m.drop('too_large');
+      this.#log(`socket error ${where}: ${err.message}`);
+    });
     ws.on('close', (code) => {
       channel.delete(ws);
       this.#sockets.delete(ws);
       this.#log(`disconnect ${where} code ${code}`);
+      if (this.#backplane) {
+        // A revoked channel's counts went with it in Redis.
+        if (this.#channels.get(key) === channel) this.#backplane.release(key);
+        this.#forgetIfIdle(key);
+      }
     });
 
     this.emit('connection', { token, headers: req.headers, protocol: ws.protocol, socket: ws });
@@ -353,8 +555,10 @@ export class Relay extends EventEmitter {
  * Starts a relay and resolves once it is listening.
  * @param {{port?: number, host?: string, maxMessageBytes?: number,
  *   maxClientsPerChannel?: number, maxMessagesPerSecond?: number,
- *   allowedOrigins?: string[], protocols?: string[],
- *   log?: false | ((line: string) => void)}} [options]
+ *   allowedOrigins?: string[], protocols?: string[], redis?: string,
+ *   log?: false | ((line: string, level: 'info' | 'notice') => void)}} [options]
+ *   `redis`: a redis:// URL; channels then live in Redis and every relay process
+ *   started with the same URL shares them (needs the ioredis package).
  * @returns {Promise<Relay>}
  */
 export async function startRelay(options = {}) {
