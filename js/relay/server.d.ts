@@ -3,6 +3,7 @@
  *
  *   POST /api/channels                -> 201 { url, token }
  *   POST /api/channels/<token>/rotate -> 200 { url, token } (old sockets closed 4001 "revoked")
+ *   GET  /healthz, GET /metrics       -> health (Redis included) and Prometheus counters
  *   ws://host/ch/<token>              -> every message goes to every socket of that token.
  *
  * @example
@@ -28,8 +29,11 @@ export interface RelayOptions {
   /** Subprotocols the relay accepts (it picks the first offered one it knows). */
   protocols?: string[];
   /** Log lines (tokens are never in them); default: none. */
-  log?: false | ((line: string) => void);
-  /** Share channels with other relay processes through Redis pub/sub: "redis://host:port". */
+  log?: false | ((line: string, level: "info" | "notice") => void);
+  /**
+   * "redis://host:port": channels live in Redis and every relay process started with the same
+   * URL shares them (fan-out through pub/sub; needs the optional `ioredis` package).
+   */
   redis?: string;
 }
 
@@ -42,7 +46,9 @@ export interface ChannelInfo {
 export class Relay extends EventEmitter {
   constructor(options?: RelayOptions);
   /** Total number of accepted WebSocket upgrades since start. */
-  connections: number;
+  readonly connections: number;
+  /** True when started with `redis`: channels are shared through Redis. */
+  readonly shared: boolean;
   port: number;
   host: string;
   /** http://host:port */
