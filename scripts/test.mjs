@@ -1,14 +1,14 @@
 // npm test: everything, on a fresh machine too. Set-up (system packages, node_modules, the
 // build) first, then each suite; a summary line "N passed, N failed" at the end.
 //   npm test                    all suites
-//   npm test -- native node     only these suites (native, asan, node, node-undici, node22, browser, demo, package, fuzz, wasm-debug)
+//   npm test -- native node     only these suites (native, asan, node, node-undici, node22, browser, demo, package, bundlers, fuzz, wasm-debug)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
 import { build } from "./build.mjs";
 
-const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "demo", "package", "fuzz", "wasm-debug"];
+const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "demo", "package", "bundlers", "fuzz", "wasm-debug"];
 const picked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const suites = picked.length ? picked : ALL;
 for (const s of suites) {
@@ -81,7 +81,7 @@ export function node22Path() {
 
 async function main() {
   const groups = ["build", "native"];
-  if (suites.includes("browser") || suites.includes("demo")) groups.push("browser");
+  if (suites.includes("browser") || suites.includes("demo") || suites.includes("bundlers")) groups.push("browser");
   if (suites.includes("fuzz")) groups.push("fuzz");
   // tests/node/relay-redis*.test.js run in every suite that runs tests/node.
   if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis");
@@ -117,6 +117,8 @@ async function main() {
       if (existsSync(path.join(root, "tests/package/run.mjs"))) {
         await stage("package (npm pack → install → ESM/CJS/tsc, Node 20 and 22)", process.execPath, ["tests/package/run.mjs"], { env: { MC_NODE22: node22Path() } });
       }
+    } else if (s === "bundlers") {
+      await stage("bundlers (tarball → Vite build/dev, webpack, esbuild, Rollup, Parcel → Chromium)", process.execPath, ["tests/bundlers/run.mjs"]);
     } else if (s === "fuzz") {
       if (existsSync(path.join(root, "tests/fuzz/run.mjs"))) await stage("fuzz (bounded)", process.execPath, ["tests/fuzz/run.mjs"]);
     } else if (s === "wasm-debug") {

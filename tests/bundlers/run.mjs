@@ -1,0 +1,481 @@
+// The package in the bundlers people use, from the `npm pack` tarball: one tiny app (app/)
+// per bundler, built (or served) the way its users do, opened in headless Chromium, where it
+// creates a channel on the dev relay (POST /api/channels), round-trips a typed message between
+// two channels and writes the result into the page. Per app: the build succeeds, its output has
+// no warning that mentions metachannel, the round trip happens, and the page logs no console
+// error and throws nothing. Printed per app: where the wasm came from (a file the bundler
+// emitted, or the inline copy: the fallback chunk metachannel-wasm.mjs), the bytes of the
+// output (raw and gzip) and the build time.
+//
+// The bundlers are pinned in tools/package.json + package-lock.json and installed once into
+// .cache/bundlers/ (again only when the lock changes); each run extracts the fresh tarball
+// into each app's node_modules/metachannel, as `npm install <tarball>` lays it out.
+//
+//   node tests/bundlers/run.mjs [name…]   (names: vite-build vite-dev webpack esbuild-esm esbuild-iife
+//                                          rollup rollup-dir parcel; MC_KEEP_TMP=1 keeps the apps)
+// Prints TAP-ish lines, then "# pass N" / "# fail N" and "N passed, N failed"; exit 1 on failure.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { startRelay } from "../../js/relay/server.js";
+import { serveStatic } from "../../scripts/static-server.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/toolchain.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const cache = path.join(root, ".cache/bundlers");
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+const bin = (p) => path.join(cache, "node_modules", p);
+/** The first 8 bytes of every wasm module ("\0asm", version 1), in base64: marks the inline copy. */
+const WASM_BASE64_HEAD = "AGFzbQEAAAA";
+
+// ------------------------------------------------------------------ the apps
+// Each: how its users build it (the command, and only the config its users write anyway), where
+// the output goes and how the page loads the bundle. `extra` names anything beyond "install the
+// package and import it" that the app needed; it goes into the report.
+// (An empty icon: else Chromium asks for /favicon.ico and logs the 404 as a console error.)
+const HEAD = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>metachannel</title>';
+const MODULE_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script type="module" src="${src}"></script>\n`;
+const CLASSIC_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script src="${src}" defer></script>\n`;
+const ROLLUP_CONFIG = (output) => `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve({ browser: true })],\n};\n`;
+
+const APPS = [
+  {
+    name: "vite-build",
+    tool: "vite",
+    label: "Vite (vite build)",
+    build: [bin("vite/bin/vite.js"), "build"],
+    out: "dist",
+    extra: "nothing",
+  },
+  {
+    name: "vite-dev",
+    tool: "vite",
+    label: "Vite (dev server)",
+    serve: (port) => [bin("vite/bin/vite.js"), "--host", "127.0.0.1", "--port", String(port), "--strictPort"],
+    extra: "nothing",
+  },
+  {
+    name: "webpack",
+    tool: "webpack",
+    label: "webpack 5 + webpack-cli (webpack --mode production)",
+    // webpack's zero-config layout: src/index.js in, dist/main.js out, dist/index.html by hand.
+    layout: (dir) => {
+      mkdirSync(path.join(dir, "src"));
+      copyFileSync(path.join(dir, "main.js"), path.join(dir, "src/index.js"));
+      rmSync(path.join(dir, "main.js"));
+    },
+    build: [bin("webpack-cli/bin/cli.js"), "--mode", "production"],
+    out: "dist",
+    page: ["index.html", CLASSIC_PAGE("main.js")],
+    extra: "nothing",
+  },
+  {
+    name: "esbuild-esm",
+    tool: "esbuild",
+    label: "esbuild --bundle --format=esm",
+    build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--format=esm", "--outfile=out/main.js"],
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    extra: "nothing",
+  },
+  {
+    name: "esbuild-iife",
+    tool: "esbuild",
+    label: "esbuild --bundle (default IIFE)",
+    build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--outfile=out/main.js"],
+    out: "out",
+    page: ["index.html", CLASSIC_PAGE("main.js")],
+    extra: "nothing",
+  },
+  {
+    name: "rollup",
+    tool: "rollup",
+    label: "Rollup + @rollup/plugin-node-resolve (output.file)",
+    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es", inlineDynamicImports: true }') },
+    build: [bin("rollup/dist/bin/rollup"), "-c"],
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    extra: "output.inlineDynamicImports: true (with output.file alone Rollup refuses the fallback chunk: see the rollup-file-alone check)",
+  },
+  {
+    name: "rollup-dir",
+    tool: "rollup",
+    label: "Rollup + @rollup/plugin-node-resolve (output.dir)",
+    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ dir: "out", format: "es" }') },
+    build: [bin("rollup/dist/bin/rollup"), "-c"],
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    extra: "nothing (output.dir)",
+  },
+  {
+    name: "parcel",
+    tool: "parcel",
+    label: "Parcel 2 (parcel build index.html)",
+    build: [bin("parcel/lib/bin.js"), "build", "index.html", "--dist-dir", "dist", "--no-cache"],
+    out: "dist",
+    extra: "nothing",
+  },
+];
+
+// ------------------------------------------------------------------ TAP
+let passed = 0;
+let failed = 0;
+let n = 0;
+
+function report(ok, name, detail = "") {
+  n++;
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? "ok" : "not ok"} ${n} - ${name}`);
+  if (!ok && detail) console.log(indent(detail));
+}
+
+function indent(text) {
+  return String(text).trimEnd().split("\n").map((l) => `  # ${l}`).join("\n");
+}
+
+/** Runs a command; resolves { code, stdout, stderr, ms } (never rejects). */
+function exec(cmd, args, { cwd = root, env = {}, timeoutMs = 180000 } = {}) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${timeoutMs} ms)`;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: `${stderr}\n${err.message}`, ms: Date.now() - started });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+// eslint-disable-next-line no-control-regex
+const plain = (text) => String(text).replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+
+/**
+ * The warnings in a tool's output that mention this package: a paragraph (or, for one-line
+ * formats, a line) that says warning/critical/⚠ and names metachannel.
+ */
+function packageWarnings(output) {
+  const text = plain(output);
+  const blocks = text.split(/\n\s*\n/);
+  return blocks.filter((b) => /warn|critical|⚠|▲/i.test(b) && /metachannel/i.test(b)).map((b) => b.trim());
+}
+
+function anyWarnings(output) {
+  return plain(output).split("\n").filter((l) => /warn|critical|⚠|▲/i.test(l)).map((l) => l.trim());
+}
+
+/** Bytes of a built app: every file but source maps, raw and gzip. */
+function outputBytes(dir) {
+  let raw = 0;
+  let gz = 0;
+  let wasm = 0;
+  const files = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.endsWith(".map")) {
+        const data = readFileSync(p);
+        raw += data.length;
+        gz += gzipSync(data).length;
+        if (e.name.endsWith(".wasm")) wasm += data.length;
+        files.push(`${path.relative(dir, p)} ${data.length}`);
+      }
+    }
+  };
+  walk(dir);
+  return { raw, gz, wasm, files };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ set-up
+/** The pinned bundlers in .cache/bundlers/, installed with `npm ci` when the lock changed. */
+async function ensureTools() {
+  const lock = readFileSync(path.join(here, "tools/package-lock.json"));
+  const stamp = createHash("sha256").update(readFileSync(path.join(here, "tools/package.json"))).update(lock).digest("hex");
+  const stampFile = path.join(cache, ".installed");
+  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(bin("vite/bin/vite.js"))) return { installed: false };
+  mkdirSync(cache, { recursive: true });
+  rmSync(path.join(cache, "node_modules"), { recursive: true, force: true });
+  copyFileSync(path.join(here, "tools/package.json"), path.join(cache, "package.json"));
+  copyFileSync(path.join(here, "tools/package-lock.json"), path.join(cache, "package-lock.json"));
+  console.log("# installing the bundlers into .cache/bundlers (npm ci; once, or when tests/bundlers/tools changes)");
+  const r = await exec(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: cache, timeoutMs: 600000 });
+  if (r.code !== 0) return { installed: false, error: r.stdout + r.stderr };
+  writeFileSync(stampFile, stamp);
+  return { installed: true, ms: r.ms };
+}
+
+function toolVersion(name) {
+  return JSON.parse(readFileSync(bin(`${name}/package.json`), "utf8")).version;
+}
+
+/** A fresh app folder: the app's sources, its config, and the tarball as node_modules/metachannel. */
+async function makeApp(work, app, tarball) {
+  const dir = path.join(work, app.name);
+  mkdirSync(path.join(dir, "node_modules/metachannel"), { recursive: true });
+  for (const f of ["index.html", "main.js"]) copyFileSync(path.join(here, "app", f), path.join(dir, f));
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `metachannel-${app.name}-app`, private: true, type: "module", dependencies: { metachannel: "file:metachannel.tgz" } }, null, 2));
+  for (const [f, text] of Object.entries(app.files || {})) writeFileSync(path.join(dir, f), text);
+  if (app.layout) app.layout(dir);
+  const tar = await exec("tar", ["-xzf", tarball, "-C", path.join(dir, "node_modules/metachannel"), "--strip-components=1"]);
+  if (tar.code !== 0) throw new Error(`tar: ${tar.stderr}`);
+  return dir;
+}
+
+// ------------------------------------------------------------------ in the browser
+/** Opens the page, waits for the app's result; what happened on the page and on the network. */
+async function openApp(browser, url) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  const consoleLines = [];
+  const responses = [];
+  page.on("console", (msg) => {
+    const line = `[${msg.type()}] ${msg.text()}${msg.location()?.url ? ` (${msg.location().url})` : ""}`;
+    consoleLines.push(line);
+    if (msg.type() === "error") errors.push(`console.error ${line}`);
+  });
+  page.on("pageerror", (err) => errors.push(`uncaught ${err && err.stack ? err.stack : err}`));
+  page.on("requestfailed", (req) => responses.push({ url: req.url(), status: "failed", failure: req.failure()?.errorText }));
+  page.on("response", (res) => {
+    const entry = { url: res.url(), status: res.status(), type: res.headers()["content-type"] || "", wasm: false, inline: false, bytes: 0 };
+    responses.push(entry);
+    entry.done = res.body().then(
+      (body) => {
+        entry.bytes = body.length;
+        entry.wasm = body.length >= 4 && body[0] === 0 && body[1] === 0x61 && body[2] === 0x73 && body[3] === 0x6d;
+        entry.inline = /javascript/.test(entry.type) && body.includes(WASM_BASE64_HEAD);
+      },
+      () => {},
+    );
+  });
+  let status = null;
+  let text = "";
+  try {
+    await page.goto(url, { waitUntil: "load", timeout: 30000 });
+    await page.waitForSelector("#out[data-status]", { timeout: 30000 });
+    status = await page.getAttribute("#out", "data-status");
+    text = await page.textContent("#out");
+  } catch (err) {
+    errors.push(`the page did not finish: ${err.message.split("\n")[0]}`);
+    text = await page.textContent("#out").catch(() => "");
+  }
+  // A body that never comes (a response cut short) must not hang the run.
+  await Promise.race([Promise.all(responses.map((r) => r.done)), new Promise((r) => setTimeout(r, 5000))]);
+  await context.close();
+  return { status, text, errors, consoleLines, responses };
+}
+
+function wasmSource(responses) {
+  const file = responses.find((r) => r.wasm && r.status === 200);
+  const inline = responses.find((r) => r.inline && r.status === 200);
+  if (file) return `file ${new URL(file.url).pathname}`;
+  if (inline) return `inline copy (${new URL(inline.url).pathname})`;
+  return "unknown";
+}
+
+// ------------------------------------------------------------------ one app
+async function runApp(app, { work, tarball, browser, relay, summary }) {
+  const dir = await makeApp(work, app, tarball);
+  const label = `${app.name}: ${app.label}`;
+  let pageUrl;
+  let buildOutput = "";
+  let buildMs = 0;
+  let cleanup = async () => {};
+  let bytes = null;
+  if (app.serve) {
+    const port = await freePort();
+    const started = Date.now();
+    const child = spawn(process.execPath, app.serve(port), { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    cleanup = async () => {
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    };
+    const up = await new Promise((resolve) => {
+      const end = Date.now() + 60000;
+      const poll = setInterval(() => {
+        if (/ready in|Local:/.test(plain(out))) resolve(true);
+        else if (child.exitCode !== null || Date.now() > end) resolve(false);
+        else return;
+        clearInterval(poll);
+      }, 50);
+    });
+    buildMs = Date.now() - started;
+    report(up, `${label}: the dev server starts`, out);
+    if (!up) {
+      await cleanup();
+      return;
+    }
+    pageUrl = `http://127.0.0.1:${port}/`;
+    const result = await pageChecks(app, label, { browser, relay, pageUrl });
+    buildOutput = out; // everything the server printed while the page loaded
+    const warnings = packageWarnings(buildOutput);
+    report(warnings.length === 0, `${label}: the dev server prints no warning about metachannel`, warnings.join("\n\n"));
+    await cleanup();
+    summary.push({ app, result, buildMs, bytes: null, otherWarnings: anyWarnings(buildOutput) });
+    return;
+  }
+
+  // esbuild's bin is its native executable; the others are Node scripts.
+  const [cmd, ...args] = app.build[0].endsWith("esbuild/bin/esbuild") ? app.build : [process.execPath, ...app.build];
+  const b = await exec(cmd, args, { cwd: dir, timeoutMs: 180000, env: { NO_COLOR: "1", FORCE_COLOR: "0" } });
+  buildOutput = b.stdout + b.stderr;
+  buildMs = b.ms;
+  report(b.code === 0, `${label}: builds`, `exit ${b.code}\n${buildOutput}`);
+  if (b.code !== 0) {
+    summary.push({ app, result: null, buildMs, bytes: null, otherWarnings: [], failure: plain(buildOutput).split("\n").find((l) => /error/i.test(l)) });
+    return;
+  }
+  const warnings = packageWarnings(buildOutput);
+  report(warnings.length === 0, `${label}: the build prints no warning about metachannel`, warnings.join("\n\n"));
+  const outDir = path.join(dir, app.out);
+  if (app.page) writeFileSync(path.join(outDir, app.page[0]), app.page[1]);
+  bytes = outputBytes(outDir);
+  const site = await serveStatic({ mounts: { "/": outDir } });
+  try {
+    pageUrl = `${site.url}/`;
+    const result = await pageChecks(app, label, { browser, relay, pageUrl });
+    summary.push({ app, result, buildMs, bytes, otherWarnings: anyWarnings(buildOutput) });
+  } finally {
+    await site.close();
+  }
+  await cleanup();
+}
+
+async function pageChecks(app, label, { browser, relay, pageUrl }) {
+  const result = await openApp(browser, `${pageUrl}?relay=${encodeURIComponent(relay.baseUrl)}`);
+  let roundTrip = null;
+  try {
+    roundTrip = result.status === "ok" ? JSON.parse(result.text) : null;
+  } catch {
+    roundTrip = null;
+  }
+  const ok = roundTrip && roundTrip.ok === true && roundTrip.n === 42 && roundTrip.echo === "hello from a bundle";
+  report(!!ok, `${label}: the page round-trips a typed message through the dev relay in Chromium`, `status ${result.status}: ${result.text}\n${result.errors.join("\n")}\n${result.consoleLines.join("\n")}`);
+  report(result.errors.length === 0, `${label}: no console error or uncaught exception on the page`, `${result.errors.join("\n")}\nrequests:\n${result.responses.map((r) => `${r.status} ${r.url}`).join("\n")}`);
+  return result;
+}
+
+// ------------------------------------------------------------------ main
+async function main() {
+  const started = Date.now();
+  const picked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+  const apps = picked.length ? APPS.filter((a) => picked.includes(a.name)) : APPS;
+  if (picked.length && apps.length !== picked.length) throw new Error(`unknown app; choose from: ${APPS.map((a) => a.name).join(" ")}`);
+
+  if (!existsSync(path.join(root, "dist/metachannel.mjs")) || !existsSync(path.join(root, "dist/metachannel.wasm"))) {
+    console.log("# dist/ is missing: building");
+    const b = await exec(process.execPath, [path.join(root, "scripts/build.mjs")], { timeoutMs: 900000 });
+    if (b.code !== 0) return report(false, "npm run build", b.stdout + b.stderr);
+  }
+  const tools = await ensureTools();
+  report(!tools.error, "the pinned bundlers are installed in .cache/bundlers (tests/bundlers/tools)", tools.error);
+  if (tools.error) return;
+  if (tools.installed) console.log(`# npm ci of the bundlers took ${tools.ms} ms`);
+  const versions = Object.fromEntries(["vite", "webpack", "webpack-cli", "esbuild", "rollup", "@rollup/plugin-node-resolve", "parcel"].map((t) => [t, toolVersion(t)]));
+  console.log(`# ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+
+  const work = mkdtempSync(path.join(os.tmpdir(), "metachannel-bundlers-"));
+  const cleanups = [];
+  try {
+    // The apps' node_modules/metachannel comes from the tarball; everything else they resolve
+    // (the bundlers, ws) from the cache, one folder up, as if installed beside it.
+    symlinkSync(path.join(cache, "node_modules"), path.join(work, "node_modules"), "dir");
+    const pack = await exec(npm, ["pack", "--json", "--pack-destination", work], { env: { npm_config_loglevel: "error" } });
+    let info = null;
+    try {
+      info = JSON.parse(pack.stdout)[0];
+    } catch {
+      info = null;
+    }
+    report(pack.code === 0 && info !== null, "npm pack", pack.stdout + pack.stderr);
+    if (!info) return;
+    const tarball = path.join(work, info.filename);
+
+    const relay = await startRelay({ port: 0 });
+    cleanups.push(() => relay.close());
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    cleanups.push(() => browser.close());
+
+    const summary = [];
+    for (const app of apps) {
+      try {
+        await runApp(app, { work, tarball, browser, relay, summary });
+      } catch (err) {
+        report(false, `${app.name}: the harness ran`, err && err.stack ? err.stack : String(err));
+      }
+    }
+
+    // Rollup's usual config (output.file) without the extra line: does it refuse the chunk?
+    if (!picked.length || picked.includes("rollup")) {
+      const alone = { name: "rollup-file-alone", files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }') } };
+      const dir = await makeApp(work, alone, tarball);
+      const r = await exec(process.execPath, [bin("rollup/dist/bin/rollup"), "-c"], { cwd: dir, env: { NO_COLOR: "1" } });
+      const refused = r.code !== 0 && /inlineDynamicImports/.test(r.stdout + r.stderr);
+      console.log(`# rollup with output.file alone: ${r.code === 0 ? "builds" : refused ? "refuses (\"when building multiple chunks, the output.dir option must be used\"): add output.inlineDynamicImports: true, or use output.dir" : "fails"}`);
+      report(r.code === 0 || refused, "rollup-file-alone: Rollup's usual output.file config builds, or fails only asking for output.dir / inlineDynamicImports (documented)", r.stdout + r.stderr);
+    }
+
+    console.log("#");
+    console.log("# app            tool version   wasm from                                  output bytes (gzip)   build ms   needed");
+    for (const { app, result, buildMs, bytes, otherWarnings, failure } of summary) {
+      const tool = `${app.tool} ${versions[app.tool]}`;
+      const from = result ? wasmSource(result.responses) : failure || "-";
+      const size = bytes ? `${bytes.raw} (${bytes.gz})` : "served";
+      console.log(`# ${app.name.padEnd(14)} ${tool.padEnd(14)} ${from.padEnd(42)} ${size.padEnd(21)} ${String(buildMs).padStart(8)}   ${app.extra}`);
+      if (bytes) console.log(`#   files: ${bytes.files.join(", ")}`);
+      const failedRequests = result ? result.responses.filter((r) => r.status !== 200 && r.status !== 101 && r.status !== 201 && r.status !== 204 && r.status !== 304) : [];
+      if (failedRequests.length) console.log(`#   not 200: ${failedRequests.map((r) => `${r.status} ${new URL(r.url).pathname}`).join(", ")}`);
+      if (otherWarnings.length) console.log(`#   other warnings: ${otherWarnings.slice(0, 5).join(" | ")}`);
+    }
+  } finally {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+    if (process.env.MC_KEEP_TMP) console.log(`# kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+    console.log(`# duration_ms ${Date.now() - started}`);
+  }
+}
+
+main()
+  .catch((err) => report(false, "bundlers suite", err && err.stack ? err.stack : String(err)))
+  .finally(() => {
+    console.log(`# tests ${passed + failed}`);
+    console.log(`# pass ${passed}`);
+    console.log(`# fail ${failed}`);
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exitCode = failed === 0 ? 0 : 1;
+  });
