@@ -58,6 +58,19 @@ function defaultWasmUrl() {
   return WASM_NAME;
 }
 
+/**
+ * True when a bundler moved this ES module into a bundle of its own and left the wasm reference
+ * as written (esbuild, Rollup: they copy no assets). Then import.meta.url names the bundle, not
+ * metachannel.mjs, and the URL is the bundle's folder + metachannel.wasm, a file that is not
+ * there: asking for it would only log a 404 in the console, so the inline copy is used at once.
+ * (Bundlers that copy the file rewrite the URL; unbundled, the module is metachannel.mjs.)
+ */
+function bundledWithoutWasm(url) {
+  if (__MC_FORMAT__ !== "esm") return false;
+  const here = new URL(import.meta.url);
+  return !here.pathname.endsWith("/metachannel.mjs") && new URL(WASM_NAME, here).href === url;
+}
+
 function loadFailed(where, why, cause) {
   return new MetaChannelError(
     "LOAD_FAILED",
@@ -120,13 +133,14 @@ async function wasmBytes({ locateFile, wasmBinary }) {
   let url = "beside the script";
   try {
     url = defaultWasmUrl();
+    if (bundledWithoutWasm(url)) throw loadFailed(url, "the bundler did not copy metachannel.wasm beside the bundle");
     const fetched = await fetchWasm(url);
     if (isWasm(fetched.bytes)) return fetched;
     throw loadFailed(url, `got ${describeBytes(fetched.bytes)}`);
   } catch (err) {
-    // An app bundled by a tool that did not copy the file (esbuild, Rollup, Vite's dev
-    // server): the ES module build falls back to the copy in metachannel-wasm.mjs, a chunk
-    // the bundler loads only now. The script-tag build has no such chunk.
+    // An app bundled by a tool that did not copy the file (esbuild, Rollup), or a server that
+    // does not serve it: the ES module build falls back to the copy in metachannel-wasm.mjs, a
+    // chunk the bundler loads only now. The script-tag build has no such chunk.
     if (__MC_FORMAT__ === "esm") {
       const mod = await import("./metachannel-wasm.mjs").catch(() => {
         throw err;
