@@ -114,6 +114,42 @@ const APPS = [
     page: ["index.html", MODULE_PAGE("main.js")],
     extra: "nothing (output.dir)",
   },
+  // metachannel/inline: the wasm inside the JS, nothing to serve beside it.
+  {
+    name: "vite-inline",
+    tool: "vite",
+    label: "Vite (vite build), metachannel/inline",
+    inline: true,
+    build: [bin("vite/bin/vite.js"), "build"],
+    out: "dist",
+    extra: "nothing",
+  },
+  {
+    name: "webpack-inline",
+    tool: "webpack",
+    label: "webpack 5 (webpack --mode production), metachannel/inline",
+    inline: true,
+    layout: (dir) => {
+      mkdirSync(path.join(dir, "src"));
+      copyFileSync(path.join(dir, "main.js"), path.join(dir, "src/index.js"));
+      rmSync(path.join(dir, "main.js"));
+    },
+    build: [bin("webpack-cli/bin/cli.js"), "--mode", "production"],
+    out: "dist",
+    page: ["index.html", CLASSIC_PAGE("main.js")],
+    extra: "nothing",
+  },
+  {
+    name: "rollup-inline",
+    tool: "rollup",
+    label: "Rollup + @rollup/plugin-node-resolve (output.file alone), metachannel/inline",
+    inline: true,
+    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }') },
+    build: [bin("rollup/dist/bin/rollup"), "-c"],
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    extra: "nothing",
+  },
   {
     name: "parcel",
     tool: "parcel",
@@ -243,6 +279,13 @@ async function makeApp(work, app, tarball) {
   const dir = path.join(work, app.name);
   mkdirSync(path.join(dir, "node_modules/metachannel"), { recursive: true });
   for (const f of ["index.html", "main.js"]) copyFileSync(path.join(here, "app", f), path.join(dir, f));
+  if (app.inline) {
+    const main = path.join(dir, "main.js");
+    const source = readFileSync(main, "utf8");
+    const changed = source.replace('from "metachannel";', 'from "metachannel/inline";');
+    if (changed === source) throw new Error("app/main.js: no `from \"metachannel\";` to point at metachannel/inline");
+    writeFileSync(main, changed);
+  }
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `metachannel-${app.name}-app`, private: true, type: "module", dependencies: { metachannel: "file:metachannel.tgz" } }, null, 2));
   for (const [f, text] of Object.entries(app.files || {})) writeFileSync(path.join(dir, f), text);
   if (app.layout) app.layout(dir);
@@ -272,6 +315,7 @@ async function openApp(browser, url) {
     entry.done = res.body().then(
       (body) => {
         entry.bytes = body.length;
+        entry.gz = gzipSync(body).length;
         entry.wasm = body.length >= 4 && body[0] === 0 && body[1] === 0x61 && body[2] === 0x73 && body[3] === 0x6d;
         entry.inline = /javascript/.test(entry.type) && body.includes(WASM_BASE64_HEAD);
       },
@@ -451,12 +495,15 @@ async function main() {
     }
 
     console.log("#");
-    console.log("# app            tool version   wasm from                                  output bytes (gzip)   build ms   needed");
+    console.log("# output: every file the build wrote but source maps, raw (gzip); loaded: the JS and wasm the page fetched, raw (gzip)");
+    console.log("# app            tool version    wasm from                                   output bytes     loaded (gzip)  build ms  needed");
     for (const { app, result, buildMs, bytes, otherWarnings, failure } of summary) {
       const tool = `${app.tool} ${versions[app.tool]}`;
       const from = result ? wasmSource(result.responses) : failure || "-";
-      const size = bytes ? `${bytes.raw} (${bytes.gz})` : "served";
-      console.log(`# ${app.name.padEnd(14)} ${tool.padEnd(14)} ${from.padEnd(42)} ${size.padEnd(21)} ${String(buildMs).padStart(8)}   ${app.extra}`);
+      const size = bytes ? `${bytes.raw} (${bytes.gz})` : "(served)";
+      const fetched = result ? result.responses.filter((r) => r.status === 200 && (/javascript|wasm/.test(r.type) || r.wasm)) : [];
+      const loaded = `${fetched.reduce((sum, r) => sum + r.bytes, 0)} (${fetched.reduce((sum, r) => sum + r.gz, 0)})`;
+      console.log(`# ${app.name.padEnd(14)} ${tool.padEnd(15)} ${from.padEnd(43)} ${size.padEnd(16)} ${loaded.padEnd(16)} ${String(buildMs).padStart(6)}   ${app.extra}`);
       if (bytes) console.log(`#   files: ${bytes.files.join(", ")}`);
       const failedRequests = result ? result.responses.filter((r) => r.status !== 200 && r.status !== 101 && r.status !== 201 && r.status !== 204 && r.status !== 304) : [];
       if (failedRequests.length) console.log(`#   not 200: ${failedRequests.map((r) => `${r.status} ${new URL(r.url).pathname}`).join(", ")}`);
