@@ -504,7 +504,12 @@ async function main() {
       const fetched = result ? result.responses.filter((r) => r.status === 200 && (/javascript|wasm/.test(r.type) || r.wasm)) : [];
       const loaded = `${fetched.reduce((sum, r) => sum + r.bytes, 0)} (${fetched.reduce((sum, r) => sum + r.gz, 0)})`;
       console.log(`# ${app.name.padEnd(14)} ${tool.padEnd(15)} ${from.padEnd(43)} ${size.padEnd(16)} ${loaded.padEnd(16)} ${String(buildMs).padStart(6)}   ${app.extra}`);
-      if (bytes) console.log(`#   files: ${bytes.files.join(", ")}`);
+      if (bytes) {
+        console.log(`#   files: ${bytes.files.join(", ")}`);
+        const paths = new Set(fetched.map((r) => new URL(r.url).pathname.slice(1)));
+        const unused = bytes.files.filter((f) => !f.startsWith("index.html ") && !paths.has(f.split(" ")[0]));
+        if (unused.length) console.log(`#   written but never loaded by the page: ${unused.join(", ")}`);
+      }
       const failedRequests = result ? result.responses.filter((r) => r.status !== 200 && r.status !== 101 && r.status !== 201 && r.status !== 204 && r.status !== 304) : [];
       if (failedRequests.length) console.log(`#   not 200: ${failedRequests.map((r) => `${r.status} ${new URL(r.url).pathname}`).join(", ")}`);
       if (otherWarnings.length) console.log(`#   other warnings: ${otherWarnings.slice(0, 5).join(" | ")}`);
