@@ -12,7 +12,8 @@
 // into each app's node_modules/metachannel, as `npm install <tarball>` lays it out.
 //
 //   node tests/bundlers/run.mjs [name…]   (names: vite-build vite-dev webpack esbuild-esm esbuild-iife
-//                                          rollup rollup-dir parcel; MC_KEEP_TMP=1 keeps the apps)
+//                                          rollup rollup-dir vite-inline webpack-inline rollup-inline
+//                                          parcel; MC_KEEP_TMP=1 keeps the apps)
 // Prints TAP-ish lines, then "# pass N" / "# fail N" and "N passed, N failed"; exit 1 on failure.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
