@@ -44,7 +44,7 @@ const WASM_BASE64_HEAD = "AGFzbQEAAAA";
 const HEAD = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>metachannel</title>';
 const MODULE_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script type="module" src="${src}"></script>\n`;
 const CLASSIC_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script src="${src}" defer></script>\n`;
-const ROLLUP_CONFIG = (output) => `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve({ browser: true })],\n};\n`;
+const ROLLUP_CONFIG = (output, resolve = "{ browser: true }") => `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve(${resolve})],\n};\n`;
 
 const APPS = [
   {
@@ -96,14 +96,26 @@ const APPS = [
     extra: "nothing",
   },
   {
+    // The usual config: nodeResolve() and output.file. Without the "browser" condition the
+    // package resolves to its inline entry (the wasm in the bundle, no dynamic import).
     name: "rollup",
     tool: "rollup",
-    label: "Rollup + @rollup/plugin-node-resolve (output.file)",
+    label: "Rollup + @rollup/plugin-node-resolve (nodeResolve(), output.file)",
+    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }', "") },
+    build: [bin("rollup/dist/bin/rollup"), "-c"],
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    extra: "nothing",
+  },
+  {
+    name: "rollup-browser",
+    tool: "rollup",
+    label: "Rollup + @rollup/plugin-node-resolve (nodeResolve({ browser: true }), output.file)",
     files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es", inlineDynamicImports: true }') },
     build: [bin("rollup/dist/bin/rollup"), "-c"],
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
-    extra: "output.inlineDynamicImports: true (with output.file alone Rollup refuses the fallback chunk: see the rollup-file-alone check)",
+    extra: "output.inlineDynamicImports: true (with the browser condition and output.file alone Rollup refuses the fallback chunk: see the rollup-file-alone check)",
   },
   {
     name: "rollup-dir",
