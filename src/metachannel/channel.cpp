@@ -198,7 +198,9 @@ ErrorCode Channel::reconnect_now() {
 void Channel::set_online(bool online) {
   if (disposed_ || online_ == online) return;
   online_ = online;
-  if (state_ != State::Reconnecting) return;
+  // After close() nothing reconnects, even inside the window where close() is still
+  // reporting (its dropped-messages error runs listeners before the state reaches Closed).
+  if (closed_by_user_ || state_ != State::Reconnecting) return;
   retry_at_ = kNever;
   if (online) {
     start_attempt();
@@ -208,7 +210,7 @@ void Channel::set_online(bool online) {
 }
 
 void Channel::on_resume() {
-  if (disposed_) return;
+  if (disposed_ || closed_by_user_) return;
   if (state_ == State::Reconnecting && online_) {
     retry_at_ = kNever;
     start_attempt();
@@ -235,6 +237,8 @@ void Channel::dispose() {
 // ------------------------------------------------------------------------- state machine
 
 void Channel::start_attempt() {
+  // The one place a socket is opened: close() is final whatever path leads here.
+  if (disposed_ || closed_by_user_) return;
   clear_timers();
   ever_opened_ = false;
   if (!transition(State::Connecting)) return;

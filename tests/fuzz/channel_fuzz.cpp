@@ -85,6 +85,7 @@ struct Harness {
   Action action = Action::Send;
   uint8_t arg = 0;
   std::vector<std::string> secret_leaks;
+  bool trace = std::getenv("MC_FUZZ_TRACE") != nullptr;  // prints every step and event (to replay a finding)
 
   void run(Action a, uint8_t x) {
     switch (a) {
@@ -115,9 +116,11 @@ struct Harness {
   }
 
   void on_event(const Event& e) {
+    if (trace) std::fprintf(stderr, "    event %s  [state %s, sock %d]\n", e.str().c_str(), mc::to_string(ch->state()), static_cast<int>(t.sock));
     if (e.kind == Event::Error && e.data.find("SECRET") != std::string::npos) secret_leaks.push_back(e.data);
     if (armed && e.kind == kind) {
       armed = false;
+      if (trace) std::fprintf(stderr, "    armed action %d arg %d runs inside it\n", static_cast<int>(action), arg);
       run(action, arg);
     }
   }
@@ -145,6 +148,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h.ev.hook = [&h](const Event& e) { h.on_event(e); };
   h.s.max_fires_per_advance = 20000;
   mc::Channel& ch = *h.ch;
+  if (h.trace) {
+    const mc::ChannelConfig& c = ch.config();
+    std::fprintf(stderr,
+                 "config: queue %zu msgs/%zu bytes overflow %d, maxMessageBytes %zu, closingTimeout %.0f, heartbeat %d "
+                 "(%.0f/%.0f), reconnect %d min %.0f max %.0f factor %.1f fullJitter %d jitter %.2f maxRetries %.0f "
+                 "connectTimeout %.0f stableAfter %.0f\n",
+                 c.queue.max_messages, c.queue.max_bytes, static_cast<int>(c.queue.overflow), c.max_message_bytes,
+                 c.closing_timeout_ms, c.heartbeat.enabled, c.heartbeat.interval_ms, c.heartbeat.timeout_ms,
+                 c.reconnect.enabled, c.reconnect.min_delay_ms, c.reconnect.max_delay_ms, c.reconnect.factor,
+                 c.reconnect.full_jitter, c.reconnect.jitter_fraction, c.reconnect.max_retries,
+                 c.reconnect.connect_timeout_ms, c.reconnect.stable_after_ms);
+  }
 
   static const char* const kStepNames[] = {
       "set_url", "send_text", "send_binary", "close", "dispose", "reconnect_now", "set_online", "on_resume",
@@ -154,6 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (in.remaining_bytes() > 0 && steps++ < 200) {
     const int op = in.ConsumeIntegralInRange<int>(0, 20);
     const uint8_t x = in.ConsumeIntegral<uint8_t>();
+    if (h.trace) std::fprintf(stderr, "step %s %d  [state %s, sock %d, now %.0f]\n", kStepNames[op], x, mc::to_string(ch.state()), static_cast<int>(h.t.sock), h.s.now());
     switch (op) {
       case 0: ch.set_url(kUrls[x % 5]); break;
       case 1: h.run(Action::Send, static_cast<uint8_t>(x & ~1u)); break;

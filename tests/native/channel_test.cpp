@@ -1620,6 +1620,67 @@ INSTANTIATE_TEST_SUITE_P(
              action_name(std::get<1>(info.param));
     });
 
+// ============================================================================ fuzz findings
+// Each test replays, by name, the calls and events of an input the channel_fuzz target found
+// (kept in tests/fuzz/corpus/channel_fuzz/); docs/security.md lists them.
+
+// channel_fuzz-crash-c4af66fa: "invariant broken after step close: a socket is live (state
+// closed)". close() during a parked (offline) backoff reported the queued messages it dropped
+// before reaching Closed; a listener of that error called set_online(true), which restarted
+// the attempt close() had just ended, and close() then moved to Closed over a live socket.
+TEST_F(ChannelTest, FuzzFindingSetOnlineFromTheErrorOfCloseDoesNotReopen) {
+  open();
+  set_online(false);
+  ASSERT_TRUE(t.server_close(1000, "", true));        // the server drops us while offline
+  ASSERT_EQ(ch->state(), State::Reconnecting);         // the retry is parked until online
+  ASSERT_FALSE(s.pending());
+  ASSERT_EQ(send("m"), ErrorCode::None);               // queued for the next connection
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Error && e.error == ErrorCode::Closed) set_online(true);   // the browser's "online"
+  };
+  ev.clear();
+  ASSERT_EQ(ch->close(1000, "r"), ErrorCode::None);
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"error CLOSED", "state reconnecting->closed"}));
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_FALSE(t.live()) << "close() left a socket open";
+  EXPECT_EQ(t.opens.size(), 1u) << "a socket was opened after close()";
+  EXPECT_FALSE(s.pending());
+  s.advance(1e7);
+  EXPECT_EQ(t.opens.size(), 1u);
+}
+
+// The same window, entered through on_resume() (a page back from the background) while a
+// retry is waiting online.
+TEST_F(ChannelTest, FuzzFindingResumeFromTheErrorOfCloseDoesNotReopen) {
+  open();
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  ASSERT_EQ(send("m"), ErrorCode::None);
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Error && e.error == ErrorCode::Closed) ch->on_resume();
+  };
+  ev.clear();
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"error CLOSED", "state reconnecting->closed"}));
+  EXPECT_FALSE(t.live()) << "close() left a socket open";
+  EXPECT_EQ(t.opens.size(), 1u) << "a socket was opened after close()";
+  EXPECT_FALSE(s.pending());
+}
+
+// After close() has finished, the browser signals change nothing either.
+TEST_F(ChannelTest, OnlineAndResumeAfterCloseDoNothing) {
+  open();
+  set_online(false);
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  ASSERT_EQ(ch->close(0, ""), ErrorCode::None);
+  ev.clear();
+  set_online(true);
+  ch->on_resume();
+  EXPECT_TRUE(ev.events.empty());
+  EXPECT_EQ(t.opens.size(), 1u);
+  EXPECT_EQ(ch->state(), State::Closed);
+}
+
 // ============================================================================ lifetime
 
 TEST(ChannelLifetime, DestructorAbortsAndDetaches) {
