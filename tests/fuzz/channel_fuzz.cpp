@@ -71,7 +71,7 @@ mc::ChannelConfig make_config(FuzzedDataProvider& in) {
   return c;
 }
 
-enum class Action : uint8_t { Send, Close, SetUrl, SetUrlEmpty, Dispose, ReconnectNow, Offline, Online, Count };
+enum class Action : uint8_t { Send, Close, SetUrl, SetUrlEmpty, Dispose, ReconnectNow, Offline, Online, Resume, Count };
 
 struct Harness {
   mc_test::FakeTransport t;
@@ -111,6 +111,7 @@ struct Harness {
         online = true;
         ch->set_online(true);
         break;
+      case Action::Resume: ch->on_resume(); break;
       case Action::Count: break;
     }
   }

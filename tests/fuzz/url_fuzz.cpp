@@ -128,6 +128,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view hostport = authority.substr(at == std::string_view::npos ? 0 : at + 1);
     if (hostport.empty() || hostport.front() == ':') fail("a URL without a host was accepted", url, problem);
     if (mc::validate_ws_url(shown) != "") fail("the redaction of a valid URL is not valid", url, shown);
+    // The length limit, at its edge (libFuzzer's inputs stay under 4096 bytes): the URL with its
+    // path padded to exactly 8192 characters is still valid; one more and it is not.
+    if (secret.empty() || secret.front() == '/') {
+      std::string longer(url);
+      if (secret.empty()) longer += '/';
+      longer.append(8192 - std::min<size_t>(8192, longer.size()), 'p');
+      if (longer.size() == 8192 && !mc::validate_ws_url(longer).empty()) fail("a valid URL padded to 8192 characters is refused", url, longer);
+      longer += 'p';
+      if (mc::validate_ws_url(longer) != kProblems[1]) fail("a URL of 8193 characters is not refused for its length", url, longer);
+    }
     if (!userinfo.empty() && shown.find(std::string(userinfo) + "@") != std::string::npos) {
       fail("the redaction of a valid URL shows its userinfo", url, shown);
     }
