@@ -216,7 +216,9 @@ void Channel::on_resume() {
     start_attempt();
     return;
   }
-  if (state_ == State::Open && config_.heartbeat.enabled) {
+  // live_: inside the close event of a drop or a set_url() the state is still Open but the
+  // socket is gone; there is nothing to probe (a probe would arm a wake-up that outlives it).
+  if (state_ == State::Open && live_ && config_.heartbeat.enabled) {
     // A socket that slept in a background tab may be dead without knowing it: probe it now.
     ping_at_ = scheduler_.now_ms();
     reschedule();

@@ -1681,6 +1681,36 @@ TEST_F(ChannelTest, OnlineAndResumeAfterCloseDoNothing) {
   EXPECT_EQ(ch->state(), State::Closed);
 }
 
+// channel_fuzz-crash-4e19eb89: "invariant broken after step set_url: a wake-up is pending
+// (state idle)". With a heartbeat, set_url("") while open emits the close event while the state
+// is still Open but the socket is already gone; on_resume() from that listener (a page shown
+// again) "probed" the dead socket: it armed a heartbeat wake-up that outlived the move to Idle.
+TEST_F(HeartbeatTest, FuzzFindingResumeFromTheCloseEventOfSetUrlNullArmsNoTimer) {
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Close) ch->on_resume();
+  };
+  ev.clear();
+  ASSERT_EQ(ch->set_url(""), ErrorCode::None);
+  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"close 1000 final clean", "state open->idle"}));
+  EXPECT_EQ(ch->state(), State::Idle);
+  EXPECT_FALSE(s.pending()) << "a heartbeat wake-up outlived the socket";
+  s.advance(1e6);
+  EXPECT_TRUE(t.sent.empty()) << "pinged a socket that is gone";
+}
+
+// The same window in a drop: the retry waits its backoff, not a probe due at once.
+TEST_F(HeartbeatTest, ResumeFromTheCloseEventOfADropKeepsTheBackoff) {
+  open();
+  ev.hook = [&](const Event& e) {
+    if (e.kind == E::Close) ch->on_resume();
+  };
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  ASSERT_EQ(ch->state(), State::Reconnecting);
+  ASSERT_TRUE(s.pending());
+  EXPECT_DOUBLE_EQ(s.wake_in_ms(), 500);
+}
+
 // ============================================================================ lifetime
 
 TEST(ChannelLifetime, DestructorAbortsAndDetaches) {
