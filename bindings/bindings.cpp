@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "metachannel/channel.h"
@@ -43,10 +44,15 @@ std::string str(const val& o, const char* key, const std::string& fallback) {
   return v.isString() ? v.as<std::string>() : fallback;
 }
 
+// A limit the JS layer validated as an integer >= 0 (up to 2^53) or Infinity. size_t is 32 bits
+// in wasm: a larger value means "no limit", never a wrapped or truncated one (converting a
+// double above SIZE_MAX is undefined behaviour, and gave a queue of 0 messages).
 size_t count(const val& o, const char* key, size_t fallback) {
+  constexpr size_t kMax = std::numeric_limits<size_t>::max();
   const double d = num(o, key, static_cast<double>(fallback));
-  if (!std::isfinite(d)) return static_cast<size_t>(-1);
-  return d < 0 ? 0 : static_cast<size_t>(d);
+  if (std::isnan(d) || d < 0) return 0;
+  if (d >= static_cast<double>(kMax)) return kMax;
+  return static_cast<size_t>(d);
 }
 
 // js/channel.js validates and flattens the public options into this shape.

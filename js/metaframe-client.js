@@ -16,6 +16,8 @@ import { MetaChannelError, invalid } from "./errors.js";
 const PROTOCOL_VERSION = "2";
 const OPTION_KEYS = ["id", "retryMinMs", "retryMaxMs"];
 
+const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+
 function isPlainObject(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
@@ -36,7 +38,9 @@ function inIframe() {
 export class MetaframeClient {
   /** The function called with all current inputs after each update (settable, or null). */
   #onInputs = null;
-  #inputs = {};
+  // No prototype: an input named "__proto__", "constructor" or "toString" is an ordinary input,
+  // and a name never set reads as undefined, not as something inherited from Object.prototype.
+  #inputs = Object.create(null);
   #outputs = {};
   /** name -> array of listeners (replaced, never mutated) */
   #inputListeners = new Map();
@@ -133,7 +137,7 @@ export class MetaframeClient {
   }
   /** The current value of one input (undefined if absent). */
   getInput(name) {
-    return this.#inputs[name];
+    return own(this.#inputs, name) ? this.#inputs[name] : undefined;
   }
   /** A copy of every output set so far. */
   getOutputs() {
@@ -303,13 +307,13 @@ export class MetaframeClient {
 
   #applyInputs(update) {
     const changed = [];
-    const next = { ...this.#inputs };
+    const next = Object.assign(Object.create(null), this.#inputs);
     for (const [name, value] of Object.entries(update)) {
       if (value === undefined) {
-        if (!(name in next)) continue;
+        if (!own(next, name)) continue;
         delete next[name];
       } else {
-        if (Object.prototype.hasOwnProperty.call(next, name) && Object.is(next[name], value)) continue;
+        if (own(next, name) && Object.is(next[name], value)) continue;
         next[name] = value;
       }
       changed.push(name);

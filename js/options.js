@@ -78,11 +78,13 @@ export function normalizeOptions(options, extraKeys = []) {
     const p = options.protocols;
     if (!Array.isArray(p)) invalid("options.protocols", "an array of subprotocol names", p);
     const seen = new Set();
-    p.forEach((name, i) => {
+    // Every index, holes included (forEach would skip a hole and join() would send "").
+    for (let i = 0; i < p.length; i++) {
+      const name = p[i];
       if (typeof name !== "string" || !TOKEN.test(name)) invalidSecret(`options.protocols[${i}]`, "a subprotocol token (letters, digits and !#$%&'*+-.^_`|~; no commas or spaces)", name);
       if (seen.has(name)) invalidSecret(`options.protocols[${i}]`, "unique", name);
       seen.add(name);
-    });
+    }
     flat.protocols = p.join(",");
   }
 

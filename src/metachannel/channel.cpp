@@ -161,7 +161,10 @@ ErrorCode Channel::close(int code, std::string_view reason) {
   closed_by_user_ = true;
   close_code_ = code ? code : close_code::kNormal;
   close_reason_.assign(reason.data(), reason.size());
-  const bool connecting = state_ == State::Connecting || state_ == State::Reconnecting;
+  // A connection on its way: a live handshake, or a retry waiting. Not inside the close event
+  // of a drop (the state is still Connecting there, but the socket is gone and the channel is
+  // about to close or schedule its retry).
+  const bool connecting = (state_ == State::Connecting && live_) || state_ == State::Reconnecting;
   if (!queue_.empty() && connecting && config_.close_drain_ms > 0) {
     // Send what is queued first: wait for the connection (retrying now, not after a backoff).
     drain_deadline_ = scheduler_.now_ms() + config_.close_drain_ms;
@@ -222,7 +225,10 @@ ErrorCode Channel::reconnect_now() {
 void Channel::set_online(bool online) {
   if (disposed_ || online_ == online) return;
   online_ = online;
-  if (state_ != State::Reconnecting) return;
+  // After close() nothing reconnects (but its own wait to send the queue), even inside the
+  // window where close() is still reporting (its dropped-messages error runs listeners before
+  // the state reaches Closed).
+  if (final_close() || state_ != State::Reconnecting) return;
   retry_at_ = kNever;
   if (online) {
     start_attempt();
@@ -232,13 +238,15 @@ void Channel::set_online(bool online) {
 }
 
 void Channel::on_resume() {
-  if (disposed_) return;
+  if (disposed_ || final_close()) return;
   if (state_ == State::Reconnecting && online_) {
     retry_at_ = kNever;
     start_attempt();
     return;
   }
-  if (state_ == State::Open && config_.heartbeat.enabled) {
+  // live_: inside the close event of a drop or a set_url() the state is still Open but the
+  // socket is gone; there is nothing to probe (a probe would arm a wake-up that outlives it).
+  if (state_ == State::Open && live_ && config_.heartbeat.enabled) {
     // A socket that slept in a background tab may be dead without knowing it: probe it now.
     ping_at_ = scheduler_.now_ms();
     reschedule();
@@ -260,6 +268,9 @@ void Channel::dispose() {
 // ------------------------------------------------------------------------- state machine
 
 void Channel::start_attempt() {
+  // The one place a socket is opened: close() is final whatever path leads here (only its
+  // own wait to send the queue opens one).
+  if (disposed_ || final_close()) return;
   clear_timers();
   ever_opened_ = false;
   if (!transition(State::Connecting)) return;

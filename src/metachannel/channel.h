@@ -118,7 +118,10 @@ class Channel final : public TransportListener, public SchedulerListener {
   // is still queued.
   void finish_close(bool socket_open);
   void drop_queue_on_close(const char* why);
-  bool draining() const { return closed_by_user_ && state_ != State::Closing && state_ != State::Closed; }
+  // close() is waiting for a connection to send the queue: the one time after close() that a
+  // socket may still be opened.
+  bool draining() const { return closed_by_user_ && drain_deadline_ != kNever; }
+  bool final_close() const { return closed_by_user_ && !draining(); }
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
   void handle_drop(int code, std::string_view reason, bool clean);
   void schedule_retry();

@@ -49,6 +49,9 @@ mc::ChannelConfig make_config(FuzzedDataProvider& in) {
   c.queue.overflow = static_cast<mc::Overflow>(in.ConsumeIntegralInRange<int>(0, 2));
   c.max_message_bytes = in.ConsumeIntegralInRange<size_t>(1, 48);
   c.closing_timeout_ms = in.ConsumeIntegralInRange<int>(10, 5000);
+  // close()'s wait to send the queue: off for a third of the inputs, derived from a byte
+  // already read so the kept inputs still replay the same sequences.
+  c.close_drain_ms = static_cast<int>(c.closing_timeout_ms) % 3 == 0 ? 0 : c.closing_timeout_ms / 2;
 
   mc::HeartbeatOptions& hb = c.heartbeat;
   hb.enabled = in.ConsumeBool();
@@ -71,7 +74,7 @@ mc::ChannelConfig make_config(FuzzedDataProvider& in) {
   return c;
 }
 
-enum class Action : uint8_t { Send, Close, SetUrl, SetUrlEmpty, Dispose, ReconnectNow, Offline, Online, Count };
+enum class Action : uint8_t { Send, Close, SetUrl, SetUrlEmpty, Dispose, ReconnectNow, Offline, Online, Resume, Count };
 
 struct Harness {
   mc_test::FakeTransport t;
@@ -85,6 +88,7 @@ struct Harness {
   Action action = Action::Send;
   uint8_t arg = 0;
   std::vector<std::string> secret_leaks;
+  bool trace = std::getenv("MC_FUZZ_TRACE") != nullptr;  // prints every step and event (to replay a finding)
 
   void run(Action a, uint8_t x) {
     switch (a) {
@@ -110,14 +114,17 @@ struct Harness {
         online = true;
         ch->set_online(true);
         break;
+      case Action::Resume: ch->on_resume(); break;
       case Action::Count: break;
     }
   }
 
   void on_event(const Event& e) {
+    if (trace) std::fprintf(stderr, "    event %s  [state %s, sock %d]\n", e.str().c_str(), mc::to_string(ch->state()), static_cast<int>(t.sock));
     if (e.kind == Event::Error && e.data.find("SECRET") != std::string::npos) secret_leaks.push_back(e.data);
     if (armed && e.kind == kind) {
       armed = false;
+      if (trace) std::fprintf(stderr, "    armed action %d arg %d runs inside it\n", static_cast<int>(action), arg);
       run(action, arg);
     }
   }
@@ -145,6 +152,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h.ev.hook = [&h](const Event& e) { h.on_event(e); };
   h.s.max_fires_per_advance = 20000;
   mc::Channel& ch = *h.ch;
+  if (h.trace) {
+    const mc::ChannelConfig& c = ch.config();
+    std::fprintf(stderr,
+                 "config: queue %zu msgs/%zu bytes overflow %d, maxMessageBytes %zu, closingTimeout %.0f, heartbeat %d "
+                 "(%.0f/%.0f), reconnect %d min %.0f max %.0f factor %.1f fullJitter %d jitter %.2f maxRetries %.0f "
+                 "connectTimeout %.0f stableAfter %.0f\n",
+                 c.queue.max_messages, c.queue.max_bytes, static_cast<int>(c.queue.overflow), c.max_message_bytes,
+                 c.closing_timeout_ms, c.heartbeat.enabled, c.heartbeat.interval_ms, c.heartbeat.timeout_ms,
+                 c.reconnect.enabled, c.reconnect.min_delay_ms, c.reconnect.max_delay_ms, c.reconnect.factor,
+                 c.reconnect.full_jitter, c.reconnect.jitter_fraction, c.reconnect.max_retries,
+                 c.reconnect.connect_timeout_ms, c.reconnect.stable_after_ms);
+  }
 
   static const char* const kStepNames[] = {
       "set_url", "send_text", "send_binary", "close", "dispose", "reconnect_now", "set_online", "on_resume",
@@ -154,6 +173,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (in.remaining_bytes() > 0 && steps++ < 200) {
     const int op = in.ConsumeIntegralInRange<int>(0, 20);
     const uint8_t x = in.ConsumeIntegral<uint8_t>();
+    if (h.trace) std::fprintf(stderr, "step %s %d  [state %s, sock %d, now %.0f]\n", kStepNames[op], x, mc::to_string(ch.state()), static_cast<int>(h.t.sock), h.s.now());
     switch (op) {
       case 0: ch.set_url(kUrls[x % 5]); break;
       case 1: h.run(Action::Send, static_cast<uint8_t>(x & ~1u)); break;
