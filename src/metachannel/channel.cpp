@@ -256,6 +256,7 @@ void Channel::dispose() {
   if (disposed_) return;
   rel_.on_closing();  // "bye" to the peers while the socket is still open
   disposed_ = true;
+  rel_.reset(/*emit=*/false);  // frees what it holds
   clear_timers();
   scheduler_.cancel_wake();
   abort_socket();

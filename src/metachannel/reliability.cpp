@@ -10,7 +10,7 @@
 namespace mc {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // members in the order written: "type" first
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -242,7 +242,7 @@ void Reliability::on_closing() {
   on_drop();
 }
 
-void Reliability::reset() {
+void Reliability::reset(bool emit) {
   ++generation_;
   std::vector<std::string> left;
   for (auto& [id, p] : peers_) {
@@ -258,7 +258,7 @@ void Reliability::reset() {
   peer_sweep_at_ = kNever;
   own_echo_max_ = 0;
   open_ = false;
-  if (!left.empty()) presence_changed({}, {}, std::move(left));
+  if (emit && !left.empty()) presence_changed({}, {}, std::move(left));
 }
 
 void Reliability::set_hidden(bool hidden) {

@@ -137,7 +137,8 @@ class Reliability {
   // close()/dispose() while open: says "bye" (final).
   void on_closing();
   // The channel switched URL (or went idle): peers and the buffer belong to the old channel.
-  void reset();
+  // emit: announce the peers that were present as left (not from dispose()).
+  void reset(bool emit = true);
   // Page hidden/shown (pagehide/pageshow): leave/rejoin presence.
   void set_hidden(bool hidden);
   // Validates and announces a new presence state (JSON text). "" if fine, else the problem.
