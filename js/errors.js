@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   "CLOSED",
   "SOCKET_ERROR",
   "REQUEST_TIMEOUT", // JS only (request()): mc::ErrorCode never produces it
+  "MESSAGES_LOST", // from the core's own "lost" event (reliable delivery), never an mc::ErrorCode
 ];
 
 /** Throws INVALID_ARGUMENT naming the field and what is allowed. */

@@ -352,7 +352,7 @@ bool Channel::rel_deliver(const char* data, size_t size) {
   if (disposed_ || state_ != State::Open) return false;
   held_envelope_.scan(data, size);
   const uint32_t r = router_.route_text(held_envelope_);
-  if (r) events_.on_text(data, size, r | route::kSequenced);
+  if (r) events_.on_text(data, size, r | route::kSequenced | route::kLate);
   return !disposed_ && state_ == State::Open;
 }
 
