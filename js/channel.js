@@ -125,6 +125,8 @@ export class Channel {
   /** run by dispose() before anything is freed (client classes settle their promises) */
   #disposeHooks = [];
   #id = null;
+  /** reliable or presence: meta carries from/seq (plain channels keep the meta they always had) */
+  #peered = false;
   /** the other peers on the channel (presence option): id -> state */
   #presence = new Map();
 
@@ -163,6 +165,7 @@ export class Channel {
       },
     });
     sinks.set(this.#handle, this.#makeSink());
+    this.#peered = !!(flat.reliable || flat.presence);
     this.#w = new core.WasmChannel(this.#handle, flat);
     if (presenceState !== undefined) {
       const rc = this.#w.setPresence(presenceState); // the core checks presence.maxStateBytes
@@ -172,7 +175,7 @@ export class Channel {
         throw err;
       }
     }
-    this.#watchBrowserSignals();
+    this.#watchBrowserSignals(!!flat.presence);
     if (typeof url === "string") this.setUrl(url);
   }
 
@@ -448,16 +451,18 @@ export class Channel {
   // ------------------------------------------------------------------ internals
 
   /** In a browser: offline pauses retries, online retries now, a page shown again checks its socket. */
-  #watchBrowserSignals() {
+  #watchBrowserSignals(presence) {
     if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
     const doc = typeof document !== "undefined" && typeof document.addEventListener === "function" ? document : window;
     const on = { online: () => intoCore(() => this.#w.setOnline(true)), offline: () => intoCore(() => this.#w.setOnline(false)) };
     const visibility = () => {
       if (doc.visibilityState === "visible") intoCore(() => this.#w.resume());
     };
-    // A page that is left (or frozen in the back/forward cache) leaves presence at once.
-    on.pagehide = () => intoCore(() => this.#w.setHidden(true));
-    on.pageshow = () => intoCore(() => this.#w.setHidden(false));
+    if (presence) {
+      // A page that is left (or frozen in the back/forward cache) leaves presence at once.
+      on.pagehide = () => intoCore(() => this.#w.setHidden(true));
+      on.pageshow = () => intoCore(() => this.#w.setHidden(false));
+    }
     for (const [name, l] of Object.entries(on)) window.addEventListener(name, l);
     doc.addEventListener("visibilitychange", visibility);
     this.#unwatch = () => {
@@ -541,7 +546,11 @@ export class Channel {
           }
         }
         const object = parsed && isPlainObject(data);
-        const meta = { type: object && typeof data.type === "string" ? data.type : null, binary: false, raw, from: null, seq: null };
+        const meta = { type: object && typeof data.type === "string" ? data.type : null, binary: false, raw };
+        if (this.#peered) {
+          meta.from = null;
+          meta.seq = null;
+        }
         if (route & ROUTE.SEQ && object) {
           const tag = data[TAG]; // "<id>:<seq>", checked by the core
           const colon = tag.lastIndexOf(":");
@@ -559,7 +568,9 @@ export class Channel {
         }
       },
       binary: (bytes, route) => {
-        if (route & ROUTE.MESSAGE) this.#emit("message", bytes, { type: null, binary: true, raw: null, from: null, seq: null });
+        if (route & ROUTE.MESSAGE) {
+          this.#emit("message", bytes, this.#peered ? { type: null, binary: true, raw: null, from: null, seq: null } : { type: null, binary: true, raw: null });
+        }
       },
       lost: (from, count, message) => this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count })),
       presence: (json) => {
