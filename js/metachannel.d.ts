@@ -76,7 +76,7 @@ export class Channel {
   /** Consecutive failed connection attempts since the last stable connection. */
   readonly attempt: number;
   readonly disposed: boolean;
-  /** This instance's random id on the wire (16 of [0-9a-z]); the `from` of its reliable messages. */
+  /** This instance's random id on the wire (12 of [0-9a-z]); the `from` of its reliable messages. */
   readonly id: string;
   /** The other peers on the channel (options.presence): id -> state. Empty without presence. */
   readonly presence: ReadonlyMap<string, unknown>;

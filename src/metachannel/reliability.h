@@ -183,7 +183,8 @@ class Reliability {
     uint64_t next = 0;  // next sequence number to deliver
     uint64_t top = 0;   // highest sequence number known to exist
     std::map<uint64_t, std::string> held;
-    double heard = 0;       // last frame from this peer
+    double heard = 0;       // last control frame from this peer (presence liveness)
+    uint64_t used = 0;      // last frame from this peer, as a tick (which peer to forget first)
     double progress = 0;    // last time `next` moved (or we reopened)
     double request_at = kNever;
     double retry_ms = rel::kRequestRetryMs;
@@ -251,6 +252,9 @@ class Reliability {
   std::unordered_map<std::string, Peer> peers_;
   size_t held_bytes_ = 0;
   Peer* draining_ = nullptr;  // set by on_text (Sequenced) for after_delivery()
+  Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)
+  uint64_t tick_ = 0;
+  std::string key_;  // lookup key, reused (no allocation per frame)
   uint64_t draining_gen_ = 0;
   uint64_t generation_ = 0;   // bumps on reset(): a listener may reset during a drain
   double scheduled_ = kNever;  // the earliest deadline the host knows about
