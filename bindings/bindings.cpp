@@ -121,6 +121,7 @@ class WasmChannel final : public mc::ChannelEvents {
   std::string id() { return channel_.id(); }
   int setPresence(const std::string& json) { return code(channel_.set_presence(json)); }
   void setHidden(bool hidden) { channel_.set_hidden(hidden); }
+  void dropConnection() { channel_.drop_connection(); }
   std::string reliableStats() const { return channel_.reliability().stats_json(); }
   void addInterest(int kind, const std::string& key, int delta) {
     channel_.router().add(static_cast<mc::Interest>(kind), key, delta);
@@ -200,6 +201,7 @@ EMSCRIPTEN_BINDINGS(metachannel) {
       .function("id", &WasmChannel::id)
       .function("setPresence", &WasmChannel::setPresence)
       .function("setHidden", &WasmChannel::setHidden)
+      .function("dropConnection", &WasmChannel::dropConnection)
       .function("reliableStats", &WasmChannel::reliableStats)
       .function("state", &WasmChannel::state)
       .function("readyState", &WasmChannel::readyState)

@@ -293,6 +293,12 @@ export class Channel {
     intoCore(() => this.#check(this.#w.setPresence(text)));
   }
 
+  /** Internal: drops an open socket as a network failure would (1006, then reconnect); for demos. @internal */
+  _dropConnection() {
+    this.#live("_dropConnection()");
+    intoCore(() => this.#w.dropConnection());
+  }
+
   /** Internal: reliable-delivery counters (resends, requests, duplicates, losses). @internal */
   _reliableStats() {
     return this.#disposed ? null : JSON.parse(this.#w.reliableStats());

@@ -265,6 +265,12 @@ void Channel::dispose() {
   state_ = State::Closed;
 }
 
+void Channel::drop_connection() {
+  if (disposed_ || state_ != State::Open || !live_) return;
+  abort_socket();
+  handle_drop(close_code::kAbnormal, "", false);
+}
+
 // ------------------------------------------------------------------------- state machine
 
 void Channel::start_attempt() {

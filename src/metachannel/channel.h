@@ -82,6 +82,9 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void on_resume();
   // Drops the socket and the queue; no event is emitted after this.
   void dispose();
+  // Drops an open socket as a network failure would (close 1006, then reconnect): for demos
+  // and fault drills.
+  void drop_connection();
 
   Router& router() { return router_; }
   // Reliable delivery and presence (docs/reliability.md).

@@ -643,3 +643,24 @@ TEST(ReliabilityBounds, AListenerMayDisposeOrSwitchUrlDuringADrain) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ReliabilityTest, DropConnectionBehavesAsANetworkFailure) {
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  NetPeer& b = net.add(reliable_config());
+  net.send(0, msg(1));
+  net.pump();
+  a.ch->drop_connection();
+  EXPECT_EQ(a.ch->state(), mc::State::Reconnecting);
+  net.send(0, msg(2));  // queued
+  net.advance(200);
+  EXPECT_EQ(a.ch->state(), mc::State::Open);
+  EXPECT_EQ(ns_from(b, "peer0"), range(1, 2));
+  b.ch->drop_connection();
+  b.ch->drop_connection();  // not open: nothing
+  expect_clean(net);
+}
+
+}  // namespace
