@@ -73,7 +73,8 @@ ErrorCode Channel::set_url(std::string_view url) {
   if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
-    rel_.reset();  // peers and the resend buffer belong to the old channel
+    rel_.on_closing();  // "bye" to the old channel's peers
+    rel_.reset();       // peers and the resend buffer belong to the old channel
     if (disposed_) return ErrorCode::None;
     const bool was_open = state_ == State::Open && live_;
     url_.clear();
@@ -90,7 +91,8 @@ ErrorCode Channel::set_url(std::string_view url) {
   if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
   if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_) {
-    rel_.reset();  // peers and the resend buffer belong to the old channel
+    rel_.on_closing();  // "bye" to the old channel's peers
+    rel_.reset();       // peers and the resend buffer belong to the old channel
     if (disposed_) return ErrorCode::None;
   }
   const bool was_open = state_ == State::Open && live_;

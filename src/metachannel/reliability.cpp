@@ -265,10 +265,10 @@ void Reliability::reset(bool emit) {
 void Reliability::set_hidden(bool hidden) {
   if (hidden == hidden_) return;
   hidden_ = hidden;
+  if (hidden) renew_at_ = kNever;
   if (!popt_.enabled || !open_) return;
   if (hidden) {
     send_bye(/*final_bye=*/false);
-    renew_at_ = kNever;
   } else {
     send_hi(/*ask=*/true);
   }
@@ -430,10 +430,12 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     relay_echoes_ = echo_seen_this_conn_ = true;
     if (!sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size()) {
       // The relay keeps a socket's order: everything before it on this socket got through too.
+      // Stops at the first frame already marked or written to another socket: each frame is
+      // visited once (frames resent out of order are only resent again needlessly, never lost).
       for (size_t i = static_cast<size_t>(seq - sent_.front().seq) + 1; i-- > 0;) {
         Sent& s = sent_[i];
-        if (s.echoed) break;
-        if (s.conn == conn_) s.echoed = true;
+        if (s.echoed || s.conn != conn_) break;
+        s.echoed = true;
       }
     }
     if (seq <= own_echo_max_) {
@@ -831,7 +833,10 @@ void Reliability::on_wake() {
     if (!echo_seen_this_conn_) relay_echoes_ = false;
   }
   if (tail_pending_ && last_send_at_ + rel::kQuietMs <= t) answer_at_ = std::min(answer_at_, t);
-  if (renew_at_ <= t) answer_at_ = std::min(answer_at_, t);
+  if (renew_at_ <= t) {
+    renew_at_ = kNever;  // send_hi() sets the next one if it carries a state
+    if (popt_.enabled && !hidden_) answer_at_ = std::min(answer_at_, t);
+  }
   if (answer_at_ <= t) send_hi(/*ask=*/false);
   if (peer_sweep_at_ > t) return;
   // Peers: collect first (a listener may reset the channel during any callback below).

@@ -664,3 +664,27 @@ TEST(ReliabilityTest, DropConnectionBehavesAsANetworkFailure) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PresenceTest, HiddenWhileDisconnectedDoesNotSpinTheTimer) {
+  // Found by reliable_fuzz: a renew deadline left in the past made every wake-up re-arm at once.
+  Net net;
+  mc::ChannelConfig cfg = reliable_config(true);
+  cfg.presence.renew_ms = 1000;
+  NetPeer& a = net.add(cfg);
+  net.add(cfg);
+  a.auto_accept = false;
+  net.kill(0);
+  a.ch->set_hidden(true);
+  net.advance(3000);
+  a.auto_accept = true;
+  net.advance(100);
+  EXPECT_EQ(a.ch->state(), mc::State::Open);
+  const size_t before = a.s.fires;
+  net.advance(60000);
+  EXPECT_LT(a.s.fires - before, 200u) << "a minute open (hidden) wakes up rarely";
+  expect_clean(net);
+}
+
+}  // namespace
