@@ -233,3 +233,33 @@ test("reliable options are validated", async () => {
   plain.dispose();
   assert.throws(() => plain.setPresence(1), { code: "DISPOSED" });
 });
+
+test("MESSAGES_LOST: what the sender no longer holds is reported once, with its id and the count, then delivery goes on", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  let receiverSocket = null;
+  relay.on("connection", ({ protocol, socket }) => {
+    if (protocol === "receiver") receiverSocket = socket;
+  });
+  const sender = channelFor(t, url, { reliable: { bufferMessages: 5 } });
+  const receiver = channelFor(t, url, { reliable: true, protocols: ["receiver"], reconnect: { minDelayMs: 300, maxDelayMs: 300, jitter: 0 } });
+  const got = [];
+  const errors = [];
+  receiver.onMessage("r", (m) => got.push(m.n));
+  receiver.on("error", (e) => errors.push(e));
+  await Promise.all([sender.opened(), receiver.opened()]);
+  sender.send({ type: "r", n: 1 });
+  await waitFor(() => got.length === 1, { what: "the first message" });
+  receiverSocket.terminate();
+  await waitFor(() => receiver.state === "reconnecting", { what: "the receiver away" });
+  for (let n = 2; n <= 51; n++) sender.send({ type: "r", n }); // the buffer keeps 47..51
+  await waitFor(() => receiver.state === "open", { timeoutMs: 3000, what: "the receiver back" });
+  await waitFor(() => got.at(-1) === 51, { timeoutMs: 5000, what: "the last message" });
+  await sleep(500);
+  const lost = errors.filter((e) => e.code === "MESSAGES_LOST");
+  assert.equal(lost.length, 1, "once per gap");
+  assert.ok(lost[0] instanceof mc.MetaChannelError);
+  assert.deepEqual(lost[0].detail, { from: sender.id, count: 45 }, "2..46 aged out of a 5-message buffer");
+  assert.match(lost[0].message, /45 message\(s\) from peer [0-9a-z]{12} were lost/);
+  assert.deepEqual(got, [1, 47, 48, 49, 50, 51]);
+});
