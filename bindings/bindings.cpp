@@ -26,6 +26,9 @@ EM_JS(void, mc_emit_close, (int h, int code, const char* p, int n, int clean, in
 EM_JS(void, mc_emit_error, (int h, int code, const char* p, int n, double detail),
       { Module["__mcEvents"].error(h, code, p, n, detail); });
 EM_JS(void, mc_emit_reconnecting, (int h, int attempt, double delay), { Module["__mcEvents"].reconnecting(h, attempt, delay); });
+EM_JS(void, mc_emit_lost, (int h, const char* f, int fn, double count, const char* p, int n),
+      { Module["__mcEvents"].lost(h, f, fn, count, p, n); });
+EM_JS(void, mc_emit_presence, (int h, const char* p, int n), { Module["__mcEvents"].presence(h, p, n); });
 
 namespace {
 
@@ -80,6 +83,16 @@ mc::ChannelConfig config_from(const val& o) {
   mc::QueueOptions& q = c.queue;
   q.max_messages = count(o, "queueMaxMessages", q.max_messages);
   q.max_bytes = count(o, "queueMaxBytes", q.max_bytes);
+  mc::ReliableOptions& rel = c.reliable;
+  rel.enabled = flag(o, "reliable", rel.enabled);
+  rel.buffer_messages = count(o, "bufferMessages", rel.buffer_messages);
+  rel.buffer_bytes = count(o, "bufferBytes", rel.buffer_bytes);
+  rel.buffer_age_ms = num(o, "bufferAgeMs", rel.buffer_age_ms);
+  mc::PresenceOptions& pr = c.presence;
+  pr.enabled = flag(o, "presence", pr.enabled);
+  pr.renew_ms = num(o, "presenceRenewMs", pr.renew_ms);
+  pr.timeout_ms = num(o, "presenceTimeoutMs", pr.timeout_ms);
+  pr.max_state_bytes = count(o, "presenceMaxStateBytes", pr.max_state_bytes);
   const std::string overflow = str(o, "queueOverflow", "drop-oldest");
   q.overflow = overflow == "drop-newest" ? mc::Overflow::DropNewest
                : overflow == "error"     ? mc::Overflow::Error
@@ -112,6 +125,11 @@ class WasmChannel final : public mc::ChannelEvents {
   void setOnline(bool online) { channel_.set_online(online); }
   void resume() { channel_.on_resume(); }
   void dispose() { channel_.dispose(); }
+  std::string id() { return channel_.id(); }
+  int setPresence(const std::string& json) { return code(channel_.set_presence(json)); }
+  void setHidden(bool hidden) { channel_.set_hidden(hidden); }
+  void dropConnection() { channel_.drop_connection(); }
+  std::string reliableStats() const { return channel_.reliability().stats_json(); }
   void addInterest(int kind, const std::string& key, int delta) {
     channel_.router().add(static_cast<mc::Interest>(kind), key, delta);
   }
@@ -148,6 +166,13 @@ class WasmChannel final : public mc::ChannelEvents {
   void on_reconnecting(uint32_t attempt, double delay_ms) override {
     mc_emit_reconnecting(handle_, static_cast<int>(attempt), delay_ms);
   }
+  void on_lost(std::string_view from, double count, std::string_view message) override {
+    mc_emit_lost(handle_, from.data(), static_cast<int>(from.size()), count, message.data(),
+                 static_cast<int>(message.size()));
+  }
+  void on_presence(std::string_view json) override {
+    mc_emit_presence(handle_, json.data(), static_cast<int>(json.size()));
+  }
 
  private:
   static int code(mc::ErrorCode c) { return static_cast<int>(c); }
@@ -180,6 +205,11 @@ EMSCRIPTEN_BINDINGS(metachannel) {
       .function("resume", &WasmChannel::resume)
       .function("dispose", &WasmChannel::dispose)
       .function("addInterest", &WasmChannel::addInterest)
+      .function("id", &WasmChannel::id)
+      .function("setPresence", &WasmChannel::setPresence)
+      .function("setHidden", &WasmChannel::setHidden)
+      .function("dropConnection", &WasmChannel::dropConnection)
+      .function("reliableStats", &WasmChannel::reliableStats)
       .function("state", &WasmChannel::state)
       .function("readyState", &WasmChannel::readyState)
       .function("url", &WasmChannel::url)

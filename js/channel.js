@@ -3,18 +3,20 @@
 // functions and turns core events into JS values.
 import { MetaChannelError, ERROR_CODES, invalid, describe } from "./errors.js";
 import { requireCore } from "./loader.js";
-import { normalizeOptions } from "./options.js";
+import { normalizeOptions, jsonText } from "./options.js";
 import { defaultWebSocket } from "./platform.js";
 import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
 
 /** In the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];
-const EVENTS = ["open", "message", "close", "error", "reconnecting", "state"];
+const EVENTS = ["open", "message", "close", "error", "reconnecting", "state", "presence"];
 
 // Route bits (src/metachannel/router.h) and interest kinds (mc::Interest): the one copy of
 // these numbers in JS; the client classes import them from here.
-export const ROUTE = { MESSAGE: 1, TYPE: 2, ANY: 4, SUBSCRIPTION: 8, ROOM: 16, REPLY: 32, PARSE: 256, OBJECT: 512 };
+export const ROUTE = { MESSAGE: 1, TYPE: 2, ANY: 4, SUBSCRIPTION: 8, ROOM: 16, REPLY: 32, PARSE: 256, OBJECT: 512, SEQ: 2048, LATE: 4096 };
+/** The reserved member of a reliable sender's JSON objects: "<id>:<seq>" (docs/reliability.md). */
+const TAG = "_mc";
 export const INTEREST = { MESSAGE: 0, ANY: 1, TYPE: 2, CHANNEL: 3, ROOM: 4, REPLY: 5 };
 
 /** handle -> event sink of a live Channel; the wasm core calls into these. */
@@ -80,7 +82,8 @@ function installEvents(core) {
       if (!sink) return;
       depth++;
       try {
-        sink.text(core.__mcLastText ?? core.__mcDecodeUtf8(p, n), route);
+        // LATE: a reliable frame that waited for a gap, not the frame being received.
+        sink.text(route & ROUTE.LATE ? core.__mcDecodeUtf8(p, n) : core.__mcLastText ?? core.__mcDecodeUtf8(p, n), route);
       } finally {
         depth--;
       }
@@ -89,6 +92,8 @@ function installEvents(core) {
     close: (h, code, p, n, clean, again) => enter(h, (s) => s.close(code, core.__mcDecodeUtf8(p, n), !!clean, !!again)),
     error: (h, code, p, n, detail) => enter(h, (s) => s.error(ERROR_CODES[code] || "SOCKET_ERROR", core.__mcDecodeUtf8(p, n), detail)),
     reconnecting: (h, attempt, delay) => enter(h, (s) => s.reconnecting(attempt, delay)),
+    lost: (h, f, fn, count, p, n) => enter(h, (s) => s.lost(core.__mcDecodeUtf8(f, fn), count, core.__mcDecodeUtf8(p, n))),
+    presence: (h, p, n) => enter(h, (s) => s.presence(core.__mcDecodeUtf8(p, n))),
   };
 }
 
@@ -121,6 +126,11 @@ export class Channel {
   #disposeHooks = [];
   /** errors the core reported while the constructor ran, delivered once listeners can exist */
   #early = null;
+  #id = null;
+  /** reliable or presence: meta carries from/seq (plain channels keep the meta they always had) */
+  #peered = false;
+  /** the other peers on the channel (presence option): id -> state */
+  #presence = new Map();
 
   /**
    * @param {string | null} url ws:// or wss:// URL, or null to start idle
@@ -129,7 +139,7 @@ export class Channel {
   constructor(url, options) {
     const core = requireCore("new Channel()");
     installEvents(core);
-    const { flat, WebSocket, headers, maxMessageBytes } = normalizeOptions(options);
+    const { flat, WebSocket, headers, maxMessageBytes, presenceState } = normalizeOptions(options);
     if (url !== null && url !== undefined && typeof url !== "string") invalid("url", "a ws:// or wss:// URL string, or null", url);
     if (!WebSocket && !defaultWebSocket()) {
       throw new MetaChannelError(
@@ -146,8 +156,17 @@ export class Channel {
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
+    this.#peered = !!(flat.reliable || flat.presence);
     this.#w = new core.WasmChannel(this.#handle, flat);
-    this.#watchBrowserSignals();
+    if (presenceState !== undefined) {
+      const rc = this.#w.setPresence(presenceState); // the core checks presence.maxStateBytes
+      if (rc !== 0) {
+        const err = new MetaChannelError(ERROR_CODES[rc], this.#w.lastError().replace("setPresence(state)", "options.presence.state"));
+        this.dispose();
+        throw err;
+      }
+    }
+    this.#watchBrowserSignals(!!flat.presence);
     if (typeof url === "string") {
       // An error the first attempt reports at once (a WebSocket constructor that throws) waits
       // for a microtask, so that listeners added right after `new Channel()` hear it.
@@ -193,6 +212,15 @@ export class Channel {
   }
   get disposed() {
     return this.#disposed;
+  }
+  /** This instance's random id on the wire (reliable delivery and presence). */
+  get id() {
+    if (this.#id === null && !this.#disposed) this.#id = this.#w.id();
+    return this.#id ?? "";
+  }
+  /** The other peers on the channel (with options.presence): id -> state. */
+  get presence() {
+    return this.#presence;
   }
 
   // ------------------------------------------------------------------ actions
@@ -276,6 +304,24 @@ export class Channel {
     });
   }
 
+  /** Announces this peer's presence state (any JSON value, at most presence.maxStateBytes as JSON). */
+  setPresence(state) {
+    this.#live("setPresence()");
+    const text = jsonText(state, "setPresence(state)");
+    intoCore(() => this.#check(this.#w.setPresence(text)));
+  }
+
+  /** Internal: drops an open socket as a network failure would (1006, then reconnect); for demos. @internal */
+  _dropConnection() {
+    this.#live("_dropConnection()");
+    intoCore(() => this.#w.dropConnection());
+  }
+
+  /** Internal: reliable-delivery counters (resends, requests, duplicates, losses). @internal */
+  _reliableStats() {
+    return this.#disposed ? null : JSON.parse(this.#w.reliableStats());
+  }
+
   /** Reconnects now: cancels a backoff wait, or resumes after REVOKED / RETRIES_EXHAUSTED. */
   reconnect() {
     this.#live("reconnect()");
@@ -293,6 +339,7 @@ export class Channel {
     this.#listeners.clear();
     this.#typed.clear();
     this.#hooks.clear();
+    this.#presence.clear();
     if (depth > 0) deleteLater(this.#w);
     else this.#w.delete();
   }
@@ -428,13 +475,18 @@ export class Channel {
   // ------------------------------------------------------------------ internals
 
   /** In a browser: offline pauses retries, online retries now, a page shown again checks its socket. */
-  #watchBrowserSignals() {
+  #watchBrowserSignals(presence) {
     if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
     const doc = typeof document !== "undefined" && typeof document.addEventListener === "function" ? document : window;
     const on = { online: () => intoCore(() => this.#w.setOnline(true)), offline: () => intoCore(() => this.#w.setOnline(false)) };
     const visibility = () => {
       if (doc.visibilityState === "visible") intoCore(() => this.#w.resume());
     };
+    if (presence) {
+      // A page that is left (or frozen in the back/forward cache) leaves presence at once.
+      on.pagehide = () => intoCore(() => this.#w.setHidden(true));
+      on.pageshow = () => intoCore(() => this.#w.setHidden(false));
+    }
     for (const [name, l] of Object.entries(on)) window.addEventListener(name, l);
     doc.addEventListener("visibilitychange", visibility);
     this.#unwatch = () => {
@@ -519,6 +571,16 @@ export class Channel {
         }
         const object = parsed && isPlainObject(data);
         const meta = { type: object && typeof data.type === "string" ? data.type : null, binary: false, raw };
+        if (this.#peered) {
+          meta.from = null;
+          meta.seq = null;
+        }
+        if (route & ROUTE.SEQ && object) {
+          const tag = data[TAG]; // "<id>:<seq>", checked by the core
+          const colon = tag.lastIndexOf(":");
+          meta.from = tag.slice(0, colon);
+          meta.seq = Number(tag.slice(colon + 1));
+        }
         if (route & ROUTE.MESSAGE) this.#emit("message", data, meta);
         if (!object) return;
         if (route & ROUTE.TYPE && meta.type !== null) this.#dispatchTyped(meta.type, data, meta);
@@ -530,7 +592,17 @@ export class Channel {
         }
       },
       binary: (bytes, route) => {
-        if (route & ROUTE.MESSAGE) this.#emit("message", bytes, { type: null, binary: true, raw: null });
+        if (route & ROUTE.MESSAGE) {
+          this.#emit("message", bytes, this.#peered ? { type: null, binary: true, raw: null, from: null, seq: null } : { type: null, binary: true, raw: null });
+        }
+      },
+      lost: (from, count, message) => this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count })),
+      presence: (json) => {
+        const change = JSON.parse(json);
+        for (const [id, state] of Object.entries(change.joined)) this.#presence.set(id, state);
+        for (const [id, state] of Object.entries(change.updated)) this.#presence.set(id, state);
+        for (const id of change.left) this.#presence.delete(id);
+        this.#emit("presence", { joined: Object.keys(change.joined), updated: Object.keys(change.updated), left: change.left });
       },
       close: (code, reason, wasClean, willReconnect) => {
         this.#protocol = "";

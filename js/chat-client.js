@@ -192,6 +192,7 @@ export class ChatClient {
     if (!this.#attached) return;
     this.#addRoom(room);
     if (this.#channel.state === "open") this.#send({ type: "join", username: this.#username, room });
+    this.#announce();
   }
 
   /** Leaves `room` (no-op if not joined): a leave frame if open, then no more events from it. */
@@ -203,6 +204,25 @@ export class ChatClient {
     if (!this.#attached) return;
     if (this.#channel.state === "open") this.#send({ type: "leave", username: this.#username, room });
     this.#removeRoom(room);
+    this.#announce();
+  }
+
+  /**
+   * The usernames in `room`, sorted: this client (if it joined) and every peer whose presence
+   * state says it joined. Needs a channel with options.presence (else only this client); the
+   * client announces {username, rooms} as its presence state.
+   */
+  members(room) {
+    this.#live("members()");
+    checkRoom("members(room)", room);
+    const names = new Set();
+    if (this.#attached && this.#rooms.includes(room)) names.add(this.#username);
+    if (this.#channel && !this.#channel.disposed) {
+      for (const state of this.#channel.presence.values()) {
+        if (state && typeof state.username === "string" && Array.isArray(state.rooms) && state.rooms.includes(room)) names.add(state.username);
+      }
+    }
+    return [...names].sort();
   }
 
   /** Sends {type:"message", username, text, room}; room defaults to the first joined room. */
@@ -270,6 +290,16 @@ export class ChatClient {
       ch.on("open", () => this.#sendJoins()),
     );
     if (ch.state === "open") this.#sendJoins();
+    this.#announce();
+  }
+
+  /** On a channel with presence: {username, rooms} as this peer's state (for members()). */
+  #announce() {
+    try {
+      this.#channel.setPresence({ username: this.#username, rooms: this.#rooms });
+    } catch (err) {
+      if (!(err instanceof MetaChannelError) || err.code !== "INVALID_ARGUMENT") throw err; // presence is off
+    }
   }
 
   #detach() {

@@ -45,6 +45,7 @@ export const ERROR_CODES = [
   "SOCKET_ERROR",
   "REQUEST_TIMEOUT", // JS only (request()): mc::ErrorCode never produces it
   "LOAD_FAILED", // JS only (ready()): the wasm could not be fetched, compiled or instantiated
+  "MESSAGES_LOST", // from the core's own "lost" event (reliable delivery), never an mc::ErrorCode
 ];
 
 /** Throws INVALID_ARGUMENT naming the field and what is allowed. */

@@ -56,7 +56,16 @@ export interface MessageMeta {
   binary: boolean;
   /** The text frame as received (null for binary). */
   raw: string | null;
+  /**
+   * On a channel with `reliable` or `presence`: the sender's id and the sequence number of a
+   * reliable message (its "_mc" member), else null. Absent on other channels.
+   */
+  from?: string | null;
+  seq?: number | null;
 }
+
+/** Who joined, changed state or left since the last event (ids; states are in `channel.presence`). */
+export interface PresenceEvent { joined: string[]; updated: string[]; left: string[] }
 
 /** Every event of a Channel and the arguments its listeners get. */
 export interface ChannelEvents {
@@ -67,6 +76,8 @@ export interface ChannelEvents {
   error: [err: MetaChannelError];
   reconnecting: [e: ReconnectingEvent];
   state: [e: StateEvent];
+  /** options.presence: peers that joined, changed their state or left (closed, disposed, page hidden, timed out). */
+  presence: [e: PresenceEvent];
 }
 export type ChannelEvent = keyof ChannelEvents;
 
@@ -123,6 +134,15 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   /** Consecutive failed connection attempts since the last stable connection. */
   readonly attempt: number;
   readonly disposed: boolean;
+  /** This instance's random id on the wire (12 of [0-9a-z]); the `from` of its reliable messages. */
+  readonly id: string;
+  /** The other peers on the channel (options.presence): id -> state. Empty without presence. */
+  readonly presence: ReadonlyMap<string, unknown>;
+  /**
+   * Announces this peer's presence state (any JSON value, at most presence.maxStateBytes as
+   * JSON) to the others. Throws INVALID_ARGUMENT (not JSON, too large, presence off), DISPOSED.
+   */
+  setPresence(state: unknown): void;
   /**
    * object/array/number/boolean/null -> JSON text frame; string -> text frame as is;
    * ArrayBuffer/TypedArray/DataView -> binary frame. Not open: queued (see QueueOptions),
@@ -212,6 +232,37 @@ export interface ChannelOptions {
    * it at once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
    */
   closeTimeoutMs?: number;
+  /**
+   * Default false. Exactly once, in order per sender, repaired by the peers themselves over a
+   * relay that only broadcasts: each JSON object sent carries one reserved member
+   * `"_mc": "<id>:<seq>"`. What nobody holds any more is reported once per gap as an error
+   * event MESSAGES_LOST (detail `{ from, count }`). Reliability, not authentication: see
+   * docs/reliability.md.
+   */
+  reliable?: boolean | ReliableOptions;
+  /** Default false. Who else is on the channel: `channel.presence`, `setPresence()`, the "presence" event. */
+  presence?: boolean | PresenceOptions;
+}
+
+/** The resend buffer a sender keeps for repair requests; the oldest go first when any bound is hit. */
+export interface ReliableOptions {
+  /** Default 1000 messages (at most 1048576). */
+  bufferMessages?: number;
+  /** Default 1 MiB. */
+  bufferBytes?: number;
+  /** Default 60000 ms. */
+  bufferAgeMs?: number;
+}
+
+export interface PresenceOptions {
+  /** This peer's initial state, any JSON value. Default null. */
+  state?: unknown;
+  /** Re-announce period. Default 15000 ms. */
+  renewMs?: number;
+  /** A peer not heard from for this long has left. Default 30000 ms. */
+  timeoutMs?: number;
+  /** Largest state (as JSON) sent or accepted. Default 4096 bytes. */
+  maxStateBytes?: number;
 }
 
 export interface ReconnectOptions {
@@ -258,7 +309,7 @@ export type ErrorCode =
   | "INVALID_JSON" | "MESSAGE_TOO_LARGE" | "QUEUE_OVERFLOW" | "HEADERS_UNSUPPORTED"
   | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "REVOKED" | "RETRIES_EXHAUSTED"
   | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR"
-  | "REQUEST_TIMEOUT" | "LOAD_FAILED";
+  | "REQUEST_TIMEOUT" | "LOAD_FAILED" | "MESSAGES_LOST";
 
 export class MetaChannelError extends Error {
   readonly code: ErrorCode;
@@ -436,6 +487,12 @@ export class ChatClient {
   readonly username: string;
   /** Joined rooms, in join order. */
   readonly rooms: string[];
+  /**
+   * Usernames in `room`, sorted: this client (if joined) and every peer whose presence state
+   * says so. Needs a channel with `presence` (the client announces `{username, rooms}` as its
+   * state); without it, only this client.
+   */
+  members(room: string): string[];
   /** The Channel in use: the shared one, or the client's own after connect() (null before and after disconnect()). */
   readonly channel: Channel | null;
   /** Attached and the channel is open. */

@@ -2,10 +2,14 @@
 import { MetaChannelError, invalid, describe } from "./errors.js";
 import { isBrowser } from "./platform.js";
 
-const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs"];
+const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs", "reliable", "presence"];
 const RECONNECT_KEYS = ["minDelayMs", "maxDelayMs", "factor", "jitter", "maxRetries", "connectTimeoutMs", "stableAfterMs"];
 const HEARTBEAT_KEYS = ["intervalMs", "timeoutMs", "message", "pong"];
 const QUEUE_KEYS = ["maxMessages", "maxBytes", "overflow"];
+const RELIABLE_KEYS = ["bufferMessages", "bufferBytes", "bufferAgeMs"];
+const PRESENCE_KEYS = ["state", "renewMs", "timeoutMs", "maxStateBytes"];
+/** Largest reliable.bufferMessages: a receiver reports larger gaps lost at once (rel::kMaxGap). */
+const MAX_BUFFER_MESSAGES = 1048576;
 const OVERFLOWS = ["drop-oldest", "drop-newest", "error"];
 // RFC 6455 subprotocols are HTTP tokens.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -59,6 +63,18 @@ function messageText(v, field) {
     text = undefined;
   }
   if (typeof text !== "string") invalid(field, "a string or a JSON-serialisable value", v);
+  return text;
+}
+
+/** JSON text of a presence state (any JSON value); INVALID_ARGUMENT if it has none. */
+export function jsonText(v, field) {
+  let text;
+  try {
+    text = JSON.stringify(v);
+  } catch (err) {
+    invalid(field, `a JSON value (${err && err.message ? err.message : err})`, v);
+  }
+  if (typeof text !== "string") invalid(field, "a JSON value", v);
   return text;
 }
 
@@ -175,5 +191,31 @@ export function normalizeOptions(options, extraKeys = []) {
     }
   }
 
-  return { flat, WebSocket: options.WebSocket, headers, maxMessageBytes: flat.maxMessageBytes ?? DEFAULTS.maxMessageBytes };
+  const rel = options.reliable;
+  if (rel !== undefined && rel !== false) {
+    if (rel !== true && !plainObject(rel)) invalid("options.reliable", "a boolean or an object of ReliableOptions", rel);
+    flat.reliable = true;
+    if (plainObject(rel)) {
+      checkKeys(rel, RELIABLE_KEYS, "reliable.");
+      if (rel.bufferMessages !== undefined) flat.bufferMessages = number(rel.bufferMessages, "reliable.bufferMessages", { min: 1, max: MAX_BUFFER_MESSAGES, integer: true });
+      if (rel.bufferBytes !== undefined) flat.bufferBytes = number(rel.bufferBytes, "reliable.bufferBytes", { min: 1, max: 2 ** 31 - 1, integer: true });
+      if (rel.bufferAgeMs !== undefined) flat.bufferAgeMs = number(rel.bufferAgeMs, "reliable.bufferAgeMs", { min: 1, infinite: true });
+    }
+  }
+
+  const pr = options.presence;
+  let presenceState;
+  if (pr !== undefined && pr !== false) {
+    if (pr !== true && !plainObject(pr)) invalid("options.presence", "a boolean or an object of PresenceOptions", pr);
+    flat.presence = true;
+    if (plainObject(pr)) {
+      checkKeys(pr, PRESENCE_KEYS, "presence.");
+      if (pr.renewMs !== undefined) flat.presenceRenewMs = number(pr.renewMs, "presence.renewMs", { min: 1 });
+      if (pr.timeoutMs !== undefined) flat.presenceTimeoutMs = number(pr.timeoutMs, "presence.timeoutMs", { min: 1 });
+      if (pr.maxStateBytes !== undefined) flat.presenceMaxStateBytes = number(pr.maxStateBytes, "presence.maxStateBytes", { min: 4, max: 2 ** 20, integer: true });
+      if (pr.state !== undefined) presenceState = jsonText(pr.state, "presence.state");
+    }
+  }
+
+  return { flat, WebSocket: options.WebSocket, headers, maxMessageBytes: flat.maxMessageBytes ?? DEFAULTS.maxMessageBytes, presenceState };
 }

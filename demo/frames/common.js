@@ -8,6 +8,8 @@
 //   received    messages this frame used (chat lines, quotes, progress updates)
 //   generation  how many times the frame switched to a new URL (0 = the first one)
 //   error       the last error code, e.g. "REVOKED" just after a rotation
+//   peers       the other peers on the channel (presence), lost: messages reported MESSAGES_LOST
+// The channel is reliable (nothing lost across drops: try "drop connection" in the status bar).
 // The parent page shows it in its status strip. The frame never shows or reports the URL
 // itself: it is the channel's secret; only ws://host/ch/… is displayed.
 (function () {
@@ -36,9 +38,14 @@
     const state = el("span", "state", "waiting");
     const where = el("span", "where", "waiting for _websocket_url_");
     const extra = el("span", "extra");
-    bar.append(dot, state, where, extra);
+    const drop = el("button", "drop", "drop connection");
+    drop.type = "button";
+    drop.title = "Drop the socket as a network failure would; the channel reconnects and repairs what was missed";
+    bar.append(dot, state, where, extra, drop);
     document.body.appendChild(bar);
-    return function render(status, url) {
+    return function render(status, url, onDrop) {
+      drop.onclick = onDrop || null;
+      drop.disabled = status.state !== "open";
       bar.dataset.state = status.state;
       state.textContent = status.state;
       where.textContent = url ? redact(url) : "waiting for _websocket_url_";
@@ -46,6 +53,8 @@
       if (status.state === "reconnecting") bits.push("attempt " + status.attempt);
       if (status.reconnects) bits.push(status.reconnects + " reconnect" + (status.reconnects === 1 ? "" : "s"));
       if (status.generation > 0) bits.push("URL #" + (status.generation + 1));
+      bits.push(status.peers + " other" + (status.peers === 1 ? "" : "s") + " on the channel");
+      if (status.lost) bits.push(status.lost + " lost");
       extra.textContent = bits.join(" · ");
     };
   }
@@ -54,13 +63,13 @@
     options = options || {};
     const MC = window.MetaChannel;
     const mf = new MC.MetaframeClient();
-    const status = { state: "waiting", attempt: 0, reconnects: 0, received: 0, generation: -1, error: null };
+    const status = { state: "waiting", attempt: 0, reconnects: 0, received: 0, generation: -1, error: null, peers: 0, lost: 0 };
     const render = statusBar();
 
     let pending = null;
     let lastSent = 0;
     function report(now) {
-      render(status, channel && channel.url);
+      render(status, channel && channel.url, channel ? function () { channel._dropConnection(); } : null);
       // Outputs cross postMessage: at most ~5 a second, the last one always sent.
       const send = () => {
         pending = null;
@@ -77,6 +86,8 @@
     channel = await MC.bindMetaframe(mf, {
       reconnect: { minDelayMs: 250, maxDelayMs: 5000, factor: 2, jitter: 0.2 },
       queue: { maxMessages: 100, overflow: "drop-oldest" },
+      reliable: true,
+      presence: { state: { frame: document.title || location.pathname } },
     });
 
     let openedUrl = null;
@@ -102,6 +113,14 @@
     });
     channel.on("error", function (err) {
       status.error = err.code;
+      if (err.code === "MESSAGES_LOST") status.lost += err.detail.count;
+      report();
+    });
+    channel.on("presence", function () {
+      status.peers = channel.presence.size;
+      status.others = Array.from(channel.presence.values()).map(function (s) {
+        return s && s.frame ? String(s.frame) : "a peer";
+      });
       report();
     });
     if (channel.state === "open") {

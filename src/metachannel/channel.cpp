@@ -37,7 +37,8 @@ Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& even
       events_(events),
       config_(std::move(config)),
       policy_(config_.reconnect),
-      queue_(config_.queue) {
+      queue_(config_.queue),
+      rel_(*this, scheduler_, config_.id, config_.reliable, config_.presence) {
   transport_.set_listener(this);
 }
 
@@ -72,6 +73,9 @@ ErrorCode Channel::set_url(std::string_view url) {
   if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
+    rel_.on_closing();  // "bye" to the old channel's peers
+    rel_.reset();       // peers and the resend buffer belong to the old channel
+    if (disposed_) return ErrorCode::None;
     const bool was_open = state_ == State::Open && live_;
     url_.clear();
     attempt_ = 0;
@@ -86,6 +90,11 @@ ErrorCode Channel::set_url(std::string_view url) {
   const std::string problem = validate_ws_url(url);
   if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
   if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
+  if (url != url_) {
+    rel_.on_closing();  // "bye" to the old channel's peers
+    rel_.reset();       // peers and the resend buffer belong to the old channel
+    if (disposed_) return ErrorCode::None;
+  }
   const bool was_open = state_ == State::Open && live_;
   abort_socket();
   url_.assign(url.data(), url.size());
@@ -116,13 +125,36 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   if (closed_by_user_ || state_ == State::Closing) {
     return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent");
   }
+  // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
+  std::string tagged;
+  bool sequenced = false;
+  if (!binary && rel_.reliable()) {
+    out_envelope_.scan(data, size);
+    if (rel_.tag(data, size, out_envelope_, tagged)) {
+      if (tagged.size() > config_.max_message_bytes) {
+        return fail(ErrorCode::MessageTooLarge, "the message is " + number(static_cast<double>(tagged.size())) +
+                                                    " bytes with its reliable-delivery tag; maxMessageBytes is " +
+                                                    number(static_cast<double>(config_.max_message_bytes)));
+      }
+      sequenced = true;
+      data = tagged.data();
+      size = tagged.size();
+    }
+  }
   if (state_ == State::Open && live_ && queue_.empty()) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);
-    if (ok) return ErrorCode::None;
+    if (ok) {
+      if (sequenced) rel_.commit(std::move(tagged), /*written=*/true);
+      return ErrorCode::None;
+    }
   }
   size_t dropped = 0;
-  switch (queue_.push(binary, data, size, dropped)) {
+  const SendQueue::Push pushed = queue_.push(binary, data, size, dropped, sequenced ? rel_.next_seq() : 0);
+  if (sequenced && (pushed == SendQueue::Push::Queued || pushed == SendQueue::Push::QueuedDropped)) {
+    rel_.commit(std::move(tagged), /*written=*/false);
+  }
+  switch (pushed) {
     case SendQueue::Push::Queued: return ErrorCode::None;
     case SendQueue::Push::QueuedDropped:
       report(ErrorCode::QueueOverflow,
@@ -189,6 +221,9 @@ void Channel::drop_queue_on_close(const char* why) {
 }
 
 void Channel::finish_close(bool socket_open) {
+  // "bye" to the peers while the socket is still open: after the queue went out (a bye before
+  // the last messages would make receivers report them lost).
+  rel_.on_closing();
   const bool had_socket = live_;  // false inside the close event of a drop: already reported
   const bool waited = drain_deadline_ != kNever;
   clear_timers();
@@ -255,7 +290,9 @@ void Channel::on_resume() {
 
 void Channel::dispose() {
   if (disposed_) return;
+  rel_.on_closing();  // "bye" to the peers while the socket is still open
   disposed_ = true;
+  rel_.reset(/*emit=*/false);  // frees what it holds
   clear_timers();
   drain_deadline_ = kNever;
   scheduler_.cancel_wake();
@@ -263,6 +300,12 @@ void Channel::dispose() {
   queue_.clear();
   router_.clear();
   state_ = State::Closed;
+}
+
+void Channel::drop_connection() {
+  if (disposed_ || state_ != State::Open || !live_) return;
+  abort_socket();
+  handle_drop(close_code::kAbnormal, "", false);
 }
 
 // ------------------------------------------------------------------------- state machine
@@ -302,6 +345,7 @@ void Channel::flush_queue() {
     const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size())
                              : transport_.send_text(m.bytes.data(), m.bytes.size());
     if (!ok) return;  // the socket is failing; what is left stays queued for the next connection
+    if (m.seq) rel_.on_written(m.seq);
     queue_.pop_front();
   }
 }
@@ -316,6 +360,7 @@ void Channel::on_transport_open() {
     ping_at_ = now + config_.heartbeat.interval_ms;
     pong_deadline_ = kNever;
   }
+  rel_.on_open();  // "hi" to the peers, and what the last socket lost in flight, first
   flush_queue();  // before any listener runs, so queued messages keep their place in line
   if (closed_by_user_) {
     // close() was waiting for this connection to send the queue: it is sent, so close now.
@@ -342,8 +387,51 @@ void Channel::on_transport_text(const char* data, size_t size) {
     return;  // heartbeat traffic (ours echoed by a broadcast relay, or a pong) is not a message
   }
   envelope_.scan(data, size);
+  if (rel_.active() && envelope_.is_object()) {
+    switch (rel_.on_text(data, size, envelope_)) {
+      case Reliability::Action::Plain: break;
+      case Reliability::Action::Drop: return;
+      case Reliability::Action::Sequenced: {
+        const uint32_t r = router_.route_text(envelope_);
+        if (r) events_.on_text(data, size, r | route::kSequenced);
+        if (!disposed_ && state_ == State::Open) rel_.after_delivery();  // what waited behind it
+        return;
+      }
+    }
+  }
   const uint32_t r = router_.route_text(envelope_);
   if (r) events_.on_text(data, size, r);
+}
+
+bool Channel::rel_send(const std::string& text) {
+  if (disposed_ || !live_) return false;
+  return transport_.send_text(text.data(), text.size());
+}
+
+bool Channel::rel_deliver(const char* data, size_t size) {
+  if (disposed_ || state_ != State::Open) return false;
+  held_envelope_.scan(data, size);
+  const uint32_t r = router_.route_text(held_envelope_);
+  if (r) events_.on_text(data, size, r | route::kSequenced | route::kLate);
+  return !disposed_ && state_ == State::Open;
+}
+
+void Channel::rel_lost(const std::string& from, double count) {
+  if (disposed_) return;
+  events_.on_lost(from, count,
+                  number(count) + " message(s) from peer " + from +
+                      " were lost: no peer holds them any more (it left, or they aged out of its resend buffer)");
+}
+
+void Channel::rel_presence(const std::string& json) {
+  if (!disposed_) events_.on_presence(json);
+}
+
+ErrorCode Channel::set_presence(std::string_view json) {
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  const std::string problem = rel_.set_presence(json);
+  if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): " + problem);
+  return ErrorCode::None;
 }
 
 void Channel::on_transport_binary(const uint8_t* data, size_t size) {
@@ -416,6 +504,7 @@ void Channel::enter_closed(int code, std::string_view reason, bool clean, bool e
 
 void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
   const std::string reason(reason_view);  // the transport's buffer may not outlive callbacks
+  rel_.on_drop();
   connect_deadline_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
   const uint64_t mine = epoch_;
   auto still_mine = [&] { return !disposed_ && epoch_ == mine; };
@@ -516,6 +605,10 @@ void Channel::on_wake() {
     enter_closed(close_code::kAbnormal, "", false);
     return;
   }
+  if (state_ == State::Open && live_ && rel_.active()) {
+    rel_.on_wake();  // may call listeners (presence, MESSAGES_LOST)
+    if (disposed_) return;
+  }
   reschedule();
 }
 
@@ -528,7 +621,7 @@ void Channel::reschedule() {
   double next = kNever;
   switch (state_) {
     case State::Connecting: next = connect_deadline_; break;
-    case State::Open: next = std::min(ping_at_, pong_deadline_); break;
+    case State::Open: next = std::min({ping_at_, pong_deadline_, rel_.next_deadline()}); break;
     case State::Reconnecting: next = retry_at_; break;
     case State::Closing: next = closing_deadline_; break;
     case State::Idle:

@@ -11,6 +11,7 @@
 
 #include "metachannel/envelope.h"
 #include "metachannel/reconnect_policy.h"
+#include "metachannel/reliability.h"
 #include "metachannel/router.h"
 #include "metachannel/send_queue.h"
 #include "metachannel/transport.h"
@@ -36,6 +37,9 @@ struct ChannelConfig {
   // close() with messages queued and a connection on its way waits this long for it to open
   // and send them (0: drop them at once).
   double close_drain_ms = 5000;
+  std::string id;                    // id on the wire (reliable/presence); "" = random
+  ReliableOptions reliable;
+  PresenceOptions presence;
 };
 
 class ChannelEvents {
@@ -48,12 +52,16 @@ class ChannelEvents {
   virtual void on_close(int code, std::string_view reason, bool clean, bool will_reconnect) = 0;
   virtual void on_error(ErrorCode code, std::string_view message, double detail) = 0;
   virtual void on_reconnecting(uint32_t attempt, double delay_ms) = 0;
+  // Reliable delivery (MESSAGES_LOST): `count` messages of sender `from` can no longer arrive.
+  virtual void on_lost(std::string_view /*from*/, double /*count*/, std::string_view /*message*/) {}
+  // Presence: {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}.
+  virtual void on_presence(std::string_view /*json*/) {}
 
  protected:
   ~ChannelEvents() = default;
 };
 
-class Channel final : public TransportListener, public SchedulerListener {
+class Channel final : public TransportListener, public SchedulerListener, private ReliabilityHost {
  public:
   Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
   ~Channel();
@@ -80,8 +88,21 @@ class Channel final : public TransportListener, public SchedulerListener {
   void on_resume();
   // Drops the socket and the queue; no event is emitted after this.
   void dispose();
+  // Drops an open socket as a network failure would (close 1006, then reconnect): for demos
+  // and fault drills.
+  void drop_connection();
 
   Router& router() { return router_; }
+  // Reliable delivery and presence (docs/reliability.md).
+  Reliability& reliability() { return rel_; }
+  const Reliability& reliability() const { return rel_; }
+  const std::string& id() { return rel_.id(); }
+  // Validates and announces this peer's presence state (JSON text).
+  ErrorCode set_presence(std::string_view json);
+  // The page was hidden/unloaded (pagehide) or shown again (pageshow): leaves/rejoins presence.
+  void set_hidden(bool hidden) {
+    if (!disposed_) rel_.set_hidden(hidden);
+  }
 
   // --- Observers.
   State state() const { return state_; }
@@ -135,6 +156,12 @@ class Channel final : public TransportListener, public SchedulerListener {
   void saw_traffic();
   void report_oversize(bool text, double size);
   void report(ErrorCode code, const std::string& message, double detail = 0);
+  // ReliabilityHost
+  bool rel_send(const std::string& text) override;
+  bool rel_deliver(const char* data, size_t size) override;
+  void rel_lost(const std::string& from, double count) override;
+  void rel_presence(const std::string& json) override;
+  void rel_reschedule() override { reschedule(); }
 
   Transport& transport_;
   Scheduler& scheduler_;
@@ -144,6 +171,9 @@ class Channel final : public TransportListener, public SchedulerListener {
   SendQueue queue_;
   Router router_;
   Envelope envelope_;
+  Envelope out_envelope_;  // outgoing frames (a send from a listener must not clobber envelope_)
+  Envelope held_envelope_;  // frames delivered late by the reliability layer
+  Reliability rel_;
 
   State state_ = State::Idle;
   std::string url_;

@@ -326,8 +326,9 @@ bool json_unescape(std::string_view s, std::string& out) {
 
 void Envelope::reset() {
   shape_ = Shape::Text;
-  has_type_ = has_channel_ = has_room_ = has_re_ = false;
-  type_ = channel_ = room_ = re_ = std::string_view();
+  has_type_ = has_channel_ = has_room_ = has_re_ = has_tag_ = false;
+  tag_members_ = 0;
+  type_ = channel_ = room_ = re_ = tag_ = std::string_view();
 }
 
 void Envelope::scan(const char* data, size_t size) {
@@ -380,6 +381,12 @@ bool Envelope::scan_object(EnvelopeCursor& c) {
     switch (key.size()) {
       case 2:
         if (k[0] == 'r' && k[1] == 'e') { has = &has_re_; view = &re_; buf = &re_buf_; }
+        break;
+      case 3:
+        if (k[0] == '_' && k[1] == 'm' && k[2] == 'c') {
+          has = &has_tag_; view = &tag_; buf = &tag_buf_;
+          ++tag_members_;
+        }
         break;
       case 4:
         if (std::memcmp(k, "type", 4) == 0) { has = &has_type_; view = &type_; buf = &type_buf_; }

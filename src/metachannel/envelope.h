@@ -44,16 +44,23 @@ class Envelope {
   std::string_view room() const { return room_; }
   bool has_reply_to() const { return has_re_; }
   std::string_view reply_to() const { return re_; }
+  // "_mc", the reserved member of a reliable channel (src/metachannel/reliability.h): present
+  // only if the member occurs exactly once and its value is a string. tag_members() counts
+  // the members of that name, whatever their values.
+  bool has_tag() const { return tag_members_ == 1 && has_tag_; }
+  std::string_view tag() const { return tag_; }
+  unsigned tag_members() const { return tag_members_; }
 
  private:
   friend struct EnvelopeCursor;
   void reset();
   bool scan_object(struct EnvelopeCursor& c);
   Shape shape_ = Shape::Text;
-  bool has_type_ = false, has_channel_ = false, has_room_ = false, has_re_ = false;
-  std::string_view type_, channel_, room_, re_;
+  bool has_type_ = false, has_channel_ = false, has_room_ = false, has_re_ = false, has_tag_ = false;
+  unsigned tag_members_ = 0;
+  std::string_view type_, channel_, room_, re_, tag_;
   // Storage for unescaped values (rare: only when a routing string contains a backslash).
-  std::string type_buf_, channel_buf_, room_buf_, re_buf_, key_buf_;
+  std::string type_buf_, channel_buf_, room_buf_, re_buf_, tag_buf_, key_buf_;
 };
 
 // Decodes the body of a JSON string (between the quotes) into UTF-8. Returns false on an

@@ -21,6 +21,8 @@ constexpr uint32_t kReply = 1u << 5;         // a pending request() awaits its "
 constexpr uint32_t kParseJson = 1u << 8;     // looks like JSON: JS should JSON.parse it
 constexpr uint32_t kObject = 1u << 9;        // a JSON object (by the scanner)
 constexpr uint32_t kBinary = 1u << 10;
+constexpr uint32_t kSequenced = 1u << 11;    // carries a valid "_mc" tag of a reliable sender (meta.from/seq)
+constexpr uint32_t kLate = 1u << 12;         // delivered after waiting for a gap: not the frame just received
 constexpr uint32_t kDeliverMask = 0xFF;
 }  // namespace route
 

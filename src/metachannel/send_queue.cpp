@@ -2,7 +2,7 @@
 
 namespace mc {
 
-SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size_t& dropped) {
+SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size_t& dropped, uint64_t seq) {
   dropped = 0;
   if (options_.max_messages == 0 || size > options_.max_bytes) return Push::TooLarge;
   if (!fits(1, size)) {
@@ -17,7 +17,7 @@ SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size
         break;
     }
   }
-  items_.push_back(QueuedMessage{binary, std::string(data, size)});
+  items_.push_back(QueuedMessage{binary, std::string(data, size), seq});
   bytes_ += size;
   return dropped ? Push::QueuedDropped : Push::Queued;
 }

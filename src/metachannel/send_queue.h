@@ -1,6 +1,7 @@
 // SendQueue: messages sent while the channel is not open wait here, bounded by count and bytes.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <string>
 
@@ -17,6 +18,7 @@ struct QueueOptions {
 struct QueuedMessage {
   bool binary = false;
   std::string bytes;
+  uint64_t seq = 0;  // reliable channels: its sequence number (0: not sequenced)
 };
 
 class SendQueue {
@@ -32,7 +34,7 @@ class SendQueue {
   explicit SendQueue(QueueOptions options = {}) : options_(options) {}
 
   // `dropped` receives how many queued messages were evicted (drop-oldest).
-  Push push(bool binary, const char* data, size_t size, size_t& dropped);
+  Push push(bool binary, const char* data, size_t size, size_t& dropped, uint64_t seq = 0);
   bool empty() const { return items_.empty(); }
   size_t size() const { return items_.size(); }
   size_t bytes() const { return bytes_; }

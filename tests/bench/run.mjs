@@ -7,7 +7,8 @@
 //   --json              print the results as JSON on stdout (progress goes to stderr)
 //   --rounds N          rounds per figure (default 7, quick 3)
 //   --save PREFIX       also write PREFIX.md and PREFIX.json
-//   --only a,b          figures: receive,filtered,send,rtt,bundle,coldstart,memory,channels,browser
+//   --only a,b          figures: receive,filtered,send,rtt,bundle,coldstart,memory,channels,browser,reliable
+//                       (reliable: tests/bench/reliable.mjs, reliable delivery against plain mode)
 //   --no-browser        skip the Chromium figures
 //   --clients a,b       only these clients (raw is always kept): raw,rws,party,mc
 //   --dist DIR          metachannel from DIR instead of dist/ (e.g. build/bench-profiling/dist)
@@ -58,7 +59,7 @@ const { values: opt } = parseArgs({
 
 const quick = opt.quick;
 const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
-const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser"];
+const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable"];
 const figures = new Set(opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => !(f === "browser" && (quick || opt["no-browser"]))));
 const CFG = quick
   ? { recvN: 60000, recvWarm: 15000, sendN: 30000, sendWarm: 10000, rttSeconds: 0.7, rttWarm: 0.2, rate: 2000, coldN: 10, memN: 200000, memWarm: 50000, channelsN: 1000, browserN: 60000, browserRounds: 2, coldBrowserN: 5 }
@@ -679,9 +680,19 @@ async function main() {
     log("Chromium…");
     F.browser = await browserFigures(floodPort);
   }
+  let reliableMd = "";
+  if (need("reliable")) {
+    log("reliable delivery vs plain…");
+    const args = [path.join(here, "reliable.mjs"), "--rounds", String(ROUNDS), "--n", quick ? "20000" : "100000"];
+    if (opt.dist) args.push("--dist", opt.dist);
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (r.status !== 0) throw new Error(`tests/bench/reliable.mjs failed (${r.status ?? r.signal})`);
+    reliableMd = r.stdout;
+    results.reliable = r.stdout.trim();
+  }
   results.targets = targets(F);
   results.elapsedSeconds = (performance.now() - t0) / 1000;
-  const md = markdown(results) + `\n(${results.elapsedSeconds.toFixed(0)} s)\n`;
+  const md = markdown(results) + reliableMd + `\n(${results.elapsedSeconds.toFixed(0)} s)\n`;
   if (opt.save) {
     writeFileSync(`${opt.save}.md`, md);
     writeFileSync(`${opt.save}.json`, JSON.stringify(results, null, 2) + "\n");

@@ -113,6 +113,18 @@ const EXPECT = [
     },
   },
   {
+    marker: "{ reliable: true, presence: { state: { name: \"ada\" } } }",
+    exitsByItself: false,
+    drive: async ({ ws }) => {
+      await sleep(400);
+      ws.send(JSON.stringify({ type: "plain", from: "a raw client" }));
+    },
+    check: ({ got, out }) => {
+      assert.ok(got.some((m) => m.type === "_mc" && JSON.stringify(m).includes("ada")), "the peer saw the presence announcement");
+      assert.match(out, /null null \{ type: 'plain', from: 'a raw client' \}/, "a raw client's message arrives with meta.from/seq null");
+    },
+  },
+  {
     marker: 'responder.onMessage("price.get"',
     exitsByItself: false,
     check: ({ out }) => assert.match(out, /"answer":\{"type":"price.get.reply","re":"[^"]+","price":42\}/),

@@ -1,0 +1,264 @@
+// Reliability: exactly-once, in-order delivery per sender and presence, built by the peers
+// themselves over a relay that only broadcasts. Opt-in per channel (ReliableOptions,
+// PresenceOptions). The wire, the guarantees and every limit are in docs/reliability.md;
+// the numbers below are the one copy of those limits.
+//
+// Sender: each JSON object it sends gets one reserved top-level member, "_mc":"<id>:<seq>",
+// and is kept in a bounded resend buffer. Receiver: per sender, duplicates are dropped and
+// frames are delivered in sequence order; a gap is asked for ("nack") after a short random
+// back-off, which another receiver's request for the same range cancels. Control messages
+// ({"type":"_mc","op":...}) are built and parsed with nlohmann/json.
+//
+// Reliability, not authentication: anyone who can write to the channel can forge ids and
+// sequence numbers. The bounds below keep such a peer from making a client allocate or
+// resend without limit, or stop delivering; they cannot stop it from confusing the order of
+// the peer whose id it forges.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "metachannel/envelope.h"
+#include "metachannel/transport.h"
+
+namespace mc {
+
+struct ReliableOptions {
+  bool enabled = false;
+  size_t buffer_messages = 1000;  // resend buffer, by count
+  size_t buffer_bytes = 1 << 20;  // by bytes (1 MiB)
+  double buffer_age_ms = 60000;   // by age
+};
+
+struct PresenceOptions {
+  bool enabled = false;
+  std::string state = "null";  // JSON text of this peer's state
+  double renew_ms = 15000;     // re-announce period
+  double timeout_ms = 30000;   // a peer not heard from for this long has left
+  size_t max_state_bytes = 4096;
+};
+
+namespace rel {
+// Wire names.
+constexpr std::string_view kTagMember = "_mc";    // the reserved member of a sequenced object
+constexpr std::string_view kControlType = "_mc";  // "type" of every control message
+// Limits (docs/reliability.md, "Limits").
+constexpr uint64_t kMaxSeq = (1ull << 53) - 1;  // largest sequence number (JS safe integer)
+constexpr uint64_t kMaxGap = 1ull << 20;         // a larger gap is reported lost at once
+constexpr size_t kMaxIdBytes = 64;               // ids: 1-64 of [A-Za-z0-9_-]
+constexpr size_t kMaxPeers = 1024;               // per-sender state kept (least recently heard evicted)
+constexpr size_t kMaxHeldPerPeer = 4096;         // frames held out of order, per sender
+constexpr size_t kMaxHeldBytes = 8 << 20;        // frames held out of order, all senders
+constexpr size_t kMaxRanges = 16;                // ranges in one nack / gone
+constexpr size_t kMaxControlBytes = 16384;       // a control frame larger than this (+ max state) is ignored
+constexpr double kRequestBackoffMinMs = 5;       // random back-off before asking for a gap
+constexpr double kRequestBackoffMaxMs = 60;
+constexpr double kRequestRetryMs = 300;          // ask again after this, doubling...
+constexpr double kRequestRetryMaxMs = 3000;      // ...up to this
+constexpr double kGiveUpMs = 10000;              // a gap with no progress for this long (while open) is lost
+constexpr double kQuietMs = 500;                 // tail announce after this long without sending
+constexpr double kAnswerDelayMaxMs = 50;         // answering an "ask": random delay up to this
+constexpr double kAnswerMinIntervalMs = 200;     // at most one answer per interval
+constexpr double kResendGuardMs = 100;           // the same frame is not resent twice within this
+constexpr double kNacksHandledPerSecond = 500;   // nacks addressed to us that we act on
+constexpr double kResendMessagesPerSecond = 5000;
+constexpr double kResendBytesPerSecond = 8 << 20;
+constexpr double kRequestsPerSecond = 100;       // nacks sent, all senders together
+constexpr double kEchoTimeoutMs = 2000;          // no echo of our own "hi" within this: the relay does not echo
+constexpr double kPresenceMinIntervalMs = 50;    // setPresence() announces at most this often
+}  // namespace rel
+
+class ReliabilityHost {
+ public:
+  // Writes a frame to the open socket now; false if there is none (nothing is queued).
+  virtual bool rel_send(const std::string& text) = 0;
+  // Delivers a sequenced frame that waited out of order. False: stop (the channel was
+  // disposed or reset by a listener).
+  virtual bool rel_deliver(const char* data, size_t size) = 0;
+  virtual void rel_lost(const std::string& from, double count) = 0;
+  // {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}
+  virtual void rel_presence(const std::string& json) = 0;
+  // A deadline moved earlier than what the host last scheduled.
+  virtual void rel_reschedule() = 0;
+
+ protected:
+  ~ReliabilityHost() = default;
+};
+
+struct ReliabilityStats {
+  double sequenced_sent = 0;      // tagged frames accepted for sending
+  double resent_after_reconnect = 0;  // in flight at a drop, not echoed: resent on the next socket
+  double resent_on_request = 0;   // resent because a receiver asked
+  double requests_sent = 0;       // nacks sent
+  double requests_cancelled = 0;  // back-offs cancelled by another receiver's nack
+  double duplicates_dropped = 0;
+  double reordered = 0;           // frames that waited for a gap to fill
+  double repaired = 0;            // frames that filled a gap
+  double lost = 0;                // frames reported MESSAGES_LOST
+  double gone_sent = 0;           // ranges answered with "gone"
+};
+
+class Reliability {
+ public:
+  enum class Action : uint8_t { Plain, Sequenced, Drop };
+
+  // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
+  Reliability(ReliabilityHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
+              PresenceOptions presence);
+  Reliability(const Reliability&) = delete;
+  Reliability& operator=(const Reliability&) = delete;
+
+  // Made on first use (an inactive channel draws no random numbers until asked).
+  const std::string& id() {
+    if (id_.empty()) make_id();
+    return id_;
+  }
+  bool reliable() const { return ropt_.enabled; }
+  bool presence_enabled() const { return popt_.enabled; }
+  bool active() const { return ropt_.enabled || popt_.enabled; }
+
+  // --- sending. tag(): the frame `data` (a JSON object, scanned into `e`) with the reserved
+  // member for the next sequence number; commit() once the channel accepted it (sent now:
+  // written=true, or queued). Nothing is consumed until commit().
+  bool tag(const char* data, size_t size, const Envelope& e, std::string& out);
+  uint64_t commit(std::string text, bool written);
+  // A queued frame with this sequence number went into the current socket.
+  void on_written(uint64_t seq);
+
+  // --- connection. on_open(): the socket is open (sends "hi" and what the last one lost).
+  void on_open();
+  void on_drop();
+  // close()/dispose() while open: says "bye" (final).
+  void on_closing();
+  // The channel switched URL (or went idle): peers and the buffer belong to the old channel.
+  // emit: announce the peers that were present as left (not from dispose()).
+  void reset(bool emit = true);
+  // Page hidden/shown (pagehide/pageshow): leave/rejoin presence.
+  void set_hidden(bool hidden);
+  // Validates and announces a new presence state (JSON text). "" if fine, else the problem.
+  std::string set_presence(std::string_view json);
+
+  // --- receiving. For a JSON object frame (scanned into `e`): what the channel does with it.
+  // Sequenced: deliver it now with route::kSequenced, then call after_delivery().
+  Action on_text(const char* data, size_t size, const Envelope& e);
+  void after_delivery();
+
+  // --- time
+  double next_deadline();
+  void on_wake();
+
+  // --- observers (tests, stats)
+  const ReliabilityStats& stats() const { return stats_; }
+  std::string stats_json() const;
+  uint64_t next_seq() const { return next_seq_; }
+  size_t buffered_count() const { return sent_.size(); }
+  size_t buffered_bytes() const { return sent_bytes_; }
+  size_t peer_count() const { return peers_.size(); }
+  size_t held_count() const;
+  size_t held_bytes() const { return held_bytes_; }
+  size_t present_count() const;
+  bool relay_echoes() const { return relay_echoes_; }
+  // Bytes of the presence state (JSON) of `id`, or -1.
+  long presence_state_bytes(const std::string& id) const;
+  bool open() const { return open_; }
+
+ private:
+  struct Sent {
+    uint64_t seq;
+    std::string text;
+    double at;
+    uint32_t conn;  // connection it was last written to; 0: not yet written (in the send queue)
+    bool echoed;
+    double resent_at;
+  };
+  struct Peer {
+    std::string id;
+    bool seq_known = false;
+    uint64_t next = 0;  // next sequence number to deliver
+    uint64_t top = 0;   // highest sequence number known to exist
+    std::map<uint64_t, std::string> held;
+    double heard = 0;       // last control frame from this peer (presence liveness)
+    uint64_t used = 0;      // last frame from this peer, as a tick (which peer to forget first)
+    double progress = 0;    // last time `next` moved (or we reopened)
+    double request_at = kNever;
+    double retry_ms = rel::kRequestRetryMs;
+    bool present = false;
+    std::string state;  // JSON text
+  };
+  static constexpr double kNever = std::numeric_limits<double>::infinity();
+
+  double now() { return scheduler_.now_ms(); }
+  void make_id();
+  Peer* peer(std::string_view id, bool create);
+  void evict_one();
+  bool gap_open(const Peer& p) const { return p.seq_known && p.top >= p.next; }
+  // Everything below `to` is either delivered from `held` or counted lost (reported once).
+  // False if the host asked to stop.
+  bool skip_to(Peer& p, uint64_t to);
+  bool drain(Peer& p);
+  void schedule_request(Peer& p, double delay);
+  void want(double at);
+  void prune_sent();
+  void handle_control(const char* data, size_t size);
+  void on_hi(Peer& p, uint64_t seq, uint64_t low);
+  double backoff();
+  void on_nack(const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
+  void on_others_nack(Peer& p, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
+  void on_gone(Peer& p, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
+  void send_hi(bool ask);
+  void send_nack(Peer& p);
+  void send_bye(bool final_bye);
+  void presence_changed(std::vector<std::string> joined, std::vector<std::string> updated, std::vector<std::string> left);
+  void forget_peer(Peer& p);
+  bool spend(double& tokens, double& at, double rate, double burst, double cost);
+  std::vector<std::pair<uint64_t, uint64_t>> missing(const Peer& p) const;
+
+  ReliabilityHost& host_;
+  Scheduler& scheduler_;
+  ReliableOptions ropt_;
+  PresenceOptions popt_;
+  std::string id_;
+  ReliabilityStats stats_;
+
+  // sender
+  uint64_t next_seq_ = 1;
+  std::deque<Sent> sent_;  // contiguous sequence numbers, oldest first
+  size_t sent_bytes_ = 0;
+  uint32_t conn_ = 0;
+  bool open_ = false;
+  bool relay_echoes_ = false;
+  bool echo_seen_this_conn_ = false;
+  double echo_check_at_ = kNever;
+  double last_send_at_ = 0;
+  bool tail_pending_ = false;  // sent something since the last announce
+  double answer_at_ = kNever;  // a "hi" owed (answer to an ask, presence change, renew)
+  double last_answer_at_ = -1e300;
+  double renew_at_ = kNever;
+  double last_presence_at_ = -1e300;
+  bool hidden_ = false;
+  double resend_tokens_ = rel::kResendMessagesPerSecond, resend_tokens_at_ = 0;
+  double resend_bytes_ = rel::kResendBytesPerSecond, resend_bytes_at_ = 0;
+  double request_tokens_ = rel::kRequestsPerSecond, request_tokens_at_ = 0;
+  double nack_tokens_ = rel::kNacksHandledPerSecond, nack_tokens_at_ = 0;
+  uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
+
+  // receiver
+  std::unordered_map<std::string, Peer> peers_;
+  size_t held_bytes_ = 0;
+  Peer* draining_ = nullptr;  // set by on_text (Sequenced) for after_delivery()
+  Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)
+  uint64_t tick_ = 0;
+  std::string key_;  // lookup key, reused (no allocation per frame)
+  uint64_t draining_gen_ = 0;
+  uint64_t generation_ = 0;   // bumps on reset(): a listener may reset during a drain
+  double scheduled_ = kNever;  // the earliest deadline the host knows about
+  double peer_sweep_at_ = kNever;
+};
+
+}  // namespace mc

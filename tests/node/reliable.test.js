@@ -1,0 +1,265 @@
+// Reliable delivery against the real dev relay (and a relay variant that does not echo a
+// sender's own frames): nothing lost, nothing doubled, in order per sender, through forced
+// drops, an absent receiver, a relay restart; raw clients keep working beside reliable ones.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { WebSocket, WebSocketServer } from "ws";
+import { mc, relayFor, channelFor, sleep, waitFor } from "./helpers.js";
+import { restartableRelay } from "./fault-tools.js";
+
+const FAST = { minDelayMs: 5, maxDelayMs: 40, stableAfterMs: 200 };
+
+/**
+ * Follows what `channels` receive from each other: per receiver and sender, the "n" of every
+ * {type: "r"} message, checked in order and exactly once as it arrives.
+ */
+function track(channels) {
+  const byId = new Map(channels.map((c, i) => [c.id, i]));
+  const got = channels.map(() => channels.map(() => []));
+  const problems = [];
+  const lost = [];
+  channels.forEach((ch, r) => {
+    ch.onMessage("r", (m, meta) => {
+      const s = byId.get(meta.from);
+      if (s === undefined || s === r) return; // our own echo
+      const list = got[r][s];
+      if (list.length && m.n !== list.at(-1) + 1) problems.push(`client ${r} got ${m.n} from ${s} after ${list.at(-1)}`);
+      if (meta.seq !== m.n) problems.push(`client ${r}: seq ${meta.seq} carries n ${m.n}`);
+      list.push(m.n);
+    });
+    ch.on("error", (e) => {
+      if (e.code === "MESSAGES_LOST") lost.push(e.detail);
+    });
+  });
+  return { got, problems, lost };
+}
+
+function complete(tracker, sent) {
+  return tracker.got.every((row, r) => row.every((list, s) => s === r || list.length === sent[s]));
+}
+
+function totals(channels) {
+  const sum = {};
+  for (const ch of channels) {
+    for (const [k, v] of Object.entries(ch._reliableStats())) if (typeof v === "number") sum[k] = (sum[k] || 0) + v;
+  }
+  return sum;
+}
+
+/** A broadcast relay that does NOT send a sender its own frames (unlike the dev relay). */
+async function noEchoRelay(t) {
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await new Promise((resolve) => wss.once("listening", resolve));
+  wss.on("connection", (ws) => {
+    ws.on("error", () => {});
+    ws.on("message", (data, isBinary) => {
+      for (const peer of wss.clients) if (peer !== ws && peer.readyState === 1) peer.send(data, { binary: isBinary });
+    });
+  });
+  t.after(() => new Promise((resolve) => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close(() => resolve());
+  }));
+  return { url: `ws://127.0.0.1:${wss.address().port}/noecho`, dropAll: () => { for (const ws of wss.clients) ws.terminate(); }, wss };
+}
+
+test("three reliable clients sending every 2 ms through 100 forced drops of every socket: all arrive once, in order", async (t) => {
+  const relay = await relayFor(t);
+  const { url, token } = await relay.createChannel();
+  const clients = [0, 1, 2].map(() => channelFor(t, url, { reliable: { bufferMessages: 5000 }, reconnect: FAST }));
+  const tracker = track(clients);
+  await Promise.all(clients.map((c) => c.opened()));
+  const sent = [0, 0, 0];
+  const timers = clients.map((c, i) => setInterval(() => c.send({ type: "r", n: ++sent[i] }), 2));
+  t.after(() => timers.forEach(clearInterval));
+  for (let i = 0; i < 100; i++) {
+    await waitFor(() => clients.every((c) => c.state === "open"), { timeoutMs: 5000, what: `all open before drop ${i + 1}` });
+    await sleep(15 + (i % 4) * 10);
+    relay.dropAll(token);
+  }
+  timers.forEach(clearInterval);
+  await waitFor(() => complete(tracker, sent), { timeoutMs: 20000, what: "every message at every client" });
+  const s = totals(clients);
+  console.log(
+    `# 100 drops: sent ${sent.join("/")}; repaired by resend after reconnect ${s.resentAfterReconnect}, ` +
+      `by request ${s.resentOnRequest} (${s.requestsSent} requests, ${s.requestsCancelled} cancelled by another's), ` +
+      `duplicates dropped ${s.duplicatesDropped}, lost ${s.lost}`,
+  );
+  assert.deepEqual(tracker.problems, []);
+  assert.deepEqual(tracker.lost, []);
+  for (let r = 0; r < 3; r++) {
+    for (let k = 0; k < 3; k++) {
+      if (k !== r) assert.deepEqual(tracker.got[r][k], Array.from({ length: sent[k] }, (_, i) => i + 1), `client ${r} from ${k}`);
+    }
+  }
+  assert.ok(s.resentAfterReconnect + s.resentOnRequest > 0, "the drops cost messages that had to be repaired");
+});
+
+/** Two senders at 200 messages/s each while the receiver is away for 5 s (its socket killed, no retry meanwhile). */
+async function awayFor5s(t, url, kill) {
+  const senders = [0, 1].map(() => channelFor(t, url, { reliable: { bufferMessages: 4000 }, reconnect: FAST }));
+  const receiver = channelFor(t, url, { reliable: true, protocols: ["receiver"], reconnect: { minDelayMs: 5000, maxDelayMs: 5000, jitter: 0 } });
+  const all = [...senders, receiver];
+  const tracker = track(all);
+  await Promise.all(all.map((c) => c.opened()));
+  const sent = [0, 0, 0];
+  const timers = senders.map((c, i) => setInterval(() => c.send({ type: "r", n: ++sent[i] }), 5));
+  t.after(() => timers.forEach(clearInterval));
+  await sleep(200);
+  kill(receiver);
+  await waitFor(() => receiver.state === "reconnecting", { what: "the receiver noticed" });
+  const before = tracker.got[2].map((l) => l.length);
+  await sleep(5000);
+  await waitFor(() => receiver.state === "open", { timeoutMs: 3000, what: "the receiver back" });
+  await sleep(300);
+  timers.forEach(clearInterval);
+  await waitFor(() => tracker.got[2][0].length === sent[0] && tracker.got[2][1].length === sent[1], {
+    timeoutMs: 10000,
+    what: "everything sent while away",
+  });
+  const s = totals(all);
+  console.log(
+    `# away 5 s: missed ${sent[0] - before[0]}+${sent[1] - before[1]} while away; resent on request ${s.resentOnRequest}, ` +
+      `after reconnect ${s.resentAfterReconnect}; requests ${s.requestsSent}; lost ${s.lost}`,
+  );
+  assert.deepEqual(tracker.problems, []);
+  assert.deepEqual(tracker.lost, []);
+  // 200/s for 5 s is 1,000; a loaded machine's timers run late, hence the margin.
+  assert.ok(sent[0] - before[0] >= 300, `the senders kept sending while it was away (${sent[0] - before[0]})`);
+  assert.deepEqual(tracker.got[2][0], Array.from({ length: sent[0] }, (_, i) => i + 1));
+  assert.deepEqual(tracker.got[2][1], Array.from({ length: sent[1] }, (_, i) => i + 1));
+  return s;
+}
+
+test("a receiver away for 5 s while two peers send 200 messages/s gets every one back, in order", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  let receiverSocket = null;
+  relay.on("connection", ({ protocol, socket }) => {
+    if (protocol === "receiver") receiverSocket = socket;
+  });
+  const s = await awayFor5s(t, url, () => receiverSocket.terminate());
+  assert.ok(s.resentOnRequest >= 300, `repaired by request (${s.resentOnRequest})`);
+});
+
+test("the same through a relay that does not echo a sender's own frames (repair by request alone)", async (t) => {
+  const relay = await noEchoRelay(t);
+  let receiverSocket = null;
+  relay.wss.on("connection", (ws) => {
+    if (ws.protocol === "receiver") receiverSocket = ws;
+  });
+  const s = await awayFor5s(t, relay.url, () => receiverSocket.terminate());
+  assert.equal(s.resentAfterReconnect, 0, "no echo: nothing is resent blindly");
+});
+
+test("forced drops through a non-echoing relay: in-flight losses are repaired by announce and request", async (t) => {
+  const relay = await noEchoRelay(t);
+  const clients = [0, 1, 2].map(() => channelFor(t, relay.url, { reliable: { bufferMessages: 5000 }, reconnect: FAST }));
+  const tracker = track(clients);
+  await Promise.all(clients.map((c) => c.opened()));
+  const sent = [0, 0, 0];
+  const timers = clients.map((c, i) => setInterval(() => c.send({ type: "r", n: ++sent[i] }), 2));
+  t.after(() => timers.forEach(clearInterval));
+  for (let i = 0; i < 20; i++) {
+    await waitFor(() => clients.every((c) => c.state === "open"), { timeoutMs: 5000, what: `all open before drop ${i + 1}` });
+    await sleep(20 + (i % 4) * 10);
+    relay.dropAll();
+  }
+  timers.forEach(clearInterval);
+  await waitFor(() => complete(tracker, sent), { timeoutMs: 20000, what: "every message at every client" });
+  const s = totals(clients);
+  console.log(`# no-echo relay, 20 drops: sent ${sent.join("/")}; resent on request ${s.resentOnRequest}, lost ${s.lost}`);
+  assert.deepEqual(tracker.problems, []);
+  assert.deepEqual(tracker.lost, []);
+  for (const c of clients) assert.equal(c._reliableStats().relayEchoes, false, "no echo detected");
+});
+
+test("a relay restart: what was in flight is resent, nothing is doubled", async (t) => {
+  const relay = await restartableRelay(t);
+  const { url } = await relay.createChannel();
+  const clients = [0, 1, 2].map(() => channelFor(t, url, { reliable: true, reconnect: FAST }));
+  const tracker = track(clients);
+  await Promise.all(clients.map((c) => c.opened()));
+  const sent = [0, 0, 0];
+  const timers = clients.map((c, i) => setInterval(() => c.send({ type: "r", n: ++sent[i] }), 2));
+  t.after(() => timers.forEach(clearInterval));
+  await sleep(300);
+  await relay.restart();
+  await waitFor(() => clients.every((c) => c.state === "open"), { timeoutMs: 5000, what: "all back after the restart" });
+  await sleep(300);
+  timers.forEach(clearInterval);
+  await waitFor(() => complete(tracker, sent), { timeoutMs: 10000, what: "every message at every client" });
+  assert.deepEqual(tracker.problems, []);
+  assert.deepEqual(tracker.lost, []);
+});
+
+test("a raw ws client and reliable clients exchange plain JSON on the same channel", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const a = channelFor(t, url, { reliable: true, presence: { state: { name: "a" } } });
+  const fromRaw = [];
+  a.onMessage("plain", (m, meta) => fromRaw.push({ m, from: meta.from, seq: meta.seq }));
+  await a.opened();
+  const raw = new WebSocket(url);
+  t.after(() => raw.terminate());
+  const rawGot = [];
+  raw.on("message", (data) => rawGot.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => {
+    raw.once("open", resolve);
+    raw.once("error", reject);
+  });
+  raw.send(JSON.stringify({ type: "plain", n: 1, text: "hi from python" }));
+  a.send({ type: "chat", text: "hello raw" });
+  await waitFor(() => fromRaw.length === 1 && rawGot.some((m) => m.type === "chat"), { what: "both directions" });
+  assert.deepEqual(fromRaw, [{ m: { type: "plain", n: 1, text: "hi from python" }, from: null, seq: null }]);
+  const chat = rawGot.find((m) => m.type === "chat");
+  assert.deepEqual(chat, { _mc: `${a.id}:1`, type: "chat", text: "hello raw" }, "the same message plus the reserved member");
+  // What else a raw client sees are the peers' control messages, all of {type: "_mc"}.
+  for (const m of rawGot) assert.ok(m.type === "chat" || m.type === "plain" || m.type === "_mc", JSON.stringify(m));
+});
+
+test("reliable options are validated", async () => {
+  assert.throws(() => new mc.Channel(null, { reliable: { bufferMessages: 0 } }), { code: "INVALID_ARGUMENT", message: /reliable.bufferMessages/ });
+  assert.throws(() => new mc.Channel(null, { reliable: { nope: 1 } }), { code: "INVALID_ARGUMENT", message: /reliable.nope/ });
+  assert.throws(() => new mc.Channel(null, { reliable: "yes" }), { code: "INVALID_ARGUMENT" });
+  assert.throws(() => new mc.Channel(null, { presence: { state: () => 1 } }), { code: "INVALID_ARGUMENT", message: /presence.state/ });
+  assert.throws(() => new mc.Channel(null, { presence: { state: "x".repeat(100), maxStateBytes: 16 } }), {
+    code: "INVALID_ARGUMENT",
+    message: /maxStateBytes is 16/,
+  });
+  const plain = new mc.Channel(null);
+  assert.match(plain.id, /^[0-9a-z]{12}$/);
+  assert.throws(() => plain.setPresence(1), { code: "INVALID_ARGUMENT", message: /presence is off/ });
+  plain.dispose();
+  assert.throws(() => plain.setPresence(1), { code: "DISPOSED" });
+});
+
+test("MESSAGES_LOST: what the sender no longer holds is reported once, with its id and the count, then delivery goes on", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  let receiverSocket = null;
+  relay.on("connection", ({ protocol, socket }) => {
+    if (protocol === "receiver") receiverSocket = socket;
+  });
+  const sender = channelFor(t, url, { reliable: { bufferMessages: 5 } });
+  const receiver = channelFor(t, url, { reliable: true, protocols: ["receiver"], reconnect: { minDelayMs: 300, maxDelayMs: 300, jitter: 0 } });
+  const got = [];
+  const errors = [];
+  receiver.onMessage("r", (m) => got.push(m.n));
+  receiver.on("error", (e) => errors.push(e));
+  await Promise.all([sender.opened(), receiver.opened()]);
+  sender.send({ type: "r", n: 1 });
+  await waitFor(() => got.length === 1, { what: "the first message" });
+  receiverSocket.terminate();
+  await waitFor(() => receiver.state === "reconnecting", { what: "the receiver away" });
+  for (let n = 2; n <= 51; n++) sender.send({ type: "r", n }); // the buffer keeps 47..51
+  await waitFor(() => receiver.state === "open", { timeoutMs: 3000, what: "the receiver back" });
+  await waitFor(() => got.at(-1) === 51, { timeoutMs: 5000, what: "the last message" });
+  await sleep(500);
+  const lost = errors.filter((e) => e.code === "MESSAGES_LOST");
+  assert.equal(lost.length, 1, "once per gap");
+  assert.ok(lost[0] instanceof mc.MetaChannelError);
+  assert.deepEqual(lost[0].detail, { from: sender.id, count: 45 }, "2..46 aged out of a 5-message buffer");
+  assert.match(lost[0].message, /45 message\(s\) from peer [0-9a-z]{12} were lost/);
+  assert.deepEqual(got, [1, 47, 48, 49, 50, 51]);
+});
