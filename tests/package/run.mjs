@@ -118,7 +118,10 @@ async function main() {
       const missing = [...new Set(targets.filter(Boolean).map((t) => t.replace(/^\.\//, "")))].filter((t) => !files.includes(t));
       return missing.length ? `missing: ${missing.join(", ")}` : true;
     });
-    check("the tarball is small (< 300 kB packed)", () => (info.size < 300 * 1024 ? true : `${info.size} bytes`));
+    // The wasm ships four ways (the file, the base64 fallback chunk, the CommonJS and script-tag
+    // inline builds); reliable delivery's nlohmann/json parser and serializer tripled it (42 ->
+    // 135 KB), so the bound went from 300 to 500 kB with it. Shrinking the wasm is the size issue's.
+    check("the tarball is small (< 500 kB packed)", () => (info.size < 500 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");
