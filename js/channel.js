@@ -127,8 +127,6 @@ export class Channel {
   /** errors the core reported while the constructor ran, delivered once listeners can exist */
   #early = null;
   #id = null;
-  /** reliable or presence: meta carries from/seq (plain channels keep the meta they always had) */
-  #peered = false;
   /** the other peers on the channel (presence option): id -> state */
   #presence = new Map();
 
@@ -156,7 +154,6 @@ export class Channel {
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
-    this.#peered = !!(flat.reliable || flat.presence);
     this.#w = new core.WasmChannel(this.#handle, flat);
     if (presenceState !== undefined) {
       const rc = this.#w.setPresence(presenceState); // the core checks presence.maxStateBytes
@@ -570,11 +567,8 @@ export class Channel {
           }
         }
         const object = parsed && isPlainObject(data);
-        const meta = { type: object && typeof data.type === "string" ? data.type : null, binary: false, raw };
-        if (this.#peered) {
-          meta.from = null;
-          meta.seq = null;
-        }
+        // from/seq: the sender id and sequence number of a reliable message, else null.
+        const meta = { type: object && typeof data.type === "string" ? data.type : null, binary: false, raw, from: null, seq: null };
         if (route & ROUTE.SEQ && object) {
           const tag = data[TAG]; // "<id>:<seq>", checked by the core
           const colon = tag.lastIndexOf(":");
@@ -593,7 +587,7 @@ export class Channel {
       },
       binary: (bytes, route) => {
         if (route & ROUTE.MESSAGE) {
-          this.#emit("message", bytes, this.#peered ? { type: null, binary: true, raw: null, from: null, seq: null } : { type: null, binary: true, raw: null });
+          this.#emit("message", bytes, { type: null, binary: true, raw: null, from: null, seq: null });
         }
       },
       lost: (from, count, message) => this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count })),

@@ -56,12 +56,10 @@ export interface MessageMeta {
   binary: boolean;
   /** The text frame as received (null for binary). */
   raw: string | null;
-  /**
-   * On a channel with `reliable` or `presence`: the sender's id and the sequence number of a
-   * reliable message (its "_mc" member), else null. Absent on other channels.
-   */
-  from?: string | null;
-  seq?: number | null;
+  /** The sender's id of a reliable message (its "_mc" member), else null. */
+  from: string | null;
+  /** The sequence number of a reliable message, else null. */
+  seq: number | null;
 }
 
 /** Who joined, changed state or left since the last event (ids; states are in `channel.presence`). */

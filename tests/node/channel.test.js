@@ -88,8 +88,8 @@ test("two channels on one token exchange typed JSON, text and binary", async (t)
   await sleep(50);
   assert.equal(got.length, sent.length, "no extra messages");
 
-  const text = (data, raw, type = null) => ({ data, meta: { type, binary: false, raw } });
-  const bytes = (...b) => ({ data: new Uint8Array(b), meta: { type: null, binary: true, raw: null } });
+  const text = (data, raw, type = null) => ({ data, meta: { type, binary: false, raw, from: null, seq: null } });
+  const bytes = (...b) => ({ data: new Uint8Array(b), meta: { type: null, binary: true, raw: null, from: null, seq: null } });
   const le16 = new Uint8Array(new Int16Array([1, -2]).buffer);
   const f64 = new Uint8Array(new Float64Array([1.5]).buffer);
   const expected = [
@@ -166,16 +166,16 @@ test("onMessage(type) and \"*\" routing; on(\"message\") sees everything", async
   await sleep(50);
 
   assert.deepEqual(typeA.map((x) => x.msg.i), [1, 5, 8]);
-  assert.deepEqual(typeA[0].meta, { type: "A", binary: false, raw: '{"type":"A","i":1}' });
-  assert.deepEqual(typeA[1].meta, { type: "A", binary: false, raw: '{"type":"A","i":5}' });
+  assert.deepEqual(typeA[0].meta, { type: "A", binary: false, raw: '{"type":"A","i":1}', from: null, seq: null });
+  assert.deepEqual(typeA[1].meta, { type: "A", binary: false, raw: '{"type":"A","i":5}', from: null, seq: null });
   assert.deepEqual(typeB.map((x) => x.i), [2]);
   assert.deepEqual(star.map((x) => x.msg.i ?? x.msg.type), [1, 2, 3, 5, 6, 7, 8, "end"], '"*" sees every JSON object, nothing else');
-  assert.deepEqual(star[2].meta, { type: null, binary: false, raw: JSON.stringify(sent[2]) });
+  assert.deepEqual(star[2].meta, { type: null, binary: false, raw: JSON.stringify(sent[2]), from: null, seq: null });
   assert.equal(all.length, sent.length);
   assert.deepEqual(all.map((x) => x.meta.type), ["A", "B", null, null, null, "A", "AA", "a", null, null, "A", "end"]);
   assert.deepEqual(all.map((x) => x.meta.binary), sent.map((m) => m instanceof Uint8Array));
-  assert.deepEqual(all[4], { data: "plain text", meta: { type: null, binary: false, raw: "plain text" } });
-  assert.deepEqual(all[9], { data: 17, meta: { type: null, binary: false, raw: "17" } });
+  assert.deepEqual(all[4], { data: "plain text", meta: { type: null, binary: false, raw: "plain text", from: null, seq: null } });
+  assert.deepEqual(all[9], { data: 17, meta: { type: null, binary: false, raw: "17", from: null, seq: null } });
 });
 
 test("a typed listener alone gets only its type (no message listener registered)", async (t) => {

@@ -173,8 +173,8 @@ test("invalid JSON: delivered as the text itself, never routed by type", async (
       const expected = sent.map((s, i) => (i === bom && stripped ? { type: "x" } : s));
       assert.deepEqual(r.messages.map((m) => m.data), expected);
       r.messages.forEach((m, i) => {
-        if (i === bom && stripped) assert.deepEqual(m.meta, { type: "x", binary: false, raw: sent[bom].slice(1) });
-        else assert.deepEqual(m.meta, { type: null, binary: false, raw: m.data });
+        if (i === bom && stripped) assert.deepEqual(m.meta, { type: "x", binary: false, raw: sent[bom].slice(1), from: null, seq: null });
+        else assert.deepEqual(m.meta, { type: null, binary: false, raw: m.data, from: null, seq: null });
       });
       assert.equal(r.typed.get("x").length, stripped ? 1 : 0, 'onMessage("x") never sees malformed JSON');
       assert.equal(r.star.length, stripped ? 1 : 0, 'onMessage("*") never sees malformed JSON');
@@ -195,7 +195,7 @@ test("truncated UTF-8 in binary frames: delivered as the exact bytes", async (t)
       r.messages.forEach((m, i) => {
         assert.ok(m.data instanceof Uint8Array, `frame ${i} is a Uint8Array`);
         assert.deepEqual(m.data, sent[i], `frame ${i} bytes`);
-        assert.deepEqual(m.meta, { type: null, binary: true, raw: null });
+        assert.deepEqual(m.meta, { type: null, binary: true, raw: null, from: null, seq: null });
       });
       assert.equal(r.typed.get("x").length, 0, "JSON bytes in a binary frame are not routed");
       assert.equal(r.star.length, 0);

@@ -183,7 +183,7 @@ test("bindMetaframe: switches on a new URL (rotation), carries messages, disconn
   await peer.opened();
   const got = nextEvent(channel, "message");
   peer.send({ type: "progress", value: 0.5 });
-  assert.deepEqual(await got, [{ type: "progress", value: 0.5 }, { type: "progress", binary: false, raw: '{"type":"progress","value":0.5}' }]);
+  assert.deepEqual(await got, [{ type: "progress", value: 0.5 }, { type: "progress", binary: false, raw: '{"type":"progress","value":0.5}', from: null, seq: null }]);
 
   // Removal (undefined) and empty string both disconnect.
   mf.setInputs({ _websocket_url_: undefined });

@@ -149,7 +149,7 @@ test("binary round trips: 0, 1 and 65,536 bytes from ArrayBuffer and typed array
     assert.equal(data.constructor, Uint8Array, `${name}: exactly Uint8Array`);
     assert.equal(data.byteLength, expected.byteLength, `${name}: length`);
     assert.ok(Buffer.from(data).equals(Buffer.from(expected)), `${name}: bytes`);
-    assert.deepEqual(meta, { type: null, binary: true, raw: null });
+    assert.deepEqual(meta, { type: null, binary: true, raw: null, from: null, seq: null });
   });
   // Each delivered array owns its bytes (later frames do not overwrite earlier ones).
   assert.ok(Buffer.from(got[4].data).equals(Buffer.from(big)));
