@@ -5,24 +5,18 @@
 #include <limits>
 #include <utility>
 
+#include "metachannel/decimal.h"
 #include "metachannel/url.h"
 
 namespace mc {
 namespace {
 
-// Whole numbers for messages. Not std::to_string: it pulls printf into the wasm (~2.5 KB).
+// Whole numbers for messages (see decimal.h).
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (v < 0) return "-" + number(-v);
   if (!(v < 1e18)) return v == std::numeric_limits<double>::infinity() ? "Infinity" : "1e18+";
-  unsigned long long n = static_cast<unsigned long long>(v);
-  char digits[24];
-  size_t i = sizeof(digits);
-  do {
-    digits[--i] = static_cast<char>('0' + n % 10);
-    n /= 10;
-  } while (n != 0);
-  return std::string(digits + i, sizeof(digits) - i);
+  return decimal(static_cast<uint64_t>(v));
 }
 
 bool equals(const char* data, size_t size, const std::string& s) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "metachannel/decimal.h"
 #include "metachannel/wire.h"
 
 namespace mc {
@@ -57,16 +58,6 @@ bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq) {
   if (v > rel::kMaxSeq) return false;
   seq = v;
   return true;
-}
-
-std::string decimal(uint64_t v) {
-  char digits[24];
-  size_t i = sizeof(digits);
-  do {
-    digits[--i] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  return std::string(digits + i, sizeof(digits) - i);
 }
 
 bool seq_of(const json& j, const char* key, uint64_t& out) {

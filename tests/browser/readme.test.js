@@ -3,7 +3,7 @@
 // the snippets update. A raw peer on the channel checks what they send and feeds them input.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import WebSocket from "ws";
+import { rawPeer } from "../tools.mjs";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { startHarness, until, resultsDir } from "./harness.js";
@@ -19,16 +19,6 @@ after(async () => {
   await h?.close();
 });
 
-async function peer(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  const got = [];
-  ws.on("message", (d) => got.push(JSON.parse(String(d))));
-  return { ws, got };
-}
 
 /** How each block is driven, found by a line it contains. */
 const DRIVE = [
@@ -65,7 +55,7 @@ for (const block of blocks) {
   if (!drive) continue;
   test(`README.md:${block.line} (${block.heading}) works in Chromium as written`, { timeout: 60000 }, async () => {
     const { url, token } = await h.relay.createChannel();
-    const p = await peer(url);
+    const p = await rawPeer(url);
     try {
       const html = block.code
         .replace(/<script src="[^"]*metachannel\.js"><\/script>/, '<script src="/dist/metachannel.js"></script>')

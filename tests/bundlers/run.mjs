@@ -16,6 +16,7 @@
 //                                          parcel; MC_KEEP_TMP=1 keeps the apps)
 // Prints TAP-ish lines, then "# pass N" / "# fail N" and "N passed, N failed"; exit 1 on failure.
 import { spawn } from "node:child_process";
+import { exec, npmPack, tap } from "../tools.mjs";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -27,6 +28,8 @@ import { chromium } from "playwright-core";
 import { startRelay } from "../../js/relay/server.js";
 import { serveStatic } from "../../scripts/static-server.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/toolchain.mjs";
+
+const { report, end } = tap();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -45,6 +48,13 @@ const HEAD = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,
 const MODULE_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script type="module" src="${src}"></script>\n`;
 const CLASSIC_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script src="${src}" defer></script>\n`;
 const ROLLUP_CONFIG = (output, resolve = "{ browser: true }") => `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve(${resolve})],\n};\n`;
+
+// webpack's zero-config layout: src/index.js in, dist/main.js out, dist/index.html by hand.
+function webpackLayout(dir) {
+  mkdirSync(path.join(dir, "src"));
+  copyFileSync(path.join(dir, "main.js"), path.join(dir, "src/index.js"));
+  rmSync(path.join(dir, "main.js"));
+}
 
 const APPS = [
   {
@@ -66,12 +76,7 @@ const APPS = [
     name: "webpack",
     tool: "webpack",
     label: "webpack 5 + webpack-cli (webpack --mode production)",
-    // webpack's zero-config layout: src/index.js in, dist/main.js out, dist/index.html by hand.
-    layout: (dir) => {
-      mkdirSync(path.join(dir, "src"));
-      copyFileSync(path.join(dir, "main.js"), path.join(dir, "src/index.js"));
-      rmSync(path.join(dir, "main.js"));
-    },
+    layout: webpackLayout,
     build: [bin("webpack-cli/bin/cli.js"), "--mode", "production"],
     out: "dist",
     page: ["index.html", CLASSIC_PAGE("main.js")],
@@ -142,11 +147,7 @@ const APPS = [
     tool: "webpack",
     label: "webpack 5 (webpack --mode production), metachannel/inline",
     inline: true,
-    layout: (dir) => {
-      mkdirSync(path.join(dir, "src"));
-      copyFileSync(path.join(dir, "main.js"), path.join(dir, "src/index.js"));
-      rmSync(path.join(dir, "main.js"));
-    },
+    layout: webpackLayout,
     build: [bin("webpack-cli/bin/cli.js"), "--mode", "production"],
     out: "dist",
     page: ["index.html", CLASSIC_PAGE("main.js")],
@@ -174,45 +175,7 @@ const APPS = [
 ];
 
 // ------------------------------------------------------------------ TAP
-let passed = 0;
-let failed = 0;
-let n = 0;
 
-function report(ok, name, detail = "") {
-  n++;
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? "ok" : "not ok"} ${n} - ${name}`);
-  if (!ok && detail) console.log(indent(detail));
-}
-
-function indent(text) {
-  return String(text).trimEnd().split("\n").map((l) => `  # ${l}`).join("\n");
-}
-
-/** Runs a command; resolves { code, stdout, stderr, ms } (never rejects). */
-function exec(cmd, args, { cwd = root, env = {}, timeoutMs = 180000 } = {}) {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: `${stderr}\n${err.message}`, ms: Date.now() - started });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 // eslint-disable-next-line no-control-regex
 const plain = (text) => String(text).replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
@@ -472,16 +435,9 @@ async function main() {
     // The apps' node_modules/metachannel comes from the tarball; everything else they resolve
     // (the bundlers, ws) from the cache, one folder up, as if installed beside it.
     symlinkSync(path.join(cache, "node_modules"), path.join(work, "node_modules"), "dir");
-    const pack = await exec(npm, ["pack", "--json", "--pack-destination", work], { env: { npm_config_loglevel: "error" } });
-    let info = null;
-    try {
-      info = JSON.parse(pack.stdout)[0];
-    } catch {
-      info = null;
-    }
-    report(pack.code === 0 && info !== null, "npm pack", pack.stdout + pack.stderr);
+    const { info, tarball, output } = await npmPack(work);
+    report(info !== null, "npm pack", output);
     if (!info) return;
-    const tarball = path.join(work, info.filename);
 
     const relay = await startRelay({ port: 0 });
     cleanups.push(() => relay.close());
@@ -537,10 +493,4 @@ async function main() {
 
 main()
   .catch((err) => report(false, "bundlers suite", err && err.stack ? err.stack : String(err)))
-  .finally(() => {
-    console.log(`# tests ${passed + failed}`);
-    console.log(`# pass ${passed}`);
-    console.log(`# fail ${failed}`);
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exitCode = failed === 0 ? 0 : 1;
-  });
+  .finally(end);

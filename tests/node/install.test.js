@@ -4,55 +4,33 @@
 // Load failures need a fresh module, so each runs in a child process of the same flavour.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { exec, rawPeer } from "../tools.mjs";
 import { mc, distDir, relayFor, channelFor, waitFor, sleep } from "./helpers.js";
 
 const dist = path.join(distDir, "metachannel.mjs");
 
-/** Runs `source` (an ES module) with this process's node and flags; resolves { code, stdout, stderr, ms }. */
+/** Runs `source` (an ES module) with this process's node and flags; resolves { code, signal, stdout, stderr, ms }. */
 function runScript(source, { env = {}, timeoutMs = 15000 } = {}) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "mc-install-"));
-  const file = path.join(dir, "script.mjs");
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "mc-install-")), "script.mjs");
   writeFileSync(file, source);
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), file], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  return exec(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), file], { env, timeoutMs });
 }
 
-async function rawPeer(t, url) {
-  const ws = new WebSocket(url);
-  t.after(() => ws.terminate());
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  const got = [];
-  ws.on("message", (d) => got.push(JSON.parse(String(d))));
-  return got;
+async function rawPeerFor(t, url) {
+  const peer = await rawPeer(url);
+  t.after(() => peer.ws.terminate());
+  return peer.got;
 }
 
 test("a worker that sends and then awaits close(): the message arrives and the process exits by itself", async (t) => {
   const relay = await relayFor(t);
   const { url } = await relay.createChannel();
-  const got = await rawPeer(t, url);
+  const got = await rawPeerFor(t, url);
   const r = await runScript(
     `import { connectFromEnv } from ${JSON.stringify(dist)};
      const ch = await connectFromEnv();
@@ -116,7 +94,7 @@ test("close() returns a promise that resolves once the socket has closed", async
 test("close() while connecting sends the queue first, in order, then closes", async (t) => {
   const relay = await relayFor(t);
   const { url } = await relay.createChannel();
-  const got = await rawPeer(t, url);
+  const got = await rawPeerFor(t, url);
   const ch = channelFor(t, url);
   const errs = [];
   ch.on("error", (e) => errs.push(e));

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import WebSocket from "ws";
+import { exec, rawPeer } from "../tools.mjs";
 import { distDir, relayFor, sleep, waitFor } from "./helpers.js";
 import { readmeSnippets, PLACEHOLDER_URL, root } from "../readme/snippets.js";
 
@@ -17,20 +17,7 @@ const snippets = readmeSnippets();
 const dist = path.join(distDir, "metachannel.mjs");
 const EXPORTS = ["connect", "ready", "Channel", "ChatClient", "LiveDataClient", "MetaframeClient", "bindMetaframe", "connectFromEnv", "MetaChannelError"];
 
-function run(cmd, args, { env = {}, cwd = root, timeoutMs = 20000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+const run = (cmd, args, { env = {}, cwd = root, timeoutMs = 20000 } = {}) => exec(cmd, args, { env, cwd, timeoutMs });
 
 /** The snippet as a module: imports from dist, the URL filled in, its surroundings defined. */
 function asModule(code, url) {
@@ -60,15 +47,9 @@ function asModule(code, url) {
 }
 
 async function peer(t, url) {
-  const ws = new WebSocket(url);
-  t.after(() => ws.terminate());
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  const got = [];
-  ws.on("message", (d) => got.push(JSON.parse(String(d))));
-  return { ws, got };
+  const p = await rawPeer(url);
+  t.after(() => p.ws.terminate());
+  return p;
 }
 
 /** What each runnable js snippet must do, found by a line it contains. */

@@ -5,11 +5,13 @@
 //   node tests/package/run.mjs          (MC_NODE22=/path/to/node22 to skip installing Node 22;
 //                                        MC_KEEP_TMP=1 to keep the temp directory)
 // Prints TAP-ish lines, then "# pass N" / "# fail N" and "N passed, N failed"; exit 1 on failure.
-import { spawn } from "node:child_process";
+import { exec, npmPack, tap } from "../tools.mjs";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+
+const { report, check, indent, end } = tap();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -17,53 +19,8 @@ const fixtures = path.join(here, "fixtures");
 const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 
-let passed = 0;
-let failed = 0;
-let n = 0;
 
-function report(ok, name, detail = "") {
-  n++;
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? "ok" : "not ok"} ${n} - ${name}`);
-  if (!ok && detail) console.log(indent(detail));
-}
 
-function indent(text) {
-  return String(text).trimEnd().split("\n").map((l) => `  # ${l}`).join("\n");
-}
-
-/** Runs a command; resolves { code, stdout, stderr } (never rejects). */
-function exec(cmd, args, { cwd = root, env = {}, timeoutMs = 180000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: `${stderr}\n${err.message}` });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function check(name, fn) {
-  try {
-    const r = fn();
-    report(r === undefined || r === true, name, typeof r === "string" ? r : "");
-  } catch (err) {
-    report(false, name, err && err.stack ? err.stack : String(err));
-  }
-}
 
 function lastJsonLine(text) {
   const lines = text.trim().split("\n").filter((l) => l.startsWith("{"));
@@ -85,16 +42,9 @@ async function main() {
     }
     const packDir = path.join(tmp, "pack");
     mkdirSync(packDir);
-    const pack = await exec(npm, ["pack", "--json", "--pack-destination", packDir], { env: { npm_config_loglevel: "error" } });
-    let info = null;
-    try {
-      info = JSON.parse(pack.stdout)[0];
-    } catch {
-      info = null;
-    }
-    report(pack.code === 0 && info !== null, "npm pack", pack.stdout + pack.stderr);
+    const { info, tarball, output } = await npmPack(packDir);
+    report(info !== null, "npm pack", output);
     if (!info) return;
-    const tarball = path.join(packDir, info.filename);
     const files = info.files.map((f) => f.path).sort();
     console.log(`# tarball ${info.filename}: ${info.size} bytes packed, ${info.unpackedSize} bytes unpacked, ${files.length} files`);
     for (const f of info.files.slice().sort((x, y) => x.path.localeCompare(y.path))) console.log(`#   ${String(f.size).padStart(8)}  ${f.path}`);
@@ -224,10 +174,4 @@ async function installNode22(tmp) {
 
 main()
   .catch((err) => report(false, "package suite", err && err.stack ? err.stack : String(err)))
-  .finally(() => {
-    console.log(`# tests ${passed + failed}`);
-    console.log(`# pass ${passed}`);
-    console.log(`# fail ${failed}`);
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exitCode = failed === 0 ? 0 : 1;
-  });
+  .finally(end);
