@@ -193,6 +193,7 @@ ErrorCode Channel::close(int code, std::string_view reason) {
   const bool connecting = (state_ == State::Connecting && live_) || state_ == State::Reconnecting;
   if (!queue_.empty() && connecting && config_.close_drain_ms > 0) {
     // Send what is queued first: wait for the connection (retrying now, not after a backoff).
+    draining_ = true;
     drain_deadline_ = scheduler_.now_ms() + config_.close_drain_ms;
     if (state_ == State::Reconnecting) {
       retry_at_ = kNever;
@@ -219,8 +220,9 @@ void Channel::finish_close(bool socket_open) {
   // the last messages would make receivers report them lost).
   rel_.on_closing();
   const bool had_socket = live_;  // false inside the close event of a drop: already reported
-  const bool waited = drain_deadline_ != kNever;
+  const bool waited = draining_;
   clear_timers();
+  draining_ = false;
   drain_deadline_ = kNever;
   if (socket_open) {
     transport_.close(close_code_, close_reason_);
@@ -288,6 +290,7 @@ void Channel::dispose() {
   disposed_ = true;
   rel_.reset(/*emit=*/false);  // frees what it holds
   clear_timers();
+  draining_ = false;
   drain_deadline_ = kNever;
   scheduler_.cancel_wake();
   abort_socket();
@@ -482,6 +485,7 @@ void Channel::abort_socket() {
 
 void Channel::enter_closed(int code, std::string_view reason, bool clean, bool emit_close) {
   clear_timers();
+  draining_ = false;
   drain_deadline_ = kNever;
   reschedule();
   const uint64_t mine = epoch_;

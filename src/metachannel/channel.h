@@ -141,7 +141,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void drop_queue_on_close(const char* why);
   // close() is waiting for a connection to send the queue: the one time after close() that a
   // socket may still be opened.
-  bool draining() const { return closed_by_user_ && drain_deadline_ != kNever; }
+  bool draining() const { return closed_by_user_ && draining_; }
   bool final_close() const { return closed_by_user_ && !draining(); }
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
   void handle_drop(int code, std::string_view reason, bool clean);
@@ -194,7 +194,8 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   double ping_at_ = kNever;
   double pong_deadline_ = kNever;
   double closing_deadline_ = kNever;
-  double drain_deadline_ = kNever;  // close() waiting to send the queue
+  bool draining_ = false;           // close() is waiting to send the queue
+  double drain_deadline_ = kNever;  // until then (kNever: closeTimeoutMs Infinity)
   int close_code_ = close_code::kNormal;  // what close() asked for, used when the drain ends
   std::string close_reason_;
 };

@@ -545,6 +545,27 @@ TEST_F(ChannelTest, CloseDrainEndsWithTheQueueReportedWhenTheUrlIsRevoked) {
   verify();
 }
 
+TEST_F(ChannelTest, CloseDrainWithAnInfiniteTimeoutWaitsForTheConnection) {
+  cfg.close_drain_ms = std::numeric_limits<double>::infinity();  // closeTimeoutMs: Infinity
+  cfg.reconnect.min_delay_ms = cfg.reconnect.max_delay_ms = 1000;
+  no_jitter();
+  make();
+  ch->set_url(kUrl);
+  send("a");
+  ch->close(0, "");
+  ASSERT_TRUE(t.server_close(1006, "", false));  // the handshake fails: retry after the backoff
+  EXPECT_EQ(ch->state(), State::Reconnecting);
+  EXPECT_TRUE(s.pending());
+  s.advance(1000);
+  EXPECT_EQ(ch->state(), State::Connecting) << "the wait to send the queue retries";
+  ASSERT_TRUE(t.accept());
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0].bytes, "a");
+  EXPECT_EQ(ch->state(), State::Closing);
+  EXPECT_EQ(ev.count(E::Error), 0u);
+  verify();
+}
+
 TEST_F(ChannelTest, CloseWithoutDrainDropsAtOnce) {
   cfg.close_drain_ms = 0;
   make();
