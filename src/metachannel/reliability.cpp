@@ -2,37 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "metachannel/decimal.h"
+#include "metachannel/json_text.h"
 #include "metachannel/wire.h"
 
 namespace mc {
 namespace {
 
-using json = nlohmann::ordered_json;  // members in the order written: "type" first
+using json = Json;
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// Parses `text` refusing nesting deeper than kMaxMergeDepth (dumping recurses per level, and
-// the wasm stack is small). A discarded value or invalid JSON gives `discarded`.
-json parse_limited(std::string_view text) {
-  bool too_deep = false;
-  const auto limit = [&too_deep](int depth, nlohmann::detail::parse_event_t event, json&) {
-    if ((event == nlohmann::detail::parse_event_t::object_start ||
-         event == nlohmann::detail::parse_event_t::array_start) &&
-        depth >= kMaxMergeDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  json j = json::parse(text.begin(), text.end(), limit, /*allow_exceptions=*/false);
-  if (too_deep) return json(json::value_t::discarded);
-  return j;
-}
 
 bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > rel::kMaxIdBytes) return false;
@@ -107,8 +87,8 @@ Reliability::Reliability(ReliabilityHost& host, Scheduler& scheduler, std::strin
     : host_(host), scheduler_(scheduler), ropt_(reliable), popt_(std::move(presence)), id_(std::move(id)) {
   if (!valid_id(id_)) id_.clear();
   if (active() && id_.empty()) make_id();
-  const json state = parse_limited(popt_.state);
-  popt_.state = state.is_discarded() ? "null" : dump(state);
+  const json state = parse_json_limited(popt_.state);
+  popt_.state = state.is_discarded() ? "null" : dump_json(state);
   const double t = scheduler_.now_ms();
   resend_tokens_at_ = resend_bytes_at_ = request_tokens_at_ = nack_tokens_at_ = t;
 }
@@ -267,9 +247,9 @@ void Reliability::set_hidden(bool hidden) {
 
 std::string Reliability::set_presence(std::string_view text) {
   if (!popt_.enabled) return "presence is off on this channel; pass options.presence";
-  json j = parse_limited(text);
+  json j = parse_json_limited(text);
   if (j.is_discarded()) return "the state is not a JSON value (or nests more than 100 levels)";
-  std::string compact = dump(j);
+  std::string compact = dump_json(j);
   if (compact.size() > popt_.max_state_bytes) {
     return "the state is " + decimal(compact.size()) + " bytes of JSON; presence.maxStateBytes is " +
            decimal(popt_.max_state_bytes);
@@ -304,7 +284,7 @@ void Reliability::send_hi(bool ask) {
   }
   const bool with_state = popt_.enabled && !hidden_;
   if (ask) j["ask"] = true;
-  std::string text = dump(j);
+  std::string text = dump_json(j);
   if (with_state) {
     // The state is compact JSON already (validated by set_presence): splice it in.
     text.pop_back();
@@ -323,7 +303,7 @@ void Reliability::send_bye(bool final_bye) {
   j["op"] = "bye";
   j["from"] = id_;
   if (final_bye) j["final"] = true;
-  host_.rel_send(dump(j));
+  host_.rel_send(dump_json(j));
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> Reliability::missing(const Peer& p) const {
@@ -355,7 +335,7 @@ void Reliability::send_nack(Peer& p) {
   j["from"] = id_;
   j["to"] = p.id;
   j["ranges"] = ranges_json(want_ranges);
-  host_.rel_send(dump(j));
+  host_.rel_send(dump_json(j));
   ++stats_.requests_sent;
   p.request_at = now() + p.retry_ms;
   p.retry_ms = std::min(p.retry_ms * 2, rel::kRequestRetryMaxMs);
@@ -590,7 +570,7 @@ bool Reliability::skip_to(Peer& p, uint64_t to) {
 
 void Reliability::handle_control(const char* data, size_t size) {
   if (size > rel::kMaxControlBytes + popt_.max_state_bytes) return;
-  const json j = parse_limited(std::string_view(data, size));
+  const json j = parse_json_limited(std::string_view(data, size));
   if (!j.is_object()) return;
   const auto op_it = j.find("op");
   const auto from_it = j.find("from");
@@ -635,7 +615,7 @@ void Reliability::handle_control(const char* data, size_t size) {
     }
     const auto state = j.find("state");
     if (popt_.enabled && state != j.end()) {
-      std::string text = dump(*state);
+      std::string text = dump_json(*state);
       if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
       if (!p->present) {
         p->present = true;
@@ -759,7 +739,7 @@ done:
     j["op"] = "gone";
     j["from"] = id_;
     j["ranges"] = ranges_json(gone);
-    host_.rel_send(dump(j));
+    host_.rel_send(dump_json(j));
     ++stats_.gone_sent;
   }
 }
@@ -899,7 +879,7 @@ std::string Reliability::stats_json() const {
   j["buffered"] = sent_.size();
   j["held"] = held_count();
   j["peers"] = peers_.size();
-  return dump(j);
+  return dump_json(j);
 }
 
 }  // namespace mc

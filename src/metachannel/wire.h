@@ -14,11 +14,10 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 // {"type": type, <fields...>} with string values, in the order given.
 std::string make_envelope(std::string_view type, const Fields& fields);
 
-constexpr int kMaxMergeDepth = 100;
-
 // Adds string `fields` to a JSON object given as text (`{}` if empty), replacing members of
 // the same name. Returns false (and leaves `out` empty) if `object_json` is not a JSON object,
-// or nests objects/arrays more than kMaxMergeDepth levels deep (the object itself included).
+// or nests objects/arrays more than kMaxJsonDepth (json_text.h) levels deep, the object itself
+// included.
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out);
 
 }  // namespace mc

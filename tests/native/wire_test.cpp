@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "metachannel/json_text.h"
 #include "metachannel/wire.h"
 
 namespace {
@@ -69,7 +70,7 @@ std::string nested(size_t arrays) {
 
 TEST(Wire, MergeAcceptsNestingUpToTheLimit) {
   // The object and 99 arrays inside it: 100 levels.
-  const std::string deep = nested(mc::kMaxMergeDepth - 1);
+  const std::string deep = nested(mc::kMaxJsonDepth - 1);
   std::string out;
   ASSERT_TRUE(merge_envelope(deep, {{"re", "1"}}, out));
   EXPECT_EQ(out, deep.substr(0, deep.size() - 1) + R"(,"re":"1"})");
@@ -77,7 +78,7 @@ TEST(Wire, MergeAcceptsNestingUpToTheLimit) {
 
 TEST(Wire, MergeRefusesDeeperNestingWithoutCrashing) {
   std::string out = "stale";
-  EXPECT_FALSE(merge_envelope(nested(mc::kMaxMergeDepth), {{"re", "1"}}, out));
+  EXPECT_FALSE(merge_envelope(nested(mc::kMaxJsonDepth), {{"re", "1"}}, out));
   EXPECT_TRUE(out.empty());
   // Deep enough to overflow the stack if it were copied or dumped recursively.
   EXPECT_FALSE(merge_envelope(nested(200000), {{"re", "1"}}, out));
