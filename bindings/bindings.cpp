@@ -1,8 +1,15 @@
-// The Embind surface of the wasm module. Everything here is internal: js/ wraps it in the
-// public classes. Calls into C++ go through Embind; events out of C++ go through EM_JS
-// trampolines (a direct wasm import call: cheaper than an Embind val call per frame).
+// The boundary of the wasm module, C++ side. Everything here is internal: js/ wraps it in
+// the public classes.
+// - Calls into C++ are raw exports (`mc_channel_*` below): any of them can be made again from
+//   inside an event listener while an outer one is on the stack, which Embind's invokers
+//   (built without DYNAMIC_EXECUTION) do not survive. bindings/library.js wraps the ones that
+//   take or return text.
+// - Embind carries what is called once and never re-entered: the WasmChannel constructor with
+//   its options as one value_object (WireOptions, from the option lists in
+//   src/metachannel/vocabulary.h), the vocabulary digest, validateUrl/redactUrl.
+// - Events out of C++ are imports implemented in bindings/library.js (a direct wasm import
+//   call: cheaper than an Embind val call per frame).
 #include <emscripten/bind.h>
-#include <emscripten/em_js.h>
 #include <emscripten/emscripten.h>
 
 #include <cmath>
@@ -12,97 +19,62 @@
 
 #include "metachannel/channel.h"
 #include "metachannel/url.h"
+#include "metachannel/vocabulary.h"
 #include "../src/platform/emscripten_platform.h"
 
-using emscripten::val;
-
-EM_JS(void, mc_emit_state, (int h, int from, int to), { Module["__mcEvents"].state(h, from, to); });
-EM_JS(void, mc_emit_open, (int h, const char* p, int n), { Module["__mcEvents"].open(h, p, n); });
-EM_JS(void, mc_emit_text, (int h, const char* p, int n, int route), { Module["__mcEvents"].text(h, p, n, route); });
-EM_JS(void, mc_emit_binary, (int h, const unsigned char* p, int n, int route),
-      { Module["__mcEvents"].binary(h, p, n, route); });
-EM_JS(void, mc_emit_close, (int h, int code, const char* p, int n, int clean, int again),
-      { Module["__mcEvents"].close(h, code, p, n, clean, again); });
-EM_JS(void, mc_emit_error, (int h, int code, const char* p, int n, double detail),
-      { Module["__mcEvents"].error(h, code, p, n, detail); });
-EM_JS(void, mc_emit_reconnecting, (int h, int attempt, double delay), { Module["__mcEvents"].reconnecting(h, attempt, delay); });
-EM_JS(void, mc_emit_lost, (int h, const char* f, int fn, double count, const char* p, int n),
-      { Module["__mcEvents"].lost(h, f, fn, count, p, n); });
-EM_JS(void, mc_emit_presence, (int h, const char* p, int n), { Module["__mcEvents"].presence(h, p, n); });
+extern "C" {
+void mc_emit_state(int h, int from, int to);
+void mc_emit_open(int h, const char* p, int n);
+void mc_emit_text(int h, const char* p, int n, int route, int current);
+void mc_emit_binary(int h, const unsigned char* p, int n, int route);
+void mc_emit_close(int h, int code, const char* p, int n, int clean, int again);
+void mc_emit_error(int h, int code, const char* p, int n, double detail);
+void mc_emit_reconnecting(int h, int attempt, double delay);
+void mc_emit_lost(int h, const char* f, int fn, double count, const char* p, int n);
+void mc_emit_presence(int h, const char* p, int n);
+}
 
 namespace {
 
-double num(const val& o, const char* key, double fallback) {
-  const val v = o[key];
-  return v.isNumber() ? v.as<double>() : fallback;
-}
+// Every option that crosses into the core, flat: one member per entry of the option lists.
+struct WireOptions {
+#define MC_X(wire, path, member, def, min, max, kind) double wire = mc::option_default::wire;
+  MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) bool wire = mc::option_default::wire;
+  MC_BOOL_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) std::string wire = mc::option_default::wire;
+  MC_STRING_OPTIONS(MC_X)
+#undef MC_X
+};
 
-bool flag(const val& o, const char* key, bool fallback) {
-  const val v = o[key];
-  return v.isTrue() ? true : v.isFalse() ? false : fallback;
-}
-
-std::string str(const val& o, const char* key, const std::string& fallback) {
-  const val v = o[key];
-  return v.isString() ? v.as<std::string>() : fallback;
-}
-
-// A limit the JS layer validated as an integer >= 0 (up to 2^53) or Infinity. size_t is 32 bits
-// in wasm: a larger value means "no limit", never a wrapped or truncated one (converting a
-// double above SIZE_MAX is undefined behaviour, and gave a queue of 0 messages).
-size_t count(const val& o, const char* key, size_t fallback) {
+// js/options.ts validated every value against the same lists' bounds. size_t is 32 bits in
+// wasm: a larger count (Infinity included) means "no limit", never a wrapped or truncated one.
+void assign(double& to, double v) { to = v; }
+void assign(bool& to, bool v) { to = v; }
+void assign(std::string& to, const std::string& v) { to = v; }
+void assign(mc::Overflow& to, const std::string& v) { to = mc::overflow_named(v.c_str()); }
+void assign(size_t& to, double v) {
   constexpr size_t kMax = std::numeric_limits<size_t>::max();
-  const double d = num(o, key, static_cast<double>(fallback));
-  if (std::isnan(d) || d < 0) return 0;
-  if (d >= static_cast<double>(kMax)) return kMax;
-  return static_cast<size_t>(d);
+  to = std::isnan(v) || v < 0 ? 0 : v >= static_cast<double>(kMax) ? kMax : static_cast<size_t>(v);
 }
 
-// js/channel.js validates and flattens the public options into this shape.
-mc::ChannelConfig config_from(const val& o) {
+mc::ChannelConfig config_from(const WireOptions& o) {
   mc::ChannelConfig c;
-  c.protocols_csv = str(o, "protocols", "");
-  c.max_message_bytes = count(o, "maxMessageBytes", c.max_message_bytes);
-  c.close_drain_ms = num(o, "closeTimeoutMs", c.close_drain_ms);
-  mc::ReconnectOptions& r = c.reconnect;
-  r.enabled = flag(o, "reconnect", r.enabled);
-  r.min_delay_ms = num(o, "minDelayMs", r.min_delay_ms);
-  r.max_delay_ms = num(o, "maxDelayMs", r.max_delay_ms);
-  r.factor = num(o, "factor", r.factor);
-  r.full_jitter = flag(o, "fullJitter", r.full_jitter);
-  r.jitter_fraction = num(o, "jitter", r.jitter_fraction);
-  r.max_retries = num(o, "maxRetries", r.max_retries);
-  r.connect_timeout_ms = num(o, "connectTimeoutMs", r.connect_timeout_ms);
-  r.stable_after_ms = num(o, "stableAfterMs", r.stable_after_ms);
-  mc::HeartbeatOptions& h = c.heartbeat;
-  h.enabled = flag(o, "heartbeat", h.enabled);
-  h.interval_ms = num(o, "heartbeatIntervalMs", h.interval_ms);
-  h.timeout_ms = num(o, "heartbeatTimeoutMs", h.timeout_ms);
-  h.message = str(o, "heartbeatMessage", h.message);
-  h.pong = str(o, "heartbeatPong", h.pong);
-  mc::QueueOptions& q = c.queue;
-  q.max_messages = count(o, "queueMaxMessages", q.max_messages);
-  q.max_bytes = count(o, "queueMaxBytes", q.max_bytes);
-  mc::ReliableOptions& rel = c.reliable;
-  rel.enabled = flag(o, "reliable", rel.enabled);
-  rel.buffer_messages = count(o, "bufferMessages", rel.buffer_messages);
-  rel.buffer_bytes = count(o, "bufferBytes", rel.buffer_bytes);
-  rel.buffer_age_ms = num(o, "bufferAgeMs", rel.buffer_age_ms);
-  mc::PresenceOptions& pr = c.presence;
-  pr.enabled = flag(o, "presence", pr.enabled);
-  pr.renew_ms = num(o, "presenceRenewMs", pr.renew_ms);
-  pr.timeout_ms = num(o, "presenceTimeoutMs", pr.timeout_ms);
-  pr.max_state_bytes = count(o, "presenceMaxStateBytes", pr.max_state_bytes);
-  const std::string overflow = str(o, "queueOverflow", "drop-oldest");
-  q.overflow = overflow == "drop-newest" ? mc::Overflow::DropNewest
-               : overflow == "error"     ? mc::Overflow::Error
-                                         : mc::Overflow::DropOldest;
+#define MC_X(wire, path, member, def, min, max, kind) assign(c.member, o.wire);
+  MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) assign(c.member, o.wire);
+  MC_BOOL_OPTIONS(MC_X)
+  MC_STRING_OPTIONS(MC_X)
+#undef MC_X
   return c;
 }
 
 class WasmChannel final : public mc::ChannelEvents {
  public:
-  WasmChannel(int handle, val options)
+  WasmChannel(int handle, const WireOptions& options)
       : handle_(handle),
         channel_config_(config_from(options)),
         transport_(handle, static_cast<double>(channel_config_.max_message_bytes)),
@@ -110,39 +82,9 @@ class WasmChannel final : public mc::ChannelEvents {
     scheduler_.set_listener(&channel_);
   }
 
-  int setUrl(const std::string& url) { return code(channel_.set_url(url)); }
-  int sendText(const std::string& text) { return code(channel_.send_text(text.data(), text.size())); }
-  int sendTextBytes(const char* data, int size) { return code(channel_.send_text(data, static_cast<size_t>(size))); }
-  // For the send fast path (mc_send_text below): JS encodes into its own buffer and calls the
-  // export with this address, skipping Embind's per-call string marshalling.
+  mc::Channel& channel() { return channel_; }
+  // The address the raw exports take (a number in JS).
   double address() const { return static_cast<double>(reinterpret_cast<uintptr_t>(this)); }
-  // Embind passes an ArrayBuffer or Uint8Array as std::string bytes.
-  int sendBinary(const std::string& bytes) {
-    return code(channel_.send_binary(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-  }
-  int close(int c, const std::string& reason) { return code(channel_.close(c, reason)); }
-  int reconnect() { return code(channel_.reconnect_now()); }
-  void setOnline(bool online) { channel_.set_online(online); }
-  void resume() { channel_.on_resume(); }
-  void dispose() { channel_.dispose(); }
-  std::string id() { return channel_.id(); }
-  int setPresence(const std::string& json) { return code(channel_.set_presence(json)); }
-  void setHidden(bool hidden) { channel_.set_hidden(hidden); }
-  void dropConnection() { channel_.drop_connection(); }
-  std::string reliableStats() const { return channel_.reliability().stats_json(); }
-  void addInterest(int kind, const std::string& key, int delta) {
-    channel_.router().add(static_cast<mc::Interest>(kind), key, delta);
-  }
-
-  int state() const { return static_cast<int>(channel_.state()); }
-  int readyState() const { return mc::ready_state(channel_.state()); }
-  std::string url() const { return channel_.url(); }
-  std::string protocol() const { return channel_.protocol(); }
-  double bufferedAmount() const { return channel_.buffered_amount(); }
-  double queuedCount() const { return static_cast<double>(channel_.queued_count()); }
-  double queuedBytes() const { return static_cast<double>(channel_.queued_bytes()); }
-  int attempt() const { return static_cast<int>(channel_.attempt()); }
-  std::string lastError() const { return channel_.last_error(); }
 
   // ChannelEvents
   void on_state(mc::State from, mc::State to) override {
@@ -152,7 +94,7 @@ class WasmChannel final : public mc::ChannelEvents {
     mc_emit_open(handle_, protocol.data(), static_cast<int>(protocol.size()));
   }
   void on_text(const char* data, size_t size, uint32_t route) override {
-    mc_emit_text(handle_, data, static_cast<int>(size), static_cast<int>(route));
+    mc_emit_text(handle_, data, static_cast<int>(size), static_cast<int>(route), (route & mc::route::kLate) == 0);
   }
   void on_binary(const uint8_t* data, size_t size, uint32_t route) override {
     mc_emit_binary(handle_, data, static_cast<int>(size), static_cast<int>(route));
@@ -175,7 +117,6 @@ class WasmChannel final : public mc::ChannelEvents {
   }
 
  private:
-  static int code(mc::ErrorCode c) { return static_cast<int>(c); }
   int handle_;
   mc::ChannelConfig channel_config_;
   mc::EmscriptenTransport transport_;
@@ -186,39 +127,76 @@ class WasmChannel final : public mc::ChannelEvents {
 std::string validateUrl(const std::string& url) { return mc::validate_ws_url(url); }
 std::string redactUrl(const std::string& url) { return mc::redact_url(url); }
 
+int code(mc::ErrorCode c) { return static_cast<int>(c); }
+std::string_view text(const char* p, int n) { return {p, static_cast<size_t>(n)}; }
+
+// The out buffer of the calls that return text: bindings/library.js reads it at once.
+std::string out;
+const char* put(std::string s) {
+  out = std::move(s);
+  return out.c_str();
+}
+
 }  // namespace
 
-extern "C" EMSCRIPTEN_KEEPALIVE int mc_send_text(WasmChannel* channel, const char* data, int size) {
-  return channel->sendTextBytes(data, size);
+extern "C" {
+EMSCRIPTEN_KEEPALIVE int mc_out_size() { return static_cast<int>(out.size()); }
+
+EMSCRIPTEN_KEEPALIVE int mc_channel_set_url(WasmChannel* w, const char* p, int n) {
+  return code(w->channel().set_url(text(p, n)));
+}
+EMSCRIPTEN_KEEPALIVE int mc_channel_send_text(WasmChannel* w, const char* p, int n) {
+  return code(w->channel().send_text(p, static_cast<size_t>(n)));
+}
+EMSCRIPTEN_KEEPALIVE int mc_channel_send_binary(WasmChannel* w, const uint8_t* p, int n) {
+  return code(w->channel().send_binary(p, static_cast<size_t>(n)));
+}
+EMSCRIPTEN_KEEPALIVE int mc_channel_close(WasmChannel* w, int close_code, const char* p, int n) {
+  return code(w->channel().close(close_code, text(p, n)));
+}
+EMSCRIPTEN_KEEPALIVE int mc_channel_reconnect(WasmChannel* w) { return code(w->channel().reconnect_now()); }
+EMSCRIPTEN_KEEPALIVE int mc_channel_set_presence(WasmChannel* w, const char* p, int n) {
+  return code(w->channel().set_presence(text(p, n)));
+}
+EMSCRIPTEN_KEEPALIVE void mc_channel_route(WasmChannel* w, int kind, const char* p, int n, int delta) {
+  w->channel().router().add(static_cast<mc::Interest>(kind), text(p, n), delta);
+}
+EMSCRIPTEN_KEEPALIVE void mc_channel_set_online(WasmChannel* w, int online) { w->channel().set_online(online != 0); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_resume(WasmChannel* w) { w->channel().on_resume(); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_set_hidden(WasmChannel* w, int hidden) { w->channel().set_hidden(hidden != 0); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_drop_connection(WasmChannel* w) { w->channel().drop_connection(); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_dispose(WasmChannel* w) { w->channel().dispose(); }
+
+EMSCRIPTEN_KEEPALIVE int mc_channel_state(WasmChannel* w) { return static_cast<int>(w->channel().state()); }
+EMSCRIPTEN_KEEPALIVE int mc_channel_attempt(WasmChannel* w) { return static_cast<int>(w->channel().attempt()); }
+EMSCRIPTEN_KEEPALIVE double mc_channel_buffered_amount(WasmChannel* w) { return w->channel().buffered_amount(); }
+EMSCRIPTEN_KEEPALIVE double mc_channel_queued_count(WasmChannel* w) {
+  return static_cast<double>(w->channel().queued_count());
+}
+EMSCRIPTEN_KEEPALIVE double mc_channel_queued_bytes(WasmChannel* w) {
+  return static_cast<double>(w->channel().queued_bytes());
+}
+EMSCRIPTEN_KEEPALIVE const char* mc_channel_url(WasmChannel* w) { return put(w->channel().url()); }
+EMSCRIPTEN_KEEPALIVE const char* mc_channel_id(WasmChannel* w) { return put(w->channel().id()); }
+EMSCRIPTEN_KEEPALIVE const char* mc_channel_last_error(WasmChannel* w) { return put(w->channel().last_error()); }
+EMSCRIPTEN_KEEPALIVE const char* mc_channel_reliable_stats(WasmChannel* w) {
+  return put(w->channel().reliability().stats_json());
+}
 }
 
 EMSCRIPTEN_BINDINGS(metachannel) {
+  emscripten::value_object<WireOptions> options("WireOptions");
+#define MC_X(wire, path, member, def, min, max, kind) options.field(#wire, &WireOptions::wire);
+  MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) options.field(#wire, &WireOptions::wire);
+  MC_BOOL_OPTIONS(MC_X)
+  MC_STRING_OPTIONS(MC_X)
+#undef MC_X
   emscripten::class_<WasmChannel>("WasmChannel")
-      .constructor<int, val>()
-      .function("setUrl", &WasmChannel::setUrl)
-      .function("sendText", &WasmChannel::sendText)
-      .function("address", &WasmChannel::address)
-      .function("sendBinary", &WasmChannel::sendBinary)
-      .function("close", &WasmChannel::close)
-      .function("reconnect", &WasmChannel::reconnect)
-      .function("setOnline", &WasmChannel::setOnline)
-      .function("resume", &WasmChannel::resume)
-      .function("dispose", &WasmChannel::dispose)
-      .function("addInterest", &WasmChannel::addInterest)
-      .function("id", &WasmChannel::id)
-      .function("setPresence", &WasmChannel::setPresence)
-      .function("setHidden", &WasmChannel::setHidden)
-      .function("dropConnection", &WasmChannel::dropConnection)
-      .function("reliableStats", &WasmChannel::reliableStats)
-      .function("state", &WasmChannel::state)
-      .function("readyState", &WasmChannel::readyState)
-      .function("url", &WasmChannel::url)
-      .function("protocol", &WasmChannel::protocol)
-      .function("bufferedAmount", &WasmChannel::bufferedAmount)
-      .function("queuedCount", &WasmChannel::queuedCount)
-      .function("queuedBytes", &WasmChannel::queuedBytes)
-      .function("attempt", &WasmChannel::attempt)
-      .function("lastError", &WasmChannel::lastError);
+      .constructor<int, const WireOptions&>()
+      .function("address", &WasmChannel::address);
   emscripten::function("validateUrl", &validateUrl);
   emscripten::function("redactUrl", &redactUrl);
+  emscripten::constant("VOCABULARY_DIGEST", static_cast<double>(mc::kVocabularyDigest));
 }

@@ -1,15 +1,15 @@
 // Channel: the public face of one wasm mc::Channel. The C++ core owns the state machine,
 // the queue, reconnects and routing; this class validates arguments, holds the listener
 // functions and turns core events into JS values.
-import { MetaChannelError, ERROR_CODES, invalid, describe } from "./errors.js";
+import { MetaChannelError, invalid, describe } from "./errors.js";
+import { ERROR_CODES, READY_STATES, STATES } from "./vocabulary.js";
 import { requireCore } from "./loader.js";
 import { normalizeOptions, jsonText } from "./options.js";
 import { defaultWebSocket } from "./platform.js";
 import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
 
-/** In the order of mc::State. */
-export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];
+export { STATES };
 const EVENTS = ["open", "message", "close", "error", "reconnecting", "state", "presence"];
 
 // Route bits (src/metachannel/router.h) and interest kinds (mc::Interest): the one copy of
@@ -61,7 +61,8 @@ function intoCore(fn) {
 }
 
 function installEvents(core) {
-  if (core.__mcEvents) return;
+  const mc = core.mc;
+  if (mc.events) return;
   const enter = (h, fn) => {
     const sink = sinks.get(h);
     if (!sink) return;
@@ -72,28 +73,26 @@ function installEvents(core) {
       depth--; // C++ is still below this callback: pending deletes wait for the microtask
     }
   };
-  core.__mcEvents = {
+  mc.events = {
     state: (h, from, to) => enter(h, (s) => s.state(from, to)),
-    open: (h, p, n) => enter(h, (s) => s.open(core.__mcDecodeUtf8(p, n))),
-    // The hot path, written out (no closure per frame). The platform layer keeps the frame's
-    // original string in __mcLastText, so it is not decoded back from wasm memory.
-    text: (h, p, n, route) => {
+    open: (h, protocol) => enter(h, (s) => s.open(protocol)),
+    // The hot path, written out (no closure per frame).
+    text: (h, text, route) => {
       const sink = sinks.get(h);
       if (!sink) return;
       depth++;
       try {
-        // LATE: a reliable frame that waited for a gap, not the frame being received.
-        sink.text(route & ROUTE.LATE ? core.__mcDecodeUtf8(p, n) : core.__mcLastText ?? core.__mcDecodeUtf8(p, n), route);
+        sink.text(text, route);
       } finally {
         depth--;
       }
     },
-    binary: (h, p, n, route) => enter(h, (s) => s.binary(core.__mcCopyBytes(p, n), route)),
-    close: (h, code, p, n, clean, again) => enter(h, (s) => s.close(code, core.__mcDecodeUtf8(p, n), !!clean, !!again)),
-    error: (h, code, p, n, detail) => enter(h, (s) => s.error(ERROR_CODES[code] || "SOCKET_ERROR", core.__mcDecodeUtf8(p, n), detail)),
+    binary: (h, bytes, route) => enter(h, (s) => s.binary(bytes, route)),
+    close: (h, code, reason, clean, again) => enter(h, (s) => s.close(code, reason, clean, again)),
+    error: (h, code, message, detail) => enter(h, (s) => s.error(ERROR_CODES[code] || "SOCKET_ERROR", message, detail)),
     reconnecting: (h, attempt, delay) => enter(h, (s) => s.reconnecting(attempt, delay)),
-    lost: (h, f, fn, count, p, n) => enter(h, (s) => s.lost(core.__mcDecodeUtf8(f, fn), count, core.__mcDecodeUtf8(p, n))),
-    presence: (h, p, n) => enter(h, (s) => s.presence(core.__mcDecodeUtf8(p, n))),
+    lost: (h, from, count, message) => enter(h, (s) => s.lost(from, count, message)),
+    presence: (h, json) => enter(h, (s) => s.presence(json)),
   };
 }
 
@@ -106,10 +105,11 @@ function isPlainObject(v) {
  * documentation of each member.
  */
 export class Channel {
-  #w; // the wasm WasmChannel
+  #w; // the wasm WasmChannel (Embind: its lifetime)
   #handle;
+  #mc; // core.mc: bindings/library.js
   #core;
-  #address = 0; // of the wasm WasmChannel, for the send fast path
+  #a = 0; // the WasmChannel's address, which the core's raw exports take
   #disposed = false;
   #unwatch = null; // removes the browser signal listeners
   #url = null;
@@ -137,7 +137,7 @@ export class Channel {
   constructor(url, options) {
     const core = requireCore("new Channel()");
     installEvents(core);
-    const { flat, WebSocket, headers, maxMessageBytes, presenceState } = normalizeOptions(options);
+    const { wire, WebSocket, headers, maxMessageBytes, presenceState } = normalizeOptions(options);
     if (url !== null && url !== undefined && typeof url !== "string") invalid("url", "a ws:// or wss:// URL string, or null", url);
     if (!WebSocket && !defaultWebSocket()) {
       throw new MetaChannelError(
@@ -150,20 +150,22 @@ export class Channel {
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
     }
     this.#core = core;
+    this.#mc = core.mc;
     this.#maxMessageBytes = maxMessageBytes;
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
-    this.#w = new core.WasmChannel(this.#handle, flat);
+    this.#w = new core.WasmChannel(this.#handle, wire);
+    this.#a = this.#w.address();
     if (presenceState !== undefined) {
-      const rc = this.#w.setPresence(presenceState); // the core checks presence.maxStateBytes
+      const rc = this.#mc.setPresence(this.#a, presenceState); // the core checks presence.maxStateBytes
       if (rc !== 0) {
-        const err = new MetaChannelError(ERROR_CODES[rc], this.#w.lastError().replace("setPresence(state)", "options.presence.state"));
+        const err = new MetaChannelError(ERROR_CODES[rc], this.#mc.lastError(this.#a).replace("setPresence(state)", "options.presence.state"));
         this.dispose();
         throw err;
       }
     }
-    this.#watchBrowserSignals(!!flat.presence);
+    this.#watchBrowserSignals(wire.presence);
     if (typeof url === "string") {
       // An error the first attempt reports at once (a WebSocket constructor that throws) waits
       // for a microtask, so that listeners added right after `new Channel()` hear it.
@@ -185,34 +187,34 @@ export class Channel {
     return this.#url;
   }
   get state() {
-    return this.#disposed ? "closed" : STATES[this.#w.state()];
+    return this.#disposed ? "closed" : STATES[this.#core._mc_channel_state(this.#a)];
   }
   get readyState() {
-    return this.#disposed ? 3 : this.#w.readyState();
+    return this.#disposed ? 3 : READY_STATES[this.#core._mc_channel_state(this.#a)];
   }
   get protocol() {
     return this.#disposed ? "" : this.#protocol;
   }
   get bufferedAmount() {
-    return this.#disposed ? 0 : this.#w.bufferedAmount();
+    return this.#disposed ? 0 : this.#core._mc_channel_buffered_amount(this.#a);
   }
   get queuedCount() {
-    return this.#disposed ? 0 : this.#w.queuedCount();
+    return this.#disposed ? 0 : this.#core._mc_channel_queued_count(this.#a);
   }
   /** Bytes waiting in the send queue. */
   get queuedBytes() {
-    return this.#disposed ? 0 : this.#w.queuedBytes();
+    return this.#disposed ? 0 : this.#core._mc_channel_queued_bytes(this.#a);
   }
   /** Consecutive failed attempts since the last stable connection. */
   get attempt() {
-    return this.#disposed ? 0 : this.#w.attempt();
+    return this.#disposed ? 0 : this.#core._mc_channel_attempt(this.#a);
   }
   get disposed() {
     return this.#disposed;
   }
   /** This instance's random id on the wire (reliable delivery and presence). */
   get id() {
-    if (this.#id === null && !this.#disposed) this.#id = this.#w.id();
+    if (this.#id === null && !this.#disposed) this.#id = this.#mc.id(this.#a);
     return this.#id ?? "";
   }
   /** The other peers on the channel (with options.presence): id -> state. */
@@ -229,10 +231,10 @@ export class Channel {
       rc = this.#sendText(message);
     } else if (message instanceof ArrayBuffer) {
       this.#checkSize(message.byteLength);
-      rc = intoCore(() => this.#w.sendBinary(new Uint8Array(message)));
+      rc = intoCore(() => this.#mc.sendBinary(this.#a, new Uint8Array(message)));
     } else if (ArrayBuffer.isView(message)) {
       this.#checkSize(message.byteLength);
-      rc = intoCore(() => this.#w.sendBinary(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)));
+      rc = intoCore(() => this.#mc.sendBinary(this.#a, new Uint8Array(message.buffer, message.byteOffset, message.byteLength)));
     } else if (message === undefined) {
       invalid("send(message)", "a JSON value, a string, an ArrayBuffer or a typed array", message);
     } else if (typeof message === "function" || typeof message === "symbol") {
@@ -254,11 +256,10 @@ export class Channel {
 
   #sendText(text) {
     this.#checkSize(text.length);
-    if (this.#address === 0) this.#address = this.#w.address();
     // intoCore(), written out: the hot send path allocates no closure.
     depth++;
     try {
-      return this.#core.__mcSendText(this.#address, text);
+      return this.#mc.sendText(this.#a, text);
     } finally {
       if (--depth === 0 && pendingDeletes.length) flushDeletes();
     }
@@ -270,8 +271,8 @@ export class Channel {
     // The core reads "" as "disconnect"; for callers only null means that.
     if (url === "") throw new MetaChannelError("INVALID_URL", "invalid channel URL: the URL is empty; pass null to disconnect");
     intoCore(() => {
-      this.#check(this.#w.setUrl(url || ""));
-      this.#url = this.#w.url() || null;
+      this.#check(this.#mc.setUrl(this.#a, url || ""));
+      this.#url = this.#mc.url(this.#a) || null;
     });
   }
 
@@ -282,7 +283,7 @@ export class Channel {
     if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
     }
-    intoCore(() => this.#check(this.#w.close(code ?? 0, reason ?? "")));
+    intoCore(() => this.#check(this.#mc.close(this.#a, code ?? 0, reason ?? "")));
     return this.#closedPromise();
   }
 
@@ -305,24 +306,24 @@ export class Channel {
   setPresence(state) {
     this.#live("setPresence()");
     const text = jsonText(state, "setPresence(state)");
-    intoCore(() => this.#check(this.#w.setPresence(text)));
+    intoCore(() => this.#check(this.#mc.setPresence(this.#a, text)));
   }
 
   /** Internal: drops an open socket as a network failure would (1006, then reconnect); for demos. @internal */
   _dropConnection() {
     this.#live("_dropConnection()");
-    intoCore(() => this.#w.dropConnection());
+    intoCore(() => this.#core._mc_channel_drop_connection(this.#a));
   }
 
   /** Internal: reliable-delivery counters (resends, requests, duplicates, losses). @internal */
   _reliableStats() {
-    return this.#disposed ? null : JSON.parse(this.#w.reliableStats());
+    return this.#disposed ? null : JSON.parse(this.#mc.reliableStats(this.#a));
   }
 
   /** Reconnects now: cancels a backoff wait, or resumes after REVOKED / RETRIES_EXHAUSTED. */
   reconnect() {
     this.#live("reconnect()");
-    intoCore(() => this.#check(this.#w.reconnect()));
+    intoCore(() => this.#check(this.#core._mc_channel_reconnect(this.#a)));
   }
 
   dispose() {
@@ -330,7 +331,7 @@ export class Channel {
     for (const fn of this.#disposeHooks.splice(0)) fn();
     this.#disposed = true;
     if (this.#unwatch) this.#unwatch();
-    this.#w.dispose();
+    this.#core._mc_channel_dispose(this.#a);
     sinks.delete(this.#handle);
     unregisterSocketOwner(this.#handle);
     this.#listeners.clear();
@@ -369,7 +370,7 @@ export class Channel {
     if (!EVENTS.includes(event)) invalid("on(event)", `one of ${EVENTS.join(", ")}`, event);
     if (typeof listener !== "function") invalid(`on("${event}", listener)`, "a function", listener);
     this.#listeners.set(event, [...(this.#listeners.get(event) || []), listener]);
-    if (event === "message") this.#w.addInterest(INTEREST.MESSAGE, "", 1);
+    if (event === "message") this.#mc.route(this.#a, INTEREST.MESSAGE, "", 1);
     // Idempotent: a second call must not remove a later registration of the same function.
     let active = true;
     return () => {
@@ -409,7 +410,7 @@ export class Channel {
     const next = list.slice(0, i).concat(list.slice(i + 1));
     if (next.length) this.#listeners.set(event, next);
     else this.#listeners.delete(event);
-    if (event === "message") this.#w.addInterest(INTEREST.MESSAGE, "", -1);
+    if (event === "message") this.#mc.route(this.#a, INTEREST.MESSAGE, "", -1);
   }
 
   onMessage(type, listener) {
@@ -418,7 +419,7 @@ export class Channel {
     if (typeof listener !== "function") invalid("onMessage(type, listener)", "a function", listener);
     this.#typed.set(type, [...(this.#typed.get(type) || []), listener]);
     const kind = type === "*" ? INTEREST.ANY : INTEREST.TYPE;
-    this.#w.addInterest(kind, type, 1);
+    this.#mc.route(this.#a, kind, type, 1);
     let active = true;
     return () => {
       if (!active || this.#disposed) return;
@@ -429,7 +430,7 @@ export class Channel {
       const next = list.slice(0, i).concat(list.slice(i + 1));
       if (next.length) this.#typed.set(type, next);
       else this.#typed.delete(type);
-      this.#w.addInterest(kind, type, -1);
+      this.#mc.route(this.#a, kind, type, -1);
     };
   }
 
@@ -449,7 +450,7 @@ export class Channel {
    */
   _route(kind, key, delta) {
     this.#live("route");
-    this.#w.addInterest(kind, key, delta);
+    this.#mc.route(this.#a, kind, key, delta);
   }
   /** Internal: `fn` runs at the start of dispose(). @internal */
   _onDispose(fn) {
@@ -475,14 +476,16 @@ export class Channel {
   #watchBrowserSignals(presence) {
     if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
     const doc = typeof document !== "undefined" && typeof document.addEventListener === "function" ? document : window;
-    const on = { online: () => intoCore(() => this.#w.setOnline(true)), offline: () => intoCore(() => this.#w.setOnline(false)) };
+    const core = this.#core;
+    const a = this.#a;
+    const on = { online: () => intoCore(() => core._mc_channel_set_online(a, 1)), offline: () => intoCore(() => core._mc_channel_set_online(a, 0)) };
     const visibility = () => {
-      if (doc.visibilityState === "visible") intoCore(() => this.#w.resume());
+      if (doc.visibilityState === "visible") intoCore(() => core._mc_channel_resume(a));
     };
     if (presence) {
       // A page that is left (or frozen in the back/forward cache) leaves presence at once.
-      on.pagehide = () => intoCore(() => this.#w.setHidden(true));
-      on.pageshow = () => intoCore(() => this.#w.setHidden(false));
+      on.pagehide = () => intoCore(() => core._mc_channel_set_hidden(a, 1));
+      on.pageshow = () => intoCore(() => core._mc_channel_set_hidden(a, 0));
     }
     for (const [name, l] of Object.entries(on)) window.addEventListener(name, l);
     doc.addEventListener("visibilitychange", visibility);
@@ -505,7 +508,7 @@ export class Channel {
   }
 
   #check(rc) {
-    if (rc !== 0) throw new MetaChannelError(ERROR_CODES[rc], this.#w.lastError());
+    if (rc !== 0) throw new MetaChannelError(ERROR_CODES[rc], this.#mc.lastError(this.#a));
   }
 
   #call(listener, a, b, event) {

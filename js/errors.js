@@ -1,3 +1,5 @@
+import { ERROR_CODES } from "./vocabulary.js";
+
 /**
  * The one error class of metachannel. Every failure, thrown or emitted as an `error` event,
  * is a MetaChannelError with a stable `code` (see ErrorCode in metachannel.d.ts).
@@ -24,29 +26,8 @@ export class MetaChannelError extends Error {
   }
 }
 
-/** In the order of mc::ErrorCode (src/metachannel/types.h); index 0 is "no error". */
-export const ERROR_CODES = [
-  "",
-  "NOT_READY",
-  "NOT_SUPPORTED",
-  "INVALID_URL",
-  "INVALID_ARGUMENT",
-  "INVALID_JSON",
-  "MESSAGE_TOO_LARGE",
-  "QUEUE_OVERFLOW",
-  "HEADERS_UNSUPPORTED",
-  "CONNECT_TIMEOUT",
-  "HEARTBEAT_TIMEOUT",
-  "REVOKED",
-  "RETRIES_EXHAUSTED",
-  "LISTENER_THREW",
-  "DISPOSED",
-  "CLOSED",
-  "SOCKET_ERROR",
-  "REQUEST_TIMEOUT", // JS only (request()): mc::ErrorCode never produces it
-  "LOAD_FAILED", // JS only (ready()): the wasm could not be fetched, compiled or instantiated
-  "MESSAGES_LOST", // from the core's own "lost" event (reliable delivery), never an mc::ErrorCode
-];
+/** Every error code, in the order of mc::ErrorCode (src/metachannel/vocabulary.h); index 0 is "no error". */
+export { ERROR_CODES };
 
 /** Throws INVALID_ARGUMENT naming the field and what is allowed. */
 export function invalid(field, allowed, got) {

@@ -5,6 +5,7 @@
 // page where the wasm should be, a corrupt file, a failed instantiation) becomes one
 // MetaChannelError LOAD_FAILED naming the URL and what to do, and the glue never aborts.
 import createCore from "#core-glue";
+import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
@@ -206,12 +207,19 @@ async function load(options) {
       },
     }).then(resolve, (err) => reject(loadFailed(source.where, "the module failed to start", err)));
   });
+  // The numbers and names both sides use (src/metachannel/vocabulary.h) must be the same build's.
+  if (instance.VOCABULARY_DIGEST !== VOCABULARY_DIGEST) {
+    throw loadFailed(
+      source.where,
+      `the module's vocabulary (digest ${instance.VOCABULARY_DIGEST}) is not this package's (${VOCABULARY_DIGEST}): metachannel.wasm and the JS come from two builds; serve the wasm of this version`,
+    );
+  }
   installSocketFactory(instance);
   core = instance;
 }
 
 /** Bytes of wasm memory (0 before ready()); it only grows, so a leak shows as growth. @internal */
-export function memoryBytes() { return core ? core.__mcMemoryBytes() : 0; }
+export function memoryBytes() { return core ? core.mc.memoryBytes() : 0; }
 
 /** True when a WebSocket implementation is reachable (global, or the `ws` package in Node). */
 export function isSupported() {

@@ -1,29 +1,43 @@
-// Validation of ChannelOptions, and their flattening into the shape bindings.cpp reads.
+// Validation of ChannelOptions, and their flattening into WireOptions: the one value the
+// core's constructor takes (bindings/bindings.cpp), every option filled in.
 import { MetaChannelError, invalid, describe } from "./errors.js";
 import { isBrowser } from "./platform.js";
+import { BOOL_OPTIONS, NUMBER_OPTIONS, OVERFLOWS, STRING_OPTIONS, WIRE_DEFAULTS } from "./vocabulary.js";
 
+// The option lists (names, defaults, bounds) come from src/metachannel/vocabulary.h.
+const NUMBER = new Map(NUMBER_OPTIONS.map((o) => [o.path, o]));
+/** The members each nested option object allows, from the lists ("state" never reaches the core). */
+function membersOf(group, extra = []) {
+  const names = [...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].filter((o) => o.path.startsWith(`${group}.`)).map((o) => o.path.slice(group.length + 1));
+  return [...new Set([...extra, ...names])];
+}
 const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs", "reliable", "presence"];
-const RECONNECT_KEYS = ["minDelayMs", "maxDelayMs", "factor", "jitter", "maxRetries", "connectTimeoutMs", "stableAfterMs"];
-const HEARTBEAT_KEYS = ["intervalMs", "timeoutMs", "message", "pong"];
-const QUEUE_KEYS = ["maxMessages", "maxBytes", "overflow"];
-const RELIABLE_KEYS = ["bufferMessages", "bufferBytes", "bufferAgeMs"];
-const PRESENCE_KEYS = ["state", "renewMs", "timeoutMs", "maxStateBytes"];
-/** Largest reliable.bufferMessages: a receiver reports larger gaps lost at once (rel::kMaxGap). */
-const MAX_BUFFER_MESSAGES = 1048576;
-const OVERFLOWS = ["drop-oldest", "drop-newest", "error"];
+const RECONNECT_KEYS = membersOf("reconnect");
+const HEARTBEAT_KEYS = membersOf("heartbeat");
+const QUEUE_KEYS = membersOf("queue");
+const RELIABLE_KEYS = membersOf("reliable");
+const PRESENCE_KEYS = membersOf("presence", ["state"]);
 // RFC 6455 subprotocols are HTTP tokens.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_NAME = TOKEN;
 // RFC 9110 field-value characters, as Node's http checks them (ws and undici alike).
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Defaults, documented in README.md and metachannel.d.ts. */
+/** The public defaults (README.md, the .d.ts), in the public options' shape. */
 export const DEFAULTS = Object.freeze({
-  maxMessageBytes: 1048576,
-  closeTimeoutMs: 5000,
-  reconnect: Object.freeze({ minDelayMs: 500, maxDelayMs: 30000, factor: 2, jitter: "full", maxRetries: Infinity, connectTimeoutMs: 10000, stableAfterMs: 5000 }),
-  queue: Object.freeze({ maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest" }),
-  heartbeat: Object.freeze({ message: "ping", pong: "pong" }),
+  maxMessageBytes: WIRE_DEFAULTS.maxMessageBytes,
+  closeTimeoutMs: WIRE_DEFAULTS.closeTimeoutMs,
+  reconnect: Object.freeze({
+    minDelayMs: WIRE_DEFAULTS.minDelayMs,
+    maxDelayMs: WIRE_DEFAULTS.maxDelayMs,
+    factor: WIRE_DEFAULTS.factor,
+    jitter: WIRE_DEFAULTS.fullJitter ? "full" : WIRE_DEFAULTS.jitter,
+    maxRetries: WIRE_DEFAULTS.maxRetries,
+    connectTimeoutMs: WIRE_DEFAULTS.connectTimeoutMs,
+    stableAfterMs: WIRE_DEFAULTS.stableAfterMs,
+  }),
+  queue: Object.freeze({ maxMessages: WIRE_DEFAULTS.queueMaxMessages, maxBytes: WIRE_DEFAULTS.queueMaxBytes, overflow: WIRE_DEFAULTS.queueOverflow }),
+  heartbeat: Object.freeze({ message: WIRE_DEFAULTS.heartbeatMessage, pong: WIRE_DEFAULTS.heartbeatPong }),
 });
 
 function checkKeys(obj, allowed, where, extra = []) {
@@ -44,11 +58,14 @@ function plainObject(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-function number(v, field, { min = 0, max = Infinity, integer = false, infinite = false } = {}) {
+/** Checks a numeric option against its bounds in the option lists; returns it. */
+function number(v, path) {
+  const { min, max, integer, infinite } = NUMBER.get(path);
   const ok = typeof v === "number" && !Number.isNaN(v) && v >= min && v <= max &&
     (Number.isFinite(v) ? (!integer || Number.isInteger(v)) : infinite && v === Infinity);
   if (!ok) {
     const kind = integer ? "an integer" : "a number";
+    const field = path.includes(".") ? path : `options.${path}`;
     invalid(field, `${kind} >= ${min}${max !== Infinity ? ` and <= ${max}` : ""}${infinite ? " (or Infinity)" : ""}`, v);
   }
   return v;
@@ -66,6 +83,19 @@ function messageText(v, field) {
   return text;
 }
 
+/**
+ * Copies every numeric option of `group` ("" for the top level) that `obj` gives into `wire`,
+ * checked against its bounds: a numeric option added to the lists needs no code here.
+ */
+function readNumbers(obj, group, wire, skip = []) {
+  for (const o of NUMBER_OPTIONS) {
+    const dot = o.path.lastIndexOf(".");
+    if ((dot === -1 ? "" : o.path.slice(0, dot)) !== group) continue;
+    const key = o.path.slice(dot + 1);
+    if (!skip.includes(key) && obj[key] !== undefined) wire[o.wire] = number(obj[key], o.path);
+  }
+}
+
 /** JSON text of a presence state (any JSON value); INVALID_ARGUMENT if it has none. */
 export function jsonText(v, field) {
   let text;
@@ -80,7 +110,7 @@ export function jsonText(v, field) {
 
 /**
  * Checks `options` (throwing INVALID_ARGUMENT / HEADERS_UNSUPPORTED) and returns
- * { flat, WebSocket, headers } where `flat` is what the wasm core reads.
+ * { wire, WebSocket, headers, ... } where `wire` is every option the core takes.
  * @param {object} options
  * @param {string[]} [extraKeys] option names the caller (a client class) handles itself
  */
@@ -88,7 +118,7 @@ export function normalizeOptions(options, extraKeys = []) {
   if (options === undefined || options === null) options = {};
   if (!plainObject(options)) invalid("options", "an object", options);
   checkKeys(options, CHANNEL_KEYS, "", extraKeys);
-  const flat = {};
+  const wire = { ...WIRE_DEFAULTS };
 
   if (options.protocols !== undefined) {
     const p = options.protocols;
@@ -101,7 +131,7 @@ export function normalizeOptions(options, extraKeys = []) {
       if (seen.has(name)) invalidSecret(`options.protocols[${i}]`, "unique", name);
       seen.add(name);
     }
-    flat.protocols = p.join(",");
+    wire.protocols = p.join(",");
   }
 
   let headers;
@@ -133,49 +163,40 @@ export function normalizeOptions(options, extraKeys = []) {
     invalid("options.WebSocket", "a WebSocket class (constructor)", options.WebSocket);
   }
 
-  if (options.maxMessageBytes !== undefined) {
-    flat.maxMessageBytes = number(options.maxMessageBytes, "options.maxMessageBytes", { min: 1, max: 2 ** 31 - 1, integer: true });
-  }
-
-  if (options.closeTimeoutMs !== undefined) {
-    flat.closeTimeoutMs = number(options.closeTimeoutMs, "options.closeTimeoutMs", { infinite: true });
-  }
+  readNumbers(options, "", wire);
 
   const r = options.reconnect;
   if (r === false) {
-    flat.reconnect = false;
+    wire.reconnect = false;
   } else if (r !== undefined && r !== true) {
     if (!plainObject(r)) invalid("options.reconnect", "false or an object of ReconnectOptions", r);
     checkKeys(r, RECONNECT_KEYS, "reconnect.");
-    if (r.minDelayMs !== undefined) flat.minDelayMs = number(r.minDelayMs, "reconnect.minDelayMs");
-    if (r.maxDelayMs !== undefined) flat.maxDelayMs = number(r.maxDelayMs, "reconnect.maxDelayMs");
-    const min = flat.minDelayMs ?? DEFAULTS.reconnect.minDelayMs;
-    const max = flat.maxDelayMs ?? DEFAULTS.reconnect.maxDelayMs;
+    readNumbers(r, "reconnect", wire, ["jitter"]);
+    const min = wire.minDelayMs;
+    const max = wire.maxDelayMs;
     if (max < min) invalid("reconnect.maxDelayMs", `>= reconnect.minDelayMs (${min})`, max);
-    if (r.factor !== undefined) flat.factor = number(r.factor, "reconnect.factor", { min: 1 });
     if (r.jitter !== undefined) {
-      if (r.jitter === "full") flat.fullJitter = true;
+      if (r.jitter === "full") wire.fullJitter = true;
       else {
-        flat.fullJitter = false;
-        flat.jitter = number(r.jitter, "reconnect.jitter", { min: 0, max: 1 });
+        wire.fullJitter = false;
+        wire.jitter = number(r.jitter, "reconnect.jitter");
       }
     }
-    if (r.maxRetries !== undefined) flat.maxRetries = number(r.maxRetries, "reconnect.maxRetries", { integer: true, infinite: true });
-    if (r.connectTimeoutMs !== undefined) flat.connectTimeoutMs = number(r.connectTimeoutMs, "reconnect.connectTimeoutMs", { min: 1, infinite: true });
-    if (r.stableAfterMs !== undefined) flat.stableAfterMs = number(r.stableAfterMs, "reconnect.stableAfterMs");
   }
 
   const hb = options.heartbeat;
   if (hb !== undefined && hb !== false) {
     if (!plainObject(hb)) invalid("options.heartbeat", "false or { intervalMs, timeoutMs, message?, pong? }", hb);
     checkKeys(hb, HEARTBEAT_KEYS, "heartbeat.");
-    flat.heartbeat = true;
-    flat.heartbeatIntervalMs = number(hb.intervalMs, "heartbeat.intervalMs", { min: 1 });
-    flat.heartbeatTimeoutMs = number(hb.timeoutMs, "heartbeat.timeoutMs", { min: 1 });
-    if (hb.message !== undefined) flat.heartbeatMessage = messageText(hb.message, "heartbeat.message");
+    wire.heartbeat = true;
+    // Both required: number() rejects undefined.
+    number(hb.intervalMs, "heartbeat.intervalMs");
+    number(hb.timeoutMs, "heartbeat.timeoutMs");
+    readNumbers(hb, "heartbeat", wire);
+    if (hb.message !== undefined) wire.heartbeatMessage = messageText(hb.message, "heartbeat.message");
     if (hb.pong !== undefined) {
       if (typeof hb.pong !== "string") invalid("heartbeat.pong", "a string", hb.pong);
-      flat.heartbeatPong = hb.pong;
+      wire.heartbeatPong = hb.pong;
     }
   }
 
@@ -183,23 +204,20 @@ export function normalizeOptions(options, extraKeys = []) {
   if (q !== undefined) {
     if (!plainObject(q)) invalid("options.queue", "an object of QueueOptions", q);
     checkKeys(q, QUEUE_KEYS, "queue.");
-    if (q.maxMessages !== undefined) flat.queueMaxMessages = number(q.maxMessages, "queue.maxMessages", { integer: true, infinite: true });
-    if (q.maxBytes !== undefined) flat.queueMaxBytes = number(q.maxBytes, "queue.maxBytes", { integer: true, infinite: true });
+    readNumbers(q, "queue", wire);
     if (q.overflow !== undefined) {
       if (!OVERFLOWS.includes(q.overflow)) invalid("queue.overflow", `one of ${OVERFLOWS.map((o) => `"${o}"`).join(", ")}`, q.overflow);
-      flat.queueOverflow = q.overflow;
+      wire.queueOverflow = q.overflow;
     }
   }
 
   const rel = options.reliable;
   if (rel !== undefined && rel !== false) {
     if (rel !== true && !plainObject(rel)) invalid("options.reliable", "a boolean or an object of ReliableOptions", rel);
-    flat.reliable = true;
+    wire.reliable = true;
     if (plainObject(rel)) {
       checkKeys(rel, RELIABLE_KEYS, "reliable.");
-      if (rel.bufferMessages !== undefined) flat.bufferMessages = number(rel.bufferMessages, "reliable.bufferMessages", { min: 1, max: MAX_BUFFER_MESSAGES, integer: true });
-      if (rel.bufferBytes !== undefined) flat.bufferBytes = number(rel.bufferBytes, "reliable.bufferBytes", { min: 1, max: 2 ** 31 - 1, integer: true });
-      if (rel.bufferAgeMs !== undefined) flat.bufferAgeMs = number(rel.bufferAgeMs, "reliable.bufferAgeMs", { min: 1, infinite: true });
+      readNumbers(rel, "reliable", wire);
     }
   }
 
@@ -207,15 +225,13 @@ export function normalizeOptions(options, extraKeys = []) {
   let presenceState;
   if (pr !== undefined && pr !== false) {
     if (pr !== true && !plainObject(pr)) invalid("options.presence", "a boolean or an object of PresenceOptions", pr);
-    flat.presence = true;
+    wire.presence = true;
     if (plainObject(pr)) {
       checkKeys(pr, PRESENCE_KEYS, "presence.");
-      if (pr.renewMs !== undefined) flat.presenceRenewMs = number(pr.renewMs, "presence.renewMs", { min: 1 });
-      if (pr.timeoutMs !== undefined) flat.presenceTimeoutMs = number(pr.timeoutMs, "presence.timeoutMs", { min: 1 });
-      if (pr.maxStateBytes !== undefined) flat.presenceMaxStateBytes = number(pr.maxStateBytes, "presence.maxStateBytes", { min: 4, max: 2 ** 20, integer: true });
+      readNumbers(pr, "presence", wire);
       if (pr.state !== undefined) presenceState = jsonText(pr.state, "presence.state");
     }
   }
 
-  return { flat, WebSocket: options.WebSocket, headers, maxMessageBytes: flat.maxMessageBytes ?? DEFAULTS.maxMessageBytes, presenceState };
+  return { wire, WebSocket: options.WebSocket, headers, maxMessageBytes: wire.maxMessageBytes, presenceState };
 }

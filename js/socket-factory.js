@@ -1,4 +1,4 @@
-// Makes the sockets that emscripten/websocket.h asks for (see wasm-prelude.js): the channel's
+// Makes the sockets that emscripten/websocket.h asks for (see bindings/library.js): the channel's
 // own WebSocket class and headers apply, and a constructor that throws becomes a socket that
 // fails asynchronously, so no exception ever crosses wasm.
 import { defaultWebSocket, isWsPackageClass } from "./platform.js";
@@ -41,7 +41,7 @@ function describeCreateError(core, err, headers) {
 }
 
 export function installSocketFactory(core) {
-  core.__mcCreateSocket = (url, protocols, owner) => {
+  core.mc.createSocket = (url, protocols, owner) => {
     const entry = owners.get(owner);
     const WS = (entry && entry.WebSocket) || defaultWebSocket();
     try {
@@ -62,7 +62,7 @@ export function installSocketFactory(core) {
     } catch (err) {
       // Read by the platform layer right after websocket.h returns (mc_socket_take_create_error):
       // the channel reports it as SOCKET_ERROR and does not retry.
-      core.__mcCreateError = describeCreateError(core, err, entry && entry.headers);
+      core.mc.createError = describeCreateError(core, err, entry && entry.headers);
       return inertSocket();
     }
   };

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
+import { generate } from "./gen-vocabulary.mjs";
 
 const debug = process.argv.includes("--debug");
 const buildDir = path.join(root, debug ? "build/wasm-debug" : "build/wasm");
@@ -11,6 +12,7 @@ const outDir = path.join(root, debug ? "dist-debug" : "dist");
 export async function build() {
   ensurePackages("build");
   ensureNodeModules();
+  generate(); // js/vocabulary.ts and README's error codes, from src/metachannel/vocabulary.h
   const env = { ...process.env, NODE_PATH: "/usr/share/nodejs" }; // acorn for emcc's JS optimiser
   if (!existsSync(path.join(buildDir, "CMakeCache.txt"))) {
     run("emcmake", ["cmake", "-S", ".", "-B", buildDir, `-DCMAKE_BUILD_TYPE=${debug ? "Debug" : "Release"}`, `-DMETACHANNEL_DEBUG_WASM=${debug ? "ON" : "OFF"}`], { env });
@@ -22,22 +24,6 @@ export async function build() {
   let glue = readFileSync(path.join(buildDir, "metachannel_core.js"), "utf8");
   const trailer = glue.indexOf("if (typeof exports === 'object' && typeof module === 'object')");
   if (trailer !== -1) glue = glue.slice(0, trailer);
-  // Embind's invoker without DYNAMIC_EXECUTION (3.1.6 and others) keeps its argument and
-  // destructor arrays in the closure, shared by every call of one bound method: a re-entrant
-  // call (setUrl() from a "state" listener that setUrl() fired, send() from a QUEUE_OVERFLOW
-  // listener, close() from a "closing" listener) overwrites them, so the outer call frees the
-  // inner call's string a second time and leaks its own. Make them per call.
-  const sharedInvokerState =
-    /var argsWired\s*=\s*new Array\(expectedArgCount\);\s*var invokerFuncArgs\s*=\s*\[\];\s*var destructors\s*=\s*\[\];\s*return function\s*\(\)\s*\{/;
-  const patched = glue.replace(
-    sharedInvokerState,
-    "return function(){var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];",
-  );
-  if (patched === glue && /var argsWired\s*=\s*new Array\(expectedArgCount\)/.test(glue)) {
-    // The shape changed (another Emscripten release) but the shared arrays may still be there.
-    throw new Error("build: Embind's no-eval invoker has an unknown shape; re-check the re-entrancy patch in scripts/build.mjs");
-  }
-  glue = patched;
   const glueModule = path.join(buildDir, "core-glue.mjs");
   writeFileSync(glueModule, `${glue}\nexport default createMetachannelCore;\n`);
 

@@ -20,23 +20,24 @@
 namespace mc {
 
 struct HeartbeatOptions {
-  bool enabled = false;
-  double interval_ms = 30000;
-  double timeout_ms = 10000;
-  std::string message = "ping";  // sent as a text frame as is
-  std::string pong = "pong";     // a text frame equal to this is swallowed
+  // Defaults: src/metachannel/vocabulary.h (as for every option).
+  bool enabled = option_default::heartbeat;
+  double interval_ms = option_default::heartbeatIntervalMs;
+  double timeout_ms = option_default::heartbeatTimeoutMs;
+  std::string message = option_default::heartbeatMessage;  // sent as a text frame as is
+  std::string pong = option_default::heartbeatPong;        // a text frame equal to this is swallowed
 };
 
 struct ChannelConfig {
-  std::string protocols_csv;  // comma-separated subprotocols, "" for none
+  std::string protocols_csv = option_default::protocols;  // comma-separated subprotocols, "" for none
   ReconnectOptions reconnect;
   HeartbeatOptions heartbeat;
   QueueOptions queue;
-  size_t max_message_bytes = 1 << 20;
+  size_t max_message_bytes = static_cast<size_t>(option_default::maxMessageBytes);
   double closing_timeout_ms = 5000;  // a close handshake the server never answers
   // close() with messages queued and a connection on its way waits this long for it to open
   // and send them (0: drop them at once).
-  double close_drain_ms = 5000;
+  double close_drain_ms = option_default::closeTimeoutMs;
   std::string id;                    // id on the wire (reliable/presence); "" = random
   ReliableOptions reliable;
   PresenceOptions presence;

@@ -3,19 +3,22 @@
 #include <cstdint>
 #include <limits>
 
+#include "metachannel/vocabulary.h"
+
 namespace mc {
 
 struct ReconnectOptions {
-  bool enabled = true;
-  double min_delay_ms = 500;
-  double max_delay_ms = 30000;
-  double factor = 2;
+  // Defaults: src/metachannel/vocabulary.h (as for every option).
+  bool enabled = option_default::reconnect;
+  double min_delay_ms = option_default::minDelayMs;
+  double max_delay_ms = option_default::maxDelayMs;
+  double factor = option_default::factor;
   // Full jitter (the default): uniform in [0, d]. Otherwise d * (1 +/- jitter_fraction).
-  bool full_jitter = true;
-  double jitter_fraction = 0;
-  double max_retries = std::numeric_limits<double>::infinity();
-  double connect_timeout_ms = 10000;
-  double stable_after_ms = 5000;
+  bool full_jitter = option_default::fullJitter;
+  double jitter_fraction = option_default::jitter;
+  double max_retries = option_default::maxRetries;
+  double connect_timeout_ms = option_default::connectTimeoutMs;
+  double stable_after_ms = option_default::stableAfterMs;
 };
 
 class ReconnectPolicy {

@@ -26,22 +26,24 @@
 
 #include "metachannel/envelope.h"
 #include "metachannel/transport.h"
+#include "metachannel/vocabulary.h"
 
 namespace mc {
 
+// Defaults: src/metachannel/vocabulary.h (as for every option).
 struct ReliableOptions {
-  bool enabled = false;
-  size_t buffer_messages = 1000;  // resend buffer, by count
-  size_t buffer_bytes = 1 << 20;  // by bytes (1 MiB)
-  double buffer_age_ms = 60000;   // by age
+  bool enabled = option_default::reliable;
+  size_t buffer_messages = static_cast<size_t>(option_default::bufferMessages);  // resend buffer, by count
+  size_t buffer_bytes = static_cast<size_t>(option_default::bufferBytes);        // by bytes
+  double buffer_age_ms = option_default::bufferAgeMs;                            // by age
 };
 
 struct PresenceOptions {
-  bool enabled = false;
-  std::string state = "null";  // JSON text of this peer's state
-  double renew_ms = 15000;     // re-announce period
-  double timeout_ms = 30000;   // a peer not heard from for this long has left
-  size_t max_state_bytes = 4096;
+  bool enabled = option_default::presence;
+  std::string state = "null";                          // JSON text of this peer's state
+  double renew_ms = option_default::presenceRenewMs;  // re-announce period
+  double timeout_ms = option_default::presenceTimeoutMs;  // a peer not heard from for this long has left
+  size_t max_state_bytes = static_cast<size_t>(option_default::presenceMaxStateBytes);
 };
 
 namespace rel {

@@ -5,14 +5,15 @@
 #include <deque>
 #include <string>
 
+#include "metachannel/vocabulary.h"
+
 namespace mc {
 
-enum class Overflow : unsigned char { DropOldest, DropNewest, Error };
-
 struct QueueOptions {
-  size_t max_messages = 1000;
-  size_t max_bytes = 1 << 20;  // 1 MiB
-  Overflow overflow = Overflow::DropOldest;
+  // Defaults: src/metachannel/vocabulary.h (as for every option).
+  size_t max_messages = static_cast<size_t>(option_default::queueMaxMessages);
+  size_t max_bytes = static_cast<size_t>(option_default::queueMaxBytes);
+  Overflow overflow = overflow_named(option_default::queueOverflow);
 };
 
 struct QueuedMessage {

@@ -2,90 +2,27 @@
 
 #include <cstdlib>
 
-#include <emscripten/em_js.h>
 #include <emscripten/em_math.h>
 #include <emscripten/emscripten.h>
 #include <emscripten/eventloop.h>
 #include <emscripten/websocket.h>
 
-// Tells the JS socket factory (js/wasm-prelude.js) whose options apply to the next socket.
-EM_JS(void, mc_socket_owner, (int owner), { Module["__mcSocketOwner"] = owner; });
-
-// websocket.h only sends NUL-terminated text; this sends by length, and never on a socket
-// that is not OPEN (a send while CONNECTING throws InvalidStateError through wasm).
-EM_JS(int, mc_socket_send_text, (int id, const char* data, int size), {
-  var s = WS.sockets[id];
-  if (!s || s.readyState !== 1) return 0;
-  var pending = Module["__mcPendingSend"];
-  // The frame JS is sending right now: send its original string, not a decoded copy.
-  s.send(pending && pending.ptr === data ? pending.text : Module["__mcDecodeUtf8"](data, size));
-  return 1;
-});
-
-EM_JS(int, mc_socket_ready_state, (int id), {
-  var s = WS.sockets[id];
-  return s ? s.readyState : 3;
-});
-
-EM_JS(double, mc_socket_buffered_amount, (int id), {
-  var s = WS.sockets[id];
-  return s ? (s.bufferedAmount || 0) : 0;
-});
-
-// The receive path. websocket.h's onmessage mallocs a fresh buffer per frame and encodes text
-// with a JS loop; this handler encodes with TextEncoder.encodeInto into one reusable buffer,
-// keeps the original string for the JS layer (so it is never decoded back), and reports a
-// frame over the size limit without copying it into wasm memory at all (the heap would grow
-// for good). websocket.h still owns the socket's other events.
-EM_JS(void, mc_socket_take_messages, (int id, void* transport, double max_bytes), {
-  var s = WS.sockets[id];
-  if (!s) return;
-  s.onmessage = function(e) {
-    var data = e.data;
-    if (typeof data === "string") {
-      if (data.length > max_bytes) return _mc_transport_oversize(transport, 1, data.length);
-      var n = Module["__mcEncodeToScratch"](data);
-      Module["__mcLastText"] = data;
-      _mc_transport_frame(transport, 1, Module["__mcScratch"], n);
-      Module["__mcLastText"] = null;
-    } else {
-      var bytes = new Uint8Array(data);
-      if (bytes.length > max_bytes) return _mc_transport_oversize(transport, 0, bytes.length);
-      var p = Module["__mcScratchFor"](bytes.length);
-      HEAPU8.set(bytes, p);
-      _mc_transport_frame(transport, 0, p, bytes.length);
-    }
-  };
-});
-
-// Why the socket factory (js/socket-factory.js) could not make the last socket, as a malloc'd
-// string (the caller frees it), or null when it could.
-EM_JS(char*, mc_socket_take_create_error, (), {
-  var why = Module["__mcCreateError"];
-  if (!why) return 0;
-  Module["__mcCreateError"] = null;
-  var size = lengthBytesUTF8(why) + 1;
-  var p = _malloc(size);
-  stringToUTF8(why, p, size);
-  return p;
-});
-
-// emscripten_websocket_delete in 3.1.6 deletes the wrong key and keeps every socket alive;
-// newer releases delete the slot themselves, which makes this a no-op there.
-EM_JS(void, mc_socket_forget, (int id), { delete WS.sockets[id]; });
+// Implemented in bindings/library.js (the JS side of the module, all in one file).
+extern "C" {
+void mc_socket_owner(int owner);
+char* mc_socket_take_create_error();
+void mc_socket_adopt(int id, void* transport, double max_bytes);
+int mc_socket_send_text(int id, const char* data, int size);
+int mc_socket_ready_state(int id);
+double mc_socket_buffered_amount(int id);
+void mc_socket_forget(int id);
+}
 
 namespace mc {
 namespace {
 
 EM_BOOL on_open(int, const EmscriptenWebSocketOpenEvent*, void* user) {
   static_cast<EmscriptenTransport*>(user)->handle_open();
-  return EM_TRUE;
-}
-
-EM_BOOL on_message(int, const EmscriptenWebSocketMessageEvent* e, void* user) {
-  // For text, numBytes counts a trailing NUL that is not part of the frame.
-  const size_t size = e->isText ? (e->numBytes > 0 ? e->numBytes - 1 : 0) : e->numBytes;
-  static_cast<EmscriptenTransport*>(user)->handle_message(e->isText, e->data, size);
   return EM_TRUE;
 }
 
@@ -136,9 +73,8 @@ bool EmscriptenTransport::open(const std::string& url, const std::string& protoc
   }
   if (s <= 0) return false;  // 0 is a failure too
   socket_ = s;
+  mc_socket_adopt(s, this, max_frame_bytes_);  // frames arrive through bindings/library.js
   emscripten_websocket_set_onopen_callback(s, this, on_open);
-  emscripten_websocket_set_onmessage_callback(s, this, on_message);
-  mc_socket_take_messages(s, this, max_frame_bytes_);
   emscripten_websocket_set_onerror_callback(s, this, on_error);
   emscripten_websocket_set_onclose_callback(s, this, on_close);
   return true;

@@ -1,0 +1,288 @@
+// The JS that runs inside the wasm module, all of it (emcc --js-library; CMakeLists.txt).
+//
+// - `MC` is the module's one slot for metachannel: every value the JS layer and this file
+//   share lives in it, declared here once (js/core-bridge.ts gives its type to the JS layer,
+//   which reaches it as `core.mc`). The JS layer sets `events` and `createSocket`; everything
+//   else is this file's.
+// - The `mc_*` functions below are the C++ core's imports (declared `extern "C"` in
+//   bindings/bindings.cpp and src/platform/emscripten_platform.cpp): events out of the core,
+//   and the socket operations emscripten/websocket.h lacks.
+// - Calls into the core are raw exports (`_mc_channel_*`, bindings/bindings.cpp); the wrappers
+//   here take and return JS strings. Embind is used only where no call can re-enter it (the
+//   constructor, constants, validateUrl/redactUrl): an Embind invoker built without
+//   DYNAMIC_EXECUTION shares its argument arrays between calls, which a re-entrant call from an
+//   event listener would overwrite.
+//
+// Text crosses by pointer and length, so a U+0000 inside a frame survives.
+
+mergeInto(LibraryManager.library, {
+  // Objects in a library entry are serialised at link time: the codecs are made at start-up.
+  $MC__postset: 'MC.decoder = new TextDecoder("utf-8"); MC.encoder = new TextEncoder(); Module["mc"] = MC;',
+  $MC__deps: ["malloc", "free"],
+  $MC: {
+    // --- set by the JS layer
+    /** The core's events, by channel handle (js/channel.ts installs it). */
+    events: null,
+    /** (url, protocols, owner) => a WebSocket (js/socket-factory.ts installs it). */
+    createSocket: null,
+
+    // --- sockets
+    /** The handle of the channel whose transport is opening a socket right now. */
+    socketOwner: 0,
+    /** Why the socket factory could not make the last socket (a string), or null. */
+    createError: null,
+    /** The socket the factory made last, until its transport adopts it by websocket.h's id. */
+    lastSocket: null,
+    /** websocket.h id -> socket, for the sockets a transport adopted. */
+    sockets: {},
+
+    // --- text in and out of the heap
+    decoder: null,
+    encoder: null,
+    /** Text from the heap by pointer and length. */
+    decode: function (ptr, size) {
+      return size ? MC.decoder.decode(HEAPU8.subarray(ptr, ptr + size)) : "";
+    },
+    /** The string the last `_mc_out_*` call left in the core's out buffer. */
+    out: function (ptr) {
+      return MC.decode(ptr, _mc_out_size());
+    },
+    /** Calls fn(ptr, length) with `text` as UTF-8 in a heap block of its own (re-entrancy safe). */
+    withText: function (text, fn) {
+      var capacity = text.length * 3 + 1;
+      var p = _malloc(capacity);
+      try {
+        return fn(p, MC.encoder.encodeInto(text, HEAPU8.subarray(p, p + capacity)).written);
+      } finally {
+        _free(p);
+      }
+    },
+
+    // --- the receive path: one reusable heap buffer for incoming frames
+    scratch: 0,
+    scratchSize: 0,
+    scratchFor: function (size) {
+      if (size > MC.scratchSize) {
+        if (MC.scratch) _free(MC.scratch);
+        MC.scratchSize = Math.max(size, 2 * MC.scratchSize, 4096);
+        MC.scratch = _malloc(MC.scratchSize);
+      }
+      return MC.scratch;
+    },
+    /** The text frame being delivered right now: handed to listeners as is, never decoded back. */
+    lastText: null,
+
+    // --- the send path: the text is encoded into a buffer of its own (never the receive
+    // scratch, which a send from inside a message listener would overwrite) and the original
+    // string is kept, so the socket sends it as is instead of a decoded copy.
+    sendBuf: 0,
+    sendSize: 0,
+    pendingSend: null,
+    sendText: function (channel, text) {
+      var capacity = text.length * 3;
+      if (capacity > MC.sendSize) {
+        if (MC.sendBuf) _free(MC.sendBuf);
+        MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
+        MC.sendBuf = _malloc(MC.sendSize);
+      }
+      var n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
+      var outer = MC.pendingSend;
+      MC.pendingSend = { ptr: MC.sendBuf, text: text };
+      try {
+        return _mc_channel_send_text(channel, MC.sendBuf, n);
+      } finally {
+        MC.pendingSend = outer;
+      }
+    },
+    sendBinary: function (channel, bytes) {
+      var p = _malloc(bytes.length || 1);
+      try {
+        HEAPU8.set(bytes, p);
+        return _mc_channel_send_binary(channel, p, bytes.length);
+      } finally {
+        _free(p);
+      }
+    },
+
+    // --- calls that take or return text (the others are `_mc_channel_*` exports, called directly)
+    setUrl: function (channel, url) {
+      return MC.withText(url, function (p, n) {
+        return _mc_channel_set_url(channel, p, n);
+      });
+    },
+    close: function (channel, code, reason) {
+      return MC.withText(reason, function (p, n) {
+        return _mc_channel_close(channel, code, p, n);
+      });
+    },
+    setPresence: function (channel, json) {
+      return MC.withText(json, function (p, n) {
+        return _mc_channel_set_presence(channel, p, n);
+      });
+    },
+    route: function (channel, kind, key, delta) {
+      MC.withText(key, function (p, n) {
+        _mc_channel_route(channel, kind, p, n, delta);
+      });
+    },
+    url: function (channel) {
+      return MC.out(_mc_channel_url(channel));
+    },
+    id: function (channel) {
+      return MC.out(_mc_channel_id(channel));
+    },
+    lastError: function (channel) {
+      return MC.out(_mc_channel_last_error(channel));
+    },
+    reliableStats: function (channel) {
+      return MC.out(_mc_channel_reliable_stats(channel));
+    },
+    memoryBytes: function () {
+      return HEAPU8.length;
+    },
+  },
+
+  // websocket.h creates sockets with `new WebSocket(url, protocols)`. This module-scope
+  // function shadows the global class inside the module, so each socket is made by the
+  // channel's own factory (js/socket-factory.ts): its WebSocket class (options.WebSocket, the
+  // global one, or the `ws` package) and headers apply, and a constructor that throws never
+  // throws through wasm.
+  $WebSocket__deps: ["$MC"],
+  $WebSocket: function (url, protocols) {
+    var socket = MC.createSocket(url, protocols, MC.socketOwner);
+    MC.lastSocket = socket;
+    return socket;
+  },
+
+  // ------------------------------------------------------------------ events out of the core
+  mc_emit_state__deps: ["$MC"],
+  mc_emit_state: function (h, from, to) {
+    MC.events.state(h, from, to);
+  },
+  mc_emit_open__deps: ["$MC"],
+  mc_emit_open: function (h, p, n) {
+    MC.events.open(h, MC.decode(p, n));
+  },
+  // The hot path. `current`: the frame is the one being received (its original string is in
+  // MC.lastText); 0 for a reliable frame that waited for a gap, decoded from the heap.
+  mc_emit_text__deps: ["$MC"],
+  mc_emit_text: function (h, p, n, route, current) {
+    var text = current && MC.lastText !== null ? MC.lastText : MC.decode(p, n);
+    MC.events.text(h, text, route);
+  },
+  mc_emit_binary__deps: ["$MC"],
+  mc_emit_binary: function (h, p, n, route) {
+    MC.events.binary(h, HEAPU8.slice(p, p + n), route);
+  },
+  mc_emit_close__deps: ["$MC"],
+  mc_emit_close: function (h, code, p, n, clean, again) {
+    MC.events.close(h, code, MC.decode(p, n), !!clean, !!again);
+  },
+  mc_emit_error__deps: ["$MC"],
+  mc_emit_error: function (h, code, p, n, detail) {
+    MC.events.error(h, code, MC.decode(p, n), detail);
+  },
+  mc_emit_reconnecting__deps: ["$MC"],
+  mc_emit_reconnecting: function (h, attempt, delay) {
+    MC.events.reconnecting(h, attempt, delay);
+  },
+  mc_emit_lost__deps: ["$MC"],
+  mc_emit_lost: function (h, f, fn, count, p, n) {
+    MC.events.lost(h, MC.decode(f, fn), count, MC.decode(p, n));
+  },
+  mc_emit_presence__deps: ["$MC"],
+  mc_emit_presence: function (h, p, n) {
+    MC.events.presence(h, MC.decode(p, n));
+  },
+
+  // ------------------------------------------------------------------ sockets
+  // Whose options apply to the next socket (the transport calls this before websocket.h's new).
+  mc_socket_owner__deps: ["$MC", "$WebSocket"],
+  mc_socket_owner: function (owner) {
+    MC.socketOwner = owner;
+    MC.lastSocket = null;
+  },
+
+  // Why the factory could not make the last socket, as a malloc'd string (the caller frees
+  // it), or 0 when it could.
+  mc_socket_take_create_error__deps: ["$MC"],
+  mc_socket_take_create_error: function () {
+    var why = MC.createError;
+    if (!why) return 0;
+    MC.createError = null;
+    var size = lengthBytesUTF8(why) + 1;
+    var p = _malloc(size);
+    stringToUTF8(why, p, size);
+    return p;
+  },
+
+  // The transport takes the socket websocket.h just created (id) and receives its frames here
+  // (websocket.h's own message handler is never registered: it mallocs a buffer per frame and
+  // encodes text with a JS loop). Text is encoded with TextEncoder.encodeInto into one reusable
+  // buffer and its original string kept for the JS layer; a frame over the size limit is
+  // reported by size without entering the heap (which would grow for good).
+  mc_socket_adopt__deps: ["$MC"],
+  mc_socket_adopt: function (id, transport, maxBytes) {
+    var s = MC.lastSocket;
+    MC.lastSocket = null;
+    if (!s) return;
+    MC.sockets[id] = s;
+    s.onmessage = function (e) {
+      var data = e.data;
+      if (typeof data === "string") {
+        if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
+        // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
+        var p = MC.scratchFor(data.length);
+        var r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
+        if (r.read !== data.length) {
+          p = MC.scratchFor(data.length * 3);
+          r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length * 3));
+        }
+        MC.lastText = data;
+        try {
+          _mc_transport_frame(transport, 1, p, r.written);
+        } finally {
+          MC.lastText = null;
+        }
+      } else {
+        var bytes = new Uint8Array(data);
+        if (bytes.length > maxBytes) return _mc_transport_oversize(transport, 0, bytes.length);
+        var q = MC.scratchFor(bytes.length);
+        HEAPU8.set(bytes, q);
+        _mc_transport_frame(transport, 0, q, bytes.length);
+      }
+    };
+  },
+
+  // websocket.h only sends NUL-terminated text; this sends by length, and never on a socket
+  // that is not OPEN (a send while CONNECTING throws InvalidStateError through wasm).
+  mc_socket_send_text__deps: ["$MC"],
+  mc_socket_send_text: function (id, data, size) {
+    var s = MC.sockets[id];
+    if (!s || s.readyState !== 1) return 0;
+    var pending = MC.pendingSend;
+    // The frame JS is sending right now: send its original string, not a decoded copy.
+    s.send(pending && pending.ptr === data ? pending.text : MC.decode(data, size));
+    return 1;
+  },
+  mc_socket_ready_state__deps: ["$MC"],
+  mc_socket_ready_state: function (id) {
+    var s = MC.sockets[id];
+    return s ? s.readyState : 3;
+  },
+  mc_socket_buffered_amount__deps: ["$MC"],
+  mc_socket_buffered_amount: function (id) {
+    var s = MC.sockets[id];
+    return s ? s.bufferedAmount || 0 : 0;
+  },
+  // After emscripten_websocket_delete: forgets the socket here, and frees websocket.h's slot,
+  // which 3.1.6's emscripten_websocket_delete leaks (it deletes WS.sockets[socket], not
+  // [socketId]); in releases that delete the slot themselves this finds nothing to do.
+  mc_socket_forget__deps: ["$MC", "$WS"],
+  mc_socket_forget: function (id) {
+    var s = MC.sockets[id];
+    if (s) s.onmessage = null;
+    delete MC.sockets[id];
+    if (WS.sockets[id]) delete WS.sockets[id];
+  },
+});

@@ -1,0 +1,58 @@
+// Writes what JS knows of the shared vocabulary from its one definition,
+// src/metachannel/vocabulary.h: js/vocabulary.ts, and README.md's error-code table.
+//   node scripts/gen-vocabulary.mjs           write them (npm run build does this first)
+//   node scripts/gen-vocabulary.mjs --check   fail if either is not what the header gives (lint suite)
+// The lists are expanded by the host C++ compiler (scripts/vocabulary/emit.cpp): the same
+// preprocessor that builds the core, so there is no second parser of the header to drift.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const header = path.join(root, "src/metachannel/vocabulary.h");
+const source = path.join(root, "scripts/vocabulary/emit.cpp");
+const tool = path.join(root, "build/gen/emit");
+const tsFile = path.join(root, "js/vocabulary.ts");
+const readme = path.join(root, "README.md");
+const BEGIN = "<!-- generated from src/metachannel/vocabulary.h: error codes -->";
+const END = "<!-- end of generated error codes -->";
+
+function emitter() {
+  const newest = Math.max(statSync(header).mtimeMs, statSync(source).mtimeMs);
+  if (!existsSync(tool) || statSync(tool).mtimeMs < newest) {
+    mkdirSync(path.dirname(tool), { recursive: true });
+    const cxx = process.env.CXX || "g++";
+    execFileSync(cxx, ["-std=c++17", "-O0", "-Wall", "-Wextra", "-Werror", `-I${path.join(root, "src")}`, source, "-o", tool], { stdio: "inherit" });
+  }
+  return (what) => execFileSync(tool, [what], { encoding: "utf8" });
+}
+
+export function generate({ check = false } = {}) {
+  const emit = emitter();
+  const wanted = new Map();
+  wanted.set(tsFile, emit("ts"));
+  const text = readFileSync(readme, "utf8");
+  const a = text.indexOf(BEGIN);
+  const b = text.indexOf(END);
+  if (a === -1 || b < a) throw new Error(`README.md: the markers of the generated error-code table are missing (${BEGIN} ... ${END})`);
+  wanted.set(readme, `${text.slice(0, a + BEGIN.length)}\n${emit("readme-errors")}${text.slice(b)}`);
+  const stale = [];
+  for (const [file, content] of wanted) {
+    const now = existsSync(file) ? readFileSync(file, "utf8") : "";
+    if (now === content) continue;
+    stale.push(path.relative(root, file));
+    if (!check) writeFileSync(file, content);
+  }
+  return stale;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const check = process.argv.includes("--check");
+  const stale = generate({ check });
+  if (check && stale.length) {
+    console.error(`stale generated files: ${stale.join(", ")}; run \`node scripts/gen-vocabulary.mjs\` and commit them`);
+    process.exit(1);
+  }
+  console.log(stale.length ? `${check ? "stale" : "wrote"}: ${stale.join(", ")}` : "vocabulary: up to date");
+}

@@ -1,0 +1,219 @@
+// The vocabulary both languages share, defined once: states, error codes, close codes, queue
+// overflow policies and the channel options (names, defaults, bounds).
+//
+// Each list is an X-macro. C++ expands it into enums, tables and the option structs' defaults;
+// scripts/gen-vocabulary.mjs compiles scripts/vocabulary/emit.cpp (which expands the same lists)
+// and writes js/vocabulary.ts and the error-code table of README.md from it. The wasm exports
+// kVocabularyDigest and the JS layer refuses a wasm whose digest is not its own, so the two
+// sides cannot drift: a stale generated file fails the lint suite, a stale wasm fails ready().
+//
+// Where to change what: docs/architecture.md, "Where to change what".
+#pragma once
+#include <cstdint>
+#include <limits>
+
+// ---------------------------------------------------------------------------------- states
+// X(Enumerator, "name in JS", readyState)
+#define MC_STATES(X)           \
+  X(Idle, "idle", 3)           \
+  X(Connecting, "connecting", 0) \
+  X(Open, "open", 1)           \
+  X(Reconnecting, "reconnecting", 0) \
+  X(Closing, "closing", 2)     \
+  X(Closed, "closed", 3)
+
+// ----------------------------------------------------------------------------- error codes
+// X(Enumerator, "CODE", "when it happens" (README's table))
+// The numbers are the positions: append, never reorder. The last three are never returned by
+// the core's calls (REQUEST_TIMEOUT and LOAD_FAILED are raised by the JS layer, MESSAGES_LOST
+// comes with the core's "lost" event); they are here so that one list names every code.
+#define MC_ERROR_CODES(X)                                                                                            \
+  X(None, "", "")                                                                                                    \
+  X(NotReady, "NOT_READY", "a Channel was constructed before `ready()` resolved")                                     \
+  X(NotSupported, "NOT_SUPPORTED", "no WebSocket implementation (Node 20 without `ws`)")                              \
+  X(InvalidUrl, "INVALID_URL", "not a `ws://`/`wss://` URL (scheme, host, port, spaces, fragment)")                   \
+  X(InvalidArgument, "INVALID_ARGUMENT", "a bad option or argument; the message names the field and what is allowed") \
+  X(InvalidJson, "INVALID_JSON", "`send()` of a value with no JSON form (cycles, BigInt, functions)")                 \
+  X(MessageTooLarge, "MESSAGE_TOO_LARGE",                                                                            \
+    "outgoing over `maxMessageBytes` (thrown); incoming (event; frame dropped)")                                     \
+  X(QueueOverflow, "QUEUE_OVERFLOW",                                                                                 \
+    "the send queue is full: event (drop policies) or thrown (`overflow: \"error\"`)")                               \
+  X(HeadersUnsupported, "HEADERS_UNSUPPORTED", "`headers` in a browser")                                             \
+  X(ConnectTimeout, "CONNECT_TIMEOUT", "no handshake within `connectTimeoutMs` (event; then retry)")                  \
+  X(HeartbeatTimeout, "HEARTBEAT_TIMEOUT", "no frame within `timeoutMs` after a ping (event; drop and reconnect)")    \
+  X(Revoked, "REVOKED", "the server closed with 4001 (URL rotated); no reconnect until `setUrl()`")                   \
+  X(RetriesExhausted, "RETRIES_EXHAUSTED", "`maxRetries` failed attempts; `reconnect()` tries again")                 \
+  X(ListenerThrew, "LISTENER_THREW", "one of your listeners threw; the others and the channel carry on")              \
+  X(Disposed, "DISPOSED", "any call after `dispose()`")                                                              \
+  X(Closed, "CLOSED",                                                                                                \
+    "`send()` after `close()` (thrown); `close()` could not send queued messages within `closeTimeoutMs` "            \
+    "(event, `detail`: how many)")                                                                                   \
+  X(SocketError, "SOCKET_ERROR",                                                                                     \
+    "the socket failed (event); a WebSocket constructor that throws is reported once with its cause, and not "       \
+    "retried")                                                                                                       \
+  X(RequestTimeout, "REQUEST_TIMEOUT", "`request()`: no reply within `timeoutMs`")                                   \
+  X(LoadFailed, "LOAD_FAILED",                                                                                       \
+    "`ready()`/`connect()`: the wasm could not be fetched, compiled or instantiated; the message names the URL and " \
+    "what to do")                                                                                                    \
+  X(MessagesLost, "MESSAGES_LOST",                                                                                   \
+    "`reliable`: messages of a sender that nobody can resend any more, once per gap (event; "                        \
+    "`detail: { from, count }`)")
+
+// ----------------------------------------------------------------------------- close codes
+// X(Enumerator, code)
+#define MC_CLOSE_CODES(X) \
+  X(Normal, 1000)         \
+  X(Abnormal, 1006) /* never sent on the wire: "no close frame was received" */ \
+  X(Revoked, 4001)  /* the relay rotated the channel URL */
+
+// ------------------------------------------------------------------- queue overflow policies
+// X(Enumerator, "name in JS")
+#define MC_OVERFLOWS(X)           \
+  X(DropOldest, "drop-oldest")    \
+  X(DropNewest, "drop-newest")    \
+  X(Error, "error")
+
+// ---------------------------------------------------------------------------- channel options
+// The options that cross into the core, flat. JS validates the public (nested) options against
+// these bounds, fills in every default and passes one WireOptions value (bindings/); C++ copies
+// it into ChannelConfig. Options that never reach the core (headers, WebSocket, presence.state)
+// and the shape of the nested objects are js/options.ts's business.
+//
+// Numbers: X(wireName, "public.path", ChannelConfig member, default, min, max, kind)
+//   kind: Real (finite), RealOrInf (Infinity allowed), Int (integer), IntOrInf (integer or Infinity)
+#define MC_NUMBER_OPTIONS(X)                                                                                      \
+  X(maxMessageBytes, "maxMessageBytes", max_message_bytes, 1048576, 1, 2147483647, Int)                            \
+  X(closeTimeoutMs, "closeTimeoutMs", close_drain_ms, 5000, 0, kInf, RealOrInf)                                    \
+  X(minDelayMs, "reconnect.minDelayMs", reconnect.min_delay_ms, 500, 0, kInf, Real)                                \
+  X(maxDelayMs, "reconnect.maxDelayMs", reconnect.max_delay_ms, 30000, 0, kInf, Real)                              \
+  X(factor, "reconnect.factor", reconnect.factor, 2, 1, kInf, Real)                                                \
+  X(jitter, "reconnect.jitter", reconnect.jitter_fraction, 0, 0, 1, Real)                                          \
+  X(maxRetries, "reconnect.maxRetries", reconnect.max_retries, kInf, 0, kInf, IntOrInf)                            \
+  X(connectTimeoutMs, "reconnect.connectTimeoutMs", reconnect.connect_timeout_ms, 10000, 1, kInf, RealOrInf)       \
+  X(stableAfterMs, "reconnect.stableAfterMs", reconnect.stable_after_ms, 5000, 0, kInf, Real)                      \
+  X(heartbeatIntervalMs, "heartbeat.intervalMs", heartbeat.interval_ms, 30000, 1, kInf, Real)                      \
+  X(heartbeatTimeoutMs, "heartbeat.timeoutMs", heartbeat.timeout_ms, 10000, 1, kInf, Real)                         \
+  X(queueMaxMessages, "queue.maxMessages", queue.max_messages, 1000, 0, kInf, IntOrInf)                            \
+  X(queueMaxBytes, "queue.maxBytes", queue.max_bytes, 1048576, 0, kInf, IntOrInf)                                  \
+  X(bufferMessages, "reliable.bufferMessages", reliable.buffer_messages, 1000, 1, 1048576, Int)                    \
+  X(bufferBytes, "reliable.bufferBytes", reliable.buffer_bytes, 1048576, 1, 2147483647, Int)                       \
+  X(bufferAgeMs, "reliable.bufferAgeMs", reliable.buffer_age_ms, 60000, 1, kInf, RealOrInf)                        \
+  X(presenceRenewMs, "presence.renewMs", presence.renew_ms, 15000, 1, kInf, Real)                                  \
+  X(presenceTimeoutMs, "presence.timeoutMs", presence.timeout_ms, 30000, 1, kInf, Real)                            \
+  X(presenceMaxStateBytes, "presence.maxStateBytes", presence.max_state_bytes, 4096, 4, 1048576, Int)
+
+// Booleans: X(wireName, "public.path", member, default). "reconnect" is `reconnect: false`,
+// "fullJitter" is `reconnect.jitter: "full"`, the others are the option given at all.
+#define MC_BOOL_OPTIONS(X)                                   \
+  X(reconnect, "reconnect", reconnect.enabled, true)         \
+  X(fullJitter, "reconnect.jitter", reconnect.full_jitter, true) \
+  X(heartbeat, "heartbeat", heartbeat.enabled, false)        \
+  X(reliable, "reliable", reliable.enabled, false)           \
+  X(presence, "presence", presence.enabled, false)
+
+// Strings: X(wireName, "public.path", member, default). protocols: the list joined by commas.
+// queueOverflow: one of MC_OVERFLOWS' names.
+#define MC_STRING_OPTIONS(X)                                         \
+  X(protocols, "protocols", protocols_csv, "")                       \
+  X(heartbeatMessage, "heartbeat.message", heartbeat.message, "ping") \
+  X(heartbeatPong, "heartbeat.pong", heartbeat.pong, "pong")         \
+  X(queueOverflow, "queue.overflow", queue.overflow, "drop-oldest")
+
+namespace mc {
+
+enum class State : uint8_t {
+#define MC_X(name, text, ready) name,
+  MC_STATES(MC_X)
+#undef MC_X
+};
+
+enum class ErrorCode : uint8_t {
+#define MC_X(name, text, doc) name,
+  MC_ERROR_CODES(MC_X)
+#undef MC_X
+};
+
+namespace close_code {
+#define MC_X(name, code) constexpr uint16_t k##name = code;
+MC_CLOSE_CODES(MC_X)
+#undef MC_X
+}  // namespace close_code
+
+enum class Overflow : uint8_t {
+#define MC_X(name, text) name,
+  MC_OVERFLOWS(MC_X)
+#undef MC_X
+};
+
+namespace vocabulary_detail {
+constexpr bool same(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+}  // namespace vocabulary_detail
+
+// The policy of that name (MC_OVERFLOWS), or DropOldest for a name it does not know.
+constexpr Overflow overflow_named(const char* name) {
+#define MC_X(id, text) if (vocabulary_detail::same(name, text)) return Overflow::id;
+  MC_OVERFLOWS(MC_X)
+#undef MC_X
+  return Overflow::DropOldest;
+}
+
+// The options' defaults, as the option structs' member initialisers use them.
+namespace option_default {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+#define MC_X(wire, path, member, def, min, max, kind) constexpr double wire = def;
+MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) constexpr bool wire = def;
+MC_BOOL_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) constexpr const char* wire = def;
+MC_STRING_OPTIONS(MC_X)
+#undef MC_X
+}  // namespace option_default
+
+// A digest (FNV-1a, 32 bits) of everything above that JS relies on: the names and numbers of
+// states, error codes, close codes, overflow policies and the options with their defaults and
+// bounds. js/vocabulary.ts carries the same number.
+namespace vocabulary_detail {
+constexpr uint32_t fnv(uint32_t h, const char* s) {
+  while (*s) h = (h ^ static_cast<uint8_t>(*s++)) * 16777619u;
+  return (h ^ 0xFFu) * 16777619u;  // a separator, so ("ab","c") and ("a","bc") differ
+}
+#define MC_STR2(x) #x
+#define MC_STR(x) MC_STR2(x)
+constexpr const char* kText[] = {
+#define MC_X(name, text, ready) text, MC_STR(ready),
+    MC_STATES(MC_X)
+#undef MC_X
+#define MC_X(name, text, doc) text,
+    MC_ERROR_CODES(MC_X)
+#undef MC_X
+#define MC_X(name, code) #name, MC_STR(code),
+    MC_CLOSE_CODES(MC_X)
+#undef MC_X
+#define MC_X(name, text) text,
+    MC_OVERFLOWS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def, min, max, kind) #wire, path, MC_STR(def), MC_STR(min), MC_STR(max), #kind,
+    MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, member, def) #wire, path, MC_STR(def),
+    MC_BOOL_OPTIONS(MC_X)
+    MC_STRING_OPTIONS(MC_X)
+#undef MC_X
+};
+#undef MC_STR
+#undef MC_STR2
+constexpr uint32_t digest() {
+  uint32_t h = 2166136261u;
+  for (const char* s : kText) h = fnv(h, s);
+  return h;
+}
+}  // namespace vocabulary_detail
+
+constexpr uint32_t kVocabularyDigest = vocabulary_detail::digest();
+
+}  // namespace mc
