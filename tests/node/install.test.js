@@ -187,6 +187,25 @@ test("LOAD_FAILED: a corrupt wasm file, and a wasmBinary of garbage", async (t) 
   assert.match(other.first.message, /does not fit/);
 });
 
+test("LOAD_FAILED: a wasm whose vocabulary (states, error codes, options) is not the JS's, as from two builds", async (t) => {
+  // The wasm carries the digest of src/metachannel/vocabulary.h as one f64 constant; change it
+  // as a wasm built from another vocabulary would have it.
+  const digest = Number(/VOCABULARY_DIGEST = (\d+)/.exec(readFileSync(path.join(distDir, "..", "js", "vocabulary.ts"), "utf8"))[1]);
+  const wasm = Buffer.from(readFileSync(path.join(distDir, "metachannel.wasm")));
+  const bytes = Buffer.alloc(8);
+  bytes.writeDoubleLE(digest);
+  const at = wasm.indexOf(bytes);
+  assert.ok(at > 0, "the digest constant is in the wasm");
+  assert.equal(wasm.indexOf(bytes, at + 1), -1, "exactly once");
+  bytes.writeDoubleLE(digest + 1);
+  bytes.copy(wasm, at);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "mc-vocabulary-"));
+  writeFileSync(path.join(dir, "metachannel.wasm"), wasm);
+  const other = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(dir + "/")} + name }`);
+  assert.equal(other.first.code, "LOAD_FAILED");
+  assert.match(other.first.message, /vocabulary .* is not this package's .*two builds/);
+});
+
 test("locateFile is called with the name the package ships", async () => {
   const r = await runScript(
     `import { ready } from ${JSON.stringify(dist)};
