@@ -58,9 +58,9 @@ function renderPill(id) {
   p.state.textContent = s.state === "reconnecting" ? `reconnecting #${s.attempt}` : s.state;
   const n = s.reconnects || 0;
   p.attempts.textContent = `${n} reconnect${n === 1 ? "" : "s"}`;
-  p.msgs.textContent = `${(s.received || 0).toLocaleString()} msgs` + (s.peers !== undefined ? ` · ${s.peers} on channel` : "");
+  p.msgs.textContent = `${(s.received || 0).toLocaleString()} msgs${s.peers !== undefined ? ` · ${s.peers} on channel` : ""}`;
   p.pill.title = `${id}: state ${s.state}, reconnect attempt ${s.attempt || 0}, ${n} reconnects in total` + (s.error ? `, last error ${s.error}` : "") +
-    (s.others && s.others.length ? `; on the channel: ${s.others.join(", ")}` : "");
+    (s.others?.length ? `; on the channel: ${s.others.join(", ")}` : "");
 }
 
 function renderInfo() {
@@ -96,7 +96,7 @@ async function main() {
 
   mp.on(Metapage.OUTPUTS, (delta) => {
     for (const [id, outputs] of Object.entries(delta || {})) {
-      if (outputs && outputs.status) {
+      if (outputs?.status) {
         statuses[id] = outputs.status;
         renderPill(id);
       }

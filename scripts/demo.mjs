@@ -26,7 +26,7 @@ import { root, ensurePackages, ensureNodeModules, CHROMIUM, CHROMIUM_ARGS } from
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 function option(name) {
-  const i = argv.findIndex((a) => a === name || a.startsWith(name + "="));
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (i === -1) return undefined;
   return argv[i].includes("=") ? argv[i].slice(name.length + 1) : argv[i + 1];
 }
@@ -302,7 +302,7 @@ async function check(url) {
       const deadline = Date.now() + 30000;
       for (;;) {
         failIfErrors();
-        const s = await pageObj.evaluate(() => window.__demo && window.__demo.snapshot());
+        const s = await pageObj.evaluate(() => window.__demo?.snapshot());
         const ok =
           s &&
           s.rotations >= sinceRotation &&

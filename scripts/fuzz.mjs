@@ -11,7 +11,7 @@
 // target found something (the input is kept in build/fuzz/artifacts/, with the command that
 // reproduces it), 2 on bad arguments.
 // The CI run is tests/fuzz/run.mjs (the `fuzz` suite of npm test): bounded, on a copy.
-import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { artifactsDir, buildDir, buildTargets, corpusOf, fuzzDir, pickTargets, root, runTarget, sh } from "../tests/fuzz/libfuzzer.mjs";
 

@@ -51,7 +51,7 @@ export async function serveStatic({ mounts, port = 0, host = "127.0.0.1" }) {
       return;
     }
     const [prefix, dir] = mount;
-    let file = path.resolve(dir, "." + path.sep + pathname.slice(prefix.length));
+    let file = path.resolve(dir, `.${path.sep}${pathname.slice(prefix.length)}`);
     if (!file.startsWith(path.resolve(dir))) {
       res.writeHead(403).end();
       return;

@@ -1,14 +1,14 @@
 // npm test: everything, on a fresh machine too. Set-up (system packages, node_modules, the
 // build) first, then each suite; a summary line "N passed, N failed" at the end.
 //   npm test                    all suites
-//   npm test -- native node     only these suites (native, asan, node, node-undici, node22, browser, demo, package, bundlers, fuzz, wasm-debug)
+//   npm test -- native node     only these suites (native, asan, node, node-undici, node22, browser, demo, package, bundlers, fuzz, wasm-debug, lint)
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
 import { build } from "./build.mjs";
 
-const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "demo", "package", "bundlers", "fuzz", "wasm-debug"];
+const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "demo", "package", "bundlers", "fuzz", "wasm-debug", "lint"];
 const picked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const suites = picked.length ? picked : ALL;
 for (const s of suites) {
@@ -83,11 +83,12 @@ async function main() {
   const groups = ["build", "native"];
   if (suites.includes("browser") || suites.includes("demo") || suites.includes("bundlers")) groups.push("browser");
   if (suites.includes("fuzz")) groups.push("fuzz");
+  if (suites.includes("lint")) groups.push("lint");
   // tests/node/relay-redis*.test.js run in every suite that runs tests/node.
   if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis");
   ensurePackages(...groups);
   ensureNodeModules();
-  await build();
+  if (suites.some((s) => s !== "lint")) await build(); // the lint suite reads sources only
   const nodeTests = testFiles("tests/node");
   const testArgs = ["--test", "--test-concurrency=1", ...nodeTests];
 
@@ -123,6 +124,10 @@ async function main() {
       if (existsSync(path.join(root, "tests/fuzz/run.mjs"))) await stage("fuzz (bounded)", process.execPath, ["tests/fuzz/run.mjs"]);
     } else if (s === "wasm-debug") {
       if (existsSync(path.join(root, "tests/wasm-debug/run.mjs"))) await stage("node suite on the debug wasm (ASSERTIONS, SAFE_HEAP)", process.execPath, ["tests/wasm-debug/run.mjs"]);
+    } else if (s === "lint") {
+      // Biome (lint, import cycles, format), tsc when there is a tsconfig.json, clang-format,
+      // clang-tidy: scripts/lint.mjs, also `npm run lint`.
+      await stage("lint (biome, tsc, clang-format, clang-tidy)", process.execPath, ["scripts/lint.mjs"]);
     }
   }
 

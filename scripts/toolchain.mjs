@@ -16,6 +16,8 @@ export const PACKAGES = {
   native: { check: () => has("cmake") && has("g++") && existsSync("/usr/include/gtest/gtest.h"), pkgs: ["cmake", "g++", "libgtest-dev"] },
   fuzz: { check: () => has("clang++") && existsSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"), pkgs: ["clang", "libclang-rt-14-dev"] },
   browser: { check: () => existsSync("/usr/bin/chromium"), pkgs: ["chromium"] },
+  // npm run lint / the lint suite: the C++ formatter and linter (pinned to LLVM 14, Debian's).
+  lint: { check: () => has("clang-format-14") && has("clang-tidy-14"), pkgs: ["clang-format-14", "clang-tidy-14"] },
   // The Redis-mode relay tests start their own redis-server on a free port (never the service).
   redis: { check: () => has("redis-server"), pkgs: ["redis-server"] },
 };
@@ -54,8 +56,8 @@ export function ensurePackages(...groups) {
 }
 
 export function ensureNodeModules() {
-  // ioredis: the relay's Redis mode (an optional dependency) is tested too.
-  if (["esbuild", "ws", "ioredis"].every((m) => existsSync(path.join(root, "node_modules", m)))) return;
+  // ioredis: the relay's Redis mode (an optional dependency) is tested too; Biome: the lint suite.
+  if (["esbuild", "ws", "ioredis", "@biomejs/biome"].every((m) => existsSync(path.join(root, "node_modules", m)))) return;
   console.log("metachannel: node_modules missing, running npm ci…");
   execSync(existsSync(path.join(root, "package-lock.json")) ? "npm ci" : "npm install", { cwd: root, stdio: "inherit" });
 }

@@ -66,7 +66,7 @@ export function tap() {
       const r = fn();
       report(r === undefined || r === true, name, typeof r === "string" ? r : "");
     } catch (err) {
-      report(false, name, err && err.stack ? err.stack : String(err));
+      report(false, name, err?.stack ? err.stack : String(err));
     }
   };
   const end = () => {

@@ -42,8 +42,8 @@ function printTable() {
     rows.push(q ? [s, money(q.price), signed(q.change), q.volume.toLocaleString("en-US")] : [s, "-", "-", "-"]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r) => "| " + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ") + " |";
-  const rule = "+-" + widths.map((w) => "-".repeat(w)).join("-+-") + "-+";
+  const line = (r) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ")} |`;
+  const rule = `+-${widths.map((w) => "-".repeat(w)).join("-+-")}-+`;
   console.log([rule, line(rows[0]), rule, ...rows.slice(1).map(line), rule].join("\n"));
 }
 
@@ -74,7 +74,10 @@ if (!opts["no-feed"]) {
   const prices = { AAPL: 189.5, GOOGL: 141.2, MSFT: 411.9, TSLA: 178.3, AMZN: 182.1, NFLX: 612.0 };
   let round = 0;
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const publish = () => {
     round++;
     for (const [symbol, last] of Object.entries(prices)) {

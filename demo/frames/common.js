@@ -18,8 +18,8 @@
   function redact(url) {
     try {
       const u = new URL(url);
-      return u.protocol + "//" + u.host + "/ch/…";
-    } catch (e) {
+      return `${u.protocol}//${u.host}/ch/…`;
+    } catch {
       return "";
     }
   }
@@ -50,11 +50,11 @@
       state.textContent = status.state;
       where.textContent = url ? redact(url) : "waiting for _websocket_url_";
       const bits = [];
-      if (status.state === "reconnecting") bits.push("attempt " + status.attempt);
-      if (status.reconnects) bits.push(status.reconnects + " reconnect" + (status.reconnects === 1 ? "" : "s"));
-      if (status.generation > 0) bits.push("URL #" + (status.generation + 1));
-      bits.push(status.peers + " other" + (status.peers === 1 ? "" : "s") + " on the channel");
-      if (status.lost) bits.push(status.lost + " lost");
+      if (status.state === "reconnecting") bits.push(`attempt ${status.attempt}`);
+      if (status.reconnects) bits.push(`${status.reconnects} reconnect${status.reconnects === 1 ? "" : "s"}`);
+      if (status.generation > 0) bits.push(`URL #${status.generation + 1}`);
+      bits.push(`${status.peers} other${status.peers === 1 ? "" : "s"} on the channel`);
+      if (status.lost) bits.push(`${status.lost} lost`);
       extra.textContent = bits.join(" · ");
     };
   }
@@ -69,7 +69,7 @@
     let pending = null;
     let lastSent = 0;
     function report(now) {
-      render(status, channel && channel.url, channel ? function () { channel._dropConnection(); } : null);
+      render(status, channel?.url, channel ? function () { channel._dropConnection(); } : null);
       // Outputs cross postMessage: at most ~5 a second, the last one always sent.
       const send = () => {
         pending = null;
@@ -119,7 +119,7 @@
     channel.on("presence", function () {
       status.peers = channel.presence.size;
       status.others = Array.from(channel.presence.values()).map(function (s) {
-        return s && s.frame ? String(s.frame) : "a peer";
+        return s?.frame ? String(s.frame) : "a peer";
       });
       report();
     });

@@ -230,7 +230,7 @@ void Reliability::reset(bool emit) {
   peer_sweep_at_ = kNever;
   own_echo_max_ = 0;
   open_ = false;
-  if (emit && !left.empty()) presence_changed({}, {}, std::move(left));
+  if (emit && !left.empty()) presence_changed({}, {}, left);
 }
 
 void Reliability::set_hidden(bool hidden) {
@@ -765,8 +765,8 @@ void Reliability::on_gone(Peer& p, const Ranges& ranges) {
   }
 }
 
-void Reliability::presence_changed(std::vector<std::string> joined, std::vector<std::string> updated,
-                                   std::vector<std::string> left) {
+void Reliability::presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
+                                   const std::vector<std::string>& left) {
   // Ids are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
   const auto members = [this](const std::vector<std::string>& ids) {
     std::string out = "{";

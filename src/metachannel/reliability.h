@@ -216,7 +216,8 @@ class Reliability {
   void send_hi(bool ask);
   void send_nack(Peer& p);
   void send_bye(bool final_bye);
-  void presence_changed(std::vector<std::string> joined, std::vector<std::string> updated, std::vector<std::string> left);
+  void presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
+                        const std::vector<std::string>& left);
   void forget_peer(Peer& p);
   bool spend(double& tokens, double& at, double rate, double burst, double cost);
   std::vector<std::pair<uint64_t, uint64_t>> missing(const Peer& p) const;

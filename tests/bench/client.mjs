@@ -38,7 +38,7 @@ async function readyCaptured(mc) {
   const capture = (result) => {
     if (!armed) return result;
     const instance = result && (result.instance || result);
-    if (instance && instance.exports) {
+    if (instance?.exports) {
       for (const v of Object.values(instance.exports)) if (v instanceof WebAssembly.Memory) wasmMemory = v;
     }
     return result;
@@ -338,7 +338,12 @@ async function channels() {
       } else {
         const ws = new WebSocket(spec.url);
         list.push(ws);
-        waits.push(new Promise((res, rej) => ((ws.onopen = res), (ws.onerror = () => rej(new Error("socket error"))))));
+        waits.push(
+          new Promise((res, rej) => {
+            ws.onopen = res;
+            ws.onerror = () => rej(new Error("socket error"));
+          }),
+        );
       }
     }
     await Promise.all(waits);
@@ -404,7 +409,7 @@ try {
     else throw new Error(`unknown mode ${spec.mode}`);
   }
 } catch (err) {
-  process.stderr.write(`client ${spec.client}/${spec.mode}: ${err && err.stack ? err.stack : err}\n`);
+  process.stderr.write(`client ${spec.client}/${spec.mode}: ${err?.stack ? err.stack : err}\n`);
   process.exit(2);
 }
 clearTimeout(timeout);

@@ -36,7 +36,7 @@ const CHUNK = 256 * 1024;
 let frames = Buffer.alloc(0);
 let offsets = new Float64Array(1); // offsets[i] = byte offset of frame i; offsets[n] = end
 let framed = 0;
-let texts = []; // for --plain-ws
+const texts = []; // for --plain-ws
 
 function frameUpTo(n) {
   if (n <= framed) return;
@@ -162,7 +162,7 @@ wss.on("connection", (ws) => {
 });
 
 wss.on("listening", () => {
-  process.stdout.write(JSON.stringify({ port: wss.address().port, framed }) + "\n");
+  process.stdout.write(`${JSON.stringify({ port: wss.address().port, framed })}\n`);
 });
 
 if (process.send) {

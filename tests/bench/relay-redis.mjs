@@ -85,7 +85,14 @@ async function startRedis() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-bench-redis-"));
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
   await waitForLine(child, /Ready to accept connections/, "redis-server");
-  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => (child.kill("SIGKILL"), rmSync(dir, { recursive: true, force: true })) };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: () => {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function startRelays(n, redisUrl) {
@@ -100,7 +107,15 @@ async function startRelays(n, redisUrl) {
 }
 
 async function stopRelays(relays) {
-  await Promise.all(relays.map(({ child }) => new Promise((resolve) => (child.once("exit", resolve), child.kill("SIGTERM")))));
+  await Promise.all(
+    relays.map(
+      ({ child }) =>
+        new Promise((resolve) => {
+          child.once("exit", resolve);
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
 }
 
 function open(url) {

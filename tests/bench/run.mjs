@@ -181,7 +181,7 @@ function gitHead() {
   return r.status === 0 ? `${r.stdout.trim()}${d.stdout.trim() ? " + uncommitted changes in src/ js/ bindings/" : ""}` : null;
 }
 function commandLine() {
-  return `npm run bench${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}`;
+  return `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
 }
 
 /** Interleaved rounds over `clients`; `spec(client)` builds the child's spec. */
@@ -454,8 +454,8 @@ async function profile(figure) {
     "  node tests/bench/profiling-build.mjs      # -> build/bench-profiling/dist (dist/ untouched)",
     `  node tests/bench/run.mjs --profile ${figure} --dist build/bench-profiling/dist`,
   );
-  if (opt.json) process.stdout.write(JSON.stringify({ figure, result: res, top: top.rows, groups: top.groups }, null, 2) + "\n");
-  else process.stdout.write(lines.join("\n") + "\n");
+  if (opt.json) process.stdout.write(`${JSON.stringify({ figure, result: res, top: top.rows, groups: top.groups }, null, 2)}\n`);
+  else process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 function topSelf(prof, count) {
@@ -476,7 +476,7 @@ function topSelf(prof, count) {
     if (name === "(idle)") continue;
     busy += us;
     const url = cf.url || "";
-    const file = url ? url.replace(/^file:\/\//, "").replace(root + "/", "") : "";
+    const file = url ? url.replace(/^file:\/\//, "").replace(`${root}/`, "") : "";
     const where = file ? `${file}:${cf.lineNumber + 1}` : cf.lineNumber >= 0 && /wasm/.test(name) ? "wasm" : "";
     const key = `${name}|${where}`;
     agg.set(key, { name, where, us: (agg.get(key)?.us || 0) + us });
@@ -550,7 +550,7 @@ function markdown(R) {
     L.push("");
   };
   if (F.receive) tput("1. Receive throughput (typed dispatch, every message listened to)", F.receive, CLIENTS, `${fmtK(R.config.recvN)} ticks of ~120 B per round after ${fmtK(R.config.recvWarm)} warm-up; raw/peers: JSON.parse + dispatch on \`type\`; metachannel: \`onMessage("tick")\`.`);
-  if (F.filtered) tput("2. Filtered receive (1 of 10 channels)", F.filtered, ["raw", "mc", "mc2"], `Same flood; raw parses every frame and keeps \`msg.channel === "c3"\`; metachannel: ${F.filtered.mc?.filterVia === "LiveDataClient" ? '\`new LiveDataClient(channel).subscribe("c3", fn)\`' : 'what LiveDataClient registers (\`_route(3, "c3", 1)\` + \`_hook(8, fn)\`; this build exports no LiveDataClient)'}: the core routes CHANNEL "c3" and drops the other 9/10 in wasm. Rates and µs are per flood message (delivered: 1/10).`);
+  if (F.filtered) tput("2. Filtered receive (1 of 10 channels)", F.filtered, ["raw", "mc", "mc2"], `Same flood; raw parses every frame and keeps \`msg.channel === "c3"\`; metachannel: ${F.filtered.mc?.filterVia === "LiveDataClient" ? '`new LiveDataClient(channel).subscribe("c3", fn)`' : 'what LiveDataClient registers (`_route(3, "c3", 1)` + `_hook(8, fn)`; this build exports no LiveDataClient)'}: the core routes CHANNEL "c3" and drops the other 9/10 in wasm. Rates and µs are per flood message (delivered: 1/10).`);
   if (F.send) tput("3. Send throughput", F.send, CLIENTS, `${fmtK(R.config.sendN)} tick objects per round (JSON.stringify in every client; metachannel \`send(object)\`), batches of 500, waits while bufferedAmount > 1 MiB; timed until the sink server has counted all of them.`);
   if (F.rtt) {
     L.push("### 4. Round trip through the dev relay", "", `${R.config.rate} msgs/s for ${R.config.rttSeconds} s per round (after ${R.config.rttWarm} s warm-up); each client on its own relay channel gets its own echo.`, "");
@@ -692,19 +692,19 @@ async function main() {
   }
   results.targets = targets(F);
   results.elapsedSeconds = (performance.now() - t0) / 1000;
-  const md = markdown(results) + reliableMd + `\n(${results.elapsedSeconds.toFixed(0)} s)\n`;
+  const md = `${markdown(results)}${reliableMd}\n(${results.elapsedSeconds.toFixed(0)} s)\n`;
   if (opt.save) {
     writeFileSync(`${opt.save}.md`, md);
-    writeFileSync(`${opt.save}.json`, JSON.stringify(results, null, 2) + "\n");
+    writeFileSync(`${opt.save}.json`, `${JSON.stringify(results, null, 2)}\n`);
     log(`wrote ${opt.save}.md and ${opt.save}.json`);
   }
-  if (opt.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  if (opt.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else process.stdout.write(md);
 }
 
 main()
   .then(() => process.exit(0))
   .catch((err) => {
-    log(err && err.stack ? err.stack : String(err));
+    log(err?.stack ? err.stack : String(err));
     process.exit(1);
   });

@@ -88,7 +88,7 @@ export async function startHarness(options = {}) {
           page.consoleLines.push(line);
           if (msg.type() === "error") page.errors.push(`${name}: console.error ${line}`);
         });
-        page.on("pageerror", (err) => page.errors.push(`${name}: uncaught ${err && err.stack ? err.stack : err}`));
+        page.on("pageerror", (err) => page.errors.push(`${name}: uncaught ${err?.stack ? err.stack : err}`));
         page.on("crash", () => page.errors.push(`${name}: the page crashed`));
         cleanups.push(() => page.close().catch(() => {}));
         return page;

@@ -23,7 +23,7 @@ async function inFrame(page, id, fn, arg) {
 const frameState = (page, id) =>
   inFrame(page, id, () => {
     const mc = window.__mc;
-    if (!mc || !mc.ready) return null;
+    if (!mc?.ready) return null;
     return {
       url: mc.channel.url,
       state: mc.channel.state,
@@ -103,7 +103,7 @@ for (const sc of SCENARIOS) {
 
     // Typed messages: frame a sends, frame b shows it.
     await inFrame(page, "a", () => window.__mc.send("hello from a"));
-    s = await waitFrames(page, "b receives a's message", (a, b) => b.received.some((m) => m.from === "a" && m.text === "hello from a"));
+    s = await waitFrames(page, "b receives a's message", (_a, b) => b.received.some((m) => m.from === "a" && m.text === "hello from a"));
     assert.deepEqual(s.b.received.filter((m) => m.from === "a"), [{ type: "chat", from: "a", text: "hello from a" }]);
     const shown = await page.frame({ name: "b" }).locator("#log li").allTextContents();
     assert.ok(shown.includes("a: hello from a"), `b's page shows the message: ${JSON.stringify(shown)}`);

@@ -24,7 +24,7 @@ after(async () => {
 const DRIVE = [
   {
     marker: 'MetaChannel.connect("ws://127.0.0.1:8787/ch/<token>")',
-    run: async (page, { ws }, url, token) => {
+    run: async (page, { ws }, _url, token) => {
       await until(() => h.relay.clientCount(token) === 2, "the page's channel open");
       ws.send(JSON.stringify({ type: "greeting", n: 1 }));
       await until(() => page.consoleLines.some((l) => l.includes("[log]") && l.includes("greeting")), "the message logged by the snippet");

@@ -177,7 +177,7 @@ const APPS = [
 // ------------------------------------------------------------------ TAP
 
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour escapes (ESC [ ... m)
 const plain = (text) => String(text).replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
 /**
@@ -283,7 +283,7 @@ async function openApp(browser, url) {
     consoleLines.push(line);
     if (msg.type() === "error") errors.push(`console.error ${line}`);
   });
-  page.on("pageerror", (err) => errors.push(`uncaught ${err && err.stack ? err.stack : err}`));
+  page.on("pageerror", (err) => errors.push(`uncaught ${err?.stack ? err.stack : err}`));
   page.on("requestfailed", (req) => responses.push({ url: req.url(), status: "failed", failure: req.failure()?.errorText }));
   page.on("response", (res) => {
     const entry = { url: res.url(), status: res.status(), type: res.headers()["content-type"] || "", wasm: false, inline: false, bytes: 0 };
@@ -396,7 +396,7 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   await cleanup();
 }
 
-async function pageChecks(app, label, { browser, relay, pageUrl }) {
+async function pageChecks(_app, label, { browser, relay, pageUrl }) {
   const result = await openApp(browser, `${pageUrl}?relay=${encodeURIComponent(relay.baseUrl)}`);
   let roundTrip = null;
   try {
@@ -449,7 +449,7 @@ async function main() {
       try {
         await runApp(app, { work, tarball, browser, relay, summary });
       } catch (err) {
-        report(false, `${app.name}: the harness ran`, err && err.stack ? err.stack : String(err));
+        report(false, `${app.name}: the harness ran`, err?.stack ? err.stack : String(err));
       }
     }
 
@@ -492,5 +492,5 @@ async function main() {
 }
 
 main()
-  .catch((err) => report(false, "bundlers suite", err && err.stack ? err.stack : String(err)))
+  .catch((err) => report(false, "bundlers suite", err?.stack ? err.stack : String(err)))
   .finally(end);

@@ -115,9 +115,11 @@ test("two ChatClients in overlapping rooms see exactly the events of their rooms
   let sent = 0;
 
   await alice.connect();
-  await sync((sent += 2));
+  sent += 2;
+  await sync(sent);
   await bob.connect();
-  await sync((sent += 2));
+  sent += 2;
+  await sync(sent);
   assert.deepEqual(log.conns[1], [
     { type: "join", username: "alice", room: "general" },
     { type: "join", username: "alice", room: "dev" },
@@ -144,7 +146,8 @@ test("two ChatClients in overlapping rooms see exactly the events of their rooms
   probe.send({ type: "message", username: "carol", text: "elsewhere", room: "lobby" });
   probe.send({ type: "typing", username: "carol", room: "dev" }); // routed, but not a chat event
   probe.send({ type: "message", username: "carol", text: "no room" });
-  await sync((sent += 3));
+  sent += 3;
+  await sync(sent);
 
   assert.deepEqual(a, [
     "join general alice",
@@ -180,7 +183,8 @@ test("two ChatClients in overlapping rooms see exactly the events of their rooms
   alice.disconnect();
   assert.equal(alice.channel, null);
   assert.equal(aliceChannel.disposed, true);
-  await sync((sent += 1));
+  sent += 1;
+  await sync(sent);
   assert.deepEqual(log.conns[1].slice(aliceFramesBefore), [{ type: "leave", username: "alice", room: "dev" }]);
   assert.equal(b.at(-1), "leave dev alice");
 });

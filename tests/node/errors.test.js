@@ -46,7 +46,7 @@ function throwsCode(fn, code, message, what = "") {
     thrown = err;
   }
   assert.ok(thrown, `${what}: expected ${code}, nothing was thrown`);
-  assert.ok(thrown instanceof MetaChannelError, `${what}: expected a MetaChannelError, got ${thrown && thrown.stack}`);
+  assert.ok(thrown instanceof MetaChannelError, `${what}: expected a MetaChannelError, got ${thrown?.stack}`);
   assert.ok(thrown instanceof Error);
   assert.equal(thrown.name, "MetaChannelError");
   assert.equal(thrown.code, code, `${what}: ${thrown.message}`);
@@ -306,7 +306,7 @@ test("INVALID_ARGUMENT: wrong option types, for every field, naming the field", 
 
 function describeOptions(o) {
   try {
-    return JSON.stringify(o, (k, v) => (typeof v === "bigint" ? `${v}n` : typeof v === "function" ? "fn" : Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v));
+    return JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? `${v}n` : typeof v === "function" ? "fn" : Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v));
   } catch {
     return String(o);
   }
@@ -374,14 +374,14 @@ test("MESSAGE_TOO_LARGE: outgoing strings and binary over maxMessageBytes throw;
   }
   // Exactly the limit goes through, and arrives.
   a.send("x".repeat(100));
-  a.send("€".repeat(33) + "x"); // 100 bytes
+  a.send(`${"€".repeat(33)}x`); // 100 bytes
   a.send(new Uint8Array(100).fill(7));
   a.send({ type: "t", pad: "p".repeat(100 - '{"type":"t","pad":""}'.length) });
   await waitFor(() => got.length === 4, { what: "the four messages at the limit" });
   await sleep(50);
   assert.equal(got.length, 4);
   assert.equal(got[0], "x".repeat(100));
-  assert.equal(got[1], "€".repeat(33) + "x");
+  assert.equal(got[1], `${"€".repeat(33)}x`);
   assert.deepEqual(got[2], new Uint8Array(100).fill(7));
   assert.equal(got[3].type, "t");
   assert.equal(a.state, "open");

@@ -517,7 +517,7 @@ function throwsInvalid(fn, field, what) {
     thrown = err;
   }
   assert.ok(thrown, `${what}: nothing was thrown`);
-  assert.ok(thrown instanceof MetaChannelError, `${what}: not a MetaChannelError: ${thrown && thrown.stack}`);
+  assert.ok(thrown instanceof MetaChannelError, `${what}: not a MetaChannelError: ${thrown?.stack}`);
   assert.equal(thrown.code, "INVALID_ARGUMENT", `${what}: ${thrown.code} ${thrown.message}`);
   assert.ok(thrown.message.includes(field), `${what}: "${thrown.message}" does not name ${field}`);
   return thrown;
@@ -531,7 +531,7 @@ async function rejectsInvalid(promiseFn, field, what) {
     thrown = err;
   }
   assert.ok(thrown, `${what}: it did not fail`);
-  assert.ok(thrown instanceof MetaChannelError, `${what}: not a MetaChannelError: ${thrown && thrown.stack}`);
+  assert.ok(thrown instanceof MetaChannelError, `${what}: not a MetaChannelError: ${thrown?.stack}`);
   assert.equal(thrown.code, "INVALID_ARGUMENT", `${what}: ${thrown.code} ${thrown.message}`);
   assert.ok(thrown.message.includes(field), `${what}: "${thrown.message}" does not name ${field}`);
 }

@@ -123,7 +123,7 @@ function serve(t, handler) {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${server.address().port}`)));
 }
 
-async function loadWith(t, readyArgs) {
+async function loadWith(_t, readyArgs) {
   const r = await runScript(
     `import { ready, MetaChannelError } from ${JSON.stringify(dist)};
      try { await ready(${readyArgs}); console.log(JSON.stringify({ ok: true })); }
@@ -139,11 +139,11 @@ async function loadWith(t, readyArgs) {
 }
 
 test("LOAD_FAILED: a wasm URL that answers 404", async (t) => {
-  const base = await serve(t, (req, res) => {
+  const base = await serve(t, (_req, res) => {
     res.writeHead(404, { "content-type": "text/html" });
     res.end("<!doctype html><h1>Not found</h1>");
   });
-  const { first, again, stderr } = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(base + "/assets/")} + name }`);
+  const { first, again, stderr } = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(`${base}/assets/`)} + name }`);
   assert.equal(first.isError, true);
   assert.equal(first.code, "LOAD_FAILED");
   assert.match(first.message, /\/assets\/metachannel\.wasm: the server answered HTTP 404/);
@@ -153,11 +153,11 @@ test("LOAD_FAILED: a wasm URL that answers 404", async (t) => {
 });
 
 test("LOAD_FAILED: an HTML page served where the wasm should be (a dev server's fallback)", async (t) => {
-  const base = await serve(t, (req, res) => {
+  const base = await serve(t, (_req, res) => {
     res.writeHead(200, { "content-type": "text/html" });
     res.end("<!doctype html><html><body>app</body></html>");
   });
-  const { first } = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(base + "/")} + name }`);
+  const { first } = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(`${base}/`)} + name }`);
   assert.equal(first.code, "LOAD_FAILED");
   assert.match(first.message, /3c 21 64 6f/);
   assert.match(first.message, /HTML page/);
@@ -169,7 +169,7 @@ test("LOAD_FAILED: a corrupt wasm file, and a wasmBinary of garbage", async (t) 
   corrupt.fill(0xff, 64, 256); // keeps the magic, breaks the sections
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-corrupt-"));
   writeFileSync(path.join(dir, "metachannel.wasm"), corrupt);
-  const file = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(dir + "/")} + name }`);
+  const file = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(`${dir}/`)} + name }`);
   assert.equal(file.first.code, "LOAD_FAILED");
   assert.match(file.first.message, /not a valid wasm module/);
 
@@ -177,7 +177,7 @@ test("LOAD_FAILED: a corrupt wasm file, and a wasmBinary of garbage", async (t) 
   assert.equal(garbage.first.code, "LOAD_FAILED");
   assert.match(garbage.first.message, /options\.wasmBinary/);
 
-  const missing = await loadWith(t, `{ locateFile: () => ${JSON.stringify(dir + "/nope.wasm")} }`);
+  const missing = await loadWith(t, `{ locateFile: () => ${JSON.stringify(`${dir}/nope.wasm`)} }`);
   assert.equal(missing.first.code, "LOAD_FAILED");
   assert.match(missing.first.message, /no such file/);
 

@@ -33,7 +33,7 @@ function params(numRuns, examples = []) {
 
 /** A MetaChannelError with a documented code and a message, or the assertion fails. */
 function assertDocumented(err, what) {
-  assert.ok(err instanceof MetaChannelError, `${what} threw something other than a MetaChannelError: ${err && err.stack ? err.stack : String(err)}`);
+  assert.ok(err instanceof MetaChannelError, `${what} threw something other than a MetaChannelError: ${err?.stack ? err.stack : String(err)}`);
   assert.ok(CODES.includes(err.code), `${what}: undocumented code ${err.code}`);
   assert.equal(typeof err.message, "string");
   assert.ok(err.message.length > 0, `${what}: empty message`);
@@ -185,7 +185,7 @@ test("MetaframeClient: arbitrary postMessage traffic from any window and origin"
         assert.deepEqual(seen, model.changes.filter(([k]) => LISTENED.includes(k)), "onInput(name) fires once per change of that input");
 
         // Everything posted went to the parent window, for this frame, to the pinned origin.
-        const target = model.pinned && model.pinned.origin && model.pinned.origin !== "null" ? model.pinned.origin : "*";
+        const target = model.pinned?.origin && model.pinned.origin !== "null" ? model.pinned.origin : "*";
         let acked = false;
         for (const { message, targetOrigin } of frame.posted) {
           assert.equal(message.iframeId, FRAME_ID);
@@ -238,7 +238,8 @@ const queueArb = fc.oneof(
 );
 const protocolsArb = fc.oneof(
   fc.array(fc.oneof(fc.constantFrom("chat.v1", "chat.v2", "a", "", "a b", "a,b", "é"), fc.string({ maxLength: 4 })), { maxLength: 3 }),
-  fc.constantFrom([, "chat.v1"], [undefined], ["chat.v1", , "chat.v2"]), // eslint-disable-line no-sparse-arrays
+  // biome-ignore lint/suspicious/noSparseArray: holes in a protocols array are the input under test
+  fc.constantFrom([, "chat.v1"], [undefined], ["chat.v1", , "chat.v2"]),
   fc.anything(ANY),
 );
 const headersArb = fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom("Authorization", "X-Token", "bad name", "__proto__"), fc.string({ maxLength: 4 })), fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a\r\nb", "x\0"), fc.anything(ANY)), { maxKeys: 2 }), fc.anything(ANY));
@@ -298,7 +299,8 @@ test("options: arbitrary option objects give a working Channel or a documented M
     }),
     // Regressions (docs/security.md): a sparse protocols array; queue limits of 2^32 and more.
     params(2000, [
-      [{ protocols: [, "chat.v1"] }, 1], // eslint-disable-line no-sparse-arrays
+      // biome-ignore lint/suspicious/noSparseArray: the regression is a sparse protocols array
+      [{ protocols: [, "chat.v1"] }, 1],
       [{ queue: { maxMessages: 2 ** 32 } }, 3],
       [{ queue: { maxBytes: 2 ** 40, maxMessages: 2 ** 53 - 1, overflow: "error" } }, 2],
     ]),
@@ -339,7 +341,7 @@ test("re-entrancy: random listener programs never break the channel's invariants
         try {
           fn();
         } catch (err) {
-          if (!(err instanceof MetaChannelError) || !CODES.includes(err.code)) violations.push(`${what} threw ${err && err.stack ? err.stack : err}`);
+          if (!(err instanceof MetaChannelError) || !CODES.includes(err.code)) violations.push(`${what} threw ${err?.stack ? err.stack : err}`);
           else if (ch.disposed && err.code !== "DISPOSED") violations.push(`${what} after dispose threw ${err.code}, not DISPOSED`);
         }
       };
@@ -361,7 +363,7 @@ test("re-entrancy: random listener programs never break the channel's invariants
             guard("dispose", () => ch.dispose());
             if (disposedAt < 0) disposedAt = log.length;
             return;
-          case "offSelf": return guard("off(self)", () => self && self());
+          case "offSelf": return guard("off(self)", () => self?.());
           case "offOther": return guard("off(other)", () => offs.length && offs[0]());
           case "onNew": return guard("on(new)", () => offs.push(ch.on("message", () => {})));
           case "throw": throw new Error("listener threw on purpose");

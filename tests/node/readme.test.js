@@ -66,6 +66,7 @@ const EXPECT = [
       assert.match(out, /"bar":0.5/, "bar.value followed the progress message");
     },
   },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the README line to find, quoted as written
   { marker: "Authorization: `Bearer ${process.env.TOKEN}`", exitsByItself: false, env: (url) => ({ WEBSOCKET_URL: url, TOKEN: "t0k3n" }) },
   {
     marker: "await connectFromEnv();",

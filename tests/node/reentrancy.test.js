@@ -66,11 +66,11 @@ function dropUnderTest() {
  */
 const EVENTS = {
   open: { listen: (ch, fn) => ch.on("open", fn), armBeforeConnect: true, trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()) },
-  message: { listen: (ch, fn) => ch.on("message", fn), trigger: (ch, n) => peerA.send(`plain ${n}`) },
-  'onMessage("t")': { listen: (ch, fn) => ch.onMessage("t", fn), trigger: (ch, n) => peerA.send({ type: "t", n }) },
-  'onMessage("*")': { listen: (ch, fn) => ch.onMessage("*", fn), trigger: (ch, n) => peerA.send({ type: "any", n }) },
+  message: { listen: (ch, fn) => ch.on("message", fn), trigger: (_ch, n) => peerA.send(`plain ${n}`) },
+  'onMessage("t")': { listen: (ch, fn) => ch.onMessage("t", fn), trigger: (_ch, n) => peerA.send({ type: "t", n }) },
+  'onMessage("*")': { listen: (ch, fn) => ch.onMessage("*", fn), trigger: (_ch, n) => peerA.send({ type: "any", n }) },
   close: { listen: (ch, fn) => ch.on("close", fn), trigger: () => dropUnderTest() },
-  error: { listen: (ch, fn) => ch.on("error", fn), match: (e) => e.code === "MESSAGE_TOO_LARGE", trigger: (ch, n) => peerA.send(`${n}`.padEnd(LIMIT + 10, "x")) },
+  error: { listen: (ch, fn) => ch.on("error", fn), match: (e) => e.code === "MESSAGE_TOO_LARGE", trigger: (_ch, n) => peerA.send(`${n}`.padEnd(LIMIT + 10, "x")) },
   reconnecting: { listen: (ch, fn) => ch.on("reconnecting", fn), trigger: () => dropUnderTest() },
   "state→connecting": { listen: (ch, fn) => ch.on("state", fn), match: (e) => e.to === "connecting", armBeforeConnect: true, trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()) },
   "state→open": { listen: (ch, fn) => ch.on("state", fn), match: (e) => e.to === "open", armBeforeConnect: true, trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()) },
@@ -432,7 +432,7 @@ test("inside the REVOKED error listener (reported while the revoked socket is be
       const before = relay.connections;
       fresh = (await relay.rotate(token)).url;
       await waitFor(() => acted, { what: "the REVOKED error" });
-      assert.equal(thrown, null, `${name} threw: ${thrown && thrown.stack}`);
+      assert.equal(thrown, null, `${name} threw: ${thrown?.stack}`);
       await waitFor(() => final(ch, fresh), { timeoutMs: 1500, what: `${name}: the final state (state ${ch.state})` });
       await sleep(SETTLE_MS);
       assert.ok(final(ch, fresh), `${name}: still in its final state`);

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { WebSocket } from "ws";
-import { mc, channelFor, waitFor, sleep, root } from "./helpers.js";
+import { channelFor, waitFor, sleep, root } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, freePort, cuttableProxy, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { startRelay } from "../../js/relay/server.js";
 
@@ -160,7 +160,7 @@ test("a rotation while one relay was cut off from Redis revokes that relay's soc
   assert.match(b.log, /1 channel\(s\) rotated while Redis was away: sockets revoked/);
 });
 
-test("Redis unreachable at start: a clear error naming host and port (never the password), exit code 1", async (t) => {
+test("Redis unreachable at start: a clear error naming host and port (never the password), exit code 1", async () => {
   const port = await freePort();
   const url = `redis://user:s3cret-pw@127.0.0.1:${port}/0`;
   const child = spawn(process.execPath, [`${root}/js/relay/cli.js`, "--port", "0", "--redis", url], { stdio: ["ignore", "pipe", "pipe"] });

@@ -43,7 +43,7 @@ test("a connection that goes silent without closing: HEARTBEAT_TIMEOUT within in
   const log = record(ch);
   const notes = [];
   const raw = [];
-  ch.on("message", (data, meta) => raw.push(meta.raw));
+  ch.on("message", (_data, meta) => raw.push(meta.raw));
   ch.onMessage("note", (m) => notes.push(m.text));
   const peer = channelFor(t, url); // straight to the relay
   await Promise.all([ch.opened(), peer.opened()]);

@@ -2,7 +2,7 @@
 // killed under a sender that never stops sending. Real relay, real sockets, real faults.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mc, channelFor, waitFor, sleep, flavor } from "./helpers.js";
+import { channelFor, waitFor, sleep, flavor } from "./helpers.js";
 import { restartableRelay, record } from "./fault-tools.js";
 
 test("relay restart on the same port: 500 messages queued while it is down arrive once, in order", async (t) => {

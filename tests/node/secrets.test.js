@@ -18,7 +18,7 @@ import { startRelay } from "../../js/relay/server.js";
 import { startHostileServer } from "./hostile-server.js";
 import { silentListener, tcpProxy, closedPort } from "./fault-tools.js";
 
-const { Channel, MetaChannelError } = mc;
+const { Channel } = mc;
 const FAST = { reconnect: { minDelayMs: 10, maxDelayMs: 30 } };
 
 /** Every secret used below; the final test checks none of them was ever emitted. */

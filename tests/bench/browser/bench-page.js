@@ -24,7 +24,10 @@
       ws.onmessage = () => {
         if (++count === target) wake();
       };
-      await new Promise((res, rej) => ((ws.onopen = res), (ws.onerror = rej)));
+      await new Promise((res, rej) => {
+        ws.onopen = res;
+        ws.onerror = rej;
+      });
       sendText = (s) => ws.send(s);
     } else if (window.BENCH_CLIENT === "raw") {
       const ws = new WebSocket(url);
@@ -35,7 +38,10 @@
         const fn = handlers[m.type];
         if (fn !== undefined) fn(m);
       };
-      await new Promise((res, rej) => ((ws.onopen = res), (ws.onerror = rej)));
+      await new Promise((res, rej) => {
+        ws.onopen = res;
+        ws.onerror = rej;
+      });
       sendText = (s) => ws.send(s);
     } else {
       await MetaChannel.ready();

@@ -38,7 +38,7 @@ main().then(
     out.dataset.status = "ok";
   },
   (err) => {
-    out.textContent = `${err && err.code ? err.code + ": " : ""}${err && err.message ? err.message : err}`;
+    out.textContent = `${err?.code ? `${err.code}: ` : ""}${err?.message ? err.message : err}`;
     out.dataset.status = "error";
     console.error(err);
   },
