@@ -223,17 +223,17 @@ mergeInto(LibraryManager.library, {
   // reported by size without entering the heap (which would grow for good).
   mc_socket_adopt__deps: ["$MC"],
   mc_socket_adopt: function (id, transport, maxBytes) {
-    var s = MC.lastSocket;
+    const s = MC.lastSocket;
     MC.lastSocket = null;
     if (!s) return;
     MC.sockets[id] = s;
     s.onmessage = function (e) {
-      var data = e.data;
+      const data = e.data;
       if (typeof data === "string") {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
         // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
-        var p = MC.scratchFor(data.length);
-        var r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
+        let p = MC.scratchFor(data.length);
+        let r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
         if (r.read !== data.length) {
           p = MC.scratchFor(data.length * 3);
           r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length * 3));
@@ -245,9 +245,9 @@ mergeInto(LibraryManager.library, {
           MC.lastText = null;
         }
       } else {
-        var bytes = new Uint8Array(data);
+        const bytes = new Uint8Array(data);
         if (bytes.length > maxBytes) return _mc_transport_oversize(transport, 0, bytes.length);
-        var q = MC.scratchFor(bytes.length);
+        const q = MC.scratchFor(bytes.length);
         HEAPU8.set(bytes, q);
         _mc_transport_frame(transport, 0, q, bytes.length);
       }
@@ -259,10 +259,10 @@ mergeInto(LibraryManager.library, {
   mc_socket_send_text__deps: ["$MC"],
   mc_socket_send_text: function (id, data, size) {
     var s = MC.sockets[id];
-    if (!s || s.readyState !== 1) return 0;
-    var pending = MC.pendingSend;
+    if (s?.readyState !== 1) return 0;
+    const pending = MC.pendingSend;
     // The frame JS is sending right now: send its original string, not a decoded copy.
-    s.send(pending && pending.ptr === data ? pending.text : MC.decode(data, size));
+    s.send(pending?.ptr === data ? pending.text : MC.decode(data, size));
     return 1;
   },
   mc_socket_ready_state__deps: ["$MC"],
