@@ -259,10 +259,10 @@ mergeInto(LibraryManager.library, {
   mc_socket_send_text__deps: ["$MC"],
   mc_socket_send_text: function (id, data, size) {
     var s = MC.sockets[id];
-    if (s?.readyState !== 1) return 0;
+    if (!s || s.readyState !== 1) return 0;
     const pending = MC.pendingSend;
     // The frame JS is sending right now: send its original string, not a decoded copy.
-    s.send(pending?.ptr === data ? pending.text : MC.decode(data, size));
+    s.send(pending && pending.ptr === data ? pending.text : MC.decode(data, size));
     return 1;
   },
   mc_socket_ready_state__deps: ["$MC"],
