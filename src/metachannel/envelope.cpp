@@ -444,7 +444,7 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
     if (c.at_end()) return false;
 
     // Which routing field (if any) this member is: the tag, or a slot of `fields` (compared
-    // only when a registered name has this length and first byte). A later duplicate replaces an earlier
+    // only when a registered name has the same filter bit). A later duplicate replaces an earlier
     // one, as JSON.parse does.
     int slot = -1;
     bool is_tag = false;

@@ -41,10 +41,12 @@ class FieldSet {
 
  private:
   friend class Envelope;
-  // A one-word filter of (length, first byte): bit filter_bit() is set for every registered
-  // name, so most member names of a frame, none of them, are passed over without a compare.
+  // A one-word filter of (length, first byte, last byte): bit filter_bit() is set for every
+  // registered name, so most member names of a frame, none of them, are passed over without
+  // a compare ("text" and "type" fall on different bits).
   static unsigned filter_bit(std::string_view name) {
-    return (static_cast<unsigned>(static_cast<unsigned char>(name[0])) * 5u + static_cast<unsigned>(name.size())) & 63u;
+    const auto byte = [name](size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(name[i])); };
+    return (byte(0) * 5u + byte(name.size() - 1) * 3u + static_cast<unsigned>(name.size())) & 63u;
   }
   bool may_match(std::string_view name) const { return !name.empty() && ((filter_ >> filter_bit(name)) & 1u); }
   // The slot of the member name `key` (which may_match), or -1.
@@ -100,6 +102,7 @@ class Envelope {
 
  private:
   friend struct EnvelopeCursor;
+  friend class Router;  // reads values_ of the slots present_fields() names, unchecked
   void reset();
   bool scan_object(struct EnvelopeCursor& c, const FieldSet& fields);
   Shape shape_ = Shape::Text;

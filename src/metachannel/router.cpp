@@ -61,7 +61,7 @@ uint32_t Router::route_text(const Envelope& e) const {
     for (uint32_t m = e.present_fields() & wanted_; m != 0; m &= m - 1) {
       const int slot = __builtin_ctz(m);
       const Counts& values = values_[slot];
-      if (values.find(e.field(slot)) != values.end()) r |= route::field(slot) | compat_bits_[slot];
+      if (values.find(e.values_[slot]) != values.end()) r |= route::field(slot) | compat_bits_[slot];
     }
   }
   if (r == 0) return 0;
