@@ -16,8 +16,9 @@
 
 namespace mc {
 
-// Bits of a route, passed to JS with each delivered frame. The one list (X-macro, so it can
-// be emitted to JS from here): name, bit, JS name ("" = not used by JS), meaning.
+// Bits of a route, passed to JS with each delivered frame. The one list is MC_ROUTE_BITS
+// (constant, bit, JS name: the key in js/channel.js's ROUTE, so the list can be emitted to JS
+// from here; js has no BINARY or FIELD yet); the table says what each bit means.
 //
 //   bit    constant       JS            meaning
 //   0      kMessage       MESSAGE       on("message") listeners
