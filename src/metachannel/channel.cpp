@@ -383,7 +383,7 @@ void Channel::on_transport_text(const char* data, size_t size) {
       (equals(data, size, config_.heartbeat.pong) || equals(data, size, config_.heartbeat.message))) {
     return;  // heartbeat traffic (ours echoed by a broadcast relay, or a pong) is not a message
   }
-  envelope_.scan(data, size);
+  envelope_.scan(data, size, router_.fields());
   if (rel_.active() && envelope_.is_object()) {
     switch (rel_.on_text(data, size, envelope_)) {
       case Reliability::Action::Plain: break;
@@ -407,7 +407,7 @@ bool Channel::rel_send(const std::string& text) {
 
 bool Channel::rel_deliver(const char* data, size_t size) {
   if (disposed_ || state_ != State::Open) return false;
-  held_envelope_.scan(data, size);
+  held_envelope_.scan(data, size, router_.fields());
   const uint32_t r = router_.route_text(held_envelope_);
   if (r) events_.on_text(data, size, r | route::kSequenced | route::kLate);
   return !disposed_ && state_ == State::Open;

@@ -15,7 +15,9 @@ struct EnvelopeCursor {
   const char* end;
   // always_inline: at -Oz (the wasm build) these one-liners would otherwise be calls.
   __attribute__((always_inline)) void skip_ws() {
-    while (p < end && is_ws(*p)) ++p;
+    // Most calls find no whitespace at all: one compare says so (every JSON whitespace byte
+    // is <= ' ', and so are only control characters besides).
+    while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_ws(*p)) ++p;
   }
   __attribute__((always_inline)) bool at_end() const { return p >= end; }
   __attribute__((always_inline)) char peek() const { return *p; }
@@ -324,14 +326,84 @@ bool json_unescape(std::string_view s, std::string& out) {
   return true;
 }
 
+namespace {
+
+bool utf8_well_formed(std::string_view s) {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p < end) {
+    if (static_cast<unsigned char>(*p) < 0x80) {
+      ++p;
+      continue;
+    }
+    const size_t n = utf8_sequence(p, end);
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
+// A number made of the bytes of s: for n <= 8 all of them (two strings of the same length
+// n <= 8 are equal iff their head8 are), for longer ones the first 8. Two fixed-size loads
+// instead of a byte loop or a memcmp call.
+__attribute__((always_inline)) inline uint64_t head8(const char* s, size_t n) {
+  if (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, s, 8);
+    return v;
+  }
+  if (n >= 4) {  // bytes 0-3 and n-4..n-1 overlap and cover all n
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    return a | (static_cast<uint64_t>(b) << 32);
+  }
+  if (n == 0) return 0;
+  const auto byte = [s](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(s[i])); };
+  return byte(0) | (byte(n / 2) << 8) | (byte(n - 1) << 16);  // covers all n <= 3
+}
+
+}  // namespace
+
+__attribute__((always_inline)) inline int FieldSet::match(std::string_view key) const {
+  const size_t n = key.size();
+  const uint64_t head = head8(key.data(), n);
+  for (int i = 0; i < size_; ++i) {
+    if (length_[i] == n && head_[i] == head &&
+        (n <= 8 || std::memcmp(names_[i].data() + 8, key.data() + 8, n - 8) == 0)) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+int FieldSet::find(std::string_view name) const { return may_match(name) ? match(name) : -1; }
+
+int FieldSet::add(std::string_view name) {
+  const int found = find(name);
+  if (found >= 0) return found;
+  if (size_ >= kMaxFields || name.empty() || name == "_mc" || !utf8_well_formed(name)) return -1;
+  names_[size_].assign(name.data(), name.size());
+  length_[size_] = name.size();
+  head_[size_] = head8(name.data(), name.size());
+  filter_ |= uint64_t{1} << filter_bit(name);
+  return size_++;
+}
+
 void Envelope::reset() {
   shape_ = Shape::Text;
-  has_type_ = has_channel_ = has_room_ = has_re_ = has_tag_ = false;
+  has_tag_ = false;
+  present_ = 0;
   tag_members_ = 0;
-  type_ = channel_ = room_ = re_ = tag_ = std::string_view();
+  tag_ = std::string_view();
 }
 
 void Envelope::scan(const char* data, size_t size) {
+  static const FieldSet type_only;
+  scan(data, size, type_only);
+}
+
+void Envelope::scan(const char* data, size_t size, const FieldSet& fields) {
   reset();
   Cursor c{data, data + size};
   c.skip_ws();
@@ -340,14 +412,14 @@ void Envelope::scan(const char* data, size_t size) {
     if (looks_like_json_start(c.peek())) shape_ = Shape::OtherJson;
     return;
   }
-  if (scan_object(c)) {
+  if (scan_object(c, fields)) {
     shape_ = Shape::Object;
   } else {
     reset();  // never route on fields read from a frame that is not a well-formed object
   }
 }
 
-bool Envelope::scan_object(EnvelopeCursor& c) {
+bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
   ++c.p;  // '{'
   c.skip_ws();
   if (!c.at_end() && c.peek() == '}') {
@@ -371,31 +443,17 @@ bool Envelope::scan_object(EnvelopeCursor& c) {
     c.skip_ws();
     if (c.at_end()) return false;
 
-    // Which routing field (if any) this member is. A later duplicate replaces an earlier
+    // Which routing field (if any) this member is: the tag, or a slot of `fields` (compared
+    // only when a registered name has the same filter bit). A later duplicate replaces an earlier
     // one, as JSON.parse does.
-    bool* has = nullptr;
-    std::string_view* view = nullptr;
-    std::string* buf = nullptr;
-    // By length first: most keys are none of these, and -Oz would not inline operator==.
-    const char* k = key.data();
-    switch (key.size()) {
-      case 2:
-        if (k[0] == 'r' && k[1] == 'e') { has = &has_re_; view = &re_; buf = &re_buf_; }
-        break;
-      case 3:
-        if (k[0] == '_' && k[1] == 'm' && k[2] == 'c') {
-          has = &has_tag_; view = &tag_; buf = &tag_buf_;
-          ++tag_members_;
-        }
-        break;
-      case 4:
-        if (std::memcmp(k, "type", 4) == 0) { has = &has_type_; view = &type_; buf = &type_buf_; }
-        else if (std::memcmp(k, "room", 4) == 0) { has = &has_room_; view = &room_; buf = &room_buf_; }
-        break;
-      case 7:
-        if (std::memcmp(k, "channel", 7) == 0) { has = &has_channel_; view = &channel_; buf = &channel_buf_; }
-        break;
-      default: break;
+    int slot = -1;
+    bool is_tag = false;
+    const size_t n = key.size();
+    if (n == 3 && key[0] == '_' && key[1] == 'm' && key[2] == 'c') {
+      is_tag = true;
+      ++tag_members_;
+    } else if (fields.may_match(key)) {
+      slot = fields.match(key);
     }
 
     if (c.peek() == '"') {
@@ -403,17 +461,26 @@ bool Envelope::scan_object(EnvelopeCursor& c) {
       std::string_view body;
       bool escaped;
       if (!scan_string(c, body, escaped)) return false;
-      if (has) {
+      if (slot >= 0) {
         if (escaped) {
-          if (!json_unescape(body, *buf)) return false;
-          body = *buf;
+          if (!json_unescape(body, bufs_[slot])) return false;
+          body = bufs_[slot];
         }
-        *has = true;
-        *view = body;
+        present_ |= 1u << slot;
+        values_[slot] = body;
+      } else if (is_tag) {
+        if (escaped) {
+          if (!json_unescape(body, tag_buf_)) return false;
+          body = tag_buf_;
+        }
+        has_tag_ = true;
+        tag_ = body;
       }
     } else {
       if (!skip_value(c)) return false;
-      if (has) *has = false;  // present but not a string: not routable by this field
+      // Present but not a string: not routable by this field.
+      if (slot >= 0) present_ &= ~(1u << slot);
+      if (is_tag) has_tag_ = false;
     }
     c.skip_ws();
     if (c.at_end()) return false;

@@ -1,10 +1,13 @@
-// nlohmann/json as the core uses it for control messages (wire.cpp, reliability.cpp): one
-// compact serialiser and one depth-limited parser, so hostile input can neither abort nor
-// exhaust the small wasm stack.
+// nlohmann/json as the core uses it for control messages (reliability.cpp): one compact
+// serialiser, one depth-limited parser and one member merge, so hostile input can neither
+// abort nor exhaust the small wasm stack. Incoming frames are never parsed into a document
+// for routing: see Envelope.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mc {
 
@@ -19,5 +22,12 @@ std::string dump_json(const Json& j);
 // `text` parsed (iteratively), or a discarded value when it is not JSON or nests objects and
 // arrays more than kMaxJsonDepth levels deep (the outermost included).
 Json parse_json_limited(std::string_view text);
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Adds string `fields` to a JSON object given as text (`{}` if empty), replacing members of
+// the same name. Returns false (and leaves `out` empty) if `object_json` is not a JSON object,
+// or nests objects/arrays more than kMaxJsonDepth levels deep, the object itself included.
+bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out);
 
 }  // namespace mc

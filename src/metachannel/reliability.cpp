@@ -6,7 +6,6 @@
 
 #include "metachannel/decimal.h"
 #include "metachannel/json_text.h"
-#include "metachannel/wire.h"
 
 namespace mc {
 namespace {

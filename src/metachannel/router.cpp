@@ -2,41 +2,55 @@
 
 namespace mc {
 
-void Router::bump(Counts& m, std::string_view key, int delta) {
-  auto it = m.find(key);
+namespace {
+
+// COMPAT(lead removes when bindings switch to field slots): the old keyed kinds as fields.
+struct CompatField {
+  Interest kind;
+  std::string_view name;
+  uint32_t bit;
+};
+constexpr CompatField kCompatFields[] = {
+    {Interest::Type, "type", route::kType},
+    {Interest::Channel, "channel", route::kSubscription},
+    {Interest::Room, "room", route::kRoom},
+    {Interest::Reply, "re", route::kReply},
+};
+
+}  // namespace
+
+int Router::field_slot(std::string_view field) {
+  const int slot = fields_.add(field);
+  if (slot >= 0) {
+    for (const CompatField& c : kCompatFields) {
+      if (c.name == field) compat_bits_[slot] = c.bit;
+    }
+  }
+  return slot;
+}
+
+void Router::add(int slot, std::string_view value, int delta) {
+  if (slot < 0 || slot >= fields_.size() || delta == 0) return;
+  Counts& m = values_[slot];
+  auto it = m.find(value);
   if (it == m.end()) {
-    if (delta > 0) m.emplace(std::string(key), delta);
-    return;
+    if (delta > 0) m.emplace(std::string(value), delta);
+  } else {
+    it->second += delta;
+    if (it->second <= 0) m.erase(it);
   }
-  it->second += delta;
-  if (it->second <= 0) m.erase(it);
-}
-
-void Router::add(Interest kind, std::string_view key, int delta) {
-  switch (kind) {
-    case Interest::Message: message_ = message_ + delta < 0 ? 0 : message_ + delta; break;
-    case Interest::AnyObject: any_object_ = any_object_ + delta < 0 ? 0 : any_object_ + delta; break;
-    case Interest::Type: bump(types_, key, delta); break;
-    case Interest::Channel: bump(channels_, key, delta); break;
-    case Interest::Room: bump(rooms_, key, delta); break;
-    case Interest::Reply: bump(replies_, key, delta); break;
+  if (m.empty()) {
+    wanted_ &= ~(1u << slot);
+  } else {
+    wanted_ |= 1u << slot;
   }
 }
 
-int Router::count(Interest kind, std::string_view key) const {
-  auto get = [key](const Counts& m) {
-    auto it = m.find(key);
-    return it == m.end() ? 0 : it->second;
-  };
-  switch (kind) {
-    case Interest::Message: return message_;
-    case Interest::AnyObject: return any_object_;
-    case Interest::Type: return get(types_);
-    case Interest::Channel: return get(channels_);
-    case Interest::Room: return get(rooms_);
-    case Interest::Reply: return get(replies_);
-  }
-  return 0;
+int Router::count(int slot, std::string_view value) const {
+  if (slot < 0 || slot >= fields_.size()) return 0;
+  const Counts& m = values_[slot];
+  auto it = m.find(value);
+  return it == m.end() ? 0 : it->second;
 }
 
 uint32_t Router::route_text(const Envelope& e) const {
@@ -44,10 +58,11 @@ uint32_t Router::route_text(const Envelope& e) const {
   if (message_ > 0) r |= route::kMessage;
   if (e.is_object()) {
     if (any_object_ > 0) r |= route::kAnyObject;
-    if (e.has_type() && has(types_, e.type())) r |= route::kType;
-    if (e.has_channel() && has(channels_, e.channel())) r |= route::kSubscription;
-    if (e.has_room() && has(rooms_, e.room())) r |= route::kRoom;
-    if (e.has_reply_to() && has(replies_, e.reply_to())) r |= route::kReply;
+    for (uint32_t m = e.present_fields() & wanted_; m != 0; m &= m - 1) {
+      const int slot = __builtin_ctz(m);
+      const Counts& values = values_[slot];
+      if (values.find(e.values_[slot]) != values.end()) r |= route::field(slot) | compat_bits_[slot];
+    }
   }
   if (r == 0) return 0;
   if (e.is_object()) r |= route::kObject | route::kParseJson;
@@ -57,10 +72,28 @@ uint32_t Router::route_text(const Envelope& e) const {
 
 void Router::clear() {
   message_ = any_object_ = 0;
-  types_.clear();
-  channels_.clear();
-  rooms_.clear();
-  replies_.clear();
+  wanted_ = 0;
+  for (Counts& m : values_) m.clear();
+}
+
+// ---------------------------------------------------------------------------- COMPAT
+// COMPAT(lead removes when bindings switch to field slots).
+
+void Router::add(Interest kind, std::string_view key, int delta) {
+  if (kind == Interest::Message) return add_message(delta);
+  if (kind == Interest::AnyObject) return add_any_object(delta);
+  for (const CompatField& c : kCompatFields) {
+    if (c.kind == kind) return add(field_slot(c.name), key, delta);
+  }
+}
+
+int Router::count(Interest kind, std::string_view key) const {
+  if (kind == Interest::Message) return message_;
+  if (kind == Interest::AnyObject) return any_object_;
+  for (const CompatField& c : kCompatFields) {
+    if (c.kind == kind) return count(fields_.find(c.name), key);
+  }
+  return 0;
 }
 
 }  // namespace mc

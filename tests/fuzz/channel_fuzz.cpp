@@ -31,7 +31,7 @@ const char* const kUrls[] = {"", "wss://relay.example.com/c/SECRET-A?k=SECRET-Q"
                              "http://bad.example.com/SECRET-C", "wss://relay.example.com/c/SECRET-A?k=SECRET-Q"};
 const int kSendableCodes[] = {0, 1000, 3000, 4000, 4999, 1001, 2999, 5000};
 const int kServerCodes[] = {1000, 1001, 1006, 1002, 1008, 1011, 3000, 3500, 4000, 4001, 4500, 4999};
-const char* const kTexts[] = {"hello", R"({"type":"chat","room":"r","channel":"c","re":"1"})", "ping", "pong",
+const char* const kTexts[] = {"hello", R"({"type":"chat","room":"r","channel":"c","re":"1","user":"c"})", "ping", "pong",
                               R"({"type":"ping"})", "[1,2]", "{broken", ""};
 const char* const kKeys[] = {"chat", "c", "r", "1", ""};
 
@@ -199,7 +199,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 14: h.s.random_value = 0.1 + 0.9 * (x / 256.0); break;
       case 15: h.t.accept_sends = (x & 1) != 0; break;
       case 16: h.t.fail_open = (x & 7) == 0; break;
-      case 17: ch.router().add(static_cast<mc::Interest>(x % 6), kKeys[(x >> 3) % 5], (x & 0x80) ? -1 : +1); break;
+      case 17:
+        if (x & 0x40) {  // a field registered at run time (the generic API); "" and "_mc" are refused
+          static const char* const kFields[] = {"type", "user", "c", "", "_mc", "room", "re", "x"};
+          ch.router().add(ch.router().field_slot(kFields[x % 8]), kKeys[(x >> 3) % 5], (x & 0x80) ? -1 : +1);
+        } else {  // COMPAT: the Interest kinds js/channel.js passes today
+          ch.router().add(static_cast<mc::Interest>(x % 6), kKeys[(x >> 3) % 5], (x & 0x80) ? -1 : +1);
+        }
+        break;
       case 18:
         h.armed = true;
         h.kind = static_cast<Event::Kind>(x % 7);

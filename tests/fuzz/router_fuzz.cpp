@@ -1,19 +1,25 @@
-// libFuzzer target: the router under interests added and removed in any order, checked
-// against a simple model after every step.
+// libFuzzer target: the router under field slots registered and interests added and removed
+// in any order, checked against a simple model after every step.
 //
-// The model is what the JS layer means by its calls: a count per (kind, key) that on()/
-// subscribe()/join() raise by one and off()/unsubscribe()/leave() lower by one, never below
-// zero (removing what was never added changes nothing); the key is ignored for the unkeyed
-// kinds (Message, AnyObject). The input is a sequence of steps: add/remove interests (small
-// keys from a tiny alphabet with quotes, backslashes, NUL and a multi-byte character, so keys
-// collide and need escaping), clear(), and route a frame built from keys (an object with or
-// without each routing field, the field sometimes a non-string, sometimes written with \u
-// escapes; or an array, a number, plain text, binary). Aborts when:
-//  - a count is negative or differs from the model;
+// The model is what the JS layer means by its calls: field_slot(name) gives the next free slot
+// (slot 0 is "type" from the start) to a valid new name, the same slot to a known name, and -1
+// when the 8 slots are full or the name is invalid (empty, "_mc"); a count per (slot, value)
+// that on()/subscribe()/join() raise by one and off()/unsubscribe()/leave() lower by one, never
+// below zero (removing what was never added changes nothing; an unregistered slot is ignored);
+// unkeyed counts for Message and AnyObject. The COMPAT Interest adapter is driven too: its
+// keyed kinds are the fields "type", "channel", "room", "re". The input is a sequence of steps:
+// register a name (from a pool of eleven, more than the slots, with names alike in length and
+// first byte), add/remove interests (small values from a tiny alphabet with quotes,
+// backslashes, NUL and a multi-byte character, so values collide and need escaping), clear(),
+// and route a frame built from the pool (an object with or without each member, sometimes a
+// non-string, sometimes a duplicate, sometimes written with \u escapes, with a nested decoy;
+// or an array, a number, plain text, binary). Aborts when:
+//  - a slot or a count differs from the model, or a count is negative;
 //  - route_text()/route_binary() differ from the bits the model says: kMessage iff a message
-//    listener, kAnyObject iff an object and a "*" listener, kType/kSubscription/kRoom/kReply
-//    iff an object whose field is a string somebody is interested in; kObject|kParseJson on a
-//    delivered object, kParseJson alone on other delivered JSON; 0 when nothing is wanted.
+//    listener, kAnyObject iff an object and a "*" listener, field(s) iff an object whose
+//    member at slot s is a string somebody is interested in (and with it kType/kSubscription/
+//    kRoom/kReply for the four COMPAT names); kObject|kParseJson on a delivered object,
+//    kParseJson alone on other delivered JSON; 0 when nothing is wanted.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -32,19 +38,43 @@ namespace {
 
 using mc::Interest;
 
-constexpr int kKinds = 6;
-const char* const kKindNames[] = {"message", "any", "type", "channel", "room", "reply"};
+// The names a frame and a registration pick from: more than the slots; "text"/"type" and
+// "tag"/"two" alike in length and first byte; one long name; two invalid ones.
+const char* const kNames[] = {"type", "channel", "room", "re", "user", "text", "tag", "two",
+                              "a_long_member_name", "\\", "_mc", ""};
+constexpr int kPool = 12;
+const char* const kCompatNames[] = {"type", "channel", "room", "re"};
+const uint32_t kCompatBits[] = {mc::route::kType, mc::route::kSubscription, mc::route::kRoom, mc::route::kReply};
 
 struct Model {
+  std::vector<std::string> slots{"type"};
   std::map<std::pair<int, std::string>, long> counts;
-  static bool keyed(int kind) { return kind >= static_cast<int>(Interest::Type); }
-  void add(int kind, const std::string& key, int delta) {
-    long& c = counts[{kind, keyed(kind) ? key : std::string()}];
-    c = c + delta < 0 ? 0 : c + delta;
+  long message = 0, any = 0;
+  int slot_of(const std::string& name) const {
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i] == name) return static_cast<int>(i);
+    }
+    return -1;
   }
-  long count(int kind, const std::string& key) const {
-    auto it = counts.find({kind, keyed(kind) ? key : std::string()});
+  int register_name(const std::string& name) {
+    const int s = slot_of(name);
+    if (s >= 0) return s;
+    if (name.empty() || name == "_mc" || slots.size() >= 8) return -1;
+    slots.push_back(name);
+    return static_cast<int>(slots.size()) - 1;
+  }
+  static void bump(long& c, int delta) { c = c + delta < 0 ? 0 : c + delta; }
+  void add(int slot, const std::string& value, int delta) {
+    if (slot < 0 || slot >= static_cast<int>(slots.size()) || delta == 0) return;
+    bump(counts[{slot, value}], delta);
+  }
+  long count(int slot, const std::string& value) const {
+    auto it = counts.find({slot, value});
     return it == counts.end() ? 0 : it->second;
+  }
+  void clear() {
+    counts.clear();
+    message = any = 0;
   }
 };
 
@@ -64,27 +94,23 @@ std::string printable(const std::string& s) {
 
 // The steps so far, kept raw (rendered only when something fails: this is the hot path).
 struct Step {
-  const char* what;  // "add", "clear", "binary", "route"
-  int kind = 0;
+  const char* what;  // "field", "add", "compat", "message", "any", "clear", "binary", "route"
+  int slot = 0;
   int delta = 0;
-  std::string text;  // the key, or the frame
+  std::string text;  // the name, the value, or the frame
 };
 using Log = std::vector<Step>;
 
 [[noreturn]] void fail(const std::string& what, const Log& log) {
   std::fprintf(stderr, "router_fuzz: %s\nsteps:\n", what.c_str());
   for (const Step& st : log) {
-    if (std::string(st.what) == "add") {
-      std::fprintf(stderr, "  add %s \"%s\" %d\n", kKindNames[st.kind], printable(st.text).c_str(), st.delta);
-    } else {
-      std::fprintf(stderr, "  %s %s\n", st.what, printable(st.text).c_str());
-    }
+    std::fprintf(stderr, "  %s slot/kind=%d delta=%d \"%s\"\n", st.what, st.slot, st.delta, printable(st.text).c_str());
   }
   std::abort();
 }
 
-// A short key over an alphabet that collides often and needs escaping in JSON.
-std::string make_key(FuzzedDataProvider& in) {
+// A short value over an alphabet that collides often and needs escaping in JSON.
+std::string make_value(FuzzedDataProvider& in) {
   static const char* const kPieces[] = {"a", "b", "\"", "\\", ""  /* NUL, pushed below */, "\xC3\xA9", "A", "/"};
   const int n = in.ConsumeIntegralInRange<int>(0, 3);
   std::string k;
@@ -122,13 +148,12 @@ std::string json_string(const std::string& s, bool escape_all) {
 struct Frame {
   std::string text;
   int shape = 0;  // 0 object, 1 other JSON, 2 text
-  // For an object: the string value of type/channel/room/re, if the member is a string.
-  bool has[4] = {false, false, false, false};
-  std::string value[4];
+  // For an object: per pool name, the string value of its last member, if that is a string.
+  bool has[kPool] = {};
+  std::string value[kPool];
 };
 
 Frame make_frame(FuzzedDataProvider& in) {
-  static const char* const kFields[] = {"type", "channel", "room", "re"};
   Frame f;
   f.shape = in.ConsumeIntegralInRange<int>(0, 5);
   if (f.shape >= 3) f.shape = 0;  // objects most of the time
@@ -145,22 +170,22 @@ Frame make_frame(FuzzedDataProvider& in) {
   const bool escape_all = in.ConsumeBool();
   f.text = "{";
   bool first = true;
-  for (int i = 0; i < 4; ++i) {
-    const int how = in.ConsumeIntegralInRange<int>(0, 3);  // 0 absent, 1 a number, 2-3 a string
-    if (how == 0) continue;
+  const int members = in.ConsumeIntegralInRange<int>(0, 6);
+  for (int m = 0; m < members; ++m) {
+    const int i = in.ConsumeIntegralInRange<int>(0, kPool - 1);  // repeats make duplicates
     if (!first) f.text += ",";
     first = false;
-    f.text += json_string(kFields[i], escape_all) + ":";
-    if (how == 1) {
-      f.text += "1";
+    f.text += json_string(kNames[i], escape_all) + ":";
+    if (in.ConsumeIntegralInRange<int>(0, 3) == 0) {
+      f.text += in.ConsumeBool() ? "1" : "{\"type\":\"a\"}";
       f.has[i] = false;
     } else {
-      f.value[i] = make_key(in);
+      f.value[i] = make_value(in);
       f.text += json_string(f.value[i], escape_all);
       f.has[i] = true;
     }
   }
-  if (in.ConsumeBool()) f.text += std::string(first ? "" : ",") + "\"x\":{\"type\":\"nested\"}";
+  if (in.ConsumeBool()) f.text += std::string(first ? "" : ",") + "\"x\":{\"user\":\"a\",\"type\":\"\"}";
   f.text += "}";
   return f;
 }
@@ -168,12 +193,16 @@ Frame make_frame(FuzzedDataProvider& in) {
 uint32_t expected_route(const Model& m, const Frame& f) {
   using namespace mc::route;
   uint32_t r = 0;
-  if (m.count(0, "") > 0) r |= kMessage;
+  if (m.message > 0) r |= kMessage;
   if (f.shape == 0) {
-    if (m.count(1, "") > 0) r |= kAnyObject;
-    static const uint32_t kBits[] = {kType, kSubscription, kRoom, kReply};
-    for (int i = 0; i < 4; ++i) {
-      if (f.has[i] && m.count(2 + i, f.value[i]) > 0) r |= kBits[i];
+    if (m.any > 0) r |= kAnyObject;
+    for (int i = 0; i < kPool; ++i) {
+      const int slot = m.slot_of(kNames[i]);
+      if (slot < 0 || !f.has[i] || m.count(slot, f.value[i]) <= 0) continue;
+      r |= field(slot);
+      for (int c = 0; c < 4; ++c) {
+        if (std::string(kNames[i]) == kCompatNames[c]) r |= kCompatBits[c];
+      }
     }
   }
   if (r == 0) return 0;
@@ -182,13 +211,12 @@ uint32_t expected_route(const Model& m, const Frame& f) {
   return r;
 }
 
-void check_count(const mc::Router& router, const Model& model, int kind, const std::string& key,
-                 const Log& log) {
-  const int c = router.count(static_cast<Interest>(kind), key);
-  if (c < 0) fail(std::string("negative count for ") + kKindNames[kind] + " \"" + printable(key) + "\"", log);
-  if (c != model.count(kind, key)) {
-    fail(std::string("count for ") + kKindNames[kind] + " \"" + printable(key) + "\" is " + std::to_string(c) +
-             ", the model says " + std::to_string(model.count(kind, key)),
+void check_count(const mc::Router& router, const Model& model, int slot, const std::string& value, const Log& log) {
+  const int c = router.count(slot, value);
+  if (c < 0) fail("negative count at slot " + std::to_string(slot) + " \"" + printable(value) + "\"", log);
+  if (c != model.count(slot, value)) {
+    fail("count at slot " + std::to_string(slot) + " \"" + printable(value) + "\" is " + std::to_string(c) +
+             ", the model says " + std::to_string(model.count(slot, value)),
          log);
   }
 }
@@ -201,49 +229,85 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mc::Envelope envelope;  // reused across frames, as the channel does
   Model model;
   Log log;
-  std::set<std::string> keys{""};  // every key used so far, to check all counts
+  std::set<std::string> values{""};  // every value used so far, to check all counts
 
-  int last_kind = 0;
-  std::string last_key;
   int steps = 0;
   while (in.remaining_bytes() > 0 && steps++ < 200) {
-    const int op = in.ConsumeIntegralInRange<int>(0, 9);
-    if (op <= 5) {  // add or remove one interest (mostly +1/-1, sometimes a larger step)
-      const int kind = in.ConsumeIntegralInRange<int>(0, kKinds - 1);
-      const std::string key = make_key(in);
+    const int op = in.ConsumeIntegralInRange<int>(0, 11);
+    if (op <= 1) {  // register a name
+      const std::string name = kNames[in.ConsumeIntegralInRange<int>(0, kPool - 1)];
+      log.push_back(Step{"field", 0, 0, name});
+      const int got = router.field_slot(name);
+      const int want = model.register_name(name);
+      if (got != want) fail("field_slot " + std::to_string(got) + ", the model says " + std::to_string(want), log);
+    } else if (op <= 5) {  // keyed interest on a slot (sometimes one never given)
+      const int slot = in.ConsumeIntegralInRange<int>(-1, 8);
+      const std::string value = make_value(in);
       int delta = in.ConsumeBool() ? 1 : -1;
       if (op == 5) delta = in.ConsumeIntegralInRange<int>(-3, 3);
-      log.push_back(Step{"add", kind, delta, key});
-      router.add(static_cast<Interest>(kind), key, delta);
-      model.add(kind, key, delta);
-      keys.insert(key);
-      last_kind = kind;
-      last_key = key;
-    } else if (op == 6) {
+      log.push_back(Step{"add", slot, delta, value});
+      router.add(slot, value, delta);
+      model.add(slot, value, delta);
+      values.insert(value);
+      check_count(router, model, slot, value, log);
+    } else if (op == 6) {  // COMPAT: the Interest adapter
+      const int kind = in.ConsumeIntegralInRange<int>(0, 5);
+      const std::string value = make_value(in);
+      const int delta = in.ConsumeBool() ? 1 : -1;
+      log.push_back(Step{"compat", kind, delta, value});
+      router.add(static_cast<Interest>(kind), value, delta);
+      if (kind == 0) {
+        Model::bump(model.message, delta);
+      } else if (kind == 1) {
+        Model::bump(model.any, delta);
+      } else {
+        model.add(model.register_name(kCompatNames[kind - 2]), value, delta);
+      }
+      values.insert(value);
+      const long want = kind == 0 ? model.message : kind == 1 ? model.any : model.count(model.slot_of(kCompatNames[kind - 2]), value);
+      if (router.count(static_cast<Interest>(kind), value) != want) fail("compat count differs from the model", log);
+    } else if (op == 7) {
+      const int delta = in.ConsumeIntegralInRange<int>(-2, 2);
+      const bool any = in.ConsumeBool();
+      log.push_back(Step{any ? "any" : "message", 0, delta, ""});
+      if (any) {
+        router.add_any_object(delta);
+        Model::bump(model.any, delta);
+      } else {
+        router.add_message(delta);
+        Model::bump(model.message, delta);
+      }
+      if (router.message_count() != model.message || router.any_object_count() != model.any) {
+        fail("unkeyed counts differ from the model", log);
+      }
+    } else if (op == 8) {
       log.push_back(Step{"clear", 0, 0, ""});
       router.clear();
-      model = Model();
-    } else if (op == 7) {
+      model.clear();
+    } else if (op == 9) {
       log.push_back(Step{"binary", 0, 0, ""});
-      const uint32_t want = model.count(0, "") > 0 ? (mc::route::kMessage | mc::route::kBinary) : 0;
+      const uint32_t want = model.message > 0 ? (mc::route::kMessage | mc::route::kBinary) : 0;
       if (router.route_binary() != want) {
         fail("route_binary " + std::to_string(router.route_binary()) + ", the model says " + std::to_string(want), log);
       }
     } else {
       const Frame f = make_frame(in);
       log.push_back(Step{"route", 0, 0, f.text});
-      envelope.scan(f.text.data(), f.text.size());
+      envelope.scan(f.text.data(), f.text.size(), router.fields());
       const int shape = envelope.is_object() ? 0 : envelope.shape() == mc::Envelope::Shape::OtherJson ? 1 : 2;
       if (shape != f.shape) fail("the envelope scanner read the frame as shape " + std::to_string(shape), log);
       const uint32_t got = router.route_text(envelope);
       const uint32_t want = expected_route(model, f);
       if (got != want) fail("route_text " + std::to_string(got) + ", the model says " + std::to_string(want), log);
     }
-    if (op <= 5) check_count(router, model, last_kind, last_key, log);
   }
-  // At the end, every count ever touched (and the empty key of every kind).
-  for (int kind = 0; kind < kKinds; ++kind) {
-    for (const std::string& key : keys) check_count(router, model, kind, key, log);
+  // At the end: the slots, and every count ever touched (and the empty value of every slot).
+  if (router.fields().size() != static_cast<int>(model.slots.size())) fail("slot count differs from the model", log);
+  for (int slot = -1; slot <= 8; ++slot) {
+    if (slot >= 0 && slot < static_cast<int>(model.slots.size()) && router.fields().name(slot) != model.slots[slot]) {
+      fail("slot " + std::to_string(slot) + " has another name than the model's", log);
+    }
+    for (const std::string& v : values) check_count(router, model, slot, v, log);
   }
   return 0;
 }

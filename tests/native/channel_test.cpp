@@ -624,6 +624,31 @@ TEST_F(ChannelTest, OversizeFramesDroppedByThePlatformAreReported) {
   t.server_close(1000);
 }
 
+TEST_F(ChannelTest, IncomingFramesAreRoutedOnFieldsRegisteredAtRunTime) {
+  make();
+  open();
+  const int user = ch->router().field_slot("user");
+  ASSERT_GT(user, 0);
+  ch->router().add(user, "ann", +1);
+  t.text(R"({"user":"bob"})");
+  t.text(R"({"data":{"user":"ann"}})");
+  EXPECT_EQ(ev.count(E::Text), 0u);
+  t.text(R"({"text":"hi","user":"ann"})");
+  ASSERT_EQ(ev.count(E::Text), 1u);
+  EXPECT_EQ(ev.of(E::Text)[0].route, mc::route::field(user) | mc::route::kObject | mc::route::kParseJson);
+  // A second field, registered while frames flow.
+  const int topic = ch->router().field_slot("topic");
+  ch->router().add(topic, "news", +1);
+  t.text(R"({"topic":"news","user":"ann"})");
+  ASSERT_EQ(ev.count(E::Text), 2u);
+  EXPECT_EQ(ev.of(E::Text)[1].route,
+            mc::route::field(user) | mc::route::field(topic) | mc::route::kObject | mc::route::kParseJson);
+  ch->router().add(user, "ann", -1);
+  ch->router().add(topic, "news", -1);
+  t.text(R"({"topic":"news","user":"ann"})");
+  EXPECT_EQ(ev.count(E::Text), 2u);
+}
+
 TEST_F(ChannelTest, IncomingFramesAreRouted) {
   make();
   ch->router().add(mc::Interest::Type, "chat", +1);
@@ -637,7 +662,7 @@ TEST_F(ChannelTest, IncomingFramesAreRouted) {
   ASSERT_EQ(ev.count(E::Text), 1u);
   const Event e = ev.of(E::Text)[0];
   EXPECT_EQ(e.data, R"({"type":"chat","text":"hi"})");
-  EXPECT_EQ(e.route, mc::route::kType | mc::route::kObject | mc::route::kParseJson);
+  EXPECT_EQ(e.route, mc::route::kType | mc::route::field(0) | mc::route::kObject | mc::route::kParseJson);
   ch->router().add(mc::Interest::Message, {}, +1);
   t.binary({1, 2, 3});
   ASSERT_EQ(ev.count(E::Binary), 1u);

@@ -18,8 +18,22 @@
 namespace {
 
 using mc::Envelope;
+using mc::FieldSet;
 using Shape = mc::Envelope::Shape;
 using namespace std::string_literals;
+
+// The fields the clients route on today: type (always slot 0), channel, room, re.
+const FieldSet& client_fields() {
+  static const FieldSet fields = [] {
+    FieldSet f;
+    f.add("channel");
+    f.add("room");
+    f.add("re");
+    return f;
+  }();
+  return fields;
+}
+constexpr int kType = 0, kChannel = 1, kRoom = 2, kRe = 3;
 
 // What one scan found, copied out of the Envelope (which is not copyable: its views may
 // point into its own buffers).
@@ -27,17 +41,18 @@ class Scanned {
  public:
   explicit Scanned(std::string_view s) {
     Envelope e;
-    e.scan(s.data(), s.size());
+    e.scan(s.data(), s.size(), client_fields());
     shape_ = e.shape();
     if (e.is_object() != (shape_ == Shape::Object)) ADD_FAILURE() << "is_object() disagrees with shape()";
-    has_type_ = e.has_type();
-    has_channel_ = e.has_channel();
-    has_room_ = e.has_room();
-    has_re_ = e.has_reply_to();
-    type_ = std::string(e.type());
-    channel_ = std::string(e.channel());
-    room_ = std::string(e.room());
-    re_ = std::string(e.reply_to());
+    if (e.has_type() != e.has_field(kType) || e.type() != e.field(kType)) ADD_FAILURE() << "type() is not slot 0";
+    has_type_ = e.has_field(kType);
+    has_channel_ = e.has_field(kChannel);
+    has_room_ = e.has_field(kRoom);
+    has_re_ = e.has_field(kRe);
+    type_ = std::string(e.field(kType));
+    channel_ = std::string(e.field(kChannel));
+    room_ = std::string(e.field(kRoom));
+    re_ = std::string(e.field(kRe));
   }
   Shape shape() const { return shape_; }
   bool is_object() const { return shape_ == Shape::Object; }
@@ -287,12 +302,13 @@ TEST(Envelope, PlainTextAndEmpty) {
 TEST(Envelope, ReuseResetsFields) {
   Envelope e;
   const std::string a = R"({"type":"\u0061","channel":"c","room":"r","re":"1"})";
-  e.scan(a.data(), a.size());
-  ASSERT_TRUE(e.has_type() && e.has_channel() && e.has_room() && e.has_reply_to());
+  e.scan(a.data(), a.size(), client_fields());
+  ASSERT_EQ(e.present_fields(), 0xFu);
   const std::string b = R"({"other":1})";
-  e.scan(b.data(), b.size());
+  e.scan(b.data(), b.size(), client_fields());
   EXPECT_EQ(e.shape(), Shape::Object);
-  EXPECT_FALSE(e.has_type() || e.has_channel() || e.has_room() || e.has_reply_to());
+  EXPECT_EQ(e.present_fields(), 0u);
+  EXPECT_FALSE(e.has_type());
   const std::string c = "plain";
   e.scan(c.data(), c.size());
   EXPECT_EQ(e.shape(), Shape::Text);
@@ -332,6 +348,134 @@ TEST(Envelope, DeepNestingDoesNotRecurse) {
   EXPECT_EQ(e.shape(), Shape::Text);
   e = scan(std::string(depth, '['));
   EXPECT_EQ(e.shape(), Shape::OtherJson);  // "starts like JSON": JS's JSON.parse decides
+}
+
+// ---------------------------------------------------------------------------- generic fields
+
+TEST(FieldSet, TypeIsSlotZeroAndSlotsAreStable) {
+  FieldSet f;
+  EXPECT_EQ(f.size(), 1);
+  EXPECT_EQ(f.find("type"), FieldSet::kTypeSlot);
+  EXPECT_EQ(f.add("type"), 0);
+  EXPECT_EQ(f.add("room"), 1);
+  EXPECT_EQ(f.add("user"), 2);
+  EXPECT_EQ(f.add("room"), 1);  // the same slot again, nothing registered
+  EXPECT_EQ(f.size(), 3);
+  EXPECT_EQ(f.find("user"), 2);
+  EXPECT_EQ(f.find("usr"), -1);
+  EXPECT_EQ(f.find(""), -1);
+  EXPECT_EQ(f.name(1), "room");
+  EXPECT_EQ(f.name(3), "");
+  EXPECT_EQ(f.name(-1), "");
+}
+
+TEST(FieldSet, EightSlotsThenMinusOne) {
+  FieldSet f;
+  for (int i = 1; i < FieldSet::kMaxFields; ++i) EXPECT_EQ(f.add("f" + std::to_string(i)), i);
+  EXPECT_EQ(f.size(), FieldSet::kMaxFields);
+  EXPECT_EQ(f.add("one-too-many"), -1);
+  EXPECT_EQ(f.find("one-too-many"), -1);
+  EXPECT_EQ(f.size(), FieldSet::kMaxFields);
+  EXPECT_EQ(f.add("f7"), 7);  // registered names still answer
+}
+
+TEST(FieldSet, InvalidNamesAreRefused) {
+  FieldSet f;
+  EXPECT_EQ(f.add(""), -1);
+  EXPECT_EQ(f.add("_mc"), -1);                        // the reliability tag
+  EXPECT_EQ(f.add("a\xFF"), -1);                     // not UTF-8
+  EXPECT_EQ(f.add("\xC3"), -1);                      // truncated sequence
+  EXPECT_EQ(f.add("\xED\xA0\x80"), -1);              // an encoded surrogate
+  EXPECT_EQ(f.size(), 1);
+  EXPECT_EQ(f.add("_mc2"), 1);                        // only the exact name is reserved
+  EXPECT_EQ(f.add("\xC3\xA9t\xC3\xA9"), 2);           // "été"
+  EXPECT_EQ(f.add(std::string_view("a\0b", 3)), 3);  // a NUL is a valid member-name byte
+}
+
+// Scans `frame` with `fields` registered after "type" and returns field i's value or nullopt.
+std::vector<std::optional<std::string>> fields_of(std::string_view frame, const std::vector<std::string>& names) {
+  FieldSet f;
+  for (const std::string& n : names) EXPECT_GE(f.add(n), 0) << n;
+  Envelope e;
+  e.scan(frame.data(), frame.size(), f);
+  std::vector<std::optional<std::string>> out;
+  for (const std::string& n : names) {
+    const int slot = f.find(n);
+    out.push_back(e.has_field(slot) ? std::optional<std::string>(std::string(e.field(slot))) : std::nullopt);
+  }
+  return out;
+}
+
+using Opt = std::optional<std::string>;
+
+TEST(Envelope, ExtractsRegisteredFieldsOnly) {
+  const auto v = fields_of(R"({"type":"t","user":"ann","topic":"x","text":"hello","other":"no"})",
+                           {"user", "topic", "missing"});
+  EXPECT_EQ(v, (std::vector<Opt>{"ann", "x", std::nullopt}));
+}
+
+TEST(Envelope, FieldValuesWithEscapesUseOneBufferPerSlot) {
+  const auto v = fields_of(R"({"a":"x\"y","b":"\u00e9","c":"plain","d":"\ud83d\ude00\n"})", {"a", "b", "c", "d"});
+  EXPECT_EQ(v, (std::vector<Opt>{"x\"y", "\xC3\xA9", "plain", "\xF0\x9F\x98\x80\n"}));
+  // An escaped member name is matched by what it decodes to.
+  EXPECT_EQ(fields_of(R"({"\u0075ser":"esc"})", {"user"}), (std::vector<Opt>{"esc"}));
+}
+
+TEST(Envelope, DuplicateMembersLastOneWinsLikeJsonParse) {
+  EXPECT_EQ(fields_of(R"({"k":"first","k":"second"})", {"k"}), (std::vector<Opt>{"second"}));
+  EXPECT_EQ(fields_of(R"({"k":"a\u0062","k":"c"})", {"k"}), (std::vector<Opt>{"c"}));
+  EXPECT_EQ(fields_of(R"({"k":"a","k":"b\u0063"})", {"k"}), (std::vector<Opt>{"bc"}));
+  EXPECT_EQ(fields_of(R"({"k":"a","k":1})", {"k"}), (std::vector<Opt>{std::nullopt}));
+  EXPECT_EQ(fields_of(R"({"k":null,"k":"b"})", {"k"}), (std::vector<Opt>{"b"}));
+  EXPECT_EQ(fields_of(R"({"k":"a","\u006b":{"x":1}})", {"k"}), (std::vector<Opt>{std::nullopt}));
+}
+
+TEST(Envelope, NonStringValuesAreAbsent) {
+  const auto v = fields_of(R"({"n":1,"b":true,"z":null,"o":{"n":"x"},"a":["x"],"s":""})", {"n", "b", "z", "o", "a", "s"});
+  EXPECT_EQ(v, (std::vector<Opt>{std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, ""}));
+}
+
+TEST(Envelope, NestedMembersWithTheSameNameAreIgnored) {
+  EXPECT_EQ(fields_of(R"({"data":{"user":"inner","list":[{"user":"deep"}]}})", {"user"}),
+            (std::vector<Opt>{std::nullopt}));
+  EXPECT_EQ(fields_of(R"({"data":{"user":"inner"},"user":"outer"})", {"user"}), (std::vector<Opt>{"outer"}));
+  EXPECT_EQ(fields_of(R"({"user":"outer","data":{"user":"inner"}})", {"user"}), (std::vector<Opt>{"outer"}));
+}
+
+TEST(Envelope, NamesAlikeInLengthAndFirstByteAreToldApart) {
+  // "text" and "type" share length and first byte; long names differ only after byte 8; short
+  // ones only in the middle byte.
+  const auto v = fields_of(
+      R"({"text":"T","type":"Y","abcdefgh_1":"one","abcdefgh_2":"two","aXc":"x","abc":"y","abcdefgh":"8","abcdefg":"7"})",
+      {"text", "abcdefgh_2", "abc", "abcdefgh", "abcdefg"});
+  EXPECT_EQ(v, (std::vector<Opt>{"T", "two", "y", "8", "7"}));
+  EXPECT_EQ(fields_of(R"({"abcdefgh_1":"one","aXc":"x","abcdefgX":"no","bbcdefg":"no"})",
+                      {"abcdefgh_2", "abc", "abcdefgh", "abcdefg"}),
+            (std::vector<Opt>{std::nullopt, std::nullopt, std::nullopt, std::nullopt}));
+  EXPECT_EQ(fields_of(R"({"a":"1","b":"2","ab":"3"})", {"a", "ab"}), (std::vector<Opt>{"1", "3"}));
+}
+
+TEST(Envelope, FieldsAndTheTagTogether) {
+  FieldSet f;
+  const int user = f.add("user");
+  Envelope e;
+  const std::string s = R"({"_mc":"p:1","user":"ann","type":"chat"})";
+  e.scan(s.data(), s.size(), f);
+  ASSERT_TRUE(e.is_object());
+  EXPECT_TRUE(e.has_tag());
+  EXPECT_EQ(e.tag(), "p:1");
+  EXPECT_EQ(e.tag_members(), 1u);
+  EXPECT_EQ(e.field(user), "ann");
+  EXPECT_EQ(e.type(), "chat");
+  EXPECT_EQ(e.present_fields(), (1u << 0) | (1u << user));
+  EXPECT_FALSE(e.has_field(5));
+  EXPECT_FALSE(e.has_field(-1));
+  EXPECT_FALSE(e.has_field(FieldSet::kMaxFields));
+  EXPECT_EQ(e.field(99), "");
+  // Scanned without `f` (type only): the user is not extracted.
+  e.scan(s.data(), s.size());
+  EXPECT_FALSE(e.has_field(user));
+  EXPECT_EQ(e.type(), "chat");
 }
 
 // ---------------------------------------------------------------------------- differential
@@ -471,6 +615,16 @@ TEST(EnvelopeDifferential, AgreesWithNlohmann) {
       EXPECT_EQ(field(e.has_channel(), e.channel()), string_member(j, "channel"));
       EXPECT_EQ(field(e.has_room(), e.room()), string_member(j, "room"));
       EXPECT_EQ(field(e.has_reply_to(), e.reply_to()), string_member(j, "re"));
+      // Any registered name, not just the clients' four.
+      FieldSet f;
+      const char* const names[] = {"a", "s", "data", "\\", "n", "types", "x"};
+      for (const char* n : names) f.add(n);
+      Envelope g;
+      g.scan(in.data(), in.size(), f);
+      for (const char* n : names) {
+        const int slot = f.find(n);
+        EXPECT_EQ(field(g.has_field(slot), g.field(slot)), string_member(j, n)) << n;
+      }
     } else if (!j.is_discarded()) {
       ++other;
       EXPECT_EQ(e.shape(), Shape::OtherJson) << "nlohmann parses a " << j.type_name();

@@ -1,5 +1,3 @@
-#include "metachannel/wire.h"
-
 #include "metachannel/json_text.h"
 
 namespace mc {
@@ -19,13 +17,6 @@ Json parse_json_limited(std::string_view text) {
   };
   Json j = Json::parse(text.begin(), text.end(), limit_depth, /*allow_exceptions=*/false);
   return too_deep ? Json(Json::value_t::discarded) : j;
-}
-
-std::string make_envelope(std::string_view type, const Fields& fields) {
-  Json j = Json::object();
-  j["type"] = std::string(type);
-  for (const auto& [k, v] : fields) j[k] = v;
-  return dump_json(j);
 }
 
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out) {
