@@ -158,9 +158,16 @@ EMSCRIPTEN_KEEPALIVE int mc_channel_reconnect(WasmChannel* w) { return code(w->c
 EMSCRIPTEN_KEEPALIVE int mc_channel_set_presence(WasmChannel* w, const char* p, int n) {
   return code(w->channel().set_presence(text(p, n)));
 }
-EMSCRIPTEN_KEEPALIVE void mc_channel_route(WasmChannel* w, int kind, const char* p, int n, int delta) {
-  w->channel().router().add(static_cast<mc::Interest>(kind), text(p, n), delta);
+// Routing (src/metachannel/router.h): the slot of a top-level member name (-1: refused: 8
+// slots taken, or an empty or reserved name), then interest in values of that slot.
+EMSCRIPTEN_KEEPALIVE int mc_channel_field_slot(WasmChannel* w, const char* p, int n) {
+  return w->channel().router().field_slot(text(p, n));
 }
+EMSCRIPTEN_KEEPALIVE void mc_channel_route(WasmChannel* w, int slot, const char* p, int n, int delta) {
+  w->channel().router().add(slot, text(p, n), delta);
+}
+EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) { w->channel().router().add_message(delta); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) { w->channel().router().add_any_object(delta); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_online(WasmChannel* w, int online) { w->channel().set_online(online != 0); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_resume(WasmChannel* w) { w->channel().on_resume(); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_hidden(WasmChannel* w, int hidden) { w->channel().set_hidden(hidden != 0); }

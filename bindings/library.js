@@ -120,9 +120,14 @@ mergeInto(LibraryManager.library, {
         return _mc_channel_set_presence(channel, p, n);
       });
     },
-    route: function (channel, kind, key, delta) {
-      MC.withText(key, function (p, n) {
-        _mc_channel_route(channel, kind, p, n, delta);
+    fieldSlot: function (channel, name) {
+      return MC.withText(name, function (p, n) {
+        return _mc_channel_field_slot(channel, p, n);
+      });
+    },
+    route: function (channel, slot, value, delta) {
+      MC.withText(value, function (p, n) {
+        _mc_channel_route(channel, slot, p, n, delta);
       });
     },
     url: function (channel) {

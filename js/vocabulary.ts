@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 883971745;
+export const VOCABULARY_DIGEST = 3933760013;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -40,6 +40,29 @@ export const CLOSE_CODES = {
   ABNORMAL: 1006,
   REVOKED: 4001,
 } as const;
+
+/** Bits of a delivered frame's route (src/metachannel/router.h). */
+export const ROUTE = {
+  /** on("message") listeners */
+  MESSAGE: 1,
+  /** onMessage("*") listeners, and the frame is a JSON object */
+  ANY: 4,
+  /** looks like JSON: JS should JSON.parse it */
+  PARSE: 256,
+  /** a JSON object (by the scanner) */
+  OBJECT: 512,
+  /** a binary frame */
+  BINARY: 1024,
+  /** a valid "_mc" tag of a reliable sender (meta.from/seq) */
+  SEQ: 2048,
+  /** delivered after waiting for a gap: not the frame just received */
+  LATE: 4096,
+  /** FIELD << slot: the field at that slot has a value somebody wants */
+  FIELD: 65536,
+} as const;
+
+/** How many top-level member names one channel can route on (slot 0 is "type"). */
+export const MAX_ROUTE_FIELDS = 8;
 
 /** queue.overflow policies, in the order of mc::Overflow. */
 export const OVERFLOWS = ["drop-oldest", "drop-newest", "error"] as const;

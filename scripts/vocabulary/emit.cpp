@@ -75,6 +75,13 @@ void emit_ts() {
 #undef MC_X
   std::printf("} as const;\n\n");
 
+  std::printf("/** Bits of a delivered frame's route (src/metachannel/router.h). */\nexport const ROUTE = {\n");
+#define MC_X(name, bit, js, doc) std::printf("  /** %s */\n  %s: %u,\n", doc, js, 1u << (bit));
+  MC_ROUTE_BITS(MC_X)
+#undef MC_X
+  std::printf("} as const;\n\n/** How many top-level member names one channel can route on (slot 0 is \"type\"). */\n");
+  std::printf("export const MAX_ROUTE_FIELDS = %d;\n\n", kMaxRouteFields);
+
   std::printf("/** queue.overflow policies, in the order of mc::Overflow. */\nexport const OVERFLOWS = [%s] as const;\n\n",
               overflows.text.c_str());
 

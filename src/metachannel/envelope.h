@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "metachannel/vocabulary.h"
+
 namespace mc {
 
 // The member names the scanner extracts, each at a slot (0 .. kMaxFields-1) that never
@@ -23,7 +25,7 @@ namespace mc {
 // layer reads it for its control frames.
 class FieldSet {
  public:
-  static constexpr int kMaxFields = 8;
+  static constexpr int kMaxFields = kMaxRouteFields;  // vocabulary.h
   static constexpr int kTypeSlot = 0;
 
   FieldSet() { add("type"); }

@@ -13,58 +13,24 @@
 #include <string_view>
 
 #include "metachannel/envelope.h"
+#include "metachannel/vocabulary.h"
 
 namespace mc {
 
-// Bits of a route, passed to JS with each delivered frame. The one list is MC_ROUTE_BITS
-// (constant, bit, JS name: the key in js/channel.js's ROUTE, so the list can be emitted to JS
-// from here; js has no BINARY or FIELD yet); the table says what each bit means.
-//
-//   bit    constant       JS            meaning
-//   0      kMessage       MESSAGE       on("message") listeners
-//   1      kType          TYPE          COMPAT: field "type" matched (= kFieldBase << 0)
-//   2      kAnyObject     ANY           onMessage("*") listeners, and the frame is an object
-//   3      kSubscription  SUBSCRIPTION  COMPAT: field "channel" matched
-//   4      kRoom          ROOM          COMPAT: field "room" matched
-//   5      kReply         REPLY         COMPAT: field "re" matched
-//   6-7    (free)
-//   8      kParseJson     PARSE         looks like JSON: JS should JSON.parse it
-//   9      kObject        OBJECT        a JSON object (by the scanner)
-//   10     kBinary        BINARY        a binary frame
-//   11     kSequenced     SEQ           a valid "_mc" tag of a reliable sender (meta.from/seq)
-//   12     kLate          LATE          delivered after waiting for a gap: not the frame just received
-//   13-15  (free)
-//   16-23  kFieldBase<<s  FIELD         the field at slot s has a value somebody wants
-//
-// A frame is delivered iff one of kDeliverMask's bits is set; the others describe it.
-#define MC_ROUTE_BITS(X)                        \
-  X(kMessage, 0, "MESSAGE")                     \
-  X(kType, 1, "TYPE")                           \
-  X(kAnyObject, 2, "ANY")                       \
-  X(kSubscription, 3, "SUBSCRIPTION")           \
-  X(kRoom, 4, "ROOM")                           \
-  X(kReply, 5, "REPLY")                         \
-  X(kParseJson, 8, "PARSE")                     \
-  X(kObject, 9, "OBJECT")                       \
-  X(kBinary, 10, "BINARY")                      \
-  X(kSequenced, 11, "SEQ")                      \
-  X(kLate, 12, "LATE")                          \
-  X(kFieldBase, 16, "FIELD")
-
+// Bits of a route, passed to JS with each delivered frame: the list is MC_ROUTE_BITS in
+// vocabulary.h (emitted to JS as ROUTE). A frame is delivered iff one of kDeliverMask's bits
+// is set; the others describe it.
 namespace route {
-#define MC_ROUTE_CONSTANT(name, bit, js) constexpr uint32_t name = 1u << (bit);
-MC_ROUTE_BITS(MC_ROUTE_CONSTANT)
-#undef MC_ROUTE_CONSTANT
+#define MC_X(name, bit, js, doc) constexpr uint32_t name = 1u << (bit);
+MC_ROUTE_BITS(MC_X)
+#undef MC_X
 constexpr uint32_t kFieldMask = ((1u << FieldSet::kMaxFields) - 1) * kFieldBase;
 constexpr uint32_t kDeliverMask = 0xFFu | kFieldMask;
 constexpr uint32_t field(int slot) { return kFieldBase << slot; }
+static_assert(FieldSet::kMaxFields == kMaxRouteFields, "vocabulary.h says how many fields JS may route on");
 static_assert((kFieldMask & (kParseJson | kObject | kBinary | kSequenced | kLate)) == 0 && (kFieldMask >> 31) == 0,
               "field bits must not overlap the flags, and must fit an int for JS");
 }  // namespace route
-
-// COMPAT(lead removes when bindings switch to field slots): the interest kinds bindings.cpp
-// and js/channel.js still pass by number.
-enum class Interest : uint8_t { Message = 0, AnyObject = 1, Type = 2, Channel = 3, Room = 4, Reply = 5 };
 
 class Router {
  public:
@@ -89,12 +55,6 @@ class Router {
   // Drops all interest; the field slots stay.
   void clear();
 
-  // COMPAT(lead removes when bindings switch to field slots): Type/Channel/Room/Reply are the
-  // fields "type"/"channel"/"room"/"re", and route_text() adds kType/kSubscription/kRoom/
-  // kReply for them, as js/channel.js expects.
-  void add(Interest kind, std::string_view key, int delta);
-  int count(Interest kind, std::string_view key = {}) const;
-
  private:
   using Counts = std::map<std::string, int, std::less<>>;
   static void bump(int& count, int delta) { count = count + delta < 0 ? 0 : count + delta; }
@@ -103,8 +63,6 @@ class Router {
   int any_object_ = 0;
   uint32_t wanted_ = 0;  // bit s: some value of slot s has interest
   Counts values_[FieldSet::kMaxFields];
-  // COMPAT(lead removes when bindings switch to field slots): the old bit a slot's match adds.
-  uint32_t compat_bits_[FieldSet::kMaxFields] = {route::kType};
 };
 
 }  // namespace mc

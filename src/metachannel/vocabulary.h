@@ -66,6 +66,20 @@
   X(Abnormal, 1006) /* never sent on the wire: "no close frame was received" */ \
   X(Revoked, 4001)  /* the relay rotated the channel URL */
 
+// ------------------------------------------------------------------------------ route bits
+// X(constant, bit, JS name, meaning): the bits of a frame's route (src/metachannel/router.h).
+// Bits 16 .. 16+kMaxRouteFields-1 are FIELD << slot: the field registered at that slot has a
+// value somebody routes on. Bits 0-7 and the FIELD bits deliver; the others describe.
+#define MC_ROUTE_BITS(X)                                                                         \
+  X(kMessage, 0, "MESSAGE", "on(\"message\") listeners")                                         \
+  X(kAnyObject, 2, "ANY", "onMessage(\"*\") listeners, and the frame is a JSON object")            \
+  X(kParseJson, 8, "PARSE", "looks like JSON: JS should JSON.parse it")                           \
+  X(kObject, 9, "OBJECT", "a JSON object (by the scanner)")                                       \
+  X(kBinary, 10, "BINARY", "a binary frame")                                                      \
+  X(kSequenced, 11, "SEQ", "a valid \"_mc\" tag of a reliable sender (meta.from/seq)")            \
+  X(kLate, 12, "LATE", "delivered after waiting for a gap: not the frame just received")          \
+  X(kFieldBase, 16, "FIELD", "FIELD << slot: the field at that slot has a value somebody wants")
+
 // ------------------------------------------------------------------- queue overflow policies
 // X(Enumerator, "name in JS")
 #define MC_OVERFLOWS(X)           \
@@ -133,6 +147,10 @@ enum class ErrorCode : uint8_t {
 #undef MC_X
 };
 
+// How many top-level member names one channel can route on (slot 0 is "type").
+#define MC_MAX_ROUTE_FIELDS 8
+constexpr int kMaxRouteFields = MC_MAX_ROUTE_FIELDS;
+
 namespace close_code {
 #define MC_X(name, code) constexpr uint16_t k##name = code;
 MC_CLOSE_CODES(MC_X)
@@ -197,6 +215,10 @@ constexpr const char* kText[] = {
 #define MC_X(name, text) text,
     MC_OVERFLOWS(MC_X)
 #undef MC_X
+#define MC_X(name, bit, js, doc) js, MC_STR(bit),
+    MC_ROUTE_BITS(MC_X)
+#undef MC_X
+    "kMaxRouteFields", MC_STR(MC_MAX_ROUTE_FIELDS),
 #define MC_X(wire, path, member, def, min, max, kind) #wire, path, MC_STR(def), MC_STR(min), MC_STR(max), #kind,
     MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X

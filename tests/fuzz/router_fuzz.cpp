@@ -6,8 +6,7 @@
 // when the 8 slots are full or the name is invalid (empty, "_mc"); a count per (slot, value)
 // that on()/subscribe()/join() raise by one and off()/unsubscribe()/leave() lower by one, never
 // below zero (removing what was never added changes nothing; an unregistered slot is ignored);
-// unkeyed counts for Message and AnyObject. The COMPAT Interest adapter is driven too: its
-// keyed kinds are the fields "type", "channel", "room", "re". The input is a sequence of steps:
+// unkeyed counts for Message and AnyObject. The input is a sequence of steps:
 // register a name (from a pool of eleven, more than the slots, with names alike in length and
 // first byte), add/remove interests (small values from a tiny alphabet with quotes,
 // backslashes, NUL and a multi-byte character, so values collide and need escaping), clear(),
@@ -17,8 +16,7 @@
 //  - a slot or a count differs from the model, or a count is negative;
 //  - route_text()/route_binary() differ from the bits the model says: kMessage iff a message
 //    listener, kAnyObject iff an object and a "*" listener, field(s) iff an object whose
-//    member at slot s is a string somebody is interested in (and with it kType/kSubscription/
-//    kRoom/kReply for the four COMPAT names); kObject|kParseJson on a delivered object,
+//    member at slot s is a string somebody is interested in; kObject|kParseJson on a delivered object,
 //    kParseJson alone on other delivered JSON; 0 when nothing is wanted.
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -36,15 +34,12 @@
 
 namespace {
 
-using mc::Interest;
 
 // The names a frame and a registration pick from: more than the slots; "text"/"type" and
 // "tag"/"two" alike in length and first byte; one long name; two invalid ones.
 const char* const kNames[] = {"type", "channel", "room", "re", "user", "text", "tag", "two",
                               "a_long_member_name", "\\", "_mc", ""};
 constexpr int kPool = 12;
-const char* const kCompatNames[] = {"type", "channel", "room", "re"};
-const uint32_t kCompatBits[] = {mc::route::kType, mc::route::kSubscription, mc::route::kRoom, mc::route::kReply};
 
 struct Model {
   std::vector<std::string> slots{"type"};
@@ -94,7 +89,7 @@ std::string printable(const std::string& s) {
 
 // The steps so far, kept raw (rendered only when something fails: this is the hot path).
 struct Step {
-  const char* what;  // "field", "add", "compat", "message", "any", "clear", "binary", "route"
+  const char* what;  // "field", "add", "message", "any", "clear", "binary", "route"
   int slot = 0;
   int delta = 0;
   std::string text;  // the name, the value, or the frame
@@ -200,9 +195,6 @@ uint32_t expected_route(const Model& m, const Frame& f) {
       const int slot = m.slot_of(kNames[i]);
       if (slot < 0 || !f.has[i] || m.count(slot, f.value[i]) <= 0) continue;
       r |= field(slot);
-      for (int c = 0; c < 4; ++c) {
-        if (std::string(kNames[i]) == kCompatNames[c]) r |= kCompatBits[c];
-      }
     }
   }
   if (r == 0) return 0;
@@ -250,22 +242,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       model.add(slot, value, delta);
       values.insert(value);
       check_count(router, model, slot, value, log);
-    } else if (op == 6) {  // COMPAT: the Interest adapter
-      const int kind = in.ConsumeIntegralInRange<int>(0, 5);
-      const std::string value = make_value(in);
-      const int delta = in.ConsumeBool() ? 1 : -1;
-      log.push_back(Step{"compat", kind, delta, value});
-      router.add(static_cast<Interest>(kind), value, delta);
-      if (kind == 0) {
-        Model::bump(model.message, delta);
-      } else if (kind == 1) {
-        Model::bump(model.any, delta);
-      } else {
-        model.add(model.register_name(kCompatNames[kind - 2]), value, delta);
-      }
-      values.insert(value);
-      const long want = kind == 0 ? model.message : kind == 1 ? model.any : model.count(model.slot_of(kCompatNames[kind - 2]), value);
-      if (router.count(static_cast<Interest>(kind), value) != want) fail("compat count differs from the model", log);
     } else if (op == 7) {
       const int delta = in.ConsumeIntegralInRange<int>(-2, 2);
       const bool any = in.ConsumeBool();

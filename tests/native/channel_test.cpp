@@ -581,7 +581,7 @@ TEST_F(ChannelTest, CloseWithoutDrainDropsAtOnce) {
 TEST_F(ChannelTest, OversizeIncomingFramesAreDroppedWithAnError) {
   cfg.max_message_bytes = 8;
   make();
-  ch->router().add(mc::Interest::Message, {}, +1);
+  ch->router().add_message(+1);
   open();
   ASSERT_TRUE(t.text("123456789"));
   ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::MessageTooLarge});
@@ -603,7 +603,7 @@ TEST_F(ChannelTest, OversizeFramesDroppedByThePlatformAreReported) {
   cfg.heartbeat.interval_ms = 1000;
   cfg.heartbeat.timeout_ms = 500;
   make();
-  ch->router().add(mc::Interest::Message, {}, +1);
+  ch->router().add_message(+1);
   open();
   ASSERT_TRUE(t.oversize(true, 5e6));
   ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::MessageTooLarge});
@@ -651,7 +651,7 @@ TEST_F(ChannelTest, IncomingFramesAreRoutedOnFieldsRegisteredAtRunTime) {
 
 TEST_F(ChannelTest, IncomingFramesAreRouted) {
   make();
-  ch->router().add(mc::Interest::Type, "chat", +1);
+  ch->router().add(ch->router().field_slot("type"), "chat", +1);
   open();
   t.text(R"({"type":"other"})");
   t.text("plain");
@@ -662,8 +662,8 @@ TEST_F(ChannelTest, IncomingFramesAreRouted) {
   ASSERT_EQ(ev.count(E::Text), 1u);
   const Event e = ev.of(E::Text)[0];
   EXPECT_EQ(e.data, R"({"type":"chat","text":"hi"})");
-  EXPECT_EQ(e.route, mc::route::kType | mc::route::field(0) | mc::route::kObject | mc::route::kParseJson);
-  ch->router().add(mc::Interest::Message, {}, +1);
+  EXPECT_EQ(e.route, mc::route::field(0) | mc::route::kObject | mc::route::kParseJson);
+  ch->router().add_message(+1);
   t.binary({1, 2, 3});
   ASSERT_EQ(ev.count(E::Binary), 1u);
   EXPECT_EQ(ev.of(E::Binary)[0].data, std::string("\x01\x02\x03"));
@@ -978,7 +978,7 @@ class HeartbeatTest : public ChannelTest {
     cfg.heartbeat.timeout_ms = 500;
     no_jitter();
     make();
-    ch->router().add(mc::Interest::Message, {}, +1);
+    ch->router().add_message(+1);
   }
 };
 
@@ -1042,7 +1042,7 @@ TEST_F(HeartbeatTest, CustomMessageAndPong) {
   r.cfg.heartbeat.message = R"({"type":"ping"})";
   r.cfg.heartbeat.pong = R"({"type":"pong"})";
   r.make();
-  r.ch->router().add(mc::Interest::Message, {}, +1);
+  r.ch->router().add_message(+1);
   r.open();
   r.s.advance(100);
   EXPECT_EQ(r.t.sent_texts(), std::vector<std::string>{R"({"type":"ping"})"});
@@ -1103,7 +1103,7 @@ TEST_F(HeartbeatTest, ResumeProbesAtOnce) {
 
 TEST_F(ChannelTest, HeartbeatIsOffByDefault) {
   make();
-  ch->router().add(mc::Interest::Message, {}, +1);
+  ch->router().add_message(+1);
   open();
   EXPECT_FALSE(s.pending());
   s.advance(1e7);
@@ -1616,7 +1616,7 @@ TEST_F(ChannelTest, DisposeFromEveryCallbackSilencesTheRest) {
     r.cfg.heartbeat.timeout_ms = 500;
     r.cfg.queue.max_messages = 1;
     r.make();
-    r.ch->router().add(mc::Interest::Message, {}, +1);
+    r.ch->router().add_message(+1);
     size_t at = 0;
     r.ev.hook = [&](const Event& e) {
       if (e.kind == k && at == 0) {
@@ -1670,7 +1670,7 @@ TEST_P(ReentrancySweep, LeavesAConsistentState) {
   r.cfg.queue.max_messages = 2;
   r.cfg.max_message_bytes = 64;
   r.make();
-  r.ch->router().add(mc::Interest::Message, {}, +1);
+  r.ch->router().add_message(+1);
 
   bool fired = false;
   size_t events_at_dispose = 0;

@@ -10,7 +10,6 @@
 namespace {
 
 using mc::FieldSet;
-using mc::Interest;
 using mc::Router;
 namespace route = mc::route;
 
@@ -25,21 +24,16 @@ constexpr const char* kFull = R"({"type":"chat","channel":"prices","room":"lobby
 
 TEST(RouteBits, LayoutHasNoOverlapsAndFitsAnInt) {
   const uint32_t flags = route::kParseJson | route::kObject | route::kBinary | route::kSequenced | route::kLate;
-  const uint32_t who = route::kMessage | route::kAnyObject | route::kType | route::kSubscription | route::kRoom |
-                       route::kReply;
+  const uint32_t who = route::kMessage | route::kAnyObject;
   EXPECT_EQ(flags & who, 0u);
   EXPECT_EQ(route::kFieldMask & (flags | who), 0u);
   EXPECT_EQ(route::kDeliverMask & flags, 0u);
   EXPECT_EQ(route::kDeliverMask & (who | route::kFieldMask), who | route::kFieldMask);
   for (int s = 0; s < FieldSet::kMaxFields; ++s) EXPECT_NE(route::field(s) & route::kFieldMask, 0u);
   EXPECT_LE(route::kFieldMask, 0x7FFFFFFFu);
-  // The values js/channel.js has today.
+  // The values JS reads (js/vocabulary.ts is generated from the same list).
   EXPECT_EQ(route::kMessage, 1u);
-  EXPECT_EQ(route::kType, 2u);
   EXPECT_EQ(route::kAnyObject, 4u);
-  EXPECT_EQ(route::kSubscription, 8u);
-  EXPECT_EQ(route::kRoom, 16u);
-  EXPECT_EQ(route::kReply, 32u);
   EXPECT_EQ(route::kParseJson, 256u);
   EXPECT_EQ(route::kObject, 512u);
   EXPECT_EQ(route::kSequenced, 2048u);
@@ -146,8 +140,7 @@ TEST(Router, FieldInterestMatchesOnlyThatFieldAndValue) {
 TEST(Router, TypeIsJustTheFieldAtSlotZero) {
   Router r;
   r.add(FieldSet::kTypeSlot, "chat", +1);
-  // The field bit, and (COMPAT) the old kType bit with it.
-  EXPECT_EQ(route_of(r, R"({"type":"chat"})"), route::field(0) | route::kType | kObj);
+  EXPECT_EQ(route_of(r, R"({"type":"chat"})"), route::field(0) | kObj);
   EXPECT_EQ(route_of(r, R"({"type":"chat2"})"), 0u);
   EXPECT_EQ(route_of(r, R"({"kind":"chat"})"), 0u);
 }
@@ -229,71 +222,6 @@ TEST(Router, ValuesWithEscapesAndNonAscii) {
   r.add(k, "q\"\\", +1);
   EXPECT_NE(route_of(r, R"({"k":"q\"\\"})") & route::field(k), 0u);
   EXPECT_EQ(route_of(r, R"({"k":"a"})"), 0u);
-}
-
-// ---------------------------------------------------------------------------- COMPAT
-// COMPAT(lead removes when bindings switch to field slots): the Interest adapter js/channel.js
-// drives today, with its old bits.
-
-TEST(RouterCompat, TypeInterestMatchesOnlyThatType) {
-  Router r;
-  r.add(Interest::Type, "chat", +1);
-  EXPECT_EQ(r.count(Interest::Type, "chat"), 1);
-  EXPECT_EQ(r.count(Interest::Type, "other"), 0);
-  EXPECT_EQ(r.count(0, "chat"), 1);  // the same interest as field "type"
-  EXPECT_EQ(route_of(r, R"({"type":"chat"})"), route::kType | route::field(0) | kObj);
-  EXPECT_EQ(route_of(r, R"({"type":"chat2"})"), 0u);
-  EXPECT_EQ(route_of(r, R"({"type":["chat"]})"), 0u);
-  EXPECT_EQ(route_of(r, R"({"type":"\u0063hat"})"), route::kType | route::field(0) | kObj);
-}
-
-TEST(RouterCompat, ChannelRoomAndReplyInterestKeepTheirBits) {
-  Router r;
-  r.add(Interest::Channel, "prices", +1);
-  const int channel = r.fields().find("channel");
-  ASSERT_GE(channel, 1);
-  EXPECT_EQ(route_of(r, kFull), route::kSubscription | route::field(channel) | kObj);
-  r.add(Interest::Room, "lobby", +1);
-  r.add(Interest::Reply, "7", +1);
-  r.add(Interest::Type, "chat", +1);
-  r.add(Interest::Message, {}, +1);
-  r.add(Interest::AnyObject, {}, +1);
-  const uint32_t old_bits = route::kMessage | route::kType | route::kAnyObject | route::kSubscription |
-                            route::kRoom | route::kReply | kObj;
-  const uint32_t got = route_of(r, kFull);
-  EXPECT_EQ(got & ~route::kFieldMask, old_bits);
-  EXPECT_EQ(got & route::kFieldMask, route::field(0) | route::field(1) | route::field(2) | route::field(3));
-  EXPECT_EQ(r.count(Interest::Message), 1);
-  EXPECT_EQ(r.count(Interest::AnyObject), 1);
-  // Keys are per kind: a room named "prices" is not the channel "prices".
-  Router k;
-  k.add(Interest::Room, "prices", +1);
-  EXPECT_EQ(route_of(k, R"({"channel":"prices"})"), 0u);
-  EXPECT_EQ(route_of(k, R"({"room":"prices"})") & ~route::kFieldMask, route::kRoom | kObj);
-  Router re;
-  re.add(Interest::Reply, "7", +1);
-  EXPECT_EQ(route_of(re, R"({"re":"7"})") & ~route::kFieldMask, route::kReply | kObj);
-  EXPECT_EQ(route_of(re, R"({"re":7})"), 0u);
-  EXPECT_EQ(route_of(re, R"({"id":"7"})"), 0u);
-  // Registered through the new API, the old name still gets its old bit.
-  Router n;
-  const int room = n.field_slot("room");
-  n.add(room, "lobby", +1);
-  EXPECT_EQ(route_of(n, R"({"room":"lobby"})"), route::kRoom | route::field(room) | kObj);
-  EXPECT_EQ(n.count(Interest::Room, "lobby"), 1);
-}
-
-TEST(RouterCompat, CountsAndRemoval) {
-  Router r;
-  EXPECT_EQ(r.count(Interest::Room, "x"), 0);  // not registered yet: 0, nothing registered
-  EXPECT_EQ(r.fields().size(), 1);
-  for (Interest k : {Interest::Type, Interest::Channel, Interest::Room, Interest::Reply}) {
-    r.add(k, "x", +1);
-    r.add(k, "x", -1);
-    EXPECT_EQ(r.count(k, "x"), 0);
-  }
-  r.add(Interest::Message, {}, +1);
-  EXPECT_EQ(route_of(r, R"({"type":"x","channel":"x","room":"x","re":"x"})"), route::kMessage | kObj);
 }
 
 }  // namespace
