@@ -1,6 +1,9 @@
 // Validation of ChannelOptions, and their flattening into the shape bindings.cpp reads.
-import { MetaChannelError, invalid, describe } from "./errors.js";
-import { isBrowser } from "./platform.js";
+import type { FlatOptions } from "#core-glue";
+import { MetaChannelError, invalid } from "./errors.js";
+import { isBrowser, type WebSocketClass } from "./platform.js";
+import { describe, isObject as plainObject, messageOf } from "./util.js";
+import { DEFAULTS, MAX_BUFFER_MESSAGES } from "./vocabulary.js";
 
 const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs", "reliable", "presence"];
 const RECONNECT_KEYS = ["minDelayMs", "maxDelayMs", "factor", "jitter", "maxRetries", "connectTimeoutMs", "stableAfterMs"];
@@ -8,8 +11,6 @@ const HEARTBEAT_KEYS = ["intervalMs", "timeoutMs", "message", "pong"];
 const QUEUE_KEYS = ["maxMessages", "maxBytes", "overflow"];
 const RELIABLE_KEYS = ["bufferMessages", "bufferBytes", "bufferAgeMs"];
 const PRESENCE_KEYS = ["state", "renewMs", "timeoutMs", "maxStateBytes"];
-/** Largest reliable.bufferMessages: a receiver reports larger gaps lost at once (rel::kMaxGap). */
-const MAX_BUFFER_MESSAGES = 1048576;
 const OVERFLOWS = ["drop-oldest", "drop-newest", "error"];
 // RFC 6455 subprotocols are HTTP tokens.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -17,16 +18,25 @@ const HEADER_NAME = TOKEN;
 // RFC 9110 field-value characters, as Node's http checks them (ws and undici alike).
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Defaults, documented in README.md and metachannel.d.ts. */
-export const DEFAULTS = Object.freeze({
-  maxMessageBytes: 1048576,
-  closeTimeoutMs: 5000,
-  reconnect: Object.freeze({ minDelayMs: 500, maxDelayMs: 30000, factor: 2, jitter: "full", maxRetries: Infinity, connectTimeoutMs: 10000, stableAfterMs: 5000 }),
-  queue: Object.freeze({ maxMessages: 1000, maxBytes: 1048576, overflow: "drop-oldest" }),
-  heartbeat: Object.freeze({ message: "ping", pong: "pong" }),
-});
+/** What normalizeOptions() returns. */
+export interface NormalizedOptions {
+  /** What the wasm core reads. */
+  flat: FlatOptions;
+  WebSocket: WebSocketClass | undefined;
+  headers: Record<string, string> | undefined;
+  maxMessageBytes: number;
+  /** JSON text of presence.state, if given. */
+  presenceState: string | undefined;
+}
 
-function checkKeys(obj, allowed, where, extra = []) {
+interface NumberBounds {
+  min?: number;
+  max?: number;
+  integer?: boolean;
+  infinite?: boolean;
+}
+
+function checkKeys(obj: object, allowed: readonly string[], where: string, extra: readonly string[] = []): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key) && !extra.includes(key)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `unknown option ${where}${key}; allowed: ${allowed.join(", ")}`, { field: `${where}${key}` });
@@ -35,28 +45,24 @@ function checkKeys(obj, allowed, where, extra = []) {
 }
 
 /** INVALID_ARGUMENT for a value that may carry a credential (a header value, a subprotocol): never echoed. */
-function invalidSecret(field, allowed, got) {
+function invalidSecret(field: string, allowed: string, got: unknown): never {
   const what = typeof got === "string" ? `a string of ${got.length} characters, not shown` : describe(got);
   throw new MetaChannelError("INVALID_ARGUMENT", `${field} must be ${allowed} (got ${what})`, { field });
 }
 
-function plainObject(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function number(v, field, { min = 0, max = Infinity, integer = false, infinite = false } = {}) {
+function number(v: unknown, field: string, { min = 0, max = Infinity, integer = false, infinite = false }: NumberBounds = {}): number {
   const ok = typeof v === "number" && !Number.isNaN(v) && v >= min && v <= max &&
     (Number.isFinite(v) ? (!integer || Number.isInteger(v)) : infinite && v === Infinity);
   if (!ok) {
     const kind = integer ? "an integer" : "a number";
     invalid(field, `${kind} >= ${min}${max !== Infinity ? ` and <= ${max}` : ""}${infinite ? " (or Infinity)" : ""}`, v);
   }
-  return v;
+  return v as number;
 }
 
-function messageText(v, field) {
+function messageText(v: unknown, field: string): string {
   if (typeof v === "string") return v;
-  let text;
+  let text: string | undefined;
   try {
     text = JSON.stringify(v);
   } catch {
@@ -67,12 +73,12 @@ function messageText(v, field) {
 }
 
 /** JSON text of a presence state (any JSON value); INVALID_ARGUMENT if it has none. */
-export function jsonText(v, field) {
-  let text;
+export function jsonText(v: unknown, field: string): string {
+  let text: string | undefined;
   try {
     text = JSON.stringify(v);
   } catch (err) {
-    invalid(field, `a JSON value (${err && err.message ? err.message : err})`, v);
+    invalid(field, `a JSON value (${messageOf(err)})`, v);
   }
   if (typeof text !== "string") invalid(field, "a JSON value", v);
   return text;
@@ -81,19 +87,19 @@ export function jsonText(v, field) {
 /**
  * Checks `options` (throwing INVALID_ARGUMENT / HEADERS_UNSUPPORTED) and returns
  * { flat, WebSocket, headers } where `flat` is what the wasm core reads.
- * @param {object} options
- * @param {string[]} [extraKeys] option names the caller (a client class) handles itself
+ * @param options - ChannelOptions as given (anything: it is checked)
+ * @param extraKeys - option names the caller (a client class) handles itself
  */
-export function normalizeOptions(options, extraKeys = []) {
-  if (options === undefined || options === null) options = {};
+export function normalizeOptions(input: unknown, extraKeys: readonly string[] = []): NormalizedOptions {
+  const options = input === undefined || input === null ? {} : input;
   if (!plainObject(options)) invalid("options", "an object", options);
   checkKeys(options, CHANNEL_KEYS, "", extraKeys);
-  const flat = {};
+  const flat: FlatOptions = {};
 
   if (options.protocols !== undefined) {
     const p = options.protocols;
     if (!Array.isArray(p)) invalid("options.protocols", "an array of subprotocol names", p);
-    const seen = new Set();
+    const seen = new Set<unknown>();
     // Every index, holes included (forEach would skip a hole and join() would send "").
     for (let i = 0; i < p.length; i++) {
       const name = p[i];
@@ -104,7 +110,7 @@ export function normalizeOptions(options, extraKeys = []) {
     flat.protocols = p.join(",");
   }
 
-  let headers;
+  let headers: Record<string, string> | undefined;
   if (options.headers !== undefined) {
     const h = options.headers;
     if (!plainObject(h)) invalid("options.headers", "an object of header names to string values", h);
@@ -149,8 +155,8 @@ export function normalizeOptions(options, extraKeys = []) {
     checkKeys(r, RECONNECT_KEYS, "reconnect.");
     if (r.minDelayMs !== undefined) flat.minDelayMs = number(r.minDelayMs, "reconnect.minDelayMs");
     if (r.maxDelayMs !== undefined) flat.maxDelayMs = number(r.maxDelayMs, "reconnect.maxDelayMs");
-    const min = flat.minDelayMs ?? DEFAULTS.reconnect.minDelayMs;
-    const max = flat.maxDelayMs ?? DEFAULTS.reconnect.maxDelayMs;
+    const min = (flat.minDelayMs as number | undefined) ?? DEFAULTS.reconnect.minDelayMs;
+    const max = (flat.maxDelayMs as number | undefined) ?? DEFAULTS.reconnect.maxDelayMs;
     if (max < min) invalid("reconnect.maxDelayMs", `>= reconnect.minDelayMs (${min})`, max);
     if (r.factor !== undefined) flat.factor = number(r.factor, "reconnect.factor", { min: 1 });
     if (r.jitter !== undefined) {
@@ -204,7 +210,7 @@ export function normalizeOptions(options, extraKeys = []) {
   }
 
   const pr = options.presence;
-  let presenceState;
+  let presenceState: string | undefined;
   if (pr !== undefined && pr !== false) {
     if (pr !== true && !plainObject(pr)) invalid("options.presence", "a boolean or an object of PresenceOptions", pr);
     flat.presence = true;
@@ -217,5 +223,11 @@ export function normalizeOptions(options, extraKeys = []) {
     }
   }
 
-  return { flat, WebSocket: options.WebSocket, headers, maxMessageBytes: flat.maxMessageBytes ?? DEFAULTS.maxMessageBytes, presenceState };
+  return {
+    flat,
+    WebSocket: options.WebSocket,
+    headers,
+    maxMessageBytes: (flat.maxMessageBytes as number | undefined) ?? DEFAULTS.maxMessageBytes,
+    presenceState,
+  };
 }
