@@ -188,6 +188,18 @@ export class ChatClient {
   }
 
   /**
+   * Resolves when the channel is (or next becomes) open, as `Channel.opened()` and
+   * `LiveDataClient.opened()` do; while connect() is making the channel, once it is open.
+   * Rejects with CLOSED before connect() (or after disconnect()), DISPOSED after dispose().
+   */
+  opened(): Promise<void> {
+    if (this.#disposed) return Promise.reject(new MetaChannelError("DISPOSED", "opened(): this ChatClient was disposed"));
+    if (this.#attached) return this.#channel!.opened();
+    if (this.#connecting) return this.#connecting.then((ch) => ch.opened());
+    return Promise.reject(new MetaChannelError("CLOSED", "opened(): not connected; call connect() first"));
+  }
+
+  /**
    * Sends a leave frame for every room (if open), stops listening, and closes and disposes
    * the channel if the client made it. A shared Channel is left open. connect() again rejoins.
    */
@@ -291,7 +303,15 @@ export class ChatClient {
     return this.#events.on(event, listener);
   }
 
-  /** Removes a listener (its last registration). */
+  /** As on(), for the next event only (as `Channel.once()`). */
+  once(event: "message" | "join" | "leave" | "error", listener: (e: ChatEvent) => void): () => void {
+    this.#live("once()");
+    if (!CHAT_EVENTS.includes(event)) invalid("once(event)", `one of ${CHAT_EVENTS.join(", ")}`, event);
+    if (typeof listener !== "function") invalid(`once("${event}", listener)`, "a function", listener);
+    return this.#events.once(event, listener);
+  }
+
+  /** Removes a listener (its last registration, or that of its once() wrapper). */
   off(event: "message" | "join" | "leave" | "error", listener: (e: ChatEvent) => void): void {
     this.#events.off(event, listener);
   }

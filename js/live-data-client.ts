@@ -126,6 +126,15 @@ export class LiveDataClient {
   }
 
   /**
+   * Resolves once the channel is open, as `ChatClient.connect()` does (the channel itself is
+   * made by the constructor, and connects at once). Rejects DISPOSED after dispose().
+   */
+  connect(): Promise<void> {
+    if (this.#disposed) return Promise.reject(new MetaChannelError("DISPOSED", "connect(): this LiveDataClient was disposed"));
+    return this.#channel.opened();
+  }
+
+  /**
    * Calls `listener(msg, meta)` for every JSON object whose "channel" is `name`. Returns a
    * function removing this one subscription. The same listener twice counts twice.
    */

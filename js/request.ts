@@ -14,7 +14,7 @@ import type { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { RouteHub, type Deliver } from "./route-hub.js";
 import type { RequestOptions } from "./types.js";
-import { isPlainObject } from "./util.js";
+import { hasOwn, isPlainObject } from "./util.js";
 import { INTEREST, ROUTE } from "./vocabulary.js";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10000;
@@ -66,7 +66,7 @@ function checkPayload(where: string, payload: unknown, reserved: readonly string
   if (payload === undefined) return {};
   if (!isPlainObject(payload)) invalid(`${where}: payload`, "a plain object or undefined", payload);
   for (const key of reserved) {
-    if (Object.prototype.hasOwnProperty.call(payload, key)) {
+    if (hasOwn(payload, key)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `${where}: payload must not contain "${key}" (it is set by metachannel)`, { field: `payload.${key}` });
     }
   }
