@@ -131,8 +131,8 @@ function codeOf(rc: number): ErrorCode {
  * A real-time channel over one WebSocket URL at a time. `M` declares its messages (see
  * {@link MessageMap}); without it every message is `any`.
  *
- * Ownership: a Channel holds wasm memory until {@link Channel.dispose} (or close() followed by
- * dispose()); a client built on a Channel it made disposes it with itself.
+ * Ownership: a Channel holds wasm memory until {@link Channel.dispose}; a client that made its
+ * Channel (from a URL) disposes it with itself.
  *
  * @public
  */
