@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 3933760013;
+export const VOCABULARY_DIGEST = 356189939;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -64,6 +64,9 @@ export const ROUTE = {
 /** How many top-level member names one channel can route on (slot 0 is "type"). */
 export const MAX_ROUTE_FIELDS = 8;
 
+/** The reserved member of a reliable sender's JSON objects: "<id>:<seq>" (docs/reliability.md). */
+export const RELIABLE_TAG = "_mc";
+
 /** queue.overflow policies, in the order of mc::Overflow. */
 export const OVERFLOWS = ["drop-oldest", "drop-newest", "error"] as const;
 
@@ -108,7 +111,7 @@ export const STRING_OPTIONS = [
 ] as const;
 
 /** What the core's constructor takes: every option, flat (an Embind value_object). */
-export interface WireOptions {
+export type WireOptions = {
   maxMessageBytes: number;
   closeTimeoutMs: number;
   minDelayMs: number;
@@ -137,7 +140,7 @@ export interface WireOptions {
   heartbeatMessage: string;
   heartbeatPong: string;
   queueOverflow: string;
-}
+};
 
 /** The defaults of every wire option. */
 export const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, statS
 import path from "node:path";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
 import { generate } from "./gen-vocabulary.mjs";
+import { emitDeclarations, extract } from "./api.mjs";
 
 const debug = process.argv.includes("--debug");
 const buildDir = path.join(root, debug ? "build/wasm-debug" : "build/wasm");
@@ -55,8 +56,8 @@ export async function build() {
       b.onResolve({ filter: /^\.\/metachannel-wasm\.mjs$/ }, (args) => (keepExternal ? { path: args.path, external: true } : { path: inlineModule }));
     },
   });
-  const main = path.join(root, "js/index.js");
-  const inline = path.join(root, "js/inline.js");
+  const main = path.join(root, "js/index.ts");
+  const inline = path.join(root, "js/inline.ts");
   if (debug) {
     // The debug glue is built for Node too (see CMakeLists.txt) and then calls CommonJS
     // require("fs"/"path") and reads __dirname: leave those to runtime, and give the ES module
@@ -104,8 +105,13 @@ export async function build() {
     outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" });
   }
   copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
-  // One declaration file, as ES module types (.d.ts, "type": "module") and CommonJS types (.d.cts).
-  for (const types of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(path.join(root, "js/metachannel.d.ts"), path.join(outDir, types));
+  // The published types, generated from js/*.ts (tsc declarations rolled up by api-extractor;
+  // the API report is checked by the package suite, see scripts/api.mjs). One declaration
+  // file, as ES module types (.d.ts, "type": "module") and CommonJS types (.d.cts).
+  emitDeclarations();
+  const types = extract({ report: false });
+  if (!types.ok) throw new Error("build: api-extractor could not roll up the types (see above)");
+  for (const name of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(types.rollup, path.join(outDir, name));
   for (const f of [...outputs.map((o) => o.outfile), "metachannel.wasm"]) {
     console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);
   }

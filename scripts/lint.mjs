@@ -14,6 +14,8 @@ import { root, ensurePackages, ensureNodeModules } from "./toolchain.mjs";
 /** C++ the formatter owns; clang-tidy reads the core's sources (with the native build's flags). */
 export const CXX_DIRS = ["src", "bindings", "tests/native", "tests/fuzz"];
 const TIDY_DIR = "src/metachannel";
+import { generate } from "./gen-vocabulary.mjs";
+
 const CLANG_FORMAT = "clang-format-14";
 const CLANG_TIDY = "clang-tidy-14";
 const BIOME = path.join(root, "node_modules/.bin/biome");
@@ -86,6 +88,12 @@ export async function lint({ write = false } = {}) {
     // Lint (recommended rules, noImportCycles as an error: js/ has no import cycles, type-only
     // imports aside) and the formatter's check, on js/ scripts/ tests/ demo/ (biome.jsonc).
     await check("biome check (lint, import cycles, format)", () => sh(BIOME, ["check", "--error-on-warnings", "--max-diagnostics=200", "."]));
+    // js/vocabulary.ts and README's error codes are what src/metachannel/vocabulary.h gives.
+    await check("generated vocabulary is current (scripts/gen-vocabulary.mjs --check)", () => {
+      const stale = generate({ check: true });
+      if (stale.length) console.log(`stale: ${stale.join(", ")}; run \`node scripts/gen-vocabulary.mjs\` and commit them`);
+      return stale.length === 0;
+    });
     if (existsSync(path.join(root, "tsconfig.json"))) {
       await check("tsc --noEmit -p tsconfig.json", () => sh(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]));
     } else {

@@ -81,6 +81,8 @@ void emit_ts() {
 #undef MC_X
   std::printf("} as const;\n\n/** How many top-level member names one channel can route on (slot 0 is \"type\"). */\n");
   std::printf("export const MAX_ROUTE_FIELDS = %d;\n\n", kMaxRouteFields);
+  std::printf("/** The reserved member of a reliable sender's JSON objects: \"<id>:<seq>\" (docs/reliability.md). */\n");
+  std::printf("export const RELIABLE_TAG = %s;\n\n", quoted(kReliableTag).c_str());
 
   std::printf("/** queue.overflow policies, in the order of mc::Overflow. */\nexport const OVERFLOWS = [%s] as const;\n\n",
               overflows.text.c_str());
@@ -107,7 +109,7 @@ void emit_ts() {
   std::printf("] as const;\n\n");
 
   std::printf("/** What the core's constructor takes: every option, flat (an Embind value_object). */\n");
-  std::printf("export interface WireOptions {\n");
+  std::printf("export type WireOptions = {\n");
 #define MC_X(wire, path, member, def, min, max, kind) std::printf("  %s: number;\n", #wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
@@ -117,7 +119,7 @@ void emit_ts() {
 #define MC_X(wire, path, member, def) std::printf("  %s: string;\n", #wire);
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
-  std::printf("}\n\n/** The defaults of every wire option. */\nexport const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({\n");
+  std::printf("};\n\n/** The defaults of every wire option. */\nexport const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({\n");
 #define MC_X(wire, path, member, def, min, max, kind) std::printf("  %s: %s,\n", #wire, number(def).c_str());
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X

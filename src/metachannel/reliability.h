@@ -48,7 +48,7 @@ struct PresenceOptions {
 
 namespace rel {
 // Wire names.
-constexpr std::string_view kTagMember = "_mc";    // the reserved member of a sequenced object
+constexpr std::string_view kTagMember = MC_RELIABLE_TAG;    // the reserved member of a sequenced object
 constexpr std::string_view kControlType = "_mc";  // "type" of every control message
 // Limits (docs/reliability.md, "Limits").
 constexpr uint64_t kMaxSeq = (1ull << 53) - 1;  // largest sequence number (JS safe integer)

@@ -147,6 +147,10 @@ enum class ErrorCode : uint8_t {
 #undef MC_X
 };
 
+// The reserved member of a reliable sender's JSON objects ("<id>:<seq>", docs/reliability.md).
+#define MC_RELIABLE_TAG "_mc"
+constexpr const char* kReliableTag = MC_RELIABLE_TAG;
+
 // How many top-level member names one channel can route on (slot 0 is "type").
 #define MC_MAX_ROUTE_FIELDS 8
 constexpr int kMaxRouteFields = MC_MAX_ROUTE_FIELDS;
@@ -218,7 +222,7 @@ constexpr const char* kText[] = {
 #define MC_X(name, bit, js, doc) js, MC_STR(bit),
     MC_ROUTE_BITS(MC_X)
 #undef MC_X
-    "kMaxRouteFields", MC_STR(MC_MAX_ROUTE_FIELDS),
+    "kMaxRouteFields", MC_STR(MC_MAX_ROUTE_FIELDS), "kReliableTag", MC_RELIABLE_TAG,
 #define MC_X(wire, path, member, def, min, max, kind) #wire, path, MC_STR(def), MC_STR(min), MC_STR(max), #kind,
     MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X

@@ -43,7 +43,7 @@ const esbuild = await import("esbuild");
 const pkg = JSON.parse(readFileSync(path.join(src, "package.json"), "utf8"));
 mkdirSync(outDir, { recursive: true });
 await esbuild.build({
-  entryPoints: [path.join(src, "js/index.js")],
+  entryPoints: [path.join(src, "js/index.ts")],
   bundle: true,
   minify: true,
   target: ["es2020", "node20"],

@@ -11,7 +11,8 @@ import { WebSocket as WsSocket } from "ws";
 import { mc, relayFor, channelFor, waitFor, sleep } from "./helpers.js";
 
 const FAST = { reconnect: { minDelayMs: 20, maxDelayMs: 40 } };
-const ROUTE = { SUBSCRIPTION: 8, ROOM: 16, REPLY: 32 };
+// The members the client classes route on (the internal Channel._hook(field, fn) is keyed by them).
+const ROUTE = { SUBSCRIPTION: "channel", ROOM: "room", REPLY: "re" };
 
 /** Every frame every client sent to the relay, per connection, in order (parsed when JSON). */
 function serverLog(relay) {
@@ -79,13 +80,13 @@ function barrier(probe, log, channels) {
   };
 }
 
-/** Counts calls of the hooks the client classes install on `ch` (internal API), per route bit. */
+/** Counts calls of the hooks the client classes install on `ch` (internal API), per routed field. */
 function countHooks(ch) {
   const calls = { [ROUTE.SUBSCRIPTION]: 0, [ROUTE.ROOM]: 0, [ROUTE.REPLY]: 0 };
   const original = ch._hook.bind(ch);
-  ch._hook = (bit, fn) =>
-    original(bit, (...args) => {
-      calls[bit] = (calls[bit] || 0) + 1;
+  ch._hook = (field, fn) =>
+    original(field, (...args) => {
+      calls[field] = (calls[field] || 0) + 1;
       return fn(...args);
     });
   return calls;

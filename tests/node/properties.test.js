@@ -15,12 +15,16 @@ import { startRelay } from "../../js/relay/server.js";
 
 const { Channel, MetaframeClient, MetaChannelError } = mc;
 
-/** The documented error codes: the ErrorCode union of the published types. */
+/**
+ * The documented error codes: those of ErrorCode in the published types, which is
+ * ERROR_CODES (js/vocabulary.ts) without "" (the rollup declares that tuple).
+ */
 const CODES = (() => {
-  const dts = readFileSync(path.join(root, "js/metachannel.d.ts"), "utf8");
-  const union = /export type ErrorCode =([^;]+);/.exec(dts);
-  assert.ok(union, "ErrorCode in js/metachannel.d.ts");
-  return [...union[1].matchAll(/"([A-Z_]+)"/g)].map((m) => m[1]);
+  const dts = readFileSync(path.join(root, "dist/metachannel.d.ts"), "utf8");
+  assert.match(dts, /export declare type ErrorCode = Exclude<\(typeof ERROR_CODES\)\[number\], "">;/, "ErrorCode in dist/metachannel.d.ts");
+  const tuple = /declare const ERROR_CODES: readonly \[([^\]]+)\]/.exec(dts);
+  assert.ok(tuple, "ERROR_CODES in dist/metachannel.d.ts");
+  return [...tuple[1].matchAll(/"([A-Z_]+)"/g)].map((m) => m[1]);
 })();
 
 /** fast-check parameters: a fixed budget, and a replayable seed when asked. */

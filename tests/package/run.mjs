@@ -40,6 +40,11 @@ async function main() {
         return;
       }
     }
+    // The public surface (the types generated from js/*.ts) against the checked-in API report:
+    // a change of the public API must come with `npm run api` and show in review.
+    const api = await exec(process.execPath, [path.join(root, "scripts/api.mjs")], { timeoutMs: 300000 });
+    report(api.code === 0, "the public API matches etc/metachannel.api.md (api-extractor, no --local; update with `npm run api`)", api.stdout + api.stderr);
+
     const packDir = path.join(tmp, "pack");
     mkdirSync(packDir);
     const { info, tarball, output } = await npmPack(packDir);

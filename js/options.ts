@@ -1,13 +1,17 @@
-// Validation of ChannelOptions, and their flattening into WireOptions: the one value the
-// core's constructor takes (bindings/bindings.cpp), every option filled in.
-import { MetaChannelError, invalid, describe } from "./errors.js";
-import { isBrowser } from "./platform.js";
-import { BOOL_OPTIONS, NUMBER_OPTIONS, OVERFLOWS, STRING_OPTIONS, WIRE_DEFAULTS } from "./vocabulary.js";
+// Validation of ChannelOptions, and their flattening into WireOptions: the one value the core's
+// constructor takes (bindings/bindings.cpp), every option filled in. Names, defaults and bounds
+// come from the option lists of src/metachannel/vocabulary.h (generated into js/vocabulary.ts):
+// a numeric option added there is read, checked and passed on with no change here.
+import { MetaChannelError, invalid } from "./errors.js";
+import { isBrowser, type WebSocketClass } from "./platform.js";
+import { describe, isObject as plainObject, messageOf } from "./util.js";
+import { BOOL_OPTIONS, NUMBER_OPTIONS, OVERFLOWS, STRING_OPTIONS, WIRE_DEFAULTS, type WireOptions } from "./vocabulary.js";
 
-// The option lists (names, defaults, bounds) come from src/metachannel/vocabulary.h.
-const NUMBER = new Map(NUMBER_OPTIONS.map((o) => [o.path, o]));
-/** The members each nested option object allows, from the lists ("state" never reaches the core). */
-function membersOf(group, extra = []) {
+type NumberOption = (typeof NUMBER_OPTIONS)[number];
+type NumberWire = NumberOption["wire"];
+const NUMBER = new Map<string, NumberOption>(NUMBER_OPTIONS.map((o) => [o.path, o]));
+/** The members a nested option object allows, from the lists (plus what never reaches the core). */
+function membersOf(group: string, extra: readonly string[] = []): string[] {
   const names = [...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].filter((o) => o.path.startsWith(`${group}.`)).map((o) => o.path.slice(group.length + 1));
   return [...new Set([...extra, ...names])];
 }
@@ -23,24 +27,18 @@ const HEADER_NAME = TOKEN;
 // RFC 9110 field-value characters, as Node's http checks them (ws and undici alike).
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** The public defaults (README.md, the .d.ts), in the public options' shape. */
-export const DEFAULTS = Object.freeze({
-  maxMessageBytes: WIRE_DEFAULTS.maxMessageBytes,
-  closeTimeoutMs: WIRE_DEFAULTS.closeTimeoutMs,
-  reconnect: Object.freeze({
-    minDelayMs: WIRE_DEFAULTS.minDelayMs,
-    maxDelayMs: WIRE_DEFAULTS.maxDelayMs,
-    factor: WIRE_DEFAULTS.factor,
-    jitter: WIRE_DEFAULTS.fullJitter ? "full" : WIRE_DEFAULTS.jitter,
-    maxRetries: WIRE_DEFAULTS.maxRetries,
-    connectTimeoutMs: WIRE_DEFAULTS.connectTimeoutMs,
-    stableAfterMs: WIRE_DEFAULTS.stableAfterMs,
-  }),
-  queue: Object.freeze({ maxMessages: WIRE_DEFAULTS.queueMaxMessages, maxBytes: WIRE_DEFAULTS.queueMaxBytes, overflow: WIRE_DEFAULTS.queueOverflow }),
-  heartbeat: Object.freeze({ message: WIRE_DEFAULTS.heartbeatMessage, pong: WIRE_DEFAULTS.heartbeatPong }),
-});
+/** What normalizeOptions() returns. */
+export interface NormalizedOptions {
+  /** Every option the core takes. */
+  wire: WireOptions;
+  WebSocket: WebSocketClass | undefined;
+  headers: Record<string, string> | undefined;
+  maxMessageBytes: number;
+  /** JSON text of presence.state, if given. */
+  presenceState: string | undefined;
+}
 
-function checkKeys(obj, allowed, where, extra = []) {
+function checkKeys(obj: object, allowed: readonly string[], where: string, extra: readonly string[] = []): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key) && !extra.includes(key)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `unknown option ${where}${key}; allowed: ${allowed.join(", ")}`, { field: `${where}${key}` });
@@ -49,18 +47,14 @@ function checkKeys(obj, allowed, where, extra = []) {
 }
 
 /** INVALID_ARGUMENT for a value that may carry a credential (a header value, a subprotocol): never echoed. */
-function invalidSecret(field, allowed, got) {
+function invalidSecret(field: string, allowed: string, got: unknown): never {
   const what = typeof got === "string" ? `a string of ${got.length} characters, not shown` : describe(got);
   throw new MetaChannelError("INVALID_ARGUMENT", `${field} must be ${allowed} (got ${what})`, { field });
 }
 
-function plainObject(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
 /** Checks a numeric option against its bounds in the option lists; returns it. */
-function number(v, path) {
-  const { min, max, integer, infinite } = NUMBER.get(path);
+function number(v: unknown, path: string): number {
+  const { min, max, integer, infinite } = NUMBER.get(path)!;
   const ok = typeof v === "number" && !Number.isNaN(v) && v >= min && v <= max &&
     (Number.isFinite(v) ? (!integer || Number.isInteger(v)) : infinite && v === Infinity);
   if (!ok) {
@@ -68,12 +62,25 @@ function number(v, path) {
     const field = path.includes(".") ? path : `options.${path}`;
     invalid(field, `${kind} >= ${min}${max !== Infinity ? ` and <= ${max}` : ""}${infinite ? " (or Infinity)" : ""}`, v);
   }
-  return v;
+  return v as number;
 }
 
-function messageText(v, field) {
+/**
+ * Copies every numeric option of `group` ("" for the top level) that `obj` gives into `wire`,
+ * checked against its bounds.
+ */
+function readNumbers(obj: Record<string, unknown>, group: string, wire: WireOptions, skip: readonly string[] = []): void {
+  for (const o of NUMBER_OPTIONS) {
+    const dot = o.path.lastIndexOf(".");
+    if ((dot === -1 ? "" : o.path.slice(0, dot)) !== group) continue;
+    const key = o.path.slice(dot + 1);
+    if (!skip.includes(key) && obj[key] !== undefined) wire[o.wire as NumberWire] = number(obj[key], o.path);
+  }
+}
+
+function messageText(v: unknown, field: string): string {
   if (typeof v === "string") return v;
-  let text;
+  let text: string | undefined;
   try {
     text = JSON.stringify(v);
   } catch {
@@ -83,26 +90,13 @@ function messageText(v, field) {
   return text;
 }
 
-/**
- * Copies every numeric option of `group` ("" for the top level) that `obj` gives into `wire`,
- * checked against its bounds: a numeric option added to the lists needs no code here.
- */
-function readNumbers(obj, group, wire, skip = []) {
-  for (const o of NUMBER_OPTIONS) {
-    const dot = o.path.lastIndexOf(".");
-    if ((dot === -1 ? "" : o.path.slice(0, dot)) !== group) continue;
-    const key = o.path.slice(dot + 1);
-    if (!skip.includes(key) && obj[key] !== undefined) wire[o.wire] = number(obj[key], o.path);
-  }
-}
-
 /** JSON text of a presence state (any JSON value); INVALID_ARGUMENT if it has none. */
-export function jsonText(v, field) {
-  let text;
+export function jsonText(v: unknown, field: string): string {
+  let text: string | undefined;
   try {
     text = JSON.stringify(v);
   } catch (err) {
-    invalid(field, `a JSON value (${err && err.message ? err.message : err})`, v);
+    invalid(field, `a JSON value (${messageOf(err)})`, v);
   }
   if (typeof text !== "string") invalid(field, "a JSON value", v);
   return text;
@@ -111,19 +105,19 @@ export function jsonText(v, field) {
 /**
  * Checks `options` (throwing INVALID_ARGUMENT / HEADERS_UNSUPPORTED) and returns
  * { wire, WebSocket, headers, ... } where `wire` is every option the core takes.
- * @param {object} options
- * @param {string[]} [extraKeys] option names the caller (a client class) handles itself
+ * @param options - ChannelOptions as given (anything: it is checked)
+ * @param extraKeys - option names the caller (a client class) handles itself
  */
-export function normalizeOptions(options, extraKeys = []) {
-  if (options === undefined || options === null) options = {};
+export function normalizeOptions(input: unknown, extraKeys: readonly string[] = []): NormalizedOptions {
+  const options = input === undefined || input === null ? {} : input;
   if (!plainObject(options)) invalid("options", "an object", options);
   checkKeys(options, CHANNEL_KEYS, "", extraKeys);
-  const wire = { ...WIRE_DEFAULTS };
+  const wire: WireOptions = { ...WIRE_DEFAULTS };
 
   if (options.protocols !== undefined) {
     const p = options.protocols;
     if (!Array.isArray(p)) invalid("options.protocols", "an array of subprotocol names", p);
-    const seen = new Set();
+    const seen = new Set<unknown>();
     // Every index, holes included (forEach would skip a hole and join() would send "").
     for (let i = 0; i < p.length; i++) {
       const name = p[i];
@@ -134,7 +128,7 @@ export function normalizeOptions(options, extraKeys = []) {
     wire.protocols = p.join(",");
   }
 
-  let headers;
+  let headers: Record<string, string> | undefined;
   if (options.headers !== undefined) {
     const h = options.headers;
     if (!plainObject(h)) invalid("options.headers", "an object of header names to string values", h);
@@ -206,7 +200,7 @@ export function normalizeOptions(options, extraKeys = []) {
     checkKeys(q, QUEUE_KEYS, "queue.");
     readNumbers(q, "queue", wire);
     if (q.overflow !== undefined) {
-      if (!OVERFLOWS.includes(q.overflow)) invalid("queue.overflow", `one of ${OVERFLOWS.map((o) => `"${o}"`).join(", ")}`, q.overflow);
+      if (!(OVERFLOWS as readonly unknown[]).includes(q.overflow)) invalid("queue.overflow", `one of ${OVERFLOWS.map((o) => `"${o}"`).join(", ")}`, q.overflow);
       wire.queueOverflow = q.overflow;
     }
   }
@@ -222,7 +216,7 @@ export function normalizeOptions(options, extraKeys = []) {
   }
 
   const pr = options.presence;
-  let presenceState;
+  let presenceState: string | undefined;
   if (pr !== undefined && pr !== false) {
     if (pr !== true && !plainObject(pr)) invalid("options.presence", "a boolean or an object of PresenceOptions", pr);
     wire.presence = true;

@@ -1,38 +1,47 @@
 // Makes the sockets that emscripten/websocket.h asks for (see bindings/library.js): the channel's
 // own WebSocket class and headers apply, and a constructor that throws becomes a socket that
 // fails asynchronously, so no exception ever crosses wasm.
-import { defaultWebSocket, isWsPackageClass } from "./platform.js";
+import type { CoreModule, SocketLike } from "#core-glue";
+import { defaultWebSocket, isWsPackageClass, type WebSocketClass } from "./platform.js";
+import { redactUrls } from "./util.js";
+
+/** What a Channel asks of its sockets. */
+export interface SocketOwner {
+  WebSocket: WebSocketClass | undefined;
+  headers: Record<string, string> | undefined;
+}
 
 /** owner handle -> { WebSocket, headers } */
-const owners = new Map();
+const owners = new Map<number, SocketOwner>();
 
-export function registerSocketOwner(handle, entry) {
+export function registerSocketOwner(handle: number, entry: SocketOwner): void {
   owners.set(handle, entry);
 }
 
-export function unregisterSocketOwner(handle) {
+export function unregisterSocketOwner(handle: number): void {
   owners.delete(handle);
 }
 
-function noop() {}
+function noop(): void {}
 
 /** What websocket.h gets when the constructor threw: the platform layer discards it at once. */
-function inertSocket() {
+function inertSocket(): SocketLike {
   return {
     readyState: 3, protocol: "", extensions: "", bufferedAmount: 0, binaryType: "arraybuffer",
     onopen: null, onmessage: null, onerror: null, onclose: null,
     send() {}, close() {},
-  };
+  } as SocketLike;
 }
 
 /**
  * The constructor's error as one line for a SOCKET_ERROR message: its name and message, with
  * every URL's path and query and every header value taken out.
  */
-function describeCreateError(core, err, headers) {
-  const name = err && typeof err.name === "string" ? err.name : "an error";
-  let message = err && typeof err.message === "string" ? err.message : String(err);
-  message = message.replace(/\b(?:wss?|https?):\/\/[^\s"'<>]*/gi, (url) => core.redactUrl(url.replace(/^http/i, "ws")));
+function describeCreateError(core: CoreModule, err: unknown, headers: Record<string, string> | undefined): string {
+  const e = err as { name?: unknown; message?: unknown } | null | undefined;
+  const name = e && typeof e.name === "string" ? e.name : "an error";
+  let message = e && typeof e.message === "string" ? e.message : String(err);
+  message = redactUrls(message, (url) => core.redactUrl(url));
   for (const value of Object.values(headers || {})) {
     if (value) message = message.split(value).join("(a header value)");
   }
@@ -40,10 +49,11 @@ function describeCreateError(core, err, headers) {
   return `the WebSocket constructor threw ${name}${message ? `: ${message}` : ""}`;
 }
 
-export function installSocketFactory(core) {
+export function installSocketFactory(core: CoreModule): void {
   core.mc.createSocket = (url, protocols, owner) => {
     const entry = owners.get(owner);
-    const WS = (entry && entry.WebSocket) || defaultWebSocket();
+    // Never null here: a Channel is only made when a WebSocket implementation exists.
+    const WS = ((entry && entry.WebSocket) || defaultWebSocket()) as WebSocketClass;
     try {
       let socket;
       const headers = entry && entry.headers;

@@ -5,28 +5,24 @@
 //   reply:   {"type": <request type> + ".reply", "re": <request id>, ...payload}
 // <id> is 128 random bits (crypto.getRandomValues), base64url: 22 characters.
 //
-// A pending request registers REPLY interest (mc::Interest::Reply = 5) on its id, so the C++
-// router marks the first frame whose top-level "re" equals the id with route bit REPLY (32);
-// replies for other clients' ids never reach JS unless someone listens to "message" or "*".
-// The interest is dropped as soon as the request settles, so a second reply is dropped in C++.
+// A pending request registers REPLY interest (mc::Interest::Reply) on its id through the
+// channel's reply RouteHub, so the C++ router marks the first frame whose top-level "re"
+// equals the id with route bit REPLY; replies for other clients' ids never reach JS unless
+// someone listens to "message" or "*". The interest is dropped as soon as the request
+// settles, so a second reply is dropped in C++.
+import type { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
-// A cycle (channel.js imports this file); safe: ROUTE and INTEREST are read only inside functions.
-import { INTEREST, ROUTE } from "./channel.js";
-
+import { RouteHub, type Deliver } from "./route-hub.js";
+import type { RequestOptions } from "./types.js";
+import { hasOwn, isPlainObject } from "./util.js";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10000;
 export const REPLY_SUFFIX = ".reply";
 
-function isPlainObject(v) {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** 128 random bits, base64url without padding (22 characters). */
-export function randomId() {
+export function randomId(): string {
   const c = globalThis.crypto;
   if (!c || typeof c.getRandomValues !== "function") {
     throw new MetaChannelError("NOT_SUPPORTED", "request(): crypto.getRandomValues is not available in this runtime");
@@ -34,46 +30,42 @@ export function randomId() {
   const b = c.getRandomValues(new Uint8Array(16));
   let out = "";
   for (let i = 0; i < 15; i += 3) {
-    const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
-    out += B64URL[(n >> 18) & 63] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63] + B64URL[n & 63];
+    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    out += B64URL[(n >> 18) & 63]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
   }
-  const last = b[15];
-  return out + B64URL[last >> 2] + B64URL[(last & 3) << 4];
+  const last = b[15]!;
+  return out + B64URL[last >> 2]! + B64URL[(last & 3) << 4]!;
 }
 
-/** Per channel: the pending requests, and the hook installed once. */
-const hubs = new WeakMap();
+type Settle = (err: MetaChannelError | null, msg?: unknown) => void;
 
-function hubFor(channel) {
-  let hub = hubs.get(channel);
-  if (hub) return hub;
-  hub = { pending: new Map() };
-  hubs.set(channel, hub);
-  channel._hook(ROUTE.REPLY, (msg) => {
-    const p = hub.pending.get(msg.re);
-    if (p) p.settle(null, msg);
+/** Per channel: the settle function of each pending request, by id. */
+const pendingOf = new WeakMap<Channel<any>, Map<string, Settle>>();
+
+/** The channel's reply hub; made with its pending map and clean-up on first use. */
+function hubFor(channel: Channel<any>): { hub: RouteHub; pending: Map<string, Settle> } {
+  const hub = RouteHub.of(channel, { field: "re" }, () => {
+    const pending = new Map<string, Settle>();
+    pendingOf.set(channel, pending);
+    const rejectAll = (err: MetaChannelError) => {
+      for (const settle of [...pending.values()]) settle(err);
+    };
+    channel.on("state", ({ to }) => {
+      if (to === "closed" && pending.size) rejectAll(new MetaChannelError("CLOSED", "the channel closed before the reply arrived"));
+    });
+    // dispose() runs no listeners; this internal hook runs first, while the core still exists.
+    channel._onDispose(() => {
+      if (pending.size) rejectAll(new MetaChannelError("DISPOSED", "the channel was disposed before the reply arrived"));
+    });
   });
-  channel.on("state", ({ to }) => {
-    if (to === "closed" && hub.pending.size) {
-      rejectAll(hub, new MetaChannelError("CLOSED", "the channel closed before the reply arrived"));
-    }
-  });
-  // dispose() runs no listeners; this internal hook runs first, while the core still exists.
-  channel._onDispose(() => {
-    if (hub.pending.size) rejectAll(hub, new MetaChannelError("DISPOSED", "the channel was disposed before the reply arrived"));
-  });
-  return hub;
+  return { hub, pending: pendingOf.get(channel)! };
 }
 
-function rejectAll(hub, err) {
-  for (const p of [...hub.pending.values()]) p.settle(err);
-}
-
-function checkPayload(where, payload, reserved) {
+function checkPayload(where: string, payload: unknown, reserved: readonly string[]): Record<string, unknown> {
   if (payload === undefined) return {};
   if (!isPlainObject(payload)) invalid(`${where}: payload`, "a plain object or undefined", payload);
   for (const key of reserved) {
-    if (Object.prototype.hasOwnProperty.call(payload, key)) {
+    if (hasOwn(payload, key)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `${where}: payload must not contain "${key}" (it is set by metachannel)`, { field: `payload.${key}` });
     }
   }
@@ -85,7 +77,7 @@ function checkPayload(where, payload, reserved) {
  * Argument errors and send errors (DISPOSED, CLOSED, MESSAGE_TOO_LARGE, ...) throw
  * synchronously, like send(); REQUEST_TIMEOUT, CLOSED and DISPOSED later reject.
  */
-export function request(channel, type, payload, options) {
+export function request(channel: Channel<any>, type: string, payload: unknown, options: RequestOptions | undefined): Promise<unknown> {
   if (channel.disposed) throw new MetaChannelError("DISPOSED", "request(): this channel was disposed; create a new Channel");
   if (typeof type !== "string" || type === "") invalid("request(type)", "a non-empty string", type);
   const body = checkPayload("request()", payload, ["type", "id"]);
@@ -96,33 +88,34 @@ export function request(channel, type, payload, options) {
       if (key !== "timeoutMs") throw new MetaChannelError("INVALID_ARGUMENT", `unknown request() option ${key}; allowed: timeoutMs`, { field: key });
     }
     if (options.timeoutMs !== undefined) {
-      const t = options.timeoutMs;
+      const t: unknown = options.timeoutMs;
       if (typeof t !== "number" || Number.isNaN(t) || t <= 0) invalid("options.timeoutMs", "a number > 0 (or Infinity)", t);
       timeoutMs = t;
     }
   }
   const id = randomId();
   const frame = { type, id, ...body };
-  const hub = hubFor(channel);
-  channel._route(INTEREST.REPLY, id, 1);
-  let timer = null;
-  let settle;
-  const promise = new Promise((resolve, reject) => {
+  const { hub, pending } = hubFor(channel);
+  const deliver: Deliver = (msg) => pending.get(id)?.(null, msg);
+  hub.add(id, deliver);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let settle!: Settle;
+  const promise = new Promise<unknown>((resolve, reject) => {
     settle = (err, msg) => {
-      if (!hub.pending.has(id)) return;
-      hub.pending.delete(id);
+      if (!pending.has(id)) return;
+      pending.delete(id);
       if (timer !== null) clearTimeout(timer);
-      if (!channel.disposed) channel._route(INTEREST.REPLY, id, -1);
+      hub.remove(id, deliver); // drops the interest (unless the channel was disposed)
       if (err) reject(err);
       else resolve(msg);
     };
   });
-  hub.pending.set(id, { settle });
+  pending.set(id, settle);
   try {
     channel.send(frame);
   } catch (err) {
-    hub.pending.delete(id);
-    if (!channel.disposed) channel._route(INTEREST.REPLY, id, -1);
+    pending.delete(id);
+    hub.remove(id, deliver);
     throw err;
   }
   if (Number.isFinite(timeoutMs)) {
@@ -135,7 +128,7 @@ export function request(channel, type, payload, options) {
 }
 
 /** Sends {type: msg.type + ".reply", re: msg.id, ...payload}. */
-export function reply(channel, msg, payload) {
+export function reply(channel: Channel<any>, msg: unknown, payload: unknown): void {
   if (channel.disposed) throw new MetaChannelError("DISPOSED", "reply(): this channel was disposed; create a new Channel");
   if (!isPlainObject(msg) || typeof msg.type !== "string" || typeof msg.id !== "string" || msg.id === "") {
     invalid("reply(msg)", 'a request message with a string "type" and "id" (as received)', msg);

@@ -4,13 +4,19 @@
 // Emscripten glue (its `instantiateWasm` hook), so every way a load can fail (no file, an HTML
 // page where the wasm should be, a corrupt file, a failed instantiation) becomes one
 // MetaChannelError LOAD_FAILED naming the URL and what to do, and the glue never aborts.
-import createCore from "#core-glue";
+import createCore, { type CoreModule } from "#core-glue";
 import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
+import type { ReadyOptions } from "./types.js";
+import { messageOf } from "./util.js";
 
-/* global __MC_FORMAT__ __MC_TARGET__ */
+/** Wasm bytes and where they came from (for messages). */
+interface WasmSource {
+  bytes: Uint8Array;
+  where: string;
+}
 /** The file the package ships; locateFile(name) is called with exactly this name. */
 export const WASM_NAME = "metachannel.wasm";
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -21,26 +27,29 @@ const PATH_MODULE = "node:path";
 // Where the script-tag build was loaded from, captured while it is being evaluated.
 const scriptUrl =
   __MC_FORMAT__ === "iife" && typeof document !== "undefined" && document.currentScript
-    ? document.currentScript.src
+    ? (document.currentScript as HTMLScriptElement).src
     : null;
 
-let readyPromise = null;
-let core = null;
+let readyPromise: Promise<void> | null = null;
+let core: CoreModule | null = null;
 /** Set by the inline entry (metachannel/inline): the wasm bytes carried in the JS. */
-let inlineWasm = null;
+let inlineWasm: Uint8Array | null = null;
 
-/** Called by the inline entries before anything else, with the wasm in base64. @internal */
-export function useInlineWasm(base64) {
+/**
+ * Called by the inline entries before anything else, with the wasm in base64.
+ * @internal
+ */
+export function useInlineWasm(base64: string): void {
   inlineWasm = decodeBase64(base64);
 }
 
 /** The wasm module, or null before ready() has resolved. @internal */
-export function getCore() {
+export function getCore(): CoreModule | null {
   return core;
 }
 
 /** The wasm module; throws NOT_READY before ready() has resolved. @internal */
-export function requireCore(what) {
+export function requireCore(what: string): CoreModule {
   if (!core) {
     throw new MetaChannelError("NOT_READY", `${what} needs the wasm core: call \`await ready()\` (or use \`await connect(url)\`) first`);
   }
@@ -52,7 +61,7 @@ export function requireCore(what) {
  * `new URL("./metachannel.wasm", import.meta.url)`, the form Vite, webpack 5 and Parcel detect:
  * they copy the file into the app's output and rewrite the URL.
  */
-function defaultWasmUrl() {
+function defaultWasmUrl(): string {
   if (__MC_FORMAT__ === "esm") return new URL("./metachannel.wasm", import.meta.url).href;
   if (__MC_FORMAT__ === "iife" && scriptUrl) return new URL(WASM_NAME, scriptUrl).href;
   if (typeof location !== "undefined" && location.href) return new URL(WASM_NAME, location.href).href;
@@ -66,39 +75,38 @@ function defaultWasmUrl() {
  * there: asking for it would only log a 404 in the console, so the inline copy is used at once.
  * (Bundlers that copy the file rewrite the URL; unbundled, the module is metachannel.mjs.)
  */
-function bundledWithoutWasm(url) {
+function bundledWithoutWasm(url: string): boolean {
   if (__MC_FORMAT__ !== "esm") return false;
   const here = new URL(import.meta.url);
   return !here.pathname.endsWith("/metachannel.mjs") && new URL(WASM_NAME, here).href === url;
 }
 
-function loadFailed(where, why, cause) {
+function loadFailed(where: string, why: string, cause?: unknown): MetaChannelError {
   return new MetaChannelError(
     "LOAD_FAILED",
     `could not load the metachannel wasm from ${where}: ${why}. Serve dist/metachannel.wasm and point to it with ` +
       "ready({ locateFile: (name) => \"/path/to/\" + name }), or pass ready({ wasmBinary }) " +
       "(bundlers: see \"Install\" in the README)",
-    cause === undefined ? undefined : { cause: String(cause && cause.message ? cause.message : cause) },
+    cause === undefined ? undefined : { cause: messageOf(cause) },
   );
 }
 
-function describeBytes(bytes) {
+function describeBytes(bytes: Uint8Array): string {
   const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
   const text = String.fromCharCode(...bytes.subarray(0, 15)).replace(/[^\x20-\x7e]/g, ".");
   return bytes.length === 0 ? "an empty file" : `bytes ${head} ("${text}"), not a wasm module (00 61 73 6d)`;
 }
 
-function isWasm(bytes) {
+function isWasm(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && WASM_MAGIC.every((b, i) => bytes[i] === b);
 }
 
-async function readWasmInNode(locateFile) {
-  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ FS_MODULE);
-  let where;
+async function readWasmInNode(locateFile: ReadyOptions["locateFile"]): Promise<WasmSource> {
+  const fs: { readFile(p: string | URL): Promise<Uint8Array> } = await import(/* webpackIgnore: true */ /* @vite-ignore */ FS_MODULE);
+  let where: string | URL;
   if (locateFile) where = locateFile(WASM_NAME);
   else if (__MC_FORMAT__ === "cjs") {
-    const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ PATH_MODULE);
-    // eslint-disable-next-line no-undef
+    const path: { join(...parts: string[]): string } = await import(/* webpackIgnore: true */ /* @vite-ignore */ PATH_MODULE);
     where = path.join(__dirname, WASM_NAME);
   } else where = new URL(defaultWasmUrl());
   const shown = String(where instanceof URL ? where.pathname : where);
@@ -106,12 +114,12 @@ async function readWasmInNode(locateFile) {
   try {
     return { bytes: new Uint8Array(await fs.readFile(where)), where: shown };
   } catch (err) {
-    throw loadFailed(shown, err && err.code === "ENOENT" ? "no such file" : "the file cannot be read", err);
+    throw loadFailed(shown, err && (err as { code?: unknown }).code === "ENOENT" ? "no such file" : "the file cannot be read", err);
   }
 }
 
-async function fetchWasm(url) {
-  let response;
+async function fetchWasm(url: string): Promise<WasmSource> {
+  let response: Response;
   try {
     response = await fetch(url, { credentials: "same-origin" });
   } catch (err) {
@@ -122,12 +130,12 @@ async function fetchWasm(url) {
 }
 
 /** The wasm bytes this environment should use, and where they came from (for messages). */
-async function wasmBytes({ locateFile, wasmBinary }) {
+async function wasmBytes({ locateFile, wasmBinary }: ReadyOptions): Promise<WasmSource> {
   if (wasmBinary) return { bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength), where: "options.wasmBinary" };
   if (!locateFile && inlineWasm) return { bytes: inlineWasm, where: "the inline copy" };
   if (isNode) return readWasmInNode(locateFile);
   if (locateFile) {
-    const url = locateFile(WASM_NAME);
+    const url: unknown = locateFile(WASM_NAME);
     if (typeof url !== "string" && !(url instanceof URL)) invalid("options.locateFile(name)", "to return a URL string", url);
     return fetchWasm(String(url));
   }
@@ -153,49 +161,53 @@ async function wasmBytes({ locateFile, wasmBinary }) {
 }
 
 /** Base64 (the inline wasm) to bytes. @internal */
-export function decodeBase64(text) {
+export function decodeBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-async function compile(source) {
+async function compile(source: WasmSource): Promise<WebAssembly.Module> {
   const { bytes, where } = source;
   if (!isWasm(bytes)) {
     throw loadFailed(where, `got ${describeBytes(bytes)}${bytes[0] === 0x3c ? " (an HTML page: the file is not served at that URL)" : ""}`);
   }
   try {
-    return await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (err) {
     throw loadFailed(where, "the file is not a valid wasm module (corrupt or truncated?)", err);
   }
 }
 
 /**
- * Loads and instantiates the wasm core. Idempotent: every call returns the same promise
- * (options after the first call are ignored); after a failure the next call tries again.
+ * Loads the wasm core. Idempotent: later calls return the first call's promise (options after
+ * the first call are ignored); after a failure the next call tries again. Rejects with
+ * MetaChannelError LOAD_FAILED when the wasm cannot be fetched, compiled or instantiated (the
+ * message names the URL and what to do).
+ *
+ * @public
  */
-export function ready(options = {}) {
+export function ready(options: ReadyOptions = {}): Promise<void> {
   if (readyPromise) return readyPromise;
   if (options === null || typeof options !== "object") invalid("ready(options)", "an object", options);
   for (const key of Object.keys(options)) {
     if (key !== "locateFile" && key !== "wasmBinary") invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary", key);
   }
-  const { locateFile, wasmBinary } = options;
+  const { locateFile, wasmBinary } = options as { locateFile?: unknown; wasmBinary?: unknown };
   if (locateFile !== undefined && typeof locateFile !== "function") invalid("options.locateFile", "a function (name) => url", locateFile);
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
-  readyPromise = load({ locateFile, wasmBinary });
+  readyPromise = load(options);
   readyPromise.catch(() => {
     readyPromise = null;
   });
   return readyPromise;
 }
 
-async function load(options) {
-  const source = await wasmBytes(options);
+async function load({ locateFile, wasmBinary }: ReadyOptions): Promise<void> {
+  const source = await wasmBytes({ locateFile, wasmBinary } as ReadyOptions);
   const wasmModule = await compile(source);
   await loadNodeWebSocket();
-  const instance = await new Promise((resolve, reject) => {
+  const instance = await new Promise<CoreModule>((resolve, reject) => {
     createCore({
       // The glue calls this instead of fetching; its own promise settles through receive().
       instantiateWasm(imports, receive) {
@@ -218,10 +230,18 @@ async function load(options) {
   core = instance;
 }
 
-/** Bytes of wasm memory (0 before ready()); it only grows, so a leak shows as growth. @internal */
-export function memoryBytes() { return core ? core.mc.memoryBytes() : 0; }
+/**
+ * Bytes of wasm memory (0 before ready()); it only grows, so a leak shows as growth.
+ * @internal
+ */
+export function memoryBytes(): number {
+  return core ? core.mc.memoryBytes() : 0;
+}
 
-/** True when a WebSocket implementation is reachable (global, or the `ws` package in Node). */
-export function isSupported() {
+/**
+ * True when a WebSocket implementation is reachable (global, or the `ws` package in Node).
+ * @public
+ */
+export function isSupported(): boolean {
   return defaultWebSocket() != null;
 }

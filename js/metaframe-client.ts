@@ -11,19 +11,28 @@
 //   parent -> child   InputsUpdate                  params {inputs, parentId} (only the changed keys)
 //   child  -> parent  OutputsUpdate / InputsUpdate  params = the map itself
 // A key whose value is undefined removes that input (as the metapage library merges).
+import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid } from "./errors.js";
+import type { MetaframeClientOptions } from "./types.js";
+import { hasOwn as own, isObject as isPlainObject } from "./util.js";
 
 const PROTOCOL_VERSION = "2";
-const OPTION_KEYS = ["id", "retryMinMs", "retryMaxMs"];
+const OPTION_KEYS: readonly string[] = ["id", "retryMinMs", "retryMaxMs"];
 
-const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+type Inputs = Record<string, unknown>;
 
-function isPlainObject(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
+/** A JSON-RPC message of the metapage protocol, as posted. */
+interface RpcMessage {
+  jsonrpc: "2.0";
+  id: number;
+  method: string;
+  params: unknown;
+  iframeId: string;
+  parentId?: string | null;
 }
 
 /** True inside an iframe of a browser page. */
-function inIframe() {
+function inIframe(): boolean {
   if (typeof window === "undefined" || typeof window.addEventListener !== "function") return false;
   try {
     return window.parent != null && window.parent !== window;
@@ -33,41 +42,63 @@ function inIframe() {
 }
 
 /**
- * The metaframe side of a metapage: inputs in, outputs out. See metachannel.d.ts.
+ * The metaframe side of a metapage (protocol version "2"), with no other dependency.
+ *
+ * Inside an iframe it sends `SetupIframeClientRequest` to `window.parent` (retried with
+ * backoff until answered), takes its inputs from the answer and from later `InputsUpdate`s,
+ * and sends `OutputsUpdate`s. After the handshake it only listens to the parent window, from
+ * the origin and metapage id of the first answer, for its own frame id; everything else is
+ * ignored. Anywhere else (a top-level page, Node) it is an in-memory stand-in: `setInputs()`
+ * feeds it, `connected()` resolves at once.
+ *
+ * Values are delivered as the metapage sends them: binary inputs arrive as `data:` URL
+ * strings (the metapage's encoding) and are not decoded. An update key whose value is
+ * `undefined` removes that input.
+ *
+ * @example
+ * ```ts
+ * const mf = new MetaframeClient();
+ * mf.onInputs = (inputs) => render(inputs);
+ * mf.setOutputs({ status: "ready" });
+ * ```
+ * @public
  */
 export class MetaframeClient {
   /** The function called with all current inputs after each update (settable, or null). */
-  #onInputs = null;
+  #onInputs: ((inputs: Inputs) => void) | null = null;
   // No prototype: an input named "__proto__", "constructor" or "toString" is an ordinary input,
   // and a name never set reads as undefined, not as something inherited from Object.prototype.
-  #inputs = Object.create(null);
-  #outputs = {};
-  /** name -> array of listeners (replaced, never mutated) */
-  #inputListeners = new Map();
-  #standalone;
-  #id;
+  #inputs: Inputs = Object.create(null);
+  #outputs: Inputs = {};
+  /** onInput() listeners, by input name; a throw is logged, the others still run. */
+  #inputListeners = new Emitter<Record<string, [value: unknown]>>({
+    report: (err, name) => this.#threw(`onInput("${String(name)}")`, err),
+    stopped: () => this.#disposed,
+  });
+  #standalone: boolean;
+  #id: string;
   #disposed = false;
   #connected = false;
-  #connectedPromise = null;
-  #connectedSettle = null;
+  #connectedPromise: Promise<void> | null = null;
+  #connectedSettle: { resolve: () => void; reject: (err: MetaChannelError) => void } | null = null;
   // iframe mode
-  #parentWindow = null;
-  #parentOrigin = null;
-  #parentId = null;
+  #parentWindow: Window | null = null;
+  #parentOrigin: string | null = null;
+  #parentId: string | null = null;
   #rpcId = 0;
-  #retryTimer = null;
-  #retryDelay;
-  #retryMaxMs;
-  #pendingOutputs = null;
-  #pendingInputs = null;
-  #listener = null;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryDelay: number;
+  #retryMaxMs: number;
+  #pendingOutputs: Inputs | null = null;
+  #pendingInputs: Inputs | null = null;
+  #listener: ((event: MessageEvent) => void) | null = null;
 
   /**
-   * @param {{ id?: string, retryMinMs?: number, retryMaxMs?: number }} [options]
-   *   id: this frame's id in the metapage (default window.name, which the metapage sets);
-   *   retryMinMs / retryMaxMs: backoff of the handshake request (default 200 doubling to 5000).
+   * @param options - id: this frame's id in the metapage (default window.name, which the
+   *   metapage sets); retryMinMs / retryMaxMs: backoff of the handshake request (default 200
+   *   doubling to 5000).
    */
-  constructor(options = {}) {
+  constructor(options: MetaframeClientOptions = {}) {
     if (options === null || options === undefined) options = {};
     if (!isPlainObject(options)) invalid("MetaframeClient options", "an object", options);
     for (const key of Object.keys(options)) {
@@ -76,11 +107,11 @@ export class MetaframeClient {
       }
     }
     if (options.id !== undefined && typeof options.id !== "string") invalid("options.id", "a string", options.id);
-    const min = options.retryMinMs ?? 200;
-    const max = options.retryMaxMs ?? 5000;
+    const min: unknown = options.retryMinMs ?? 200;
+    const max: unknown = options.retryMaxMs ?? 5000;
     if (typeof min !== "number" || !(min > 0) || !Number.isFinite(min)) invalid("options.retryMinMs", "a number > 0", min);
-    if (typeof max !== "number" || !(max >= min) || !Number.isFinite(max)) invalid("options.retryMaxMs", `a number >= retryMinMs (${min})`, max);
-    this.#retryDelay = min;
+    if (typeof max !== "number" || !(max >= (min as number)) || !Number.isFinite(max)) invalid("options.retryMaxMs", `a number >= retryMinMs (${min})`, max);
+    this.#retryDelay = min as number;
     this.#retryMaxMs = max;
 
     this.#standalone = !inIframe();
@@ -90,7 +121,7 @@ export class MetaframeClient {
       return;
     }
     this.#parentWindow = window.parent;
-    this.#listener = (event) => this.#onMessage(event);
+    this.#listener = (event: MessageEvent) => this.#onMessage(event);
     window.addEventListener("message", this.#listener);
     this.#requestSetup();
   }
@@ -98,18 +129,18 @@ export class MetaframeClient {
   // ------------------------------------------------------------------ observers
 
   /** This frame's id in the metapage ("" when unknown). */
-  get id() {
+  get id(): string {
     return this.#id;
   }
   /** True when not inside an iframe: inputs come only from setInputs(). */
-  get standalone() {
+  get standalone(): boolean {
     return this.#standalone;
   }
-  /** True after the handshake with the parent (always true for the stand-in). */
-  get isConnected() {
+  /** True after the handshake (always for the stand-in) and until dispose(). */
+  get isConnected(): boolean {
     return this.#connected && !this.#disposed;
   }
-  get disposed() {
+  get disposed(): boolean {
     return this.#disposed;
   }
 
@@ -118,29 +149,29 @@ export class MetaframeClient {
    * (`client.onInputs = (inputs) => ...`). Assigning a function when inputs are already
    * known also calls it once, on a microtask, so a late assignment misses nothing.
    */
-  get onInputs() {
+  get onInputs(): ((inputs: Record<string, unknown>) => void) | null {
     return this.#onInputs;
   }
-  set onInputs(fn) {
+  set onInputs(fn: ((inputs: Record<string, unknown>) => void) | null) {
     if (fn !== null && fn !== undefined && typeof fn !== "function") invalid("onInputs", "a function or null", fn);
     this.#onInputs = fn || null;
     if (fn && Object.keys(this.#inputs).length > 0) {
       queueMicrotask(() => {
-        if (this.#onInputs === fn && !this.#disposed) this.#call(fn, this.getInputs(), "onInputs");
+        if (this.#onInputs === fn && !this.#disposed) this.#callOnInputs(fn);
       });
     }
   }
 
   /** A copy of the current inputs. */
-  getInputs() {
+  getInputs(): Record<string, unknown> {
     return { ...this.#inputs };
   }
   /** The current value of one input (undefined if absent). */
-  getInput(name) {
+  getInput(name: string): unknown {
     return own(this.#inputs, name) ? this.#inputs[name] : undefined;
   }
   /** A copy of every output set so far. */
-  getOutputs() {
+  getOutputs(): Record<string, unknown> {
     return { ...this.#outputs };
   }
 
@@ -150,30 +181,19 @@ export class MetaframeClient {
    * Calls `listener(value)` whenever input `name` changes (value undefined: it was removed).
    * A repeat of the same value (Object.is) is not a change. Returns the unsubscribe function.
    */
-  onInput(name, listener) {
+  onInput(name: string, listener: (value: unknown) => void): () => void {
     this.#live("onInput()");
     if (typeof name !== "string" || name === "") invalid("onInput(name)", "a non-empty string", name);
     if (typeof listener !== "function") invalid("onInput(name, listener)", "a function", listener);
-    this.#inputListeners.set(name, [...(this.#inputListeners.get(name) || []), listener]);
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      const list = this.#inputListeners.get(name) || [];
-      const i = list.lastIndexOf(listener);
-      if (i === -1) return;
-      const next = list.slice(0, i).concat(list.slice(i + 1));
-      if (next.length) this.#inputListeners.set(name, next);
-      else this.#inputListeners.delete(name);
-    };
+    return this.#inputListeners.on(name, listener);
   }
 
   /**
-   * Stand-in: merges `inputs` (undefined removes a key) and notifies at once.
-   * In an iframe: asks the parent to set this frame's inputs (an InputsUpdate, as the
-   * metapage library sends); the new values arrive back through the parent.
+   * Stand-in: merges `inputs` (undefined removes a key) and notifies synchronously.
+   * In an iframe: sends an `InputsUpdate` to the parent (as the metapage library does); the
+   * values come back through the parent. Set before the handshake: sent right after it.
    */
-  setInputs(inputs) {
+  setInputs(inputs: Record<string, unknown>): void {
     this.#live("setInputs()");
     if (!isPlainObject(inputs)) invalid("setInputs(inputs)", "an object of input names to values", inputs);
     if (this.#standalone) {
@@ -188,10 +208,10 @@ export class MetaframeClient {
   }
 
   /**
-   * Sends outputs to the parent (an OutputsUpdate; only the keys given). Outputs set before
+   * Sends outputs to the parent (an `OutputsUpdate`; only the keys given). Outputs set before
    * the handshake are merged and sent right after it. Stand-in: kept for getOutputs().
    */
-  setOutputs(outputs) {
+  setOutputs(outputs: Record<string, unknown>): void {
     this.#live("setOutputs()");
     if (!isPlainObject(outputs)) invalid("setOutputs(outputs)", "an object of output names to values", outputs);
     this.#outputs = { ...this.#outputs, ...outputs };
@@ -204,13 +224,13 @@ export class MetaframeClient {
   }
 
   /** Sets one output. */
-  setOutput(name, value) {
+  setOutput(name: string, value: unknown): void {
     if (typeof name !== "string" || name === "") invalid("setOutput(name)", "a non-empty string", name);
     this.setOutputs({ [name]: value });
   }
 
-  /** Resolves after the handshake with the parent (at once for the stand-in); rejects DISPOSED. */
-  connected() {
+  /** Resolves after the handshake (at once for the stand-in); rejects DISPOSED if disposed first. */
+  connected(): Promise<void> {
     if (this.#disposed) return Promise.reject(new MetaChannelError("DISPOSED", "this MetaframeClient was disposed"));
     if (this.#connected) return Promise.resolve();
     if (!this.#connectedPromise) {
@@ -221,8 +241,8 @@ export class MetaframeClient {
     return this.#connectedPromise;
   }
 
-  /** Stops the handshake retries and removes the message listener. Idempotent. */
-  dispose() {
+  /** Removes the message listener and stops handshake retries. Idempotent. */
+  dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
@@ -239,7 +259,7 @@ export class MetaframeClient {
 
   // ------------------------------------------------------------------ protocol
 
-  #requestSetup() {
+  #requestSetup(): void {
     this.#retryTimer = null;
     if (this.#disposed || this.#connected) return;
     this.#post({ jsonrpc: "2.0", id: ++this.#rpcId, method: "SetupIframeClientRequest", params: { version: PROTOCOL_VERSION }, iframeId: this.#id }, "*");
@@ -248,30 +268,30 @@ export class MetaframeClient {
     this.#retryTimer = setTimeout(() => this.#requestSetup(), delay);
   }
 
-  #send(method, params) {
+  #send(method: string, params: unknown): void {
     const origin = this.#parentOrigin && this.#parentOrigin !== "null" ? this.#parentOrigin : "*";
     this.#post({ jsonrpc: "2.0", id: ++this.#rpcId, method, params, iframeId: this.#id, parentId: this.#parentId }, origin);
   }
 
-  #post(message, targetOrigin) {
+  #post(message: RpcMessage, targetOrigin: string): void {
     try {
-      this.#parentWindow.postMessage(message, targetOrigin);
+      this.#parentWindow!.postMessage(message, targetOrigin);
     } catch (err) {
       // A value that cannot be cloned (a function, a DOM node): say which call failed.
-      throw new MetaChannelError("INVALID_ARGUMENT", `${message.method}: the values cannot be sent to the parent page (${err && err.name ? err.name : "postMessage failed"})`, err);
+      throw new MetaChannelError("INVALID_ARGUMENT", `${message.method}: the values cannot be sent to the parent page (${err && (err as Error).name ? (err as Error).name : "postMessage failed"})`, err);
     }
   }
 
-  #onMessage(event) {
+  #onMessage(event: MessageEvent): void {
     if (this.#disposed) return;
-    const data = event.data;
+    const data: unknown = event.data;
     if (!isPlainObject(data) || data.jsonrpc !== "2.0" || typeof data.method !== "string") return;
     if (event.source !== this.#parentWindow) return;
     if (data.iframeId !== this.#id) return;
 
     if (!this.#connected) {
       if (data.method !== "SetupIframeServerResponse") return;
-      const params = isPlainObject(data.params) ? data.params : {};
+      const params: Record<string, any> = isPlainObject(data.params) ? data.params : {};
       if (params.iframeId !== undefined && params.iframeId !== this.#id) return;
       this.#parentOrigin = event.origin;
       this.#parentId = data.parentId ?? params.parentId ?? null;
@@ -305,9 +325,9 @@ export class MetaframeClient {
     // SetupIframeServerResponse again (an answer to a retried request): already set up.
   }
 
-  #applyInputs(update) {
-    const changed = [];
-    const next = Object.assign(Object.create(null), this.#inputs);
+  #applyInputs(update: Inputs): void {
+    const changed: string[] = [];
+    const next: Inputs = Object.assign(Object.create(null), this.#inputs);
     for (const [name, value] of Object.entries(update)) {
       if (value === undefined) {
         if (!own(next, name)) continue;
@@ -320,26 +340,26 @@ export class MetaframeClient {
     }
     this.#inputs = next;
     for (const name of changed) {
-      const list = this.#inputListeners.get(name);
-      if (!list) continue;
-      for (const l of list) {
-        if (this.#disposed) return;
-        this.#call(l, next[name], `onInput("${name}")`);
-      }
+      if (this.#disposed) return;
+      this.#inputListeners.emit(name, next[name]);
     }
-    if (this.#onInputs && !this.#disposed) this.#call(this.#onInputs, this.getInputs(), "onInputs");
+    if (this.#onInputs && !this.#disposed) this.#callOnInputs(this.#onInputs);
   }
 
-  #call(fn, arg, what) {
+  #callOnInputs(fn: (inputs: Inputs) => void): void {
     try {
-      fn(arg);
+      fn(this.getInputs());
     } catch (err) {
-      // One failing listener must not stop the others or the protocol.
-      if (typeof console !== "undefined") console.error(`[metachannel] MetaframeClient ${what} listener threw:`, err);
+      this.#threw("onInputs", err);
     }
   }
 
-  #live(what) {
+  /** One failing listener must not stop the others or the protocol: it is logged. */
+  #threw(what: string, err: unknown): void {
+    if (typeof console !== "undefined") console.error(`[metachannel] MetaframeClient ${what} listener threw:`, err);
+  }
+
+  #live(what: string): void {
     if (this.#disposed) throw new MetaChannelError("DISPOSED", `${what}: this MetaframeClient was disposed`);
   }
 }

@@ -3,16 +3,31 @@
 // connects when it arrives, ignores a repeat, switches when it changes (a rotated channel)
 // and disconnects when it is removed or empty. Works with our MetaframeClient and with the
 // real Metaframe class of @metapages/metapage.
+import { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { ready } from "./loader.js";
-import { Channel } from "./channel.js";
+import type { MetaframeClient } from "./metaframe-client.js";
+import type { BindMetaframeOptions, MessageMap, UntypedMessages } from "./types.js";
+import { describeSecret as describeValue, hasOwn } from "./util.js";
 
 export const DEFAULT_INPUT = "_websocket_url_";
 
-/** client -> { promise, channel } : binding the same client twice gives the same channel. */
-const bindings = new WeakMap();
+interface Binding {
+  promise: Promise<Channel<any>> | null;
+  channel: Channel<any> | null;
+}
 
-const hasOwn = (o, k) => o != null && Object.prototype.hasOwnProperty.call(o, k);
+/** What bindMetaframe() uses of a client: whichever of these it has. */
+interface InputSource {
+  onInput?(name: string, fn: (value: unknown) => void): unknown;
+  onInputs?: unknown;
+  addListener?(event: string, fn: (inputs: Record<string, unknown>) => void): unknown;
+  removeListener?(event: string, fn: (inputs: Record<string, unknown>) => void): unknown;
+  getInputs?(): Record<string, unknown> | undefined;
+}
+
+/** client -> { promise, channel } : binding the same client twice gives the same channel. */
+const bindings = new WeakMap<object, Binding>();
 
 /**
  * Subscribes `fn(value)` to changes of input `name` on `client`; returns the unsubscribe.
@@ -21,27 +36,29 @@ const hasOwn = (o, k) => o != null && Object.prototype.hasOwnProperty.call(o, k)
  *   or addListener("inputs", fn); those deliver the changed keys, so a key that is absent
  *   from an update is not a removal.
  */
-function subscribe(client, name, fn) {
+function subscribe(client: InputSource, name: string, fn: (value: unknown) => void): () => void {
   if (typeof client.onInput === "function") {
-    const off = client.onInput(name, fn);
-    return typeof off === "function" ? off : () => {};
+    const off = client.onInput!(name, fn);
+    return typeof off === "function" ? (off as () => void) : () => {};
   }
-  const onDelta = (inputs) => {
+  const onDelta = (inputs: Record<string, unknown>) => {
     if (hasOwn(inputs, name)) fn(inputs[name]);
   };
   if (typeof client.onInputs === "function") {
-    const off = client.onInputs(onDelta);
-    return typeof off === "function" ? off : () => {};
+    const off = (client.onInputs as (fn: typeof onDelta) => unknown)(onDelta);
+    return typeof off === "function" ? (off as () => void) : () => {};
   }
   if (typeof client.addListener === "function") {
     client.addListener("inputs", onDelta);
-    return () => (typeof client.removeListener === "function" ? client.removeListener("inputs", onDelta) : undefined);
+    return () => {
+      if (typeof client.removeListener === "function") client.removeListener("inputs", onDelta);
+    };
   }
-  invalid("bindMetaframe(client)", "a MetaframeClient or a Metaframe from @metapages/metapage", client);
+  return invalid("bindMetaframe(client)", "a MetaframeClient or a Metaframe from @metapages/metapage", client);
 }
 
-function currentValue(client, name) {
-  let inputs;
+function currentValue(client: InputSource, name: string): unknown {
+  let inputs: Record<string, unknown> | undefined;
   try {
     inputs = typeof client.getInputs === "function" ? client.getInputs() : undefined;
   } catch {
@@ -50,42 +67,55 @@ function currentValue(client, name) {
   return inputs ? inputs[name] : undefined;
 }
 
-/** The scheme of a string, for error messages that must not show the rest of it. */
-function describeValue(value) {
-  if (typeof value === "string") {
-    const scheme = /^\s*([A-Za-z][A-Za-z0-9+.-]*):/.exec(value);
-    return scheme ? `a string starting with "${scheme[1]}:"` : `a string that is not a URL`;
-  }
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+/**
+ * One Channel that follows a metaframe input carrying the channel URL: it connects when a
+ * ws:// or wss:// URL arrives (also one already present at bind time), ignores a repeat of
+ * the same URL (the metapage delivers inputs set before the handshake twice), switches when
+ * it changes (a rotated channel: the old socket is closed) and disconnects (state "idle")
+ * when the input is removed, null or "". Another value (not a string, not ws(s)://) is an
+ * `error` event with code INVALID_URL on the channel, whose message never shows the value;
+ * the current connection is kept.
+ *
+ * `client` is a {@link MetaframeClient} or the `Metaframe` of \@metapages/metapage. Binding the
+ * same client again returns the same channel (options of later calls are ignored) until that
+ * channel is disposed. Rejects like `new Channel()` (e.g. HEADERS_UNSUPPORTED in a browser).
+ *
+ * @example
+ * ```ts
+ * const channel = await bindMetaframe(new MetaframeClient());
+ * channel.onMessage("progress", (msg) => show(msg.value));
+ * ```
+ * @public
+ */
+export function bindMetaframe<M extends MessageMap<M> = UntypedMessages>(
+  client: MetaframeClient | object,
+  options?: BindMetaframeOptions,
+): Promise<Channel<M>> {
+  return bind(client, options) as Promise<Channel<M>>;
 }
 
-/**
- * Returns (a promise of) the Channel bound to `client`'s input `options.input`.
- * See metachannel.d.ts for the contract.
- */
-export function bindMetaframe(client, options) {
+function bind(client: unknown, options: unknown): Promise<Channel<any>> {
   if (client === null || (typeof client !== "object" && typeof client !== "function")) {
     invalid("bindMetaframe(client)", "a MetaframeClient or a Metaframe from @metapages/metapage", client);
   }
-  const existing = bindings.get(client);
-  if (existing && !(existing.channel && existing.channel.disposed)) return existing.promise;
+  const source = client as InputSource;
+  const existing = bindings.get(client as object);
+  if (existing && !(existing.channel && existing.channel.disposed)) return existing.promise!;
 
   if (options === undefined || options === null) options = {};
   if (typeof options !== "object" || Array.isArray(options)) invalid("bindMetaframe(client, options)", "an object", options);
-  const { input = DEFAULT_INPUT, ...channelOptions } = options;
+  const { input = DEFAULT_INPUT, ...channelOptions } = options as BindMetaframeOptions;
   if (typeof input !== "string" || input === "") invalid("options.input", "a non-empty input name", input);
 
-  const binding = { promise: null, channel: null };
+  const binding: Binding = { promise: null, channel: null };
   let unsubscribe = () => {};
 
-  const NONE = {};
+  const NONE: unknown = {};
   let early = NONE; // the last value an update carried before the channel existed
   let updated = false; // an update arrived after the channel existed: newer than any snapshot
 
-  const apply = (value) => {
-    const channel = binding.channel;
+  const apply = (value: unknown) => {
+    const channel = binding.channel!;
     if (channel.disposed) {
       unsubscribe();
       return;
@@ -113,7 +143,7 @@ export function bindMetaframe(client, options) {
 
   // Subscribe now, before any await, so that no update is missed (the real Metaframe emits
   // per-input events for the handshake only to listeners that exist at that moment).
-  unsubscribe = subscribe(client, input, (value) => {
+  unsubscribe = subscribe(source, input, (value) => {
     if (!binding.channel) {
       early = value;
       return;
@@ -128,7 +158,7 @@ export function bindMetaframe(client, options) {
       binding.channel = new Channel(null, channelOptions);
     } catch (err) {
       unsubscribe();
-      if (bindings.get(client) === binding) bindings.delete(client);
+      if (bindings.get(client as object) === binding) bindings.delete(client as object);
       throw err;
     }
     // The value the client already holds, applied after the caller got the channel (and
@@ -136,11 +166,11 @@ export function bindMetaframe(client, options) {
     // Skipped when an update came in meanwhile (it is newer than any snapshot).
     setTimeout(() => {
       if (updated) return;
-      if (typeof client.getInputs === "function") apply(currentValue(client, input));
+      if (typeof source.getInputs === "function") apply(currentValue(source, input));
       else if (early !== NONE) apply(early);
     }, 0);
     return binding.channel;
   })();
-  bindings.set(client, binding);
+  bindings.set(client as object, binding);
   return binding.promise;
 }

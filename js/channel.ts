@@ -1,0 +1,708 @@
+// Channel: the public face of one wasm mc::Channel. The C++ core owns the state machine,
+// the queue, reconnects and routing; this class validates arguments, holds the listener
+// functions and turns core events into JS values.
+import type { CoreBridge, CoreModule, WasmChannel } from "#core-glue";
+import { Emitter } from "./emitter.js";
+import { MetaChannelError, invalid, type ErrorCode } from "./errors.js";
+import { requireCore } from "./loader.js";
+import { normalizeOptions, jsonText } from "./options.js";
+import { defaultWebSocket } from "./platform.js";
+import { request as sendRequest, reply as sendReply } from "./request.js";
+import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
+import type {
+  ChannelEvent,
+  ChannelEvents,
+  ChannelOptions,
+  Incoming,
+  MessageMap,
+  MessageMeta,
+  MessageType,
+  Outgoing,
+  RequestOptions,
+  State,
+  UntypedMessages,
+} from "./types.js";
+import { describe, isObject, messageOf } from "./util.js";
+import { ERROR_CODES, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES } from "./vocabulary.js";
+
+const EVENTS: readonly string[] = ["open", "message", "close", "error", "reconnecting", "state", "presence"];
+
+/** What the core calls for one live Channel (see installEvents). */
+interface Sink {
+  state(from: number, to: number): void;
+  open(protocol: string): void;
+  text(raw: string, route: number): void;
+  binary(bytes: Uint8Array, route: number): void;
+  close(code: number, reason: string, wasClean: boolean, willReconnect: boolean): void;
+  error(code: ErrorCode, message: string, detail: unknown): void;
+  reconnecting(attempt: number, delayMs: number): void;
+  lost(from: string, count: number, message: string): void;
+  presence(json: string): void;
+}
+
+/** A route hook of a client class: frames routed with its bit. @internal */
+export type RouteHook = (msg: any, meta: MessageMeta) => void;
+
+/** handle -> event sink of a live Channel; the wasm core calls into these. */
+const sinks = new Map<number, Sink>();
+let nextHandle = 1;
+/**
+ * Depth of core->JS callbacks and JS->core calls on the stack. A channel disposed at depth > 0
+ * may still have C++ frames below (the core called out to JS and continues after the listener
+ * returns), so its wasm object is deleted only once that C++ code has returned: at the end of
+ * the outermost JS->core call, or in a microtask (the stack is empty then; a core->JS callback
+ * returning to depth 0 is NOT such a point: it returns into C++).
+ */
+let depth = 0;
+const pendingDeletes: WasmChannel[] = [];
+let flushQueued = false;
+
+function flushDeletes(): void {
+  flushQueued = false;
+  for (const w of pendingDeletes.splice(0)) w.delete();
+}
+
+function deleteLater(w: WasmChannel): void {
+  pendingDeletes.push(w);
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushDeletes);
+  }
+}
+
+/**
+ * Runs a JS->core call that can emit events synchronously (setUrl, send, close, reconnect, ...)
+ * as one more level of depth: a listener that disposes the channel during the call must not
+ * delete the wasm object while the C++ call is still on the stack.
+ */
+function intoCore<T>(fn: () => T): T {
+  depth++;
+  try {
+    return fn();
+  } finally {
+    if (--depth === 0 && pendingDeletes.length) flushDeletes(); // the C++ call has returned
+  }
+}
+
+function installEvents(core: CoreModule): void {
+  const mc = core.mc;
+  if (mc.events) return;
+  const enter = (h: number, fn: (sink: Sink) => void) => {
+    const sink = sinks.get(h);
+    if (!sink) return;
+    depth++;
+    try {
+      fn(sink);
+    } finally {
+      depth--; // C++ is still below this callback: pending deletes wait for the microtask
+    }
+  };
+  mc.events = {
+    state: (h, from, to) => enter(h, (s) => s.state(from, to)),
+    open: (h, protocol) => enter(h, (s) => s.open(protocol)),
+    // The hot path, written out (no closure per frame).
+    text: (h, text, route) => {
+      const sink = sinks.get(h);
+      if (!sink) return;
+      depth++;
+      try {
+        sink.text(text, route);
+      } finally {
+        depth--;
+      }
+    },
+    binary: (h, bytes, route) => enter(h, (s) => s.binary(bytes, route)),
+    close: (h, code, reason, clean, again) => enter(h, (s) => s.close(code, reason, clean, again)),
+    error: (h, code, message, detail) => enter(h, (s) => s.error((ERROR_CODES[code] || "SOCKET_ERROR") as ErrorCode, message, detail)),
+    reconnecting: (h, attempt, delay) => enter(h, (s) => s.reconnecting(attempt, delay)),
+    lost: (h, from, count, message) => enter(h, (s) => s.lost(from, count, message)),
+    presence: (h, json) => enter(h, (s) => s.presence(json)),
+  };
+}
+
+/** The code of a non-zero return code of the core. */
+function codeOf(rc: number): ErrorCode {
+  return ERROR_CODES[rc] as ErrorCode;
+}
+
+/**
+ * A real-time channel over one WebSocket URL at a time. `M` declares its messages (see
+ * {@link MessageMap}); without it every message is `any`.
+ *
+ * Ownership: a Channel holds wasm memory until {@link Channel.dispose}; a client that made its
+ * Channel (from a URL) disposes it with itself.
+ *
+ * @public
+ */
+export class Channel<M extends MessageMap<M> = UntypedMessages> {
+  #w: WasmChannel; // the wasm WasmChannel (Embind: its lifetime only)
+  #handle: number;
+  #core: CoreModule;
+  #mc: CoreBridge; // core.mc: bindings/library.js
+  #a: number; // the WasmChannel's address, which the core's raw exports take
+  #disposed = false;
+  #unwatch: (() => void) | null = null; // removes the browser signal listeners
+  #url: string | null = null;
+  #protocol = "";
+  #maxMessageBytes: number;
+  /** The listeners of on()/once(); "message" listeners are MESSAGE interest in the core. */
+  #events = new Emitter<ChannelEvents>({
+    report: (err, event) => this.#listenerThrew(err, event),
+    stopped: () => this.#disposed,
+    changed: (event, delta) => {
+      if (event === "message") this.#core._mc_channel_route_message(this.#a, delta);
+    },
+  });
+  /** onMessage(type) listeners, by type ("*" for any object); each type is TYPE (or ANY) interest. */
+  #typed = new Emitter<Record<string, [msg: any, meta: MessageMeta]>>({
+    report: (err) => this.#listenerThrew(err, "onMessage"),
+    stopped: () => this.#disposed,
+    changed: (type, delta) => {
+      if (type === "*") this.#core._mc_channel_route_any(this.#a, delta);
+      else this.#mc.route(this.#a, 0, type, delta); // slot 0 is "type"
+    },
+  });
+  /** extra routes used by the client classes: route bit (FIELD << slot) -> (data, meta) => void */
+  #hooks = new Map<number, RouteHook>();
+  /** top-level member name -> its slot in the core's router ("type" is slot 0) */
+  #slots = new Map<string, number>([["type", 0]]);
+  /** run by dispose() before anything is freed (client classes settle their promises) */
+  #disposeHooks: (() => void)[] = [];
+  /** errors the core reported while the constructor ran, delivered once listeners can exist */
+  #early: MetaChannelError[] | null = null;
+  #id: string | null = null;
+  /** the other peers on the channel (presence option): id -> state */
+  #presence = new Map<string, unknown>();
+
+  /**
+   * Throws MetaChannelError NOT_READY before ready() has resolved.
+   * @param url - ws:// or wss:// URL, or null to start idle
+   * @param options - see {@link ChannelOptions}
+   */
+  constructor(url: string | null, options?: ChannelOptions) {
+    const core = requireCore("new Channel()");
+    installEvents(core);
+    const { wire, WebSocket, headers, maxMessageBytes, presenceState } = normalizeOptions(options);
+    if (url !== null && url !== undefined && typeof url !== "string") invalid("url", "a ws:// or wss:// URL string, or null", url);
+    if (!WebSocket && !defaultWebSocket()) {
+      throw new MetaChannelError(
+        "NOT_SUPPORTED",
+        "no WebSocket implementation is available: on Node 20 run `npm install ws` (or start node with --experimental-websocket), or pass options.WebSocket",
+      );
+    }
+    if (typeof url === "string") {
+      const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
+      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
+    }
+    this.#core = core;
+    this.#mc = core.mc;
+    this.#maxMessageBytes = maxMessageBytes;
+    this.#handle = nextHandle++;
+    registerSocketOwner(this.#handle, { WebSocket, headers });
+    sinks.set(this.#handle, this.#makeSink());
+    this.#w = new core.WasmChannel(this.#handle, wire);
+    this.#a = this.#w.address();
+    if (presenceState !== undefined) {
+      const rc = this.#mc.setPresence(this.#a, presenceState); // the core checks presence.maxStateBytes
+      if (rc !== 0) {
+        const err = new MetaChannelError(codeOf(rc), this.#mc.lastError(this.#a).replace("setPresence(state)", "options.presence.state"));
+        this.dispose();
+        throw err;
+      }
+    }
+    this.#watchBrowserSignals(wire.presence);
+    if (typeof url === "string") {
+      // An error the first attempt reports at once (a WebSocket constructor that throws) waits
+      // for a microtask, so that listeners added right after `new Channel()` hear it.
+      this.#early = [];
+      try {
+        this.setUrl(url);
+      } finally {
+        const early = this.#early;
+        this.#early = null;
+        if (early.length) queueMicrotask(() => early.forEach((err) => this._emitError(err)));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ observers
+
+  /** The URL in use (null while idle). */
+  get url(): string | null {
+    return this.#url;
+  }
+  get state(): State {
+    return this.#disposed ? "closed" : STATES[this.#core._mc_channel_state(this.#a)]!;
+  }
+  /** As WebSocket: 0 connecting (also while waiting to reconnect), 1 open, 2 closing, 3 closed/idle. */
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.#disposed ? 3 : READY_STATES[this.#core._mc_channel_state(this.#a)]!;
+  }
+  /** Negotiated subprotocol, "" if none (or not open). */
+  get protocol(): string {
+    return this.#disposed ? "" : this.#protocol;
+  }
+  /** Bytes handed to the socket and not yet sent. */
+  get bufferedAmount(): number {
+    return this.#disposed ? 0 : this.#core._mc_channel_buffered_amount(this.#a);
+  }
+  /** Messages waiting for a connection. */
+  get queuedCount(): number {
+    return this.#disposed ? 0 : this.#core._mc_channel_queued_count(this.#a);
+  }
+  /** Bytes waiting for a connection. */
+  get queuedBytes(): number {
+    return this.#disposed ? 0 : this.#core._mc_channel_queued_bytes(this.#a);
+  }
+  /** Consecutive failed connection attempts since the last stable connection. */
+  get attempt(): number {
+    return this.#disposed ? 0 : this.#core._mc_channel_attempt(this.#a);
+  }
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+  /** This instance's random id on the wire (12 of [0-9a-z]); the `from` of its reliable messages. */
+  get id(): string {
+    if (this.#id === null && !this.#disposed) this.#id = this.#mc.id(this.#a);
+    return this.#id ?? "";
+  }
+  /** The other peers on the channel (options.presence): id -> state. Empty without presence. */
+  get presence(): ReadonlyMap<string, unknown> {
+    return this.#presence;
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  /**
+   * object/array/number/boolean/null -> JSON text frame; string -> text frame as is;
+   * ArrayBuffer/TypedArray/DataView -> binary frame. Not open: queued (see QueueOptions),
+   * flushed in order on open. Throws INVALID_ARGUMENT, INVALID_JSON, MESSAGE_TOO_LARGE,
+   * QUEUE_OVERFLOW (overflow "error"), CLOSED, DISPOSED.
+   */
+  send(message: Outgoing<M>): void {
+    this.#live("send()");
+    const m: unknown = message;
+    let rc: number;
+    if (typeof m === "string") {
+      rc = this.#sendText(m);
+    } else if (m instanceof ArrayBuffer) {
+      this.#checkSize(m.byteLength);
+      rc = intoCore(() => this.#mc.sendBinary(this.#a, new Uint8Array(m)));
+    } else if (ArrayBuffer.isView(m)) {
+      this.#checkSize(m.byteLength);
+      rc = intoCore(() => this.#mc.sendBinary(this.#a, new Uint8Array(m.buffer, m.byteOffset, m.byteLength)));
+    } else if (m === undefined) {
+      invalid("send(message)", "a JSON value, a string, an ArrayBuffer or a typed array", m);
+    } else if (typeof m === "function" || typeof m === "symbol") {
+      throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(m)} has no JSON form`);
+    } else if (typeof Blob !== "undefined" && m instanceof Blob) {
+      invalid("send(message)", "an ArrayBuffer (a Blob must be read first: await blob.arrayBuffer())", m);
+    } else {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(m);
+      } catch (err) {
+        throw new MetaChannelError("INVALID_JSON", `send(message): the message cannot be serialised to JSON (${messageOf(err)})`);
+      }
+      if (typeof text !== "string") throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(m)} has no JSON form`);
+      rc = this.#sendText(text);
+    }
+    this.#check(rc);
+  }
+
+  #sendText(text: string): number {
+    this.#checkSize(text.length);
+    // intoCore(), written out: the hot send path allocates no closure.
+    depth++;
+    try {
+      return this.#mc.sendText(this.#a, text);
+    } finally {
+      if (--depth === 0 && pendingDeletes.length) flushDeletes();
+    }
+  }
+
+  /** Same url: no-op. Another: close the old socket (1000), connect the new one, keep the queue. null: idle. */
+  setUrl(url: string | null): void {
+    this.#live("setUrl()");
+    if (url !== null && typeof url !== "string") invalid("setUrl(url)", "a ws:// or wss:// URL string, or null", url);
+    // The core reads "" as "disconnect"; for callers only null means that.
+    if (url === "") throw new MetaChannelError("INVALID_URL", "invalid channel URL: the URL is empty; pass null to disconnect");
+    intoCore(() => {
+      this.#check(this.#mc.setUrl(this.#a, url || ""));
+      this.#url = this.#mc.url(this.#a) || null;
+    });
+  }
+
+  /**
+   * Final: never reconnects. code: 1000 or 3000-4999; reason: at most 123 UTF-8 bytes.
+   * Messages still queued are sent first: the channel waits up to `closeTimeoutMs` (default
+   * 5000) for a connection (retrying at once, not after a backoff), sends them in order, then
+   * closes; what could not be sent by then is dropped with a CLOSED error event (detail: the
+   * count). Resolves once the socket has closed (at once when there is none, or after
+   * dispose()); never rejects. Afterwards nothing of this channel keeps a Node process alive.
+   */
+  close(code?: number, reason?: string): Promise<void> {
+    this.#live("close()");
+    if (code !== undefined && (typeof code !== "number" || !Number.isInteger(code))) invalid("close(code)", "1000 or an integer in 3000-4999", code);
+    if (reason !== undefined && typeof reason !== "string") invalid("close(code, reason)", "a string of at most 123 UTF-8 bytes", reason);
+    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
+      throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
+    }
+    intoCore(() => this.#check(this.#mc.close(this.#a, code ?? 0, reason ?? "")));
+    return this.#closedPromise();
+  }
+
+  /** Resolves once the channel is closed (at once if it is) or disposed. */
+  #closedPromise(): Promise<void> {
+    if (this.#disposed || this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        off();
+        resolve();
+      };
+      const off = this.on("state", ({ to }) => {
+        if (to === "closed") done();
+      });
+      this.#disposeHooks.push(done);
+    });
+  }
+
+  /**
+   * Announces this peer's presence state (any JSON value, at most presence.maxStateBytes as
+   * JSON) to the others. Throws INVALID_ARGUMENT (not JSON, too large, presence off), DISPOSED.
+   */
+  setPresence(state: unknown): void {
+    this.#live("setPresence()");
+    const text = jsonText(state, "setPresence(state)");
+    intoCore(() => this.#check(this.#mc.setPresence(this.#a, text)));
+  }
+
+  /**
+   * Drops an open socket as a network failure would (1006, then reconnect); for demos.
+   * @internal
+   */
+  _dropConnection(): void {
+    this.#live("_dropConnection()");
+    intoCore(() => this.#core._mc_channel_drop_connection(this.#a));
+  }
+
+  /**
+   * Reliable-delivery counters (resends, requests, duplicates, losses).
+   * @internal
+   */
+  _reliableStats(): Record<string, number> | null {
+    return this.#disposed ? null : JSON.parse(this.#mc.reliableStats(this.#a));
+  }
+
+  /** Reconnect now: cancels a backoff wait, resets the attempt counter; resumes after REVOKED or RETRIES_EXHAUSTED. */
+  reconnect(): void {
+    this.#live("reconnect()");
+    intoCore(() => this.#check(this.#core._mc_channel_reconnect(this.#a)));
+  }
+
+  /** Closes and frees all wasm memory; idempotent; afterwards every call throws DISPOSED. */
+  dispose(): void {
+    if (this.#disposed) return;
+    for (const fn of this.#disposeHooks.splice(0)) fn();
+    this.#disposed = true;
+    if (this.#unwatch) this.#unwatch();
+    this.#core._mc_channel_dispose(this.#a);
+    sinks.delete(this.#handle);
+    unregisterSocketOwner(this.#handle);
+    this.#events.clear();
+    this.#typed.clear();
+    this.#hooks.clear();
+    this.#presence.clear();
+    if (depth > 0) deleteLater(this.#w);
+    else this.#w.delete();
+  }
+
+  /** Resolves at the next (or current) open; rejects with CLOSED if the channel closes for good first. */
+  opened(): Promise<void> {
+    if (this.#disposed) return Promise.reject(new MetaChannelError("DISPOSED", "this channel was disposed"));
+    const s = this.state;
+    if (s === "open") return Promise.resolve();
+    if (s === "closed" || s === "closing") return Promise.reject(new MetaChannelError("CLOSED", "the channel is closed; call setUrl() or reconnect() first"));
+    return new Promise((resolve, reject) => {
+      const offOpen = this.on("open", () => {
+        offOpen();
+        offState();
+        resolve();
+      });
+      const offState = this.on("state", ({ to }) => {
+        if (to === "closed") {
+          offOpen();
+          offState();
+          reject(new MetaChannelError("CLOSED", "the channel closed before it opened"));
+        }
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ listeners
+
+  /** Adds a listener; returns the function that removes it (idempotent). */
+  on<E extends ChannelEvent>(event: E, listener: (...args: ChannelEvents[E]) => void): () => void {
+    this.#checkListener("on", event, listener);
+    // Idempotent: a second call must not remove a later registration of the same function.
+    const remove = this.#events.on(event, listener);
+    return () => {
+      if (!this.#disposed) remove();
+    };
+  }
+
+  /** As on(), for the next event only. */
+  once<E extends ChannelEvent>(event: E, listener: (...args: ChannelEvents[E]) => void): () => void {
+    if (typeof listener !== "function") invalid(`once("${event}", listener)`, "a function", listener);
+    this.#checkListener("on", event, listener);
+    const remove = this.#events.once(event, listener);
+    return () => {
+      if (!this.#disposed) remove();
+    };
+  }
+
+  /** Removes a listener. Like the unsubscribe functions, a no-op after dispose() (safe in clean-up code). */
+  off<E extends ChannelEvent>(event: E, listener: (...args: ChannelEvents[E]) => void): void {
+    if (this.#disposed) return;
+    this.#events.off(event, listener);
+  }
+
+  /**
+   * JSON objects whose "type" equals `type`; "*" = every JSON object. Returns unsubscribe.
+   * On a Channel<M> only declared types (and "*") are accepted and `msg` is typed.
+   */
+  onMessage<K extends MessageType<M>>(type: K, listener: (msg: Incoming<M, K>, meta: MessageMeta) => void): () => void {
+    this.#live("onMessage()");
+    if (typeof type !== "string" || type === "") invalid("onMessage(type)", 'a non-empty string ("*" for every JSON object)', type);
+    if (typeof listener !== "function") invalid("onMessage(type, listener)", "a function", listener);
+    const remove = this.#typed.on(type, listener);
+    return () => {
+      if (!this.#disposed) remove();
+    };
+  }
+
+  /**
+   * Request/reply over the broadcast channel. Sends the JSON frame `{type, id, ...payload}`
+   * where `id` is 128 random bits (crypto.getRandomValues) in base64url (22 characters), and
+   * resolves with the first frame whose top-level `"re"` equals `id` (the reply, as parsed).
+   * The reply is routed in C++ (REPLY interest on the id while the request is pending); any
+   * later reply for the same id is dropped there, without an error. Other clients never see
+   * replies meant for this one unless they listen to every frame (`on("message")`, `onMessage("*")`).
+   *
+   * Throws synchronously: INVALID_ARGUMENT (`type` not a non-empty string; `payload` not a plain
+   * object or undefined, or containing `type`/`id`; unknown option or `timeoutMs` \<= 0),
+   * and whatever `send()` throws (DISPOSED, CLOSED, MESSAGE_TOO_LARGE, QUEUE_OVERFLOW).
+   * Rejects: REQUEST_TIMEOUT after `timeoutMs` (default 10000; Infinity = never; detail
+   * `{ id, timeoutMs }`), CLOSED when the channel closes for good (state "closed"), DISPOSED
+   * when it is disposed. A transient drop does not reject: the frame is queued or was sent,
+   * and the timeout covers a lost reply.
+   *
+   * @example
+   * ```ts
+   * responder.onMessage("price.get", (msg) => responder.reply(msg, { price: 42 }));
+   * const answer = await requester.request("price.get", { symbol: "AAPL" }, { timeoutMs: 2000 });
+   * // answer: { type: "price.get.reply", re: "<id>", price: 42 }
+   * ```
+   */
+  request<T = any>(type: string, payload?: Record<string, unknown>, options?: RequestOptions): Promise<T> {
+    return sendRequest(this, type, payload, options) as Promise<T>;
+  }
+
+  /**
+   * Answers a request received from `request()`: sends `{type: msg.type + ".reply", re: msg.id,
+   * ...payload}`. Throws INVALID_ARGUMENT when `msg` has no string `type` and `id`, or when
+   * `payload` is not a plain object or undefined, or contains `type`/`re`; and whatever
+   * `send()` throws.
+   */
+  reply(msg: { type: string; id: string }, payload?: Record<string, unknown>): void {
+    sendReply(this, msg, payload);
+  }
+
+  /**
+   * For the client classes (ChatClient, LiveDataClient, request/reply): adds (delta 1) or
+   * removes (delta -1) interest in frames whose top-level `field` is the string `value`. The
+   * core routes on any member name, up to MAX_ROUTE_FIELDS per channel ("type" included).
+   * @internal
+   */
+  _route(field: string, value: string, delta: 1 | -1): void {
+    this.#live("route");
+    this.#mc.route(this.#a, this.#slot(field), value, delta);
+  }
+  /**
+   * `fn` is called for JSON objects routed on `field` (one hook per field).
+   * @internal
+   */
+  _hook(field: string, fn: RouteHook): void {
+    this.#live("route");
+    this.#hooks.set(ROUTE.FIELD << this.#slot(field), fn);
+  }
+  /**
+   * `fn` runs at the start of dispose().
+   * @internal
+   */
+  _onDispose(fn: () => void): void {
+    this.#disposeHooks.push(fn);
+  }
+  /** The router slot of a top-level member name, registered on first use. */
+  #slot(field: string): number {
+    let slot = this.#slots.get(field);
+    if (slot === undefined) {
+      slot = this.#mc.fieldSlot(this.#a, field);
+      if (slot < 0) {
+        throw new MetaChannelError(
+          "INVALID_ARGUMENT",
+          `cannot route on the member ${JSON.stringify(field)}: a channel routes on at most ${MAX_ROUTE_FIELDS} member names ("type" included), each a non-empty name other than "${RELIABLE_TAG}"`,
+          { field: "field" },
+        );
+      }
+      this.#slots.set(field, slot);
+    }
+    return slot;
+  }
+  /**
+   * For helpers that drive a channel from outside (bindMetaframe): delivers `err` to the
+   * "error" listeners exactly as an error from the core would be.
+   * @internal
+   */
+  _emitError(err: MetaChannelError): void {
+    if (this.#disposed) return;
+    this.#emitError(err);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #checkListener(method: string, event: string, listener: unknown): void {
+    this.#live(`${method}()`);
+    if (!EVENTS.includes(event)) invalid(`${method}(event)`, `one of ${EVENTS.join(", ")}`, event);
+    if (typeof listener !== "function") invalid(`${method}("${event}", listener)`, "a function", listener);
+  }
+
+  /** In a browser: offline pauses retries, online retries now, a page shown again checks its socket. */
+  #watchBrowserSignals(presence: boolean): void {
+    if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
+    const doc: Document | Window = typeof document !== "undefined" && typeof document.addEventListener === "function" ? document : window;
+    const on: Record<string, () => void> = {
+      online: () => intoCore(() => this.#core._mc_channel_set_online(this.#a, 1)),
+      offline: () => intoCore(() => this.#core._mc_channel_set_online(this.#a, 0)),
+    };
+    const visibility = () => {
+      if ((doc as Document).visibilityState === "visible") intoCore(() => this.#core._mc_channel_resume(this.#a));
+    };
+    if (presence) {
+      // A page that is left (or frozen in the back/forward cache) leaves presence at once.
+      on.pagehide = () => intoCore(() => this.#core._mc_channel_set_hidden(this.#a, 1));
+      on.pageshow = () => intoCore(() => this.#core._mc_channel_set_hidden(this.#a, 0));
+    }
+    for (const [name, l] of Object.entries(on)) window.addEventListener(name, l);
+    doc.addEventListener("visibilitychange", visibility);
+    this.#unwatch = () => {
+      for (const [name, l] of Object.entries(on)) window.removeEventListener(name, l);
+      doc.removeEventListener("visibilitychange", visibility);
+    };
+  }
+
+  #live(what: string): void {
+    if (this.#disposed) throw new MetaChannelError("DISPOSED", `${what}: this channel was disposed; create a new Channel`);
+  }
+
+  #checkSize(lowerBound: number): void {
+    // UTF-8 is never shorter than the UTF-16 length, so this rejects hopeless strings
+    // before they are copied into wasm memory; the core checks the exact byte count.
+    if (lowerBound > this.#maxMessageBytes) {
+      throw new MetaChannelError("MESSAGE_TOO_LARGE", `the message is at least ${lowerBound} bytes; maxMessageBytes is ${this.#maxMessageBytes}`);
+    }
+  }
+
+  #check(rc: number): void {
+    if (rc !== 0) throw new MetaChannelError(codeOf(rc), this.#mc.lastError(this.#a));
+  }
+
+  /** A listener threw: an "error" event LISTENER_THREW (an error listener: the console). */
+  #listenerThrew(err: unknown, event: string): void {
+    if (event === "error") {
+      // An error listener that throws has nobody left to tell.
+      if (typeof console !== "undefined") console.error("[metachannel] an error listener threw:", err);
+      return;
+    }
+    this.#emitError(new MetaChannelError("LISTENER_THREW", `a ${event} listener threw: ${messageOf(err)}`, err));
+  }
+
+  #emitError(err: MetaChannelError): void {
+    if (!this.#events.has("error")) {
+      // Unhandled: say so once on the console rather than lose it.
+      if (typeof console !== "undefined") console.warn(`[metachannel] unhandled error: ${err.toString()}`);
+      return;
+    }
+    this.#events.emit("error", err);
+  }
+
+  #makeSink(): Sink {
+    return {
+      state: (from, to) => this.#events.emit("state", { from: STATES[from]!, to: STATES[to]! }),
+      open: (protocol) => {
+        this.#protocol = protocol;
+        this.#events.emit("open", { url: this.#url as string, protocol });
+      },
+      text: (raw, route) => {
+        let data: unknown = raw;
+        let parsed = false;
+        if (route & ROUTE.PARSE) {
+          try {
+            data = JSON.parse(raw);
+            parsed = true;
+          } catch {
+            data = raw; // looked like JSON but is not: delivered as text
+          }
+        }
+        const object = parsed && isObject(data);
+        const msg = data as Record<string, any>;
+        // from/seq: the sender id and sequence number of a reliable message, else null.
+        const meta: MessageMeta = { type: object && typeof msg.type === "string" ? msg.type : null, binary: false, raw, from: null, seq: null };
+        if (route & ROUTE.SEQ && object) {
+          const tag: string = msg[RELIABLE_TAG]; // "<id>:<seq>", checked by the core
+          const colon = tag.lastIndexOf(":");
+          meta.from = tag.slice(0, colon);
+          meta.seq = Number(tag.slice(colon + 1));
+        }
+        if (route & ROUTE.MESSAGE) this.#events.emit("message", data, meta);
+        if (!object) return;
+        if (route & ROUTE.FIELD && meta.type !== null) this.#typed.emit(meta.type, data, meta); // FIELD << 0: "type"
+        if (route & ROUTE.ANY) this.#typed.emit("*", data, meta);
+        if (this.#hooks.size) {
+          for (const [bit, hook] of this.#hooks) {
+            if (route & bit && !this.#disposed) {
+              try {
+                hook(data, meta);
+              } catch (err) {
+                this.#listenerThrew(err, "route");
+              }
+            }
+          }
+        }
+      },
+      binary: (bytes, route) => {
+        if (route & ROUTE.MESSAGE) {
+          this.#events.emit("message", bytes, { type: null, binary: true, raw: null, from: null, seq: null });
+        }
+      },
+      lost: (from, count, message) => this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count })),
+      presence: (json) => {
+        const change: { joined: Record<string, unknown>; updated: Record<string, unknown>; left: string[] } = JSON.parse(json);
+        for (const [id, state] of Object.entries(change.joined)) this.#presence.set(id, state);
+        for (const [id, state] of Object.entries(change.updated)) this.#presence.set(id, state);
+        for (const id of change.left) this.#presence.delete(id);
+        this.#events.emit("presence", { joined: Object.keys(change.joined), updated: Object.keys(change.updated), left: change.left });
+      },
+      close: (code, reason, wasClean, willReconnect) => {
+        this.#protocol = "";
+        this.#events.emit("close", { code, reason, wasClean, willReconnect });
+      },
+      error: (code, message, detail) => {
+        const err = new MetaChannelError(code, message, detail || undefined);
+        if (this.#early) this.#early.push(err);
+        else this.#emitError(err);
+      },
+      reconnecting: (attempt, delayMs) => this.#events.emit("reconnecting", { attempt, delayMs }),
+    };
+  }
+}

@@ -1,0 +1,109 @@
+// The Emscripten glue (build/wasm/core-glue.mjs, aliased "#core-glue" by scripts/build.mjs):
+// the module factory and what js/ uses of the module it makes: the boundary as the JS layer
+// sees it (its other side: bindings/bindings.cpp and bindings/library.js). Internal: never
+// part of the public types.
+declare module "#core-glue" {
+  /** Return codes of the core's calls: 0 = ok, else an index into ERROR_CODES. */
+  type Rc = number;
+  /** The address of a WasmChannel in wasm memory: what the raw exports take. */
+  type Address = number;
+
+  /** The Embind class of bindings/bindings.cpp: one mc::Channel in wasm memory (its lifetime). */
+  export interface WasmChannel {
+    /** The address the core's raw exports take. */
+    address(): Address;
+    /** Embind: frees the C++ object. */
+    delete(): void;
+  }
+
+  /**
+   * The core's events for one channel handle (installed by js/channel.ts); bindings/library.js
+   * has decoded the text already.
+   */
+  export interface CoreEvents {
+    state(h: number, from: number, to: number): void;
+    open(h: number, protocol: string): void;
+    /** `text` is the frame's own string when it is the frame being received. */
+    text(h: number, text: string, route: number): void;
+    binary(h: number, bytes: Uint8Array, route: number): void;
+    close(h: number, code: number, reason: string, clean: boolean, again: boolean): void;
+    error(h: number, code: number, message: string, detail: unknown): void;
+    reconnecting(h: number, attempt: number, delayMs: number): void;
+    lost(h: number, from: string, count: number, message: string): void;
+    presence(h: number, json: string): void;
+  }
+
+  /**
+   * `Module.mc`: the module's one slot for metachannel, declared in bindings/library.js (its
+   * `$MC` object); the calls that take or return text.
+   */
+  export interface CoreBridge {
+    /** Set once by js/channel.ts. */
+    events: CoreEvents | null;
+    /** Set once by js/socket-factory.ts: makes the socket websocket.h asks for. */
+    createSocket: ((url: string, protocols: string[] | undefined, owner: number) => SocketLike) | null;
+    /** Set by the socket factory when the constructor threw (read by the platform layer). */
+    createError: string | null;
+    sendText(channel: Address, text: string): Rc;
+    sendBinary(channel: Address, bytes: Uint8Array): Rc;
+    setUrl(channel: Address, url: string): Rc;
+    close(channel: Address, code: number, reason: string): Rc;
+    setPresence(channel: Address, json: string): Rc;
+    /** The router slot of a top-level member name; -1 when refused. */
+    fieldSlot(channel: Address, name: string): number;
+    route(channel: Address, slot: number, value: string, delta: number): void;
+    url(channel: Address): string;
+    id(channel: Address): string;
+    lastError(channel: Address): string;
+    /** JSON text of the reliable-delivery counters. */
+    reliableStats(channel: Address): string;
+    memoryBytes(): number;
+  }
+
+  /** What websocket.h gets from the socket factory: a WebSocket, or an inert stand-in. */
+  export interface SocketLike {
+    readyState: number;
+    send(data: unknown): void;
+    close(code?: number, reason?: string): void;
+  }
+
+  /** The instantiated module: Embind exports, `mc` (bindings/library.js) and the raw exports. */
+  export interface CoreModule {
+    /**
+     * `options`: every option, flat: js/vocabulary.ts's WireOptions (Embind's value_object
+     * throws if a member is missing).
+     */
+    WasmChannel: new (handle: number, options: Readonly<Record<string, number | boolean | string>>) => WasmChannel;
+    /** "" if `url` is a valid channel URL, else what is wrong with it. */
+    validateUrl(url: string): string;
+    /** `url` with its path and query replaced (ws://host/…). */
+    redactUrl(url: string): string;
+    /** The digest of src/metachannel/vocabulary.h this wasm was built with. */
+    VOCABULARY_DIGEST: number;
+    mc: CoreBridge;
+    /** An index into STATES. */
+    _mc_channel_state(channel: Address): number;
+    _mc_channel_attempt(channel: Address): number;
+    _mc_channel_buffered_amount(channel: Address): number;
+    _mc_channel_queued_count(channel: Address): number;
+    _mc_channel_queued_bytes(channel: Address): number;
+    _mc_channel_reconnect(channel: Address): Rc;
+    _mc_channel_set_online(channel: Address, online: 0 | 1): void;
+    _mc_channel_resume(channel: Address): void;
+    _mc_channel_set_hidden(channel: Address, hidden: 0 | 1): void;
+    _mc_channel_drop_connection(channel: Address): void;
+    _mc_channel_dispose(channel: Address): void;
+    _mc_channel_route_message(channel: Address, delta: number): void;
+    _mc_channel_route_any(channel: Address, delta: number): void;
+  }
+
+  export interface CoreFactoryOptions {
+    instantiateWasm(
+      imports: WebAssembly.Imports,
+      receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
+    ): object;
+  }
+
+  const createCore: (options: CoreFactoryOptions) => Promise<CoreModule>;
+  export default createCore;
+}

@@ -1,0 +1,12 @@
+// Globals js/ reads without depending on @types/node: what scripts/build.mjs defines, and the
+// parts of Node's globals that the runtime checks touch.
+
+/** The output format being built ("esm", "cjs", "iife"): a constant esbuild substitutes. */
+declare const __MC_FORMAT__: "esm" | "cjs" | "iife";
+/** package.json's version, substituted by esbuild. */
+declare const __MC_VERSION__: string;
+/** CommonJS only (the cjs build): this file's folder. */
+declare const __dirname: string;
+declare var process:
+  | { versions?: { node?: string } | null; env?: Record<string, string | undefined> | null }
+  | undefined;

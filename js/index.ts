@@ -1,0 +1,74 @@
+/**
+ * metachannel: real-time WebSocket channels for metaframes, pages and Node workers.
+ * A C++ core compiled to WebAssembly owns the connection state machine, reconnects,
+ * heartbeat, send queue and routing; these classes are its JavaScript face.
+ *
+ * Ownership: every Channel (and client built on one) holds wasm memory until dispose().
+ *
+ * @packageDocumentation
+ */
+import { Channel } from "./channel.js";
+import { ready } from "./loader.js";
+import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
+
+export { ready, isSupported } from "./loader.js";
+export { Channel } from "./channel.js";
+export { MetaChannelError, type ErrorCode } from "./errors.js";
+/** @internal wasm heap size, for leak tests */
+export { memoryBytes as _memoryBytes } from "./loader.js";
+/** @internal metachannel/inline */
+export { useInlineWasm as _useInlineWasm } from "./loader.js";
+export { MetaframeClient } from "./metaframe-client.js";
+export { bindMetaframe } from "./bind-metaframe.js";
+export { connectFromEnv } from "./connect-from-env.js";
+export { ChatClient } from "./chat-client.js";
+export { LiveDataClient } from "./live-data-client.js";
+export type {
+  BindMetaframeOptions,
+  ChannelEvent,
+  ChannelEvents,
+  ChannelOptions,
+  ChatClientEvents,
+  ChatClientOptions,
+  ChatEvent,
+  CloseEvent,
+  ConnectFromEnvOptions,
+  HeartbeatOptions,
+  Incoming,
+  MessageMap,
+  MessageMeta,
+  MessageOf,
+  MessageType,
+  MetaframeClientOptions,
+  OpenEvent,
+  Outgoing,
+  PresenceEvent,
+  PresenceOptions,
+  QueueOptions,
+  ReadyOptions,
+  ReconnectOptions,
+  ReconnectingEvent,
+  ReliableOptions,
+  RequestOptions,
+  State,
+  StateEvent,
+  UntypedMessages,
+} from "./types.js";
+
+/**
+ * The package version.
+ * @public
+ */
+export const version: string = __MC_VERSION__;
+
+/**
+ * Awaits ready() and returns a Channel that is connecting to `url` (it does not wait for open:
+ * use `channel.opened()` or the "open" event). `M` declares the channel's messages (see
+ * {@link MessageMap}); without it everything is `any`.
+ *
+ * @public
+ */
+export async function connect<M extends MessageMap<M> = UntypedMessages>(url: string, options?: ChannelOptions): Promise<Channel<M>> {
+  await ready();
+  return new Channel<M>(url, options);
+}

@@ -1,0 +1,87 @@
+// One keyed route of a Channel, shared by every client on it: chat rooms (the "room" field),
+// live-data subscriptions ("channel") and request replies ("re"). A client that routes on
+// another member name needs no change in C++: the core's router takes any name.
+//
+// The C++ router marks a frame with the field's bit when the frame's top-level `field` names a
+// key someone registered interest in; the hub then hands the frame to the delivery functions
+// registered for that key. Interest is registered when a key gets its first delivery function
+// and dropped when it loses its last, so clients sharing a Channel never remove each other's.
+import { callAll } from "./emitter.js";
+import type { Channel } from "./channel.js";
+import type { MessageMeta } from "./types.js";
+
+/** A delivery function; a throw is reported by the Channel as LISTENER_THREW. @internal */
+export type Deliver = (msg: any, meta: MessageMeta) => void;
+
+/** @internal */
+export interface RouteSpec {
+  /** The top-level member of a frame that holds the key. */
+  field: string;
+  /** Frames that are routed but are not for the delivery functions (control frames). */
+  skip?(msg: any): boolean;
+  /** Called after a key got its first delivery function (interest is registered). */
+  first?(key: string): void;
+  /** Called before a key's interest is dropped, when it lost its last (not after dispose). */
+  last?(key: string): void;
+}
+
+/** Per Channel: field -> hub. */
+const hubs = new WeakMap<Channel<any>, Map<string, RouteHub>>();
+
+/** @internal */
+export class RouteHub {
+  readonly #channel: Channel<any>;
+  readonly #spec: RouteSpec;
+  readonly #keys = new Map<string, Set<Deliver>>();
+
+  /**
+   * The hub of `spec.field` on `channel`, made on first use; `setup` runs once, right after
+   * the hub is made (to add channel listeners the route needs).
+   */
+  static of(channel: Channel<any>, spec: RouteSpec, setup?: (hub: RouteHub) => void): RouteHub {
+    let byRoute = hubs.get(channel);
+    if (!byRoute) hubs.set(channel, (byRoute = new Map()));
+    let hub = byRoute.get(spec.field);
+    if (hub) return hub;
+    hub = new RouteHub(channel, spec);
+    byRoute.set(spec.field, hub);
+    setup?.(hub);
+    return hub;
+  }
+
+  private constructor(channel: Channel<any>, spec: RouteSpec) {
+    this.#channel = channel;
+    this.#spec = spec;
+    channel._hook(spec.field, (msg, meta) => {
+      if (spec.skip?.(msg)) return;
+      const set = this.#keys.get(msg[spec.field]);
+      if (set) callAll([...set], msg, meta); // copied: a delivery may add or remove deliveries
+    });
+  }
+
+  /** Adds `deliver` for `key`; the first one registers the interest. */
+  add(key: string, deliver: Deliver): void {
+    let set = this.#keys.get(key);
+    if (!set) {
+      this.#keys.set(key, (set = new Set()));
+      this.#channel._route(this.#spec.field, key, 1);
+      this.#spec.first?.(key);
+    }
+    set.add(deliver);
+  }
+
+  /** Removes `deliver` from `key`; the last one drops the interest (unless the channel was disposed). */
+  remove(key: string, deliver: Deliver): void {
+    const set = this.#keys.get(key);
+    if (!set || !set.delete(deliver) || set.size) return;
+    this.#keys.delete(key);
+    if (this.#channel.disposed) return;
+    this.#spec.last?.(key);
+    this.#channel._route(this.#spec.field, key, -1);
+  }
+
+  /** Keys with at least one delivery function, in the order they got their first. */
+  keys(): string[] {
+    return [...this.#keys.keys()];
+  }
+}

@@ -1,0 +1,309 @@
+// The public types that are not classes: options, events, typed message maps.
+import type { MetaChannelError } from "./errors.js";
+import type { STATES } from "./vocabulary.js";
+
+// ------------------------------------------------------------------------------ Loading
+
+/** @public */
+export interface ReadyOptions {
+  /**
+   * Where to fetch the .wasm from (a URL; in Node also a file path): called with
+   * "metachannel.wasm", the file the package ships, in every environment. Default: next to
+   * the script (bundlers that follow `new URL(…, import.meta.url)` copy it for you).
+   */
+  locateFile?(name: string): string;
+  /** The .wasm bytes, if you already have them (no fetch, no file read). */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+}
+
+// ------------------------------------------------------------------------------ Channel
+
+/** @public */
+export type State = (typeof STATES)[number];
+
+/** @public */
+export interface OpenEvent {
+  url: string;
+  protocol: string;
+}
+/** @public */
+export interface CloseEvent {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+  /** true when the channel will reconnect by itself (after a `reconnecting` event). */
+  willReconnect: boolean;
+}
+/** @public */
+export interface ReconnectingEvent {
+  attempt: number;
+  delayMs: number;
+}
+/** @public */
+export interface StateEvent {
+  from: State;
+  to: State;
+}
+
+/** @public */
+export interface MessageMeta {
+  /** The "type" field of a JSON object, else null. */
+  type: string | null;
+  binary: boolean;
+  /** The text frame as received (null for binary). */
+  raw: string | null;
+  /** The sender's id of a reliable message (its "_mc" member), else null. */
+  from: string | null;
+  /** The sequence number of a reliable message, else null. */
+  seq: number | null;
+}
+
+/**
+ * Who joined, changed state or left since the last event (ids; states are in `channel.presence`).
+ * @public
+ */
+export interface PresenceEvent {
+  joined: string[];
+  updated: string[];
+  left: string[];
+}
+
+/**
+ * Every event of a Channel and the arguments its listeners get.
+ * @public
+ */
+export interface ChannelEvents {
+  open: [e: OpenEvent];
+  /** text that parses as JSON -> the parsed value; other text -> the string; binary -> Uint8Array. */
+  message: [data: unknown, meta: MessageMeta];
+  close: [e: CloseEvent];
+  error: [err: MetaChannelError];
+  reconnecting: [e: ReconnectingEvent];
+  state: [e: StateEvent];
+  /** options.presence: peers that joined, changed their state or left (closed, disposed, page hidden, timed out). */
+  presence: [e: PresenceEvent];
+}
+/** @public */
+export type ChannelEvent = keyof ChannelEvents;
+
+// ------------------------------------------------------------------------------ Typed messages
+
+/**
+ * A channel's messages, declared once: each key is a message `type`, its value the other
+ * fields (as socket.io's typed event maps do). Pass it as the type argument of `connect`,
+ * `new Channel`, `bindMetaframe` or `connectFromEnv`; then `onMessage("progress", (m) => …)`
+ * gets `m` typed, and `send()` checks outgoing JSON objects against the map.
+ *
+ * @example
+ * ```ts
+ * type Messages = {
+ *   progress: { value: number };
+ *   chat: { from: string; text: string };
+ * };
+ * const ch = await connect<Messages>(url);
+ * ch.onMessage("progress", (m) => bar.value = m.value);   // m: { type: "progress"; value: number }
+ * ch.send({ type: "chat", from: "a", text: "hi" });       // checked
+ * ```
+ * @public
+ */
+export type MessageMap<M = any> = { [K in keyof M]: object };
+/**
+ * The default map: any `type`, messages typed `any` (how an undeclared channel behaves).
+ * @public
+ */
+export interface UntypedMessages {
+  [type: string]: any;
+}
+/**
+ * The message with type `K` of map `M`, its `type` field included; `K` a union: the union of them.
+ * @public
+ */
+export type MessageOf<M, K extends keyof M = keyof M> = K extends keyof M & string ? M[K] & { type: K } : never;
+/**
+ * What `send()` accepts on a Channel<M>: a declared message, or text and binary as always.
+ * @public
+ */
+export type Outgoing<M> = string extends keyof M ? unknown : MessageOf<M> | string | ArrayBuffer | ArrayBufferView;
+/**
+ * What a listener of `onMessage(type)` gets: `any` on an undeclared channel.
+ * @public
+ */
+export type Incoming<M, K extends string> = string extends keyof M
+  ? any
+  : K extends "*"
+    ? MessageOf<M>
+    : K extends keyof M
+      ? MessageOf<M, K>
+      : never;
+/**
+ * The `type` argument `onMessage` accepts on a Channel<M>: any string on an undeclared channel,
+ * else a declared type or "*".
+ * @public
+ */
+export type MessageType<M> = string extends keyof M ? string : (keyof M & string) | "*";
+
+// ------------------------------------------------------------------------------ Options
+
+/** @public */
+export interface ChannelOptions {
+  /** Subprotocols to offer; the negotiated one is `channel.protocol`. */
+  protocols?: string[];
+  /** Handshake headers. Node only; in a browser: MetaChannelError HEADERS_UNSUPPORTED. */
+  headers?: Record<string, string>;
+  /** WebSocket implementation to use (default: the global one, or the `ws` package in Node). */
+  WebSocket?: unknown;
+  /** Default: on, with the defaults below. false: a dropped connection closes the channel. */
+  reconnect?: false | ReconnectOptions;
+  /** Default: off (a broadcast channel has nobody to answer pings). */
+  heartbeat?: false | HeartbeatOptions;
+  queue?: QueueOptions;
+  /** Default 1 MiB. Larger outgoing: MESSAGE_TOO_LARGE (thrown); larger incoming: dropped + error event. */
+  maxMessageBytes?: number;
+  /**
+   * Default 5000. How long close() waits for a connection to send what is queued (0: drop
+   * it at once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
+   */
+  closeTimeoutMs?: number;
+  /**
+   * Default false. Exactly once, in order per sender, repaired by the peers themselves over a
+   * relay that only broadcasts: each JSON object sent carries one reserved member
+   * `"_mc": "<id>:<seq>"`. What nobody holds any more is reported once per gap as an error
+   * event MESSAGES_LOST (detail `{ from, count }`). Reliability, not authentication: see
+   * docs/reliability.md.
+   */
+  reliable?: boolean | ReliableOptions;
+  /** Default false. Who else is on the channel: `channel.presence`, `setPresence()`, the "presence" event. */
+  presence?: boolean | PresenceOptions;
+}
+
+/**
+ * The resend buffer a sender keeps for repair requests; the oldest go first when any bound is hit.
+ * @public
+ */
+export interface ReliableOptions {
+  /** Default 1000 messages (at most 1048576). */
+  bufferMessages?: number;
+  /** Default 1 MiB. */
+  bufferBytes?: number;
+  /** Default 60000 ms. */
+  bufferAgeMs?: number;
+}
+
+/** @public */
+export interface PresenceOptions {
+  /** This peer's initial state, any JSON value. Default null. */
+  state?: unknown;
+  /** Re-announce period. Default 15000 ms. */
+  renewMs?: number;
+  /** A peer not heard from for this long has left. Default 30000 ms. */
+  timeoutMs?: number;
+  /** Largest state (as JSON) sent or accepted. Default 4096 bytes. */
+  maxStateBytes?: number;
+}
+
+/** @public */
+export interface ReconnectOptions {
+  /** Default 500. */
+  minDelayMs?: number;
+  /** Default 30000. */
+  maxDelayMs?: number;
+  /** Default 2: the delay before attempt n is min(maxDelayMs, minDelayMs * factor^(n-1)) before jitter. */
+  factor?: number;
+  /** "full" (default): uniform in [0, delay]; a number f in [0, 1]: delay * (1 ± f). */
+  jitter?: "full" | number;
+  /** Default Infinity; then error RETRIES_EXHAUSTED and state "closed". */
+  maxRetries?: number;
+  /** Default 10000: a handshake that takes longer fails the attempt (CONNECT_TIMEOUT). */
+  connectTimeoutMs?: number;
+  /** Default 5000: the attempt counter resets only after the connection stayed open this long. */
+  stableAfterMs?: number;
+}
+
+/** @public */
+export interface HeartbeatOptions {
+  /** Send `message` every intervalMs while open. */
+  intervalMs: number;
+  /** No frame at all for timeoutMs after a ping: HEARTBEAT_TIMEOUT, drop and reconnect. */
+  timeoutMs: number;
+  /** Default "ping". A non-string is sent as JSON. */
+  message?: unknown;
+  /** Default "pong": a text frame equal to this is swallowed, not dispatched. */
+  pong?: string;
+}
+
+/** @public */
+export interface QueueOptions {
+  /** Default 1000. */
+  maxMessages?: number;
+  /** Default 1 MiB. */
+  maxBytes?: number;
+  /** Default "drop-oldest" (with a QUEUE_OVERFLOW error event); "error" makes send() throw QUEUE_OVERFLOW. */
+  overflow?: "drop-oldest" | "drop-newest" | "error";
+}
+
+/** @public */
+export interface RequestOptions {
+  /** Reject with REQUEST_TIMEOUT after this many ms. Default 10000; Infinity: never. */
+  timeoutMs?: number;
+}
+
+// ------------------------------------------------------------------------------ Metaframes and containers
+
+/** @public */
+export interface MetaframeClientOptions {
+  /** This frame's id in the metapage. Default: `window.name`, which the metapage sets on the iframe. */
+  id?: string;
+  /** First retry of the handshake request, in ms (default 200; doubles each time). */
+  retryMinMs?: number;
+  /** Longest wait between handshake requests, in ms (default 5000). */
+  retryMaxMs?: number;
+}
+
+/** @public */
+export interface BindMetaframeOptions extends ChannelOptions {
+  /** The input that carries the channel URL. Default "_websocket_url_". */
+  input?: string;
+}
+
+/** @public */
+export interface ConnectFromEnvOptions extends ChannelOptions {
+  /** The environment variable holding the channel URL. Default "WEBSOCKET_URL". */
+  env?: string;
+}
+
+// ------------------------------------------------------------------------------ Clients
+
+/** @public */
+export interface ChatClientOptions extends ChannelOptions {
+  /**
+   * Rooms joined at connect(). Default `["general"]` (the documents' chat app has no room).
+   * `[]`: none until joinRoom().
+   */
+  rooms?: string[];
+}
+
+/**
+ * A chat frame as received (extra fields are kept).
+ * @public
+ */
+export interface ChatEvent {
+  type: "message" | "join" | "leave" | "error";
+  username?: string;
+  room?: string;
+  /** "message" frames. */
+  text?: string;
+  /** "error" frames. */
+  message?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The events of a ChatClient: each listener gets the frame.
+ * @public
+ */
+export interface ChatClientEvents {
+  message: [e: ChatEvent];
+  join: [e: ChatEvent];
+  leave: [e: ChatEvent];
+  error: [e: ChatEvent];
+}
