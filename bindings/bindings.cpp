@@ -17,10 +17,10 @@
 #include <limits>
 #include <string>
 
+#include "../src/platform/emscripten_platform.h"
 #include "metachannel/channel.h"
 #include "metachannel/url.h"
 #include "metachannel/vocabulary.h"
-#include "../src/platform/emscripten_platform.h"
 
 extern "C" {
 void mc_emit_state(int h, int from, int to);
@@ -166,8 +166,12 @@ EMSCRIPTEN_KEEPALIVE int mc_channel_field_slot(WasmChannel* w, const char* p, in
 EMSCRIPTEN_KEEPALIVE void mc_channel_route(WasmChannel* w, int slot, const char* p, int n, int delta) {
   w->channel().router().add(slot, text(p, n), delta);
 }
-EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) { w->channel().router().add_message(delta); }
-EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) { w->channel().router().add_any_object(delta); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) {
+  w->channel().router().add_message(delta);
+}
+EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) {
+  w->channel().router().add_any_object(delta);
+}
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_online(WasmChannel* w, int online) { w->channel().set_online(online != 0); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_resume(WasmChannel* w) { w->channel().on_resume(); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_hidden(WasmChannel* w, int hidden) { w->channel().set_hidden(hidden != 0); }

@@ -59,7 +59,9 @@ function renderPill(id) {
   const n = s.reconnects || 0;
   p.attempts.textContent = `${n} reconnect${n === 1 ? "" : "s"}`;
   p.msgs.textContent = `${(s.received || 0).toLocaleString()} msgs${s.peers !== undefined ? ` · ${s.peers} on channel` : ""}`;
-  p.pill.title = `${id}: state ${s.state}, reconnect attempt ${s.attempt || 0}, ${n} reconnects in total` + (s.error ? `, last error ${s.error}` : "") +
+  p.pill.title =
+    `${id}: state ${s.state}, reconnect attempt ${s.attempt || 0}, ${n} reconnects in total` +
+    (s.error ? `, last error ${s.error}` : "") +
     (s.others?.length ? `; on the channel: ${s.others.join(", ")}` : "");
 }
 
@@ -89,9 +91,7 @@ async function main() {
   rotations = info.rotations || 0;
   renderInfo();
 
-  const metaframes = Object.fromEntries(
-    Object.entries(FRAMES).map(([id, f]) => [id, { url: new URL(f.path, location.href).href }]),
-  );
+  const metaframes = Object.fromEntries(Object.entries(FRAMES).map(([id, f]) => [id, { url: new URL(f.path, location.href).href }]));
   const mp = await Metapage.from({ version: "2", metaframes });
 
   mp.on(Metapage.OUTPUTS, (delta) => {

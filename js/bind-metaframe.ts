@@ -100,7 +100,7 @@ function bind(client: unknown, options: unknown): Promise<Channel<any>> {
   }
   const source = client as InputSource;
   const existing = bindings.get(client as object);
-  if (existing && !(existing.channel && existing.channel.disposed)) return existing.promise!;
+  if (existing && !existing.channel?.disposed) return existing.promise!;
 
   if (options === undefined || options === null) options = {};
   if (typeof options !== "object" || Array.isArray(options)) invalid("bindMetaframe(client, options)", "an object", options);
@@ -126,7 +126,11 @@ function bind(client: unknown, options: unknown): Promise<Channel<any>> {
     }
     if (typeof value !== "string" || !/^wss?:\/\/[^/]/i.test(value.trim())) {
       channel._emitError(
-        new MetaChannelError("INVALID_URL", `metaframe input "${input}" must be a ws:// or wss:// URL (got ${describeValue(value)}); the channel keeps its current connection`, { input }),
+        new MetaChannelError(
+          "INVALID_URL",
+          `metaframe input "${input}" must be a ws:// or wss:// URL (got ${describeValue(value)}); the channel keeps its current connection`,
+          { input },
+        ),
       );
       return;
     }

@@ -220,7 +220,11 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       } finally {
         const early = this.#early;
         this.#early = null;
-        if (early.length) queueMicrotask(() => early.forEach((err) => this._emitError(err)));
+        if (early.length) {
+          queueMicrotask(() => {
+            for (const err of early) this._emitError(err);
+          });
+        }
       }
     }
   }

@@ -115,7 +115,7 @@ export class ChatClient {
       this.#rooms = [DEFAULT_ROOM];
     } else {
       if (!Array.isArray(rooms)) invalid("options.rooms", "an array of room names", rooms);
-      rooms.forEach((r, i) => checkRoom(`options.rooms[${i}]`, r));
+      for (const [i, r] of rooms.entries()) checkRoom(`options.rooms[${i}]`, r);
       this.#rooms = [...new Set(rooms)];
     }
     this.#target = target;

@@ -73,7 +73,10 @@ declare module "#core-glue" {
      * `options`: every option, flat: js/vocabulary.ts's WireOptions (Embind's value_object
      * throws if a member is missing).
      */
-    WasmChannel: new (handle: number, options: Readonly<Record<string, number | boolean | string>>) => WasmChannel;
+    WasmChannel: new (
+      handle: number,
+      options: Readonly<Record<string, number | boolean | string>>,
+    ) => WasmChannel;
     /** "" if `url` is a valid channel URL, else what is wrong with it. */
     validateUrl(url: string): string;
     /** `url` with its path and query replaced (ws://host/…). */
@@ -98,10 +101,7 @@ declare module "#core-glue" {
   }
 
   export interface CoreFactoryOptions {
-    instantiateWasm(
-      imports: WebAssembly.Imports,
-      receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
-    ): object;
+    instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void): object;
   }
 
   const createCore: (options: CoreFactoryOptions) => Promise<CoreModule>;

@@ -136,7 +136,7 @@ export class Emitter<E extends EventMap<E>> {
     if (!list) return;
     const { report, stopped } = this.#hooks;
     for (let i = 0; i < list.length; i++) {
-      if (stopped && stopped()) return;
+      if (stopped?.()) return;
       try {
         list[i]!(...args);
       } catch (err) {

@@ -7,6 +7,4 @@ declare const __MC_FORMAT__: "esm" | "cjs" | "iife";
 declare const __MC_VERSION__: string;
 /** CommonJS only (the cjs build): this file's folder. */
 declare const __dirname: string;
-declare var process:
-  | { versions?: { node?: string } | null; env?: Record<string, string | undefined> | null }
-  | undefined;
+declare var process: { versions?: { node?: string } | null; env?: Record<string, string | undefined> | null } | undefined;

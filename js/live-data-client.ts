@@ -87,7 +87,9 @@ export class LiveDataClient {
     if (target instanceof Channel) {
       if (target.disposed) throw new MetaChannelError("DISPOSED", "LiveDataClient(channel): the channel was disposed");
       if (options !== undefined && options !== null && (typeof options !== "object" || Object.keys(options).length)) {
-        throw new MetaChannelError("INVALID_ARGUMENT", "LiveDataClient over a shared Channel takes no options; configure the Channel itself instead", { field: "options" });
+        throw new MetaChannelError("INVALID_ARGUMENT", "LiveDataClient over a shared Channel takes no options; configure the Channel itself instead", {
+          field: "options",
+        });
       }
       this.#channel = target;
       this.#owned = false;

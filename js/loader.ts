@@ -26,9 +26,7 @@ const PATH_MODULE = "node:path";
 
 // Where the script-tag build was loaded from, captured while it is being evaluated.
 const scriptUrl =
-  __MC_FORMAT__ === "iife" && typeof document !== "undefined" && document.currentScript
-    ? (document.currentScript as HTMLScriptElement).src
-    : null;
+  __MC_FORMAT__ === "iife" && typeof document !== "undefined" && document.currentScript ? (document.currentScript as HTMLScriptElement).src : null;
 
 let readyPromise: Promise<void> | null = null;
 let core: CoreModule | null = null;
@@ -85,8 +83,8 @@ function loadFailed(where: string, why: string, cause?: unknown): MetaChannelErr
   return new MetaChannelError(
     "LOAD_FAILED",
     `could not load the metachannel wasm from ${where}: ${why}. Serve dist/metachannel.wasm and point to it with ` +
-      "ready({ locateFile: (name) => \"/path/to/\" + name }), or pass ready({ wasmBinary }) " +
-      "(bundlers: see \"Install\" in the README)",
+      'ready({ locateFile: (name) => "/path/to/" + name }), or pass ready({ wasmBinary }) ' +
+      '(bundlers: see "Install" in the README)',
     cause === undefined ? undefined : { cause: messageOf(cause) },
   );
 }
@@ -131,7 +129,11 @@ async function fetchWasm(url: string): Promise<WasmSource> {
 
 /** The wasm bytes this environment should use, and where they came from (for messages). */
 async function wasmBytes({ locateFile, wasmBinary }: ReadyOptions): Promise<WasmSource> {
-  if (wasmBinary) return { bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength), where: "options.wasmBinary" };
+  if (wasmBinary)
+    return {
+      bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength),
+      where: "options.wasmBinary",
+    };
   if (!locateFile && inlineWasm) return { bytes: inlineWasm, where: "the inline copy" };
   if (isNode) return readWasmInNode(locateFile);
   if (locateFile) {

@@ -278,7 +278,11 @@ export class MetaframeClient {
       this.#parentWindow!.postMessage(message, targetOrigin);
     } catch (err) {
       // A value that cannot be cloned (a function, a DOM node): say which call failed.
-      throw new MetaChannelError("INVALID_ARGUMENT", `${message.method}: the values cannot be sent to the parent page (${err && (err as Error).name ? (err as Error).name : "postMessage failed"})`, err);
+      throw new MetaChannelError(
+        "INVALID_ARGUMENT",
+        `${message.method}: the values cannot be sent to the parent page (${err && (err as Error).name ? (err as Error).name : "postMessage failed"})`,
+        err,
+      );
     }
   }
 

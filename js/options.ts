@@ -12,7 +12,9 @@ type NumberWire = NumberOption["wire"];
 const NUMBER = new Map<string, NumberOption>(NUMBER_OPTIONS.map((o) => [o.path, o]));
 /** The members a nested option object allows, from the lists (plus what never reaches the core). */
 function membersOf(group: string, extra: readonly string[] = []): string[] {
-  const names = [...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].filter((o) => o.path.startsWith(`${group}.`)).map((o) => o.path.slice(group.length + 1));
+  const names = [...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS]
+    .filter((o) => o.path.startsWith(`${group}.`))
+    .map((o) => o.path.slice(group.length + 1));
   return [...new Set([...extra, ...names])];
 }
 const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs", "reliable", "presence"];
@@ -55,8 +57,8 @@ function invalidSecret(field: string, allowed: string, got: unknown): never {
 /** Checks a numeric option against its bounds in the option lists; returns it. */
 function number(v: unknown, path: string): number {
   const { min, max, integer, infinite } = NUMBER.get(path)!;
-  const ok = typeof v === "number" && !Number.isNaN(v) && v >= min && v <= max &&
-    (Number.isFinite(v) ? (!integer || Number.isInteger(v)) : infinite && v === Infinity);
+  const ok =
+    typeof v === "number" && !Number.isNaN(v) && v >= min && v <= max && (Number.isFinite(v) ? !integer || Number.isInteger(v) : infinite && v === Infinity);
   if (!ok) {
     const kind = integer ? "an integer" : "a number";
     const field = path.includes(".") ? path : `options.${path}`;
@@ -121,7 +123,8 @@ export function normalizeOptions(input: unknown, extraKeys: readonly string[] = 
     // Every index, holes included (forEach would skip a hole and join() would send "").
     for (let i = 0; i < p.length; i++) {
       const name = p[i];
-      if (typeof name !== "string" || !TOKEN.test(name)) invalidSecret(`options.protocols[${i}]`, "a subprotocol token (letters, digits and !#$%&'*+-.^_`|~; no commas or spaces)", name);
+      if (typeof name !== "string" || !TOKEN.test(name))
+        invalidSecret(`options.protocols[${i}]`, "a subprotocol token (letters, digits and !#$%&'*+-.^_`|~; no commas or spaces)", name);
       if (seen.has(name)) invalidSecret(`options.protocols[${i}]`, "unique", name);
       seen.add(name);
     }
@@ -138,7 +141,7 @@ export function normalizeOptions(input: unknown, extraKeys: readonly string[] = 
         invalidSecret(
           `options.headers.${name}`,
           "a string HTTP allows in a header: tabs, spaces and characters U+0021-U+007E or U+0080-U+00FF, with no line " +
-            "breaks (\"…\" and other characters above U+00FF are not allowed; percent-encode such text)",
+            'breaks ("…" and other characters above U+00FF are not allowed; percent-encode such text)',
           value,
         );
       }

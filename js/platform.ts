@@ -3,9 +3,7 @@
 /** A WebSocket class: the global one, the `ws` package's, or one given in options. @internal */
 export type WebSocketClass = new (...args: any[]) => any;
 
-export const isNode =
-  typeof process !== "undefined" && process.versions != null && process.versions.node != null &&
-  typeof window === "undefined";
+export const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
 
 export const isBrowser = typeof window !== "undefined" && typeof document !== "undefined";
 
@@ -34,6 +32,5 @@ export function defaultWebSocket(): WebSocketClass | null {
 
 /** True for the `ws` package's class (an EventEmitter), false for WHATWG WebSockets. */
 export function isWsPackageClass(WS: WebSocketClass | null | undefined): boolean {
-  return WS === wsPackage || (WS != null && WS.prototype != null && typeof WS.prototype.on === "function" &&
-    typeof WS.prototype.terminate === "function");
+  return WS === wsPackage || (WS != null && WS.prototype != null && typeof WS.prototype.on === "function" && typeof WS.prototype.terminate === "function");
 }

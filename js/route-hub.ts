@@ -40,7 +40,10 @@ export class RouteHub {
    */
   static of(channel: Channel<any>, spec: RouteSpec, setup?: (hub: RouteHub) => void): RouteHub {
     let byRoute = hubs.get(channel);
-    if (!byRoute) hubs.set(channel, (byRoute = new Map()));
+    if (!byRoute) {
+      byRoute = new Map();
+      hubs.set(channel, byRoute);
+    }
     let hub = byRoute.get(spec.field);
     if (hub) return hub;
     hub = new RouteHub(channel, spec);
@@ -63,7 +66,8 @@ export class RouteHub {
   add(key: string, deliver: Deliver): void {
     let set = this.#keys.get(key);
     if (!set) {
-      this.#keys.set(key, (set = new Set()));
+      set = new Set();
+      this.#keys.set(key, set);
       this.#channel._route(this.#spec.field, key, 1);
       this.#spec.first?.(key);
     }
@@ -73,7 +77,7 @@ export class RouteHub {
   /** Removes `deliver` from `key`; the last one drops the interest (unless the channel was disposed). */
   remove(key: string, deliver: Deliver): void {
     const set = this.#keys.get(key);
-    if (!set || !set.delete(deliver) || set.size) return;
+    if (!set?.delete(deliver) || set.size) return;
     this.#keys.delete(key);
     if (this.#channel.disposed) return;
     this.#spec.last?.(key);

@@ -27,9 +27,17 @@ function noop(): void {}
 /** What websocket.h gets when the constructor threw: the platform layer discards it at once. */
 function inertSocket(): SocketLike {
   return {
-    readyState: 3, protocol: "", extensions: "", bufferedAmount: 0, binaryType: "arraybuffer",
-    onopen: null, onmessage: null, onerror: null, onclose: null,
-    send() {}, close() {},
+    readyState: 3,
+    protocol: "",
+    extensions: "",
+    bufferedAmount: 0,
+    binaryType: "arraybuffer",
+    onopen: null,
+    onmessage: null,
+    onerror: null,
+    onclose: null,
+    send() {},
+    close() {},
   } as SocketLike;
 }
 
@@ -53,10 +61,10 @@ export function installSocketFactory(core: CoreModule): void {
   core.mc.createSocket = (url, protocols, owner) => {
     const entry = owners.get(owner);
     // Never null here: a Channel is only made when a WebSocket implementation exists.
-    const WS = ((entry && entry.WebSocket) || defaultWebSocket()) as WebSocketClass;
+    const WS = (entry?.WebSocket || defaultWebSocket()) as WebSocketClass;
     try {
-      let socket;
-      const headers = entry && entry.headers;
+      let socket: SocketLike & { on?: (event: string, listener: () => void) => void };
+      const headers = entry?.headers;
       if (headers && isWsPackageClass(WS)) {
         socket = new WS(url, protocols || [], { headers });
       } else if (headers) {
@@ -72,7 +80,7 @@ export function installSocketFactory(core: CoreModule): void {
     } catch (err) {
       // Read by the platform layer right after websocket.h returns (mc_socket_take_create_error):
       // the channel reports it as SOCKET_ERROR and does not retry.
-      core.mc.createError = describeCreateError(core, err, entry && entry.headers);
+      core.mc.createError = describeCreateError(core, err, entry?.headers);
       return inertSocket();
     }
   };

@@ -128,13 +128,7 @@ export type Outgoing<M> = string extends keyof M ? unknown : MessageOf<M> | stri
  * What a listener of `onMessage(type)` gets: `any` on an undeclared channel.
  * @public
  */
-export type Incoming<M, K extends string> = string extends keyof M
-  ? any
-  : K extends "*"
-    ? MessageOf<M>
-    : K extends keyof M
-      ? MessageOf<M, K>
-      : never;
+export type Incoming<M, K extends string> = string extends keyof M ? any : K extends "*" ? MessageOf<M> : K extends keyof M ? MessageOf<M, K> : never;
 /**
  * The `type` argument `onMessage` accepts on a Channel<M>: any string on an undeclared channel,
  * else a declared type or "*".

@@ -14,7 +14,7 @@ export function isPlainObject(v: unknown): v is Record<string, any> {
 
 /** Own (not inherited) property test that works for null-prototype objects. */
 export function hasOwn(o: unknown, key: PropertyKey): boolean {
-  return o != null && Object.prototype.hasOwnProperty.call(o, key);
+  return o != null && Object.hasOwn(o, key);
 }
 
 /** A value as a short phrase for an error message ("a string of 52 characters", "an array", …). */

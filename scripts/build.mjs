@@ -16,7 +16,11 @@ export async function build() {
   generate(); // js/vocabulary.ts and README's error codes, from src/metachannel/vocabulary.h
   const env = { ...process.env, NODE_PATH: "/usr/share/nodejs" }; // acorn for emcc's JS optimiser
   if (!existsSync(path.join(buildDir, "CMakeCache.txt"))) {
-    run("emcmake", ["cmake", "-S", ".", "-B", buildDir, `-DCMAKE_BUILD_TYPE=${debug ? "Debug" : "Release"}`, `-DMETACHANNEL_DEBUG_WASM=${debug ? "ON" : "OFF"}`], { env });
+    run(
+      "emcmake",
+      ["cmake", "-S", ".", "-B", buildDir, `-DCMAKE_BUILD_TYPE=${debug ? "Debug" : "Release"}`, `-DMETACHANNEL_DEBUG_WASM=${debug ? "ON" : "OFF"}`],
+      { env },
+    );
   }
   run("cmake", ["--build", buildDir, "-j2"], { env });
 
@@ -32,7 +36,10 @@ export async function build() {
   const wasmFile = path.join(buildDir, "metachannel_core.wasm");
   mkdirSync(outDir, { recursive: true });
   const inlineModule = path.join(outDir, "metachannel-wasm.mjs");
-  writeFileSync(inlineModule, `// metachannel.wasm, base64: the fallback of metachannel.mjs and the wasm of metachannel/inline.\nexport default ${JSON.stringify(readFileSync(wasmFile).toString("base64"))};\n`);
+  writeFileSync(
+    inlineModule,
+    `// metachannel.wasm, base64: the fallback of metachannel.mjs and the wasm of metachannel/inline.\nexport default ${JSON.stringify(readFileSync(wasmFile).toString("base64"))};\n`,
+  );
 
   const esbuild = await import("esbuild");
   const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
@@ -74,17 +81,31 @@ export async function build() {
     // The fallback chunk stays a file of its own beside metachannel.mjs.
     { entryPoints: [main], format: "esm", platform: "neutral", outfile: "metachannel.mjs", banner: { js: esmBanner }, plugins: [wasmChunk(true)] },
     { entryPoints: [main], format: "cjs", platform: "node", outfile: "metachannel.cjs", logOverride: quiet, plugins: [wasmChunk(false)] },
-    { entryPoints: [main], format: "iife", platform: "browser", globalName: "MetaChannel", outfile: "metachannel.js", minify: !debug, logOverride: quiet, plugins: [wasmChunk(false)] },
+    {
+      entryPoints: [main],
+      format: "iife",
+      platform: "browser",
+      globalName: "MetaChannel",
+      outfile: "metachannel.js",
+      minify: !debug,
+      logOverride: quiet,
+      plugins: [wasmChunk(false)],
+    },
   ];
   if (!debug) {
-    outputs.push(
-      { entryPoints: [inline], format: "iife", platform: "browser", globalName: "MetaChannel", outfile: "metachannel.inline.js", minify: true, logOverride: quiet, plugins: [wasmChunk(false)] },
-    );
+    outputs.push({
+      entryPoints: [inline],
+      format: "iife",
+      platform: "browser",
+      globalName: "MetaChannel",
+      outfile: "metachannel.inline.js",
+      minify: true,
+      logOverride: quiet,
+      plugins: [wasmChunk(false)],
+    });
   }
   await Promise.all(
-    outputs.map(({ outfile, format, ...rest }) =>
-      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format) }),
-    ),
+    outputs.map(({ outfile, format, ...rest }) => esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format) })),
   );
   if (!debug) {
     // metachannel/inline for bundlers and CDNs: the main build plus the wasm from the chunk
@@ -92,7 +113,7 @@ export async function build() {
     const base64 = readFileSync(wasmFile).toString("base64");
     writeFileSync(
       path.join(outDir, "metachannel.inline.mjs"),
-      '// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n' +
+      "// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n" +
         'import wasm from "./metachannel-wasm.mjs";\nimport { _useInlineWasm } from "./metachannel.mjs";\n' +
         '_useInlineWasm(wasm);\nexport * from "./metachannel.mjs";\n',
     );

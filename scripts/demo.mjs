@@ -204,13 +204,10 @@ const page = http.createServer(async (req, res) => {
     return sendJson(res, 500, { error: "internal error" });
   }
   // Everything else: the static server.
-  const upstream = http.request(
-    { host: HOST, port: files.port, path: req.url, method: req.method, headers: req.headers },
-    (up) => {
-      res.writeHead(up.statusCode, up.headers);
-      up.pipe(res);
-    },
-  );
+  const upstream = http.request({ host: HOST, port: files.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+    res.writeHead(up.statusCode, up.headers);
+    up.pipe(res);
+  });
   upstream.on("error", () => {
     if (!res.headersSent) res.writeHead(502);
     res.end();

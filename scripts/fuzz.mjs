@@ -48,7 +48,9 @@ async function main() {
     const work = path.join(buildDir, "corpus", name);
     mkdirSync(work, { recursive: true });
     const before = readdirSync(repoCorpus).length;
-    console.log(`\n=== ${name}: ${minutes} min, working corpus ${path.relative(root, work)} (${readdirSync(work).length}), seeds ${path.relative(root, repoCorpus)} (${before})`);
+    console.log(
+      `\n=== ${name}: ${minutes} min, working corpus ${path.relative(root, work)} (${readdirSync(work).length}), seeds ${path.relative(root, repoCorpus)} (${before})`,
+    );
     const artifactDir = path.join(artifactsDir, name);
     mkdirSync(artifactDir, { recursive: true });
     const r = await runTarget({ name, seconds, corpora: [work, repoCorpus], artifactDir, nice: true });
@@ -78,7 +80,9 @@ async function main() {
   }
   const bad = results.filter((r) => r.findings || !r.ok);
   if (bad.length) {
-    console.log(`\n${bad.length} target(s) found something: fix the cause, add the input to the target's corpus and a test that replays it (docs/security.md lists every finding).`);
+    console.log(
+      `\n${bad.length} target(s) found something: fix the cause, add the input to the target's corpus and a test that replays it (docs/security.md lists every finding).`,
+    );
   } else if (results.some((r) => r.after > r.before)) {
     console.log("\nNew corpus inputs: review `git status tests/fuzz/corpus` and commit them.");
   }

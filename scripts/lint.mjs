@@ -95,13 +95,13 @@ export async function lint({ write = false } = {}) {
       return stale.length === 0;
     });
     if (existsSync(path.join(root, "tsconfig.json"))) {
-      await check("tsc --noEmit -p tsconfig.json", () => sh(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]));
+      await check("tsc --noEmit -p tsconfig.json", () =>
+        sh(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]),
+      );
     } else {
       console.log("\n--- tsc: skipped (no tsconfig.json at the root yet)");
     }
-    await check(`${CLANG_FORMAT} --dry-run -Werror (${cxx.length} files in ${CXX_DIRS.join(", ")})`, () =>
-      sh(CLANG_FORMAT, ["--dry-run", "-Werror", ...cxx]),
-    );
+    await check(`${CLANG_FORMAT} --dry-run -Werror (${cxx.length} files in ${CXX_DIRS.join(", ")})`, () => sh(CLANG_FORMAT, ["--dry-run", "-Werror", ...cxx]));
     await check(`${CLANG_TIDY} (${TIDY_DIR}/*.cpp)`, async () => {
       // The native build's compile commands: the flags, include paths and defines it really uses.
       // The option is cached in build/native, so the native suite's configure keeps exporting.

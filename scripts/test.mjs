@@ -64,7 +64,10 @@ function stage(name, cmd, args, opts = {}) {
 function testFiles(dir) {
   const full = path.join(root, dir);
   if (!existsSync(full)) return [];
-  return readdirSync(full).filter((f) => f.endsWith(".test.js") || f.endsWith(".test.mjs")).sort().map((f) => path.join(dir, f));
+  return readdirSync(full)
+    .filter((f) => f.endsWith(".test.js") || f.endsWith(".test.mjs"))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 export function node22Path() {
@@ -113,17 +116,25 @@ async function main() {
     } else if (s === "demo") {
       // The demo page in headless Chromium: three frames receive, a chat message round-trips,
       // a URL rotation is followed, no console error; it writes docs/demo.png.
-      await stage("demo page (npm run demo -- --check)", process.execPath, ["scripts/demo.mjs", "--check", "--no-build", "--screenshot", "test-results/demo.png"], { countAs: true });
+      await stage(
+        "demo page (npm run demo -- --check)",
+        process.execPath,
+        ["scripts/demo.mjs", "--check", "--no-build", "--screenshot", "test-results/demo.png"],
+        { countAs: true },
+      );
     } else if (s === "package") {
       if (existsSync(path.join(root, "tests/package/run.mjs"))) {
-        await stage("package (npm pack → install → ESM/CJS/tsc, Node 20 and 22)", process.execPath, ["tests/package/run.mjs"], { env: { MC_NODE22: node22Path() } });
+        await stage("package (npm pack → install → ESM/CJS/tsc, Node 20 and 22)", process.execPath, ["tests/package/run.mjs"], {
+          env: { MC_NODE22: node22Path() },
+        });
       }
     } else if (s === "bundlers") {
       await stage("bundlers (tarball → Vite build/dev, webpack, esbuild, Rollup, Parcel → Chromium)", process.execPath, ["tests/bundlers/run.mjs"]);
     } else if (s === "fuzz") {
       if (existsSync(path.join(root, "tests/fuzz/run.mjs"))) await stage("fuzz (bounded)", process.execPath, ["tests/fuzz/run.mjs"]);
     } else if (s === "wasm-debug") {
-      if (existsSync(path.join(root, "tests/wasm-debug/run.mjs"))) await stage("node suite on the debug wasm (ASSERTIONS, SAFE_HEAP)", process.execPath, ["tests/wasm-debug/run.mjs"]);
+      if (existsSync(path.join(root, "tests/wasm-debug/run.mjs")))
+        await stage("node suite on the debug wasm (ASSERTIONS, SAFE_HEAP)", process.execPath, ["tests/wasm-debug/run.mjs"]);
     } else if (s === "lint") {
       // Biome (lint, import cycles, format), tsc when there is a tsconfig.json, clang-format,
       // clang-tidy: scripts/lint.mjs, also `npm run lint`.

@@ -12,9 +12,15 @@ const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Debian packages by what needs them. */
 export const PACKAGES = {
-  build: { check: () => has("em++") && existsSync("/usr/include/nlohmann/json.hpp") && existsSync("/usr/share/nodejs/acorn"), pkgs: ["emscripten", "nlohmann-json3-dev", "node-acorn"] },
+  build: {
+    check: () => has("em++") && existsSync("/usr/include/nlohmann/json.hpp") && existsSync("/usr/share/nodejs/acorn"),
+    pkgs: ["emscripten", "nlohmann-json3-dev", "node-acorn"],
+  },
   native: { check: () => has("cmake") && has("g++") && existsSync("/usr/include/gtest/gtest.h"), pkgs: ["cmake", "g++", "libgtest-dev"] },
-  fuzz: { check: () => has("clang++") && existsSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"), pkgs: ["clang", "libclang-rt-14-dev"] },
+  fuzz: {
+    check: () => has("clang++") && existsSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"),
+    pkgs: ["clang", "libclang-rt-14-dev"],
+  },
   browser: { check: () => existsSync("/usr/bin/chromium"), pkgs: ["chromium"] },
   // npm run lint / the lint suite: the C++ formatter and linter (pinned to LLVM 14, Debian's).
   lint: { check: () => has("clang-format-14") && has("clang-tidy-14"), pkgs: ["clang-format-14", "clang-tidy-14"] },

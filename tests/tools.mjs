@@ -52,7 +52,12 @@ export function tap() {
   let passed = 0;
   let failed = 0;
   let n = 0;
-  const indent = (text) => String(text).trimEnd().split("\n").map((l) => `  # ${l}`).join("\n");
+  const indent = (text) =>
+    String(text)
+      .trimEnd()
+      .split("\n")
+      .map((l) => `  # ${l}`)
+      .join("\n");
   const report = (ok, name, detail = "") => {
     n++;
     if (ok) passed++;

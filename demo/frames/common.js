@@ -69,7 +69,15 @@
     let pending = null;
     let lastSent = 0;
     function report(now) {
-      render(status, channel?.url, channel ? function () { channel._dropConnection(); } : null);
+      render(
+        status,
+        channel?.url,
+        channel
+          ? function () {
+              channel._dropConnection();
+            }
+          : null,
+      );
       // Outputs cross postMessage: at most ~5 a second, the last one always sent.
       const send = () => {
         pending = null;

@@ -91,8 +91,14 @@ every(300, () => {
 // --- stock quotes -----------------------------------------------------------------------------
 
 const STOCKS = [
-  ["AAPL", 227.5], ["MSFT", 431.2], ["NVDA", 138.9], ["GOOG", 176.4],
-  ["AMZN", 198.1], ["META", 582.3], ["TSLA", 251.7], ["AMD", 142.6],
+  ["AAPL", 227.5],
+  ["MSFT", 431.2],
+  ["NVDA", 138.9],
+  ["GOOG", 176.4],
+  ["AMZN", 198.1],
+  ["META", 582.3],
+  ["TSLA", 251.7],
+  ["AMD", 142.6],
 ].map(([symbol, open]) => ({ symbol, open, price: open, volume: Math.floor(2e6 + Math.random() * 8e6) }));
 
 function quote(s) {
@@ -122,7 +128,10 @@ channel.on("open", () => {
   if (greeted) return;
   greeted = true;
   // A moment later, so that frames switching to this URL right now hear it too.
-  setTimeout(() => chat("general", `Hi! I'm the demo's Node worker (connectFromEnv). Streaming job progress and quotes for ${STOCKS.length} symbols on this channel.`), 1500);
+  setTimeout(
+    () => chat("general", `Hi! I'm the demo's Node worker (connectFromEnv). Streaming job progress and quotes for ${STOCKS.length} symbols on this channel.`),
+    1500,
+  );
 });
 every(4000, () => {
   const s = pick(STOCKS);

@@ -5,9 +5,9 @@
 // (tools and tests read the URL from it). --verbose logs to stderr, and those
 // lines never contain tokens.
 
-import { parseArgs } from 'node:util';
-import { startRelay } from './server.js';
-import { checkRedisUrl } from './redis.js';
+import { parseArgs } from "node:util";
+import { startRelay } from "./server.js";
+import { checkRedisUrl } from "./redis.js";
 
 const HELP = `Usage: metachannel-relay [options]
 
@@ -50,15 +50,15 @@ let args;
 try {
   ({ values: args } = parseArgs({
     options: {
-      port: { type: 'string', default: '8787' },
-      host: { type: 'string', default: '127.0.0.1' },
-      'max-message-bytes': { type: 'string' },
-      'max-clients': { type: 'string' },
-      rate: { type: 'string' },
-      'allow-origin': { type: 'string', multiple: true },
-      redis: { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      port: { type: "string", default: "8787" },
+      host: { type: "string", default: "127.0.0.1" },
+      "max-message-bytes": { type: "string" },
+      "max-clients": { type: "string" },
+      rate: { type: "string" },
+      "allow-origin": { type: "string", multiple: true },
+      redis: { type: "string" },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   }));
 } catch (err) {
@@ -70,13 +70,13 @@ if (args.help) {
   process.exit(0);
 }
 
-const port = int(args.port, '--port');
-if (port > 65535) fail('--port must be at most 65535');
+const port = int(args.port, "--port");
+if (port > 65535) fail("--port must be at most 65535");
 if (args.redis !== undefined) {
   try {
     checkRedisUrl(args.redis);
   } catch {
-    fail('--redis expects a URL like redis://host:port (or rediss:// for TLS)');
+    fail("--redis expects a URL like redis://host:port (or rediss:// for TLS)");
   }
 }
 
@@ -85,19 +85,19 @@ try {
   relay = await startRelay({
     port,
     host: args.host,
-    maxMessageBytes: int(args['max-message-bytes'], '--max-message-bytes'),
-    maxClientsPerChannel: int(args['max-clients'], '--max-clients'),
-    maxMessagesPerSecond: int(args.rate, '--rate'),
-    allowedOrigins: args['allow-origin'],
+    maxMessageBytes: int(args["max-message-bytes"], "--max-message-bytes"),
+    maxClientsPerChannel: int(args["max-clients"], "--max-clients"),
+    maxMessagesPerSecond: int(args.rate, "--rate"),
+    allowedOrigins: args["allow-origin"],
     redis: args.redis,
     // Redis connection changes ('notice') are always logged; connections only with --verbose.
     log: (line, level) => {
-      if (args.verbose || level === 'notice') process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      if (args.verbose || level === "notice") process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     },
   });
 } catch (err) {
   // EREDIS / EREDISCLIENT messages name the Redis host and port only, never credentials.
-  if (err.code === 'EREDIS' || err.code === 'EREDISCLIENT') process.stderr.write(`metachannel-relay: ${err.message}\n`);
+  if (err.code === "EREDIS" || err.code === "EREDISCLIENT") process.stderr.write(`metachannel-relay: ${err.message}\n`);
   else process.stderr.write(`metachannel-relay: cannot listen on ${args.host}:${port}: ${err.code ?? err.message}\n`);
   process.exit(1);
 }
@@ -114,5 +114,5 @@ function stop() {
     () => process.exit(1),
   );
 }
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

@@ -2,10 +2,10 @@
 // (https://prometheus.io/docs/instrumenting/exposition_formats/). Every name is
 // defined here once; docs/deploy.md lists them.
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Why a message was not delivered (the `reason` label of metachannel_relay_dropped_messages_total). */
-export const DROP_REASONS = ['rate_limit', 'too_large', 'closing', 'redis_unavailable'];
+export const DROP_REASONS = ["rate_limit", "too_large", "closing", "redis_unavailable"];
 
 export class RelayMetrics {
   connections = 0; // accepted upgrades since start
@@ -37,32 +37,32 @@ export class RelayMetrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
     };
-    const one = (value) => [['', value]];
-    metric('metachannel_relay_clients', 'gauge', 'Open WebSocket clients on this process.', one(live.clients));
-    metric('metachannel_relay_channels', 'gauge', 'Channels with at least one client on this process.', one(live.channels));
-    metric('metachannel_relay_connections_total', 'counter', 'WebSocket upgrades accepted.', one(this.connections));
+    const one = (value) => [["", value]];
+    metric("metachannel_relay_clients", "gauge", "Open WebSocket clients on this process.", one(live.clients));
+    metric("metachannel_relay_channels", "gauge", "Channels with at least one client on this process.", one(live.channels));
+    metric("metachannel_relay_connections_total", "counter", "WebSocket upgrades accepted.", one(this.connections));
     metric(
-      'metachannel_relay_rejected_upgrades_total',
-      'counter',
-      'WebSocket upgrades refused, by HTTP status.',
+      "metachannel_relay_rejected_upgrades_total",
+      "counter",
+      "WebSocket upgrades refused, by HTTP status.",
       [...this.rejected].sort(([a], [b]) => a - b).map(([status, n]) => [`{status="${status}"}`, n]),
     );
-    metric('metachannel_relay_messages_in_total', 'counter', 'Frames received from clients.', one(this.messagesIn));
-    metric('metachannel_relay_bytes_in_total', 'counter', 'Payload bytes received from clients.', one(this.bytesIn));
-    metric('metachannel_relay_messages_out_total', 'counter', 'Frames sent to clients.', one(this.messagesOut));
-    metric('metachannel_relay_bytes_out_total', 'counter', 'Payload bytes sent to clients.', one(this.bytesOut));
+    metric("metachannel_relay_messages_in_total", "counter", "Frames received from clients.", one(this.messagesIn));
+    metric("metachannel_relay_bytes_in_total", "counter", "Payload bytes received from clients.", one(this.bytesIn));
+    metric("metachannel_relay_messages_out_total", "counter", "Frames sent to clients.", one(this.messagesOut));
+    metric("metachannel_relay_bytes_out_total", "counter", "Payload bytes sent to clients.", one(this.bytesOut));
     metric(
-      'metachannel_relay_dropped_messages_total',
-      'counter',
-      'Frames not delivered, by reason.',
+      "metachannel_relay_dropped_messages_total",
+      "counter",
+      "Frames not delivered, by reason.",
       [...this.dropped].map(([reason, n]) => [`{reason="${reason}"}`, n]),
     );
     if (live.redis) {
-      metric('metachannel_relay_redis_up', 'gauge', '1 while the Redis connections are ready.', one(live.redis.up ? 1 : 0));
-      metric('metachannel_relay_redis_reconnects_total', 'counter', 'Times the Redis connection came back after a loss.', one(this.redisReconnects));
-      metric('metachannel_relay_redis_published_total', 'counter', 'Frames published to Redis for the other relay processes.', one(this.redisPublished));
-      metric('metachannel_relay_redis_received_total', 'counter', 'Frames received from other relay processes through Redis.', one(this.redisReceived));
+      metric("metachannel_relay_redis_up", "gauge", "1 while the Redis connections are ready.", one(live.redis.up ? 1 : 0));
+      metric("metachannel_relay_redis_reconnects_total", "counter", "Times the Redis connection came back after a loss.", one(this.redisReconnects));
+      metric("metachannel_relay_redis_published_total", "counter", "Frames published to Redis for the other relay processes.", one(this.redisPublished));
+      metric("metachannel_relay_redis_received_total", "counter", "Frames received from other relay processes through Redis.", one(this.redisReceived));
     }
-    return `${out.join('\n')}\n`;
+    return `${out.join("\n")}\n`;
   }
 }

@@ -15,10 +15,10 @@
 // relay subscribed to the channel (it has clients there) sends it to its clients and the
 // publisher skips its own copy, so each client gets each frame exactly once.
 
-import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { EventEmitter } from "node:events";
+import { randomBytes } from "node:crypto";
 
-const PREFIX = 'mc:';
+const PREFIX = "mc:";
 const KEYS = {
   channel: (d) => `${PREFIX}ch:${d}`,
   clients: (d) => `${PREFIX}n:${d}`,
@@ -77,36 +77,36 @@ return 1`;
 /** A Redis URL without its credentials, path or query: safe to log. */
 export function describeRedisUrl(url) {
   const u = new URL(url);
-  return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`;
+  return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ""}`;
 }
 
 /** Throws a TypeError unless `url` is a redis:// or rediss:// URL (never echoes it: it may hold a password). */
 export function checkRedisUrl(url) {
   let u = null;
   try {
-    u = typeof url === 'string' ? new URL(url) : null;
+    u = typeof url === "string" ? new URL(url) : null;
   } catch {
     // reported below
   }
-  if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) {
-    throw new TypeError('redis must be a URL like redis://host:port (or rediss:// for TLS)');
+  if (!u || (u.protocol !== "redis:" && u.protocol !== "rediss:") || !u.hostname) {
+    throw new TypeError("redis must be a URL like redis://host:port (or rediss:// for TLS)");
   }
   return url;
 }
 
 function redisError(message, cause) {
   const err = new Error(message, cause ? { cause } : undefined);
-  err.code = 'EREDIS';
+  err.code = "EREDIS";
   return err;
 }
 
 async function loadClient() {
   try {
-    return (await import('ioredis')).Redis;
+    return (await import("ioredis")).Redis;
   } catch (err) {
-    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    const e = new Error('--redis needs the ioredis package (an optional dependency of metachannel): run `npm install ioredis`');
-    e.code = 'EREDISCLIENT';
+    if (err.code !== "ERR_MODULE_NOT_FOUND") throw err;
+    const e = new Error("--redis needs the ioredis package (an optional dependency of metachannel): run `npm install ioredis`");
+    e.code = "EREDISCLIENT";
     throw e;
   }
 }
@@ -116,7 +116,7 @@ function withTimeout(promise, ms) {
   return Promise.race([
     promise,
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
+      timer = setTimeout(() => reject(new Error("timed out")), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -129,7 +129,7 @@ export class RedisBackplane extends EventEmitter {
   #cmd; // commands and PUBLISH; no offline queue: when Redis is away, calls fail at once
   #sub; // subscriber; ioredis re-subscribes after a reconnect
   #id = randomBytes(ID_BYTES);
-  #idHex = this.#id.toString('hex');
+  #idHex = this.#id.toString("hex");
   #subscriptions = new Map(); // digest -> Promise of the SUBSCRIBE
   #log;
   #metrics;
@@ -170,29 +170,29 @@ export class RedisBackplane extends EventEmitter {
     });
     this.#sub = new Redis(url, { ...common, maxRetriesPerRequest: null });
     for (const conn of [this.#cmd, this.#sub]) {
-      conn.on('error', (err) => this.#onError(err));
-      conn.on('close', () => this.#onStatus());
+      conn.on("error", (err) => this.#onError(err));
+      conn.on("close", () => this.#onStatus());
     }
-    this.#cmd.on('ready', () => this.#onStatus());
-    this.#sub.on('close', () => (this.#subSynced = false));
+    this.#cmd.on("ready", () => this.#onStatus());
+    this.#sub.on("close", () => (this.#subSynced = false));
     // ioredis writes the SUBSCRIBEs of the lost connection right before 'ready'; the reply
     // to a PING sent after them means Redis has processed them, and only then are we up.
-    this.#sub.on('ready', () => {
+    this.#sub.on("ready", () => {
       if (!this.#started) return;
       this.#sub.ping().then(
         () => {
-          this.#subSynced = this.#sub.status === 'ready';
+          this.#subSynced = this.#sub.status === "ready";
           this.#onStatus();
         },
         () => {},
       );
     });
-    this.#sub.on('messageBuffer', (channel, message) => this.#onPubSub(channel, message));
+    this.#sub.on("messageBuffer", (channel, message) => this.#onPubSub(channel, message));
   }
 
   /** Both connections are ready and the subscriptions restored. */
   get up() {
-    return this.#cmd.status === 'ready' && this.#sub.status === 'ready' && this.#subSynced;
+    return this.#cmd.status === "ready" && this.#sub.status === "ready" && this.#subSynced;
   }
 
   get where() {
@@ -202,26 +202,26 @@ export class RedisBackplane extends EventEmitter {
   async #start() {
     let lastError = null;
     const remember = (err) => (lastError ??= err);
-    this.#cmd.on('error', remember);
-    this.#sub.on('error', remember);
+    this.#cmd.on("error", remember);
+    this.#sub.on("error", remember);
     try {
       await Promise.all([this.#cmd.connect(), this.#sub.connect()]);
       await this.#sub.subscribe(KEYS.control);
       this.#subSynced = true;
-      await this.#cmd.set(KEYS.relayPrefix + this.#idHex, '1', 'PX', RELAY_TTL_MS);
+      await this.#cmd.set(KEYS.relayPrefix + this.#idHex, "1", "PX", RELAY_TTL_MS);
     } catch (err) {
       this.#cmd.disconnect();
       this.#sub.disconnect();
       const why = (lastError ?? err).code ?? (lastError ?? err).message;
       throw redisError(`cannot connect to Redis at ${this.#where}: ${why}`, lastError ?? err);
     } finally {
-      this.#cmd.off('error', remember);
-      this.#sub.off('error', remember);
+      this.#cmd.off("error", remember);
+      this.#sub.off("error", remember);
     }
     this.#started = true;
     this.#up = true;
     this.#heartbeat = setInterval(() => {
-      if (this.#cmd.status === 'ready') this.#cmd.set(KEYS.relayPrefix + this.#idHex, '1', 'PX', RELAY_TTL_MS).catch(() => {});
+      if (this.#cmd.status === "ready") this.#cmd.set(KEYS.relayPrefix + this.#idHex, "1", "PX", RELAY_TTL_MS).catch(() => {});
     }, HEARTBEAT_MS);
     this.#heartbeat.unref();
     this.#log(`redis connected: ${this.#where}`);
@@ -240,31 +240,31 @@ export class RedisBackplane extends EventEmitter {
     if (!up) {
       this.#downSince = Date.now();
       this.#log(`redis connection lost (${this.#where}); reconnecting`);
-      this.emit('down');
+      this.emit("down");
       return;
     }
     this.#metrics.redisReconnects += 1;
     const secs = ((Date.now() - this.#downSince) / 1000).toFixed(1);
     this.#log(`redis connection restored (${this.#where}) after ${secs} s`);
-    this.#cmd.set(KEYS.relayPrefix + this.#idHex, '1', 'PX', RELAY_TTL_MS).catch(() => {});
-    this.emit('up');
+    this.#cmd.set(KEYS.relayPrefix + this.#idHex, "1", "PX", RELAY_TTL_MS).catch(() => {});
+    this.emit("up");
   }
 
   #onPubSub(channelBuf, message) {
-    const channel = channelBuf.toString('latin1');
+    const channel = channelBuf.toString("latin1");
     if (channel.startsWith(KEYS.messagesPrefix)) {
       if (message.length < ID_BYTES + 1 || this.#id.equals(message.subarray(0, ID_BYTES))) return; // our own
       this.#metrics.redisReceived += 1;
       const binary = (message[ID_BYTES] & FLAG_BINARY) !== 0;
-      this.emit('message', channel.slice(KEYS.messagesPrefix.length), message.subarray(ID_BYTES + 1), binary);
+      this.emit("message", channel.slice(KEYS.messagesPrefix.length), message.subarray(ID_BYTES + 1), binary);
     } else if (channel === KEYS.control) {
-      const m = /^revoke ([A-Za-z0-9_-]+)$/.exec(message.toString('latin1'));
-      if (m) this.emit('revoke', m[1]);
+      const m = /^revoke ([A-Za-z0-9_-]+)$/.exec(message.toString("latin1"));
+      if (m) this.emit("revoke", m[1]);
     }
   }
 
   async #call(fn) {
-    if (!this.#cmd || this.#cmd.status !== 'ready') throw redisError('redis unavailable');
+    if (this.#cmd?.status !== "ready") throw redisError("redis unavailable");
     try {
       return await fn(this.#cmd);
     } catch (err) {
@@ -274,13 +274,13 @@ export class RedisBackplane extends EventEmitter {
 
   /** Registers a channel (digest of its token). */
   create(digest) {
-    return this.#call((r) => r.set(KEYS.channel(digest), '1'));
+    return this.#call((r) => r.set(KEYS.channel(digest), "1"));
   }
 
   /** 'ok' (a slot on the channel is now counted for this relay), 'missing' or 'full'. */
   async admit(digest, maxClients) {
     const n = await this.#call((r) => r.mcAdmit(KEYS.channel(digest), KEYS.clients(digest), maxClients, this.#idHex, KEYS.relayPrefix));
-    return n === -2 ? 'missing' : n === -1 ? 'full' : 'ok';
+    return n === -2 ? "missing" : n === -1 ? "full" : "ok";
   }
 
   /** Gives back a slot taken by admit(); best effort (a relay that dies loses its counts with its liveness key). */
@@ -290,9 +290,7 @@ export class RedisBackplane extends EventEmitter {
 
   /** Atomically retires `digest` for `freshDigest` and tells every relay; false if `digest` is unknown. */
   async rotate(digest, freshDigest) {
-    const done = await this.#call((r) =>
-      r.mcRotate(KEYS.channel(digest), KEYS.clients(digest), KEYS.channel(freshDigest), KEYS.control, `revoke ${digest}`),
-    );
+    const done = await this.#call((r) => r.mcRotate(KEYS.channel(digest), KEYS.clients(digest), KEYS.channel(freshDigest), KEYS.control, `revoke ${digest}`));
     return done === 1;
   }
 
@@ -329,14 +327,14 @@ export class RedisBackplane extends EventEmitter {
 
   /** Sends a frame to the other relays; false (and nothing sent) while Redis is away. */
   publish(digest, data, isBinary) {
-    if (this.#cmd.status !== 'ready') return false;
+    if (this.#cmd.status !== "ready") return false;
     const frame = Buffer.allocUnsafe(ID_BYTES + 1 + data.length);
     this.#id.copy(frame, 0);
     frame[ID_BYTES] = isBinary ? FLAG_BINARY : 0;
     data.copy(frame, ID_BYTES + 1);
     this.#cmd.publish(KEYS.messages(digest), frame).then(
       () => (this.#metrics.redisPublished += 1),
-      () => this.#metrics.drop('redis_unavailable'),
+      () => this.#metrics.drop("redis_unavailable"),
     );
     return true;
   }
@@ -357,7 +355,7 @@ export class RedisBackplane extends EventEmitter {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#heartbeat);
-    if (this.#cmd.status === 'ready') {
+    if (this.#cmd.status === "ready") {
       try {
         await withTimeout(this.#cmd.del(KEYS.relayPrefix + this.#idHex), HEALTH_TIMEOUT_MS);
         await withTimeout(this.#cmd.quit(), HEALTH_TIMEOUT_MS);
@@ -367,6 +365,6 @@ export class RedisBackplane extends EventEmitter {
     }
     this.#cmd.disconnect();
     this.#sub.disconnect();
-    this.#log('redis disconnected');
+    this.#log("redis disconnected");
   }
 }

@@ -64,7 +64,8 @@ bool Channel::transition(State to) {
 
 ErrorCode Channel::set_url(std::string_view url) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
-  if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
+  if (closed_by_user_)
+    return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
     rel_.on_closing();  // "bye" to the old channel's peers
@@ -156,7 +157,8 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
              static_cast<double>(dropped));
       return ErrorCode::None;
     case SendQueue::Push::DroppedNewest:
-      report(ErrorCode::QueueOverflow, "the send queue was full; dropped the message just sent (overflow: drop-newest)", 1);
+      report(ErrorCode::QueueOverflow, "the send queue was full; dropped the message just sent (overflow: drop-newest)",
+             1);
       return ErrorCode::None;
     case SendQueue::Push::Rejected:
       return fail(ErrorCode::QueueOverflow,
@@ -176,8 +178,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
 ErrorCode Channel::close(int code, std::string_view reason) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
   if (code != 0 && !is_sendable_close_code(code)) {
-    return fail(ErrorCode::InvalidArgument,
-                "close code must be 1000 or in 3000-4999 (got " + number(code) + ")");
+    return fail(ErrorCode::InvalidArgument, "close code must be 1000 or in 3000-4999 (got " + number(code) + ")");
   }
   if (reason.size() > 123) {
     return fail(ErrorCode::InvalidArgument, "close reason is " + number(static_cast<double>(reason.size())) +
@@ -243,7 +244,8 @@ void Channel::finish_close(bool socket_open) {
 
 ErrorCode Channel::reconnect_now() {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
-  if (closed_by_user_) return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
+  if (closed_by_user_)
+    return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
   attempt_ = 0;
   if (url_.empty()) return ErrorCode::None;
   if (state_ == State::Reconnecting || state_ == State::Closed) {
@@ -358,7 +360,7 @@ void Channel::on_transport_open() {
     pong_deadline_ = kNever;
   }
   rel_.on_open();  // "hi" to the peers, and what the last socket lost in flight, first
-  flush_queue();  // before any listener runs, so queued messages keep their place in line
+  flush_queue();   // before any listener runs, so queued messages keep their place in line
   if (closed_by_user_) {
     // close() was waiting for this connection to send the queue: it is sent, so close now.
     finish_close(/*socket_open=*/true);
@@ -464,7 +466,8 @@ void Channel::on_transport_error() {
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
-  if (state_ == State::Open) report(ErrorCode::SocketError, "the connection to " + redact_url(url_) + " reported an error");
+  if (state_ == State::Open)
+    report(ErrorCode::SocketError, "the connection to " + redact_url(url_) + " reported an error");
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -493,8 +496,7 @@ void Channel::enter_closed(int code, std::string_view reason, bool clean, bool e
     drop_queue_on_close(" (the connection ended before they could be sent)");  // a drain cut short
     if (disposed_ || epoch_ != mine) return;
   }
-  if (emit_close && !disposed_ &&
-      (state_ == State::Open || state_ == State::Connecting || state_ == State::Closing)) {
+  if (emit_close && !disposed_ && (state_ == State::Open || state_ == State::Connecting || state_ == State::Closing)) {
     events_.on_close(code, reason, clean, false);
   }
   if (!disposed_ && epoch_ == mine) transition(State::Closed);
@@ -520,7 +522,8 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
   switch (ReconnectPolicy::classify_close(code)) {
     case ReconnectPolicy::CloseVerdict::Revoked:
       end_channel(ErrorCode::Revoked,
-                  "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL", code);
+                  "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL",
+                  code);
       return;
     case ReconnectPolicy::CloseVerdict::Stop:
       end_channel(ErrorCode::SocketError,
@@ -540,7 +543,8 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
     ++attempt_;
     if (policy_.exhausted(attempt_)) {
       end_channel(ErrorCode::RetriesExhausted,
-                  "gave up reconnecting to " + redact_url(url_) + " after " + number(static_cast<double>(attempt_ - 1)) +
+                  "gave up reconnecting to " + redact_url(url_) + " after " +
+                      number(static_cast<double>(attempt_ - 1)) +
                       " retries (reconnect.maxRetries); call reconnect() to try again",
                   attempt_ - 1);
       return;
@@ -578,7 +582,8 @@ void Channel::on_wake() {
     abort_socket();
     const uint64_t mine = epoch_;
     report(ErrorCode::ConnectTimeout, "no WebSocket handshake from " + redact_url(url_) + " within " +
-                                          number(config_.reconnect.connect_timeout_ms) + " ms (reconnect.connectTimeoutMs)");
+                                          number(config_.reconnect.connect_timeout_ms) +
+                                          " ms (reconnect.connectTimeoutMs)");
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
@@ -610,9 +615,7 @@ void Channel::on_wake() {
   reschedule();
 }
 
-void Channel::clear_timers() {
-  connect_deadline_ = retry_at_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
-}
+void Channel::clear_timers() { connect_deadline_ = retry_at_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever; }
 
 void Channel::reschedule() {
   if (disposed_) return;

@@ -38,7 +38,7 @@ struct ChannelConfig {
   // close() with messages queued and a connection on its way waits this long for it to open
   // and send them (0: drop them at once).
   double close_drain_ms = option_default::closeTimeoutMs;
-  std::string id;                    // id on the wire (reliable/presence); "" = random
+  std::string id;  // id on the wire (reliable/presence); "" = random
   ReliableOptions reliable;
   PresenceOptions presence;
 };
@@ -172,19 +172,19 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   SendQueue queue_;
   Router router_;
   Envelope envelope_;
-  Envelope out_envelope_;  // outgoing frames (a send from a listener must not clobber envelope_)
+  Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
   Envelope held_envelope_;  // frames delivered late by the reliability layer
   Reliability rel_;
 
   State state_ = State::Idle;
   std::string url_;
   std::string last_error_;
-  uint32_t attempt_ = 0;       // consecutive failed attempts since the last stable connection
-  uint64_t epoch_ = 0;         // bumps on every state change, to detect re-entrant changes
+  uint32_t attempt_ = 0;  // consecutive failed attempts since the last stable connection
+  uint64_t epoch_ = 0;    // bumps on every state change, to detect re-entrant changes
   bool disposed_ = false;
   bool closed_by_user_ = false;
   bool online_ = true;
-  bool ever_opened_ = false;   // in the current attempt
+  bool ever_opened_ = false;  // in the current attempt
   // A socket exists: from a successful transport_.open() until abort() or its close event.
   // While a drop is being reported the state is still Open/Connecting but the socket is gone.
   bool live_ = false;
@@ -195,8 +195,8 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   double ping_at_ = kNever;
   double pong_deadline_ = kNever;
   double closing_deadline_ = kNever;
-  bool draining_ = false;           // close() is waiting to send the queue
-  double drain_deadline_ = kNever;  // until then (kNever: closeTimeoutMs Infinity)
+  bool draining_ = false;                 // close() is waiting to send the queue
+  double drain_deadline_ = kNever;        // until then (kNever: closeTimeoutMs Infinity)
   int close_code_ = close_code::kNormal;  // what close() asked for, used when the drain ends
   std::string close_reason_;
 };

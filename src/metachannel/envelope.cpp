@@ -118,9 +118,14 @@ bool scan_string(Cursor& c, std::string_view& body, bool& escaped) {
       escaped = true;
       if (end - p < 2) return false;
       switch (p[1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-          p += 2;
-          continue;
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't': p += 2; continue;
         case 'u':
           if (end - p < 6) return false;
           for (int k = 2; k < 6; ++k) {
@@ -307,8 +312,8 @@ bool json_unescape(std::string_view s, std::string& out) {
           // A high surrogate: JSON.parse pairs it with a following \uDC00-\uDFFF, and keeps it
           // lone otherwise. A lone surrogate has no UTF-8 form; use U+FFFD as TextDecoder would.
           uint32_t lo;
-          if (i + 2 < s.size() && s[i + 1] == '\\' && s[i + 2] == 'u' && read_hex4(s, i + 3, lo) &&
-              lo >= 0xDC00 && lo <= 0xDFFF) {
+          if (i + 2 < s.size() && s[i + 1] == '\\' && s[i + 2] == 'u' && read_hex4(s, i + 3, lo) && lo >= 0xDC00 &&
+              lo <= 0xDFFF) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             i += 6;
           } else {

@@ -152,8 +152,8 @@ void Reliability::on_written(uint64_t seq) {
 
 void Reliability::prune_sent() {
   const double oldest = now() - ropt_.buffer_age_ms;
-  while (!sent_.empty() && (sent_.size() > ropt_.buffer_messages || sent_bytes_ > ropt_.buffer_bytes ||
-                            sent_.front().at < oldest)) {
+  while (!sent_.empty() &&
+         (sent_.size() > ropt_.buffer_messages || sent_bytes_ > ropt_.buffer_bytes || sent_.front().at < oldest)) {
     sent_bytes_ -= sent_.front().text.size();
     sent_.pop_front();
   }
@@ -599,8 +599,8 @@ void Reliability::handle_control(const char* data, size_t size) {
     if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss.
       if ((ropt_.enabled || (popt_.enabled && !hidden_)) && open_) {
-        const double at = std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs,
-                                   last_answer_at_ + rel::kAnswerMinIntervalMs);
+        const double at =
+            std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs, last_answer_at_ + rel::kAnswerMinIntervalMs);
         if (at < answer_at_) {
           answer_at_ = at;
           want(at);

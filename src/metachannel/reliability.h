@@ -40,40 +40,40 @@ struct ReliableOptions {
 
 struct PresenceOptions {
   bool enabled = option_default::presence;
-  std::string state = "null";                          // JSON text of this peer's state
-  double renew_ms = option_default::presenceRenewMs;  // re-announce period
+  std::string state = "null";                             // JSON text of this peer's state
+  double renew_ms = option_default::presenceRenewMs;      // re-announce period
   double timeout_ms = option_default::presenceTimeoutMs;  // a peer not heard from for this long has left
   size_t max_state_bytes = static_cast<size_t>(option_default::presenceMaxStateBytes);
 };
 
 namespace rel {
 // Wire names.
-constexpr std::string_view kTagMember = MC_RELIABLE_TAG;    // the reserved member of a sequenced object
-constexpr std::string_view kControlType = "_mc";  // "type" of every control message
+constexpr std::string_view kTagMember = MC_RELIABLE_TAG;  // the reserved member of a sequenced object
+constexpr std::string_view kControlType = "_mc";          // "type" of every control message
 // Limits (docs/reliability.md, "Limits").
 constexpr uint64_t kMaxSeq = (1ull << 53) - 1;  // largest sequence number (JS safe integer)
-constexpr uint64_t kMaxGap = 1ull << 20;         // a larger gap is reported lost at once
-constexpr size_t kMaxIdBytes = 64;               // ids: 1-64 of [A-Za-z0-9_-]
-constexpr size_t kMaxPeers = 1024;               // per-sender state kept (least recently heard evicted)
-constexpr size_t kMaxHeldPerPeer = 4096;         // frames held out of order, per sender
-constexpr size_t kMaxHeldBytes = 8 << 20;        // frames held out of order, all senders
-constexpr size_t kMaxRanges = 16;                // ranges in one nack / gone
-constexpr size_t kMaxControlBytes = 16384;       // a control frame larger than this (+ max state) is ignored
-constexpr double kRequestBackoffMinMs = 5;       // random back-off before asking for a gap
+constexpr uint64_t kMaxGap = 1ull << 20;        // a larger gap is reported lost at once
+constexpr size_t kMaxIdBytes = 64;              // ids: 1-64 of [A-Za-z0-9_-]
+constexpr size_t kMaxPeers = 1024;              // per-sender state kept (least recently heard evicted)
+constexpr size_t kMaxHeldPerPeer = 4096;        // frames held out of order, per sender
+constexpr size_t kMaxHeldBytes = 8 << 20;       // frames held out of order, all senders
+constexpr size_t kMaxRanges = 16;               // ranges in one nack / gone
+constexpr size_t kMaxControlBytes = 16384;      // a control frame larger than this (+ max state) is ignored
+constexpr double kRequestBackoffMinMs = 5;      // random back-off before asking for a gap
 constexpr double kRequestBackoffMaxMs = 60;
-constexpr double kRequestRetryMs = 300;          // ask again after this, doubling...
-constexpr double kRequestRetryMaxMs = 3000;      // ...up to this
-constexpr double kGiveUpMs = 10000;              // a gap with no progress for this long (while open) is lost
-constexpr double kQuietMs = 500;                 // tail announce after this long without sending
-constexpr double kAnswerDelayMaxMs = 50;         // answering an "ask": random delay up to this
-constexpr double kAnswerMinIntervalMs = 200;     // at most one answer per interval
-constexpr double kResendGuardMs = 100;           // the same frame is not resent twice within this
-constexpr double kNacksHandledPerSecond = 500;   // nacks addressed to us that we act on
+constexpr double kRequestRetryMs = 300;         // ask again after this, doubling...
+constexpr double kRequestRetryMaxMs = 3000;     // ...up to this
+constexpr double kGiveUpMs = 10000;             // a gap with no progress for this long (while open) is lost
+constexpr double kQuietMs = 500;                // tail announce after this long without sending
+constexpr double kAnswerDelayMaxMs = 50;        // answering an "ask": random delay up to this
+constexpr double kAnswerMinIntervalMs = 200;    // at most one answer per interval
+constexpr double kResendGuardMs = 100;          // the same frame is not resent twice within this
+constexpr double kNacksHandledPerSecond = 500;  // nacks addressed to us that we act on
 constexpr double kResendMessagesPerSecond = 5000;
 constexpr double kResendBytesPerSecond = 8 << 20;
-constexpr double kRequestsPerSecond = 100;       // nacks sent, all senders together
-constexpr double kEchoTimeoutMs = 2000;          // no echo of our own "hi" within this: the relay does not echo
-constexpr double kPresenceMinIntervalMs = 50;    // setPresence() announces at most this often
+constexpr double kRequestsPerSecond = 100;     // nacks sent, all senders together
+constexpr double kEchoTimeoutMs = 2000;        // no echo of our own "hi" within this: the relay does not echo
+constexpr double kPresenceMinIntervalMs = 50;  // setPresence() announces at most this often
 }  // namespace rel
 
 class ReliabilityHost {
@@ -94,16 +94,16 @@ class ReliabilityHost {
 };
 
 struct ReliabilityStats {
-  double sequenced_sent = 0;      // tagged frames accepted for sending
+  double sequenced_sent = 0;          // tagged frames accepted for sending
   double resent_after_reconnect = 0;  // in flight at a drop, not echoed: resent on the next socket
-  double resent_on_request = 0;   // resent because a receiver asked
-  double requests_sent = 0;       // nacks sent
-  double requests_cancelled = 0;  // back-offs cancelled by another receiver's nack
+  double resent_on_request = 0;       // resent because a receiver asked
+  double requests_sent = 0;           // nacks sent
+  double requests_cancelled = 0;      // back-offs cancelled by another receiver's nack
   double duplicates_dropped = 0;
-  double reordered = 0;           // frames that waited for a gap to fill
-  double repaired = 0;            // frames that filled a gap
-  double lost = 0;                // frames reported MESSAGES_LOST
-  double gone_sent = 0;           // ranges answered with "gone"
+  double reordered = 0;  // frames that waited for a gap to fill
+  double repaired = 0;   // frames that filled a gap
+  double lost = 0;       // frames reported MESSAGES_LOST
+  double gone_sent = 0;  // ranges answered with "gone"
 };
 
 class Reliability {
@@ -185,9 +185,9 @@ class Reliability {
     uint64_t next = 0;  // next sequence number to deliver
     uint64_t top = 0;   // highest sequence number known to exist
     std::map<uint64_t, std::string> held;
-    double heard = 0;       // last control frame from this peer (presence liveness)
-    uint64_t used = 0;      // last frame from this peer, as a tick (which peer to forget first)
-    double progress = 0;    // last time `next` moved (or we reopened)
+    double heard = 0;     // last control frame from this peer (presence liveness)
+    uint64_t used = 0;    // last frame from this peer, as a tick (which peer to forget first)
+    double progress = 0;  // last time `next` moved (or we reopened)
     double request_at = kNever;
     double retry_ms = rel::kRequestRetryMs;
     bool present = false;
@@ -254,12 +254,12 @@ class Reliability {
   // receiver
   std::unordered_map<std::string, Peer> peers_;
   size_t held_bytes_ = 0;
-  Peer* draining_ = nullptr;  // set by on_text (Sequenced) for after_delivery()
+  Peer* draining_ = nullptr;   // set by on_text (Sequenced) for after_delivery()
   Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)
   uint64_t tick_ = 0;
   std::string key_;  // lookup key, reused (no allocation per frame)
   uint64_t draining_gen_ = 0;
-  uint64_t generation_ = 0;   // bumps on reset(): a listener may reset during a drain
+  uint64_t generation_ = 0;    // bumps on reset(): a listener may reset during a drain
   double scheduled_ = kNever;  // the earliest deadline the host knows about
   double peer_sweep_at_ = kNever;
 };

@@ -25,11 +25,11 @@ struct QueuedMessage {
 class SendQueue {
  public:
   enum class Push : unsigned char {
-    Queued,          // accepted, nothing dropped
-    QueuedDropped,   // accepted; `dropped` older messages were evicted to make room
-    DroppedNewest,   // not accepted (drop-newest policy): the caller reports it
-    Rejected,        // not accepted (error policy): the caller throws
-    TooLarge,        // larger than max_bytes on its own: can never fit
+    Queued,         // accepted, nothing dropped
+    QueuedDropped,  // accepted; `dropped` older messages were evicted to make room
+    DroppedNewest,  // not accepted (drop-newest policy): the caller reports it
+    Rejected,       // not accepted (error policy): the caller throws
+    TooLarge,       // larger than max_bytes on its own: can never fit
   };
 
   explicit SendQueue(QueueOptions options = {}) : options_(options) {}

@@ -14,12 +14,12 @@
 
 // ---------------------------------------------------------------------------------- states
 // X(Enumerator, "name in JS", readyState)
-#define MC_STATES(X)           \
-  X(Idle, "idle", 3)           \
-  X(Connecting, "connecting", 0) \
-  X(Open, "open", 1)           \
+#define MC_STATES(X)                 \
+  X(Idle, "idle", 3)                 \
+  X(Connecting, "connecting", 0)     \
+  X(Open, "open", 1)                 \
   X(Reconnecting, "reconnecting", 0) \
-  X(Closing, "closing", 2)     \
+  X(Closing, "closing", 2)           \
   X(Closed, "closed", 3)
 
 // ----------------------------------------------------------------------------- error codes
@@ -27,42 +27,41 @@
 // The numbers are the positions: append, never reorder. The last three are never returned by
 // the core's calls (REQUEST_TIMEOUT and LOAD_FAILED are raised by the JS layer, MESSAGES_LOST
 // comes with the core's "lost" event); they are here so that one list names every code.
-#define MC_ERROR_CODES(X)                                                                                            \
-  X(None, "", "")                                                                                                    \
-  X(NotReady, "NOT_READY", "a Channel was constructed before `ready()` resolved")                                     \
-  X(NotSupported, "NOT_SUPPORTED", "no WebSocket implementation (Node 20 without `ws`)")                              \
-  X(InvalidUrl, "INVALID_URL", "not a `ws://`/`wss://` URL (scheme, host, port, spaces, fragment)")                   \
-  X(InvalidArgument, "INVALID_ARGUMENT", "a bad option or argument; the message names the field and what is allowed") \
-  X(InvalidJson, "INVALID_JSON", "`send()` of a value with no JSON form (cycles, BigInt, functions)")                 \
-  X(MessageTooLarge, "MESSAGE_TOO_LARGE",                                                                            \
-    "outgoing over `maxMessageBytes` (thrown); incoming (event; frame dropped)")                                     \
-  X(QueueOverflow, "QUEUE_OVERFLOW",                                                                                 \
-    "the send queue is full: event (drop policies) or thrown (`overflow: \"error\"`)")                               \
-  X(HeadersUnsupported, "HEADERS_UNSUPPORTED", "`headers` in a browser")                                             \
-  X(ConnectTimeout, "CONNECT_TIMEOUT", "no handshake within `connectTimeoutMs` (event; then retry)")                  \
-  X(HeartbeatTimeout, "HEARTBEAT_TIMEOUT", "no frame within `timeoutMs` after a ping (event; drop and reconnect)")    \
-  X(Revoked, "REVOKED", "the server closed with 4001 (URL rotated); no reconnect until `setUrl()`")                   \
-  X(RetriesExhausted, "RETRIES_EXHAUSTED", "`maxRetries` failed attempts; `reconnect()` tries again")                 \
-  X(ListenerThrew, "LISTENER_THREW", "one of your listeners threw; the others and the channel carry on")              \
-  X(Disposed, "DISPOSED", "any call after `dispose()`")                                                              \
-  X(Closed, "CLOSED",                                                                                                \
-    "`send()` after `close()` (thrown); `close()` could not send queued messages within `closeTimeoutMs` "            \
-    "(event, `detail`: how many)")                                                                                   \
-  X(SocketError, "SOCKET_ERROR",                                                                                     \
-    "the socket failed (event); a WebSocket constructor that throws is reported once with its cause, and not "       \
-    "retried")                                                                                                       \
-  X(RequestTimeout, "REQUEST_TIMEOUT", "`request()`: no reply within `timeoutMs`")                                   \
-  X(LoadFailed, "LOAD_FAILED",                                                                                       \
-    "`ready()`/`connect()`: the wasm could not be fetched, compiled or instantiated; the message names the URL and " \
-    "what to do")                                                                                                    \
-  X(MessagesLost, "MESSAGES_LOST",                                                                                   \
-    "`reliable`: messages of a sender that nobody can resend any more, once per gap (event; "                        \
+#define MC_ERROR_CODES(X)                                                                                              \
+  X(None, "", "")                                                                                                      \
+  X(NotReady, "NOT_READY", "a Channel was constructed before `ready()` resolved")                                      \
+  X(NotSupported, "NOT_SUPPORTED", "no WebSocket implementation (Node 20 without `ws`)")                               \
+  X(InvalidUrl, "INVALID_URL", "not a `ws://`/`wss://` URL (scheme, host, port, spaces, fragment)")                    \
+  X(InvalidArgument, "INVALID_ARGUMENT", "a bad option or argument; the message names the field and what is allowed")  \
+  X(InvalidJson, "INVALID_JSON", "`send()` of a value with no JSON form (cycles, BigInt, functions)")                  \
+  X(MessageTooLarge, "MESSAGE_TOO_LARGE", "outgoing over `maxMessageBytes` (thrown); incoming (event; frame dropped)") \
+  X(QueueOverflow, "QUEUE_OVERFLOW",                                                                                   \
+    "the send queue is full: event (drop policies) or thrown (`overflow: \"error\"`)")                                 \
+  X(HeadersUnsupported, "HEADERS_UNSUPPORTED", "`headers` in a browser")                                               \
+  X(ConnectTimeout, "CONNECT_TIMEOUT", "no handshake within `connectTimeoutMs` (event; then retry)")                   \
+  X(HeartbeatTimeout, "HEARTBEAT_TIMEOUT", "no frame within `timeoutMs` after a ping (event; drop and reconnect)")     \
+  X(Revoked, "REVOKED", "the server closed with 4001 (URL rotated); no reconnect until `setUrl()`")                    \
+  X(RetriesExhausted, "RETRIES_EXHAUSTED", "`maxRetries` failed attempts; `reconnect()` tries again")                  \
+  X(ListenerThrew, "LISTENER_THREW", "one of your listeners threw; the others and the channel carry on")               \
+  X(Disposed, "DISPOSED", "any call after `dispose()`")                                                                \
+  X(Closed, "CLOSED",                                                                                                  \
+    "`send()` after `close()` (thrown); `close()` could not send queued messages within `closeTimeoutMs` "             \
+    "(event, `detail`: how many)")                                                                                     \
+  X(SocketError, "SOCKET_ERROR",                                                                                       \
+    "the socket failed (event); a WebSocket constructor that throws is reported once with its cause, and not "         \
+    "retried")                                                                                                         \
+  X(RequestTimeout, "REQUEST_TIMEOUT", "`request()`: no reply within `timeoutMs`")                                     \
+  X(LoadFailed, "LOAD_FAILED",                                                                                         \
+    "`ready()`/`connect()`: the wasm could not be fetched, compiled or instantiated; the message names the URL and "   \
+    "what to do")                                                                                                      \
+  X(MessagesLost, "MESSAGES_LOST",                                                                                     \
+    "`reliable`: messages of a sender that nobody can resend any more, once per gap (event; "                          \
     "`detail: { from, count }`)")
 
 // ----------------------------------------------------------------------------- close codes
 // X(Enumerator, code)
-#define MC_CLOSE_CODES(X) \
-  X(Normal, 1000)         \
+#define MC_CLOSE_CODES(X)                                                       \
+  X(Normal, 1000)                                                               \
   X(Abnormal, 1006) /* never sent on the wire: "no close frame was received" */ \
   X(Revoked, 4001)  /* the relay rotated the channel URL */
 
@@ -70,21 +69,21 @@
 // X(constant, bit, JS name, meaning): the bits of a frame's route (src/metachannel/router.h).
 // Bits 16 .. 16+kMaxRouteFields-1 are FIELD << slot: the field registered at that slot has a
 // value somebody routes on. Bits 0-7 and the FIELD bits deliver; the others describe.
-#define MC_ROUTE_BITS(X)                                                                         \
-  X(kMessage, 0, "MESSAGE", "on(\"message\") listeners")                                         \
-  X(kAnyObject, 2, "ANY", "onMessage(\"*\") listeners, and the frame is a JSON object")            \
-  X(kParseJson, 8, "PARSE", "looks like JSON: JS should JSON.parse it")                           \
-  X(kObject, 9, "OBJECT", "a JSON object (by the scanner)")                                       \
-  X(kBinary, 10, "BINARY", "a binary frame")                                                      \
-  X(kSequenced, 11, "SEQ", "a valid \"_mc\" tag of a reliable sender (meta.from/seq)")            \
-  X(kLate, 12, "LATE", "delivered after waiting for a gap: not the frame just received")          \
+#define MC_ROUTE_BITS(X)                                                                 \
+  X(kMessage, 0, "MESSAGE", "on(\"message\") listeners")                                 \
+  X(kAnyObject, 2, "ANY", "onMessage(\"*\") listeners, and the frame is a JSON object")  \
+  X(kParseJson, 8, "PARSE", "looks like JSON: JS should JSON.parse it")                  \
+  X(kObject, 9, "OBJECT", "a JSON object (by the scanner)")                              \
+  X(kBinary, 10, "BINARY", "a binary frame")                                             \
+  X(kSequenced, 11, "SEQ", "a valid \"_mc\" tag of a reliable sender (meta.from/seq)")   \
+  X(kLate, 12, "LATE", "delivered after waiting for a gap: not the frame just received") \
   X(kFieldBase, 16, "FIELD", "FIELD << slot: the field at that slot has a value somebody wants")
 
 // ------------------------------------------------------------------- queue overflow policies
 // X(Enumerator, "name in JS")
-#define MC_OVERFLOWS(X)           \
-  X(DropOldest, "drop-oldest")    \
-  X(DropNewest, "drop-newest")    \
+#define MC_OVERFLOWS(X)        \
+  X(DropOldest, "drop-oldest") \
+  X(DropNewest, "drop-newest") \
   X(Error, "error")
 
 // ---------------------------------------------------------------------------- channel options
@@ -95,42 +94,42 @@
 //
 // Numbers: X(wireName, "public.path", ChannelConfig member, default, min, max, kind)
 //   kind: Real (finite), RealOrInf (Infinity allowed), Int (integer), IntOrInf (integer or Infinity)
-#define MC_NUMBER_OPTIONS(X)                                                                                      \
-  X(maxMessageBytes, "maxMessageBytes", max_message_bytes, 1048576, 1, 2147483647, Int)                            \
-  X(closeTimeoutMs, "closeTimeoutMs", close_drain_ms, 5000, 0, kInf, RealOrInf)                                    \
-  X(minDelayMs, "reconnect.minDelayMs", reconnect.min_delay_ms, 500, 0, kInf, Real)                                \
-  X(maxDelayMs, "reconnect.maxDelayMs", reconnect.max_delay_ms, 30000, 0, kInf, Real)                              \
-  X(factor, "reconnect.factor", reconnect.factor, 2, 1, kInf, Real)                                                \
-  X(jitter, "reconnect.jitter", reconnect.jitter_fraction, 0, 0, 1, Real)                                          \
-  X(maxRetries, "reconnect.maxRetries", reconnect.max_retries, kInf, 0, kInf, IntOrInf)                            \
-  X(connectTimeoutMs, "reconnect.connectTimeoutMs", reconnect.connect_timeout_ms, 10000, 1, kInf, RealOrInf)       \
-  X(stableAfterMs, "reconnect.stableAfterMs", reconnect.stable_after_ms, 5000, 0, kInf, Real)                      \
-  X(heartbeatIntervalMs, "heartbeat.intervalMs", heartbeat.interval_ms, 30000, 1, kInf, Real)                      \
-  X(heartbeatTimeoutMs, "heartbeat.timeoutMs", heartbeat.timeout_ms, 10000, 1, kInf, Real)                         \
-  X(queueMaxMessages, "queue.maxMessages", queue.max_messages, 1000, 0, kInf, IntOrInf)                            \
-  X(queueMaxBytes, "queue.maxBytes", queue.max_bytes, 1048576, 0, kInf, IntOrInf)                                  \
-  X(bufferMessages, "reliable.bufferMessages", reliable.buffer_messages, 1000, 1, 1048576, Int)                    \
-  X(bufferBytes, "reliable.bufferBytes", reliable.buffer_bytes, 1048576, 1, 2147483647, Int)                       \
-  X(bufferAgeMs, "reliable.bufferAgeMs", reliable.buffer_age_ms, 60000, 1, kInf, RealOrInf)                        \
-  X(presenceRenewMs, "presence.renewMs", presence.renew_ms, 15000, 1, kInf, Real)                                  \
-  X(presenceTimeoutMs, "presence.timeoutMs", presence.timeout_ms, 30000, 1, kInf, Real)                            \
+#define MC_NUMBER_OPTIONS(X)                                                                                 \
+  X(maxMessageBytes, "maxMessageBytes", max_message_bytes, 1048576, 1, 2147483647, Int)                      \
+  X(closeTimeoutMs, "closeTimeoutMs", close_drain_ms, 5000, 0, kInf, RealOrInf)                              \
+  X(minDelayMs, "reconnect.minDelayMs", reconnect.min_delay_ms, 500, 0, kInf, Real)                          \
+  X(maxDelayMs, "reconnect.maxDelayMs", reconnect.max_delay_ms, 30000, 0, kInf, Real)                        \
+  X(factor, "reconnect.factor", reconnect.factor, 2, 1, kInf, Real)                                          \
+  X(jitter, "reconnect.jitter", reconnect.jitter_fraction, 0, 0, 1, Real)                                    \
+  X(maxRetries, "reconnect.maxRetries", reconnect.max_retries, kInf, 0, kInf, IntOrInf)                      \
+  X(connectTimeoutMs, "reconnect.connectTimeoutMs", reconnect.connect_timeout_ms, 10000, 1, kInf, RealOrInf) \
+  X(stableAfterMs, "reconnect.stableAfterMs", reconnect.stable_after_ms, 5000, 0, kInf, Real)                \
+  X(heartbeatIntervalMs, "heartbeat.intervalMs", heartbeat.interval_ms, 30000, 1, kInf, Real)                \
+  X(heartbeatTimeoutMs, "heartbeat.timeoutMs", heartbeat.timeout_ms, 10000, 1, kInf, Real)                   \
+  X(queueMaxMessages, "queue.maxMessages", queue.max_messages, 1000, 0, kInf, IntOrInf)                      \
+  X(queueMaxBytes, "queue.maxBytes", queue.max_bytes, 1048576, 0, kInf, IntOrInf)                            \
+  X(bufferMessages, "reliable.bufferMessages", reliable.buffer_messages, 1000, 1, 1048576, Int)              \
+  X(bufferBytes, "reliable.bufferBytes", reliable.buffer_bytes, 1048576, 1, 2147483647, Int)                 \
+  X(bufferAgeMs, "reliable.bufferAgeMs", reliable.buffer_age_ms, 60000, 1, kInf, RealOrInf)                  \
+  X(presenceRenewMs, "presence.renewMs", presence.renew_ms, 15000, 1, kInf, Real)                            \
+  X(presenceTimeoutMs, "presence.timeoutMs", presence.timeout_ms, 30000, 1, kInf, Real)                      \
   X(presenceMaxStateBytes, "presence.maxStateBytes", presence.max_state_bytes, 4096, 4, 1048576, Int)
 
 // Booleans: X(wireName, "public.path", member, default). "reconnect" is `reconnect: false`,
 // "fullJitter" is `reconnect.jitter: "full"`, the others are the option given at all.
-#define MC_BOOL_OPTIONS(X)                                   \
-  X(reconnect, "reconnect", reconnect.enabled, true)         \
+#define MC_BOOL_OPTIONS(X)                                       \
+  X(reconnect, "reconnect", reconnect.enabled, true)             \
   X(fullJitter, "reconnect.jitter", reconnect.full_jitter, true) \
-  X(heartbeat, "heartbeat", heartbeat.enabled, false)        \
-  X(reliable, "reliable", reliable.enabled, false)           \
+  X(heartbeat, "heartbeat", heartbeat.enabled, false)            \
+  X(reliable, "reliable", reliable.enabled, false)               \
   X(presence, "presence", presence.enabled, false)
 
 // Strings: X(wireName, "public.path", member, default). protocols: the list joined by commas.
 // queueOverflow: one of MC_OVERFLOWS' names.
-#define MC_STRING_OPTIONS(X)                                         \
-  X(protocols, "protocols", protocols_csv, "")                       \
+#define MC_STRING_OPTIONS(X)                                          \
+  X(protocols, "protocols", protocols_csv, "")                        \
   X(heartbeatMessage, "heartbeat.message", heartbeat.message, "ping") \
-  X(heartbeatPong, "heartbeat.pong", heartbeat.pong, "pong")         \
+  X(heartbeatPong, "heartbeat.pong", heartbeat.pong, "pong")          \
   X(queueOverflow, "queue.overflow", queue.overflow, "drop-oldest")
 
 namespace mc {
@@ -176,7 +175,8 @@ constexpr bool same(const char* a, const char* b) {
 
 // The policy of that name (MC_OVERFLOWS), or DropOldest for a name it does not know.
 constexpr Overflow overflow_named(const char* name) {
-#define MC_X(id, text) if (vocabulary_detail::same(name, text)) return Overflow::id;
+#define MC_X(id, text) \
+  if (vocabulary_detail::same(name, text)) return Overflow::id;
   MC_OVERFLOWS(MC_X)
 #undef MC_X
   return Overflow::DropOldest;
@@ -185,13 +185,16 @@ constexpr Overflow overflow_named(const char* name) {
 // The options' defaults, as the option structs' member initialisers use them.
 namespace option_default {
 constexpr double kInf = std::numeric_limits<double>::infinity();
-#define MC_X(wire, path, member, def, min, max, kind) constexpr double wire = def;
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `wire` is the name being declared
+#define MC_X(wire, path, member, def, min, max, kind) constexpr double wire = (def);
 MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) constexpr bool wire = def;
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `wire` is the name being declared
+#define MC_X(wire, path, member, def) constexpr bool wire = (def);
 MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) constexpr const char* wire = def;
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `wire` is the name being declared
+#define MC_X(wire, path, member, def) constexpr const char* wire = (def);
 MC_STRING_OPTIONS(MC_X)
 #undef MC_X
 }  // namespace option_default
@@ -211,24 +214,24 @@ constexpr const char* kText[] = {
     MC_STATES(MC_X)
 #undef MC_X
 #define MC_X(name, text, doc) text,
-    MC_ERROR_CODES(MC_X)
+        MC_ERROR_CODES(MC_X)
 #undef MC_X
 #define MC_X(name, code) #name, MC_STR(code),
-    MC_CLOSE_CODES(MC_X)
+            MC_CLOSE_CODES(MC_X)
 #undef MC_X
 #define MC_X(name, text) text,
-    MC_OVERFLOWS(MC_X)
+                MC_OVERFLOWS(MC_X)
 #undef MC_X
 #define MC_X(name, bit, js, doc) js, MC_STR(bit),
-    MC_ROUTE_BITS(MC_X)
+                    MC_ROUTE_BITS(MC_X)
 #undef MC_X
-    "kMaxRouteFields", MC_STR(MC_MAX_ROUTE_FIELDS), "kReliableTag", MC_RELIABLE_TAG,
+                        "kMaxRouteFields",
+    MC_STR(MC_MAX_ROUTE_FIELDS), "kReliableTag", MC_RELIABLE_TAG,
 #define MC_X(wire, path, member, def, min, max, kind) #wire, path, MC_STR(def), MC_STR(min), MC_STR(max), #kind,
     MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
 #define MC_X(wire, path, member, def) #wire, path, MC_STR(def),
-    MC_BOOL_OPTIONS(MC_X)
-    MC_STRING_OPTIONS(MC_X)
+        MC_BOOL_OPTIONS(MC_X) MC_STRING_OPTIONS(MC_X)
 #undef MC_X
 };
 #undef MC_STR

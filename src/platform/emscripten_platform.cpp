@@ -111,9 +111,7 @@ void EmscriptenTransport::release() {
   mc_socket_forget(s);
 }
 
-double EmscriptenTransport::buffered_amount() const {
-  return socket_ > 0 ? mc_socket_buffered_amount(socket_) : 0;
-}
+double EmscriptenTransport::buffered_amount() const { return socket_ > 0 ? mc_socket_buffered_amount(socket_) : 0; }
 
 std::string EmscriptenTransport::protocol() const {
   if (socket_ <= 0) return std::string();
@@ -150,7 +148,7 @@ void EmscriptenTransport::handle_error() {
 
 void EmscriptenTransport::handle_close(bool clean, int code, const char* reason) {
   const std::string why(reason ? reason : "");  // the event buffer is reused after we return
-  release();  // close-then-delete: the socket is closed now, so deleting it is safe
+  release();                                    // close-then-delete: the socket is closed now, so deleting it is safe
   if (listener_) listener_->on_transport_close(code, why, clean);
 }
 

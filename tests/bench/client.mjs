@@ -120,7 +120,14 @@ async function makeClient(kind, url) {
       ws.onopen = res;
       ws.onerror = () => rej(new Error("raw: socket error"));
     });
-    return { opened, ...d, sendText: (s) => ws.send(s), sendObject: (o) => ws.send(JSON.stringify(o)), buffered: () => ws.bufferedAmount, close: () => ws.close() };
+    return {
+      opened,
+      ...d,
+      sendText: (s) => ws.send(s),
+      sendObject: (o) => ws.send(JSON.stringify(o)),
+      buffered: () => ws.bufferedAmount,
+      close: () => ws.close(),
+    };
   }
   if (kind === "rws" || kind === "party") {
     let ws;
@@ -143,7 +150,14 @@ async function makeClient(kind, url) {
       ws.addEventListener("open", res, { once: true });
       ws.addEventListener("error", () => rej(new Error(`${kind}: socket error`)), { once: true });
     });
-    return { opened, ...d, sendText: (s) => ws.send(s), sendObject: (o) => ws.send(JSON.stringify(o)), buffered: () => ws.bufferedAmount, close: () => ws.close() };
+    return {
+      opened,
+      ...d,
+      sendText: (s) => ws.send(s),
+      sendObject: (o) => ws.send(JSON.stringify(o)),
+      buffered: () => ws.bufferedAmount,
+      close: () => ws.close(),
+    };
   }
   if (kind === "mc") {
     const mc = await import(path.join(distDir, "metachannel.mjs"));
@@ -363,7 +377,7 @@ async function channels() {
   const m1 = process.memoryUsage();
   const w1 = wasmBytes();
   const u1 = wasmTouchedBytes();
-  for (const x of [...list, ...warmups]) (mc ? x.dispose() : x.close());
+  for (const x of [...list, ...warmups]) mc ? x.dispose() : x.close();
   return {
     n: spec.n,
     openMs,

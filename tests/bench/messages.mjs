@@ -10,7 +10,14 @@ export function tickText(i) {
 /** The same tick as an object (what a client hands to send()). */
 export function tickObject(i) {
   return {
-    type: "tick", channel: `c${i % CHANNELS}`, seq: i, ts: 1732300000000 + i, price: Number((100 + (i % 997) / 100).toFixed(2)),
-    qty: 1 + (i % 50), side: i % 2 ? "sell" : "buy", venue: "XNAS", v: 1,
+    type: "tick",
+    channel: `c${i % CHANNELS}`,
+    seq: i,
+    ts: 1732300000000 + i,
+    price: Number((100 + (i % 997) / 100).toFixed(2)),
+    qty: 1 + (i % 50),
+    side: i % 2 ? "sell" : "buy",
+    venue: "XNAS",
+    v: 1,
   };
 }

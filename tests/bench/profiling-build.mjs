@@ -29,7 +29,16 @@ function run(cmd, args) {
 }
 
 if (!existsSync(path.join(buildDir, "CMakeCache.txt"))) {
-  run("emcmake", ["cmake", "-S", src, "-B", buildDir, "-DCMAKE_BUILD_TYPE=Release", "-DMETACHANNEL_DEBUG_WASM=OFF", "-DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs"]);
+  run("emcmake", [
+    "cmake",
+    "-S",
+    src,
+    "-B",
+    buildDir,
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DMETACHANNEL_DEBUG_WASM=OFF",
+    "-DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs",
+  ]);
 }
 run("cmake", ["--build", buildDir, "-j2"]);
 
@@ -56,4 +65,5 @@ await esbuild.build({
   define: { __MC_FORMAT__: JSON.stringify("esm"), __MC_VERSION__: JSON.stringify(pkg.version) },
 });
 copyFileSync(path.join(buildDir, "metachannel_core.wasm"), path.join(outDir, "metachannel.wasm"));
-for (const f of ["metachannel.mjs", "metachannel.wasm"]) console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);
+for (const f of ["metachannel.mjs", "metachannel.wasm"])
+  console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);

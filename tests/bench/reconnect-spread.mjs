@@ -143,7 +143,9 @@ async function run(jitter) {
 }
 
 function print(r) {
-  log(`\njitter ${r.jitter === "full" ? '"full"' : r.jitter}: ${r.clients} clients, relay down ${r.downMs} ms, ${r.failedAttemptsWhileDown} failed attempts while down`);
+  log(
+    `\njitter ${r.jitter === "full" ? '"full"' : r.jitter}: ${r.clients} clients, relay down ${r.downMs} ms, ${r.failedAttemptsWhileDown} failed attempts while down`,
+  );
   log(`  reconnect after restart (ms): min ${r.reconnectMs.min}  median ${r.reconnectMs.median}  p90 ${r.reconnectMs.p90}  max ${r.reconnectMs.max}`);
   log(`  busiest 100 ms: ${r.peakPer100ms} connections`);
   const scale = Math.max(1, Math.ceil(Math.max(...r.histogram) / 60));
@@ -162,5 +164,6 @@ for (const j of jitters) {
   results.push(r);
   print(r);
 }
-if (opt.json) console.log(JSON.stringify({ node: process.versions.node, webSocket: ws, minDelayMs: Number(opt.min), maxDelayMs: Number(opt.max), results }, null, 2));
+if (opt.json)
+  console.log(JSON.stringify({ node: process.versions.node, webSocket: ws, minDelayMs: Number(opt.min), maxDelayMs: Number(opt.max), results }, null, 2));
 process.exit(0);

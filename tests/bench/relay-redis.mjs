@@ -83,7 +83,9 @@ function waitForLine(child, re, what) {
 async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-bench-redis-"));
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await waitForLine(child, /Ready to accept connections/, "redis-server");
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -224,7 +226,11 @@ async function main() {
       results.latency.single.push(await latency(setups.single, 0));
       results.latency["redis-same"].push(await latency(setups["redis-3"], 0));
       results.latency["redis-hop"].push(await latency(setups["redis-3"], 1));
-      say(`  round ${r + 1}: ${Object.entries(results.fanOut).map(([k, v]) => `${k} ${Math.round(v.at(-1))}/s`).join(", ")}`);
+      say(
+        `  round ${r + 1}: ${Object.entries(results.fanOut)
+          .map(([k, v]) => `${k} ${Math.round(v.at(-1))}/s`)
+          .join(", ")}`,
+      );
     }
   } finally {
     for (const relays of Object.values(setups)) await stopRelays(relays);
@@ -233,9 +239,7 @@ async function main() {
 
   const fan = Object.fromEntries(Object.entries(results.fanOut).map(([k, v]) => [k, median(v)]));
   const cpu = Object.fromEntries(Object.entries(results.cpu).map(([k, v]) => [k, median(v)]));
-  const lat = Object.fromEntries(
-    Object.entries(results.latency).map(([k, v]) => [k, { p50: median(v.map((x) => x.p50)), p99: median(v.map((x) => x.p99)) }]),
-  );
+  const lat = Object.fromEntries(Object.entries(results.latency).map(([k, v]) => [k, { p50: median(v.map((x) => x.p50)), p99: median(v.map((x) => x.p99)) }]));
   const summary = {
     node: process.version,
     cpus: os.cpus().length,

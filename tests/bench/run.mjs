@@ -34,7 +34,11 @@ const root = path.resolve(here, "../..");
 // Node 20 has a global WebSocket (undici) only behind a flag: re-exec with it, so that every
 // client (raw, the peers and metachannel) uses the same implementation.
 if (typeof globalThis.WebSocket !== "function") {
-  const r = spawnSync(process.execPath, ["--experimental-websocket", "--no-warnings", ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+  const r = spawnSync(
+    process.execPath,
+    ["--experimental-websocket", "--no-warnings", ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -62,8 +66,38 @@ const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
 const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable"];
 const figures = new Set(opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => !(f === "browser" && (quick || opt["no-browser"]))));
 const CFG = quick
-  ? { recvN: 60000, recvWarm: 15000, sendN: 30000, sendWarm: 10000, rttSeconds: 0.7, rttWarm: 0.2, rate: 2000, coldN: 10, memN: 200000, memWarm: 50000, channelsN: 1000, browserN: 60000, browserRounds: 2, coldBrowserN: 5 }
-  : { recvN: 250000, recvWarm: 30000, sendN: 150000, sendWarm: 20000, rttSeconds: 4, rttWarm: 0.5, rate: 2000, coldN: 15, memN: 1000000, memWarm: 100000, channelsN: 1000, browserN: 50000, browserRounds: 5, coldBrowserN: 7 };
+  ? {
+      recvN: 60000,
+      recvWarm: 15000,
+      sendN: 30000,
+      sendWarm: 10000,
+      rttSeconds: 0.7,
+      rttWarm: 0.2,
+      rate: 2000,
+      coldN: 10,
+      memN: 200000,
+      memWarm: 50000,
+      channelsN: 1000,
+      browserN: 60000,
+      browserRounds: 2,
+      coldBrowserN: 5,
+    }
+  : {
+      recvN: 250000,
+      recvWarm: 30000,
+      sendN: 150000,
+      sendWarm: 20000,
+      rttSeconds: 4,
+      rttWarm: 0.5,
+      rate: 2000,
+      coldN: 15,
+      memN: 1000000,
+      memWarm: 100000,
+      channelsN: 1000,
+      browserN: 50000,
+      browserRounds: 5,
+      coldBrowserN: 7,
+    };
 const CLIENTS = ["raw", "rws", "party", "mc"];
 const NAMES = { raw: "raw WebSocket + JSON.parse", rws: "reconnecting-websocket 4.4", party: "partysocket 1.3", mc: "metachannel" };
 // --dist DIR: metachannel from another build (default dist/); --compare-dist DIR: adds a
@@ -156,14 +190,30 @@ async function relayChannel(relayBase) {
 }
 
 // ---------------------------------------------------------------- the figures
-const results = { machine: machine(), command: commandLine(), git: gitHead(), dist: distInfo(DIST || path.join(root, "dist")), config: { quick, rounds: ROUNDS, ...CFG }, figures: {} };
+const results = {
+  machine: machine(),
+  command: commandLine(),
+  git: gitHead(),
+  dist: distInfo(DIST || path.join(root, "dist")),
+  config: { quick, rounds: ROUNDS, ...CFG },
+  figures: {},
+};
 
 function machine() {
   let cpu = "unknown";
   try {
     cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))[1];
   } catch {}
-  return { nproc: os.availableParallelism ? os.availableParallelism() : os.cpus().length, cpu, node: process.version, platform: `${process.platform} ${os.release()}`, loadavgAtStart: os.loadavg().map((x) => x.toFixed(2)).join(" ") };
+  return {
+    nproc: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    cpu,
+    node: process.version,
+    platform: `${process.platform} ${os.release()}`,
+    loadavgAtStart: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" "),
+  };
 }
 function distInfo(dir) {
   const out = { dir: path.relative(root, dir) || dir };
@@ -267,8 +317,19 @@ async function bundleSizes() {
   const f = (n) => readFileSync(path.join(dist, n));
   const wasm = f("metachannel.wasm");
   const out = {
-    scriptTag: { files: ["dist/metachannel.js", "dist/metachannel.wasm"], raw: f("metachannel.js").length + wasm.length, gzip: gz(f("metachannel.js")) + gz(wasm), js: { raw: f("metachannel.js").length, gzip: gz(f("metachannel.js")) }, wasm: { raw: wasm.length, gzip: gz(wasm) } },
-    esm: { files: ["dist/metachannel.mjs", "dist/metachannel.wasm"], raw: f("metachannel.mjs").length + wasm.length, gzip: gz(f("metachannel.mjs")) + gz(wasm), js: { raw: f("metachannel.mjs").length, gzip: gz(f("metachannel.mjs")) } },
+    scriptTag: {
+      files: ["dist/metachannel.js", "dist/metachannel.wasm"],
+      raw: f("metachannel.js").length + wasm.length,
+      gzip: gz(f("metachannel.js")) + gz(wasm),
+      js: { raw: f("metachannel.js").length, gzip: gz(f("metachannel.js")) },
+      wasm: { raw: wasm.length, gzip: gz(wasm) },
+    },
+    esm: {
+      files: ["dist/metachannel.mjs", "dist/metachannel.wasm"],
+      raw: f("metachannel.mjs").length + wasm.length,
+      gzip: gz(f("metachannel.mjs")) + gz(wasm),
+      js: { raw: f("metachannel.mjs").length, gzip: gz(f("metachannel.mjs")) },
+    },
     peers: {},
   };
   // The peers: their ESM dist bundled and minified with esbuild (what an app's bundler would
@@ -330,7 +391,9 @@ async function memory(floodUrl) {
       growCalls: r.growCalls,
       msgsPerSec: r.msgsPerSec,
     };
-    log(`  memory ${c}: wasm ${r.before.wasmBytes} -> ${r.after.wasmBytes} B, heapUsed ${(r.before.heapUsed / 1e6).toFixed(2)} -> ${(r.after.heapUsed / 1e6).toFixed(2)} MB`);
+    log(
+      `  memory ${c}: wasm ${r.before.wasmBytes} -> ${r.after.wasmBytes} B, heapUsed ${(r.before.heapUsed / 1e6).toFixed(2)} -> ${(r.after.heapUsed / 1e6).toFixed(2)} MB`,
+    );
   }
   return out;
 }
@@ -341,7 +404,9 @@ async function manyChannels(relayBase) {
     const url = await relayChannel(relayBase);
     const r = await runClient({ client: c, mode: "channels", url, n: CFG.channelsN, timeoutMs: 120000 }, { nodeArgs: ["--expose-gc"] });
     out[c] = r;
-    log(`  channels ${c}: ${r.n} open in ${r.openMs.toFixed(0)} ms; per channel wasm ${r.wasmBytesPerChannel.toFixed(0)} B, JS heap ${r.heapBytesPerChannel.toFixed(0)} B, rss ${r.rssBytesPerChannel.toFixed(0)} B`);
+    log(
+      `  channels ${c}: ${r.n} open in ${r.openMs.toFixed(0)} ms; per channel wasm ${r.wasmBytesPerChannel.toFixed(0)} B, JS heap ${r.heapBytesPerChannel.toFixed(0)} B, rss ${r.rssBytesPerChannel.toFixed(0)} B`,
+    );
   }
   return out;
 }
@@ -438,7 +503,10 @@ async function profile(figure) {
   const prof = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
   rmSync(dir, { recursive: true, force: true });
   const top = topSelf(prof, Number(opt.top));
-  const lines = [`${NAMES[client]} ${figure}: ${n} messages, ${Math.round(res.msgsPerSec)} msgs/s, ${res.cpuUsPerMsg.toFixed(2)} µs CPU/msg (under the profiler)`, ""];
+  const lines = [
+    `${NAMES[client]} ${figure}: ${n} messages, ${Math.round(res.msgsPerSec)} msgs/s, ${res.cpuUsPerMsg.toFixed(2)} µs CPU/msg (under the profiler)`,
+    "",
+  ];
   lines.push("| self % | self ms | function | where |", "|---:|---:|---|---|");
   for (const t of top.rows) lines.push(`| ${t.pct.toFixed(1)} | ${t.ms.toFixed(0)} | \`${t.name}\` | ${t.where} |`);
   lines.push("", `By origin (self time; % of the non-idle profile; µs per message over all ${n + 30000} messages incl. warm-up):`);
@@ -492,7 +560,10 @@ function topSelf(prof, count) {
     else g = "other JS";
     groups[g] = (groups[g] || 0) + us;
   }
-  const rows = [...agg.values()].sort((a, b) => b.us - a.us).slice(0, count).map((r) => ({ ...r, ms: r.us / 1000, pct: (r.us / busy) * 100 }));
+  const rows = [...agg.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, count)
+    .map((r) => ({ ...r, ms: r.us / 1000, pct: (r.us / busy) * 100 }));
   return { rows, groups, busy };
 }
 
@@ -536,29 +607,66 @@ function targets(F) {
 function markdown(R) {
   const F = R.figures;
   const L = [];
-  L.push(`Machine: ${R.machine.nproc} CPUs, ${R.machine.cpu}, Node ${R.machine.node}, ${R.machine.platform}; load average at start ${R.machine.loadavgAtStart}.`);
-  L.push(`Package under test: ${R.dist.dir}/ (wasm sha256 ${R.dist["metachannel.wasm"]?.sha256}, mjs ${R.dist["metachannel.mjs"]?.sha256}, built ${R.dist["metachannel.wasm"]?.mtime}); git ${R.git}.`);
+  L.push(
+    `Machine: ${R.machine.nproc} CPUs, ${R.machine.cpu}, Node ${R.machine.node}, ${R.machine.platform}; load average at start ${R.machine.loadavgAtStart}.`,
+  );
+  L.push(
+    `Package under test: ${R.dist.dir}/ (wasm sha256 ${R.dist["metachannel.wasm"]?.sha256}, mjs ${R.dist["metachannel.mjs"]?.sha256}, built ${R.dist["metachannel.wasm"]?.mtime}); git ${R.git}.`,
+  );
   L.push(`Command: \`${R.command}\` — ${R.config.rounds} interleaved rounds per figure, one child process per client per round; medians.`, "");
   const tput = (title, f, clients, n) => {
     L.push(`### ${title}`, "", `${n}`, "");
-    L.push("| client | msgs/s (wall) | ratio to raw | client CPU µs/msg | CPU ratio (raw/client) | server CPU µs/msg | server buffered (median) |", "|---|---:|---:|---:|---:|---:|---:|");
+    L.push(
+      "| client | msgs/s (wall) | ratio to raw | client CPU µs/msg | CPU ratio (raw/client) | server CPU µs/msg | server buffered (median) |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+    );
     for (const c of clients) {
       const x = f[c];
       if (!x) continue;
-      L.push(`| ${NAMES[c]} | ${fmtK(x.msgsPerSec)} | ${fmtR(x.ratioWall)} | ${x.cpuUsPerMsg.toFixed(2)} | ${fmtR(x.ratioCpu)} | ${x.server?.cpuUsPerMsg != null ? x.server.cpuUsPerMsg.toFixed(2) : "–"} | ${x.server?.bufferedMedianBytes != null ? kb(x.server.bufferedMedianBytes) : "–"} |`);
+      L.push(
+        `| ${NAMES[c]} | ${fmtK(x.msgsPerSec)} | ${fmtR(x.ratioWall)} | ${x.cpuUsPerMsg.toFixed(2)} | ${fmtR(x.ratioCpu)} | ${x.server?.cpuUsPerMsg != null ? x.server.cpuUsPerMsg.toFixed(2) : "–"} | ${x.server?.bufferedMedianBytes != null ? kb(x.server.bufferedMedianBytes) : "–"} |`,
+      );
     }
     L.push("");
   };
-  if (F.receive) tput("1. Receive throughput (typed dispatch, every message listened to)", F.receive, CLIENTS, `${fmtK(R.config.recvN)} ticks of ~120 B per round after ${fmtK(R.config.recvWarm)} warm-up; raw/peers: JSON.parse + dispatch on \`type\`; metachannel: \`onMessage("tick")\`.`);
-  if (F.filtered) tput("2. Filtered receive (1 of 10 channels)", F.filtered, ["raw", "mc", "mc2"], `Same flood; raw parses every frame and keeps \`msg.channel === "c3"\`; metachannel: ${F.filtered.mc?.filterVia === "LiveDataClient" ? '`new LiveDataClient(channel).subscribe("c3", fn)`' : 'what LiveDataClient registers (`_route(3, "c3", 1)` + `_hook(8, fn)`; this build exports no LiveDataClient)'}: the core routes CHANNEL "c3" and drops the other 9/10 in wasm. Rates and µs are per flood message (delivered: 1/10).`);
-  if (F.send) tput("3. Send throughput", F.send, CLIENTS, `${fmtK(R.config.sendN)} tick objects per round (JSON.stringify in every client; metachannel \`send(object)\`), batches of 500, waits while bufferedAmount > 1 MiB; timed until the sink server has counted all of them.`);
+  if (F.receive)
+    tput(
+      "1. Receive throughput (typed dispatch, every message listened to)",
+      F.receive,
+      CLIENTS,
+      `${fmtK(R.config.recvN)} ticks of ~120 B per round after ${fmtK(R.config.recvWarm)} warm-up; raw/peers: JSON.parse + dispatch on \`type\`; metachannel: \`onMessage("tick")\`.`,
+    );
+  if (F.filtered)
+    tput(
+      "2. Filtered receive (1 of 10 channels)",
+      F.filtered,
+      ["raw", "mc", "mc2"],
+      `Same flood; raw parses every frame and keeps \`msg.channel === "c3"\`; metachannel: ${F.filtered.mc?.filterVia === "LiveDataClient" ? '`new LiveDataClient(channel).subscribe("c3", fn)`' : 'what LiveDataClient registers (`_route(3, "c3", 1)` + `_hook(8, fn)`; this build exports no LiveDataClient)'}: the core routes CHANNEL "c3" and drops the other 9/10 in wasm. Rates and µs are per flood message (delivered: 1/10).`,
+    );
+  if (F.send)
+    tput(
+      "3. Send throughput",
+      F.send,
+      CLIENTS,
+      `${fmtK(R.config.sendN)} tick objects per round (JSON.stringify in every client; metachannel \`send(object)\`), batches of 500, waits while bufferedAmount > 1 MiB; timed until the sink server has counted all of them.`,
+    );
   if (F.rtt) {
-    L.push("### 4. Round trip through the dev relay", "", `${R.config.rate} msgs/s for ${R.config.rttSeconds} s per round (after ${R.config.rttWarm} s warm-up); each client on its own relay channel gets its own echo.`, "");
-    L.push("| client | p50 ms | p90 ms | p99 ms | p50 ratio | p99 ratio | per-round ratios (median) p50 / p99 | lost |", "|---|---:|---:|---:|---:|---:|---:|---:|");
+    L.push(
+      "### 4. Round trip through the dev relay",
+      "",
+      `${R.config.rate} msgs/s for ${R.config.rttSeconds} s per round (after ${R.config.rttWarm} s warm-up); each client on its own relay channel gets its own echo.`,
+      "",
+    );
+    L.push(
+      "| client | p50 ms | p90 ms | p99 ms | p50 ratio | p99 ratio | per-round ratios (median) p50 / p99 | lost |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+    );
     for (const c of CLIENTS) {
       const x = F.rtt[c];
       if (!x) continue;
-      L.push(`| ${NAMES[c]} | ${x.p50.toFixed(3)} | ${x.p90.toFixed(3)} | ${x.p99.toFixed(3)} | ${fmtR(x.ratioP50)} | ${fmtR(x.ratioP99)} | ${fmtR(x.ratioP50PerRoundMedian)} / ${fmtR(x.ratioP99PerRoundMedian)} | ${x.lost} |`);
+      L.push(
+        `| ${NAMES[c]} | ${x.p50.toFixed(3)} | ${x.p90.toFixed(3)} | ${x.p99.toFixed(3)} | ${fmtR(x.ratioP50)} | ${fmtR(x.ratioP99)} | ${fmtR(x.ratioP50PerRoundMedian)} / ${fmtR(x.ratioP99PerRoundMedian)} | ${x.lost} |`,
+      );
     }
     L.push("");
   }
@@ -569,28 +677,39 @@ function markdown(R) {
     L.push(`| — metachannel.js | ${kb(b.scriptTag.js.raw)} | ${kb(b.scriptTag.js.gzip)} |`);
     L.push(`| — metachannel.wasm | ${kb(b.scriptTag.wasm.raw)} | ${kb(b.scriptTag.wasm.gzip)} |`);
     L.push(`| ESM: metachannel.mjs + metachannel.wasm | ${kb(b.esm.raw)} | **${kb(b.esm.gzip)}** |`);
-    L.push(`| reconnecting-websocket (${b.peers.rws.what}) | ${kb(b.peers.rws.raw)} | ${kb(b.peers.rws.gzip)} (own iife.min: ${kb(b.peers.rws.iifeMinGzip)}) |`);
+    L.push(
+      `| reconnecting-websocket (${b.peers.rws.what}) | ${kb(b.peers.rws.raw)} | ${kb(b.peers.rws.gzip)} (own iife.min: ${kb(b.peers.rws.iifeMinGzip)}) |`,
+    );
     L.push(`| partysocket (${b.peers.party.what}) | ${kb(b.peers.party.raw)} | ${kb(b.peers.party.gzip)} |`, "");
   }
   if (F.coldstart || F.browser?.coldStart) {
     L.push("### 6. Cold start (import → `ready()` resolved)", "");
     if (F.coldstart) {
       const c = F.coldstart;
-      const line = (label, x) => `- ${label}, ${x.n} fresh processes: median **${x.medianMs.toFixed(1)} ms** (import ${x.importMs.toFixed(1)} ms + ready ${x.readyMs.toFixed(1)} ms; min ${x.minMs.toFixed(1)}, max ${x.maxMs.toFixed(1)}); process start → ready ${x.sinceProcessStartMs.toFixed(1)} ms.`;
+      const line = (label, x) =>
+        `- ${label}, ${x.n} fresh processes: median **${x.medianMs.toFixed(1)} ms** (import ${x.importMs.toFixed(1)} ms + ready ${x.readyMs.toFixed(1)} ms; min ${x.minMs.toFixed(1)}, max ${x.maxMs.toFixed(1)}); process start → ready ${x.sinceProcessStartMs.toFixed(1)} ms.`;
       L.push(line("Node, global WebSocket (--experimental-websocket)", c));
       if (c.preloaded) L.push(line("Node, global WebSocket already loaded (metachannel's own cost)", c.preloaded));
       if (c.wsPackage) L.push(line("Node 20 without the flag (`ws` package imported by ready())", c.wsPackage));
     }
-    if (F.browser?.coldStart) L.push(`- Chromium, ${F.browser.coldStart.n} fresh pages (script tag, page navigation start → ready resolved, performance.now()): median **${F.browser.coldStart.medianMs.toFixed(1)} ms** (${F.browser.coldStart.runsMs.join(", ")}).`);
+    if (F.browser?.coldStart)
+      L.push(
+        `- Chromium, ${F.browser.coldStart.n} fresh pages (script tag, page navigation start → ready resolved, performance.now()): median **${F.browser.coldStart.medianMs.toFixed(1)} ms** (${F.browser.coldStart.runsMs.join(", ")}).`,
+      );
     L.push("");
   }
   if (F.memory) {
     const m = F.memory;
     L.push(`### 7. Memory (after ${fmtK(m.mc.warm)} warm-up messages, then ${fmtK(m.mc.messages)} more; gc() before each reading)`, "");
-    L.push("| client | wasm memory before | after | growth | wasm heap used (highest non-zero byte) before → after | JS heapUsed before | after | growth |", "|---|---:|---:|---:|---:|---:|---:|---:|");
+    L.push(
+      "| client | wasm memory before | after | growth | wasm heap used (highest non-zero byte) before → after | JS heapUsed before | after | growth |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+    );
     for (const c of ["mc", "raw"]) {
       const x = m[c];
-      L.push(`| ${NAMES[c]} | ${c === "mc" ? kb(x.before.wasmBytes) : "–"} | ${c === "mc" ? kb(x.after.wasmBytes) : "–"} | ${c === "mc" ? `${x.wasmGrowthBytes} B` : "–"} | ${c === "mc" ? `${x.before.wasmTouched} → ${x.after.wasmTouched} B` : "–"} | ${(x.before.heapUsed / 1e6).toFixed(2)} MB | ${(x.after.heapUsed / 1e6).toFixed(2)} MB | ${((x.heapGrowthBytes) / 1024).toFixed(0)} KB |`);
+      L.push(
+        `| ${NAMES[c]} | ${c === "mc" ? kb(x.before.wasmBytes) : "–"} | ${c === "mc" ? kb(x.after.wasmBytes) : "–"} | ${c === "mc" ? `${x.wasmGrowthBytes} B` : "–"} | ${c === "mc" ? `${x.before.wasmTouched} → ${x.after.wasmTouched} B` : "–"} | ${(x.before.heapUsed / 1e6).toFixed(2)} MB | ${(x.after.heapUsed / 1e6).toFixed(2)} MB | ${(x.heapGrowthBytes / 1024).toFixed(0)} KB |`,
+      );
     }
     L.push("");
   }
@@ -600,15 +719,24 @@ function markdown(R) {
     L.push("| client | time to open all | wasm / channel | JS heap / channel | RSS / channel |", "|---|---:|---:|---:|---:|");
     for (const c of ["mc", "raw"]) {
       const x = F.channels[c];
-      L.push(`| ${NAMES[c]} | ${x.openMs.toFixed(0)} ms | ${c === "mc" ? `${x.wasmBytesPerChannel.toFixed(0)} B (heap used: ${x.wasmTouchedPerChannel.toFixed(0)} B)` : "–"} | ${x.heapBytesPerChannel.toFixed(0)} B | ${x.rssBytesPerChannel.toFixed(0)} B |`);
+      L.push(
+        `| ${NAMES[c]} | ${x.openMs.toFixed(0)} ms | ${c === "mc" ? `${x.wasmBytesPerChannel.toFixed(0)} B (heap used: ${x.wasmTouchedPerChannel.toFixed(0)} B)` : "–"} | ${x.heapBytesPerChannel.toFixed(0)} B | ${x.rssBytesPerChannel.toFixed(0)} B |`,
+      );
     }
     L.push("");
   }
   if (F.browser?.receive) {
     const b = F.browser.receive;
-    L.push(`### Chromium receive (${F.browser.chromium || "headless"}; raw page vs script-tag build)`, "", `${fmtK(R.config.browserN)} ticks per round, ${R.config.browserRounds} rounds, a fresh page per client per round; main-thread µs/msg from CDP Performance.getMetrics TaskDuration.`, "");
+    L.push(
+      `### Chromium receive (${F.browser.chromium || "headless"}; raw page vs script-tag build)`,
+      "",
+      `${fmtK(R.config.browserN)} ticks per round, ${R.config.browserRounds} rounds, a fresh page per client per round; main-thread µs/msg from CDP Performance.getMetrics TaskDuration.`,
+      "",
+    );
     L.push("| client | msgs/s | ratio | main thread µs/msg | CPU ratio (raw/mc) |", "|---|---:|---:|---:|---:|");
-    L.push(`| floor: WebSocket, count only (no JSON.parse) | ${fmtK(b.count.msgsPerSec)} | ${fmtR(b.count.msgsPerSec / b.raw.msgsPerSec)} | ${b.count.mainThreadUsPerMsg.toFixed(2)} | – |`);
+    L.push(
+      `| floor: WebSocket, count only (no JSON.parse) | ${fmtK(b.count.msgsPerSec)} | ${fmtR(b.count.msgsPerSec / b.raw.msgsPerSec)} | ${b.count.mainThreadUsPerMsg.toFixed(2)} | – |`,
+    );
     L.push(`| ${NAMES.raw} | ${fmtK(b.raw.msgsPerSec)} | 1.00× | ${b.raw.mainThreadUsPerMsg.toFixed(2)} | 1.00× |`);
     L.push(`| ${NAMES.mc} | ${fmtK(b.mc.msgsPerSec)} | ${fmtR(b.mc.ratioWall)} | ${b.mc.mainThreadUsPerMsg.toFixed(2)} | ${fmtR(b.mc.ratioCpu)} |`, "");
   } else if (F.browser?.skipped) L.push(`Chromium: skipped (${F.browser.skipped}).`, "");
@@ -658,7 +786,9 @@ async function main() {
   }
   if (need("filtered")) {
     log("2. filtered receive…");
-    F.filtered = summarizeThroughput(await rounds("filtered", ["raw", "mc", ...(DIST2 ? ["mc2"] : [])], () => ({ url: floodUrl, n: CFG.recvN, warm: CFG.recvWarm }), { server: flood }));
+    F.filtered = summarizeThroughput(
+      await rounds("filtered", ["raw", "mc", ...(DIST2 ? ["mc2"] : [])], () => ({ url: floodUrl, n: CFG.recvN, warm: CFG.recvWarm }), { server: flood }),
+    );
   }
   if (need("send")) {
     log("3. send…");
@@ -666,7 +796,9 @@ async function main() {
   }
   if (need("rtt")) {
     log("4. round trip via the dev relay…");
-    F.rtt = summarizeRtt(await rounds("rtt", CLIENTS, async () => ({ url: await relayChannel(relayBase), rate: CFG.rate, seconds: CFG.rttSeconds, warmSeconds: CFG.rttWarm })));
+    F.rtt = summarizeRtt(
+      await rounds("rtt", CLIENTS, async () => ({ url: await relayChannel(relayBase), rate: CFG.rate, seconds: CFG.rttSeconds, warmSeconds: CFG.rttWarm })),
+    );
   }
   if (need("memory")) {
     log("7. memory…");

@@ -103,12 +103,18 @@ test("the chat example works across two pages: messages, rooms, join and leave",
   assert.equal(await bob.textContent("#who"), "bob in #dev");
   assert.deepEqual(await bob.evaluate(() => window.chat.rooms), ["dev"]);
   // The wire format of the documents, as the relay saw it.
-  assert.deepEqual(frames.filter((f) => f.username === "bob" && f.type !== "message"), [
-    { type: "join", username: "bob", room: "general" },
-    { type: "join", username: "bob", room: "dev" },
-    { type: "leave", username: "bob", room: "general" },
-  ]);
-  assert.deepEqual(frames.find((f) => f.text === "hi bob"), { type: "message", username: "alice", text: "hi bob", room: "general" });
+  assert.deepEqual(
+    frames.filter((f) => f.username === "bob" && f.type !== "message"),
+    [
+      { type: "join", username: "bob", room: "general" },
+      { type: "join", username: "bob", room: "dev" },
+      { type: "leave", username: "bob", room: "general" },
+    ],
+  );
+  assert.deepEqual(
+    frames.find((f) => f.text === "hi bob"),
+    { type: "message", username: "alice", text: "hi bob", room: "general" },
+  );
 
   await h.screenshot(alice, "chat-example-alice");
   await h.screenshot(bob, "chat-example-bob");

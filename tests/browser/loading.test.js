@@ -30,7 +30,7 @@ async function open(name, script, body) {
   return { page, wasm, result: await page.evaluate(() => window.result) };
 }
 
-test("locateFile is called with \"metachannel.wasm\" in the browser too", async () => {
+test('locateFile is called with "metachannel.wasm" in the browser too', async () => {
   const { page, result } = await open(
     "loading-locate",
     "metachannel.js",

@@ -64,7 +64,9 @@ const SCENARIOS = [
 ];
 
 for (const sc of SCENARIOS) {
-  test(`metapage with two metaframes (${sc.impl === "real" ? "real Metaframe" : "MetaframeClient"}, ${sc.crossOrigin ? "cross-origin" : "same-origin"}): one socket each, messages, rotation, outputs, removal`, { timeout: 60000 }, async () => {
+  test(`metapage with two metaframes (${sc.impl === "real" ? "real Metaframe" : "MetaframeClient"}, ${sc.crossOrigin ? "cross-origin" : "same-origin"}): one socket each, messages, rotation, outputs, removal`, {
+    timeout: 60000,
+  }, async () => {
     const { relay, site, site2 } = h;
     const t0 = Date.now();
     const page = await h.newPage(sc.name);
@@ -104,14 +106,23 @@ for (const sc of SCENARIOS) {
     // Typed messages: frame a sends, frame b shows it.
     await inFrame(page, "a", () => window.__mc.send("hello from a"));
     s = await waitFrames(page, "b receives a's message", (_a, b) => b.received.some((m) => m.from === "a" && m.text === "hello from a"));
-    assert.deepEqual(s.b.received.filter((m) => m.from === "a"), [{ type: "chat", from: "a", text: "hello from a" }]);
+    assert.deepEqual(
+      s.b.received.filter((m) => m.from === "a"),
+      [{ type: "chat", from: "a", text: "hello from a" }],
+    );
     const shown = await page.frame({ name: "b" }).locator("#log li").allTextContents();
     assert.ok(shown.includes("a: hello from a"), `b's page shows the message: ${JSON.stringify(shown)}`);
 
     // Outputs reach the parent, including the one set before the handshake.
     await until(async () => {
       const { merged } = await parentOutputs(page);
-      return merged.a?.loaded === true && merged.b?.loaded === true && merged.a?.state === "open" && merged.b?.state === "open" && merged.b?.lastMessage === "hello from a";
+      return (
+        merged.a?.loaded === true &&
+        merged.b?.loaded === true &&
+        merged.a?.state === "open" &&
+        merged.b?.state === "open" &&
+        merged.b?.lastMessage === "hello from a"
+      );
     }, "outputs at the parent");
     await h.screenshot(page, `metapage-${sc.name}`);
 
@@ -141,7 +152,11 @@ for (const sc of SCENARIOS) {
     s = await waitFrames(page, "both frames on the new URL", (a, b) => [a, b].every((f) => f.state === "open" && f.url === second.url));
     await until(() => relay.clientCount(second.token) === 2, "two sockets on the new channel");
     assert.equal(relay.clientCount(first.token), 0, "old sockets closed");
-    for (const f of [s.a, s.b]) assert.ok(f.errors.every((e) => e.code === "REVOKED"), `only REVOKED errors: ${JSON.stringify(f.errors)}`);
+    for (const f of [s.a, s.b])
+      assert.ok(
+        f.errors.every((e) => e.code === "REVOKED"),
+        `only REVOKED errors: ${JSON.stringify(f.errors)}`,
+      );
     await inFrame(page, "b", () => window.__mc.send("after rotation"));
     await waitFrames(page, "a receives b's message on the new channel", (a) => a.received.some((m) => m.from === "b" && m.text === "after rotation"));
 
@@ -152,7 +167,11 @@ for (const sc of SCENARIOS) {
     assert.equal("_websocket_url_" in s.b.inputs, false, "undefined removed the input");
     await until(async () => (await parentOutputs(page)).merged.a?.state === "idle", "the parent sees state idle");
     assert.equal(relay.connections - before, 4, "2 sockets on the first URL, 2 on the second, nothing else");
-    for (const f of [s.a, s.b]) assert.ok(f.errors.every((e) => e.code === "REVOKED"), JSON.stringify(f.errors));
+    for (const f of [s.a, s.b])
+      assert.ok(
+        f.errors.every((e) => e.code === "REVOKED"),
+        JSON.stringify(f.errors),
+      );
 
     h.assertNoErrors(page);
     console.log(`# ${sc.name}: both frames open ${tOpen} ms after navigation; scenario ${Date.now() - t0} ms`);

@@ -37,7 +37,10 @@ test("a page's reliable channel: meta.from/seq at the peer; presence joined, the
       return ch.id;
     }, url);
     await until(() => got.length === 3 && watcher.presence.has(pageId), "the page's messages and presence");
-    assert.deepEqual(got, [1, 2, 3].map((n) => ({ n, from: pageId, seq: n })));
+    assert.deepEqual(
+      got,
+      [1, 2, 3].map((n) => ({ n, from: pageId, seq: n })),
+    );
     assert.deepEqual(watcher.presence.get(pageId), { who: "page" });
     // The page sees the Node peer too.
     await page.waitForFunction((id) => window.presenceChannel.presence.has(id), watcher.id, { timeout: 5000 });

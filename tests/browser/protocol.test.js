@@ -35,7 +35,11 @@ test("handshake: requests retried with doubling backoff until answered, then Ack
   const log = await page.evaluate(() => window.log);
   const requests = log.filter((m) => m.method === "SetupIframeClientRequest");
   assert.equal(requests.length, 3, `retries stop once answered: ${JSON.stringify(methods(log))}`);
-  assert.deepEqual(requests.map((r) => r.id), [1, 2, 3], "ids count up from 1");
+  assert.deepEqual(
+    requests.map((r) => r.id),
+    [1, 2, 3],
+    "ids count up from 1",
+  );
   for (const r of requests) {
     assert.deepEqual(r.params, { version: "2" });
     assert.equal(r.iframeId, "a", "iframeId is window.name");

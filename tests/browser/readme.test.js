@@ -19,7 +19,6 @@ after(async () => {
   await h?.close();
 });
 
-
 /** How each block is driven, found by a line it contains. */
 const DRIVE = [
   {
@@ -39,7 +38,10 @@ const DRIVE = [
       await until(() => p.got.some((m) => m.type === "hello" && m.from === "frame-a"), "hello from the frame");
       p.ws.send(JSON.stringify({ type: "progress", value: 0.25 }));
       await until(() => page.evaluate(() => document.getElementById("bar").value === 0.25), "bar.value = 0.25");
-      assert.ok(page.consoleLines.some((l) => l.includes("inputs")), "onInputs logged the inputs");
+      assert.ok(
+        page.consoleLines.some((l) => l.includes("inputs")),
+        "onInputs logged the inputs",
+      );
     },
   },
 ];
@@ -65,7 +67,10 @@ for (const block of blocks) {
       // A real page from the static server (a routed response would count as a public address
       // and Chromium's local network checks would block the loopback relay).
       const name = `readme-${block.line}.html`;
-      writeFileSync(path.join(resultsDir, name), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><progress id="bar" max="1" value="0"></progress>\n${html}`);
+      writeFileSync(
+        path.join(resultsDir, name),
+        `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><progress id="bar" max="1" value="0"></progress>\n${html}`,
+      );
       const address = `${h.site.url}/test-results/${name}`;
       await page.goto(address);
       try {

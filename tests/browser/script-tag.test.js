@@ -33,7 +33,9 @@ test("script tag only: two channels connect and messages flow both ways; no cons
 
   const globals = await page.evaluate(() => ({
     type: typeof window.MetaChannel,
-    exports: ["ready", "connect", "Channel", "MetaChannelError", "MetaframeClient", "bindMetaframe", "connectFromEnv"].filter((k) => !(k in window.MetaChannel)),
+    exports: ["ready", "connect", "Channel", "MetaChannelError", "MetaframeClient", "bindMetaframe", "connectFromEnv"].filter(
+      (k) => !(k in window.MetaChannel),
+    ),
     leaked: ["Channel", "MetaframeClient", "bindMetaframe", "connect", "ready"].filter((k) => k in window),
     version: window.MetaChannel.version,
   }));

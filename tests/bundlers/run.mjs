@@ -47,7 +47,8 @@ const WASM_BASE64_HEAD = "AGFzbQEAAAA";
 const HEAD = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>metachannel</title>';
 const MODULE_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script type="module" src="${src}"></script>\n`;
 const CLASSIC_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script src="${src}" defer></script>\n`;
-const ROLLUP_CONFIG = (output, resolve = "{ browser: true }") => `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve(${resolve})],\n};\n`;
+const ROLLUP_CONFIG = (output, resolve = "{ browser: true }") =>
+  `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve(${resolve})],\n};\n`;
 
 // webpack's zero-config layout: src/index.js in, dist/main.js out, dist/index.html by hand.
 function webpackLayout(dir) {
@@ -120,7 +121,8 @@ const APPS = [
     build: [bin("rollup/dist/bin/rollup"), "-c"],
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
-    extra: "output.inlineDynamicImports: true (with the browser condition and output.file alone Rollup refuses the fallback chunk: see the rollup-file-alone check)",
+    extra:
+      "output.inlineDynamicImports: true (with the browser condition and output.file alone Rollup refuses the fallback chunk: see the rollup-file-alone check)",
   },
   {
     name: "rollup-dir",
@@ -176,7 +178,6 @@ const APPS = [
 
 // ------------------------------------------------------------------ TAP
 
-
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour escapes (ESC [ ... m)
 const plain = (text) => String(text).replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
@@ -191,7 +192,10 @@ function packageWarnings(output) {
 }
 
 function anyWarnings(output) {
-  return plain(output).split("\n").filter((l) => /warn|critical|⚠|▲/i.test(l)).map((l) => l.trim());
+  return plain(output)
+    .split("\n")
+    .filter((l) => /warn|critical|⚠|▲/i.test(l))
+    .map((l) => l.trim());
 }
 
 /** Bytes of a built app: every file but source maps, raw and gzip. */
@@ -232,7 +236,10 @@ function freePort() {
 /** The pinned bundlers in .cache/bundlers/, installed with `npm ci` when the lock changed. */
 async function ensureTools() {
   const lock = readFileSync(path.join(here, "tools/package-lock.json"));
-  const stamp = createHash("sha256").update(readFileSync(path.join(here, "tools/package.json"))).update(lock).digest("hex");
+  const stamp = createHash("sha256")
+    .update(readFileSync(path.join(here, "tools/package.json")))
+    .update(lock)
+    .digest("hex");
   const stampFile = path.join(cache, ".installed");
   if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(bin("vite/bin/vite.js"))) return { installed: false };
   mkdirSync(cache, { recursive: true });
@@ -259,10 +266,13 @@ async function makeApp(work, app, tarball) {
     const main = path.join(dir, "main.js");
     const source = readFileSync(main, "utf8");
     const changed = source.replace('from "metachannel";', 'from "metachannel/inline";');
-    if (changed === source) throw new Error("app/main.js: no `from \"metachannel\";` to point at metachannel/inline");
+    if (changed === source) throw new Error('app/main.js: no `from "metachannel";` to point at metachannel/inline');
     writeFileSync(main, changed);
   }
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `metachannel-${app.name}-app`, private: true, type: "module", dependencies: { metachannel: "file:metachannel.tgz" } }, null, 2));
+  writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: `metachannel-${app.name}-app`, private: true, type: "module", dependencies: { metachannel: "file:metachannel.tgz" } }, null, 2),
+  );
   for (const [f, text] of Object.entries(app.files || {})) writeFileSync(path.join(dir, f), text);
   if (app.layout) app.layout(dir);
   const tar = await exec("tar", ["-xzf", tarball, "-C", path.join(dir, "node_modules/metachannel"), "--strip-components=1"]);
@@ -377,7 +387,16 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   buildMs = b.ms;
   report(b.code === 0, `${label}: builds`, `exit ${b.code}\n${buildOutput}`);
   if (b.code !== 0) {
-    summary.push({ app, result: null, buildMs, bytes: null, otherWarnings: [], failure: plain(buildOutput).split("\n").find((l) => /error/i.test(l)) });
+    summary.push({
+      app,
+      result: null,
+      buildMs,
+      bytes: null,
+      otherWarnings: [],
+      failure: plain(buildOutput)
+        .split("\n")
+        .find((l) => /error/i.test(l)),
+    });
     return;
   }
   const warnings = packageWarnings(buildOutput);
@@ -405,8 +424,16 @@ async function pageChecks(_app, label, { browser, relay, pageUrl }) {
     roundTrip = null;
   }
   const ok = roundTrip && roundTrip.ok === true && roundTrip.n === 42 && roundTrip.echo === "hello from a bundle";
-  report(!!ok, `${label}: the page round-trips a typed message through the dev relay in Chromium`, `status ${result.status}: ${result.text}\n${result.errors.join("\n")}\n${result.consoleLines.join("\n")}`);
-  report(result.errors.length === 0, `${label}: no console error or uncaught exception on the page`, `${result.errors.join("\n")}\nrequests:\n${result.responses.map((r) => `${r.status} ${r.url}`).join("\n")}`);
+  report(
+    !!ok,
+    `${label}: the page round-trips a typed message through the dev relay in Chromium`,
+    `status ${result.status}: ${result.text}\n${result.errors.join("\n")}\n${result.consoleLines.join("\n")}`,
+  );
+  report(
+    result.errors.length === 0,
+    `${label}: no console error or uncaught exception on the page`,
+    `${result.errors.join("\n")}\nrequests:\n${result.responses.map((r) => `${r.status} ${r.url}`).join("\n")}`,
+  );
   return result;
 }
 
@@ -426,8 +453,14 @@ async function main() {
   report(!tools.error, "the pinned bundlers are installed in .cache/bundlers (tests/bundlers/tools)", tools.error);
   if (tools.error) return;
   if (tools.installed) console.log(`# npm ci of the bundlers took ${tools.ms} ms`);
-  const versions = Object.fromEntries(["vite", "webpack", "webpack-cli", "esbuild", "rollup", "@rollup/plugin-node-resolve", "parcel"].map((t) => [t, toolVersion(t)]));
-  console.log(`# ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const versions = Object.fromEntries(
+    ["vite", "webpack", "webpack-cli", "esbuild", "rollup", "@rollup/plugin-node-resolve", "parcel"].map((t) => [t, toolVersion(t)]),
+  );
+  console.log(
+    `# ${Object.entries(versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+  );
 
   const work = mkdtempSync(path.join(os.tmpdir(), "metachannel-bundlers-"));
   const cleanups = [];
@@ -459,8 +492,14 @@ async function main() {
       const dir = await makeApp(work, alone, tarball);
       const r = await exec(process.execPath, [bin("rollup/dist/bin/rollup"), "-c"], { cwd: dir, env: { NO_COLOR: "1" } });
       const refused = r.code !== 0 && /inlineDynamicImports/.test(r.stdout + r.stderr);
-      console.log(`# rollup with output.file alone: ${r.code === 0 ? "builds" : refused ? "refuses (\"when building multiple chunks, the output.dir option must be used\"): add output.inlineDynamicImports: true, or use output.dir" : "fails"}`);
-      report(r.code === 0 || refused, "rollup-file-alone: Rollup's usual output.file config builds, or fails only asking for output.dir / inlineDynamicImports (documented)", r.stdout + r.stderr);
+      console.log(
+        `# rollup with output.file alone: ${r.code === 0 ? "builds" : refused ? 'refuses ("when building multiple chunks, the output.dir option must be used"): add output.inlineDynamicImports: true, or use output.dir' : "fails"}`,
+      );
+      report(
+        r.code === 0 || refused,
+        "rollup-file-alone: Rollup's usual output.file config builds, or fails only asking for output.dir / inlineDynamicImports (documented)",
+        r.stdout + r.stderr,
+      );
     }
 
     console.log("#");
@@ -472,14 +511,18 @@ async function main() {
       const size = bytes ? `${bytes.raw} (${bytes.gz})` : "(served)";
       const fetched = result ? result.responses.filter((r) => r.status === 200 && (/javascript|wasm/.test(r.type) || r.wasm)) : [];
       const loaded = `${fetched.reduce((sum, r) => sum + r.bytes, 0)} (${fetched.reduce((sum, r) => sum + r.gz, 0)})`;
-      console.log(`# ${app.name.padEnd(14)} ${tool.padEnd(15)} ${from.padEnd(43)} ${size.padEnd(16)} ${loaded.padEnd(16)} ${String(buildMs).padStart(6)}   ${app.extra}`);
+      console.log(
+        `# ${app.name.padEnd(14)} ${tool.padEnd(15)} ${from.padEnd(43)} ${size.padEnd(16)} ${loaded.padEnd(16)} ${String(buildMs).padStart(6)}   ${app.extra}`,
+      );
       if (bytes) {
         console.log(`#   files: ${bytes.files.join(", ")}`);
         const paths = new Set(fetched.map((r) => new URL(r.url).pathname.slice(1)));
         const unused = bytes.files.filter((f) => !f.startsWith("index.html ") && !paths.has(f.split(" ")[0]));
         if (unused.length) console.log(`#   written but never loaded by the page: ${unused.join(", ")}`);
       }
-      const failedRequests = result ? result.responses.filter((r) => r.status !== 200 && r.status !== 101 && r.status !== 201 && r.status !== 204 && r.status !== 304) : [];
+      const failedRequests = result
+        ? result.responses.filter((r) => r.status !== 200 && r.status !== 101 && r.status !== 201 && r.status !== 204 && r.status !== 304)
+        : [];
       if (failedRequests.length) console.log(`#   not 200: ${failedRequests.map((r) => `${r.status} ${new URL(r.url).pathname}`).join(", ")}`);
       if (otherWarnings.length) console.log(`#   other warnings: ${otherWarnings.slice(0, 5).join(" | ")}`);
     }

@@ -31,8 +31,14 @@ const char* const kUrls[] = {"", "wss://relay.example.com/c/SECRET-A?k=SECRET-Q"
                              "http://bad.example.com/SECRET-C", "wss://relay.example.com/c/SECRET-A?k=SECRET-Q"};
 const int kSendableCodes[] = {0, 1000, 3000, 4000, 4999, 1001, 2999, 5000};
 const int kServerCodes[] = {1000, 1001, 1006, 1002, 1008, 1011, 3000, 3500, 4000, 4001, 4500, 4999};
-const char* const kTexts[] = {"hello", R"({"type":"chat","room":"r","channel":"c","re":"1","user":"c"})", "ping", "pong",
-                              R"({"type":"ping"})", "[1,2]", "{broken", ""};
+const char* const kTexts[] = {"hello",
+                              R"({"type":"chat","room":"r","channel":"c","re":"1","user":"c"})",
+                              "ping",
+                              "pong",
+                              R"({"type":"ping"})",
+                              "[1,2]",
+                              "{broken",
+                              ""};
 const char* const kKeys[] = {"chat", "c", "r", "1", ""};
 
 [[noreturn]] void fail(const std::string& what, const std::vector<std::string>& details) {
@@ -120,7 +126,9 @@ struct Harness {
   }
 
   void on_event(const Event& e) {
-    if (trace) std::fprintf(stderr, "    event %s  [state %s, sock %d]\n", e.str().c_str(), mc::to_string(ch->state()), static_cast<int>(t.sock));
+    if (trace)
+      std::fprintf(stderr, "    event %s  [state %s, sock %d]\n", e.str().c_str(), mc::to_string(ch->state()),
+                   static_cast<int>(t.sock));
     if (e.kind == Event::Error && e.data.find("SECRET") != std::string::npos) secret_leaks.push_back(e.data);
     if (armed && e.kind == kind) {
       armed = false;
@@ -135,7 +143,8 @@ struct Harness {
     for (const std::string& v : s.violations) bad.push_back("scheduler: " + v);
     for (const std::string& v : ev.violations) bad.push_back("events: " + v);
     for (const std::string& v : secret_leaks) bad.push_back("secret in an error message: " + v);
-    if (ch->last_error().find("SECRET") != std::string::npos) bad.push_back("secret in last_error: " + ch->last_error());
+    if (ch->last_error().find("SECRET") != std::string::npos)
+      bad.push_back("secret in last_error: " + ch->last_error());
     mc_test::check_consistency(*ch, t, s, online, bad);
     if (!bad.empty()) fail(std::string("invariant broken after step ") + step, bad);
   }
@@ -166,14 +175,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   static const char* const kStepNames[] = {
-      "set_url", "send_text", "send_binary", "close", "dispose", "reconnect_now", "set_online", "on_resume",
-      "accept", "text", "binary", "error", "server_close", "advance", "random", "accept_sends",
-      "fail_open", "router", "arm", "observe", "oversize"};
+      "set_url",   "send_text",    "send_binary", "close",  "dispose", "reconnect_now", "set_online",
+      "on_resume", "accept",       "text",        "binary", "error",   "server_close",  "advance",
+      "random",    "accept_sends", "fail_open",   "router", "arm",     "observe",       "oversize"};
   int steps = 0;
   while (in.remaining_bytes() > 0 && steps++ < 200) {
     const int op = in.ConsumeIntegralInRange<int>(0, 20);
     const uint8_t x = in.ConsumeIntegral<uint8_t>();
-    if (h.trace) std::fprintf(stderr, "step %s %d  [state %s, sock %d, now %.0f]\n", kStepNames[op], x, mc::to_string(ch.state()), static_cast<int>(h.t.sock), h.s.now());
+    if (h.trace)
+      std::fprintf(stderr, "step %s %d  [state %s, sock %d, now %.0f]\n", kStepNames[op], x, mc::to_string(ch.state()),
+                   static_cast<int>(h.t.sock), h.s.now());
     switch (op) {
       case 0: ch.set_url(kUrls[x % 5]); break;
       case 1: h.run(Action::Send, static_cast<uint8_t>(x & ~1u)); break;

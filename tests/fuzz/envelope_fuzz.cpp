@@ -3,9 +3,8 @@
 // Aborts when:
 //  - nlohmann parses an object and the scanner does not say Object with the same string
 //    values for its registered fields (type, channel, room, re, and up to four member names
-//    taken from the input itself, so any name is tried) (inputs with a NUL byte or a leading UTF-8 BOM are skipped for this:
-//    nlohmann stops at NUL and skips a BOM, JSON.parse does neither, and the scanner follows
-//    JSON.parse);
+//    taken from the input itself, so any name is tried) (inputs with a NUL byte or a leading UTF-8 BOM are skipped for
+//    this: nlohmann stops at NUL and skips a BOM, JSON.parse does neither, and the scanner follows JSON.parse);
 //  - nlohmann parses another JSON value and the scanner does not say OtherJson;
 //  - the scanner says Object and nlohmann rejects the input for anything but the two things
 //    JSON.parse accepts and nlohmann does not: a lone \uD800-style escape, a number too large
@@ -174,7 +173,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (e.is_object() && (j.is_discarded() || !j.is_object())) {
-    if (!rejected_only_for_javascript_extensions(std::string(in))) mismatch("the scanner calls an object what nlohmann rejects", in);
+    if (!rejected_only_for_javascript_extensions(std::string(in)))
+      mismatch("the scanner calls an object what nlohmann rejects", in);
   }
   static volatile size_t sink;
   sink = sum;

@@ -13,7 +13,10 @@ export const artifactsDir = path.join(buildDir, "artifacts");
 
 /** Every tests/fuzz/*_fuzz.cpp target, sorted. */
 export function allTargets() {
-  return readdirSync(fuzzDir).filter((f) => f.endsWith("_fuzz.cpp")).map((f) => f.replace(/\.cpp$/, "")).sort();
+  return readdirSync(fuzzDir)
+    .filter((f) => f.endsWith("_fuzz.cpp"))
+    .map((f) => f.replace(/\.cpp$/, ""))
+    .sort();
 }
 
 /** The targets named on the command line (all when none), or exits 2 naming the unknown one. */

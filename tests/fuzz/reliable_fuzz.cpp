@@ -33,8 +33,21 @@ const char* const kOps[] = {"hi", "bye", "nack", "gone", "nope"};
 }
 
 uint64_t pick_seq(FuzzedDataProvider& in) {
-  static const uint64_t kSpecial[] = {0, 1, 2, 3, 5, 10, 100, 1000, 4096, 1ull << 20, (1ull << 20) + 2,
-                                      rel::kMaxSeq - 1, rel::kMaxSeq, rel::kMaxSeq + 1, ~0ull};
+  static const uint64_t kSpecial[] = {0,
+                                      1,
+                                      2,
+                                      3,
+                                      5,
+                                      10,
+                                      100,
+                                      1000,
+                                      4096,
+                                      1ull << 20,
+                                      (1ull << 20) + 2,
+                                      rel::kMaxSeq - 1,
+                                      rel::kMaxSeq,
+                                      rel::kMaxSeq + 1,
+                                      ~0ull};
   if (in.ConsumeBool()) return kSpecial[in.ConsumeIntegralInRange<size_t>(0, std::size(kSpecial) - 1)];
   return in.ConsumeIntegralInRange<uint64_t>(0, 50);
 }
@@ -48,7 +61,8 @@ std::string hostile_control(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) s += ",\"seq\":" + num(pick_seq(in)) + ",\"low\":" + num(pick_seq(in));
   if (in.ConsumeBool()) {
     // Requests may name an honest peer: they only make it resend (rate-limited).
-    s += ",\"to\":\"" + (in.ConsumeBool() ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kPeers - 1)) : from) + "\"";
+    s += ",\"to\":\"" + (in.ConsumeBool() ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kPeers - 1)) : from) +
+         "\"";
   }
   if (in.ConsumeBool()) {
     s += ",\"ranges\":[";
@@ -122,7 +136,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     net.add(cfg);
   }
   uint32_t drop_mask = 0;  // bit (from*3+to): deliveries from -> to are lost
-  net.drop = [&drop_mask](size_t from, size_t to, const std::string&) { return (drop_mask >> (from * kPeers + to)) & 1u; };
+  net.drop = [&drop_mask](size_t from, size_t to, const std::string&) {
+    return (drop_mask >> (from * kPeers + to)) & 1u;
+  };
   Truth truth;
   std::map<size_t, size_t> seen;
   int steps = 0;
@@ -153,7 +169,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 7: net.advance(in.ConsumeIntegralInRange<int>(0, 200)); break;
       case 8: net.advance(in.ConsumeIntegralInRange<int>(0, 40000)); break;
       case 9: {
-        const std::string st = in.ConsumeBool() ? "{\"k\":" + num(pick_seq(in)) + "}" : in.ConsumeRandomLengthString(64);
+        const std::string st =
+            in.ConsumeBool() ? "{\"k\":" + num(pick_seq(in)) + "}" : in.ConsumeRandomLengthString(64);
         p.ch->set_presence(st);
         break;
       }
@@ -182,8 +199,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t s = 0; s < kPeers; ++s) {
       if (s == r || !truth.sent[s] || net.peers[s]->ch->state() != mc::State::Open) continue;
       if (truth.last[r][s] != truth.sent[s]) {
-        fail("after healing, peer" + num(r) + " has peer" + num(s) + "'s " + num(static_cast<uint64_t>(truth.last[r][s])) +
-             " of " + num(static_cast<uint64_t>(truth.sent[s])));
+        fail("after healing, peer" + num(r) + " has peer" + num(s) + "'s " +
+             num(static_cast<uint64_t>(truth.last[r][s])) + " of " + num(static_cast<uint64_t>(truth.sent[s])));
       }
     }
   }

@@ -34,11 +34,10 @@
 
 namespace {
 
-
 // The names a frame and a registration pick from: more than the slots; "text"/"type" and
 // "tag"/"two" alike in length and first byte; one long name; two invalid ones.
-const char* const kNames[] = {"type", "channel", "room", "re", "user", "text", "tag", "two",
-                              "a_long_member_name", "\\", "_mc", ""};
+const char* const kNames[] = {"type", "channel", "room", "re", "user", "text", "tag", "two", "a_long_member_name",
+                              "\\",   "_mc",     ""};
 constexpr int kPool = 12;
 
 struct Model {
@@ -106,7 +105,7 @@ using Log = std::vector<Step>;
 
 // A short value over an alphabet that collides often and needs escaping in JSON.
 std::string make_value(FuzzedDataProvider& in) {
-  static const char* const kPieces[] = {"a", "b", "\"", "\\", ""  /* NUL, pushed below */, "\xC3\xA9", "A", "/"};
+  static const char* const kPieces[] = {"a", "b", "\"", "\\", "" /* NUL, pushed below */, "\xC3\xA9", "A", "/"};
   const int n = in.ConsumeIntegralInRange<int>(0, 3);
   std::string k;
   for (int i = 0; i < n; ++i) {

@@ -72,7 +72,9 @@ size_t scheme_of(std::string_view url) {
   return 0;
 }
 
-bool contains_any(std::string_view s, std::string_view chars) { return s.find_first_of(chars) != std::string_view::npos; }
+bool contains_any(std::string_view s, std::string_view chars) {
+  return s.find_first_of(chars) != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -93,12 +95,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     std::string want_scheme;
     for (char c : url.substr(0, scheme)) want_scheme += lower(c);
-    if (shown.compare(0, scheme, want_scheme) != 0) fail("the redaction does not start with the lower-case scheme", url, shown);
-    if (shown.size() < scheme + kEllipsis.size() || std::string_view(shown).substr(shown.size() - kEllipsis.size()) != kEllipsis) {
+    if (shown.compare(0, scheme, want_scheme) != 0)
+      fail("the redaction does not start with the lower-case scheme", url, shown);
+    if (shown.size() < scheme + kEllipsis.size() ||
+        std::string_view(shown).substr(shown.size() - kEllipsis.size()) != kEllipsis) {
       fail("the redaction does not end with \"/…\"", url, shown);
     }
     const std::string_view host = std::string_view(shown).substr(scheme, shown.size() - scheme - kEllipsis.size());
-    if (contains_any(host, "/?#\\@")) fail("the redaction shows a path, query, fragment or userinfo character", url, shown);
+    if (contains_any(host, "/?#\\@"))
+      fail("the redaction shows a path, query, fragment or userinfo character", url, shown);
     // The host[:port] shown must be the end of the authority, right before the secret.
     if (host.size() > authority.size() || authority.substr(authority.size() - host.size()) != host) {
       fail("the redaction shows something other than the end of the authority", url, shown);
@@ -109,7 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // And so, with the structure checked, the secret itself never appears after the scheme
     // (unless the whole secret is a prefix of the "/…" the redaction ends with).
     const std::string_view tail = std::string_view(shown).substr(scheme);
-    if (secret.size() > 1 && kEllipsis.substr(0, secret.size()) != secret && tail.find(secret) != std::string_view::npos) {
+    if (secret.size() > 1 && kEllipsis.substr(0, secret.size()) != secret &&
+        tail.find(secret) != std::string_view::npos) {
       fail("the redaction contains the secret part", url, shown);
     }
   }
@@ -134,9 +140,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string longer(url);
       if (secret.empty()) longer += '/';
       longer.append(8192 - std::min<size_t>(8192, longer.size()), 'p');
-      if (longer.size() == 8192 && !mc::validate_ws_url(longer).empty()) fail("a valid URL padded to 8192 characters is refused", url, longer);
+      if (longer.size() == 8192 && !mc::validate_ws_url(longer).empty())
+        fail("a valid URL padded to 8192 characters is refused", url, longer);
       longer += 'p';
-      if (mc::validate_ws_url(longer) != kProblems[1]) fail("a URL of 8193 characters is not refused for its length", url, longer);
+      if (mc::validate_ws_url(longer) != kProblems[1])
+        fail("a URL of 8193 characters is not refused for its length", url, longer);
     }
     if (!userinfo.empty() && shown.find(std::string(userinfo) + "@") != std::string::npos) {
       fail("the redaction of a valid URL shows its userinfo", url, shown);

@@ -1250,7 +1250,8 @@ TEST_F(ChannelTest, CloseWhileOpenDoesTheHandshake) {
   EXPECT_EQ(mc::ready_state(ch->state()), 2);
   EXPECT_EQ(ev.strs(), std::vector<std::string>{"state open->closing"});
   ASSERT_TRUE(t.server_close(4000, "bye"));
-  EXPECT_EQ(ev.strs(), (std::vector<std::string>{"state open->closing", "close 4000 final clean", "state closing->closed"}));
+  EXPECT_EQ(ev.strs(),
+            (std::vector<std::string>{"state open->closing", "close 4000 final clean", "state closing->closed"}));
   EXPECT_EQ(ev.of(E::Close)[0].data, "bye");
   EXPECT_EQ(t.aborts, 0u);
   s.advance(1e7);
@@ -1772,12 +1773,12 @@ TEST_F(ChannelTest, FuzzFindingSetOnlineFromTheErrorOfCloseDoesNotReopen) {
   cfg.close_drain_ms = 0;  // close() drops the queue at once (the finding's path)
   open();
   set_online(false);
-  ASSERT_TRUE(t.server_close(1000, "", true));        // the server drops us while offline
-  ASSERT_EQ(ch->state(), State::Reconnecting);         // the retry is parked until online
+  ASSERT_TRUE(t.server_close(1000, "", true));  // the server drops us while offline
+  ASSERT_EQ(ch->state(), State::Reconnecting);  // the retry is parked until online
   ASSERT_FALSE(s.pending());
-  ASSERT_EQ(send("m"), ErrorCode::None);               // queued for the next connection
+  ASSERT_EQ(send("m"), ErrorCode::None);  // queued for the next connection
   ev.hook = [&](const Event& e) {
-    if (e.kind == E::Error && e.error == ErrorCode::Closed) set_online(true);   // the browser's "online"
+    if (e.kind == E::Error && e.error == ErrorCode::Closed) set_online(true);  // the browser's "online"
   };
   ev.clear();
   ASSERT_EQ(ch->close(1000, "r"), ErrorCode::None);

@@ -182,7 +182,9 @@ TEST(Envelope, LoneSurrogateEscapesAreAcceptedLikeJsonParse) {
   EXPECT_EQ(e.type(), "\xEF\xBF\xBD");
   e = scan(R"({"type":"a\udc00b"})");
   ASSERT_EQ(e.shape(), Shape::Object);
-  EXPECT_EQ(e.type(), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(e.type(),
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(Envelope, DuplicateKeysLastWins) {
@@ -256,8 +258,8 @@ TEST(Envelope, FieldsFromAMalformedFrameAreNotReported) {
 }
 
 TEST(Envelope, TrailingGarbageIsText) {
-  for (const char* s : {R"({"type":"a"} x)", R"({"type":"a"}{})", R"({"type":"a"}})", R"({"type":"a"},)",
-                        R"({} [])", R"({"type":"a"}")"}) {
+  for (const char* s : {R"({"type":"a"} x)", R"({"type":"a"}{})", R"({"type":"a"}})", R"({"type":"a"},)", R"({} [])",
+                        R"({"type":"a"}")"}) {
     SCOPED_TRACE(s);
     EXPECT_EQ(scan(s).shape(), Shape::Text);
     EXPECT_FALSE(scan(s).has_type());
@@ -280,8 +282,8 @@ TEST(Envelope, HugeNumbersAreAcceptedLikeJsonParse) {
 }
 
 TEST(Envelope, OtherJsonValues) {
-  for (const char* s : {"[]", "[1,2]", R"([{"type":"x"}])", R"("text")", "42", "-1", "0.5", "true", "false",
-                        "null", "  [1]  "}) {
+  for (const char* s :
+       {"[]", "[1,2]", R"([{"type":"x"}])", R"("text")", "42", "-1", "0.5", "true", "false", "null", "  [1]  "}) {
     SCOPED_TRACE(s);
     const Scanned e = scan(s);
     EXPECT_EQ(e.shape(), Shape::OtherJson);
@@ -382,13 +384,13 @@ TEST(FieldSet, EightSlotsThenMinusOne) {
 TEST(FieldSet, InvalidNamesAreRefused) {
   FieldSet f;
   EXPECT_EQ(f.add(""), -1);
-  EXPECT_EQ(f.add("_mc"), -1);                        // the reliability tag
-  EXPECT_EQ(f.add("a\xFF"), -1);                     // not UTF-8
-  EXPECT_EQ(f.add("\xC3"), -1);                      // truncated sequence
-  EXPECT_EQ(f.add("\xED\xA0\x80"), -1);              // an encoded surrogate
+  EXPECT_EQ(f.add("_mc"), -1);           // the reliability tag
+  EXPECT_EQ(f.add("a\xFF"), -1);         // not UTF-8
+  EXPECT_EQ(f.add("\xC3"), -1);          // truncated sequence
+  EXPECT_EQ(f.add("\xED\xA0\x80"), -1);  // an encoded surrogate
   EXPECT_EQ(f.size(), 1);
-  EXPECT_EQ(f.add("_mc2"), 1);                        // only the exact name is reserved
-  EXPECT_EQ(f.add("\xC3\xA9t\xC3\xA9"), 2);           // "été"
+  EXPECT_EQ(f.add("_mc2"), 1);                       // only the exact name is reserved
+  EXPECT_EQ(f.add("\xC3\xA9t\xC3\xA9"), 2);          // "été"
   EXPECT_EQ(f.add(std::string_view("a\0b", 3)), 3);  // a NUL is a valid member-name byte
 }
 
@@ -409,8 +411,8 @@ std::vector<std::optional<std::string>> fields_of(std::string_view frame, const 
 using Opt = std::optional<std::string>;
 
 TEST(Envelope, ExtractsRegisteredFieldsOnly) {
-  const auto v = fields_of(R"({"type":"t","user":"ann","topic":"x","text":"hello","other":"no"})",
-                           {"user", "topic", "missing"});
+  const auto v =
+      fields_of(R"({"type":"t","user":"ann","topic":"x","text":"hello","other":"no"})", {"user", "topic", "missing"});
   EXPECT_EQ(v, (std::vector<Opt>{"ann", "x", std::nullopt}));
 }
 
@@ -431,7 +433,8 @@ TEST(Envelope, DuplicateMembersLastOneWinsLikeJsonParse) {
 }
 
 TEST(Envelope, NonStringValuesAreAbsent) {
-  const auto v = fields_of(R"({"n":1,"b":true,"z":null,"o":{"n":"x"},"a":["x"],"s":""})", {"n", "b", "z", "o", "a", "s"});
+  const auto v =
+      fields_of(R"({"n":1,"b":true,"z":null,"o":{"n":"x"},"a":["x"],"s":""})", {"n", "b", "z", "o", "a", "s"});
   EXPECT_EQ(v, (std::vector<Opt>{std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, ""}));
 }
 
@@ -582,7 +585,7 @@ const std::vector<std::string>& differential_inputs() {
       R"({"a":[1]}})",
       R"({"a":"b"]})",
       R"({"a":{"b":[1,{"c":2]}})",
-      R"({"a":[{]}})",   // balanced count, mismatched kinds
+      R"({"a":[{]}})",  // balanced count, mismatched kinds
       R"({"a":{[}]},"type":"t"})",
       R"({"type":"x"/*c*/})",
       // other JSON and text
@@ -678,8 +681,8 @@ TEST(JsonUnescape, UnicodeEscapes) {
 
 TEST(JsonUnescape, SurrogatePairs) {
   EXPECT_EQ(unescape(R"(\ud83d\ude00)"), "\xF0\x9F\x98\x80");
-  EXPECT_EQ(unescape(R"(\uD800\uDC00)"), "\xF0\x90\x80\x80");   // U+10000
-  EXPECT_EQ(unescape(R"(\uDBFF\uDFFF)"), "\xF4\x8F\xBF\xBF");   // U+10FFFF
+  EXPECT_EQ(unescape(R"(\uD800\uDC00)"), "\xF0\x90\x80\x80");  // U+10000
+  EXPECT_EQ(unescape(R"(\uDBFF\uDFFF)"), "\xF4\x8F\xBF\xBF");  // U+10FFFF
   EXPECT_EQ(unescape(R"(x\ud83d\ude00y)"), "x\xF0\x9F\x98\x80y");
 }
 
@@ -688,7 +691,7 @@ TEST(JsonUnescape, LoneSurrogatesBecomeReplacementCharacter) {
   EXPECT_EQ(unescape(R"(\ud800)"), fffd);
   EXPECT_EQ(unescape(R"(\udc00)"), fffd);
   EXPECT_EQ(unescape(R"(\ud800x)"), fffd + "x");
-  EXPECT_EQ(unescape(R"(\ud800\u0041)"), fffd + "A");          // not a low surrogate: kept apart
+  EXPECT_EQ(unescape(R"(\ud800\u0041)"), fffd + "A");  // not a low surrogate: kept apart
   EXPECT_EQ(unescape(R"(\ud800\ud800\udc00)"), fffd + "\xF0\x90\x80\x80");
   EXPECT_EQ(unescape(R"(\udc00\ud800)"), fffd + fffd);
   EXPECT_EQ(unescape(R"(\ud800\n)"), fffd + "\n");

@@ -208,14 +208,14 @@ class FakeTransport final : public mc::Transport {
   }
 
   Sock sock = Sock::None;
-  bool fail_open = false;     // open() returns false (no socket could be created)
-  bool accept_sends = true;   // send_*() returns this
+  bool fail_open = false;    // open() returns false (no socket could be created)
+  bool accept_sends = true;  // send_*() returns this
   double buffered = 0;
   std::string negotiated_protocol;
   std::vector<std::string> opens;
   std::string last_protocols;
-  std::vector<Frame> sent;      // accepted frames, in order
-  std::vector<Frame> refused;   // frames send_*() returned false for
+  std::vector<Frame> sent;     // accepted frames, in order
+  std::vector<Frame> refused;  // frames send_*() returned false for
   std::vector<std::pair<int, std::string>> closes;
   size_t aborts = 0;
   size_t sockets = 0;

@@ -20,8 +20,9 @@ TEST(JsonText, DumpIsCompactAndEscapes) {
   j["text"] = "line\nbreak \\ \"quoted\" \t\x01 </script>";
   j["k\"ey"] = "\xC3\xA9";
   const std::string s = mc::dump_json(j);
-  EXPECT_EQ(s, "{\"type\":\"q\\\"t\",\"text\":\"line\\nbreak \\\\ \\\"quoted\\\" \\t\\u0001 </script>\","
-               "\"k\\\"ey\":\"\xC3\xA9\"}");
+  EXPECT_EQ(s,
+            "{\"type\":\"q\\\"t\",\"text\":\"line\\nbreak \\\\ \\\"quoted\\\" \\t\\u0001 </script>\","
+            "\"k\\\"ey\":\"\xC3\xA9\"}");
   const nlohmann::json back = nlohmann::json::parse(s, nullptr, false);
   ASSERT_TRUE(back.is_object());
   EXPECT_EQ(back.at("text").get<std::string>(), "line\nbreak \\ \"quoted\" \t\x01 </script>");
@@ -29,9 +30,13 @@ TEST(JsonText, DumpIsCompactAndEscapes) {
 
 TEST(JsonText, InvalidUtf8IsReplacedNotFatal) {
   mc::Json j = mc::Json::object();
-  j["bad"] = "a\xFF" "b";
+  j["bad"] =
+      "a\xFF"
+      "b";
   const std::string s = mc::dump_json(j);
-  EXPECT_EQ(s, "{\"bad\":\"a\xEF\xBF\xBD" "b\"}");
+  EXPECT_EQ(s,
+            "{\"bad\":\"a\xEF\xBF\xBD"
+            "b\"}");
   EXPECT_FALSE(nlohmann::json::parse(s, nullptr, false).is_discarded());
 }
 
@@ -48,8 +53,8 @@ TEST(JsonText, MergeAddsAndReplacesKeepingOrder) {
 }
 
 TEST(JsonText, MergeRejectsNonObjects) {
-  for (const char* in : {"[]", "[1,2]", "\"s\"", "1", "true", "null", "{", R"({"a":})", "{} {}", "text",
-                         R"({"a":1,})"}) {
+  for (const char* in :
+       {"[]", "[1,2]", "\"s\"", "1", "true", "null", "{", R"({"a":})", "{} {}", "text", R"({"a":1,})"}) {
     SCOPED_TRACE(in);
     std::string out = "stale";
     EXPECT_FALSE(merge_envelope(in, {{"a", "b"}}, out));
@@ -57,9 +62,7 @@ TEST(JsonText, MergeRejectsNonObjects) {
   }
 }
 
-std::string nested(size_t arrays) {
-  return R"({"a":)" + std::string(arrays, '[') + std::string(arrays, ']') + "}";
-}
+std::string nested(size_t arrays) { return R"({"a":)" + std::string(arrays, '[') + std::string(arrays, ']') + "}"; }
 
 TEST(JsonText, MergeAcceptsNestingUpToTheLimit) {
   // The object and 99 arrays inside it: 100 levels.

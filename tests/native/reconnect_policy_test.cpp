@@ -125,13 +125,11 @@ TEST(ReconnectPolicy, Exhausted) {
 
 TEST(ReconnectPolicy, ClassifyCloseTable) {
   const std::vector<std::pair<int, Verdict>> table = {
-      {1000, Verdict::Reconnect}, {1001, Verdict::Reconnect}, {1002, Verdict::Stop},
-      {1003, Verdict::Stop},      {1006, Verdict::Reconnect}, {1007, Verdict::Stop},
-      {1008, Verdict::Stop},      {1009, Verdict::Reconnect}, {1010, Verdict::Stop},
-      {1011, Verdict::Reconnect}, {3000, Verdict::Reconnect}, {3499, Verdict::Reconnect},
-      {3500, Verdict::Stop},      {3999, Verdict::Stop},      {4000, Verdict::Reconnect},
-      {4001, Verdict::Revoked},   {4499, Verdict::Reconnect}, {4500, Verdict::Stop},
-      {4999, Verdict::Stop},
+      {1000, Verdict::Reconnect}, {1001, Verdict::Reconnect}, {1002, Verdict::Stop},      {1003, Verdict::Stop},
+      {1006, Verdict::Reconnect}, {1007, Verdict::Stop},      {1008, Verdict::Stop},      {1009, Verdict::Reconnect},
+      {1010, Verdict::Stop},      {1011, Verdict::Reconnect}, {3000, Verdict::Reconnect}, {3499, Verdict::Reconnect},
+      {3500, Verdict::Stop},      {3999, Verdict::Stop},      {4000, Verdict::Reconnect}, {4001, Verdict::Revoked},
+      {4499, Verdict::Reconnect}, {4500, Verdict::Stop},      {4999, Verdict::Stop},
   };
   for (const auto& [code, verdict] : table) {
     SCOPED_TRACE(code);

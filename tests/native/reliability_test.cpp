@@ -2,14 +2,14 @@
 // (net.h) and a shared fake clock.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "net.h"
 #include "metachannel/reliability.h"
 #include "metachannel/router.h"
+#include "net.h"
 
 namespace {
 
@@ -132,14 +132,14 @@ TEST(ReliabilityTest, UntaggedAndInvalidTagsAreDeliveredPlain) {
   Net net;
   NetPeer& b = net.add(reliable_config());
   const std::vector<std::string> plain = {
-      "{\"type\":\"m\",\"n\":1}",                      // a raw client
-      "{\"_mc\":\"x:0\",\"n\":2}",                     // seq 0
-      "{\"_mc\":\"x:01\",\"n\":3}",                    // leading zero
-      "{\"_mc\":\"x:9007199254740992\",\"n\":4}",      // 2^53
-      "{\"_mc\":\"x y:1\",\"n\":5}",                   // id charset
-      "{\"_mc\":\"x\",\"n\":6}",                       // no seq
-      "{\"_mc\":7,\"n\":7}",                           // not a string
-      "{\"_mc\":\"x:1\",\"_mc\":\"x:2\",\"n\":8}",     // twice
+      "{\"type\":\"m\",\"n\":1}",                   // a raw client
+      "{\"_mc\":\"x:0\",\"n\":2}",                  // seq 0
+      "{\"_mc\":\"x:01\",\"n\":3}",                 // leading zero
+      "{\"_mc\":\"x:9007199254740992\",\"n\":4}",   // 2^53
+      "{\"_mc\":\"x y:1\",\"n\":5}",                // id charset
+      "{\"_mc\":\"x\",\"n\":6}",                    // no seq
+      "{\"_mc\":7,\"n\":7}",                        // not a string
+      "{\"_mc\":\"x:1\",\"_mc\":\"x:2\",\"n\":8}",  // twice
       "[1]",
   };
   for (const auto& f : plain) b.t.text(f);
@@ -246,7 +246,8 @@ TEST(ReliabilityTest, EvictedMessagesAreReportedLostOnceThenDeliveryGoesOn) {
   net.send(0, msg(1));
   net.pump();
   net.drop = [](size_t from, size_t to, const std::string& f) {
-    return from == 0 && to == 1 && (f.find("peer0:2\"") != std::string::npos || f.find("peer0:3\"") != std::string::npos);
+    return from == 0 && to == 1 &&
+           (f.find("peer0:2\"") != std::string::npos || f.find("peer0:3\"") != std::string::npos);
   };
   for (int i = 2; i <= 6; ++i) net.send(0, msg(i));
   net.pump();
@@ -460,7 +461,7 @@ TEST(PresenceTest, RenewKeepsAPeerAndSilenceTimesItOut) {
   EXPECT_EQ(presence_of(b).size(), 1u) << "renewed every second";
   EXPECT_GE(sent_with(a, "\"op\":\"hi\""), 9u);
   net.blackhole[0] = true;  // a vanishes without a word
-  net.advance(1500);  // its last renew was within the last second
+  net.advance(1500);        // its last renew was within the last second
   EXPECT_EQ(presence_of(b).size(), 1u);
   net.advance(2000);
   EXPECT_TRUE(presence_of(b).empty()) << "gone after the timeout";
@@ -569,7 +570,9 @@ TEST(ReliabilityBounds, RequestFloodsAreRateLimited) {
   net.pump();
   const size_t before = a.t.sent.size();
   // 2000 requests for everything, within one second.
-  const std::string nack = "{\"type\":\"_mc\",\"op\":\"nack\",\"from\":\"evil\",\"to\":\"peer0\",\"ranges\":[[1,1000],[1,9007199254740991]]}";
+  const std::string nack =
+      "{\"type\":\"_mc\",\"op\":\"nack\",\"from\":\"evil\",\"to\":\"peer0\",\"ranges\":[[1,1000],[1,9007199254740991]]"
+      "}";
   for (int i = 0; i < 2000; ++i) {
     a.t.text(nack);
     net.clock.now += 0.5;
@@ -611,7 +614,8 @@ TEST(ReliabilityBounds, HostileControlMessagesAreIgnored) {
       "{\"type\":\"_mc\",\"op\":\"gone\",\"from\":\"a\",\"ranges\":[[1,99999999999999999999]]}",
       "{\"type\":\"_mc\",\"op\":\"bye\",\"from\":\"nobody\"}",
       "{\"type\":\"_mc\",\"op\":\"what\",\"from\":\"a\"}",
-      "{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"d\",\"state\":" + std::string(5000, '[') + std::string(5000, ']') + "}",
+      "{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"d\",\"state\":" + std::string(5000, '[') + std::string(5000, ']') +
+          "}",
       "{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"big\",\"pad\":\"" + std::string(200000, 'x') + "\"}",
   };
   for (const auto& j : junk) b.t.text(j);

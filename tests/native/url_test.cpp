@@ -12,11 +12,11 @@ using mc::redact_url;
 using mc::validate_ws_url;
 
 TEST(Url, AcceptsGoodWebSocketUrls) {
-  for (const char* u : {"ws://example.com", "wss://example.com/", "ws://example.com/channel/abc123",
-                        "wss://relay.example.com:443/c/xyz?token=s3cret&x=1", "ws://localhost:8080/ws",
-                        "ws://127.0.0.1:1/", "ws://h:65535", "wss://[::1]/c", "ws://[::1]:9000/c?q",
-                        "ws://[2001:db8::1]:65535", "WSS://Example.COM/Path", "ws://user:pass@host:81/p",
-                        "ws://host?only=query", "ws://a.b-c_d.example/%20encoded"}) {
+  for (const char* u :
+       {"ws://example.com", "wss://example.com/", "ws://example.com/channel/abc123",
+        "wss://relay.example.com:443/c/xyz?token=s3cret&x=1", "ws://localhost:8080/ws", "ws://127.0.0.1:1/",
+        "ws://h:65535", "wss://[::1]/c", "ws://[::1]:9000/c?q", "ws://[2001:db8::1]:65535", "WSS://Example.COM/Path",
+        "ws://user:pass@host:81/p", "ws://host?only=query", "ws://a.b-c_d.example/%20encoded"}) {
     SCOPED_TRACE(u);
     EXPECT_EQ(validate_ws_url(u), "");
   }
@@ -33,8 +33,8 @@ TEST(Url, RejectsWrongScheme) {
 TEST(Url, RejectsEmpty) { EXPECT_NE(validate_ws_url(""), ""); }
 
 TEST(Url, RejectsSpacesAndControlCharacters) {
-  const std::vector<std::string> urls = {"ws://exa mple.com", "ws://example.com/a b", " ws://example.com",
-                                         "ws://example.com/\t", "ws://example.com/\n", "ws://x/\x7f",
+  const std::vector<std::string> urls = {"ws://exa mple.com",         "ws://example.com/a b", " ws://example.com",
+                                         "ws://example.com/\t",       "ws://example.com/\n",  "ws://x/\x7f",
                                          std::string("ws://x/\0y", 9)};
   for (const std::string& u : urls) {
     SCOPED_TRACE(u);
@@ -81,13 +81,12 @@ TEST(Url, RedactKeepsSchemeAndAuthorityOnly) {
 
 TEST(Url, RedactNeverContainsTheSecretParts) {
   const char* secrets[] = {"SECRETPATH", "SECRETQUERY", "SECRETUSER", "SECRETPASS", "SECRETFRAG"};
-  for (const char* u : {
-           "ws://host/SECRETPATH", "ws://host/SECRETPATH?SECRETQUERY", "ws://host?SECRETQUERY",
-           "wss://SECRETUSER:SECRETPASS@host/SECRETPATH", "wss://SECRETUSER@host:1?SECRETQUERY",
-           "ws://SECRETUSER:SECRETPASS@[::1]:80/SECRETPATH#SECRETFRAG", "ws://host#SECRETFRAG",
-           "ws://host/a/b/c/SECRETPATH/", "ws://SECRETUSER@SECRETPASS@host/SECRETPATH",
-           "ws://host\\SECRETPATH", "wss://host:443\\SECRETPATH?SECRETQUERY",
-           "https://host/SECRETPATH", "SECRETPATH", ""}) {
+  for (const char* u :
+       {"ws://host/SECRETPATH", "ws://host/SECRETPATH?SECRETQUERY", "ws://host?SECRETQUERY",
+        "wss://SECRETUSER:SECRETPASS@host/SECRETPATH", "wss://SECRETUSER@host:1?SECRETQUERY",
+        "ws://SECRETUSER:SECRETPASS@[::1]:80/SECRETPATH#SECRETFRAG", "ws://host#SECRETFRAG",
+        "ws://host/a/b/c/SECRETPATH/", "ws://SECRETUSER@SECRETPASS@host/SECRETPATH", "ws://host\\SECRETPATH",
+        "wss://host:443\\SECRETPATH?SECRETQUERY", "https://host/SECRETPATH", "SECRETPATH", ""}) {
     SCOPED_TRACE(u);
     const std::string r = redact_url(u);
     for (const char* s : secrets) EXPECT_EQ(r.find(s), std::string::npos) << r;

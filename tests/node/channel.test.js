@@ -134,7 +134,7 @@ test("b answers a: both directions work at once", async (t) => {
   assert.deepEqual(pongs, [...Array(20).keys()]);
 });
 
-test("onMessage(type) and \"*\" routing; on(\"message\") sees everything", async (t) => {
+test('onMessage(type) and "*" routing; on("message") sees everything', async (t) => {
   const { url } = await setup(t);
   const a = await openChannel(t, url);
   const b = await openChannel(t, url);
@@ -165,15 +165,31 @@ test("onMessage(type) and \"*\" routing; on(\"message\") sees everything", async
   await waitFor(() => all.length === sent.length, { what: "every message" });
   await sleep(50);
 
-  assert.deepEqual(typeA.map((x) => x.msg.i), [1, 5, 8]);
+  assert.deepEqual(
+    typeA.map((x) => x.msg.i),
+    [1, 5, 8],
+  );
   assert.deepEqual(typeA[0].meta, { type: "A", binary: false, raw: '{"type":"A","i":1}', from: null, seq: null });
   assert.deepEqual(typeA[1].meta, { type: "A", binary: false, raw: '{"type":"A","i":5}', from: null, seq: null });
-  assert.deepEqual(typeB.map((x) => x.i), [2]);
-  assert.deepEqual(star.map((x) => x.msg.i ?? x.msg.type), [1, 2, 3, 5, 6, 7, 8, "end"], '"*" sees every JSON object, nothing else');
+  assert.deepEqual(
+    typeB.map((x) => x.i),
+    [2],
+  );
+  assert.deepEqual(
+    star.map((x) => x.msg.i ?? x.msg.type),
+    [1, 2, 3, 5, 6, 7, 8, "end"],
+    '"*" sees every JSON object, nothing else',
+  );
   assert.deepEqual(star[2].meta, { type: null, binary: false, raw: JSON.stringify(sent[2]), from: null, seq: null });
   assert.equal(all.length, sent.length);
-  assert.deepEqual(all.map((x) => x.meta.type), ["A", "B", null, null, null, "A", "AA", "a", null, null, "A", "end"]);
-  assert.deepEqual(all.map((x) => x.meta.binary), sent.map((m) => m instanceof Uint8Array));
+  assert.deepEqual(
+    all.map((x) => x.meta.type),
+    ["A", "B", null, null, null, "A", "AA", "a", null, null, "A", "end"],
+  );
+  assert.deepEqual(
+    all.map((x) => x.meta.binary),
+    sent.map((m) => m instanceof Uint8Array),
+  );
   assert.deepEqual(all[4], { data: "plain text", meta: { type: null, binary: false, raw: "plain text", from: null, seq: null } });
   assert.deepEqual(all[9], { data: 17, meta: { type: null, binary: false, raw: "17", from: null, seq: null } });
 });
@@ -412,7 +428,10 @@ test("close(), setUrl() and a connect timeout while connecting: no re-entrant ev
   assert.deepEqual(aLog, ["close:false", "connecting>closed"]);
   assert.deepEqual(bLog, ["connecting>idle"]);
   assert.deepEqual(cLog, ["connecting>open"]);
-  assert.deepEqual(dLog.filter((x) => x !== "close:false"), ["error:CONNECT_TIMEOUT", "error:RETRIES_EXHAUSTED", "connecting>closed"]);
+  assert.deepEqual(
+    dLog.filter((x) => x !== "close:false"),
+    ["error:CONNECT_TIMEOUT", "error:RETRIES_EXHAUSTED", "connecting>closed"],
+  );
 });
 
 test("a relay that drops the connection makes the channel reconnect (control for the tests above)", async (t) => {
@@ -487,12 +506,7 @@ test("state events: idle -> connecting -> open -> closing -> closed, with readyS
   await a.opened();
   a.close();
   await waitFor(() => a.state === "closed", { what: "closed" });
-  assert.deepEqual(seen, [
-    "idle>connecting:connecting:0",
-    "connecting>open:open:1",
-    "open>closing:closing:2",
-    "closing>closed:closed:3",
-  ]);
+  assert.deepEqual(seen, ["idle>connecting:connecting:0", "connecting>open:open:1", "open>closing:closing:2", "closing>closed:closed:3"]);
 });
 
 test("setUrl(null) goes back to idle; setUrl(same url) is a no-op", async (t) => {

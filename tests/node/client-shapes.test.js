@@ -54,8 +54,14 @@ test("ChatClient.once() fires once; off() removes a once listener; bad arguments
   await waitFor(() => all.length === 2, { what: "both echoes" });
   assert.deepEqual(once, ["one"]);
   assert.deepEqual(removed, []);
-  assert.throws(() => chat.once("bogus", () => {}), (err) => err.code === "INVALID_ARGUMENT");
-  assert.throws(() => chat.once("message", 1), (err) => err.code === "INVALID_ARGUMENT");
+  assert.throws(
+    () => chat.once("bogus", () => {}),
+    (err) => err.code === "INVALID_ARGUMENT",
+  );
+  assert.throws(
+    () => chat.once("message", 1),
+    (err) => err.code === "INVALID_ARGUMENT",
+  );
 });
 
 test("LiveDataClient: connect() resolves when open, isConnected, disposed", async (t) => {

@@ -269,10 +269,13 @@ test("ChatClients on one shared Channel: disconnect() of one leaves the channel 
     "message general carol: still here?",
   ]);
   assert.deepEqual(b, ["join general alice", "join general bob", "message general carol: hi all"]);
-  assert.deepEqual(log.all().filter((f) => f.username === "bob"), [
-    { type: "join", username: "bob", room: "general" },
-    { type: "leave", username: "bob", room: "general" },
-  ]);
+  assert.deepEqual(
+    log.all().filter((f) => f.username === "bob"),
+    [
+      { type: "join", username: "bob", room: "general" },
+      { type: "leave", username: "bob", room: "general" },
+    ],
+  );
   assert.throws(() => alice.joinRoom("x"), { code: "DISPOSED" });
 });
 
@@ -384,7 +387,10 @@ test("LiveDataClient on 1 of 10 channels: exactly its messages while 10,000 flow
   for (let i = 0; i < N; i++) {
     if (i % 10 === 3 && ![1, 2, 3].includes(i % 250)) expected.push(i);
   }
-  assert.deepEqual(got.slice(0, -1).map((m) => m.seq), expected);
+  assert.deepEqual(
+    got.slice(0, -1).map((m) => m.seq),
+    expected,
+  );
   assert.ok(got.every((m) => m.channel === "ch3"));
   assert.equal(hooks[ROUTE.SUBSCRIPTION], got.length + 1, "the hook ran for ch3's frames (and our subscribe echo) only");
   // 10,000 frames: 40 are text, 40 arrays; the rest (and the end marker, and our subscribe) are objects.
@@ -438,7 +444,10 @@ test("LiveDataClient: subscribe/unsubscribe frames, several listeners, re-subscr
   relay.dropAll(token);
   await reopened;
   await waitFor(() => log.conns.some((c, i) => i > 1 && c.length === 1), { what: "re-subscribe" });
-  assert.deepEqual(log.conns.slice(2).filter((c) => c.length), [[{ type: "subscribe", channel: "MSFT" }]]);
+  assert.deepEqual(
+    log.conns.slice(2).filter((c) => c.length),
+    [[{ type: "subscribe", channel: "MSFT" }]],
+  );
   await pub.opened();
   pub.send({ channel: "MSFT", price: 7 });
   await waitFor(() => m1.length === 3, { what: "MSFT after the reconnect" });
@@ -467,7 +476,10 @@ test("LiveDataClients sharing a Channel count subscriptions per connection", asy
   await waitFor(() => log.all().length === 4, { what: "frames" });
   assert.deepEqual(
     log.all().filter((f) => f.type === "subscribe" || f.type === "unsubscribe"),
-    [{ type: "subscribe", channel: "X" }, { type: "unsubscribe", channel: "X" }],
+    [
+      { type: "subscribe", channel: "X" },
+      { type: "unsubscribe", channel: "X" },
+    ],
     "one subscribe and one unsubscribe for the connection",
   );
   assert.throws(() => A.subscribe("Y", () => {}), { code: "DISPOSED" });
@@ -507,8 +519,17 @@ test("request/reply: the wire format, and the answer", async (t) => {
 
   // Ids: 128 random bits each, all distinct.
   const many = await Promise.all(Array.from({ length: 200 }, (_, i) => req.request("price.get", { q: i })));
-  assert.deepEqual(many.map((m) => m.echo), Array.from({ length: 200 }, (_, i) => i), "each reply went to its own request");
-  const ids = new Set(log.all().filter((f) => f.type === "price.get").map((f) => f.id));
+  assert.deepEqual(
+    many.map((m) => m.echo),
+    Array.from({ length: 200 }, (_, i) => i),
+    "each reply went to its own request",
+  );
+  const ids = new Set(
+    log
+      .all()
+      .filter((f) => f.type === "price.get")
+      .map((f) => f.id),
+  );
   assert.equal(ids.size, 202);
 });
 
@@ -528,7 +549,10 @@ test("request/reply: two responders, the first reply wins, the second is dropped
   const answer = await req.request("who", { q: 1 });
   assert.equal(answer.from, "fast");
   await waitFor(() => replies.length === 2, { what: "both replies on the wire" });
-  assert.deepEqual(replies.map((r) => r.from), ["fast", "slow"]);
+  assert.deepEqual(
+    replies.map((r) => r.from),
+    ["fast", "slow"],
+  );
   assert.equal(replies[1].re, answer.re);
   await waitFor(() => messages === 2, { what: "both replies at the requester's own listener" });
   assert.equal(hooks[ROUTE.REPLY], 1, "the REPLY route fired once: the second reply had no interest left");

@@ -271,11 +271,27 @@ test("INVALID_ARGUMENT: wrong option types, for every field, naming the field", 
   // Every field of ChannelOptions, ReconnectOptions, HeartbeatOptions and QueueOptions is covered.
   const covered = new Set(cases.map(([, f]) => f));
   for (const field of [
-    "protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes",
-    "reconnect.minDelayMs", "reconnect.maxDelayMs", "reconnect.factor", "reconnect.jitter", "reconnect.maxRetries",
-    "reconnect.connectTimeoutMs", "reconnect.stableAfterMs",
-    "heartbeat.intervalMs", "heartbeat.timeoutMs", "heartbeat.message", "heartbeat.pong",
-    "queue.maxMessages", "queue.maxBytes", "queue.overflow",
+    "protocols",
+    "headers",
+    "WebSocket",
+    "reconnect",
+    "heartbeat",
+    "queue",
+    "maxMessageBytes",
+    "reconnect.minDelayMs",
+    "reconnect.maxDelayMs",
+    "reconnect.factor",
+    "reconnect.jitter",
+    "reconnect.maxRetries",
+    "reconnect.connectTimeoutMs",
+    "reconnect.stableAfterMs",
+    "heartbeat.intervalMs",
+    "heartbeat.timeoutMs",
+    "heartbeat.message",
+    "heartbeat.pong",
+    "queue.maxMessages",
+    "queue.maxBytes",
+    "queue.overflow",
   ]) {
     assert.ok(covered.has(field), `no case for ${field}`);
   }
@@ -306,7 +322,9 @@ test("INVALID_ARGUMENT: wrong option types, for every field, naming the field", 
 
 function describeOptions(o) {
   try {
-    return JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? `${v}n` : typeof v === "function" ? "fn" : Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v));
+    return JSON.stringify(o, (_k, v) =>
+      typeof v === "bigint" ? `${v}n` : typeof v === "function" ? "fn" : Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v,
+    );
   } catch {
     return String(o);
   }
@@ -337,11 +355,32 @@ test("INVALID_JSON: messages with no JSON form", (t) => {
   cyclic.self = cyclic;
   const cases = [
     ["a cyclic object", cyclic],
-    ["a cyclic array", (() => { const a = []; a.push(a); return a; })()],
+    [
+      "a cyclic array",
+      (() => {
+        const a = [];
+        a.push(a);
+        return a;
+      })(),
+    ],
     ["a BigInt", 10n],
     ["an object holding a BigInt", { type: "n", n: 10n }],
-    ["a toJSON that throws", { toJSON() { throw new Error("nope"); } }],
-    ["a toJSON that returns undefined", { toJSON() { return undefined; } }],
+    [
+      "a toJSON that throws",
+      {
+        toJSON() {
+          throw new Error("nope");
+        },
+      },
+    ],
+    [
+      "a toJSON that returns undefined",
+      {
+        toJSON() {
+          return undefined;
+        },
+      },
+    ],
   ];
   for (const [what, message] of cases) throwsCode(() => ch.send(message), "INVALID_JSON", null, what);
   assert.equal(ch.queuedCount, 0, "nothing was queued");
@@ -491,7 +530,10 @@ test("close() reports the queued messages it dropped", async (t) => {
   idle.send("one");
   idle.send("two");
   await idle.close();
-  assert.deepEqual(idleErrs.map((e) => [e.code, e.detail]), [["CLOSED", 2]]);
+  assert.deepEqual(
+    idleErrs.map((e) => [e.code, e.detail]),
+    [["CLOSED", 2]],
+  );
   // closeTimeoutMs: 0 drops them at once, even while connecting.
   const { url } = await setup(t);
   const ch = channelFor(t, url, { closeTimeoutMs: 0 });
@@ -499,12 +541,15 @@ test("close() reports the queued messages it dropped", async (t) => {
   ch.send("one");
   ch.close();
   assert.equal(ch.state, "closed");
-  assert.deepEqual(errs.map((e) => [e.code, e.detail]), [["CLOSED", 1]]);
+  assert.deepEqual(
+    errs.map((e) => [e.code, e.detail]),
+    [["CLOSED", 1]],
+  );
 });
 
 // ------------------------------------------------------------------------------ QUEUE_OVERFLOW
 
-test("QUEUE_OVERFLOW thrown with overflow \"error\"; what was queued is sent", async (t) => {
+test('QUEUE_OVERFLOW thrown with overflow "error"; what was queued is sent', async (t) => {
   const { url } = await setup(t);
   const b = await openChannel(t, url);
   const got = inbox(b);
@@ -600,11 +645,14 @@ test("MESSAGE_TOO_LARGE event for an oversize incoming frame; the channel surviv
   assert.equal(got[0], "small");
   assert.deepEqual(got[1], new Uint8Array([1, 2, 3]));
   assert.equal(got[2], "x".repeat(1000));
-  assert.deepEqual(errs.map((e) => [e.code, e.detail]), [
-    ["MESSAGE_TOO_LARGE", 2000],
-    ["MESSAGE_TOO_LARGE", 1001],
-    ["MESSAGE_TOO_LARGE", 1002],
-  ]);
+  assert.deepEqual(
+    errs.map((e) => [e.code, e.detail]),
+    [
+      ["MESSAGE_TOO_LARGE", 2000],
+      ["MESSAGE_TOO_LARGE", 1001],
+      ["MESSAGE_TOO_LARGE", 1002],
+    ],
+  );
   assert.equal(ch.state, "open");
   ch.send("still works");
   await waitFor(() => got.length === 4, { what: "the echo of our own message" });
@@ -634,10 +682,7 @@ test("LISTENER_THREW: a throwing listener stops neither the next listener nor th
   a.send({ type: "m", n: 1 });
   a.send({ type: "m", n: 2 });
   await waitFor(() => order.length === 10, { what: "all listeners twice" });
-  assert.deepEqual(order, [
-    "first", "second:1", "typed-thrower", "typed:1", "star:1",
-    "first", "second:2", "typed-thrower", "typed:2", "star:2",
-  ]);
+  assert.deepEqual(order, ["first", "second:1", "typed-thrower", "typed:1", "star:1", "first", "second:2", "typed-thrower", "typed:2", "star:2"]);
   assert.equal(errs.length, 4);
   for (const e of errs) {
     assert.ok(e instanceof MetaChannelError);
@@ -675,7 +720,10 @@ test("REVOKED on relay rotation (4001): no reconnect; setUrl(newUrl) resumes", a
   a.on("reconnecting", () => assert.fail("must not reconnect to a revoked URL"));
   const { url: newUrl } = await relay.rotate(token);
   await waitFor(() => a.state === "closed", { what: "closed after the rotation" });
-  assert.deepEqual(errs.map((e) => e.code), ["REVOKED"]);
+  assert.deepEqual(
+    errs.map((e) => e.code),
+    ["REVOKED"],
+  );
   assert.equal(errs[0].detail, 4001);
   assert.ok(!errs[0].message.includes(token), "the message does not contain the token");
   assert.equal(closes.length, 1);

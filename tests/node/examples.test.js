@@ -11,8 +11,7 @@ const EXAMPLES = path.join(root, "demo/examples");
 
 // The examples run in the same flavour as this suite: with Node 20's built-in WebSocket when
 // this process has it.
-const childFlags =
-  typeof globalThis.WebSocket === "function" && process.versions.node.split(".")[0] === "20" ? ["--experimental-websocket"] : [];
+const childFlags = typeof globalThis.WebSocket === "function" && process.versions.node.split(".")[0] === "20" ? ["--experimental-websocket"] : [];
 
 /** Starts an example; `lines` fills as it prints; `exited` resolves with { code, out, err }. */
 function runExample(t, name, args = [], { env = {}, timeoutMs = 20000 } = {}) {
@@ -109,13 +108,19 @@ test("chat.mjs: two ChatClients talk in #general; #random stays with bob", async
   );
   // The documents' wire format, at the relay.
   const bob = conns.find((c) => c.frames.some((f) => f.username === "bob"));
-  assert.deepEqual(bob.frames.filter((f) => f.type !== "message"), [
-    { type: "join", username: "bob", room: "general" },
-    { type: "join", username: "bob", room: "random" },
-    { type: "leave", username: "bob", room: "general" },
-    { type: "leave", username: "bob", room: "random" },
-  ]);
-  assert.deepEqual(bob.frames.find((f) => f.type === "message"), { type: "message", username: "bob", text: "hi alice, how is the build?", room: "general" });
+  assert.deepEqual(
+    bob.frames.filter((f) => f.type !== "message"),
+    [
+      { type: "join", username: "bob", room: "general" },
+      { type: "join", username: "bob", room: "random" },
+      { type: "leave", username: "bob", room: "general" },
+      { type: "leave", username: "bob", room: "random" },
+    ],
+  );
+  assert.deepEqual(
+    bob.frames.find((f) => f.type === "message"),
+    { type: "message", username: "bob", text: "hi alice, how is the build?", room: "general" },
+  );
 });
 
 test("stock-ticker.mjs: a table of the five subscribed symbols, NFLX never delivered", async (t) => {
@@ -129,7 +134,10 @@ test("stock-ticker.mjs: a table of the five subscribed symbols, NFLX never deliv
   assert.ok(out.includes("done: 3 round(s), 15 quote update(s) delivered, 0 for another symbol (NFLX is published but not subscribed)"));
   const rows = out.filter((l) => /^\| [A-Z]+ +\| +\$[\d.]+ \| +[+-][\d.]+ \| +[\d,]+ \|$/.test(l));
   assert.equal(rows.length, 15, "5 rows per table, 3 tables");
-  assert.deepEqual(rows.slice(0, 5).map((r) => r.split("|")[1].trim()), ["AAPL", "GOOGL", "MSFT", "TSLA", "AMZN"]);
+  assert.deepEqual(
+    rows.slice(0, 5).map((r) => r.split("|")[1].trim()),
+    ["AAPL", "GOOGL", "MSFT", "TSLA", "AMZN"],
+  );
   assert.ok(!out.some((l) => l.includes("NFLX |")));
   // At the relay: the ticker subscribed to each symbol; the feed published NFLX too.
   const frames = conns.flatMap((c) => c.frames);
@@ -182,9 +190,18 @@ test("progress.mjs: a worker with WEBSOCKET_URL streams progress that another cl
   const result = await run.exited;
   assertClean(result, token);
   const out = run.lines;
-  assert.ok(out.some((l) => /^worker connected to ws:\/\/127\.0\.0\.1:\d+\/… via connectFromEnv\(\)$/.test(l)), out.join("\n"));
-  assert.deepEqual(out.filter((l) => l.startsWith("sent progress")), ["sent progress 25%", "sent progress 50%", "sent progress 75%", "sent progress 100%"]);
-  assert.deepEqual(out.filter((l) => l.startsWith("received progress")), ["received progress 25%", "received progress 50%", "received progress 75%", "received progress 100%"]);
+  assert.ok(
+    out.some((l) => /^worker connected to ws:\/\/127\.0\.0\.1:\d+\/… via connectFromEnv\(\)$/.test(l)),
+    out.join("\n"),
+  );
+  assert.deepEqual(
+    out.filter((l) => l.startsWith("sent progress")),
+    ["sent progress 25%", "sent progress 50%", "sent progress 75%", "sent progress 100%"],
+  );
+  assert.deepEqual(
+    out.filter((l) => l.startsWith("received progress")),
+    ["received progress 25%", "received progress 50%", "received progress 75%", "received progress 100%"],
+  );
   assert.deepEqual(out.slice(-2), ["received done (4 steps)", "worker finished"]);
   await waitFor(() => seen.length === 4, { what: "the page to see every report" });
   assert.deepEqual(seen, [0.25, 0.5, 0.75, 1]);

@@ -57,7 +57,8 @@ test("a channel routes on at most 8 member names; the 9th, an empty name and the
   const relay = await relayFor(t);
   const { url } = await relay.createChannel();
   const ch = channelFor(t, url);
-  const refused = (name) => (err) => err.code === "INVALID_ARGUMENT" && /at most 8 member names/.test(err.message) && err.message.includes(JSON.stringify(name));
+  const refused = (name) => (err) =>
+    err.code === "INVALID_ARGUMENT" && /at most 8 member names/.test(err.message) && err.message.includes(JSON.stringify(name));
   assert.throws(() => ch._route("", "v", 1), refused(""), "an empty name, with slots free");
   assert.throws(() => ch._route("_mc", "v", 1), refused("_mc"), "the reserved member, with slots free");
   for (const name of ["a", "b", "c", "d", "e", "f", "g"]) ch._route(name, "v", 1); // "type" is the 8th

@@ -47,7 +47,7 @@ export const CASES = {
     text('{"type":"x" "n":1}'),
     text('{"type":"\\x"}'), // invalid escape
     text('{"type":"\\u00"}'), // truncated \u escape
-    text("\uFEFF{\"type\":\"x\"}"), // a byte-order mark before the object
+    text('\uFEFF{"type":"x"}'), // a byte-order mark before the object
     text("tru"),
     text("-"),
     text("{"),
@@ -94,11 +94,7 @@ export const CASES = {
   ],
   // Just over the limit: ASCII text (checked by length before it enters wasm), binary, and
   // multi-byte text whose UTF-16 length fits but whose UTF-8 does not (checked in C++).
-  "over-limit-just": ({ limit }) => [
-    text("x".repeat(limit + 1)),
-    binary(Buffer.alloc(limit + 1, 7)),
-    text("é".repeat(Math.floor(limit / 2) + 1)),
-  ],
+  "over-limit-just": ({ limit }) => [text("x".repeat(limit + 1)), binary(Buffer.alloc(limit + 1, 7)), text("é".repeat(Math.floor(limit / 2) + 1))],
   "over-limit-far": () => [text("x".repeat(32 * MiB)), binary(Buffer.alloc(32 * MiB, 7))],
   // Exactly the limit: delivered.
   "at-limit": ({ limit }) => [text("x".repeat(limit)), binary(Buffer.alloc(limit, 7))],

@@ -41,7 +41,9 @@ before(async () => {
 after(async () => {
   await hostile.close();
   if (report.length) {
-    console.log(`\n[hostile ${flavor}${process.env.MC_DIST_DIR ? ` ${path.basename(process.env.MC_DIST_DIR)}` : ""}] case | outcome | first run ms | wasm memory before -> after first -> after repeats`);
+    console.log(
+      `\n[hostile ${flavor}${process.env.MC_DIST_DIR ? ` ${path.basename(process.env.MC_DIST_DIR)}` : ""}] case | outcome | first run ms | wasm memory before -> after first -> after repeats`,
+    );
     for (const r of report) console.log(`[hostile] ${r}`);
   }
 });
@@ -69,8 +71,7 @@ async function hostileChannel(t, options = {}, types = []) {
   return rec;
 }
 
-const isSentinel = (m, name, seq) =>
-  m.meta.type === "after" && m.data.case === name && (seq === undefined || m.data.seq === seq);
+const isSentinel = (m, name, seq) => m.meta.type === "after" && m.data.case === name && (seq === undefined || m.data.seq === seq);
 
 /**
  * Runs hostile case `name` and waits for its sentinel. Returns what arrived before the
@@ -154,7 +155,12 @@ function depthOf(value, key) {
 }
 
 const frames = (name, params) => [...CASES[name](params)];
-const noErrors = (r, what) => assert.deepEqual(r.errors.map((e) => `${e.code}: ${e.message}`), [], `${what}: no error events`);
+const noErrors = (r, what) =>
+  assert.deepEqual(
+    r.errors.map((e) => `${e.code}: ${e.message}`),
+    [],
+    `${what}: no error events`,
+  );
 
 // ------------------------------------------------------------------------------ text that is not JSON
 
@@ -171,7 +177,10 @@ test("invalid JSON: delivered as the text itself, never routed by type", async (
       const bom = sent.findIndex((s) => s.startsWith("\uFEFF"));
       const stripped = r.messages[bom]?.meta.raw === sent[bom].slice(1);
       const expected = sent.map((s, i) => (i === bom && stripped ? { type: "x" } : s));
-      assert.deepEqual(r.messages.map((m) => m.data), expected);
+      assert.deepEqual(
+        r.messages.map((m) => m.data),
+        expected,
+      );
       r.messages.forEach((m, i) => {
         if (i === bom && stripped) assert.deepEqual(m.meta, { type: "x", binary: false, raw: sent[bom].slice(1), from: null, seq: null });
         else assert.deepEqual(m.meta, { type: null, binary: false, raw: m.data, from: null, seq: null });
@@ -216,7 +225,10 @@ test("invalid UTF-8 in a text frame: the WebSocket fails the connection; SOCKET_
     const close = rec.closes[closesBefore];
     assert.equal(close.willReconnect, true, "a broken frame is not a reason to give up");
     assert.ok([1006, 1007].includes(close.code), `close code ${close.code}`);
-    assert.ok(rec.errors.slice(errorsBefore).some((e) => e.code === "SOCKET_ERROR"), "a SOCKET_ERROR event");
+    assert.ok(
+      rec.errors.slice(errorsBefore).some((e) => e.code === "SOCKET_ERROR"),
+      "a SOCKET_ERROR event",
+    );
     await rec.ch.opened();
     await assertUsable(rec, `invalid-utf8-text round ${round}`);
   }
@@ -302,7 +314,10 @@ test("a 200,000-key object: routed by the type after all the keys (limit raised)
     outcome: "dropped before wasm: MESSAGE_TOO_LARGE",
     expect(r) {
       assert.equal(r.messages.length, 0);
-      assert.deepEqual(r.errors.map((e) => [e.code, e.detail]), [["MESSAGE_TOO_LARGE", text.length]]);
+      assert.deepEqual(
+        r.errors.map((e) => [e.code, e.detail]),
+        [["MESSAGE_TOO_LARGE", text.length]],
+      );
     },
   });
   const line = `many-keys: JSON.parse alone ${parseMs(text).toFixed(1)} ms (${kib(text.length)})`;
@@ -319,12 +334,29 @@ test('a "type" that is a number, object, array, null, boolean or a duplicate: on
     noGrowth: true,
     outcome: 'delivered (meta.type null); only a string "type" reaches onMessage(type); "*" sees every object',
     expect(r) {
-      assert.deepEqual(r.messages.map((m) => m.data.n), [1, 2, 3, 4, 5, 6, 7]);
-      assert.deepEqual(r.messages.map((m) => m.meta.type), [null, null, null, null, null, null, "x"]);
-      assert.deepEqual(r.messages.map((m) => m.data.type), [42, { x: "y" }, ["x"], null, true, 6, "x"]);
-      assert.deepEqual(r.typed.get("x").map((d) => d.msg.n), [7], "the later duplicate wins, as in JSON.parse");
+      assert.deepEqual(
+        r.messages.map((m) => m.data.n),
+        [1, 2, 3, 4, 5, 6, 7],
+      );
+      assert.deepEqual(
+        r.messages.map((m) => m.meta.type),
+        [null, null, null, null, null, null, "x"],
+      );
+      assert.deepEqual(
+        r.messages.map((m) => m.data.type),
+        [42, { x: "y" }, ["x"], null, true, 6, "x"],
+      );
+      assert.deepEqual(
+        r.typed.get("x").map((d) => d.msg.n),
+        [7],
+        "the later duplicate wins, as in JSON.parse",
+      );
       for (const k of ["42", "6", "[object Object]", "null", "true"]) assert.equal(r.typed.get(k).length, 0, `nothing routed as "${k}"`);
-      assert.deepEqual(r.star.map((s) => s.msg.n), [1, 2, 3, 4, 5, 6, 7], '"*" gets every object');
+      assert.deepEqual(
+        r.star.map((s) => s.msg.n),
+        [1, 2, 3, 4, 5, 6, 7],
+        '"*" gets every object',
+      );
       noErrors(r, "type-not-string");
     },
   });
@@ -358,7 +390,10 @@ test('a 10 MB "type": delivered with maxMessageBytes raised; dropped before wasm
     expect(r) {
       assert.equal(r.messages.length, 0);
       assert.equal(r.star.length, 0);
-      assert.deepEqual(r.errors.map((e) => [e.code, e.detail]), [["MESSAGE_TOO_LARGE", text.length]]);
+      assert.deepEqual(
+        r.errors.map((e) => [e.code, e.detail]),
+        [["MESSAGE_TOO_LARGE", text.length]],
+      );
       assert.match(r.errors[0].message, /1048576/);
     },
   });
@@ -385,8 +420,15 @@ test("NUL bytes: raw U+0000 in a text frame and \\u0000 escapes are delivered in
       assert.equal(typedNul.meta.type, "t\u0000x");
       assert.equal(rawInJson.data, '{"type":"nul","s":"a\u0000b"}', "a raw NUL inside a JSON string is not JSON: delivered as text");
       assert.deepEqual(bytes.data, new Uint8Array([0, 0, 0]));
-      assert.deepEqual(r.typed.get("nul").map((d) => d.msg.s), ["a\u0000b"]);
-      assert.deepEqual(r.typed.get("t\u0000x").map((d) => d.msg.n), [1], "a type with an escaped NUL routes exactly");
+      assert.deepEqual(
+        r.typed.get("nul").map((d) => d.msg.s),
+        ["a\u0000b"],
+      );
+      assert.deepEqual(
+        r.typed.get("t\u0000x").map((d) => d.msg.n),
+        [1],
+        "a type with an escaped NUL routes exactly",
+      );
       assert.equal(r.typed.get("t").length, 0, "…and not as its prefix before the NUL");
       noErrors(r, "nul");
     },
@@ -425,11 +467,14 @@ test("frames just over maxMessageBytes (text, binary, multi-byte text): MESSAGE_
     outcome: "dropped: MESSAGE_TOO_LARGE (detail = size); multi-byte text checked in C++",
     expect(r) {
       assert.equal(r.messages.length, 0);
-      assert.deepEqual(r.errors.map((e) => [e.code, e.detail]), [
-        ["MESSAGE_TOO_LARGE", DEFAULT_LIMIT + 1],
-        ["MESSAGE_TOO_LARGE", DEFAULT_LIMIT + 1],
-        ["MESSAGE_TOO_LARGE", DEFAULT_LIMIT + 2], // 524,289 "é": 1,048,578 bytes of UTF-8
-      ]);
+      assert.deepEqual(
+        r.errors.map((e) => [e.code, e.detail]),
+        [
+          ["MESSAGE_TOO_LARGE", DEFAULT_LIMIT + 1],
+          ["MESSAGE_TOO_LARGE", DEFAULT_LIMIT + 1],
+          ["MESSAGE_TOO_LARGE", DEFAULT_LIMIT + 2], // 524,289 "é": 1,048,578 bytes of UTF-8
+        ],
+      );
       assert.match(r.errors[0].message, /text/);
       assert.match(r.errors[1].message, /binary/);
     },
@@ -458,10 +503,13 @@ test("frames far over maxMessageBytes (32 MiB text and binary): MESSAGE_TOO_LARG
     outcome: "dropped before wasm: MESSAGE_TOO_LARGE (detail = size), heap untouched",
     expect(r) {
       assert.equal(r.messages.length, 0);
-      assert.deepEqual(r.errors.map((e) => [e.code, e.detail]), [
-        ["MESSAGE_TOO_LARGE", 32 * MiB],
-        ["MESSAGE_TOO_LARGE", 32 * MiB],
-      ]);
+      assert.deepEqual(
+        r.errors.map((e) => [e.code, e.detail]),
+        [
+          ["MESSAGE_TOO_LARGE", 32 * MiB],
+          ["MESSAGE_TOO_LARGE", 32 * MiB],
+        ],
+      );
     },
   });
 });
@@ -500,7 +548,10 @@ test("the hostile server also runs a case on command from the client itself", as
   const rec = await hostileChannel(t, {}, ["x"]);
   rec.ch.send({ hostile: "type-not-string" });
   await waitFor(() => rec.messages.some((m) => isSentinel(m, "type-not-string")), { what: "the sentinel" });
-  assert.deepEqual(rec.typed.get("x").map((d) => d.msg.n), [7]);
+  assert.deepEqual(
+    rec.typed.get("x").map((d) => d.msg.n),
+    [7],
+  );
   rec.ch.send({ hostile: "no-such-case" });
   await waitFor(() => rec.messages.some((m) => m.meta.type === "hostile-error"), { what: "the error reply" });
   await assertUsable(rec, "after wire commands");
@@ -586,9 +637,13 @@ test("INVALID_ARGUMENT for the client classes and helpers, naming the argument",
   const constructs = (make, field, what) => {
     let made = null;
     try {
-      throwsInvalid(() => {
-        made = make();
-      }, field, what);
+      throwsInvalid(
+        () => {
+          made = make();
+        },
+        field,
+        what,
+      );
     } finally {
       if (made) (made.dispose || made.disconnect).call(made);
     }
@@ -631,9 +686,13 @@ test("INVALID_ARGUMENT for the client classes and helpers, naming the argument",
     throwsInvalid(() => mf.onInput("a", 5), "listener", 'onInput("a", 5)');
     throwsInvalid(() => mf.setInputs("x"), "inputs", 'setInputs("x")');
     throwsInvalid(() => mf.setOutputs([1]), "outputs", "setOutputs([1])");
-    throwsInvalid(() => {
-      mf.onInputs = 5;
-    }, "onInputs", "onInputs = 5");
+    throwsInvalid(
+      () => {
+        mf.onInputs = 5;
+      },
+      "onInputs",
+      "onInputs = 5",
+    );
     if (mc.bindMetaframe) {
       await rejectsInvalid(() => mc.bindMetaframe(mf, { input: "" }), "input", 'bindMetaframe(mf, { input: "" })');
       await rejectsInvalid(() => mc.bindMetaframe(mf, "x"), "options", 'bindMetaframe(mf, "x")');
@@ -659,8 +718,11 @@ test("INVALID_ARGUMENT for ready() options (in a fresh process: ready() is idemp
     console.log(JSON.stringify(out));
   `;
   const stdout = await new Promise((resolve, reject) =>
-    execFile(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--experimental")), "--input-type=module", "-e", source], { timeout: 30000 }, (err, out, errOut) =>
-      err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out),
+    execFile(
+      process.execPath,
+      [...process.execArgv.filter((a) => a.startsWith("--experimental")), "--input-type=module", "-e", source],
+      { timeout: 30000 },
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
     ),
   );
   const rows = JSON.parse(stdout.trim().split("\n").pop());

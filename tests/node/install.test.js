@@ -45,7 +45,10 @@ test("a worker that sends and then awaits close(): the message arrives and the p
   assert.equal(r.stderr, "");
   assert.match(r.stdout, /state closed/);
   await waitFor(() => got.length === 3, { what: "the worker's three messages" });
-  assert.deepEqual(got.map((m) => m.value), [0, 1, 2]);
+  assert.deepEqual(
+    got.map((m) => m.value),
+    [0, 1, 2],
+  );
 });
 
 test("a worker that disposes without closing exits too (no timer, socket or listener left)", async (t) => {
@@ -81,7 +84,10 @@ test("close() returns a promise that resolves once the socket has closed", async
   assert.equal(ch.state, "closing");
   await p;
   assert.equal(ch.state, "closed");
-  assert.deepEqual(closes.map((e) => [e.code, e.willReconnect]), [[4000, false]]);
+  assert.deepEqual(
+    closes.map((e) => [e.code, e.willReconnect]),
+    [[4000, false]],
+  );
   await ch.close(); // again: resolves at once
   // A channel that is disposed while close() waits: the promise resolves too.
   const b = channelFor(t, url);
@@ -104,13 +110,22 @@ test("close() while connecting sends the queue first, in order, then closes", as
   assert.equal(ch.state, "closed");
   assert.deepEqual(errs, []);
   await waitFor(() => got.length === 50, { what: "50 messages" });
-  assert.deepEqual(got.map((m) => m.n), [...Array(50).keys()]);
-  assert.throws(() => ch.send("late"), (e) => e.code === "CLOSED");
+  assert.deepEqual(
+    got.map((m) => m.n),
+    [...Array(50).keys()],
+  );
+  assert.throws(
+    () => ch.send("late"),
+    (e) => e.code === "CLOSED",
+  );
 });
 
 test("closeTimeoutMs is validated", () => {
   for (const bad of [-1, "5", NaN]) {
-    assert.throws(() => new mc.Channel(null, { closeTimeoutMs: bad }), (e) => e.code === "INVALID_ARGUMENT" && /closeTimeoutMs/.test(e.message));
+    assert.throws(
+      () => new mc.Channel(null, { closeTimeoutMs: bad }),
+      (e) => e.code === "INVALID_ARGUMENT" && /closeTimeoutMs/.test(e.message),
+    );
   }
   new mc.Channel(null, { closeTimeoutMs: Infinity }).dispose();
 });
@@ -134,7 +149,10 @@ async function loadWith(_t, readyArgs) {
      process.exit(0);`,
   );
   assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   return { first: lines[0], again: lines[1], stderr: r.stderr };
 }
 
@@ -201,7 +219,7 @@ test("LOAD_FAILED: a wasm whose vocabulary (states, error codes, options) is not
   bytes.copy(wasm, at);
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-vocabulary-"));
   writeFileSync(path.join(dir, "metachannel.wasm"), wasm);
-  const other = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(dir + "/")} + name }`);
+  const other = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(`${dir}/`)} + name }`);
   assert.equal(other.first.code, "LOAD_FAILED");
   assert.match(other.first.message, /vocabulary .* is not this package's .*two builds/);
 });
@@ -263,7 +281,10 @@ test("a WebSocket constructor that throws: SOCKET_ERROR with its name and messag
   await waitFor(() => ch.state === "closed", { what: "closed" });
   await sleep(50);
   assert.equal(constructed, 1, "no retry: the same arguments would throw again");
-  assert.deepEqual(errs.map((e) => e.code), ["SOCKET_ERROR"]);
+  assert.deepEqual(
+    errs.map((e) => e.code),
+    ["SOCKET_ERROR"],
+  );
   assert.match(errs[0].message, /the WebSocket constructor threw TypeError: unsupported option for ws:\/\/127\.0\.0\.1:9\/…/);
   assert.ok(!/secret-token|key=abc|sekrit/.test(errs[0].message), errs[0].message);
   // setUrl() tries again (the cause may have been fixed meanwhile): only close() is final.

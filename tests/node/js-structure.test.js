@@ -18,7 +18,14 @@ function valueImports(source) {
     if (typeOnly) continue;
     // `import { type A, type B } from` is type-only as well.
     const names = /^\{([^}]*)\}$/.exec(clause.trim());
-    if (names && names[1].split(",").map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith("type "))) continue;
+    if (
+      names?.[1]
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean)
+        .every((n) => n.startsWith("type "))
+    )
+      continue;
     out.push(spec.replace(/\.js$/, ".ts").replace(/^\.\//, ""));
   }
   return out.filter((f) => files.includes(f));
@@ -43,7 +50,7 @@ test("js/*.ts: the shared tables are defined in js/vocabulary.ts only", () => {
   for (const f of files) {
     if (f === "vocabulary.ts") continue;
     const hit = tables.exec(readFileSync(path.join(dir, f), "utf8"));
-    assert.equal(hit, null, `js/${f} defines a shared table (${hit && hit[0]}): import it from js/vocabulary.ts`);
+    assert.equal(hit, null, `js/${f} defines a shared table (${hit?.[0]}): import it from js/vocabulary.ts`);
   }
   const vocabulary = readFileSync(path.join(dir, "vocabulary.ts"), "utf8");
   assert.match(vocabulary, /export const ERROR_CODES/);

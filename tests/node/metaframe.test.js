@@ -62,7 +62,10 @@ test("MetaframeClient in Node is a stand-in: setInputs merges and notifies onInp
 
   mf.setInputs({ url: "ws://a/1", n: 1 });
   mf.setInputs({ n: 2 }); // only the changed key: merged
-  assert.deepEqual(all, [{ url: "ws://a/1", n: 1 }, { url: "ws://a/1", n: 2 }]);
+  assert.deepEqual(all, [
+    { url: "ws://a/1", n: 1 },
+    { url: "ws://a/1", n: 2 },
+  ]);
   assert.deepEqual(urls, ["ws://a/1"], "onInput fires only for its own input");
 
   mf.setInputs({ url: "ws://a/1" }); // same value: not a change for onInput
@@ -176,14 +179,20 @@ test("bindMetaframe: switches on a new URL (rotation), carries messages, disconn
   await waitFor(() => relay.clientCount(second.token) === 1, { what: "socket on the new channel" });
   assert.equal(relay.clientCount(first.token), 0);
   assert.equal(relay.connections, 2);
-  assert.ok(errors.every((e) => e.code === "REVOKED"), `only REVOKED errors: ${errors.map((e) => e.code)}`);
+  assert.ok(
+    errors.every((e) => e.code === "REVOKED"),
+    `only REVOKED errors: ${errors.map((e) => e.code)}`,
+  );
 
   // Messages flow on the new URL.
   const peer = channelFor(t, second.url);
   await peer.opened();
   const got = nextEvent(channel, "message");
   peer.send({ type: "progress", value: 0.5 });
-  assert.deepEqual(await got, [{ type: "progress", value: 0.5 }, { type: "progress", binary: false, raw: '{"type":"progress","value":0.5}', from: null, seq: null }]);
+  assert.deepEqual(await got, [
+    { type: "progress", value: 0.5 },
+    { type: "progress", binary: false, raw: '{"type":"progress","value":0.5}', from: null, seq: null },
+  ]);
 
   // Removal (undefined) and empty string both disconnect.
   mf.setInputs({ _websocket_url_: undefined });
@@ -265,7 +274,7 @@ test("bindMetaframe: option `input`, options validation, rebinding after dispose
   await waitFor(() => fresh.state === "idle", { what: "idle" });
 });
 
-test("bindMetaframe: clients without onInput(): an onInputs(fn) method, or addListener(\"inputs\") (changed keys only)", { timeout: 20000 }, async (t) => {
+test('bindMetaframe: clients without onInput(): an onInputs(fn) method, or addListener("inputs") (changed keys only)', { timeout: 20000 }, async (t) => {
   const relay = await relayFor(t);
   const { url, token } = await relay.createChannel();
 

@@ -44,7 +44,17 @@ function assertDocumented(err, what) {
 }
 
 const isPlainObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-const ANY = { withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withBoxedValues: true, maxDepth: 3 };
+const ANY = {
+  withNullPrototype: true,
+  withBigInt: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withTypedArray: true,
+  withSparseArray: true,
+  withBoxedValues: true,
+  maxDepth: 3,
+};
 /** Keys that are also names on Object.prototype, and "__proto__". */
 const TRICKY_KEYS = ["__proto__", "constructor", "toString", "valueOf", "hasOwnProperty", "__defineGetter__"];
 
@@ -99,7 +109,13 @@ const rpcArb = fc.record(
     iframeId: mostly(FRAME_ID, fc.oneof(fc.constantFrom("frame-8", ""), fc.anything(ANY))),
     parentId: mostly(PARENT_ID, fc.oneof(fc.constantFrom("metapage-2", null), fc.anything(ANY))),
     params: fc.oneof(
-      { weight: 4, arbitrary: fc.record({ inputs: inputsArb, state: fc.record({ inputs: inputsArb }), parentId: mostly(PARENT_ID, fc.string()), iframeId: mostly(FRAME_ID, fc.string()) }, { requiredKeys: [] }) },
+      {
+        weight: 4,
+        arbitrary: fc.record(
+          { inputs: inputsArb, state: fc.record({ inputs: inputsArb }), parentId: mostly(PARENT_ID, fc.string()), iframeId: mostly(FRAME_ID, fc.string()) },
+          { requiredKeys: [] },
+        ),
+      },
       { weight: 1, arbitrary: fc.anything(ANY) },
     ),
   },
@@ -107,7 +123,10 @@ const rpcArb = fc.record(
 );
 const eventArb = fc.record({
   source: fc.constantFrom("parent", "parent", "parent", "other", "self", "null"),
-  origin: fc.oneof({ weight: 4, arbitrary: fc.constant(PARENT_ORIGIN) }, { weight: 1, arbitrary: fc.constantFrom("null", "", "https://evil.example", "https://parent.example:8443") }),
+  origin: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(PARENT_ORIGIN) },
+    { weight: 1, arbitrary: fc.constantFrom("null", "", "https://evil.example", "https://parent.example:8443") },
+  ),
   data: fc.oneof({ weight: 5, arbitrary: rpcArb }, { weight: 1, arbitrary: fc.anything(ANY) }),
 });
 
@@ -170,10 +189,21 @@ test("MetaframeClient: arbitrary postMessage traffic from any window and origin"
         const keys = new Set(LISTENED);
         for (const k of LISTENED) mf.onInput(k, (v) => seen.push([k, v]));
 
-        const valid = { source: "parent", origin: PARENT_ORIGIN, data: { jsonrpc: "2.0", method: "SetupIframeServerResponse", iframeId: FRAME_ID, parentId: PARENT_ID, params: { state: { inputs: { url: "ws://x/1" } } } } };
+        const valid = {
+          source: "parent",
+          origin: PARENT_ORIGIN,
+          data: {
+            jsonrpc: "2.0",
+            method: "SetupIframeServerResponse",
+            iframeId: FRAME_ID,
+            parentId: PARENT_ID,
+            params: { state: { inputs: { url: "ws://x/1" } } },
+          },
+        };
         const all = handshakeFirst ? [valid, ...events] : [...events, valid, ...events];
         for (const e of all) {
-          if (isPlainObject(e.data)) for (const src of [e.data.params?.inputs, e.data.params?.state?.inputs]) if (isPlainObject(src)) for (const k of Object.keys(src)) keys.add(k);
+          if (isPlainObject(e.data))
+            for (const src of [e.data.params?.inputs, e.data.params?.state?.inputs]) if (isPlainObject(src)) for (const k of Object.keys(src)) keys.add(k);
           frame.deliver(e); // must not throw: there is nobody to catch it in a browser
           model.accept({ ...e, data: structuredClone(e.data) }); // what the frame received
           assert.equal(mf.isConnected, model.pinned !== null, "connected exactly when the model accepted a handshake");
@@ -186,7 +216,11 @@ test("MetaframeClient: arbitrary postMessage traffic from any window and origin"
         for (const k of keys) assert.deepEqual(mf.getInput(k), model.inputs.get(k), `getInput(${JSON.stringify(k)})`);
         assert.equal(allCalls.length, model.onInputsCalls, "onInputs once per accepted update");
         if (allCalls.length) assert.deepEqual(Object.keys(allCalls.at(-1)).sort(), [...model.inputs.keys()].sort());
-        assert.deepEqual(seen, model.changes.filter(([k]) => LISTENED.includes(k)), "onInput(name) fires once per change of that input");
+        assert.deepEqual(
+          seen,
+          model.changes.filter(([k]) => LISTENED.includes(k)),
+          "onInput(name) fires once per change of that input",
+        );
 
         // Everything posted went to the parent window, for this frame, to the pinned origin.
         const target = model.pinned?.origin && model.pinned.origin !== "null" ? model.pinned.origin : "*";
@@ -203,7 +237,17 @@ test("MetaframeClient: arbitrary postMessage traffic from any window and origin"
         assert.equal(acked, model.pinned !== null, "the handshake is acknowledged once accepted");
         if (model.pinned) {
           mf.setOutputs({ done: 1 });
-          assert.deepEqual(frame.posted.at(-1), { message: { jsonrpc: "2.0", id: frame.posted.at(-1).message.id, method: "OutputsUpdate", params: { done: 1 }, iframeId: FRAME_ID, parentId: model.pinned.parentId }, targetOrigin: target });
+          assert.deepEqual(frame.posted.at(-1), {
+            message: {
+              jsonrpc: "2.0",
+              id: frame.posted.at(-1).message.id,
+              method: "OutputsUpdate",
+              params: { done: 1 },
+              iframeId: FRAME_ID,
+              parentId: model.pinned.parentId,
+            },
+            targetOrigin: target,
+          });
         }
 
         // After dispose(): no listener left, nothing changes.
@@ -216,7 +260,28 @@ test("MetaframeClient: arbitrary postMessage traffic from any window and origin"
     }),
     // Regressions (docs/security.md): inputs named like Object.prototype members.
     params(1000, [
-      [[{ source: "parent", origin: PARENT_ORIGIN, data: { jsonrpc: "2.0", method: "InputsUpdate", iframeId: FRAME_ID, parentId: PARENT_ID, params: { inputs: Object.fromEntries([["__proto__", { polluted: 1 }], ["constructor", 2], ["toString", undefined]]) } } }], true],
+      [
+        [
+          {
+            source: "parent",
+            origin: PARENT_ORIGIN,
+            data: {
+              jsonrpc: "2.0",
+              method: "InputsUpdate",
+              iframeId: FRAME_ID,
+              parentId: PARENT_ID,
+              params: {
+                inputs: Object.fromEntries([
+                  ["__proto__", { polluted: 1 }],
+                  ["constructor", 2],
+                  ["toString", undefined],
+                ]),
+              },
+            },
+          },
+        ],
+        true,
+      ],
     ]),
   );
 });
@@ -224,7 +289,27 @@ test("MetaframeClient: arbitrary postMessage traffic from any window and origin"
 // =========================================================================== 2. options
 
 const numArb = fc.oneof(
-  fc.constantFrom(0, -0, 1, 2, 0.5, -1, 123, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 3, 2 ** 40, 2 ** 53 - 1, 2 ** 53, 1e308, Infinity, -Infinity, NaN),
+  fc.constantFrom(
+    0,
+    -0,
+    1,
+    2,
+    0.5,
+    -1,
+    123,
+    2 ** 31 - 1,
+    2 ** 31,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 32 + 3,
+    2 ** 40,
+    2 ** 53 - 1,
+    2 ** 53,
+    1e308,
+    Infinity,
+    -Infinity,
+    NaN,
+  ),
   fc.integer({ min: -10, max: 10 }),
   fc.double(),
   fc.anything(ANY),
@@ -232,12 +317,29 @@ const numArb = fc.oneof(
 const someOf = (obj) => fc.record(obj, { requiredKeys: [] });
 const reconnectArb = fc.oneof(
   fc.constantFrom(true, false, undefined, null),
-  someOf({ minDelayMs: numArb, maxDelayMs: numArb, factor: numArb, jitter: fc.oneof(fc.constant("full"), numArb), maxRetries: numArb, connectTimeoutMs: numArb, stableAfterMs: numArb, bogus: numArb }),
+  someOf({
+    minDelayMs: numArb,
+    maxDelayMs: numArb,
+    factor: numArb,
+    jitter: fc.oneof(fc.constant("full"), numArb),
+    maxRetries: numArb,
+    connectTimeoutMs: numArb,
+    stableAfterMs: numArb,
+    bogus: numArb,
+  }),
   fc.anything(ANY),
 );
-const heartbeatArb = fc.oneof(fc.constantFrom(false, undefined, true), someOf({ intervalMs: numArb, timeoutMs: numArb, message: fc.anything(ANY), pong: fc.anything(ANY) }), fc.anything(ANY));
+const heartbeatArb = fc.oneof(
+  fc.constantFrom(false, undefined, true),
+  someOf({ intervalMs: numArb, timeoutMs: numArb, message: fc.anything(ANY), pong: fc.anything(ANY) }),
+  fc.anything(ANY),
+);
 const queueArb = fc.oneof(
-  someOf({ maxMessages: numArb, maxBytes: numArb, overflow: fc.oneof(fc.constantFrom("drop-oldest", "drop-newest", "error", "DROP-OLDEST"), fc.anything(ANY)) }),
+  someOf({
+    maxMessages: numArb,
+    maxBytes: numArb,
+    overflow: fc.oneof(fc.constantFrom("drop-oldest", "drop-newest", "error", "DROP-OLDEST"), fc.anything(ANY)),
+  }),
   fc.anything(ANY),
 );
 const protocolsArb = fc.oneof(
@@ -246,9 +348,27 @@ const protocolsArb = fc.oneof(
   fc.constantFrom([, "chat.v1"], [undefined], ["chat.v1", , "chat.v2"]),
   fc.anything(ANY),
 );
-const headersArb = fc.oneof(fc.dictionary(fc.oneof(fc.constantFrom("Authorization", "X-Token", "bad name", "__proto__"), fc.string({ maxLength: 4 })), fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a\r\nb", "x\0"), fc.anything(ANY)), { maxKeys: 2 }), fc.anything(ANY));
+const headersArb = fc.oneof(
+  fc.dictionary(
+    fc.oneof(fc.constantFrom("Authorization", "X-Token", "bad name", "__proto__"), fc.string({ maxLength: 4 })),
+    fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("a\r\nb", "x\0"), fc.anything(ANY)),
+    { maxKeys: 2 },
+  ),
+  fc.anything(ANY),
+);
 const optionsArb = fc.oneof(
-  { weight: 6, arbitrary: someOf({ protocols: protocolsArb, headers: headersArb, WebSocket: fc.constantFrom(undefined, null, 5, "WebSocket", class {}, function WS() {}), reconnect: reconnectArb, heartbeat: heartbeatArb, queue: queueArb, maxMessageBytes: numArb }) },
+  {
+    weight: 6,
+    arbitrary: someOf({
+      protocols: protocolsArb,
+      headers: headersArb,
+      WebSocket: fc.constantFrom(undefined, null, 5, "WebSocket", class {}, function WS() {}),
+      reconnect: reconnectArb,
+      heartbeat: heartbeatArb,
+      queue: queueArb,
+      maxMessageBytes: numArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...TRICKY_KEYS, "reconect", "Queue"), fc.anything(ANY)).map(([k, v]) => Object.fromEntries([[k, v]])) },
   { weight: 1, arbitrary: fc.anything(ANY) },
 );
@@ -271,7 +391,10 @@ test("options: arbitrary option objects give a working Channel or a documented M
         if (o.protocols !== undefined) {
           assert.ok(Array.isArray(o.protocols));
           const list = Array.from(o.protocols);
-          assert.ok(list.every((p) => typeof p === "string" && TOKEN.test(p)), `accepted protocols ${JSON.stringify(list)}`);
+          assert.ok(
+            list.every((p) => typeof p === "string" && TOKEN.test(p)),
+            `accepted protocols ${JSON.stringify(list)}`,
+          );
           assert.equal(new Set(list).size, list.length);
         }
         // The queue holds what the options say: while idle, sends are queued up to the limits.
@@ -314,10 +437,31 @@ test("options: arbitrary option objects give a working Channel or a documented M
 // =========================================================================== 3. re-entrancy
 
 const EVENT_NAMES = ["open", "message", "close", "error", "reconnecting", "state"];
-const ACTION_NAMES = ["send", "sendHuge", "close", "setUrlA", "setUrlB", "setUrlNull", "setUrlBad", "reconnect", "dispose", "offSelf", "offOther", "onNew", "throw"];
+const ACTION_NAMES = [
+  "send",
+  "sendHuge",
+  "close",
+  "setUrlA",
+  "setUrlB",
+  "setUrlNull",
+  "setUrlBad",
+  "reconnect",
+  "dispose",
+  "offSelf",
+  "offOther",
+  "onNew",
+  "throw",
+];
 const STATE_NAMES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];
 const programArb = fc.record({
-  listeners: fc.array(fc.record({ event: fc.constantFrom(...EVENT_NAMES), actions: fc.array(fc.constantFrom(...ACTION_NAMES), { minLength: 1, maxLength: 3 }), times: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 4 }),
+  listeners: fc.array(
+    fc.record({
+      event: fc.constantFrom(...EVENT_NAMES),
+      actions: fc.array(fc.constantFrom(...ACTION_NAMES), { minLength: 1, maxLength: 3 }),
+      times: fc.integer({ min: 1, max: 3 }),
+    }),
+    { minLength: 1, maxLength: 4 },
+  ),
   steps: fc.array(fc.constantFrom("peerSends", "drop", "send", "setUrlA", "setUrlB", "close", "reconnect", "dispose", "wait"), { minLength: 1, maxLength: 6 }),
 });
 
@@ -351,40 +495,53 @@ test("re-entrancy: random listener programs never break the channel's invariants
       };
       const act = (name, self) => {
         switch (name) {
-          case "send": return guard("send", () => ch.send({ type: "t", n: log.length }));
-          case "sendHuge": return guard("send(huge)", () => ch.send("x".repeat(300)));
+          case "send":
+            return guard("send", () => ch.send({ type: "t", n: log.length }));
+          case "sendHuge":
+            return guard("send(huge)", () => ch.send("x".repeat(300)));
           case "close":
             return guard("close", () => {
               ch.close(4000, "from a listener");
               if (!ch.disposed) closedByUser = true;
             });
-          case "setUrlA": return guard("setUrl(A)", () => ch.setUrl(urlA));
-          case "setUrlB": return guard("setUrl(B)", () => ch.setUrl(urlB));
-          case "setUrlNull": return guard("setUrl(null)", () => ch.setUrl(null));
-          case "setUrlBad": return guard("setUrl(bad)", () => ch.setUrl("http://nope/x"));
-          case "reconnect": return guard("reconnect", () => ch.reconnect());
+          case "setUrlA":
+            return guard("setUrl(A)", () => ch.setUrl(urlA));
+          case "setUrlB":
+            return guard("setUrl(B)", () => ch.setUrl(urlB));
+          case "setUrlNull":
+            return guard("setUrl(null)", () => ch.setUrl(null));
+          case "setUrlBad":
+            return guard("setUrl(bad)", () => ch.setUrl("http://nope/x"));
+          case "reconnect":
+            return guard("reconnect", () => ch.reconnect());
           case "dispose":
             guard("dispose", () => ch.dispose());
             if (disposedAt < 0) disposedAt = log.length;
             return;
-          case "offSelf": return guard("off(self)", () => self?.());
-          case "offOther": return guard("off(other)", () => offs.length && offs[0]());
-          case "onNew": return guard("on(new)", () => offs.push(ch.on("message", () => {})));
-          case "throw": throw new Error("listener threw on purpose");
+          case "offSelf":
+            return guard("off(self)", () => self?.());
+          case "offOther":
+            return guard("off(other)", () => offs.length && offs[0]());
+          case "onNew":
+            return guard("on(new)", () => offs.push(ch.on("message", () => {})));
+          case "throw":
+            throw new Error("listener threw on purpose");
         }
       };
       // Observers first: they record every event (and must see none after dispose()).
       for (const ev of EVENT_NAMES) {
-        guard("on(observer)", () => ch.on(ev, (arg) => {
-          log.push({ ev, arg });
-          if (ch.disposed && disposedAt >= 0) violations.push(`event ${ev} after dispose()`);
-          if (ev === "state") {
-            if (!STATE_NAMES.includes(arg.to)) violations.push(`invalid state ${arg.to}`);
-            const prev = states.length ? states.at(-1) : "idle";
-            if (arg.from !== prev) violations.push(`state ${arg.from}->${arg.to} after ${prev}`);
-            states.push(arg.to);
-          }
-        }));
+        guard("on(observer)", () =>
+          ch.on(ev, (arg) => {
+            log.push({ ev, arg });
+            if (ch.disposed && disposedAt >= 0) violations.push(`event ${ev} after dispose()`);
+            if (ev === "state") {
+              if (!STATE_NAMES.includes(arg.to)) violations.push(`invalid state ${arg.to}`);
+              const prev = states.length ? states.at(-1) : "idle";
+              if (arg.from !== prev) violations.push(`state ${arg.from}->${arg.to} after ${prev}`);
+              states.push(arg.to);
+            }
+          }),
+        );
       }
       for (const l of listeners) {
         let left = l.times;
@@ -401,10 +558,18 @@ test("re-entrancy: random listener programs never break the channel's invariants
       guard("setUrl(A)", () => ch.setUrl(urlA));
       for (const step of steps) {
         switch (step) {
-          case "peerSends": peer.send({ type: "t", from: "peer" }); peer.send("y".repeat(300)); break;
-          case "drop": sockets.at(-1)?.terminate(); break;
-          case "wait": await sleep(30); break;
-          default: act(step, null);
+          case "peerSends":
+            peer.send({ type: "t", from: "peer" });
+            peer.send("y".repeat(300));
+            break;
+          case "drop":
+            sockets.at(-1)?.terminate();
+            break;
+          case "wait":
+            await sleep(30);
+            break;
+          default:
+            act(step, null);
         }
         await sleep(15);
       }
@@ -422,9 +587,14 @@ test("re-entrancy: random listener programs never break the channel's invariants
         assert.equal(ch.state, states.length ? states.at(-1) : "idle", "the state is the last state event's");
         if (closedByUser) {
           await waitFor(() => ch.state === "closed", { timeoutMs: 1500, what: `closed after close() (state ${ch.state})` });
-          const reopened = log.findIndex((e, i) => i > log.findIndex((x) => x.ev === "state" && x.arg.to === "closed") && (e.ev === "open" || e.ev === "reconnecting"));
+          const reopened = log.findIndex(
+            (e, i) => i > log.findIndex((x) => x.ev === "state" && x.arg.to === "closed") && (e.ev === "open" || e.ev === "reconnecting"),
+          );
           assert.equal(reopened, -1, "nothing opens or reconnects after close()");
-          assert.throws(() => ch.send("x"), (e) => e instanceof MetaChannelError && e.code === "CLOSED");
+          assert.throws(
+            () => ch.send("x"),
+            (e) => e instanceof MetaChannelError && e.code === "CLOSED",
+          );
         }
         ch.dispose();
       }

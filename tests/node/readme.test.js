@@ -62,7 +62,10 @@ const EXPECT = [
       ws.send(JSON.stringify({ type: "progress", value: 0.5 }));
     },
     check: ({ got, out }) => {
-      assert.ok(got.some((m) => m.type === "hello" && m.from === "frame-a"), "the peer got hello");
+      assert.ok(
+        got.some((m) => m.type === "hello" && m.from === "frame-a"),
+        "the peer got hello",
+      );
       assert.match(out, /"bar":0.5/, "bar.value followed the progress message");
     },
   },
@@ -72,7 +75,11 @@ const EXPECT = [
     marker: "await connectFromEnv();",
     exitsByItself: true,
     env: (url) => ({ WEBSOCKET_URL: url }),
-    check: ({ got }) => assert.ok(got.some((m) => m.type === "progress" && m.value === 0.5), "the peer got the worker's progress"),
+    check: ({ got }) =>
+      assert.ok(
+        got.some((m) => m.type === "progress" && m.value === 0.5),
+        "the peer got the worker's progress",
+      ),
   },
   {
     marker: 'new ChatClient(url, "alice"',
@@ -90,19 +97,25 @@ const EXPECT = [
       ws.send(JSON.stringify({ channel: "stocks", price: 1 }));
     },
     check: ({ got, out }) => {
-      assert.ok(got.some((m) => m.type === "subscribe" && m.channel === "stocks"), "the peer got the subscribe");
+      assert.ok(
+        got.some((m) => m.type === "subscribe" && m.channel === "stocks"),
+        "the peer got the subscribe",
+      );
       assert.match(out, /"rendered":\{"channel":"stocks","price":1\}/);
     },
   },
   {
-    marker: "{ reliable: true, presence: { state: { name: \"ada\" } } }",
+    marker: '{ reliable: true, presence: { state: { name: "ada" } } }',
     exitsByItself: false,
     drive: async ({ ws }) => {
       await sleep(400);
       ws.send(JSON.stringify({ type: "plain", from: "a raw client" }));
     },
     check: ({ got, out }) => {
-      assert.ok(got.some((m) => m.type === "_mc" && JSON.stringify(m).includes("ada")), "the peer saw the presence announcement");
+      assert.ok(
+        got.some((m) => m.type === "_mc" && JSON.stringify(m).includes("ada")),
+        "the peer saw the presence announcement",
+      );
       assert.match(out, /null null \{ type: 'plain', from: 'a raw client' \}/, "a raw client's message arrives with meta.from/seq null");
     },
   },
@@ -162,7 +175,11 @@ test("README ts blocks type-check against the package (tsc --strict)", async () 
     return name;
   });
   const tsc = path.join(root, "node_modules/typescript/bin/tsc");
-  const r = await run(process.execPath, [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2022,dom", ...files], { cwd: dir, timeoutMs: 60000 });
+  const r = await run(
+    process.execPath,
+    [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2022,dom", ...files],
+    { cwd: dir, timeoutMs: 60000 },
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
 
@@ -197,5 +214,9 @@ test("every README block is run by a test or skipped with a reason", () => {
   const unknown = snippets.filter((s) => !known.includes(s.lang)).map((s) => `README.md:${s.line} (${s.lang})`);
   assert.deepEqual(unknown, []);
   const sh = snippets.filter((s) => s.lang === "sh" && !s.skipped && !s.code.includes("npx metachannel-relay"));
-  assert.deepEqual(sh.map((s) => `README.md:${s.line}`), [], "an sh block nobody runs");
+  assert.deepEqual(
+    sh.map((s) => `README.md:${s.line}`),
+    [],
+    "an sh block nobody runs",
+  );
 });

@@ -70,10 +70,24 @@ const EVENTS = {
   'onMessage("t")': { listen: (ch, fn) => ch.onMessage("t", fn), trigger: (_ch, n) => peerA.send({ type: "t", n }) },
   'onMessage("*")': { listen: (ch, fn) => ch.onMessage("*", fn), trigger: (_ch, n) => peerA.send({ type: "any", n }) },
   close: { listen: (ch, fn) => ch.on("close", fn), trigger: () => dropUnderTest() },
-  error: { listen: (ch, fn) => ch.on("error", fn), match: (e) => e.code === "MESSAGE_TOO_LARGE", trigger: (_ch, n) => peerA.send(`${n}`.padEnd(LIMIT + 10, "x")) },
+  error: {
+    listen: (ch, fn) => ch.on("error", fn),
+    match: (e) => e.code === "MESSAGE_TOO_LARGE",
+    trigger: (_ch, n) => peerA.send(`${n}`.padEnd(LIMIT + 10, "x")),
+  },
   reconnecting: { listen: (ch, fn) => ch.on("reconnecting", fn), trigger: () => dropUnderTest() },
-  "state→connecting": { listen: (ch, fn) => ch.on("state", fn), match: (e) => e.to === "connecting", armBeforeConnect: true, trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()) },
-  "state→open": { listen: (ch, fn) => ch.on("state", fn), match: (e) => e.to === "open", armBeforeConnect: true, trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()) },
+  "state→connecting": {
+    listen: (ch, fn) => ch.on("state", fn),
+    match: (e) => e.to === "connecting",
+    armBeforeConnect: true,
+    trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()),
+  },
+  "state→open": {
+    listen: (ch, fn) => ch.on("state", fn),
+    match: (e) => e.to === "open",
+    armBeforeConnect: true,
+    trigger: (ch, n) => (n === 1 ? ch.setUrl(urlA) : dropUnderTest()),
+  },
   "state→reconnecting": { listen: (ch, fn) => ch.on("state", fn), match: (e) => e.to === "reconnecting", trigger: () => dropUnderTest() },
 };
 
@@ -86,7 +100,10 @@ const ACTIONS = {
   send: {
     act: (c) => c.ch.send({ type: "from-listener", id: c.id }),
     async check(c) {
-      await waitFor(() => inboxA.some((m) => m && m.type === "from-listener" && m.id === c.id), { ...WAIT, what: "the message sent from the listener at the peer" });
+      await waitFor(() => inboxA.some((m) => m && m.type === "from-listener" && m.id === c.id), {
+        ...WAIT,
+        what: "the message sent from the listener at the peer",
+      });
       await waitFor(() => c.ch.state === "open", { ...WAIT, what: "open" });
     },
   },
@@ -102,7 +119,10 @@ const ACTIONS = {
       const closes = c.after().filter((e) => e.name === "close");
       assert.ok(closes.length <= 1, `at most one close event after close(): ${JSON.stringify(closes)}`);
       if (closes.length) assert.equal(closes[0].arg.willReconnect, false);
-      assert.throws(() => c.ch.send("x"), (e) => e instanceof MetaChannelError && e.code === "CLOSED");
+      assert.throws(
+        () => c.ch.send("x"),
+        (e) => e instanceof MetaChannelError && e.code === "CLOSED",
+      );
     },
   },
   "setUrl(other)": {
@@ -126,7 +146,10 @@ const ACTIONS = {
       assert.equal(c.ch.url, null);
       await sleep(SETTLE_MS);
       assert.equal(c.ch.state, "idle", "stays idle: no reconnect");
-      assert.deepEqual(c.after().filter((e) => e.name === "open" || e.name === "reconnecting"), []);
+      assert.deepEqual(
+        c.after().filter((e) => e.name === "open" || e.name === "reconnecting"),
+        [],
+      );
     },
   },
   dispose: {
@@ -136,7 +159,11 @@ const ACTIONS = {
       assert.equal(c.ch.state, "closed");
       assert.equal(c.observerCallsAfterAct(), 0, "a later listener of the same dispatch does not run after dispose()");
       await sleep(SETTLE_MS);
-      assert.deepEqual(c.after().map((e) => e.name), [], "no event after dispose()");
+      assert.deepEqual(
+        c.after().map((e) => e.name),
+        [],
+        "no event after dispose()",
+      );
       for (const [what, call] of Object.entries({
         send: () => c.ch.send("x"),
         setUrl: () => c.ch.setUrl(urlA),
@@ -193,7 +220,10 @@ const ACTIONS = {
       assert.ok(c.observerCalls() >= 1, "the next listener still ran");
       if (c.event === "error") {
         // An error listener that throws has nobody to report to: console.error, no loop.
-        assert.ok(c.consoleErrors.some((args) => args.includes(c.thrown)), "console.error got the thrown value");
+        assert.ok(
+          c.consoleErrors.some((args) => args.includes(c.thrown)),
+          "console.error got the thrown value",
+        );
         assert.equal(c.after().filter((e) => e.name === "error" && e.arg.code === "LISTENER_THREW").length, 0);
       } else {
         const threw = c.after().filter((e) => e.name === "error" && e.arg.code === "LISTENER_THREW");
@@ -269,9 +299,10 @@ async function runPair(t, eventName, actionName) {
   const offObserver = event.listen(ch, observer);
   ctx.offActor = offActor;
   ctx.offObserver = offObserver;
-  ctx.addLate = () => event.listen(ch, (arg) => {
-    if (match(arg)) lateHits.push(occurrence);
-  });
+  ctx.addLate = () =>
+    event.listen(ch, (arg) => {
+      if (match(arg)) lateHits.push(occurrence);
+    });
 
   if (!event.armBeforeConnect) {
     ch.setUrl(urlA);
@@ -296,7 +327,11 @@ async function runPair(t, eventName, actionName) {
   await action.check(ctx);
   assert.ok(STATES.includes(ch.state), `a valid state: ${ch.state}`);
   const unexpected = log.filter((e) => e.name === "error" && !["MESSAGE_TOO_LARGE", "LISTENER_THREW"].includes(e.arg.code));
-  assert.deepEqual(unexpected.map((e) => `${e.arg.code}: ${e.arg.message}`), [], "no unexpected error events");
+  assert.deepEqual(
+    unexpected.map((e) => `${e.arg.code}: ${e.arg.message}`),
+    [],
+    "no unexpected error events",
+  );
 }
 
 for (const eventName of Object.keys(EVENTS)) {
@@ -324,7 +359,10 @@ test("LISTENER_THREW: detail is exactly the thrown value, whatever it is; the ot
   ch.on("message", (d) => seen.push(d));
   for (let n = 0; n < values.length; n++) peerA.send({ type: "throw-me", n });
   await waitFor(() => seen.length === values.length, { what: "every message at the second listener" });
-  assert.deepEqual(seen.map((d) => d.n), values.map((_, n) => n));
+  assert.deepEqual(
+    seen.map((d) => d.n),
+    values.map((_, n) => n),
+  );
   assert.equal(errors.length, values.length);
   errors.forEach((e, n) => {
     assert.ok(e instanceof MetaChannelError);
@@ -376,7 +414,10 @@ test("dispose() inside listeners frees the wasm object: no memory growth over 5,
     ch.on("state", () => {
       ran = true;
       ch.dispose();
-      assert.throws(() => ch.send("x"), (e) => e.code === "DISPOSED");
+      assert.throws(
+        () => ch.send("x"),
+        (e) => e.code === "DISPOSED",
+      );
     });
     ch.onMessage("t", () => {});
     ch.setUrl(urlA);
@@ -440,7 +481,11 @@ test("inside the REVOKED error listener (reported while the revoked socket is be
       const closes = log.filter((x) => x.e === "close");
       assert.ok(closes.length <= 1, `at most one close event: ${JSON.stringify(closes.map((x) => x.arg))}`);
       for (const c of closes) assert.equal(c.arg.willReconnect, false);
-      assert.deepEqual(log.filter((x) => x.e === "reconnecting"), [], "no reconnect to a revoked URL");
+      assert.deepEqual(
+        log.filter((x) => x.e === "reconnecting"),
+        [],
+        "no reconnect to a revoked URL",
+      );
     });
   }
 });

@@ -54,7 +54,10 @@ test("a relay killed mid-stream: its client reconnects when it is back, queued f
       if (sender.state !== "open") queued.add(n);
       sender.send({ type: "seq", n });
       if (n === 80) {
-        killed = b.kill().then(() => sleep(300)).then(() => b.start());
+        killed = b
+          .kill()
+          .then(() => sleep(300))
+          .then(() => b.start());
       }
       if (n === 400) {
         clearInterval(timer);
@@ -77,10 +80,16 @@ test("a relay killed mid-stream: its client reconnects when it is back, queued f
     // has no acks): those sent before the sender saw the close. Everything after arrived.
     const lost = [];
     for (let k = 1; k <= 400; k++) if (!have.has(k)) lost.push(k);
-    assert.ok(lost.every((k) => k <= noticedAt), `lost only before the close was seen (#${noticedAt}): ${lost}`);
+    assert.ok(
+      lost.every((k) => k <= noticedAt),
+      `lost only before the close was seen (#${noticedAt}): ${lost}`,
+    );
     t.diagnostic(`lost in flight at the kill: ${lost.length} of 400`);
   }
-  assert.ok(senderErrors.every((code) => code === "SOCKET_ERROR"), String(senderErrors));
+  assert.ok(
+    senderErrors.every((code) => code === "SOCKET_ERROR"),
+    String(senderErrors),
+  );
   assert.ok(!b.log.includes(token) && !a.log.includes(token));
 });
 

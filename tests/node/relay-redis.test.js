@@ -64,7 +64,9 @@ test("three relays: created through one, clients on all three, every frame reach
   const chans = [b, c].map((r) => channelFor(t, r.wsUrl(token)));
   const chanGot = chans.map((ch) => {
     const got = [];
-    ch.on("message", (data) => got.push(typeof data === "string" ? data : data instanceof Uint8Array ? `bin:${Buffer.from(data).toString("hex")}` : JSON.stringify(data)));
+    ch.on("message", (data) =>
+      got.push(typeof data === "string" ? data : data instanceof Uint8Array ? `bin:${Buffer.from(data).toString("hex")}` : JSON.stringify(data)),
+    );
     return got;
   });
   await Promise.all(chans.map((ch) => ch.opened()));
@@ -99,17 +101,32 @@ test("three relays: created through one, clients on all three, every frame reach
     // Frames of one sender keep their order at every client.
     for (let i = 0; i < raws.length; i++) {
       const mine = got.filter((f) => f.startsWith(`c${i}-`));
-      assert.deepEqual(mine, expected.filter((f) => f.startsWith(`c${i}-`)));
+      assert.deepEqual(
+        mine,
+        expected.filter((f) => f.startsWith(`c${i}-`)),
+      );
     }
   }
   // Each relay published its clients' frames once and took the others' from Redis.
   const m = await Promise.all(relays.map(metrics));
   const totalIn = m.reduce((s, x) => s + x.metachannel_relay_messages_in_total, 0);
   assert.equal(totalIn, expected.length);
-  assert.equal(m.reduce((s, x) => s + x.metachannel_relay_redis_published_total, 0), expected.length);
-  assert.equal(m.reduce((s, x) => s + x.metachannel_relay_messages_out_total, 0), expected.length * inboxes.length);
-  assert.deepEqual(m.map((x) => x.metachannel_relay_clients), [2, 3, 3]);
-  assert.deepEqual(m.map((x) => x.metachannel_relay_redis_up), [1, 1, 1]);
+  assert.equal(
+    m.reduce((s, x) => s + x.metachannel_relay_redis_published_total, 0),
+    expected.length,
+  );
+  assert.equal(
+    m.reduce((s, x) => s + x.metachannel_relay_messages_out_total, 0),
+    expected.length * inboxes.length,
+  );
+  assert.deepEqual(
+    m.map((x) => x.metachannel_relay_clients),
+    [2, 3, 3],
+  );
+  assert.deepEqual(
+    m.map((x) => x.metachannel_relay_redis_up),
+    [1, 1, 1],
+  );
   assertNoToken(relays, [token]);
 });
 
@@ -128,7 +145,10 @@ test("rotation through one relay closes the old token's sockets on every relay w
   const fresh = rotated.body.token;
   assert.notEqual(fresh, token);
   await waitFor(() => raws.every((ws) => ws.closedWith !== null), { what: "every old socket closed" });
-  assert.deepEqual(raws.map((ws) => ws.closedWith), [4001, 4001, 4001]);
+  assert.deepEqual(
+    raws.map((ws) => ws.closedWith),
+    [4001, 4001, 4001],
+  );
   await revoked;
   assert.equal(ch.state, "closed");
 
@@ -139,7 +159,10 @@ test("rotation through one relay closes the old token's sockets on every relay w
   for (const r of relays) fresh3.push(await rawClient(t, r.wsUrl(fresh)));
   fresh3[1].send("after rotation");
   await waitFor(() => fresh3.every((ws) => ws.got.length === 1), { what: "the frame on the new URL everywhere" });
-  assert.deepEqual(fresh3.map((ws) => ws.got[0]), ["after rotation", "after rotation", "after rotation"]);
+  assert.deepEqual(
+    fresh3.map((ws) => ws.got[0]),
+    ["after rotation", "after rotation", "after rotation"],
+  );
   ch.setUrl(b.wsUrl(fresh));
   await ch.opened();
   assertNoToken(relays, [token, fresh]);
@@ -155,13 +178,16 @@ test("maxClientsPerChannel counts the clients of every relay; a freed slot anywh
   for (const r of relays) assert.equal(await refusedStatus(r.wsUrl(token)), 429);
   first.close();
   // The slot is given back through Redis once a's socket has closed.
-  const late = await waitFor(async () => {
-    try {
-      return await rawClient(t, c.wsUrl(token));
-    } catch {
-      return null;
-    }
-  }, { what: "a free slot on c" });
+  const late = await waitFor(
+    async () => {
+      try {
+        return await rawClient(t, c.wsUrl(token));
+      } catch {
+        return null;
+      }
+    },
+    { what: "a free slot on c" },
+  );
   assert.equal(late.readyState, WebSocket.OPEN);
   assert.equal(await refusedStatus(a.wsUrl(token)), 429);
   const m = await metrics(a);
@@ -194,7 +220,17 @@ test("GET /healthz and GET /metrics, with Redis and without", { skip }, async (t
   const res = await fetch(`${relays[0].baseUrl}/metrics`);
   assert.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
-  for (const name of ["clients", "channels", "messages_in_total", "bytes_in_total", "messages_out_total", "bytes_out_total", "dropped_messages_total", "redis_up", "redis_reconnects_total"]) {
+  for (const name of [
+    "clients",
+    "channels",
+    "messages_in_total",
+    "bytes_in_total",
+    "messages_out_total",
+    "bytes_out_total",
+    "dropped_messages_total",
+    "redis_up",
+    "redis_reconnects_total",
+  ]) {
     assert.match(text, new RegExp(`^# TYPE metachannel_relay_${name} (gauge|counter)$`, "m"));
   }
 
@@ -230,6 +266,12 @@ test("startRelay({ redis }) in-process: a bad URL is a TypeError, a busy port re
   x.send("x");
   y.send("y");
   await waitFor(() => x.got.length === 2 && y.got.length === 2, { what: "both frames at both clients" });
-  assert.deepEqual([x.got.sort(), y.got.sort()], [["x", "y"], ["x", "y"]]);
+  assert.deepEqual(
+    [x.got.sort(), y.got.sort()],
+    [
+      ["x", "y"],
+      ["x", "y"],
+    ],
+  );
   assert.equal(inproc.clientCount(token), 1, "clientCount is this process's sockets");
 });

@@ -56,11 +56,20 @@ async function noEchoRelay(t) {
       for (const peer of wss.clients) if (peer !== ws && peer.readyState === 1) peer.send(data, { binary: isBinary });
     });
   });
-  t.after(() => new Promise((resolve) => {
-    for (const ws of wss.clients) ws.terminate();
-    wss.close(() => resolve());
-  }));
-  return { url: `ws://127.0.0.1:${wss.address().port}/noecho`, dropAll: () => { for (const ws of wss.clients) ws.terminate(); }, wss };
+  t.after(
+    () =>
+      new Promise((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      }),
+  );
+  return {
+    url: `ws://127.0.0.1:${wss.address().port}/noecho`,
+    dropAll: () => {
+      for (const ws of wss.clients) ws.terminate();
+    },
+    wss,
+  };
 }
 
 test("three reliable clients sending every 2 ms through 100 forced drops of every socket: all arrive once, in order", async (t) => {
@@ -89,7 +98,12 @@ test("three reliable clients sending every 2 ms through 100 forced drops of ever
   assert.deepEqual(tracker.lost, []);
   for (let r = 0; r < 3; r++) {
     for (let k = 0; k < 3; k++) {
-      if (k !== r) assert.deepEqual(tracker.got[r][k], Array.from({ length: sent[k] }, (_, i) => i + 1), `client ${r} from ${k}`);
+      if (k !== r)
+        assert.deepEqual(
+          tracker.got[r][k],
+          Array.from({ length: sent[k] }, (_, i) => i + 1),
+          `client ${r} from ${k}`,
+        );
     }
   }
   assert.ok(s.resentAfterReconnect + s.resentOnRequest > 0, "the drops cost messages that had to be repaired");
@@ -126,8 +140,14 @@ async function awayFor5s(t, url, kill) {
   assert.deepEqual(tracker.lost, []);
   // 200/s for 5 s is 1,000; a loaded machine's timers run late, hence the margin.
   assert.ok(sent[0] - before[0] >= 300, `the senders kept sending while it was away (${sent[0] - before[0]})`);
-  assert.deepEqual(tracker.got[2][0], Array.from({ length: sent[0] }, (_, i) => i + 1));
-  assert.deepEqual(tracker.got[2][1], Array.from({ length: sent[1] }, (_, i) => i + 1));
+  assert.deepEqual(
+    tracker.got[2][0],
+    Array.from({ length: sent[0] }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    tracker.got[2][1],
+    Array.from({ length: sent[1] }, (_, i) => i + 1),
+  );
   return s;
 }
 

@@ -132,7 +132,10 @@ test("a server that accepts then closes at once (1011): the attempt counter does
   assert.ok(n <= 10, `${n} connections in ${WINDOW} ms: backoff was reset by connections that never became stable`);
   assert.ok(n >= 6, `${n} connections in ${WINDOW} ms: it should keep retrying`);
   const attempts = log.of("reconnecting").map((e) => e.arg.attempt);
-  assert.deepEqual(attempts, Array.from({ length: attempts.length }, (_, i) => i + 1));
+  assert.deepEqual(
+    attempts,
+    Array.from({ length: attempts.length }, (_, i) => i + 1),
+  );
   const closes = log.of("close");
   assert.ok(closes.length >= n - 1);
   assert.ok(closes.every((e) => e.arg.code === 1011 && e.arg.willReconnect === true && e.arg.wasClean === true));
@@ -146,7 +149,29 @@ test("stableAfterMs: a connection that stayed open long enough resets the attemp
   const unstable = channelFor(t, server.url("/unstable"), { reconnect: { minDelayMs: 20, maxDelayMs: 400, jitter: 0, stableAfterMs: 1000 } });
   const logs = [record(stable), record(unstable)];
   await waitFor(() => logs.every((l) => l.of("reconnecting").length >= 4), { timeoutMs: 6000, what: "4 reconnects each" });
-  const of = (l) => l.of("reconnecting").slice(0, 4).map((e) => [e.arg.attempt, e.arg.delayMs]);
-  assert.deepEqual(of(logs[0]), [[1, 20], [1, 20], [1, 20], [1, 20]], "open 400 ms >= stableAfterMs 100: back to attempt 1 each time");
-  assert.deepEqual(of(logs[1]), [[1, 20], [2, 40], [3, 80], [4, 160]], "open 400 ms < stableAfterMs 1000: the counter keeps growing");
+  const of = (l) =>
+    l
+      .of("reconnecting")
+      .slice(0, 4)
+      .map((e) => [e.arg.attempt, e.arg.delayMs]);
+  assert.deepEqual(
+    of(logs[0]),
+    [
+      [1, 20],
+      [1, 20],
+      [1, 20],
+      [1, 20],
+    ],
+    "open 400 ms >= stableAfterMs 100: back to attempt 1 each time",
+  );
+  assert.deepEqual(
+    of(logs[1]),
+    [
+      [1, 20],
+      [2, 40],
+      [3, 80],
+      [4, 160],
+    ],
+    "open 400 ms < stableAfterMs 1000: the counter keeps growing",
+  );
 });

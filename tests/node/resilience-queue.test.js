@@ -39,7 +39,10 @@ test("queuedCount and queuedBytes are exact while disconnected; the queue flushe
   ch.on("open", () => ch.send({ type: "q", n: 41 })); // sent on open: after the queue
   ch.setUrl(url);
   await waitFor(() => got.length === 41, { what: "41 messages" });
-  assert.deepEqual(got, Array.from({ length: 41 }, (_, i) => i + 1));
+  assert.deepEqual(
+    got,
+    Array.from({ length: 41 }, (_, i) => i + 1),
+  );
   assert.equal(ch.queuedCount, 0);
   assert.equal(ch.queuedBytes, 0);
 });
@@ -50,7 +53,10 @@ test('overflow "drop-oldest": by count and by bytes, with QUEUE_OVERFLOW events 
   const log = record(ch);
   for (let n = 1; n <= 8; n++) ch.send({ type: "q", n });
   assert.equal(ch.queuedCount, 5);
-  assert.deepEqual(log.errors("QUEUE_OVERFLOW").map((e) => e.arg.detail), [1, 1, 1]);
+  assert.deepEqual(
+    log.errors("QUEUE_OVERFLOW").map((e) => e.arg.detail),
+    [1, 1, 1],
+  );
   ch.setUrl(url);
   await waitFor(() => got.length === 5, { what: "the 5 newest" });
   await sleep(100);
@@ -65,7 +71,10 @@ test('overflow "drop-oldest": by count and by bytes, with QUEUE_OVERFLOW events 
   bytes.send("y".repeat(75));
   assert.equal(bytes.queuedCount, 1);
   assert.equal(bytes.queuedBytes, 75);
-  assert.deepEqual(blog.errors("QUEUE_OVERFLOW").map((e) => e.arg.detail), [3]);
+  assert.deepEqual(
+    blog.errors("QUEUE_OVERFLOW").map((e) => e.arg.detail),
+    [3],
+  );
 });
 
 test('overflow "drop-newest": the message just sent is dropped and reported', async (t) => {
@@ -74,7 +83,10 @@ test('overflow "drop-newest": the message just sent is dropped and reported', as
   const log = record(ch);
   for (let n = 1; n <= 8; n++) ch.send({ type: "q", n });
   assert.equal(ch.queuedCount, 5);
-  assert.deepEqual(log.errors("QUEUE_OVERFLOW").map((e) => e.arg.detail), [1, 1, 1]);
+  assert.deepEqual(
+    log.errors("QUEUE_OVERFLOW").map((e) => e.arg.detail),
+    [1, 1, 1],
+  );
   ch.setUrl(url);
   await waitFor(() => got.length === 5, { what: "the 5 oldest" });
   await sleep(100);
@@ -86,8 +98,15 @@ test('overflow "error": send() throws QUEUE_OVERFLOW and nothing is dropped', as
   const ch = channelFor(t, null, { reconnect: FAST, queue: { maxMessages: 5, maxBytes: 1000, overflow: "error" } });
   const log = record(ch);
   for (let n = 1; n <= 5; n++) ch.send({ type: "q", n });
-  assert.throws(() => ch.send({ type: "q", n: 6 }), (err) => err instanceof mc.MetaChannelError && err.code === "QUEUE_OVERFLOW");
-  assert.throws(() => ch.send("z".repeat(1001)), (err) => err.code === "QUEUE_OVERFLOW", "a message that can never fit");
+  assert.throws(
+    () => ch.send({ type: "q", n: 6 }),
+    (err) => err instanceof mc.MetaChannelError && err.code === "QUEUE_OVERFLOW",
+  );
+  assert.throws(
+    () => ch.send("z".repeat(1001)),
+    (err) => err.code === "QUEUE_OVERFLOW",
+    "a message that can never fit",
+  );
   assert.equal(ch.queuedCount, 5);
   assert.equal(log.errors().length, 0, "a thrown overflow is not also an event");
   ch.setUrl(url);
@@ -104,7 +123,10 @@ test("close() tries to send the queue for closeTimeoutMs, then reports what it d
   const started = Date.now();
   const closing = ch.close();
   assert.notEqual(ch.state, "closed", "close() waits for a connection to send the queue");
-  assert.throws(() => ch.send({ type: "q", n: 8 }), (err) => err.code === "CLOSED");
+  assert.throws(
+    () => ch.send({ type: "q", n: 8 }),
+    (err) => err.code === "CLOSED",
+  );
   await closing;
   const waited = Date.now() - started;
   assert.ok(waited >= 290, `close() resolved after ${waited} ms, before closeTimeoutMs (300)`);
@@ -114,7 +136,10 @@ test("close() tries to send the queue for closeTimeoutMs, then reports what it d
   assert.equal(closed[0].arg.detail, 7);
   assert.match(closed[0].arg.message, /closeTimeoutMs/);
   assert.equal(ch.queuedCount, 0);
-  assert.throws(() => ch.send({ type: "q", n: 8 }), (err) => err.code === "CLOSED");
+  assert.throws(
+    () => ch.send({ type: "q", n: 8 }),
+    (err) => err.code === "CLOSED",
+  );
   const attempts = log.errors("SOCKET_ERROR").length;
   await sleep(FAST.maxDelayMs * 2);
   assert.equal(ch.state, "closed");

@@ -17,7 +17,10 @@ test("relay restart on the same port: 500 messages queued while it is down arriv
   const dropped = performance.now();
   await relay.stop();
   await waitFor(() => sender.state === "reconnecting", { what: "sender reconnecting" });
-  assert.deepEqual(senderLog.of("close").map((e) => [e.arg.code, e.arg.willReconnect]), [[1001, true]]);
+  assert.deepEqual(
+    senderLog.of("close").map((e) => [e.arg.code, e.arg.willReconnect]),
+    [[1001, true]],
+  );
 
   for (let n = 1; n <= 500; n++) sender.send({ type: "seq", n });
   assert.equal(sender.queuedCount, 500, "every message waits in the queue");
@@ -39,7 +42,10 @@ test("relay restart on the same port: 500 messages queued while it is down arriv
   await waitFor(() => got.length >= 500, { what: "500 messages at the receiver" });
   await sleep(200); // anything extra (a duplicate) would arrive in this window
   assert.equal(got.length, 500);
-  assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => i + 1));
+  assert.deepEqual(
+    got,
+    Array.from({ length: 500 }, (_, i) => i + 1),
+  );
 });
 
 test("100 forced disconnects under a continuous sender: queued messages arrive exactly once, in order; in-flight loss reported", async (t) => {

@@ -55,7 +55,10 @@ test("maxRetries: RETRIES_EXHAUSTED after exactly maxRetries retries; reconnect(
   const exhausted = log.errors("RETRIES_EXHAUSTED");
   assert.equal(exhausted.length, 1);
   assert.equal(exhausted[0].arg.detail, 2);
-  assert.deepEqual(log.of("reconnecting").map((e) => e.arg.attempt), [1, 2]);
+  assert.deepEqual(
+    log.of("reconnecting").map((e) => e.arg.attempt),
+    [1, 2],
+  );
   assert.equal(log.errors("SOCKET_ERROR").length, 3, "the first attempt and two retries");
   assert.equal(log.of("close").at(-1).arg.willReconnect, false, "the last failure is final");
   await sleep(FAST.maxDelayMs * 2);
@@ -70,7 +73,10 @@ test("maxRetries: RETRIES_EXHAUSTED after exactly maxRetries retries; reconnect(
   await relay.stop();
   await waitFor(() => ch.state === "closed", { timeoutMs: 5000, what: "closed again" });
   assert.equal(log.errors("RETRIES_EXHAUSTED").length, 2);
-  assert.deepEqual(log.of("reconnecting").map((e) => e.arg.attempt), [1, 2, 1, 2]);
+  assert.deepEqual(
+    log.of("reconnecting").map((e) => e.arg.attempt),
+    [1, 2, 1, 2],
+  );
 });
 
 test("setUrl: same URL is a no-op; a new URL closes the old socket with 1000, resets backoff, flushes there; null goes idle", async (t) => {

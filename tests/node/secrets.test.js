@@ -208,22 +208,30 @@ test("credentials in header values and subprotocols are never echoed by INVALID_
 
 test("unreachable host, refused handshake (unknown token), connect timeout, retries exhausted", async (t) => {
   const port = await closedPort();
-  const refused = channelFor(t, `ws://127.0.0.1:${port}/ch/${secret("SECRETP")}?t=${secret("SECRETQ")}`, { reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 2 } });
+  const refused = channelFor(t, `ws://127.0.0.1:${port}/ch/${secret("SECRETP")}?t=${secret("SECRETQ")}`, {
+    reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 2 },
+  });
   const refusedErrs = watch(refused, "refused");
   await waitFor(() => refusedErrs.some((e) => e.code === "RETRIES_EXHAUSTED"), { what: "RETRIES_EXHAUSTED" });
   await rejects("opened() after RETRIES_EXHAUSTED", refused.opened());
 
-  const unknown = channelFor(t, `${relay.baseUrl.replace("http", "ws")}/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`, { reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 } });
+  const unknown = channelFor(t, `${relay.baseUrl.replace("http", "ws")}/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`, {
+    reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 },
+  });
   const unknownErrs = watch(unknown, "unknown");
   await waitFor(() => unknownErrs.some((e) => e.code === "RETRIES_EXHAUSTED"), { what: "RETRIES_EXHAUSTED (404)" });
 
   // "\\" ends the host for browsers and for the URL parser of Node's WebSocket: a valid URL whose path is secret.
-  const backslash = channelFor(t, `ws://127.0.0.1:${port}\\ch\\${secret("SECRETP")}?k=${secret("SECRETQ")}`, { reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 } });
+  const backslash = channelFor(t, `ws://127.0.0.1:${port}\\ch\\${secret("SECRETP")}?k=${secret("SECRETQ")}`, {
+    reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 },
+  });
   const backslashErrs = watch(backslash, "backslash");
   await waitFor(() => backslashErrs.some((e) => e.code === "RETRIES_EXHAUSTED"), { what: "RETRIES_EXHAUSTED (backslash URL)" });
 
   const silent = await silentListener(t);
-  const slow = channelFor(t, silent.url(`/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`), { reconnect: { connectTimeoutMs: 50, minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 } });
+  const slow = channelFor(t, silent.url(`/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`), {
+    reconnect: { connectTimeoutMs: 50, minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 },
+  });
   const slowErrs = watch(slow, "slow");
   await waitFor(() => slowErrs.some((e) => e.code === "CONNECT_TIMEOUT"), { what: "CONNECT_TIMEOUT" });
   await waitFor(() => slowErrs.some((e) => e.code === "RETRIES_EXHAUSTED"), { what: "RETRIES_EXHAUSTED (timeouts)" });
@@ -288,7 +296,12 @@ test("oversize frames both ways, queue overflow, close with reasons, server clos
   throws("setUrl after close", () => queued.setUrl(url));
 
   // The hostile server closes with codes and reasons of its choosing.
-  for (const [code, reason] of [[1008, "policy violation"], [1011, "internal error"], [4001, "revoked"], [1000, "bye"]]) {
+  for (const [code, reason] of [
+    [1008, "policy violation"],
+    [1011, "internal error"],
+    [4001, "revoked"],
+    [1000, "bye"],
+  ]) {
     const id = secret("SECRETP");
     const c = channelFor(t, `${hostile.url(id)}?k=${secret("SECRETQ")}`, { reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 } });
     watch(c, `server close ${code}`);
@@ -310,7 +323,9 @@ test("oversize frames both ways, queue overflow, close with reasons, server clos
 test("unhandled errors, a WebSocket constructor that throws the URL back, requests that time out", async (t) => {
   // No error listener: the SDK says it once on the console.
   const port = await closedPort();
-  const lonely = channelFor(t, `ws://127.0.0.1:${port}/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`, { reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 } });
+  const lonely = channelFor(t, `ws://127.0.0.1:${port}/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`, {
+    reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 },
+  });
   await waitFor(() => lonely.state === "closed", { what: "closed" });
 
   // A WebSocket implementation whose constructor error message contains the URL.
@@ -319,13 +334,19 @@ test("unhandled errors, a WebSocket constructor that throws the URL back, reques
       throw new Error(`cannot open ${url}`);
     }
   }
-  const leaky = channelFor(t, `ws://127.0.0.1:9/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`, { WebSocket: Leaky, reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 } });
+  const leaky = channelFor(t, `ws://127.0.0.1:9/ch/${secret("SECRETP")}?k=${secret("SECRETQ")}`, {
+    WebSocket: Leaky,
+    reconnect: { minDelayMs: 5, maxDelayMs: 10, maxRetries: 1 },
+  });
   const leakyErrs = watch(leaky, "leaky");
   // A constructor that throws fails the same way every time: one SOCKET_ERROR with its cause
   // (redacted), and no retries.
   await waitFor(() => leaky.state === "closed", { what: "closed (constructor throws)" });
   await sleep(50);
-  assert.deepEqual(leakyErrs.map((e) => e.code), ["SOCKET_ERROR"]);
+  assert.deepEqual(
+    leakyErrs.map((e) => e.code),
+    ["SOCKET_ERROR"],
+  );
   assert.match(leakyErrs[0].message, /the WebSocket constructor threw Error: cannot open ws:\/\/127\.0\.0\.1:9\/…; not retrying/);
 
   if (typeof Channel.prototype.request === "function") {
@@ -347,13 +368,19 @@ test("nothing the SDK emitted contains a secret", (t) => {
   // The capture is not empty: every kind of source contributed.
   const kinds = new Set(captured.map((c) => c.where.split(" ")[0]));
   for (const kind of ["good", "refused", "unknown", "slow", "heartbeat", "revoked", "oversize", "leaky", "console.warn", "relay"]) {
-    assert.ok([...kinds].some((k) => k.startsWith(kind)), `nothing captured from ${kind}: ${[...kinds].join(", ")}`);
+    assert.ok(
+      [...kinds].some((k) => k.startsWith(kind)),
+      `nothing captured from ${kind}: ${[...kinds].join(", ")}`,
+    );
   }
   const codes = new Set(captured.filter((c) => / error event /.test(c.where)).map((c) => c.where.split(" error event ")[1].split(" ")[0]));
   for (const code of ["SOCKET_ERROR", "RETRIES_EXHAUSTED", "CONNECT_TIMEOUT", "HEARTBEAT_TIMEOUT", "REVOKED", "MESSAGE_TOO_LARGE", "INVALID_URL"]) {
     assert.ok(codes.has(code), `no ${code} event was captured (got ${[...codes].join(", ")})`);
   }
-  assert.ok(captured.some((c) => c.text.includes("/…")), "redacted URLs (ws://host/…) are in the messages");
+  assert.ok(
+    captured.some((c) => c.text.includes("/…")),
+    "redacted URLs (ws://host/…) are in the messages",
+  );
   assert.ok(secrets.size >= 40, `${secrets.size} secrets`);
 
   // The scanner itself finds a secret when there is one.

