@@ -41,7 +41,7 @@ function asModule(code, url) {
   // After the snippet: report what it computed, then end (unless it is meant to end by itself).
   const epilogue = [
     'if (typeof answer !== "undefined") console.log(JSON.stringify({ answer }));',
-    'if (typeof bar !== "undefined") setTimeout(() => console.log(JSON.stringify({ bar: bar.value })), 1000);',
+    'if (typeof bar !== "undefined") setTimeout(() => console.log(JSON.stringify({ bar: bar.value })), 2500);',
   ];
   return { source: `${prelude.join("\n")}\n${body}\n${epilogue.join("\n")}\n` };
 }
@@ -57,8 +57,9 @@ const EXPECT = [
   {
     marker: 'ch.on("open", () => ch.send({ type: "hello", from: "frame-a" }));',
     exitsByItself: false,
-    drive: async ({ ws }) => {
-      await sleep(300);
+    drive: async ({ ws, got }) => {
+      // Once the snippet's channel is open (its hello arrived), not after a guessed delay.
+      await waitFor(() => got.some((m) => m.type === "hello"), { what: "the snippet's hello", timeoutMs: 15000 });
       ws.send(JSON.stringify({ type: "progress", value: 0.5 }));
     },
     check: ({ got, out }) => {
@@ -92,8 +93,8 @@ const EXPECT = [
   {
     marker: "new LiveDataClient(url)",
     exitsByItself: false,
-    drive: async ({ ws }) => {
-      await sleep(300);
+    drive: async ({ ws, got }) => {
+      await waitFor(() => got.some((m) => m.type === "subscribe"), { what: "the snippet's subscribe", timeoutMs: 15000 });
       ws.send(JSON.stringify({ channel: "stocks", price: 1 }));
     },
     check: ({ got, out }) => {
@@ -107,8 +108,8 @@ const EXPECT = [
   {
     marker: '{ reliable: true, presence: { state: { name: "ada" } } }',
     exitsByItself: false,
-    drive: async ({ ws }) => {
-      await sleep(400);
+    drive: async ({ ws, got }) => {
+      await waitFor(() => got.some((m) => m.type === "_mc"), { what: "the snippet's presence announcement", timeoutMs: 15000 });
       ws.send(JSON.stringify({ type: "plain", from: "a raw client" }));
     },
     check: ({ got, out }) => {
@@ -145,7 +146,8 @@ for (const snippet of js) {
     const dir = mkdtempSync(path.join(os.tmpdir(), "mc-readme-"));
     const file = path.join(dir, "snippet.mjs");
     let { source } = asModule(snippet.code, url);
-    if (!expect.exitsByItself) source += "setTimeout(() => process.exit(0), 1500);\n";
+    // Long enough for a loaded machine; the drivers above wait for the snippet, not for a delay.
+    if (!expect.exitsByItself) source += "setTimeout(() => process.exit(0), 3000);\n";
     writeFileSync(file, source);
     const running = run(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), file], {
       env: expect.env ? expect.env(url) : {},
