@@ -1,15 +1,8 @@
 // The one error class of metachannel, and the INVALID_ARGUMENT helper every check uses.
 import { describe } from "./util.js";
-import type { ERROR_CODES } from "./vocabulary.js";
+import type { ErrorCode } from "./vocabulary.js";
 
-/**
- * Every code a {@link MetaChannelError} can carry. Thrown synchronously for bad arguments
- * (INVALID_URL, INVALID_ARGUMENT, INVALID_JSON, MESSAGE_TOO_LARGE, DISPOSED, ...); what
- * happens later on the wire arrives as `error` events.
- *
- * @public
- */
-export type ErrorCode = Exclude<(typeof ERROR_CODES)[number], "">;
+export type { ErrorCode } from "./vocabulary.js";
 
 /**
  * The one error class of metachannel. Every failure, thrown or emitted as an `error` event,

@@ -1,6 +1,6 @@
 // The public types that are not classes: options, events, typed message maps.
 import type { MetaChannelError } from "./errors.js";
-import type { STATES } from "./vocabulary.js";
+import type { State } from "./vocabulary.js";
 
 // ------------------------------------------------------------------------------ Loading
 
@@ -18,8 +18,7 @@ export interface ReadyOptions {
 
 // ------------------------------------------------------------------------------ Channel
 
-/** @public */
-export type State = (typeof STATES)[number];
+export type { State } from "./vocabulary.js";
 
 /** @public */
 export interface OpenEvent {

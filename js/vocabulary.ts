@@ -34,6 +34,19 @@ export const ERROR_CODES = [
   "MESSAGES_LOST",
 ] as const;
 
+/** @public */
+export type State = "idle" | "connecting" | "open" | "reconnecting" | "closing" | "closed";
+
+/**
+ * Every code a {@link MetaChannelError} can carry. Thrown synchronously for bad arguments
+ * (INVALID_URL, INVALID_ARGUMENT, INVALID_JSON, MESSAGE_TOO_LARGE, DISPOSED, ...); what
+ * happens later on the wire arrives as `error` events. README.md's error table says when each
+ * happens.
+ *
+ * @public
+ */
+export type ErrorCode = "NOT_READY" | "NOT_SUPPORTED" | "INVALID_URL" | "INVALID_ARGUMENT" | "INVALID_JSON" | "MESSAGE_TOO_LARGE" | "QUEUE_OVERFLOW" | "HEADERS_UNSUPPORTED" | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "REVOKED" | "RETRIES_EXHAUSTED" | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR" | "REQUEST_TIMEOUT" | "LOAD_FAILED" | "MESSAGES_LOST";
+
 /** Close codes the core gives a meaning. */
 export const CLOSE_CODES = {
   NORMAL: 1000,

@@ -401,7 +401,8 @@ test("options: arbitrary option objects give a working Channel or a documented M
         const q = isPlainObject(o.queue) ? o.queue : {};
         const maxMessages = q.maxMessages ?? 1000;
         const maxBytes = q.maxBytes ?? 1048576;
-        const room = Math.min(maxMessages, maxBytes); // each message is one byte
+        // each message is one byte; an option of -0 is a limit of 0 (and the count is +0)
+        const room = Math.max(0, Math.min(maxMessages, maxBytes));
         const overflow = q.overflow ?? "drop-oldest";
         const errors = [];
         ch.on("error", (e) => errors.push(e.code));
