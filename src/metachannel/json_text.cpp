@@ -36,7 +36,8 @@ Json parse_json_limited(std::string_view text) {
   Json j;
   DepthLimitedBuilder builder(j);
   // false: not JSON, trailing text, or too deep (the builder stopped it).
-  if (!Json::sax_parse(text.begin(), text.end(), &builder) || builder.is_errored()) return Json(Json::value_t::discarded);
+  if (!Json::sax_parse(text.begin(), text.end(), &builder) || builder.is_errored())
+    return Json(Json::value_t::discarded);
   return j;
 }
 
