@@ -6,7 +6,8 @@
 // copy that keeps it first (same -Oz -flto code, plus the link flag --profiling-funcs):
 //
 //   emcmake cmake -S . -B build/wasm-names -DCMAKE_BUILD_TYPE=Release \
-//     -DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs && cmake --build build/wasm-names -j2
+//     -DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs
+//   NODE_PATH=/usr/share/nodejs cmake --build build/wasm-names -j2   (acorn, as in build.mjs)
 //   node scripts/wasm-size.mjs build/wasm-names/metachannel_core.wasm --top 40 --group
 //
 // (tests/bench/profiling-build.mjs makes the same kind of build, with a dist/ for the profiler.)
