@@ -15,6 +15,7 @@ export async function build() {
   ensureNodeModules();
   generate(); // js/vocabulary.ts and README's error codes, from src/metachannel/vocabulary.h
   const env = { ...process.env, NODE_PATH: "/usr/share/nodejs" }; // acorn for emcc's JS optimiser
+  env.PATH = (env.PATH || "").split(path.delimiter).filter((d) => !d.endsWith(`node_modules${path.sep}.bin`)).join(path.delimiter); // emcc runs Binaryen from PATH: its own, not npm's (scripts/wasm-opt.mjs)
   if (!existsSync(path.join(buildDir, "CMakeCache.txt"))) {
     run(
       "emcmake",
@@ -23,6 +24,7 @@ export async function build() {
     );
   }
   run("cmake", ["--build", buildDir, "-j2"], { env });
+  if (!debug) (await import("./wasm-opt.mjs")).optimize(path.join(buildDir, "metachannel_core.wasm")); // a current wasm-opt over the release wasm
 
   // The Emscripten glue is a script defining `createMetachannelCore`; make it an ES module
   // esbuild can bundle into every format.

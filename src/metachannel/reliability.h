@@ -21,7 +21,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "metachannel/envelope.h"
@@ -252,7 +251,7 @@ class Reliability {
   uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
 
   // receiver
-  std::unordered_map<std::string, Peer> peers_;
+  std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
   size_t held_bytes_ = 0;
   Peer* draining_ = nullptr;   // set by on_text (Sequenced) for after_delivery()
   Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)

@@ -3,6 +3,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { WebSocket as WsSocket } from "ws";
 import path from "node:path";
 import { mc, relayFor, channelFor, distDir, waitFor, sleep } from "./helpers.js";
 
@@ -103,4 +104,33 @@ test("ChatClient lists a room's members from presence", async (t) => {
   assert.deepEqual(ada.members("lobby"), ["ada"]);
   bob.disconnect();
   await waitFor(() => ada.members("dev").length === 0, { timeoutMs: 2000, what: "bob gone" });
+});
+
+// The core's JSON writer escapes control characters with snprintf("\\u%04x") and its reader
+// names a raw one in its error text with snprintf("<U+%.4X>"): the wasm's integer-only
+// snprintf (src/platform/emscripten_platform.cpp) must do both.
+test("presence: control characters in a state arrive intact; a control message with a raw one is dropped", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const state = { note: "a\u0001b\u001fc\u0000d\n", n: 1 };
+  const a = channelFor(t, url, { presence: { state } });
+  const b = channelFor(t, url, { presence: true });
+  await a.opened();
+  await b.opened();
+  await waitFor(() => b.presence.has(a.id), { timeoutMs: 2000, what: "a seen by b" });
+  assert.deepEqual(b.presence.get(a.id), state);
+
+  // A raw U+0001 inside a string: not JSON. The reader refuses it; nothing else changes.
+  const raw = new WsSocket(url);
+  t.after(() => raw.terminate());
+  await new Promise((resolve, reject) => {
+    raw.once("open", resolve);
+    raw.once("error", reject);
+  });
+  raw.send('{"type":"_mc","op":"hi","from":"zz","state":"x\u0001y"}');
+  raw.send('{"type":"_mc","op":"hi","from":"zy","state":"ok"}');
+  await waitFor(() => b.presence.has("zy"), { timeoutMs: 2000, what: "the valid hi after the invalid one" });
+  assert.equal(b.presence.has("zz"), false);
+  a.setPresence({ note: "\u0002" });
+  await waitFor(() => b.presence.get(a.id)?.note === "\u0002", { timeoutMs: 2000, what: "a's update" });
 });
