@@ -15,7 +15,10 @@ export async function build() {
   ensureNodeModules();
   generate(); // js/vocabulary.ts and README's error codes, from src/metachannel/vocabulary.h
   const env = { ...process.env, NODE_PATH: "/usr/share/nodejs" }; // acorn for emcc's JS optimiser
-  env.PATH = (env.PATH || "").split(path.delimiter).filter((d) => !d.endsWith(`node_modules${path.sep}.bin`)).join(path.delimiter); // emcc runs Binaryen from PATH: its own, not npm's (scripts/wasm-opt.mjs)
+  env.PATH = (env.PATH || "")
+    .split(path.delimiter)
+    .filter((d) => !d.endsWith(`node_modules${path.sep}.bin`))
+    .join(path.delimiter); // emcc runs Binaryen from PATH: its own, not npm's (scripts/wasm-opt.mjs)
   if (!existsSync(path.join(buildDir, "CMakeCache.txt"))) {
     run(
       "emcmake",
