@@ -4,7 +4,7 @@
 //   inside an event listener while an outer one is on the stack, which Embind's invokers
 //   (built without DYNAMIC_EXECUTION) do not survive. bindings/library.js wraps the ones that
 //   take or return text.
-// - Embind carries what is called once and never re-entered: the WasmChannel constructor with
+// - Embind carries what is called once and never re-entered: createChannel with
 //   its options as one value_object (WireOptions, from the option lists in
 //   src/metachannel/vocabulary.h), the vocabulary digest, validateUrl/redactUrl.
 // - Events out of C++ are imports implemented in bindings/library.js (a direct wasm import
@@ -124,6 +124,11 @@ class WasmChannel final : public mc::ChannelEvents {
   mc::Channel channel_;
 };
 
+// A channel's lifetime: made here (its options cross as the WireOptions value_object), freed by
+// mc_channel_delete. Not an Embind class_: its runtime (handles, registered pointers, up-casts)
+// was most of the Embind glue, and JS only ever needs the address.
+double createChannel(int handle, const WireOptions& options) { return (new WasmChannel(handle, options))->address(); }
+
 std::string validateUrl(const std::string& url) { return mc::validate_ws_url(url); }
 std::string redactUrl(const std::string& url) { return mc::redact_url(url); }
 
@@ -141,6 +146,8 @@ const char* put(std::string s) {
 
 extern "C" {
 EMSCRIPTEN_KEEPALIVE int mc_out_size() { return static_cast<int>(out.size()); }
+
+EMSCRIPTEN_KEEPALIVE void mc_channel_delete(WasmChannel* w) { delete w; }
 
 EMSCRIPTEN_KEEPALIVE int mc_channel_set_url(WasmChannel* w, const char* p, int n) {
   return code(w->channel().set_url(text(p, n)));
@@ -204,9 +211,7 @@ EMSCRIPTEN_BINDINGS(metachannel) {
   MC_BOOL_OPTIONS(MC_X)
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
-  emscripten::class_<WasmChannel>("WasmChannel")
-      .constructor<int, const WireOptions&>()
-      .function("address", &WasmChannel::address);
+  emscripten::function("createChannel", &createChannel);
   emscripten::function("validateUrl", &validateUrl);
   emscripten::function("redactUrl", &redactUrl);
   emscripten::constant("VOCABULARY_DIGEST", static_cast<double>(mc::kVocabularyDigest));

@@ -8,8 +8,8 @@
 //   bindings/bindings.cpp and src/platform/emscripten_platform.cpp): events out of the core,
 //   and the socket operations emscripten/websocket.h lacks.
 // - Calls into the core are raw exports (`_mc_channel_*`, bindings/bindings.cpp); the wrappers
-//   here take and return JS strings. Embind is used only where no call can re-enter it (the
-//   constructor, constants, validateUrl/redactUrl): an Embind invoker built without
+//   here take and return JS strings. Embind is used only where no call can re-enter it
+//   (createChannel, constants, validateUrl/redactUrl): an Embind invoker built without
 //   DYNAMIC_EXECUTION shares its argument arrays between calls, which a re-entrant call from an
 //   event listener would overwrite.
 //

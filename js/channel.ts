@@ -1,7 +1,7 @@
 // Channel: the public face of one wasm mc::Channel. The C++ core owns the state machine,
 // the queue, reconnects and routing; this class validates arguments, holds the listener
 // functions and turns core events into JS values.
-import type { CoreBridge, CoreModule, WasmChannel } from "#core-glue";
+import type { CoreBridge, CoreModule } from "#core-glue";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid, type ErrorCode } from "./errors.js";
 import { requireCore } from "./loader.js";
@@ -54,16 +54,17 @@ let nextHandle = 1;
  * returning to depth 0 is NOT such a point: it returns into C++).
  */
 let depth = 0;
-const pendingDeletes: WasmChannel[] = [];
+/** Frees of wasm channels that wait until no C++ frame of theirs is on the stack. */
+const pendingDeletes: (() => void)[] = [];
 let flushQueued = false;
 
 function flushDeletes(): void {
   flushQueued = false;
-  for (const w of pendingDeletes.splice(0)) w.delete();
+  for (const free of pendingDeletes.splice(0)) free();
 }
 
-function deleteLater(w: WasmChannel): void {
-  pendingDeletes.push(w);
+function deleteLater(free: () => void): void {
+  pendingDeletes.push(free);
   if (!flushQueued) {
     flushQueued = true;
     queueMicrotask(flushDeletes);
@@ -135,7 +136,6 @@ function codeOf(rc: number): ErrorCode {
  * @public
  */
 export class Channel<M extends MessageMap<M> = UntypedMessages> {
-  #w: WasmChannel; // the wasm WasmChannel (Embind: its lifetime only)
   #handle: number;
   #core: CoreModule;
   #mc: CoreBridge; // core.mc: bindings/library.js
@@ -200,8 +200,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
-    this.#w = new core.WasmChannel(this.#handle, wire);
-    this.#a = this.#w.address();
+    this.#a = core.createChannel(this.#handle, wire);
     if (presenceState !== undefined) {
       const rc = this.#mc.setPresence(this.#a, presenceState); // the core checks presence.maxStateBytes
       if (rc !== 0) {
@@ -417,8 +416,9 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#typed.clear();
     this.#hooks.clear();
     this.#presence.clear();
-    if (depth > 0) deleteLater(this.#w);
-    else this.#w.delete();
+    const a = this.#a;
+    if (depth > 0) deleteLater(() => this.#core._mc_channel_delete(a));
+    else this.#core._mc_channel_delete(a);
   }
 
   /** Resolves at the next (or current) open; rejects with CLOSED if the channel closes for good first. */

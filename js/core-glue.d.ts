@@ -8,14 +8,6 @@ declare module "#core-glue" {
   /** The address of a WasmChannel in wasm memory: what the raw exports take. */
   type Address = number;
 
-  /** The Embind class of bindings/bindings.cpp: one mc::Channel in wasm memory (its lifetime). */
-  export interface WasmChannel {
-    /** The address the core's raw exports take. */
-    address(): Address;
-    /** Embind: frees the C++ object. */
-    delete(): void;
-  }
-
   /**
    * The core's events for one channel handle (installed by js/channel.ts); bindings/library.js
    * has decoded the text already.
@@ -70,13 +62,10 @@ declare module "#core-glue" {
   /** The instantiated module: Embind exports, `mc` (bindings/library.js) and the raw exports. */
   export interface CoreModule {
     /**
-     * `options`: every option, flat: js/vocabulary.ts's WireOptions (Embind's value_object
-     * throws if a member is missing).
+     * Makes a channel and returns its address. `options`: every option, flat: js/vocabulary.ts's
+     * WireOptions (Embind's value_object throws if a member is missing). Freed by _mc_channel_delete.
      */
-    WasmChannel: new (
-      handle: number,
-      options: Readonly<Record<string, number | boolean | string>>,
-    ) => WasmChannel;
+    createChannel(handle: number, options: Readonly<Record<string, number | boolean | string>>): Address;
     /** "" if `url` is a valid channel URL, else what is wrong with it. */
     validateUrl(url: string): string;
     /** `url` with its path and query replaced (ws://host/…). */
@@ -96,6 +85,7 @@ declare module "#core-glue" {
     _mc_channel_set_hidden(channel: Address, hidden: 0 | 1): void;
     _mc_channel_drop_connection(channel: Address): void;
     _mc_channel_dispose(channel: Address): void;
+    _mc_channel_delete(channel: Address): void;
     _mc_channel_route_message(channel: Address, delta: number): void;
     _mc_channel_route_any(channel: Address, delta: number): void;
   }
