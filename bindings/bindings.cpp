@@ -172,6 +172,11 @@ EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) {
 EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) {
   w->channel().router().add_any_object(delta);
 }
+// 0 once interest in "type" comes from more than onMessage() (js/channel.ts): frames are then
+// always scanned and routed in the core (Router::set_js_mirrors_type).
+EMSCRIPTEN_KEEPALIVE void mc_channel_js_mirrors_type(WasmChannel* w, int on) {
+  w->channel().router().set_js_mirrors_type(on != 0);
+}
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_online(WasmChannel* w, int online) { w->channel().set_online(online != 0); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_resume(WasmChannel* w) { w->channel().on_resume(); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_hidden(WasmChannel* w, int hidden) { w->channel().set_hidden(hidden != 0); }

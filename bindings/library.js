@@ -236,15 +236,18 @@ mergeInto(LibraryManager.library, {
       const data = e.data;
       if (typeof data === "string") {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
-        // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
-        let p = MC.scratchFor(data.length);
-        let r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
-        if (r.read !== data.length) {
-          p = MC.scratchFor(data.length * 3);
-          r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length * 3));
-        }
         MC.lastText = data;
         try {
+          // The fast path: when the core reads nothing in the frame (Channel::on_transport_unscanned)
+          // it is neither copied nor scanned; the JS layer routes it by its own JSON.parse.
+          if (_mc_transport_unscanned(transport, data.length * 3)) return;
+          // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
+          let p = MC.scratchFor(data.length);
+          let r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
+          if (r.read !== data.length) {
+            p = MC.scratchFor(data.length * 3);
+            r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length * 3));
+          }
           _mc_transport_frame(transport, 1, p, r.written);
         } finally {
           MC.lastText = null;
