@@ -662,6 +662,11 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   }
 
   #makeSink(): Sink {
+    // The hot path reads these once here, not as private fields per frame (esbuild lowers
+    // #fields to WeakMap lookups for the es2020 target).
+    const events = this.#events;
+    const typed = this.#typed;
+    const hooks = this.#hooks;
     return {
       state: (from, to) => this.#events.emit("state", { from: STATES[from]!, to: STATES[to]! }),
       open: (protocol) => {
@@ -687,7 +692,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
             r |= route & ROUTE.ANY;
             const type = (data as Record<string, unknown>).type;
             // onMessage("*") is ANY interest, never interest in the type "*"
-            if (route & ROUTE.FIELD && typeof type === "string" && type !== "*" && this.#typed.has(type)) r |= ROUTE.FIELD;
+            if (route & ROUTE.FIELD && typeof type === "string" && type !== "*" && typed.has(type)) r |= ROUTE.FIELD;
             if (r) r |= ROUTE.OBJECT | ROUTE.PARSE;
           } else if (parsed) {
             r |= ROUTE.PARSE;
@@ -712,12 +717,12 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
           meta.from = tag.slice(0, colon);
           meta.seq = Number(tag.slice(colon + 1));
         }
-        if (route & ROUTE.MESSAGE) this.#events.emit("message", data, meta);
+        if (route & ROUTE.MESSAGE) events.emit("message", data, meta);
         if (!object) return;
-        if (route & ROUTE.FIELD && meta.type !== null) this.#typed.emit(meta.type, data, meta); // FIELD << 0: "type"
-        if (route & ROUTE.ANY) this.#typed.emit("*", data, meta);
-        if (this.#hooks.size) {
-          for (const [bit, hook] of this.#hooks) {
+        if (route & ROUTE.FIELD && meta.type !== null) typed.emit(meta.type, data, meta); // FIELD << 0: "type"
+        if (route & ROUTE.ANY) typed.emit("*", data, meta);
+        if (hooks.size) {
+          for (const [bit, hook] of hooks) {
             if (route & bit && !this.#disposed) {
               try {
                 hook(data, meta);
