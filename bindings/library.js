@@ -80,15 +80,19 @@ mergeInto(LibraryManager.library, {
     pendingSend: null,
     sendText: function (channel, text) {
       var capacity = text.length * 3;
-      if (capacity > MC.sendSize) {
-        if (MC.sendBuf) _free(MC.sendBuf);
-        MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
-        MC.sendBuf = _malloc(MC.sendSize);
-      }
-      var n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
       var outer = MC.pendingSend;
-      MC.pendingSend = { ptr: MC.sendBuf, text: text };
+      // The fast path: open, nothing queued, not reliable: the socket sends `text` as is
+      // (pointer 0 stands for it) and it never enters the heap.
+      MC.pendingSend = { ptr: 0, text: text };
       try {
+        if (_mc_channel_send_direct(channel, capacity)) return 0;
+        if (capacity > MC.sendSize) {
+          if (MC.sendBuf) _free(MC.sendBuf);
+          MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
+          MC.sendBuf = _malloc(MC.sendSize);
+        }
+        var n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
+        MC.pendingSend.ptr = MC.sendBuf;
         return _mc_channel_send_text(channel, MC.sendBuf, n);
       } finally {
         MC.pendingSend = outer;
