@@ -414,7 +414,7 @@ bool Channel::on_transport_unscanned(double max_size) {
   }
   saw_traffic();
   const uint32_t r = router_.route_unscanned();
-  if (r) events_.on_text(nullptr, 0, r);
+  if (r) events_.on_text("", 0, r);
   return true;
 }
 
