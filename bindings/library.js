@@ -61,11 +61,17 @@ mergeInto(LibraryManager.library, {
     // --- the receive path: one reusable heap buffer for incoming frames
     scratch: 0,
     scratchSize: 0,
+    /** A view of the whole buffer, kept until the buffer or the heap (growth) changes. */
+    scratchView: null,
     scratchFor: function (size) {
       if (size > MC.scratchSize) {
         if (MC.scratch) _free(MC.scratch);
         MC.scratchSize = Math.max(size, 2 * MC.scratchSize, 4096);
         MC.scratch = _malloc(MC.scratchSize);
+        MC.scratchView = null;
+      }
+      if (MC.scratchView === null || MC.scratchView.buffer !== HEAPU8.buffer) {
+        MC.scratchView = HEAPU8.subarray(MC.scratch, MC.scratch + MC.scratchSize);
       }
       return MC.scratch;
     },
@@ -247,10 +253,10 @@ mergeInto(LibraryManager.library, {
           if (_mc_transport_unscanned(transport, data.length * 3)) return;
           // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
           let p = MC.scratchFor(data.length);
-          let r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
+          let r = MC.encoder.encodeInto(data, MC.scratchView);
           if (r.read !== data.length) {
             p = MC.scratchFor(data.length * 3);
-            r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length * 3));
+            r = MC.encoder.encodeInto(data, MC.scratchView);
           }
           _mc_transport_frame(transport, 1, p, r.written);
         } finally {
