@@ -70,7 +70,7 @@ export const ROUTE = {
   SEQ: 2048,
   /** delivered after waiting for a gap: not the frame just received */
   LATE: 4096,
-  /** not scanned: the bits are interest, JS routes by its own parse */
+  /** not scanned: interest only, JS routes by its parse */
   UNSCANNED: 8192,
   /** FIELD << slot: the field at that slot has a value somebody wants */
   FIELD: 65536,

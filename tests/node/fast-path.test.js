@@ -41,7 +41,7 @@ const FRAMES = [
 
 function listen(ch, log, name) {
   ch.on("message", (data, meta) => log.push([name, "message", data, { ...meta }]));
-  for (const type of ["tick", "a\"b", "héllo \u{1F600}", "\uFFFD"]) {
+  for (const type of ["tick", 'a"b', "héllo \u{1F600}", "\uFFFD"]) {
     ch.onMessage(type, (msg, meta) => log.push([name, `onMessage(${type})`, msg, { ...meta }]));
   }
   ch.onMessage("*", (msg, meta) => log.push([name, "onMessage(*)", msg, { ...meta }]));
