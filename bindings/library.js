@@ -97,7 +97,7 @@ mergeInto(LibraryManager.library, {
           MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
           MC.sendBuf = _malloc(MC.sendSize);
         }
-        var n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
+        const n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
         MC.pendingSend.ptr = MC.sendBuf;
         return _mc_channel_send_text(channel, MC.sendBuf, n);
       } finally {
