@@ -83,6 +83,7 @@ class WasmChannel final : public mc::ChannelEvents {
   }
 
   mc::Channel& channel() { return channel_; }
+  mc::EmscriptenTransport& transport() { return transport_; }
   // The address the raw exports take (a number in JS).
   double address() const { return static_cast<double>(reinterpret_cast<uintptr_t>(this)); }
 
@@ -155,6 +156,12 @@ EMSCRIPTEN_KEEPALIVE int mc_channel_set_url(WasmChannel* w, const char* p, int n
 EMSCRIPTEN_KEEPALIVE int mc_channel_send_text(WasmChannel* w, const char* p, int n) {
   return code(w->channel().send_text(p, static_cast<size_t>(n)));
 }
+// The send fast path: 1 when the frame JS is sending (MC.pendingSend in bindings/library.js)
+// went to the socket without entering the heap (Channel::can_send_directly); 0: call
+// mc_channel_send_text with its bytes.
+EMSCRIPTEN_KEEPALIVE int mc_channel_send_direct(WasmChannel* w, double max_size) {
+  return w->channel().can_send_directly(max_size) && w->transport().send_text(nullptr, 0) ? 1 : 0;
+}
 EMSCRIPTEN_KEEPALIVE int mc_channel_send_binary(WasmChannel* w, const uint8_t* p, int n) {
   return code(w->channel().send_binary(p, static_cast<size_t>(n)));
 }
@@ -178,6 +185,11 @@ EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) {
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) {
   w->channel().router().add_any_object(delta);
+}
+// 0 once interest in "type" comes from more than onMessage() (js/channel.ts): frames are then
+// always scanned and routed in the core (Router::set_js_mirrors_type).
+EMSCRIPTEN_KEEPALIVE void mc_channel_js_mirrors_type(WasmChannel* w, int on) {
+  w->channel().router().set_js_mirrors_type(on != 0);
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_online(WasmChannel* w, int online) { w->channel().set_online(online != 0); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_resume(WasmChannel* w) { w->channel().on_resume(); }

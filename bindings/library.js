@@ -61,11 +61,17 @@ mergeInto(LibraryManager.library, {
     // --- the receive path: one reusable heap buffer for incoming frames
     scratch: 0,
     scratchSize: 0,
+    /** A view of the whole buffer, kept until the buffer or the heap (growth) changes. */
+    scratchView: null,
     scratchFor: function (size) {
       if (size > MC.scratchSize) {
         if (MC.scratch) _free(MC.scratch);
         MC.scratchSize = Math.max(size, 2 * MC.scratchSize, 4096);
         MC.scratch = _malloc(MC.scratchSize);
+        MC.scratchView = null;
+      }
+      if (MC.scratchView === null || MC.scratchView.buffer !== HEAPU8.buffer) {
+        MC.scratchView = HEAPU8.subarray(MC.scratch, MC.scratch + MC.scratchSize);
       }
       return MC.scratch;
     },
@@ -80,15 +86,19 @@ mergeInto(LibraryManager.library, {
     pendingSend: null,
     sendText: function (channel, text) {
       var capacity = text.length * 3;
-      if (capacity > MC.sendSize) {
-        if (MC.sendBuf) _free(MC.sendBuf);
-        MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
-        MC.sendBuf = _malloc(MC.sendSize);
-      }
-      var n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
       var outer = MC.pendingSend;
-      MC.pendingSend = { ptr: MC.sendBuf, text: text };
+      // The fast path: open, nothing queued, not reliable: the socket sends `text` as is
+      // (pointer 0 stands for it) and it never enters the heap.
+      MC.pendingSend = { ptr: 0, text: text };
       try {
+        if (_mc_channel_send_direct(channel, capacity)) return 0;
+        if (capacity > MC.sendSize) {
+          if (MC.sendBuf) _free(MC.sendBuf);
+          MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
+          MC.sendBuf = _malloc(MC.sendSize);
+        }
+        const n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
+        MC.pendingSend.ptr = MC.sendBuf;
         return _mc_channel_send_text(channel, MC.sendBuf, n);
       } finally {
         MC.pendingSend = outer;
@@ -236,15 +246,18 @@ mergeInto(LibraryManager.library, {
       const data = e.data;
       if (typeof data === "string") {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
-        // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
-        let p = MC.scratchFor(data.length);
-        let r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length));
-        if (r.read !== data.length) {
-          p = MC.scratchFor(data.length * 3);
-          r = MC.encoder.encodeInto(data, HEAPU8.subarray(p, p + data.length * 3));
-        }
         MC.lastText = data;
         try {
+          // The fast path: when the core reads nothing in the frame (Channel::on_transport_unscanned)
+          // it is neither copied nor scanned; the JS layer routes it by its own JSON.parse.
+          if (_mc_transport_unscanned(transport, data.length * 3)) return;
+          // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
+          let p = MC.scratchFor(data.length);
+          let r = MC.encoder.encodeInto(data, MC.scratchView);
+          if (r.read !== data.length) {
+            p = MC.scratchFor(data.length * 3);
+            r = MC.encoder.encodeInto(data, MC.scratchView);
+          }
           _mc_transport_frame(transport, 1, p, r.written);
         } finally {
           MC.lastText = null;

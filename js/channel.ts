@@ -121,6 +121,20 @@ function installEvents(core: CoreModule): void {
   };
 }
 
+/**
+ * Whether Envelope::scan would call `text` JSON (an object or another JSON value) by its first
+ * byte after JSON whitespace: `{ [ " - 0-9 t f n`.
+ */
+function looksLikeJson(text: string): boolean {
+  let i = 0;
+  let c = text.charCodeAt(0);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++i);
+  return c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110;
+}
+
+/** A lone surrogate: the core sees it as U+FFFD, so JS cannot mirror its interest. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** The code of a non-zero return code of the core. */
 function codeOf(rc: number): ErrorCode {
   return ERROR_CODES[rc] as ErrorCode;
@@ -159,7 +173,11 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     stopped: () => this.#disposed,
     changed: (type, delta) => {
       if (type === "*") this.#core._mc_channel_route_any(this.#a, delta);
-      else this.#mc.route(this.#a, 0, type, delta); // slot 0 is "type"
+      else {
+        // A type the core would see other than JS does: it routes every frame itself from now on.
+        if (delta > 0 && LONE_SURROGATE.test(type)) this.#core._mc_channel_js_mirrors_type(this.#a, 0);
+        this.#mc.route(this.#a, 0, type, delta); // slot 0 is "type"
+      }
     },
   });
   /** extra routes used by the client classes: route bit (FIELD << slot) -> (data, meta) => void */
@@ -530,7 +548,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    */
   _route(field: string, value: string, delta: 1 | -1): void {
     this.#live("route");
-    this.#mc.route(this.#a, this.#slot(field), value, delta);
+    const slot = this.#slot(field);
+    // Interest in "type" that onMessage() does not hold: JS cannot route frames by its own parse.
+    if (slot === 0) this.#core._mc_channel_js_mirrors_type(this.#a, 0);
+    this.#mc.route(this.#a, slot, value, delta);
   }
   /**
    * `fn` is called for JSON objects routed on `field` (one hook per field).
@@ -641,6 +662,11 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   }
 
   #makeSink(): Sink {
+    // The hot path reads these once here, not as private fields per frame (esbuild lowers
+    // #fields to WeakMap lookups for the es2020 target).
+    const events = this.#events;
+    const typed = this.#typed;
+    const hooks = this.#hooks;
     return {
       state: (from, to) => this.#events.emit("state", { from: STATES[from]!, to: STATES[to]! }),
       open: (protocol) => {
@@ -650,7 +676,30 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       text: (raw, route) => {
         let data: unknown = raw;
         let parsed = false;
-        if (route & ROUTE.PARSE) {
+        if (route & ROUTE.UNSCANNED) {
+          // The core did not scan this frame (Channel::on_transport_unscanned): `route` holds
+          // the interest, and the bits the scanner would have set follow from JSON.parse.
+          if (looksLikeJson(raw)) {
+            try {
+              data = JSON.parse(raw);
+              parsed = true;
+            } catch {
+              // not JSON (the scanner would have said so): delivered as text
+            }
+          }
+          let r = route & ROUTE.MESSAGE;
+          if (parsed && isObject(data)) {
+            r |= route & ROUTE.ANY;
+            const type = (data as Record<string, unknown>).type;
+            // onMessage("*") is ANY interest, never interest in the type "*"
+            if (route & ROUTE.FIELD && typeof type === "string" && type !== "*" && typed.has(type)) r |= ROUTE.FIELD;
+            if (r) r |= ROUTE.OBJECT | ROUTE.PARSE;
+          } else if (parsed) {
+            r |= ROUTE.PARSE;
+          }
+          if (!r) return; // the core would have dropped it
+          route = r;
+        } else if (route & ROUTE.PARSE) {
           try {
             data = JSON.parse(raw);
             parsed = true;
@@ -668,12 +717,12 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
           meta.from = tag.slice(0, colon);
           meta.seq = Number(tag.slice(colon + 1));
         }
-        if (route & ROUTE.MESSAGE) this.#events.emit("message", data, meta);
+        if (route & ROUTE.MESSAGE) events.emit("message", data, meta);
         if (!object) return;
-        if (route & ROUTE.FIELD && meta.type !== null) this.#typed.emit(meta.type, data, meta); // FIELD << 0: "type"
-        if (route & ROUTE.ANY) this.#typed.emit("*", data, meta);
-        if (this.#hooks.size) {
-          for (const [bit, hook] of this.#hooks) {
+        if (route & ROUTE.FIELD && meta.type !== null) typed.emit(meta.type, data, meta); // FIELD << 0: "type"
+        if (route & ROUTE.ANY) typed.emit("*", data, meta);
+        if (hooks.size) {
+          for (const [bit, hook] of hooks) {
             if (route & bit && !this.#disposed) {
               try {
                 hook(data, meta);

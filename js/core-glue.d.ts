@@ -88,6 +88,7 @@ declare module "#core-glue" {
     _mc_channel_delete(channel: Address): void;
     _mc_channel_route_message(channel: Address, delta: number): void;
     _mc_channel_route_any(channel: Address, delta: number): void;
+    _mc_channel_js_mirrors_type(channel: Address, on: 0 | 1): void;
   }
 
   export interface CoreFactoryOptions {

@@ -49,12 +49,14 @@ export function callAll<A extends unknown[]>(listeners: Iterable<Listener<A>>, .
 
 /** @internal */
 export class Emitter<E extends EventMap<E>> {
-  #lists = new Map<keyof E, AnyListener[]>();
-  #onceWrappers = new WeakMap<AnyListener, AnyListener>();
-  #hooks: EmitterHooks<E>;
+  // TypeScript-private, not #private: esbuild lowers #fields to WeakMap lookups for the
+  // es2020 target, several per delivered message (this class is @internal: not in the public types).
+  private readonly lists = new Map<keyof E, AnyListener[]>();
+  private readonly onceWrappers = new WeakMap<AnyListener, AnyListener>();
+  private readonly hooks: EmitterHooks<E>;
 
   constructor(hooks: EmitterHooks<E> = {}) {
-    this.#hooks = hooks;
+    this.hooks = hooks;
   }
 
   /** Adds a listener; returns an idempotent function removing this registration. */
@@ -81,7 +83,7 @@ export class Emitter<E extends EventMap<E>> {
       listener(...args);
     };
     this.add(event, wrapper);
-    this.#onceWrappers.set(listener, wrapper);
+    this.onceWrappers.set(listener, wrapper);
     return () => {
       if (!active) return;
       active = false;
@@ -91,50 +93,50 @@ export class Emitter<E extends EventMap<E>> {
 
   /** Adds a registration (no unsubscribe function). */
   add<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
-    this.#lists.set(event, [...(this.#lists.get(event) || []), listener as AnyListener]);
-    this.#hooks.changed?.(event, 1);
+    this.lists.set(event, [...(this.lists.get(event) || []), listener as AnyListener]);
+    this.hooks.changed?.(event, 1);
   }
 
   /** Removes the last registration of `listener` (or of its once() wrapper); false if none. */
   off<K extends keyof E>(event: K, listener: Listener<E[K]>): boolean {
-    const list = this.#lists.get(event);
+    const list = this.lists.get(event);
     if (!list) return false;
     const l = listener as AnyListener;
-    const target = this.#onceWrappers.get(l) || l;
+    const target = this.onceWrappers.get(l) || l;
     const i = list.lastIndexOf(target) !== -1 ? list.lastIndexOf(target) : list.lastIndexOf(l);
     if (i === -1) return false;
     const next = list.slice(0, i).concat(list.slice(i + 1));
-    if (next.length) this.#lists.set(event, next);
-    else this.#lists.delete(event);
-    this.#hooks.changed?.(event, -1);
+    if (next.length) this.lists.set(event, next);
+    else this.lists.delete(event);
+    this.hooks.changed?.(event, -1);
     return true;
   }
 
   /** True when `event` has at least one listener. */
   has(event: keyof E): boolean {
-    return this.#lists.has(event);
+    return this.lists.has(event);
   }
 
   /** Events with at least one listener, in the order they got their first. */
   events(): (keyof E)[] {
-    return [...this.#lists.keys()];
+    return [...this.lists.keys()];
   }
 
   /** Drops every listener of `event` (no `changed` calls). */
   drop(event: keyof E): void {
-    this.#lists.delete(event);
+    this.lists.delete(event);
   }
 
   /** Drops every listener (no `changed` calls: the owner is going away). */
   clear(): void {
-    this.#lists.clear();
+    this.lists.clear();
   }
 
   /** Delivers to each listener; a throw goes to `report`, and delivery stops once `stopped()`. */
   emit<K extends keyof E>(event: K, ...args: E[K]): void {
-    const list = this.#lists.get(event);
+    const list = this.lists.get(event);
     if (!list) return;
-    const { report, stopped } = this.#hooks;
+    const { report, stopped } = this.hooks;
     for (let i = 0; i < list.length; i++) {
       if (stopped?.()) return;
       try {
@@ -148,7 +150,7 @@ export class Emitter<E extends EventMap<E>> {
 
   /** Delivers to every listener even if one throws, then rethrows the first error. */
   emitAll<K extends keyof E>(event: K, ...args: E[K]): void {
-    const list = this.#lists.get(event);
+    const list = this.lists.get(event);
     if (list) callAll(list as Listener<E[K]>[], ...args);
   }
 }

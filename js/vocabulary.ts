@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 356189939;
+export const VOCABULARY_DIGEST = 100517318;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -70,6 +70,8 @@ export const ROUTE = {
   SEQ: 2048,
   /** delivered after waiting for a gap: not the frame just received */
   LATE: 4096,
+  /** not scanned: interest only, JS routes by its parse */
+  UNSCANNED: 8192,
   /** FIELD << slot: the field at that slot has a value somebody wants */
   FIELD: 65536,
 } as const;

@@ -402,6 +402,22 @@ void Channel::on_transport_text(const char* data, size_t size) {
   if (r) events_.on_text(data, size, r);
 }
 
+// The receive fast path: when nothing in the core reads a frame's bytes (no reliability, no
+// heartbeat strings to compare, no routed member but "type", within the size limit), the
+// frame is not copied into wasm nor scanned: the JS layer, which parses it anyway, routes it
+// (route::kUnscanned). Same checks and order as on_transport_text.
+bool Channel::on_transport_unscanned(double max_size) {
+  if (disposed_ || state_ != State::Open) return true;  // dropped, as on_transport_text would
+  if (config_.heartbeat.enabled || rel_.active() || !router_.unscanned_ok() ||
+      max_size > static_cast<double>(config_.max_message_bytes)) {
+    return false;
+  }
+  saw_traffic();
+  const uint32_t r = router_.route_unscanned();
+  if (r) events_.on_text("", 0, r);
+  return true;
+}
+
 bool Channel::rel_send(const std::string& text) {
   if (disposed_ || !live_) return false;
   return transport_.send_text(text.data(), text.size());

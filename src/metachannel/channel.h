@@ -73,6 +73,13 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // Empty url: disconnect and wait in Idle. Same url: no-op. Another: switch to it.
   ErrorCode set_url(std::string_view url);
   ErrorCode send_text(const char* data, size_t size);
+  // True when send_text() of a frame of at most `max_size` bytes would go straight to the
+  // transport (open, nothing queued, no reliable tag to add, within the size limit): the core
+  // needs none of its bytes, so the caller may hand the transport the frame directly.
+  bool can_send_directly(double max_size) const {
+    return !disposed_ && !closed_by_user_ && state_ == State::Open && live_ && queue_.empty() && !rel_.reliable() &&
+           max_size <= static_cast<double>(config_.max_message_bytes);
+  }
   ErrorCode send_binary(const uint8_t* data, size_t size);
   // Final: never reconnects. code 0 means "none given" (1000 is sent). With messages queued
   // and a URL to connect to, the channel first waits (up to close_drain_ms, retrying as usual)
@@ -121,6 +128,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // --- TransportListener / SchedulerListener (called by the platform layer).
   void on_transport_open() override;
   void on_transport_text(const char* data, size_t size) override;
+  bool on_transport_unscanned(double max_size) override;
   void on_transport_binary(const uint8_t* data, size_t size) override;
   void on_transport_oversize(bool text, double size) override;
   void on_transport_error() override;

@@ -482,7 +482,15 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
         tag_ = body;
       }
     } else {
-      if (!skip_value(c)) return false;
+      // A number or a literal (most members that are not strings) directly; containers
+      // through skip_value and its nesting stack.
+      const char first = c.peek();
+      const bool ok = first == '-' || is_digit(first) ? scan_number(c)
+                      : first == 't'                  ? scan_literal(c, "true")
+                      : first == 'f'                  ? scan_literal(c, "false")
+                      : first == 'n'                  ? scan_literal(c, "null")
+                                                      : skip_value(c);
+      if (!ok) return false;
       // Present but not a string: not routable by this field.
       if (slot >= 0) present_ &= ~(1u << slot);
       if (is_tag) has_tag_ = false;

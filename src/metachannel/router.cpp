@@ -45,6 +45,14 @@ uint32_t Router::route_text(const Envelope& e) const {
   return r;
 }
 
+uint32_t Router::route_unscanned() const {
+  uint32_t r = 0;
+  if (message_ > 0) r |= route::kMessage;
+  if (any_object_ > 0) r |= route::kAnyObject;
+  if (wanted_ & 1u) r |= route::field(0);
+  return r ? r | route::kUnscanned : 0;
+}
+
 void Router::clear() {
   message_ = any_object_ = 0;
   wanted_ = 0;

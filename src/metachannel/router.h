@@ -52,6 +52,15 @@ class Router {
 
   uint32_t route_text(const Envelope& e) const;
   uint32_t route_binary() const { return message_ > 0 ? (route::kMessage | route::kBinary) : 0; }
+  // A text frame the JS layer routes by its own JSON.parse (Channel::on_transport_unscanned):
+  // kUnscanned and the interest a frame could match (MESSAGE; ANY; FIELD of slot 0, "type"),
+  // of which JS keeps what the parsed frame confirms; 0 when no frame could be wanted.
+  uint32_t route_unscanned() const;
+  // True when the JS layer can route a frame as route_text() would: no member but "type" has
+  // interest, and JS mirrors the interest in "type" (set_js_mirrors_type).
+  bool unscanned_ok() const { return js_mirrors_type_ && (wanted_ & ~1u) == 0; }
+  // False once the interest in "type" comes from more than the JS onMessage() listeners.
+  void set_js_mirrors_type(bool on) { js_mirrors_type_ = on; }
   // Drops all interest; the field slots stay.
   void clear();
 
@@ -62,6 +71,7 @@ class Router {
   int message_ = 0;
   int any_object_ = 0;
   uint32_t wanted_ = 0;  // bit s: some value of slot s has interest
+  bool js_mirrors_type_ = true;
   Counts values_[FieldSet::kMaxFields];
 };
 

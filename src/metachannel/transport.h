@@ -13,6 +13,12 @@ class TransportListener {
  public:
   virtual void on_transport_open() = 0;
   virtual void on_transport_text(const char* data, size_t size) = 0;
+  // A text frame offered without its bytes (`max_size`: an upper bound of its UTF-8 length).
+  // True when the listener took it; false when it needs the bytes: on_transport_text follows.
+  virtual bool on_transport_unscanned(double max_size) {
+    (void)max_size;
+    return false;
+  }
   virtual void on_transport_binary(const uint8_t* data, size_t size) = 0;
   // A frame longer than the channel's limit, reported by size without its bytes (a transport
   // may check the limit before copying a frame). `size` is a lower bound of its byte length.

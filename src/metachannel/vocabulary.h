@@ -77,6 +77,7 @@
   X(kBinary, 10, "BINARY", "a binary frame")                                             \
   X(kSequenced, 11, "SEQ", "a valid \"_mc\" tag of a reliable sender (meta.from/seq)")   \
   X(kLate, 12, "LATE", "delivered after waiting for a gap: not the frame just received") \
+  X(kUnscanned, 13, "UNSCANNED", "not scanned: interest only, JS routes by its parse")   \
   X(kFieldBase, 16, "FIELD", "FIELD << slot: the field at that slot has a value somebody wants")
 
 // ------------------------------------------------------------------- queue overflow policies

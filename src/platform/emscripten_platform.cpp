@@ -60,6 +60,11 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE void mc_transport_frame(void* transport, int text, const unsigned char* data, int size) {
   static_cast<EmscriptenTransport*>(transport)->handle_message(text != 0, data, static_cast<size_t>(size));
 }
+// 1: the channel took the text frame without its bytes (Channel::on_transport_unscanned);
+// 0: it needs them (mc_transport_frame).
+EMSCRIPTEN_KEEPALIVE int mc_transport_unscanned(void* transport, double max_size) {
+  return static_cast<EmscriptenTransport*>(transport)->handle_unscanned(max_size) ? 1 : 0;
+}
 EMSCRIPTEN_KEEPALIVE void mc_transport_oversize(void* transport, int text, double size) {
   static_cast<EmscriptenTransport*>(transport)->handle_oversize(text != 0, size);
 }
@@ -152,6 +157,10 @@ void EmscriptenTransport::handle_message(bool text, const unsigned char* data, s
   } else {
     listener_->on_transport_binary(data, size);
   }
+}
+
+bool EmscriptenTransport::handle_unscanned(double max_size) {
+  return listener_ ? listener_->on_transport_unscanned(max_size) : true;
 }
 
 void EmscriptenTransport::handle_oversize(bool text, double size) {

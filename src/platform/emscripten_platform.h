@@ -30,6 +30,7 @@ class EmscriptenTransport final : public Transport {
   // Called from the websocket.h callbacks (file-local trampolines).
   void handle_open();
   void handle_message(bool text, const unsigned char* data, size_t size);
+  bool handle_unscanned(double max_size);
   void handle_oversize(bool text, double size);
   void handle_error();
   void handle_close(bool clean, int code, const char* reason);

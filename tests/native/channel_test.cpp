@@ -624,6 +624,62 @@ TEST_F(ChannelTest, OversizeFramesDroppedByThePlatformAreReported) {
   t.server_close(1000);
 }
 
+// The fast paths of the wasm build: a frame offered without its bytes is taken only when the
+// core reads nothing in it, and a send skips the heap only when it would go straight out.
+TEST_F(ChannelTest, UnscannedFramesAreTakenOnlyWhenTheCoreReadsNothingInThem) {
+  cfg.max_message_bytes = 100;
+  make();
+  EXPECT_TRUE(ch->on_transport_unscanned(10));  // not open: dropped, as a scanned frame would be
+  open();
+  EXPECT_TRUE(ch->on_transport_unscanned(10));  // nobody listens: taken, nothing delivered
+  EXPECT_EQ(ev.count(E::Text), 0u);
+  ch->router().add_message(+1);
+  ch->router().add(0, "tick", +1);
+  ASSERT_TRUE(ch->on_transport_unscanned(100));
+  ASSERT_EQ(ev.count(E::Text), 1u);
+  EXPECT_EQ(ev.of(E::Text)[0].route, mc::route::kMessage | mc::route::field(0) | mc::route::kUnscanned);
+  EXPECT_FALSE(ch->on_transport_unscanned(101));  // maybe over the limit: the bytes decide
+  ch->router().set_js_mirrors_type(false);
+  EXPECT_FALSE(ch->on_transport_unscanned(10));
+  ch->router().set_js_mirrors_type(true);
+  const int user = ch->router().field_slot("user");
+  ch->router().add(user, "ann", +1);
+  EXPECT_FALSE(ch->on_transport_unscanned(10));  // a member other than "type" is routed
+  ch->router().add(user, "ann", -1);
+  EXPECT_TRUE(ch->on_transport_unscanned(10));
+  EXPECT_EQ(ev.count(E::Text), 2u);
+}
+
+TEST_F(ChannelTest, UnscannedFramesNeedTheBytesWithTheHeartbeatOn) {
+  cfg.heartbeat.enabled = true;
+  make();
+  ch->router().add_message(+1);
+  open();
+  EXPECT_FALSE(ch->on_transport_unscanned(10));  // the heartbeat strings are compared
+  EXPECT_EQ(ev.count(E::Text), 0u);
+}
+
+TEST_F(ChannelTest, DirectSendsOnlyWhenOpenWithNothingQueued) {
+  no_jitter();
+  cfg.max_message_bytes = 100;
+  make();
+  EXPECT_FALSE(ch->can_send_directly(10));  // idle
+  open();
+  EXPECT_TRUE(ch->can_send_directly(100));
+  EXPECT_FALSE(ch->can_send_directly(101));
+  t.accept_sends = false;
+  ASSERT_EQ(send("x"), ErrorCode::None);
+  EXPECT_FALSE(ch->can_send_directly(10));  // "x" waits in the queue: order first
+  t.accept_sends = true;
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  wait_retry(500);
+  ASSERT_TRUE(t.accept());
+  EXPECT_TRUE(ch->can_send_directly(10));
+  ch->close(1000, "");
+  EXPECT_FALSE(ch->can_send_directly(10));
+  t.server_close(1000);
+}
+
 TEST_F(ChannelTest, IncomingFramesAreRoutedOnFieldsRegisteredAtRunTime) {
   make();
   open();
