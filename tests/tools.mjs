@@ -95,3 +95,19 @@ export async function rawPeer(url) {
   ws.on("message", (d) => got.push(JSON.parse(String(d))));
   return { ws, got };
 }
+
+/** Resolves with the HTTP status a WebSocket upgrade to `url` was refused with. */
+export function refusedStatus(url, protocols, options) {
+  const ws = new WebSocket(url, protocols, options);
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => {
+      ws.terminate();
+      reject(new Error("upgrade unexpectedly accepted"));
+    });
+    ws.once("error", (err) => {
+      const m = /Unexpected server response: (\d+)/.exec(err.message);
+      if (m) resolve(Number(m[1]));
+      else reject(err);
+    });
+  });
+}

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
+import { refusedStatus } from "../tools.mjs";
 import { channelFor, waitFor, sleep } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { startRelay } from "../../js/relay/server.js";
@@ -21,22 +22,6 @@ function rawClient(t, url) {
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
-  });
-}
-
-/** The HTTP status an upgrade was refused with. */
-function refusedStatus(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once("open", () => {
-      ws.terminate();
-      reject(new Error("upgrade unexpectedly accepted"));
-    });
-    ws.once("error", (err) => {
-      const m = /Unexpected server response: (\d+)/.exec(err.message);
-      if (m) resolve(Number(m[1]));
-      else reject(err);
-    });
   });
 }
 

@@ -6,6 +6,7 @@ import http from "node:http";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
+import { refusedStatus } from "../tools.mjs";
 import { startRelay } from "../../js/relay/server.js";
 
 const CLI = fileURLToPath(new URL("../../js/relay/cli.js", import.meta.url));
@@ -27,22 +28,6 @@ function connect(t, url, protocols, options) {
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
-  });
-}
-
-/** Resolves with the HTTP status an upgrade was refused with. */
-function refusedStatus(url, protocols, options) {
-  const ws = new WebSocket(url, protocols, options);
-  return new Promise((resolve, reject) => {
-    ws.once("open", () => {
-      ws.terminate();
-      reject(new Error("upgrade unexpectedly accepted"));
-    });
-    ws.once("error", (err) => {
-      const m = /Unexpected server response: (\d+)/.exec(err.message);
-      if (m) resolve(Number(m[1]));
-      else reject(err);
-    });
   });
 }
 
