@@ -676,17 +676,19 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       text: (raw, route) => {
         let data: unknown = raw;
         let parsed = false;
-        if (route & ROUTE.UNSCANNED) {
-          // The core did not scan this frame (Channel::on_transport_unscanned): `route` holds
-          // the interest, and the bits the scanner would have set follow from JSON.parse.
-          if (looksLikeJson(raw)) {
-            try {
-              data = JSON.parse(raw);
-              parsed = true;
-            } catch {
-              // not JSON (the scanner would have said so): delivered as text
-            }
+        const unscanned = route & ROUTE.UNSCANNED;
+        // Scanned: the core says whether it looks like JSON. Unscanned (the core did not read
+        // the frame: Channel::on_transport_unscanned): the first byte says, as to the scanner.
+        if (unscanned ? looksLikeJson(raw) : route & ROUTE.PARSE) {
+          try {
+            data = JSON.parse(raw);
+            parsed = true;
+          } catch {
+            data = raw; // looked like JSON but is not: delivered as text
           }
+        }
+        if (unscanned) {
+          // `route` holds the interest; the bits the scanner would have set follow from the parse.
           let r = route & ROUTE.MESSAGE;
           if (parsed && isObject(data)) {
             r |= route & ROUTE.ANY;
@@ -699,13 +701,6 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
           }
           if (!r) return; // the core would have dropped it
           route = r;
-        } else if (route & ROUTE.PARSE) {
-          try {
-            data = JSON.parse(raw);
-            parsed = true;
-          } catch {
-            data = raw; // looked like JSON but is not: delivered as text
-          }
         }
         const object = parsed && isObject(data);
         const msg = data as Record<string, any>;
