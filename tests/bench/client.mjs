@@ -111,6 +111,18 @@ function jsDispatch(addListener) {
   };
 }
 
+/** The bench's face of a WebSocket-like object (raw, reconnecting-websocket, partysocket). */
+function wsClient(ws, dispatch, opened) {
+  return {
+    opened,
+    ...dispatch,
+    sendText: (s) => ws.send(s),
+    sendObject: (o) => ws.send(JSON.stringify(o)),
+    buffered: () => ws.bufferedAmount,
+    close: () => ws.close(),
+  };
+}
+
 async function makeClient(kind, url) {
   const WS = globalThis.WebSocket;
   if (kind === "raw") {
@@ -120,14 +132,7 @@ async function makeClient(kind, url) {
       ws.onopen = res;
       ws.onerror = () => rej(new Error("raw: socket error"));
     });
-    return {
-      opened,
-      ...d,
-      sendText: (s) => ws.send(s),
-      sendObject: (o) => ws.send(JSON.stringify(o)),
-      buffered: () => ws.bufferedAmount,
-      close: () => ws.close(),
-    };
+    return wsClient(ws, d, opened);
   }
   if (kind === "rws" || kind === "party") {
     let ws;
@@ -150,14 +155,7 @@ async function makeClient(kind, url) {
       ws.addEventListener("open", res, { once: true });
       ws.addEventListener("error", () => rej(new Error(`${kind}: socket error`)), { once: true });
     });
-    return {
-      opened,
-      ...d,
-      sendText: (s) => ws.send(s),
-      sendObject: (o) => ws.send(JSON.stringify(o)),
-      buffered: () => ws.bufferedAmount,
-      close: () => ws.close(),
-    };
+    return wsClient(ws, d, opened);
   }
   if (kind === "mc") {
     const mc = await import(path.join(distDir, "metachannel.mjs"));
