@@ -175,21 +175,21 @@ EMSCRIPTEN_KEEPALIVE int mc_channel_set_presence(WasmChannel* w, const char* p, 
 // Routing (src/metachannel/router.h): the slot of a top-level member name (-1: refused: 8
 // slots taken, or an empty or reserved name), then interest in values of that slot.
 EMSCRIPTEN_KEEPALIVE int mc_channel_field_slot(WasmChannel* w, const char* p, int n) {
-  return w->channel().router().field_slot(text(p, n));
+  return w->channel().field_slot(text(p, n));
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_route(WasmChannel* w, int slot, const char* p, int n, int delta) {
-  w->channel().router().add(slot, text(p, n), delta);
+  w->channel().route(slot, text(p, n), delta);
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) {
-  w->channel().router().add_message(delta);
+  w->channel().route_message(delta);
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) {
-  w->channel().router().add_any_object(delta);
+  w->channel().route_any_object(delta);
 }
 // 0 once interest in "type" comes from more than onMessage() (js/channel.ts): frames are then
 // always scanned and routed in the core (Router::set_js_mirrors_type).
 EMSCRIPTEN_KEEPALIVE void mc_channel_js_mirrors_type(WasmChannel* w, int on) {
-  w->channel().router().set_js_mirrors_type(on != 0);
+  w->channel().set_js_mirrors_type(on != 0);
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_set_online(WasmChannel* w, int online) { w->channel().set_online(online != 0); }
 EMSCRIPTEN_KEEPALIVE void mc_channel_resume(WasmChannel* w) { w->channel().on_resume(); }

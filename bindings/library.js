@@ -1,7 +1,7 @@
 // The JS that runs inside the wasm module, all of it (emcc --js-library; CMakeLists.txt).
 //
 // - `MC` is the module's one slot for metachannel: every value the JS layer and this file
-//   share lives in it, declared here once (js/core-bridge.ts gives its type to the JS layer,
+//   share lives in it, declared here once (js/core-glue.d.ts gives its type to the JS layer,
 //   which reaches it as `core.mc`). The JS layer sets `events` and `createSocket`; everything
 //   else is this file's.
 // - The `mc_*` functions below are the C++ core's imports (declared `extern "C"` in
@@ -17,7 +17,7 @@
 
 mergeInto(LibraryManager.library, {
   // Objects in a library entry are serialised at link time: the codecs are made at start-up.
-  $MC__postset: 'MC.decoder = new TextDecoder("utf-8"); MC.encoder = new TextEncoder(); Module["mc"] = MC;',
+  $MC__postset: 'MC.decoder = new TextDecoder("utf-8"); MC.encoder = new TextEncoder(); MC.needles = new Map(); Module["mc"] = MC;',
   $MC__deps: ["malloc", "free"],
   $MC: {
     // --- set by the JS layer
@@ -77,6 +77,18 @@ mergeInto(LibraryManager.library, {
     },
     /** The text frame being delivered right now: handed to listeners as is, never decoded back. */
     lastText: null,
+    /**
+     * The receive prefilter, by transport (Channel::update_prefilter, Router::prefilter): a
+     * text frame with no backslash and none of these strings is wanted by nobody. A Map, made
+     * at start-up.
+     */
+    needles: null,
+    /** True when `text` cannot be wanted: no backslash and no needle in it. */
+    unwanted: function (text, needles) {
+      if (text.includes("\\")) return false;
+      for (var i = 0; i < needles.length; i++) if (text.includes(needles[i])) return false;
+      return true;
+    },
 
     // --- the send path: the text is encoded into a buffer of its own (never the receive
     // scratch, which a send from inside a message listener would overwrite) and the original
@@ -236,6 +248,12 @@ mergeInto(LibraryManager.library, {
   // encodes text with a JS loop). Text is encoded with TextEncoder.encodeInto into one reusable
   // buffer and its original string kept for the JS layer; a frame over the size limit is
   // reported by size without entering the heap (which would grow for good).
+  mc_transport_prefilter__deps: ["$MC"],
+  mc_transport_prefilter: function (transport, on, p, n) {
+    if (on) MC.needles.set(transport, n ? MC.decode(p, n).split("\0") : []);
+    else MC.needles.delete(transport);
+  },
+
   mc_socket_adopt__deps: ["$MC"],
   mc_socket_adopt: function (id, transport, maxBytes) {
     const s = MC.lastSocket;
@@ -248,9 +266,17 @@ mergeInto(LibraryManager.library, {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
         MC.lastText = data;
         try {
-          // The fast path: when the core reads nothing in the frame (Channel::on_transport_unscanned)
-          // it is neither copied nor scanned; the JS layer routes it by its own JSON.parse.
-          if (_mc_transport_unscanned(transport, data.length * 3)) return;
+          const needles = MC.needles.get(transport);
+          if (needles !== undefined) {
+            // The prefilter: a frame with none of the wanted values in it is dropped unread
+            // (Channel::on_transport_skipped). The core sets needles only when the fast path
+            // below does not apply.
+            if (MC.unwanted(data, needles) && _mc_transport_skipped(transport, data.length * 3)) return;
+          } else if (_mc_transport_unscanned(transport, data.length * 3)) {
+            // The fast path: when the core reads nothing in the frame (Channel::on_transport_unscanned)
+            // it is neither copied nor scanned; the JS layer routes it by its own JSON.parse.
+            return;
+          }
           // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
           let p = MC.scratchFor(data.length);
           let r = MC.encoder.encodeInto(data, MC.scratchView);

@@ -298,7 +298,39 @@ void Channel::dispose() {
   abort_socket();
   queue_.clear();
   router_.clear();
+  update_prefilter();
   state_ = State::Closed;
+}
+
+int Channel::field_slot(std::string_view field) { return router_.field_slot(field); }
+
+void Channel::route(int slot, std::string_view value, int delta) {
+  router_.add(slot, value, delta);
+  update_prefilter();
+}
+
+void Channel::route_message(int delta) {
+  router_.add_message(delta);
+  update_prefilter();
+}
+
+void Channel::route_any_object(int delta) {
+  router_.add_any_object(delta);
+  update_prefilter();
+}
+
+void Channel::set_js_mirrors_type(bool on) {
+  router_.set_js_mirrors_type(on);
+  update_prefilter();
+}
+
+void Channel::update_prefilter() {
+  std::string needles;
+  const bool on = !disposed_ && router_decides() && router_.prefilter(needles);
+  if (on == prefilter_on_ && needles == prefilter_) return;
+  prefilter_on_ = on;
+  prefilter_.swap(needles);
+  transport_.set_prefilter(on, prefilter_);
 }
 
 void Channel::drop_connection() {
@@ -408,13 +440,22 @@ void Channel::on_transport_text(const char* data, size_t size) {
 // (route::kUnscanned). Same checks and order as on_transport_text.
 bool Channel::on_transport_unscanned(double max_size) {
   if (disposed_ || state_ != State::Open) return true;  // dropped, as on_transport_text would
-  if (config_.heartbeat.enabled || rel_.active() || !router_.unscanned_ok() ||
-      max_size > static_cast<double>(config_.max_message_bytes)) {
+  if (!router_decides() || !router_.unscanned_ok() || max_size > static_cast<double>(config_.max_message_bytes)) {
     return false;
   }
   saw_traffic();
   const uint32_t r = router_.route_unscanned();
   if (r) events_.on_text("", 0, r);
+  return true;
+}
+
+// The receive prefilter (update_prefilter, Router::prefilter): the transport found none of
+// the wanted values in the frame's text, so route_text() would return 0 for it. It is
+// dropped as on_transport_text would drop it, without being copied or scanned.
+bool Channel::on_transport_skipped(double max_size) {
+  if (disposed_ || state_ != State::Open) return true;
+  if (!prefilter_on_ || max_size > static_cast<double>(config_.max_message_bytes)) return false;
+  saw_traffic();
   return true;
 }
 

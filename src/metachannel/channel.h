@@ -100,7 +100,14 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // and fault drills.
   void drop_connection();
 
-  Router& router() { return router_; }
+  // Interest (JS mirrors its listeners here; Router says what each means). Every change
+  // goes through these, so the transport's receive prefilter follows it.
+  const Router& router() const { return router_; }
+  int field_slot(std::string_view field);
+  void route(int slot, std::string_view value, int delta);
+  void route_message(int delta);
+  void route_any_object(int delta);
+  void set_js_mirrors_type(bool on);
   // Reliable delivery and presence (docs/reliability.md).
   Reliability& reliability() { return rel_; }
   const Reliability& reliability() const { return rel_; }
@@ -129,6 +136,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void on_transport_open() override;
   void on_transport_text(const char* data, size_t size) override;
   bool on_transport_unscanned(double max_size) override;
+  bool on_transport_skipped(double max_size) override;
   void on_transport_binary(const uint8_t* data, size_t size) override;
   void on_transport_oversize(bool text, double size) override;
   void on_transport_error() override;
@@ -164,6 +172,10 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   ErrorCode send_frame(bool binary, const char* data, size_t size);
   void saw_traffic();
   void report_oversize(bool text, double size);
+  // Tells the transport which frames it may drop unread (Router::prefilter), when that changed.
+  void update_prefilter();
+  // Nothing but the router decides what a frame is (no heartbeat strings, no reliability).
+  bool router_decides() const { return !config_.heartbeat.enabled && !rel_.active(); }
   void report(ErrorCode code, const std::string& message, double detail = 0);
   // ReliabilityHost
   bool rel_send(const std::string& text) override;
@@ -179,6 +191,8 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   ReconnectPolicy policy_;
   SendQueue queue_;
   Router router_;
+  bool prefilter_on_ = false;
+  std::string prefilter_;  // what the transport was last told
   Envelope envelope_;
   Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
   Envelope held_envelope_;  // frames delivered late by the reliability layer

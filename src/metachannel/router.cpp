@@ -53,6 +53,28 @@ uint32_t Router::route_unscanned() const {
   return r ? r | route::kUnscanned : 0;
 }
 
+bool Router::prefilter(std::string& out) const {
+  out.clear();
+  if (message_ > 0 || any_object_ > 0 || unscanned_ok()) return false;
+  size_t values = 0;
+  for (int slot = 0; slot < fields_.size(); ++slot) {
+    for (const auto& [value, count] : values_[slot]) {
+      if (++values > kMaxPrefilterValues) {
+        out.clear();
+        return false;
+      }
+      if (!out.empty()) out.push_back('\0');
+      // A scanned value is the text between its quotes as written, or unescaped from a frame
+      // that has a backslash: `"value"` is in the raw text of every frame without one that
+      // matches (a value that needs escaping can only match a frame with a backslash).
+      out.push_back('"');
+      out.append(value);
+      out.push_back('"');
+    }
+  }
+  return true;
+}
+
 void Router::clear() {
   message_ = any_object_ = 0;
   wanted_ = 0;

@@ -59,6 +59,15 @@ class Router {
   // True when the JS layer can route a frame as route_text() would: no member but "type" has
   // interest, and JS mirrors the interest in "type" (set_js_mirrors_type).
   bool unscanned_ok() const { return js_mirrors_type_ && (wanted_ & ~1u) == 0; }
+  // The receive prefilter (Channel::update_prefilter): true when every frame route_text()
+  // could deliver contains, in its raw JSON text, one of the strings written to `out` (each a
+  // wanted value between double quotes, NUL-separated) or a backslash (an escape may spell
+  // a wanted value otherwise). A frame with neither is wanted by nobody and can be dropped
+  // unread. False when there is no such list (interest in every frame or every object), when
+  // the JS fast path routes frames anyway (unscanned_ok), or when it would be longer than
+  // kMaxPrefilterValues values (a map lookup per frame in the core is cheaper then).
+  bool prefilter(std::string& out) const;
+  static constexpr size_t kMaxPrefilterValues = 8;
   // False once the interest in "type" comes from more than the JS onMessage() listeners.
   void set_js_mirrors_type(bool on) { js_mirrors_type_ = on; }
   // Drops all interest; the field slots stay.

@@ -19,6 +19,13 @@ class TransportListener {
     (void)max_size;
     return false;
   }
+  // A text frame the transport's prefilter (Transport::set_prefilter) found none of the
+  // strings in. True when the listener took it (and drops it unread); false when it needs the
+  // bytes: on_transport_text follows.
+  virtual bool on_transport_skipped(double max_size) {
+    (void)max_size;
+    return false;
+  }
   virtual void on_transport_binary(const uint8_t* data, size_t size) = 0;
   // A frame longer than the channel's limit, reported by size without its bytes (a transport
   // may check the limit before copying a frame). `size` is a lower bound of its byte length.
@@ -48,6 +55,13 @@ class Transport {
   virtual void close(int code, const std::string& reason) = 0;
   virtual void abort() = 0;
   virtual double buffered_amount() const = 0;
+  // The receive prefilter: while `on`, a text frame that contains no backslash and none of
+  // the NUL-separated `needles` may be offered with on_transport_skipped instead of its bytes
+  // (Router::prefilter). It outlives sockets; a transport may ignore it.
+  virtual void set_prefilter(bool on, std::string_view needles) {
+    (void)on;
+    (void)needles;
+  }
   virtual std::string protocol() const = 0;
 };
 

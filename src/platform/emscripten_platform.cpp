@@ -18,6 +18,7 @@ int mc_socket_send_text(int id, const char* data, int size);
 int mc_socket_ready_state(int id);
 double mc_socket_buffered_amount(int id);
 void mc_socket_forget(int id);
+void mc_transport_prefilter(void* transport, int on, const char* needles, int size);
 }
 
 // snprintf in the wasm, integer conversions only. Its one user is nlohmann/json ("\\u%04x" in
@@ -65,12 +66,25 @@ EMSCRIPTEN_KEEPALIVE void mc_transport_frame(void* transport, int text, const un
 EMSCRIPTEN_KEEPALIVE int mc_transport_unscanned(void* transport, double max_size) {
   return static_cast<EmscriptenTransport*>(transport)->handle_unscanned(max_size) ? 1 : 0;
 }
+// 1: the channel dropped a text frame the prefilter found no wanted value in
+// (Channel::on_transport_skipped); 0: it needs the bytes (mc_transport_frame).
+EMSCRIPTEN_KEEPALIVE int mc_transport_skipped(void* transport, double max_size) {
+  return static_cast<EmscriptenTransport*>(transport)->handle_skipped(max_size) ? 1 : 0;
+}
 EMSCRIPTEN_KEEPALIVE void mc_transport_oversize(void* transport, int text, double size) {
   static_cast<EmscriptenTransport*>(transport)->handle_oversize(text != 0, size);
 }
 }
 
-EmscriptenTransport::~EmscriptenTransport() { abort(); }
+EmscriptenTransport::~EmscriptenTransport() {
+  abort();
+  if (prefilter_set_) mc_transport_prefilter(this, 0, nullptr, 0);
+}
+
+void EmscriptenTransport::set_prefilter(bool on, std::string_view needles) {
+  prefilter_set_ = on;
+  mc_transport_prefilter(this, on ? 1 : 0, needles.data(), static_cast<int>(needles.size()));
+}
 
 bool EmscriptenTransport::open(const std::string& url, const std::string& protocols_csv) {
   abort();
@@ -161,6 +175,10 @@ void EmscriptenTransport::handle_message(bool text, const unsigned char* data, s
 
 bool EmscriptenTransport::handle_unscanned(double max_size) {
   return listener_ ? listener_->on_transport_unscanned(max_size) : true;
+}
+
+bool EmscriptenTransport::handle_skipped(double max_size) {
+  return listener_ ? listener_->on_transport_skipped(max_size) : true;
 }
 
 void EmscriptenTransport::handle_oversize(bool text, double size) {

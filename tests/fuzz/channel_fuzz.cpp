@@ -213,11 +213,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 17:
         if (x & 0x40) {  // a field registered at run time; "" and "_mc" are refused
           static const char* const kFields[] = {"type", "user", "c", "", "_mc", "room", "re", "x"};
-          ch.router().add(ch.router().field_slot(kFields[x % 8]), kKeys[(x >> 3) % 5], (x & 0x80) ? -1 : +1);
+          ch.route(ch.field_slot(kFields[x % 8]), kKeys[(x >> 3) % 5], (x & 0x80) ? -1 : +1);
         } else if (x & 0x20) {
-          ch.router().add_any_object((x & 0x80) ? -1 : +1);
+          ch.route_any_object((x & 0x80) ? -1 : +1);
         } else {
-          ch.router().add_message((x & 0x80) ? -1 : +1);
+          ch.route_message((x & 0x80) ? -1 : +1);
         }
         break;
       case 18:

@@ -581,7 +581,7 @@ TEST_F(ChannelTest, CloseWithoutDrainDropsAtOnce) {
 TEST_F(ChannelTest, OversizeIncomingFramesAreDroppedWithAnError) {
   cfg.max_message_bytes = 8;
   make();
-  ch->router().add_message(+1);
+  ch->route_message(+1);
   open();
   ASSERT_TRUE(t.text("123456789"));
   ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::MessageTooLarge});
@@ -603,7 +603,7 @@ TEST_F(ChannelTest, OversizeFramesDroppedByThePlatformAreReported) {
   cfg.heartbeat.interval_ms = 1000;
   cfg.heartbeat.timeout_ms = 500;
   make();
-  ch->router().add_message(+1);
+  ch->route_message(+1);
   open();
   ASSERT_TRUE(t.oversize(true, 5e6));
   ASSERT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::MessageTooLarge});
@@ -633,19 +633,19 @@ TEST_F(ChannelTest, UnscannedFramesAreTakenOnlyWhenTheCoreReadsNothingInThem) {
   open();
   EXPECT_TRUE(ch->on_transport_unscanned(10));  // nobody listens: taken, nothing delivered
   EXPECT_EQ(ev.count(E::Text), 0u);
-  ch->router().add_message(+1);
-  ch->router().add(0, "tick", +1);
+  ch->route_message(+1);
+  ch->route(0, "tick", +1);
   ASSERT_TRUE(ch->on_transport_unscanned(100));
   ASSERT_EQ(ev.count(E::Text), 1u);
   EXPECT_EQ(ev.of(E::Text)[0].route, mc::route::kMessage | mc::route::field(0) | mc::route::kUnscanned);
   EXPECT_FALSE(ch->on_transport_unscanned(101));  // maybe over the limit: the bytes decide
-  ch->router().set_js_mirrors_type(false);
+  ch->set_js_mirrors_type(false);
   EXPECT_FALSE(ch->on_transport_unscanned(10));
-  ch->router().set_js_mirrors_type(true);
-  const int user = ch->router().field_slot("user");
-  ch->router().add(user, "ann", +1);
+  ch->set_js_mirrors_type(true);
+  const int user = ch->field_slot("user");
+  ch->route(user, "ann", +1);
   EXPECT_FALSE(ch->on_transport_unscanned(10));  // a member other than "type" is routed
-  ch->router().add(user, "ann", -1);
+  ch->route(user, "ann", -1);
   EXPECT_TRUE(ch->on_transport_unscanned(10));
   EXPECT_EQ(ev.count(E::Text), 2u);
 }
@@ -653,7 +653,7 @@ TEST_F(ChannelTest, UnscannedFramesAreTakenOnlyWhenTheCoreReadsNothingInThem) {
 TEST_F(ChannelTest, UnscannedFramesNeedTheBytesWithTheHeartbeatOn) {
   cfg.heartbeat.enabled = true;
   make();
-  ch->router().add_message(+1);
+  ch->route_message(+1);
   open();
   EXPECT_FALSE(ch->on_transport_unscanned(10));  // the heartbeat strings are compared
   EXPECT_EQ(ev.count(E::Text), 0u);
@@ -683,9 +683,9 @@ TEST_F(ChannelTest, DirectSendsOnlyWhenOpenWithNothingQueued) {
 TEST_F(ChannelTest, IncomingFramesAreRoutedOnFieldsRegisteredAtRunTime) {
   make();
   open();
-  const int user = ch->router().field_slot("user");
+  const int user = ch->field_slot("user");
   ASSERT_GT(user, 0);
-  ch->router().add(user, "ann", +1);
+  ch->route(user, "ann", +1);
   t.text(R"({"user":"bob"})");
   t.text(R"({"data":{"user":"ann"}})");
   EXPECT_EQ(ev.count(E::Text), 0u);
@@ -693,21 +693,95 @@ TEST_F(ChannelTest, IncomingFramesAreRoutedOnFieldsRegisteredAtRunTime) {
   ASSERT_EQ(ev.count(E::Text), 1u);
   EXPECT_EQ(ev.of(E::Text)[0].route, mc::route::field(user) | mc::route::kObject | mc::route::kParseJson);
   // A second field, registered while frames flow.
-  const int topic = ch->router().field_slot("topic");
-  ch->router().add(topic, "news", +1);
+  const int topic = ch->field_slot("topic");
+  ch->route(topic, "news", +1);
   t.text(R"({"topic":"news","user":"ann"})");
   ASSERT_EQ(ev.count(E::Text), 2u);
   EXPECT_EQ(ev.of(E::Text)[1].route,
             mc::route::field(user) | mc::route::field(topic) | mc::route::kObject | mc::route::kParseJson);
-  ch->router().add(user, "ann", -1);
-  ch->router().add(topic, "news", -1);
+  ch->route(user, "ann", -1);
+  ch->route(topic, "news", -1);
   t.text(R"({"topic":"news","user":"ann"})");
   EXPECT_EQ(ev.count(E::Text), 2u);
 }
 
+// The receive prefilter (Router::prefilter): with interest only in values of members other
+// than "type", the transport is given the wanted values and may drop a frame that contains
+// none of them (and no backslash) unread. FakeTransport::text applies it as library.js does.
+TEST_F(ChannelTest, FramesWithoutAWantedValueAreDroppedUnread) {
+  make();
+  open();
+  EXPECT_FALSE(t.prefilter_on);  // nothing routed: the JS fast path drops everything
+  const int room = ch->field_slot("room");
+  ch->route(room, "c3", +1);
+  ASSERT_TRUE(t.prefilter_on);
+  EXPECT_EQ(t.prefilter, (std::vector<std::string>{"\"c3\""}));
+  t.text(R"({"room":"c4","text":"c3 x"})");  // no "c3" with its quotes: dropped unread
+  t.text(R"({"room":"c1"})");
+  t.text("plain");
+  EXPECT_EQ(t.skipped, 3u);
+  EXPECT_EQ(ev.count(E::Text), 0u);
+  t.text(R"({"room":"c4","text":"c3"})");  // "c3" elsewhere: scanned, not wanted
+  EXPECT_EQ(t.skipped, 3u);
+  EXPECT_EQ(ev.count(E::Text), 0u);
+  t.text(R"({"room" : "c3"})");
+  t.text(R"({"room":"\u00633"})");  // an escape spells "c3": the backslash sends it to the scanner
+  ASSERT_EQ(ev.count(E::Text), 2u);
+  EXPECT_EQ(t.skipped, 3u);
+  // Values of every routed member, "type" among them once another member is routed.
+  ch->route(0, "chat", +1);
+  ch->route(room, "a\"b", +1);
+  EXPECT_EQ(t.prefilter, (std::vector<std::string>{"\"chat\"", "\"a\"b\"", "\"c3\""}));
+  t.text(R"({"type":"chat"})");
+  t.text(R"({"room":"a\"b"})");
+  EXPECT_EQ(ev.count(E::Text), 4u);
+  ch->route(0, "chat", -1);
+  ch->route(room, "a\"b", -1);
+  // Interest in every frame, or every object: no prefilter.
+  ch->route_message(+1);
+  EXPECT_FALSE(t.prefilter_on);
+  t.text(R"({"room":"c1"})");
+  EXPECT_EQ(ev.count(E::Text), 5u);
+  ch->route_message(-1);
+  ch->route_any_object(+1);
+  EXPECT_FALSE(t.prefilter_on);
+  ch->route_any_object(-1);
+  ASSERT_TRUE(t.prefilter_on);
+  // More values than Router::kMaxPrefilterValues: a map lookup in the core decides.
+  for (size_t i = 0; i < mc::Router::kMaxPrefilterValues; ++i) ch->route(room, "r" + std::to_string(i), +1);
+  EXPECT_FALSE(t.prefilter_on);
+  ch->route(room, "r0", -1);
+  EXPECT_TRUE(t.prefilter_on);
+  EXPECT_EQ(t.prefilter.size(), mc::Router::kMaxPrefilterValues);
+  // The limit still applies to a frame that may be over it, and nothing is dropped unread
+  // after dispose().
+  EXPECT_TRUE(ch->on_transport_skipped(10));
+  EXPECT_FALSE(ch->on_transport_skipped(static_cast<double>(cfg.max_message_bytes) + 1));
+  ch->dispose();
+  EXPECT_FALSE(t.prefilter_on);
+}
+
+TEST_F(ChannelTest, NoPrefilterWithTheHeartbeatOn) {
+  cfg.heartbeat.enabled = true;
+  make();
+  ch->route(ch->field_slot("room"), "c3", +1);
+  open();
+  EXPECT_FALSE(t.prefilter_on);  // the heartbeat strings are compared to every frame
+  EXPECT_FALSE(ch->on_transport_skipped(10));
+}
+
+TEST_F(ChannelTest, NoPrefilterOnAReliableChannel) {
+  cfg.reliable.enabled = true;
+  make();
+  ch->route(ch->field_slot("room"), "c3", +1);
+  open();
+  EXPECT_FALSE(t.prefilter_on);  // every object's tag is read
+  EXPECT_FALSE(ch->on_transport_skipped(10));
+}
+
 TEST_F(ChannelTest, IncomingFramesAreRouted) {
   make();
-  ch->router().add(ch->router().field_slot("type"), "chat", +1);
+  ch->route(ch->field_slot("type"), "chat", +1);
   open();
   t.text(R"({"type":"other"})");
   t.text("plain");
@@ -719,7 +793,7 @@ TEST_F(ChannelTest, IncomingFramesAreRouted) {
   const Event e = ev.of(E::Text)[0];
   EXPECT_EQ(e.data, R"({"type":"chat","text":"hi"})");
   EXPECT_EQ(e.route, mc::route::field(0) | mc::route::kObject | mc::route::kParseJson);
-  ch->router().add_message(+1);
+  ch->route_message(+1);
   t.binary({1, 2, 3});
   ASSERT_EQ(ev.count(E::Binary), 1u);
   EXPECT_EQ(ev.of(E::Binary)[0].data, std::string("\x01\x02\x03"));
@@ -1034,7 +1108,7 @@ class HeartbeatTest : public ChannelTest {
     cfg.heartbeat.timeout_ms = 500;
     no_jitter();
     make();
-    ch->router().add_message(+1);
+    ch->route_message(+1);
   }
 };
 
@@ -1098,7 +1172,7 @@ TEST_F(HeartbeatTest, CustomMessageAndPong) {
   r.cfg.heartbeat.message = R"({"type":"ping"})";
   r.cfg.heartbeat.pong = R"({"type":"pong"})";
   r.make();
-  r.ch->router().add_message(+1);
+  r.ch->route_message(+1);
   r.open();
   r.s.advance(100);
   EXPECT_EQ(r.t.sent_texts(), std::vector<std::string>{R"({"type":"ping"})"});
@@ -1159,7 +1233,7 @@ TEST_F(HeartbeatTest, ResumeProbesAtOnce) {
 
 TEST_F(ChannelTest, HeartbeatIsOffByDefault) {
   make();
-  ch->router().add_message(+1);
+  ch->route_message(+1);
   open();
   EXPECT_FALSE(s.pending());
   s.advance(1e7);
@@ -1673,7 +1747,7 @@ TEST_F(ChannelTest, DisposeFromEveryCallbackSilencesTheRest) {
     r.cfg.heartbeat.timeout_ms = 500;
     r.cfg.queue.max_messages = 1;
     r.make();
-    r.ch->router().add_message(+1);
+    r.ch->route_message(+1);
     size_t at = 0;
     r.ev.hook = [&](const Event& e) {
       if (e.kind == k && at == 0) {
@@ -1727,7 +1801,7 @@ TEST_P(ReentrancySweep, LeavesAConsistentState) {
   r.cfg.queue.max_messages = 2;
   r.cfg.max_message_bytes = 64;
   r.make();
-  r.ch->router().add_message(+1);
+  r.ch->route_message(+1);
 
   bool fired = false;
   size_t events_at_dispose = 0;

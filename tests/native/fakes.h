@@ -155,6 +155,19 @@ class FakeTransport final : public mc::Transport {
     sock = Sock::None;
   }
   double buffered_amount() const override { return buffered; }
+  // Kept and applied in text() as bindings/library.js applies it.
+  void set_prefilter(bool on, std::string_view needles) override {
+    prefilter_on = on;
+    prefilter.clear();
+    if (!on) return;
+    size_t start = 0;
+    for (size_t i = 0; i <= needles.size(); ++i) {
+      if (i == needles.size() || needles[i] == '\0') {
+        if (i > start || !needles.empty()) prefilter.emplace_back(needles.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+  }
   std::string protocol() const override {
     return sock == Sock::Open || sock == Sock::Closing ? negotiated_protocol : std::string();
   }
@@ -169,7 +182,16 @@ class FakeTransport final : public mc::Transport {
   bool text(std::string_view data) {
     if (sock != Sock::Open && sock != Sock::Closing) return false;
     const std::string copy(data);  // like a browser event buffer: valid during the call only
-    if (listener_) listener_->on_transport_text(copy.data(), copy.size());
+    if (!listener_) return true;
+    if (prefilter_on && copy.find('\\') == std::string::npos) {
+      bool found = false;
+      for (const std::string& n : prefilter) found = found || copy.find(n) != std::string::npos;
+      if (!found && listener_->on_transport_skipped(static_cast<double>(copy.size()))) {
+        ++skipped;
+        return true;
+      }
+    }
+    listener_->on_transport_text(copy.data(), copy.size());
     return true;
   }
   bool binary(const std::vector<uint8_t>& data) {
@@ -219,6 +241,9 @@ class FakeTransport final : public mc::Transport {
   std::vector<std::pair<int, std::string>> closes;
   size_t aborts = 0;
   size_t sockets = 0;
+  bool prefilter_on = false;
+  std::vector<std::string> prefilter;  // the needles, as set_prefilter() gave them
+  size_t skipped = 0;                  // text frames the listener took unread (on_transport_skipped)
   std::vector<std::string> violations;
 
  private:

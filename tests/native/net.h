@@ -106,7 +106,7 @@ class Net {
     if (cfg.id.empty()) cfg.id = "peer" + std::to_string(peers.size());
     p->ch = std::make_unique<mc::Channel>(p->t, p->s, p->ev, cfg);
     p->s.set_listener(p->ch.get());
-    p->ch->router().add_message(1);  // an on("message") listener
+    p->ch->route_message(1);  // an on("message") listener
     peers.push_back(std::move(p));
     blackhole.push_back(false);
     NetPeer& peer = *peers.back();

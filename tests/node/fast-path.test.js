@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { relayFor, channelFor, waitFor } from "./helpers.js";
+import { mc, relayFor, channelFor, waitFor } from "./helpers.js";
 
 // Frames where the scanner and JSON.parse must agree (sent as raw text).
 const FRAMES = [
@@ -109,4 +109,86 @@ test("interest in `type` from the internal route API turns the fast path off: ho
   // FIELD << 0 is the route bit of both: the hook sees every frame of a wanted type.
   assert.deepEqual(hooked, [0, 1, 3]);
   assert.deepEqual(typed, [1]);
+});
+
+// The receive prefilter (Router::prefilter, bindings/library.js): with interest only in values
+// of members other than `type` (a LiveDataClient's "channel", a ChatClient's "room"), a frame
+// that contains none of the wanted values, quoted, and no backslash is dropped before it is
+// copied into wasm. Deliveries are those of the scanned path (a twin channel with the heartbeat
+// on, which scans everything).
+const ROUTED = [
+  '{"type":"data","channel":"c3","n":1}',
+  '{"type":"data","channel":"c4","n":2}',
+  '{"type":"data","channel":"c4","note":"c3","n":3}', // c3 unquoted elsewhere
+  '{"type":"data","channel":"c4","note":"\\"c3\\"","n":4}', // "c3" quoted elsewhere: scanned, not wanted
+  '{"type":"data","channel":"\\u00633","n":5}', // an escape spells c3
+  '{"type":"data","nested":{"channel":"c3"},"n":6}', // not top level
+  '{"channel" : "c3" , "n":7}',
+  '{"channel":"c3","channel":"c4","n":8}', // the last duplicate wins
+  '{"channel":"c4","channel":"c3","n":9}',
+  '{"channel":"a\\"b","n":10}',
+  '{"channel":"h\u00e9llo \u{1F600}","n":11}',
+  '{"channel":3,"n":12}',
+  '["c3"]',
+  '"c3"',
+  "plain c3",
+  '{"channel":"c3","n":13', // truncated
+  '{"channel":"subscribe","type":"subscribe","n":14}',
+];
+
+test("the prefilter drops frames nobody routes on, and delivers what the scanned path delivers", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const logs = { pre: [], scanned: [] };
+  const pre = channelFor(t, url);
+  const scanned = channelFor(t, url, { heartbeat: { intervalMs: 60000, timeoutMs: 60000, message: "hb-ping", pong: "hb-pong" } });
+  for (const [name, ch] of [["pre", pre], ["scanned", scanned]]) {
+    const data = new mc.LiveDataClient(ch);
+    for (const c of ["c3", 'a"b', "h\u00e9llo \u{1F600}", "end"]) data.subscribe(c, (msg) => logs[name].push(["data", c, msg.n]));
+    // A second routed member, through the route API the clients use.
+    ch._hook("room", (msg) => logs[name].push(["room", msg.n]));
+    ch._route("room", "lobby", 1);
+  }
+  await Promise.all([pre.opened(), scanned.opened()]);
+  const sender = new WebSocket(url);
+  t.after(() => sender.terminate());
+  await new Promise((resolve, reject) => {
+    sender.once("open", resolve);
+    sender.once("error", reject);
+  });
+  for (const f of ROUTED) sender.send(f);
+  sender.send('{"room":"lobby","n":15}');
+  sender.send('{"channel":"end","n":16}');
+  await waitFor(() => logs.pre.some((e) => e[2] === 16) && logs.scanned.some((e) => e[2] === 16), { what: "the last frame on both" });
+  assert.deepEqual(logs.pre, logs.scanned);
+  assert.deepEqual(
+    logs.pre.map((e) => e.at(-1)),
+    [1, 5, 7, 9, 10, 11, 15, 16],
+  );
+});
+
+test("a frame the prefilter drops is never copied into wasm: memory does not grow for it", async (t) => {
+  const limit = 32 << 20; // over 3 bytes a character of the 8 MiB frame: the size limit needs no bytes
+  const relay = await relayFor(t, { maxMessageBytes: limit });
+  const { url } = await relay.createChannel();
+  const ch = channelFor(t, url, { maxMessageBytes: limit });
+  const got = [];
+  new mc.LiveDataClient(ch).subscribe("wanted", (msg) => got.push(msg.pad.length));
+  await ch.opened();
+  const sender = new WebSocket(url, { maxPayload: limit });
+  t.after(() => sender.terminate());
+  await new Promise((resolve, reject) => {
+    sender.once("open", resolve);
+    sender.once("error", reject);
+  });
+  const big = (channel) => JSON.stringify({ channel, pad: "x".repeat(8 << 20) });
+  const before = mc._memoryBytes();
+  sender.send(big("other"));
+  sender.send('{"channel":"wanted","pad":""}');
+  await waitFor(() => got.length === 1, { what: "the small wanted frame" });
+  assert.equal(mc._memoryBytes(), before, "an unwanted 8 MiB frame grew the wasm memory");
+  // The same frame, wanted, is scanned in wasm (the check above can fail).
+  sender.send(big("wanted"));
+  await waitFor(() => got.length === 2, { what: "the big wanted frame", timeoutMs: 20000 });
+  assert.ok(mc._memoryBytes() >= 8 << 20, `memory ${mc._memoryBytes()} after an 8 MiB wanted frame (${before} before)`);
 });
