@@ -17,7 +17,7 @@
 
 mergeInto(LibraryManager.library, {
   // Objects in a library entry are serialised at link time: the codecs are made at start-up.
-  $MC__postset: 'MC.decoder = new TextDecoder("utf-8"); MC.encoder = new TextEncoder(); MC.needles = new Map(); Module["mc"] = MC;',
+  $MC__postset: 'MC.decoder = new TextDecoder("utf-8"); MC.encoder = new TextEncoder(); MC.plans = new Map(); Module["mc"] = MC;',
   $MC__deps: ["malloc", "free"],
   $MC: {
     // --- set by the JS layer
@@ -78,11 +78,14 @@ mergeInto(LibraryManager.library, {
     /** The text frame being delivered right now: handed to listeners as is, never decoded back. */
     lastText: null,
     /**
-     * The receive prefilter, by transport (Channel::update_prefilter, Router::prefilter): a
-     * text frame with no backslash and none of these strings is wanted by nobody. A Map, made
-     * at start-up.
+     * The core's receive plans (ReceivePlan in src/metachannel/transport.h), by transport, for
+     * text frames within the size limit: {route, needles: null} routes every frame with
+     * `route` (0: drops it), as Channel::on_transport_unscanned would; {route: 0, needles}
+     * drops a frame with none of `needles` in it, as Channel::on_transport_skipped would. No
+     * entry: the core reads every frame. A Map, made at start-up; the core replaces an entry
+     * on every change of state or interest.
      */
-    needles: null,
+    plans: null,
     /** True when `text` cannot be wanted: no backslash and no needle in it. */
     unwanted: function (text, needles) {
       if (text.includes("\\")) return false;
@@ -248,14 +251,15 @@ mergeInto(LibraryManager.library, {
   // encodes text with a JS loop). Text is encoded with TextEncoder.encodeInto into one reusable
   // buffer and its original string kept for the JS layer; a frame over the size limit is
   // reported by size without entering the heap (which would grow for good).
-  mc_transport_prefilter__deps: ["$MC"],
-  mc_transport_prefilter: function (transport, on, p, n) {
-    if (on) MC.needles.set(transport, n ? MC.decode(p, n).split("\0") : []);
-    else MC.needles.delete(transport);
+  // mode: ReceivePlan::Mode (0 Read, 1 Route, 2 Prefilter).
+  mc_transport_plan__deps: ["$MC"],
+  mc_transport_plan: function (transport, mode, route, p, n) {
+    if (mode === 0) MC.plans.delete(transport);
+    else MC.plans.set(transport, { route: route, needles: mode === 2 ? (n ? MC.decode(p, n).split("\0") : []) : null });
   },
 
   mc_socket_adopt__deps: ["$MC"],
-  mc_socket_adopt: function (id, transport, maxBytes) {
+  mc_socket_adopt: function (id, transport, maxBytes, owner) {
     const s = MC.lastSocket;
     MC.lastSocket = null;
     if (!s) return;
@@ -264,19 +268,21 @@ mergeInto(LibraryManager.library, {
       const data = e.data;
       if (typeof data === "string") {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
-        MC.lastText = data;
-        try {
-          const needles = MC.needles.get(transport);
-          if (needles !== undefined) {
-            // The prefilter: a frame with none of the wanted values in it is dropped unread
-            // (Channel::on_transport_skipped). The core sets needles only when the fast path
-            // below does not apply.
-            if (MC.unwanted(data, needles) && _mc_transport_skipped(transport, data.length * 3)) return;
-          } else if (_mc_transport_unscanned(transport, data.length * 3)) {
-            // The fast path: when the core reads nothing in the frame (Channel::on_transport_unscanned)
-            // it is neither copied nor scanned; the JS layer routes it by its own JSON.parse.
+        // The core's plan (`plans`), for a frame surely within the limit (ASCII is a byte a
+        // unit, other text up to 3): the frame is routed or dropped here, without entering wasm.
+        const plan = MC.plans.get(transport);
+        if (plan !== undefined && data.length * 3 <= maxBytes) {
+          if (plan.needles === null) {
+            // The fast path: the core reads nothing in the frame; the JS layer routes it by its
+            // own JSON.parse (route bit UNSCANNED).
+            if (plan.route !== 0) MC.events.text(owner, data, plan.route);
             return;
           }
+          // The prefilter: none of the wanted values is in the frame.
+          if (MC.unwanted(data, plan.needles)) return;
+        }
+        MC.lastText = data;
+        try {
           // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
           let p = MC.scratchFor(data.length);
           let r = MC.encoder.encodeInto(data, MC.scratchView);

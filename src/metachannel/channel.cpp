@@ -55,6 +55,7 @@ bool Channel::transition(State to) {
   if (state_ == to) return true;
   const State from = state_;
   state_ = to;
+  update_receive();
   const uint64_t mine = ++epoch_;
   events_.on_state(from, to);
   return !disposed_ && epoch_ == mine;
@@ -298,39 +299,45 @@ void Channel::dispose() {
   abort_socket();
   queue_.clear();
   router_.clear();
-  update_prefilter();
   state_ = State::Closed;
+  update_receive();
 }
 
 int Channel::field_slot(std::string_view field) { return router_.field_slot(field); }
 
 void Channel::route(int slot, std::string_view value, int delta) {
   router_.add(slot, value, delta);
-  update_prefilter();
+  update_receive();
 }
 
 void Channel::route_message(int delta) {
   router_.add_message(delta);
-  update_prefilter();
+  update_receive();
 }
 
 void Channel::route_any_object(int delta) {
   router_.add_any_object(delta);
-  update_prefilter();
+  update_receive();
 }
 
 void Channel::set_js_mirrors_type(bool on) {
   router_.set_js_mirrors_type(on);
-  update_prefilter();
+  update_receive();
 }
 
-void Channel::update_prefilter() {
-  std::string needles;
-  const bool on = !disposed_ && router_decides() && router_.prefilter(needles);
-  if (on == prefilter_on_ && needles == prefilter_) return;
-  prefilter_on_ = on;
-  prefilter_.swap(needles);
-  transport_.set_prefilter(on, prefilter_);
+void Channel::update_receive() {
+  ReceivePlan plan;
+  if (!disposed_ && state_ == State::Open && router_decides()) {
+    if (router_.unscanned_ok()) {
+      plan.mode = ReceivePlan::Mode::Route;  // as on_transport_unscanned
+      plan.route = router_.route_unscanned();
+    } else if (router_.prefilter(plan.needles)) {
+      plan.mode = ReceivePlan::Mode::Prefilter;  // as on_transport_skipped
+    }
+  }
+  if (plan == plan_) return;
+  plan_ = std::move(plan);
+  transport_.set_receive_plan(plan_);
 }
 
 void Channel::drop_connection() {
@@ -437,7 +444,9 @@ void Channel::on_transport_text(const char* data, size_t size) {
 // The receive fast path: when nothing in the core reads a frame's bytes (no reliability, no
 // heartbeat strings to compare, no routed member but "type", within the size limit), the
 // frame is not copied into wasm nor scanned: the JS layer, which parses it anyway, routes it
-// (route::kUnscanned). Same checks and order as on_transport_text.
+// (route::kUnscanned). Same checks and order as on_transport_text. While the receive plan is
+// Route (update_receive) a platform may apply this without calling it: the wasm build does,
+// in bindings/library.js, so such a frame never enters wasm.
 bool Channel::on_transport_unscanned(double max_size) {
   if (disposed_ || state_ != State::Open) return true;  // dropped, as on_transport_text would
   if (!router_decides() || !router_.unscanned_ok() || max_size > static_cast<double>(config_.max_message_bytes)) {
@@ -449,12 +458,12 @@ bool Channel::on_transport_unscanned(double max_size) {
   return true;
 }
 
-// The receive prefilter (update_prefilter, Router::prefilter): the transport found none of
+// The receive prefilter (ReceivePlan::Mode::Prefilter, Router::prefilter): the transport found none of
 // the wanted values in the frame's text, so route_text() would return 0 for it. It is
 // dropped as on_transport_text would drop it, without being copied or scanned.
 bool Channel::on_transport_skipped(double max_size) {
   if (disposed_ || state_ != State::Open) return true;
-  if (!prefilter_on_ || max_size > static_cast<double>(config_.max_message_bytes)) return false;
+  if (plan_.mode != ReceivePlan::Mode::Prefilter || max_size > static_cast<double>(config_.max_message_bytes)) return false;
   saw_traffic();
   return true;
 }

@@ -101,7 +101,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void drop_connection();
 
   // Interest (JS mirrors its listeners here; Router says what each means). Every change
-  // goes through these, so the transport's receive prefilter follows it.
+  // goes through these, so the transport's receive plan follows it.
   const Router& router() const { return router_; }
   int field_slot(std::string_view field);
   void route(int slot, std::string_view value, int delta);
@@ -172,8 +172,9 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   ErrorCode send_frame(bool binary, const char* data, size_t size);
   void saw_traffic();
   void report_oversize(bool text, double size);
-  // Tells the transport which frames it may drop unread (Router::prefilter), when that changed.
-  void update_prefilter();
+  // Tells the transport what becomes of a text frame it does not hand over (ReceivePlan),
+  // when that changed: after every change of state or interest.
+  void update_receive();
   // Nothing but the router decides what a frame is (no heartbeat strings, no reliability).
   bool router_decides() const { return !config_.heartbeat.enabled && !rel_.active(); }
   void report(ErrorCode code, const std::string& message, double detail = 0);
@@ -191,8 +192,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   ReconnectPolicy policy_;
   SendQueue queue_;
   Router router_;
-  bool prefilter_on_ = false;
-  std::string prefilter_;  // what the transport was last told
+  ReceivePlan plan_;  // what the transport was last told
   Envelope envelope_;
   Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
   Envelope held_envelope_;  // frames delivered late by the reliability layer

@@ -19,7 +19,7 @@ class TransportListener {
     (void)max_size;
     return false;
   }
-  // A text frame the transport's prefilter (Transport::set_prefilter) found none of the
+  // A text frame the transport's prefilter (ReceivePlan::Mode::Prefilter) found none of the
   // strings in. True when the listener took it (and drops it unread); false when it needs the
   // bytes: on_transport_text follows.
   virtual bool on_transport_skipped(double max_size) {
@@ -35,6 +35,22 @@ class TransportListener {
 
  protected:
   ~TransportListener() = default;
+};
+
+// The listener's standing answer for text frames, so that a platform can act on a frame
+// without handing it over (the wasm build: in JS, without entering wasm). Only for frames
+// whose UTF-8 length is within the listener's size limit.
+//   Read:      every frame's bytes go to on_transport_text.
+//   Route:     every frame is what on_transport_unscanned(size) would make of it: delivered
+//              without its bytes, with the route bits `route` (0: dropped).
+//   Prefilter: a frame with no backslash and none of the NUL-separated `needles` is what
+//              on_transport_skipped(size) makes of it: dropped unread. Others: Read.
+struct ReceivePlan {
+  enum class Mode : uint8_t { Read, Route, Prefilter };
+  Mode mode = Mode::Read;
+  uint32_t route = 0;
+  std::string needles;
+  bool operator==(const ReceivePlan& o) const { return mode == o.mode && route == o.route && needles == o.needles; }
 };
 
 // One socket at a time. After close() a transport reports on_transport_close once; after
@@ -55,13 +71,9 @@ class Transport {
   virtual void close(int code, const std::string& reason) = 0;
   virtual void abort() = 0;
   virtual double buffered_amount() const = 0;
-  // The receive prefilter: while `on`, a text frame that contains no backslash and none of
-  // the NUL-separated `needles` may be offered with on_transport_skipped instead of its bytes
-  // (Router::prefilter). It outlives sockets; a transport may ignore it.
-  virtual void set_prefilter(bool on, std::string_view needles) {
-    (void)on;
-    (void)needles;
-  }
+  // What the listener does with a text frame it is not given the bytes of, until the next
+  // call (Channel::update_receive). It outlives sockets; a transport may ignore it.
+  virtual void set_receive_plan(const ReceivePlan& plan) { (void)plan; }
   virtual std::string protocol() const = 0;
 };
 

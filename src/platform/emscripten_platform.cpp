@@ -13,12 +13,12 @@
 extern "C" {
 void mc_socket_owner(int owner);
 char* mc_socket_take_create_error();
-void mc_socket_adopt(int id, void* transport, double max_bytes);
+void mc_socket_adopt(int id, void* transport, double max_bytes, int owner);
 int mc_socket_send_text(int id, const char* data, int size);
 int mc_socket_ready_state(int id);
 double mc_socket_buffered_amount(int id);
 void mc_socket_forget(int id);
-void mc_transport_prefilter(void* transport, int on, const char* needles, int size);
+void mc_transport_plan(void* transport, int mode, int route, const char* needles, int size);
 }
 
 // snprintf in the wasm, integer conversions only. Its one user is nlohmann/json ("\\u%04x" in
@@ -61,16 +61,6 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE void mc_transport_frame(void* transport, int text, const unsigned char* data, int size) {
   static_cast<EmscriptenTransport*>(transport)->handle_message(text != 0, data, static_cast<size_t>(size));
 }
-// 1: the channel took the text frame without its bytes (Channel::on_transport_unscanned);
-// 0: it needs them (mc_transport_frame).
-EMSCRIPTEN_KEEPALIVE int mc_transport_unscanned(void* transport, double max_size) {
-  return static_cast<EmscriptenTransport*>(transport)->handle_unscanned(max_size) ? 1 : 0;
-}
-// 1: the channel dropped a text frame the prefilter found no wanted value in
-// (Channel::on_transport_skipped); 0: it needs the bytes (mc_transport_frame).
-EMSCRIPTEN_KEEPALIVE int mc_transport_skipped(void* transport, double max_size) {
-  return static_cast<EmscriptenTransport*>(transport)->handle_skipped(max_size) ? 1 : 0;
-}
 EMSCRIPTEN_KEEPALIVE void mc_transport_oversize(void* transport, int text, double size) {
   static_cast<EmscriptenTransport*>(transport)->handle_oversize(text != 0, size);
 }
@@ -78,12 +68,13 @@ EMSCRIPTEN_KEEPALIVE void mc_transport_oversize(void* transport, int text, doubl
 
 EmscriptenTransport::~EmscriptenTransport() {
   abort();
-  if (prefilter_set_) mc_transport_prefilter(this, 0, nullptr, 0);
+  if (plan_set_) mc_transport_plan(this, 0, 0, nullptr, 0);
 }
 
-void EmscriptenTransport::set_prefilter(bool on, std::string_view needles) {
-  prefilter_set_ = on;
-  mc_transport_prefilter(this, on ? 1 : 0, needles.data(), static_cast<int>(needles.size()));
+void EmscriptenTransport::set_receive_plan(const ReceivePlan& plan) {
+  plan_set_ = plan.mode != ReceivePlan::Mode::Read;
+  mc_transport_plan(this, static_cast<int>(plan.mode), static_cast<int>(plan.route), plan.needles.data(),
+                    static_cast<int>(plan.needles.size()));
 }
 
 bool EmscriptenTransport::open(const std::string& url, const std::string& protocols_csv) {
@@ -108,7 +99,7 @@ bool EmscriptenTransport::open(const std::string& url, const std::string& protoc
   }
   if (s <= 0) return false;  // 0 is a failure too
   socket_ = s;
-  mc_socket_adopt(s, this, max_frame_bytes_);  // frames arrive through bindings/library.js
+  mc_socket_adopt(s, this, max_frame_bytes_, owner_);  // frames arrive through bindings/library.js
   emscripten_websocket_set_onopen_callback(s, this, on_open);
   emscripten_websocket_set_onerror_callback(s, this, on_error);
   emscripten_websocket_set_onclose_callback(s, this, on_close);
@@ -171,14 +162,6 @@ void EmscriptenTransport::handle_message(bool text, const unsigned char* data, s
   } else {
     listener_->on_transport_binary(data, size);
   }
-}
-
-bool EmscriptenTransport::handle_unscanned(double max_size) {
-  return listener_ ? listener_->on_transport_unscanned(max_size) : true;
-}
-
-bool EmscriptenTransport::handle_skipped(double max_size) {
-  return listener_ ? listener_->on_transport_skipped(max_size) : true;
 }
 
 void EmscriptenTransport::handle_oversize(bool text, double size) {

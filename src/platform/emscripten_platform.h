@@ -26,14 +26,13 @@ class EmscriptenTransport final : public Transport {
   double buffered_amount() const override;
   std::string protocol() const override;
   std::string open_error() const override { return open_error_; }
-  // Kept by bindings/library.js per transport (not per socket), applied to every text frame.
-  void set_prefilter(bool on, std::string_view needles) override;
+  // Kept by bindings/library.js per transport (not per socket) and applied there to every
+  // text frame: a frame the plan decides never enters wasm.
+  void set_receive_plan(const ReceivePlan& plan) override;
 
   // Called from the websocket.h callbacks (file-local trampolines).
   void handle_open();
   void handle_message(bool text, const unsigned char* data, size_t size);
-  bool handle_unscanned(double max_size);
-  bool handle_skipped(double max_size);
   void handle_oversize(bool text, double size);
   void handle_error();
   void handle_close(bool clean, int code, const char* reason);
@@ -44,7 +43,7 @@ class EmscriptenTransport final : public Transport {
   double max_frame_bytes_;
   int socket_ = 0;
   std::string open_error_;
-  bool prefilter_set_ = false;
+  bool plan_set_ = false;
   TransportListener* listener_ = nullptr;
 };
 

@@ -711,10 +711,11 @@ TEST_F(ChannelTest, IncomingFramesAreRoutedOnFieldsRegisteredAtRunTime) {
 TEST_F(ChannelTest, FramesWithoutAWantedValueAreDroppedUnread) {
   make();
   open();
-  EXPECT_FALSE(t.prefilter_on);  // nothing routed: the JS fast path drops everything
+  EXPECT_EQ(t.plan.mode, mc::ReceivePlan::Mode::Route);  // nothing routed: the JS fast path drops everything
+  EXPECT_EQ(t.plan.route, 0u);
   const int room = ch->field_slot("room");
   ch->route(room, "c3", +1);
-  ASSERT_TRUE(t.prefilter_on);
+  ASSERT_TRUE(t.prefilter_on());
   EXPECT_EQ(t.prefilter, (std::vector<std::string>{"\"c3\""}));
   t.text(R"({"room":"c4","text":"c3 x"})");  // no "c3" with its quotes: dropped unread
   t.text(R"({"room":"c1"})");
@@ -739,26 +740,92 @@ TEST_F(ChannelTest, FramesWithoutAWantedValueAreDroppedUnread) {
   ch->route(room, "a\"b", -1);
   // Interest in every frame, or every object: no prefilter.
   ch->route_message(+1);
-  EXPECT_FALSE(t.prefilter_on);
+  EXPECT_FALSE(t.prefilter_on());
   t.text(R"({"room":"c1"})");
   EXPECT_EQ(ev.count(E::Text), 5u);
   ch->route_message(-1);
   ch->route_any_object(+1);
-  EXPECT_FALSE(t.prefilter_on);
+  EXPECT_FALSE(t.prefilter_on());
   ch->route_any_object(-1);
-  ASSERT_TRUE(t.prefilter_on);
+  ASSERT_TRUE(t.prefilter_on());
   // More values than Router::kMaxPrefilterValues: a map lookup in the core decides.
   for (size_t i = 0; i < mc::Router::kMaxPrefilterValues; ++i) ch->route(room, "r" + std::to_string(i), +1);
-  EXPECT_FALSE(t.prefilter_on);
+  EXPECT_FALSE(t.prefilter_on());
   ch->route(room, "r0", -1);
-  EXPECT_TRUE(t.prefilter_on);
+  EXPECT_TRUE(t.prefilter_on());
   EXPECT_EQ(t.prefilter.size(), mc::Router::kMaxPrefilterValues);
   // The limit still applies to a frame that may be over it, and nothing is dropped unread
   // after dispose().
   EXPECT_TRUE(ch->on_transport_skipped(10));
   EXPECT_FALSE(ch->on_transport_skipped(static_cast<double>(cfg.max_message_bytes) + 1));
   ch->dispose();
-  EXPECT_FALSE(t.prefilter_on);
+  EXPECT_FALSE(t.prefilter_on());
+}
+
+// The receive plan (ReceivePlan) is the core's standing answer, which the wasm build applies
+// in JS without asking: after every change of state or interest it must say what
+// on_transport_unscanned / on_transport_skipped would do.
+TEST_F(ChannelTest, TheReceivePlanFollowsStateAndInterest) {
+  using Mode = mc::ReceivePlan::Mode;
+  no_jitter();
+  make();
+  const auto agrees = [&](const char* step) {
+    SCOPED_TRACE(step);
+    const size_t before = ev.count(E::Text);
+    switch (t.plan.mode) {
+      case Mode::Route:
+        ASSERT_TRUE(ch->on_transport_unscanned(10));
+        if (t.plan.route == 0) {
+          EXPECT_EQ(ev.count(E::Text), before);
+        } else {
+          ASSERT_EQ(ev.count(E::Text), before + 1);
+          EXPECT_EQ(ev.of(E::Text).back().route, t.plan.route);
+        }
+        break;
+      case Mode::Prefilter:
+        EXPECT_FALSE(ch->on_transport_unscanned(10));
+        EXPECT_TRUE(ch->on_transport_skipped(10));
+        break;
+      case Mode::Read:
+        if (ch->state() == State::Open) {
+          EXPECT_FALSE(ch->on_transport_unscanned(10));
+          EXPECT_FALSE(ch->on_transport_skipped(10));
+        }
+        break;
+    }
+  };
+  EXPECT_EQ(t.plan.mode, Mode::Read);
+  ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(t.plan.mode, Mode::Read);  // connecting: frames are dropped by the core
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.plan.mode, Mode::Route);
+  agrees("open, no interest");
+  ch->route_message(+1);
+  EXPECT_EQ(t.plan.route, mc::route::kMessage | mc::route::kUnscanned);
+  agrees("on(message)");
+  ch->route(0, "tick", +1);
+  agrees("on(message) + onMessage(tick)");
+  ch->set_js_mirrors_type(false);
+  EXPECT_EQ(t.plan.mode, Mode::Read);
+  agrees("interest in type from more than onMessage");
+  ch->route_message(-1);
+  EXPECT_EQ(t.plan.mode, Mode::Prefilter);
+  EXPECT_EQ(t.prefilter, (std::vector<std::string>{"\"tick\""}));
+  agrees("type interest the core must check");
+  ch->set_js_mirrors_type(true);
+  agrees("onMessage(tick)");
+  ASSERT_TRUE(t.server_close(1006, "", false));
+  EXPECT_EQ(t.plan.mode, Mode::Read);  // reconnecting
+  wait_retry(500);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(t.plan.mode, Mode::Route);
+  EXPECT_EQ(t.plan.route, mc::route::field(0) | mc::route::kUnscanned);
+  agrees("open again");
+  ch->close(1000, "");
+  EXPECT_EQ(t.plan.mode, Mode::Read);  // closing: frames are dropped by the core
+  t.server_close(1000);
+  ch->dispose();
+  EXPECT_EQ(t.plan.mode, Mode::Read);
 }
 
 TEST_F(ChannelTest, NoPrefilterWithTheHeartbeatOn) {
@@ -766,7 +833,7 @@ TEST_F(ChannelTest, NoPrefilterWithTheHeartbeatOn) {
   make();
   ch->route(ch->field_slot("room"), "c3", +1);
   open();
-  EXPECT_FALSE(t.prefilter_on);  // the heartbeat strings are compared to every frame
+  EXPECT_FALSE(t.prefilter_on());  // the heartbeat strings are compared to every frame
   EXPECT_FALSE(ch->on_transport_skipped(10));
 }
 
@@ -775,7 +842,7 @@ TEST_F(ChannelTest, NoPrefilterOnAReliableChannel) {
   make();
   ch->route(ch->field_slot("room"), "c3", +1);
   open();
-  EXPECT_FALSE(t.prefilter_on);  // every object's tag is read
+  EXPECT_FALSE(t.prefilter_on());  // every object's tag is read
   EXPECT_FALSE(ch->on_transport_skipped(10));
 }
 

@@ -155,15 +155,17 @@ class FakeTransport final : public mc::Transport {
     sock = Sock::None;
   }
   double buffered_amount() const override { return buffered; }
-  // Kept and applied in text() as bindings/library.js applies it.
-  void set_prefilter(bool on, std::string_view needles) override {
-    prefilter_on = on;
+  // Kept; text() applies a Prefilter plan as bindings/library.js does (a Route plan changes the
+  // route bits a frame arrives with, so the tests that want it call on_transport_unscanned).
+  void set_receive_plan(const mc::ReceivePlan& p) override {
+    plan = p;
+    ++plans;
     prefilter.clear();
-    if (!on) return;
+    if (p.mode != mc::ReceivePlan::Mode::Prefilter || p.needles.empty()) return;
     size_t start = 0;
-    for (size_t i = 0; i <= needles.size(); ++i) {
-      if (i == needles.size() || needles[i] == '\0') {
-        if (i > start || !needles.empty()) prefilter.emplace_back(needles.substr(start, i - start));
+    for (size_t i = 0; i <= p.needles.size(); ++i) {
+      if (i == p.needles.size() || p.needles[i] == '\0') {
+        prefilter.push_back(p.needles.substr(start, i - start));
         start = i + 1;
       }
     }
@@ -183,7 +185,7 @@ class FakeTransport final : public mc::Transport {
     if (sock != Sock::Open && sock != Sock::Closing) return false;
     const std::string copy(data);  // like a browser event buffer: valid during the call only
     if (!listener_) return true;
-    if (prefilter_on && copy.find('\\') == std::string::npos) {
+    if (prefilter_on() && copy.find('\\') == std::string::npos) {
       bool found = false;
       for (const std::string& n : prefilter) found = found || copy.find(n) != std::string::npos;
       if (!found && listener_->on_transport_skipped(static_cast<double>(copy.size()))) {
@@ -241,8 +243,10 @@ class FakeTransport final : public mc::Transport {
   std::vector<std::pair<int, std::string>> closes;
   size_t aborts = 0;
   size_t sockets = 0;
-  bool prefilter_on = false;
-  std::vector<std::string> prefilter;  // the needles, as set_prefilter() gave them
+  mc::ReceivePlan plan;                // the last set_receive_plan()
+  size_t plans = 0;                    // calls of set_receive_plan()
+  std::vector<std::string> prefilter;  // a Prefilter plan's needles
+  bool prefilter_on() const { return plan.mode == mc::ReceivePlan::Mode::Prefilter; }
   size_t skipped = 0;                  // text frames the listener took unread (on_transport_skipped)
   std::vector<std::string> violations;
 
