@@ -662,8 +662,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   }
 
   #makeSink(): Sink {
-    // The hot path reads these once here, not as private fields per frame (esbuild lowers
-    // #fields to WeakMap lookups for the es2020 target).
+    // The hot path reads these once here, not as private fields per frame.
     const events = this.#events;
     const typed = this.#typed;
     const hooks = this.#hooks;
@@ -678,7 +677,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         let parsed = false;
         const unscanned = route & ROUTE.UNSCANNED;
         // Scanned: the core says whether it looks like JSON. Unscanned (the core did not read
-        // the frame: Channel::on_transport_unscanned): the first byte says, as to the scanner.
+        // the frame: the receive plan Route, docs/architecture.md): the first byte says, as to the scanner.
         if (unscanned ? looksLikeJson(raw) : route & ROUTE.PARSE) {
           try {
             data = JSON.parse(raw);

@@ -49,8 +49,8 @@ export function callAll<A extends unknown[]>(listeners: Iterable<Listener<A>>, .
 
 /** @internal */
 export class Emitter<E extends EventMap<E>> {
-  // TypeScript-private, not #private: esbuild lowers #fields to WeakMap lookups for the
-  // es2020 target, several per delivered message (this class is @internal: not in the public types).
+  // TypeScript-private, not #private: plain properties, read several times per delivered
+  // message (this class is @internal: not in the public types).
   private readonly lists = new Map<keyof E, AnyListener[]>();
   private readonly onceWrappers = new WeakMap<AnyListener, AnyListener>();
   private readonly hooks: EmitterHooks<E>;
