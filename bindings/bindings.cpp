@@ -180,12 +180,8 @@ EMSCRIPTEN_KEEPALIVE int mc_channel_field_slot(WasmChannel* w, const char* p, in
 EMSCRIPTEN_KEEPALIVE void mc_channel_route(WasmChannel* w, int slot, const char* p, int n, int delta) {
   w->channel().route(slot, text(p, n), delta);
 }
-EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) {
-  w->channel().route_message(delta);
-}
-EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) {
-  w->channel().route_any_object(delta);
-}
+EMSCRIPTEN_KEEPALIVE void mc_channel_route_message(WasmChannel* w, int delta) { w->channel().route_message(delta); }
+EMSCRIPTEN_KEEPALIVE void mc_channel_route_any(WasmChannel* w, int delta) { w->channel().route_any_object(delta); }
 // 0 once interest in "type" comes from more than onMessage() (js/channel.ts): frames are then
 // always scanned and routed in the core (Router::set_js_mirrors_type).
 EMSCRIPTEN_KEEPALIVE void mc_channel_js_mirrors_type(WasmChannel* w, int on) {

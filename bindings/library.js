@@ -89,7 +89,7 @@ mergeInto(LibraryManager.library, {
     /** True when `text` cannot be wanted: no backslash and no needle in it. */
     unwanted: function (text, needles) {
       if (text.includes("\\")) return false;
-      for (var i = 0; i < needles.length; i++) if (text.includes(needles[i])) return false;
+      for (const needle of needles) if (text.includes(needle)) return false;
       return true;
     },
 

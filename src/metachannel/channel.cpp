@@ -463,7 +463,8 @@ bool Channel::on_transport_unscanned(double max_size) {
 // dropped as on_transport_text would drop it, without being copied or scanned.
 bool Channel::on_transport_skipped(double max_size) {
   if (disposed_ || state_ != State::Open) return true;
-  if (plan_.mode != ReceivePlan::Mode::Prefilter || max_size > static_cast<double>(config_.max_message_bytes)) return false;
+  if (plan_.mode != ReceivePlan::Mode::Prefilter || max_size > static_cast<double>(config_.max_message_bytes))
+    return false;
   saw_traffic();
   return true;
 }

@@ -247,7 +247,7 @@ class FakeTransport final : public mc::Transport {
   size_t plans = 0;                    // calls of set_receive_plan()
   std::vector<std::string> prefilter;  // a Prefilter plan's needles
   bool prefilter_on() const { return plan.mode == mc::ReceivePlan::Mode::Prefilter; }
-  size_t skipped = 0;                  // text frames the listener took unread (on_transport_skipped)
+  size_t skipped = 0;  // text frames the listener took unread (on_transport_skipped)
   std::vector<std::string> violations;
 
  private:

@@ -142,7 +142,10 @@ test("the prefilter drops frames nobody routes on, and delivers what the scanned
   const logs = { pre: [], scanned: [] };
   const pre = channelFor(t, url);
   const scanned = channelFor(t, url, { heartbeat: { intervalMs: 60000, timeoutMs: 60000, message: "hb-ping", pong: "hb-pong" } });
-  for (const [name, ch] of [["pre", pre], ["scanned", scanned]]) {
+  for (const [name, ch] of [
+    ["pre", pre],
+    ["scanned", scanned],
+  ]) {
     const data = new mc.LiveDataClient(ch);
     for (const c of ["c3", 'a"b', "h\u00e9llo \u{1F600}", "end"]) data.subscribe(c, (msg) => logs[name].push(["data", c, msg.n]));
     // A second routed member, through the route API the clients use.
