@@ -79,18 +79,22 @@ mergeInto(LibraryManager.library, {
     lastText: null,
     /**
      * The core's receive plans (ReceivePlan in src/metachannel/transport.h), by transport, for
-     * text frames within the size limit: {route, needles: null} routes every frame with
-     * `route` (0: drops it), as Channel::on_transport_unscanned would; {route: 0, needles}
-     * drops a frame with none of `needles` in it, as Channel::on_transport_skipped would. No
+     * text frames within the size limit: {route, wanted: null} routes every frame with
+     * `route` (0: drops it), as Channel::on_transport_unscanned would; {route: 0, wanted}
+     * drops a frame `wanted` does not match, as Channel::on_transport_skipped would. No
      * entry: the core reads every frame. A Map, made at start-up; the core replaces an entry
      * on every change of state or interest.
      */
     plans: null,
-    /** True when `text` cannot be wanted: no backslash and no needle in it. */
-    unwanted: function (text, needles) {
-      if (text.includes("\\")) return false;
-      for (const needle of needles) if (text.includes(needle)) return false;
-      return true;
+    /**
+     * The prefilter's test: a backslash or one of the needles (the core's NUL-separated list),
+     * as one regular expression (one pass over the frame; two String.includes calls took 40%
+     * longer on a 120-byte frame in Node 22).
+     */
+    wantedTest: function (needles) {
+      const parts = ["\\\\"];
+      for (const needle of needles) if (needle) parts.push(needle.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+      return new RegExp(parts.join("|"));
     },
 
     // --- the send path: the text is encoded into a buffer of its own (never the receive
@@ -255,7 +259,7 @@ mergeInto(LibraryManager.library, {
   mc_transport_plan__deps: ["$MC"],
   mc_transport_plan: function (transport, mode, route, p, n) {
     if (mode === 0) MC.plans.delete(transport);
-    else MC.plans.set(transport, { route: route, needles: mode === 2 ? (n ? MC.decode(p, n).split("\0") : []) : null });
+    else MC.plans.set(transport, { route: route, wanted: mode === 2 ? MC.wantedTest(n ? MC.decode(p, n).split("\0") : []) : null });
   },
 
   mc_socket_adopt__deps: ["$MC"],
@@ -272,14 +276,14 @@ mergeInto(LibraryManager.library, {
         // unit, other text up to 3): the frame is routed or dropped here, without entering wasm.
         const plan = MC.plans.get(transport);
         if (plan !== undefined && data.length * 3 <= maxBytes) {
-          if (plan.needles === null) {
+          if (plan.wanted === null) {
             // The fast path: the core reads nothing in the frame; the JS layer routes it by its
             // own JSON.parse (route bit UNSCANNED).
             if (plan.route !== 0) MC.events.text(owner, data, plan.route);
             return;
           }
-          // The prefilter: none of the wanted values is in the frame.
-          if (MC.unwanted(data, plan.needles)) return;
+          // The prefilter: none of the wanted values (and no escape) is in the frame.
+          if (!plan.wanted.test(data)) return;
         }
         MC.lastText = data;
         try {
