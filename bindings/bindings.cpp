@@ -223,4 +223,10 @@ EMSCRIPTEN_BINDINGS(metachannel) {
   emscripten::function("validateUrl", &validateUrl);
   emscripten::function("redactUrl", &redactUrl);
   emscripten::constant("VOCABULARY_DIGEST", static_cast<double>(mc::kVocabularyDigest));
+  // False in the lite core (metachannel-lite.wasm): no reliable delivery, no presence.
+#ifdef MC_LITE
+  emscripten::constant("RELIABILITY", false);
+#else
+  emscripten::constant("RELIABILITY", true);
+#endif
 }

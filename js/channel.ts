@@ -208,6 +208,12 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         "no WebSocket implementation is available: on Node 20 run `npm install ws` (or start node with --experimental-websocket), or pass options.WebSocket",
       );
     }
+    if ((wire.reliable || wire.presence) && !core.RELIABILITY) {
+      throw new MetaChannelError(
+        "NOT_SUPPORTED",
+        `options.${wire.reliable ? "reliable" : "presence"}: reliable delivery and presence are not in the lite core; load the full one (ready() without { core: "lite" })`,
+      );
+    }
     if (typeof url === "string") {
       const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);

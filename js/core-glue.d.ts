@@ -72,6 +72,8 @@ declare module "#core-glue" {
     redactUrl(url: string): string;
     /** The digest of src/metachannel/vocabulary.h this wasm was built with. */
     VOCABULARY_DIGEST: number;
+    /** False in the lite core (metachannel-lite.wasm): no reliable delivery, no presence. */
+    RELIABILITY: boolean;
     mc: CoreBridge;
     /** An index into STATES. */
     _mc_channel_state(channel: Address): number;

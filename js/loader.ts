@@ -17,8 +17,10 @@ interface WasmSource {
   bytes: Uint8Array;
   where: string;
 }
-/** The file the package ships; locateFile(name) is called with exactly this name. */
+/** The files the package ships (full and lite core); locateFile(name) is called with one of these names. */
 export const WASM_NAME = "metachannel.wasm";
+export const LITE_WASM_NAME = "metachannel-lite.wasm";
+type WasmName = typeof WASM_NAME | typeof LITE_WASM_NAME;
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 // Variables, so that bundlers leave these Node-only imports alone.
 const FS_MODULE = "node:fs";
@@ -59,11 +61,14 @@ export function requireCore(what: string): CoreModule {
  * `new URL("./metachannel.wasm", import.meta.url)`, the form Vite, webpack 5 and Parcel detect:
  * they copy the file into the app's output and rewrite the URL.
  */
-function defaultWasmUrl(): string {
-  if (__MC_FORMAT__ === "esm") return new URL("./metachannel.wasm", import.meta.url).href;
-  if (__MC_FORMAT__ === "iife" && scriptUrl) return new URL(WASM_NAME, scriptUrl).href;
-  if (typeof location !== "undefined" && location.href) return new URL(WASM_NAME, location.href).href;
-  return WASM_NAME;
+function defaultWasmUrl(name: WasmName): string {
+  if (__MC_FORMAT__ === "esm") {
+    // Both written out: bundlers copy the files they see referenced this way.
+    return name === LITE_WASM_NAME ? new URL("./metachannel-lite.wasm", import.meta.url).href : new URL("./metachannel.wasm", import.meta.url).href;
+  }
+  if (__MC_FORMAT__ === "iife" && scriptUrl) return new URL(name, scriptUrl).href;
+  if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
+  return name;
 }
 
 /**
@@ -73,10 +78,10 @@ function defaultWasmUrl(): string {
  * there: asking for it would only log a 404 in the console, so the inline copy is used at once.
  * (Bundlers that copy the file rewrite the URL; unbundled, the module is metachannel.mjs.)
  */
-function bundledWithoutWasm(url: string): boolean {
+function bundledWithoutWasm(url: string, name: WasmName): boolean {
   if (__MC_FORMAT__ !== "esm") return false;
   const here = new URL(import.meta.url);
-  return !here.pathname.endsWith("/metachannel.mjs") && new URL(WASM_NAME, here).href === url;
+  return !here.pathname.endsWith("/metachannel.mjs") && new URL(name, here).href === url;
 }
 
 function loadFailed(where: string, why: string, cause?: unknown): MetaChannelError {
@@ -105,19 +110,21 @@ interface NodeFs {
 }
 async function nodeFs(): Promise<NodeFs> {
   // process.getBuiltinModule: Node >= 20.16 / 22.3, synchronous; import() for older releases.
-  const builtin = (process as { getBuiltinModule?: (name: string) => unknown }).getBuiltinModule;
+  // Read through globalThis: Parcel polyfills a bare `process` in browser bundles.
+  const node = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process;
+  const builtin = node?.getBuiltinModule;
   if (typeof builtin === "function") return builtin(FS_MODULE) as NodeFs;
   return import(/* webpackIgnore: true */ /* @vite-ignore */ FS_MODULE);
 }
 
-async function readWasmInNode(locateFile: ReadyOptions["locateFile"]): Promise<WasmSource> {
+async function readWasmInNode(locateFile: ReadyOptions["locateFile"], name: WasmName): Promise<WasmSource> {
   const fs = await nodeFs();
   let where: string | URL;
-  if (locateFile) where = locateFile(WASM_NAME);
+  if (locateFile) where = locateFile(name);
   else if (__MC_FORMAT__ === "cjs") {
     const path: { join(...parts: string[]): string } = await import(/* webpackIgnore: true */ /* @vite-ignore */ PATH_MODULE);
-    where = path.join(__dirname, WASM_NAME);
-  } else where = new URL(defaultWasmUrl());
+    where = path.join(__dirname, name);
+  } else where = new URL(defaultWasmUrl(name));
   const shown = String(where instanceof URL ? where.pathname : where);
   if (typeof where === "string" && /^https?:/.test(where)) return fetchWasm(where);
   try {
@@ -140,23 +147,24 @@ async function fetchWasm(url: string): Promise<WasmSource> {
 }
 
 /** The wasm bytes this environment should use, and where they came from (for messages). */
-async function wasmBytes({ locateFile, wasmBinary }: ReadyOptions): Promise<WasmSource> {
+async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promise<WasmSource> {
+  const name: WasmName = core === "lite" ? LITE_WASM_NAME : WASM_NAME;
   if (wasmBinary)
     return {
       bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength),
       where: "options.wasmBinary",
     };
   if (!locateFile && inlineWasm) return { bytes: inlineWasm, where: "the inline copy" };
-  if (isNode) return readWasmInNode(locateFile);
+  if (isNode) return readWasmInNode(locateFile, name);
   if (locateFile) {
-    const url: unknown = locateFile(WASM_NAME);
+    const url: unknown = locateFile(name);
     if (typeof url !== "string" && !(url instanceof URL)) invalid("options.locateFile(name)", "to return a URL string", url);
     return fetchWasm(String(url));
   }
   let url = "beside the script";
   try {
-    url = defaultWasmUrl();
-    if (bundledWithoutWasm(url)) throw loadFailed(url, "the bundler did not copy metachannel.wasm beside the bundle");
+    url = defaultWasmUrl(name);
+    if (bundledWithoutWasm(url, name)) throw loadFailed(url, `the bundler did not copy ${name} beside the bundle`);
     const fetched = await fetchWasm(url);
     if (isWasm(fetched.bytes)) return fetched;
     throw loadFailed(url, `got ${describeBytes(fetched.bytes)}`);
@@ -203,9 +211,10 @@ export function ready(options: ReadyOptions = {}): Promise<void> {
   if (readyPromise) return readyPromise;
   if (options === null || typeof options !== "object") invalid("ready(options)", "an object", options);
   for (const key of Object.keys(options)) {
-    if (key !== "locateFile" && key !== "wasmBinary") invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary", key);
+    if (key !== "locateFile" && key !== "wasmBinary" && key !== "core") invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary, core", key);
   }
-  const { locateFile, wasmBinary } = options as { locateFile?: unknown; wasmBinary?: unknown };
+  const { locateFile, wasmBinary, core: which } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown };
+  if (which !== undefined && which !== "full" && which !== "lite") invalid("options.core", '"full" or "lite"', which);
   if (locateFile !== undefined && typeof locateFile !== "function") invalid("options.locateFile", "a function (name) => url", locateFile);
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
@@ -217,8 +226,8 @@ export function ready(options: ReadyOptions = {}): Promise<void> {
   return readyPromise;
 }
 
-async function load({ locateFile, wasmBinary }: ReadyOptions): Promise<void> {
-  const source = await wasmBytes({ locateFile, wasmBinary } as ReadyOptions);
+async function load({ locateFile, wasmBinary, core: which }: ReadyOptions): Promise<void> {
+  const source = await wasmBytes({ locateFile, wasmBinary, core: which } as ReadyOptions);
   const wasmModule = await compile(source);
   await loadNodeWebSocket();
   const instance = await new Promise<CoreModule>((resolve, reject) => {

@@ -7,13 +7,21 @@ import type { State } from "./vocabulary.js";
 /** @public */
 export interface ReadyOptions {
   /**
-   * Where to fetch the .wasm from (a URL; in Node also a file path): called with
-   * "metachannel.wasm", the file the package ships, in every environment. Default: next to
-   * the script (bundlers that follow `new URL(…, import.meta.url)` copy it for you).
+   * Where to fetch the .wasm from (a URL; in Node also a file path): called with the name of
+   * the file the package ships, "metachannel.wasm" (or "metachannel-lite.wasm" with
+   * `core: "lite"`), in every environment. Default: next to the script (bundlers that follow
+   * `new URL(…, import.meta.url)` copy it for you).
    */
   locateFile?(name: string): string;
   /** The .wasm bytes, if you already have them (no fetch, no file read). */
   wasmBinary?: ArrayBuffer | Uint8Array;
+  /**
+   * Which core to load. "full" (default): everything. "lite": metachannel-lite.wasm, less than
+   * half the download (a 23 KB gzip wasm instead of 55 KB), without reliable delivery and presence:
+   * a Channel with `reliable` or `presence` then throws NOT_SUPPORTED. The inline builds carry
+   * the full core and use it either way.
+   */
+  core?: "full" | "lite";
 }
 
 // ------------------------------------------------------------------------------ Channel

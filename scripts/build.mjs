@@ -9,6 +9,7 @@ import { emitDeclarations, extract } from "./api.mjs";
 const debug = process.argv.includes("--debug");
 const buildDir = path.join(root, debug ? "build/wasm-debug" : "build/wasm");
 const outDir = path.join(root, debug ? "dist-debug" : "dist");
+const liteDir = path.join(root, "build/wasm-lite");
 
 export async function build() {
   ensurePackages("build");
@@ -28,6 +29,15 @@ export async function build() {
   }
   run("cmake", ["--build", buildDir, "-j2"], { env });
   if (!debug) (await import("./wasm-opt.mjs")).optimize(path.join(buildDir, "metachannel_core.wasm")); // a current wasm-opt over the release wasm
+  if (!debug) {
+    // The lite core (no reliable delivery or presence), for ready({ core: "lite" }): the same
+    // link without reliability.cpp and nlohmann/json, loaded by the same glue (scripts/lite-core.mjs).
+    if (!existsSync(path.join(liteDir, "CMakeCache.txt"))) {
+      run("emcmake", ["cmake", "-S", ".", "-B", liteDir, "-DCMAKE_BUILD_TYPE=Release", "-DMETACHANNEL_DEBUG_WASM=OFF", "-DMETACHANNEL_LITE=ON"], { env });
+    }
+    run("cmake", ["--build", liteDir, "-j2"], { env });
+    (await import("./wasm-opt.mjs")).optimize(path.join(liteDir, "metachannel_core.wasm"));
+  }
 
   // The Emscripten glue is a script defining `createMetachannelCore`; make it an ES module
   // esbuild can bundle into every format.
@@ -134,6 +144,18 @@ export async function build() {
     outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" });
   }
   copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
+  const wasmFiles = ["metachannel.wasm"];
+  if (!debug) {
+    const { adoptGlue } = await import("./lite-core.mjs");
+    adoptGlue({
+      fullGlue: path.join(buildDir, "metachannel_core.js"),
+      fullWasm: wasmFile,
+      liteGlue: path.join(liteDir, "metachannel_core.js"),
+      liteWasm: path.join(liteDir, "metachannel_core.wasm"),
+      out: path.join(outDir, "metachannel-lite.wasm"),
+    });
+    wasmFiles.push("metachannel-lite.wasm");
+  }
   // The published types, generated from js/*.ts (tsc declarations rolled up by api-extractor;
   // the API report is checked by the package suite, see scripts/api.mjs). One declaration
   // file, as ES module types (.d.ts, "type": "module") and CommonJS types (.d.cts).
@@ -141,7 +163,7 @@ export async function build() {
   const types = extract({ report: false });
   if (!types.ok) throw new Error("build: api-extractor could not roll up the types (see above)");
   for (const name of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(types.rollup, path.join(outDir, name));
-  for (const f of [...outputs.map((o) => o.outfile), "metachannel.wasm"]) {
+  for (const f of [...outputs.map((o) => o.outfile), ...wasmFiles]) {
     console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);
   }
 }

@@ -106,6 +106,12 @@ async function main() {
       await stage("native under ASan+UBSan", "ctest", ["--test-dir", "build/native-asan", "--output-on-failure", "-j2"]);
     } else if (s === "node") {
       await stage("node 20 + ws", process.execPath, testArgs, { env: { MC_NODE_FLAVOR: "node20-ws" } });
+      // The lite core (ready({ core: "lite" }): no reliable delivery or presence) under the
+      // suites that use neither: same deliveries, same errors (tests/node/helpers.js).
+      const liteFiles = ["channel", "clients", "fast-path", "generic-route", "reentrancy", "resilience-queue"].map((f) => `tests/node/${f}.test.js`);
+      await stage("node 20 + ws, lite core", process.execPath, ["--test", "--test-concurrency=1", ...liteFiles], {
+        env: { MC_NODE_FLAVOR: "node20-ws", MC_CORE: "lite" },
+      });
     } else if (s === "node-undici") {
       await stage("node 20 built-in WebSocket", process.execPath, ["--experimental-websocket", ...testArgs], { env: { MC_NODE_FLAVOR: "node20-undici" } });
     } else if (s === "node22") {

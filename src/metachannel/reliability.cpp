@@ -92,16 +92,6 @@ Reliability::Reliability(ReliabilityHost& host, Scheduler& scheduler, std::strin
   resend_tokens_at_ = resend_bytes_at_ = request_tokens_at_ = nack_tokens_at_ = t;
 }
 
-void Reliability::make_id() {
-  static const char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  id_.clear();
-  for (int i = 0; i < 12; ++i) {  // 12 of 36 symbols: about 62 bits
-    size_t k = static_cast<size_t>(scheduler_.random01() * 36);
-    if (k > 35) k = 35;
-    id_.push_back(kAlphabet[k]);
-  }
-}
-
 // ---------------------------------------------------------------------------- sending
 
 bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::string& out) {

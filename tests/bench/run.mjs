@@ -324,6 +324,13 @@ async function bundleSizes() {
       js: { raw: f("metachannel.js").length, gzip: gz(f("metachannel.js")) },
       wasm: { raw: wasm.length, gzip: gz(wasm) },
     },
+    // ready({ core: "lite" }): the same script, the lite wasm (no reliable delivery or presence).
+    scriptTagLite: {
+      files: ["dist/metachannel.js", "dist/metachannel-lite.wasm"],
+      raw: f("metachannel.js").length + f("metachannel-lite.wasm").length,
+      gzip: gz(f("metachannel.js")) + gz(f("metachannel-lite.wasm")),
+      wasm: { raw: f("metachannel-lite.wasm").length, gzip: gz(f("metachannel-lite.wasm")) },
+    },
     esm: {
       files: ["dist/metachannel.mjs", "dist/metachannel.wasm"],
       raw: f("metachannel.mjs").length + wasm.length,
@@ -612,6 +619,7 @@ function targets(F) {
   }
   if (F.bundle) {
     add("script tag JS+wasm gzip", F.bundle.scriptTag.gzip, "≤ 30 KB", F.bundle.scriptTag.gzip <= 30 * 1024);
+    add('script tag JS+wasm gzip, ready({ core: "lite" })', F.bundle.scriptTagLite.gzip, "≤ 30 KB", F.bundle.scriptTagLite.gzip <= 30 * 1024);
     add("ESM JS+wasm gzip", F.bundle.esm.gzip, "≤ 30 KB", F.bundle.esm.gzip <= 30 * 1024);
   }
   if (F.coldstart) {
@@ -708,6 +716,10 @@ function markdown(R) {
     L.push(`| script tag: metachannel.js + metachannel.wasm | ${kb(b.scriptTag.raw)} | **${kb(b.scriptTag.gzip)}** |`);
     L.push(`| — metachannel.js | ${kb(b.scriptTag.js.raw)} | ${kb(b.scriptTag.js.gzip)} |`);
     L.push(`| — metachannel.wasm | ${kb(b.scriptTag.wasm.raw)} | ${kb(b.scriptTag.wasm.gzip)} |`);
+    L.push(
+      `| script tag, \`ready({ core: "lite" })\`: metachannel.js + metachannel-lite.wasm | ${kb(b.scriptTagLite.raw)} | **${kb(b.scriptTagLite.gzip)}** |`,
+    );
+    L.push(`| — metachannel-lite.wasm | ${kb(b.scriptTagLite.wasm.raw)} | ${kb(b.scriptTagLite.wasm.gzip)} |`);
     L.push(`| ESM: metachannel.mjs + metachannel.wasm | ${kb(b.esm.raw)} | **${kb(b.esm.gzip)}** |`);
     L.push(
       `| reconnecting-websocket (${b.peers.rws.what}) | ${kb(b.peers.rws.raw)} | ${kb(b.peers.rws.gzip)} (own iife.min: ${kb(b.peers.rws.iifeMinGzip)}) |`,

@@ -80,3 +80,28 @@ test("the inline script (dist/metachannel.inline.js) loads no .wasm and round-tr
   assert.deepEqual(wasm, [], "no .wasm requested");
   h.assertNoErrors(page);
 });
+
+test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm alone; a channel works; reliable is NOT_SUPPORTED', async () => {
+  const { url } = await h.relay.createChannel();
+  const { page, wasm, result } = await open(
+    "loading-lite",
+    "metachannel.js",
+    `(async () => {
+       await MetaChannel.ready({ core: "lite" });
+       const a = new MetaChannel.Channel(${JSON.stringify(url)});
+       const b = new MetaChannel.Channel(${JSON.stringify(url)});
+       const got = new Promise((resolve) => b.onMessage("greet", (m) => resolve(m.text)));
+       await Promise.all([a.opened(), b.opened()]);
+       a.send({ type: "greet", text: "from the lite core" });
+       let refused = null;
+       try { new MetaChannel.Channel(${JSON.stringify(url)}, { presence: true }); } catch (e) { refused = e.code; }
+       window.result = { text: await got, refused };
+       a.dispose();
+       b.dispose();
+     })().catch((e) => { window.result = { error: String(e) }; });`,
+  );
+  assert.deepEqual(result, { text: "from the lite core", refused: "NOT_SUPPORTED" });
+  assert.equal(wasm.length, 1, wasm.join(", "));
+  assert.match(wasm[0], /\/dist\/metachannel-lite\.wasm$/);
+  h.assertNoErrors(page);
+});

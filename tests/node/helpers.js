@@ -9,7 +9,8 @@ export const flavor = process.env.MC_NODE_FLAVOR || "node20-ws";
 export const distDir = process.env.MC_DIST_DIR || path.join(root, "dist");
 
 export const mc = await import(path.join(distDir, "metachannel.mjs"));
-await mc.ready();
+// MC_CORE=lite: the lite core (scripts/test.mjs runs some suites with it).
+await mc.ready(process.env.MC_CORE === "lite" ? { core: "lite" } : {});
 
 /** A relay for one test; closed by the returned dispose (use with t.after). */
 export async function relayFor(t, options = {}) {

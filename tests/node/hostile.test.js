@@ -710,7 +710,7 @@ test("INVALID_ARGUMENT for ready() options (in a fresh process: ready() is idemp
   const source = `
     const mc = await import(${dist});
     const out = [];
-    for (const [what, arg] of [["5", 5], ["null", null], ["unknown", { wasmUrl: "x" }], ["locateFile", { locateFile: "x" }], ["wasmBinary", { wasmBinary: "x" }]]) {
+    for (const [what, arg] of [["5", 5], ["null", null], ["unknown", { wasmUrl: "x" }], ["locateFile", { locateFile: "x" }], ["wasmBinary", { wasmBinary: "x" }], ["core", { core: "small" }]]) {
       try { mc.ready(arg); out.push([what, "no throw"]); } catch (e) { out.push([what, e.code, e.message]); }
     }
     await mc.ready();
@@ -726,7 +726,7 @@ test("INVALID_ARGUMENT for ready() options (in a fresh process: ready() is idemp
     ),
   );
   const rows = JSON.parse(stdout.trim().split("\n").pop());
-  const expected = { 5: "options", null: "options", unknown: "wasmUrl", locateFile: "locateFile", wasmBinary: "wasmBinary" };
+  const expected = { 5: "options", null: "options", unknown: "wasmUrl", locateFile: "locateFile", wasmBinary: "wasmBinary", core: "options.core" };
   for (const [what, code, message] of rows.slice(0, -1)) {
     assert.equal(code, "INVALID_ARGUMENT", `ready(${what}): ${code} ${message ?? ""}`);
     assert.ok(message.includes(expected[what]), `ready(${what}): "${message}" names ${expected[what]}`);

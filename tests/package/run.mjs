@@ -61,6 +61,7 @@ async function main() {
         "dist/metachannel.cjs",
         "dist/metachannel.js",
         "dist/metachannel.wasm",
+        "dist/metachannel-lite.wasm",
         "dist/metachannel.d.ts",
         "js/relay/server.js",
         "js/relay/cli.js",
@@ -94,7 +95,7 @@ async function main() {
     const install = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, "ws", ...tools], { cwd: project, timeoutMs: 300000 });
     report(install.code === 0, `npm install <tarball> ws ${tools.join(" ")} in a fresh project`, install.stdout + install.stderr);
     if (install.code !== 0) return;
-    for (const f of ["esm.mjs", "cjs.cjs", "types.ts", "types-cjs.cts", "typed.ts"]) copyFileSync(path.join(fixtures, f), path.join(project, f));
+    for (const f of ["esm.mjs", "cjs.cjs", "lite.mjs", "types.ts", "types-cjs.cts", "typed.ts"]) copyFileSync(path.join(fixtures, f), path.join(project, f));
     check("the installed package has the tarball's version and needs no Emscripten", () => {
       const installed = JSON.parse(readFileSync(path.join(project, "node_modules/metachannel/package.json"), "utf8"));
       if (installed.version !== pkg.version) return `installed ${installed.version}, expected ${pkg.version}`;
@@ -133,6 +134,13 @@ async function main() {
       }
     }
 
+    const lite = await exec(process.execPath, ["lite.mjs"], { cwd: project, timeoutMs: 60000 });
+    report(
+      lite.code === 0 && lastJsonLine(lite.stdout)?.ok === true,
+      'ready({ core: "lite" }) from the tarball: metachannel-lite.wasm, a message exchanged, reliable refused (NOT_SUPPORTED)',
+      `exit ${lite.code}\n${lite.stdout}\n${lite.stderr}`,
+    );
+
     // ------------------------------------------------------------------ TypeScript
     const tsc = path.join(project, "node_modules/typescript/bin/tsc");
     // No @types/node in the project: the consumers only need the DOM lib (console, Uint8Array).
@@ -170,7 +178,7 @@ async function main() {
     const attwBin = path.join(project, "node_modules/@arethetypeswrong/cli/dist/index.js");
     const attw = await exec(
       process.execPath,
-      [attwBin, tarball, "--profile", "node16", "--exclude-entrypoints", "./metachannel.wasm", "./relay", "--format", "ascii"],
+      [attwBin, tarball, "--profile", "node16", "--exclude-entrypoints", "./metachannel.wasm", "./metachannel-lite.wasm", "./relay", "--format", "ascii"],
       { cwd: project, timeoutMs: 120000 },
     );
     report(
