@@ -681,7 +681,7 @@ function markdown(R) {
       "2. Filtered receive (1 of 10 channels)",
       F.filtered,
       ["raw", "mc", "mc2"],
-      `Same flood; raw parses every frame and keeps \`msg.channel === "c3"\`; metachannel: ${F.filtered.mc?.filterVia === "LiveDataClient" ? '`new LiveDataClient(channel).subscribe("c3", fn)`' : 'what LiveDataClient registers (`_route(3, "c3", 1)` + `_hook(8, fn)`; this build exports no LiveDataClient)'}: the core routes CHANNEL "c3" and drops the other 9/10 in wasm. Rates and µs are per flood message (delivered: 1/10).`,
+      `Same flood; raw parses every frame and keeps \`msg.channel === "c3"\`; metachannel: ${F.filtered.mc?.filterVia === "LiveDataClient" ? '`new LiveDataClient(channel).subscribe("c3", fn)`' : 'what LiveDataClient registers (`_route(3, "c3", 1)` + `_hook(8, fn)`; this build exports no LiveDataClient)'}: the receive plan (docs/architecture.md) drops the other 9/10 before they enter wasm. Rates and µs are per flood message (delivered: 1/10).`,
     );
   if (F.send)
     tput(
