@@ -39,6 +39,17 @@ const FRAMES = [
   '{"__proto__":{"type":"tick"},"n":17}',
 ];
 
+/** A plain `ws` client on the channel (frames sent as raw text), closed after the test. */
+async function rawSender(t, url, options) {
+  const sender = new WebSocket(url, options);
+  t.after(() => sender.terminate());
+  await new Promise((resolve, reject) => {
+    sender.once("open", resolve);
+    sender.once("error", reject);
+  });
+  return sender;
+}
+
 function listen(ch, log, name) {
   ch.on("message", (data, meta) => log.push([name, "message", data, { ...meta }]));
   for (const type of ["tick", 'a"b', "héllo \u{1F600}", "\uFFFD"]) {
@@ -62,12 +73,7 @@ test("the fast path and the scanned path deliver the same frames to the same lis
   c.onMessage("tick", (msg, meta) => typedOnly.push([msg, { ...meta }]));
   await Promise.all([a.opened(), b.opened(), c.opened()]);
 
-  const sender = new WebSocket(url);
-  t.after(() => sender.terminate());
-  await new Promise((resolve, reject) => {
-    sender.once("open", resolve);
-    sender.once("error", reject);
-  });
+  const sender = await rawSender(t, url);
   for (const f of FRAMES) sender.send(f);
   sender.send('{"type":"tick","end":true}');
   const ended = (log) => log.some((e) => e[1] === "onMessage(tick)" && e[2].end);
@@ -98,12 +104,7 @@ test("interest in `type` from the internal route API turns the fast path off: ho
   ch._route("type", "hooked", 1);
   ch.onMessage("typed", (msg) => typed.push(msg.n));
   await ch.opened();
-  const sender = new WebSocket(url);
-  t.after(() => sender.terminate());
-  await new Promise((resolve, reject) => {
-    sender.once("open", resolve);
-    sender.once("error", reject);
-  });
+  const sender = await rawSender(t, url);
   for (const [i, type] of ["hooked", "typed", "neither", "hooked"].entries()) sender.send(JSON.stringify({ type, n: i }));
   await waitFor(() => hooked.length === 3 && typed.length === 1, { what: "the routed frames" });
   // FIELD << 0 is the route bit of both: the hook sees every frame of a wanted type.
@@ -153,12 +154,7 @@ test("the prefilter drops frames nobody routes on, and delivers what the scanned
     ch._route("room", "lobby", 1);
   }
   await Promise.all([pre.opened(), scanned.opened()]);
-  const sender = new WebSocket(url);
-  t.after(() => sender.terminate());
-  await new Promise((resolve, reject) => {
-    sender.once("open", resolve);
-    sender.once("error", reject);
-  });
+  const sender = await rawSender(t, url);
   for (const f of ROUTED) sender.send(f);
   sender.send('{"room":"lobby","n":15}');
   sender.send('{"channel":"end","n":16}');
@@ -178,12 +174,7 @@ test("a frame the prefilter drops is never copied into wasm: memory does not gro
   const got = [];
   new mc.LiveDataClient(ch).subscribe("wanted", (msg) => got.push(msg.pad.length));
   await ch.opened();
-  const sender = new WebSocket(url, { maxPayload: limit });
-  t.after(() => sender.terminate());
-  await new Promise((resolve, reject) => {
-    sender.once("open", resolve);
-    sender.once("error", reject);
-  });
+  const sender = await rawSender(t, url, { maxPayload: limit });
   const big = (channel) => JSON.stringify({ channel, pad: "x".repeat(8 << 20) });
   const before = mc._memoryBytes();
   sender.send(big("other"));
