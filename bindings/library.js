@@ -250,18 +250,19 @@ mergeInto(LibraryManager.library, {
     return p;
   },
 
-  // The transport takes the socket websocket.h just created (id) and receives its frames here
-  // (websocket.h's own message handler is never registered: it mallocs a buffer per frame and
-  // encodes text with a JS loop). Text is encoded with TextEncoder.encodeInto into one reusable
-  // buffer and its original string kept for the JS layer; a frame over the size limit is
-  // reported by size without entering the heap (which would grow for good).
-  // mode: ReceivePlan::Mode (0 Read, 1 Route, 2 Prefilter).
+  // The core's receive plan for a transport (Channel::update_receive; `plans` above). mode:
+  // ReceivePlan::Mode (0 Read, 1 Route, 2 Prefilter).
   mc_transport_plan__deps: ["$MC"],
   mc_transport_plan: function (transport, mode, route, p, n) {
     if (mode === 0) MC.plans.delete(transport);
     else MC.plans.set(transport, { route: route, wanted: mode === 2 ? MC.wantedTest(n ? MC.decode(p, n).split("\0") : []) : null });
   },
 
+  // The transport takes the socket websocket.h just created (id) and receives its frames here
+  // (websocket.h's own message handler is never registered: it mallocs a buffer per frame and
+  // encodes text with a JS loop). Text is encoded with TextEncoder.encodeInto into one reusable
+  // buffer and its original string kept for the JS layer; a frame over the size limit is
+  // reported by size without entering the heap (which would grow for good).
   mc_socket_adopt__deps: ["$MC"],
   mc_socket_adopt: function (id, transport, maxBytes, owner) {
     const s = MC.lastSocket;
