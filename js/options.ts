@@ -68,6 +68,22 @@ function number(v: unknown, path: string): number {
 }
 
 /**
+ * An option group that is off unless given as `true` or an object of its members (reliable,
+ * presence): turns `wire[group]` on and reads the object's numeric members. Returns the object,
+ * if one was given.
+ */
+function onOffGroup(value: unknown, group: "reliable" | "presence", keys: readonly string[], wire: WireOptions): Record<string, unknown> | null {
+  if (value === undefined || value === false) return null;
+  const type = group === "reliable" ? "ReliableOptions" : "PresenceOptions";
+  if (value !== true && !plainObject(value)) invalid(`options.${group}`, `a boolean or an object of ${type}`, value);
+  wire[group] = true;
+  if (!plainObject(value)) return null;
+  checkKeys(value, keys, `${group}.`);
+  readNumbers(value, group, wire);
+  return value;
+}
+
+/**
  * Copies every numeric option of `group` ("" for the top level) that `obj` gives into `wire`,
  * checked against its bounds.
  */
@@ -208,27 +224,9 @@ export function normalizeOptions(input: unknown, extraKeys: readonly string[] = 
     }
   }
 
-  const rel = options.reliable;
-  if (rel !== undefined && rel !== false) {
-    if (rel !== true && !plainObject(rel)) invalid("options.reliable", "a boolean or an object of ReliableOptions", rel);
-    wire.reliable = true;
-    if (plainObject(rel)) {
-      checkKeys(rel, RELIABLE_KEYS, "reliable.");
-      readNumbers(rel, "reliable", wire);
-    }
-  }
-
-  const pr = options.presence;
-  let presenceState: string | undefined;
-  if (pr !== undefined && pr !== false) {
-    if (pr !== true && !plainObject(pr)) invalid("options.presence", "a boolean or an object of PresenceOptions", pr);
-    wire.presence = true;
-    if (plainObject(pr)) {
-      checkKeys(pr, PRESENCE_KEYS, "presence.");
-      readNumbers(pr, "presence", wire);
-      if (pr.state !== undefined) presenceState = jsonText(pr.state, "presence.state");
-    }
-  }
+  onOffGroup(options.reliable, "reliable", RELIABLE_KEYS, wire);
+  const pr = onOffGroup(options.presence, "presence", PRESENCE_KEYS, wire);
+  const presenceState = pr?.state !== undefined ? jsonText(pr.state, "presence.state") : undefined;
 
   return { wire, WebSocket: options.WebSocket, headers, maxMessageBytes: wire.maxMessageBytes, presenceState };
 }
