@@ -325,6 +325,13 @@ mergeInto(LibraryManager.library, {
     var s = MC.sockets[id];
     return s ? s.readyState : 3;
   },
+  // The HTTP status a refused upgrade got instead of 101 (js/socket-factory.ts records it from
+  // the `ws` package's error), or 0: browsers and undici never tell.
+  mc_socket_refused_status__deps: ["$MC"],
+  mc_socket_refused_status: function (id) {
+    var s = MC.sockets[id];
+    return (s && s.refusedStatus) | 0;
+  },
   mc_socket_buffered_amount__deps: ["$MC"],
   mc_socket_buffered_amount: function (id) {
     var s = MC.sockets[id];

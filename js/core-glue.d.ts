@@ -55,6 +55,8 @@ declare module "#core-glue" {
   /** What websocket.h gets from the socket factory: a WebSocket, or an inert stand-in. */
   export interface SocketLike {
     readyState: number;
+    /** The HTTP status of a refused upgrade, when the implementation tells (js/socket-factory.ts). */
+    refusedStatus?: number;
     send(data: unknown): void;
     close(code?: number, reason?: string): void;
   }

@@ -22,7 +22,9 @@ export function unregisterSocketOwner(handle: number): void {
   owners.delete(handle);
 }
 
-function noop(): void {}
+// The `ws` package's error for an upgrade answered without 101 (ws 8: "Unexpected server
+// response: 404"); browsers and undici say nothing about the status.
+const REFUSED = /^Unexpected server response: (\d{3})$/;
 
 /** What websocket.h gets when the constructor threw: the platform layer discards it at once. */
 function inertSocket(): SocketLike {
@@ -63,7 +65,7 @@ export function installSocketFactory(core: CoreModule): void {
     // Never null here: a Channel is only made when a WebSocket implementation exists.
     const WS = (entry?.WebSocket || defaultWebSocket()) as WebSocketClass;
     try {
-      let socket: SocketLike & { on?: (event: string, listener: () => void) => void };
+      let socket: SocketLike & { on?: (event: string, listener: (err: unknown) => void) => void };
       const headers = entry?.headers;
       if (headers && isWsPackageClass(WS)) {
         socket = new WS(url, protocols || [], { headers });
@@ -74,8 +76,16 @@ export function installSocketFactory(core: CoreModule): void {
         socket = protocols ? new WS(url, protocols) : new WS(url);
       }
       // The `ws` package is an EventEmitter: an "error" with no listener would throw
-      // (for example when a connecting socket is closed). Errors reach us via onerror.
-      if (typeof socket.on === "function") socket.on("error", noop);
+      // (for example when a connecting socket is closed). Errors reach the core via onerror,
+      // which runs after this listener: the core then reads the HTTP status of a refused
+      // upgrade (mc_socket_refused_status in bindings/library.js).
+      if (typeof socket.on === "function") {
+        const s = socket;
+        socket.on("error", (err: unknown) => {
+          const m = REFUSED.exec((err as { message?: unknown } | null)?.message as string);
+          if (m) s.refusedStatus = Number(m[1]);
+        });
+      }
       return socket;
     } catch (err) {
       // Read by the platform layer right after websocket.h returns (mc_socket_take_create_error):

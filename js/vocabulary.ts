@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 100517318;
+export const VOCABULARY_DIGEST = 28959598;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -51,6 +51,8 @@ export type ErrorCode = "NOT_READY" | "NOT_SUPPORTED" | "INVALID_URL" | "INVALID
 export const CLOSE_CODES = {
   NORMAL: 1000,
   ABNORMAL: 1006,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
   REVOKED: 4001,
 } as const;
 

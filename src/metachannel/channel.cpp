@@ -527,9 +527,17 @@ void Channel::on_transport_error() {
     // Browsers follow a failed handshake's error with close(1006); Node 20's WebSocket never
     // does. Treat the error itself as the end of the attempt and drop the socket, so both
     // behave the same and no late close is seen.
+    const int status = transport_.refused_status();
     abort_socket();
+    if (status != 0 && ReconnectPolicy::classify_refusal(status) != ReconnectPolicy::CloseVerdict::Reconnect) {
+      handle_drop(close_code::kAbnormal, "", false, status);  // reported there (REVOKED)
+      return;
+    }
     const uint64_t mine = epoch_;
-    report(ErrorCode::SocketError, "could not connect to " + redact_url(url_));
+    report(ErrorCode::SocketError,
+           "could not connect to " + redact_url(url_) +
+               (status != 0 ? ": the server answered the upgrade with HTTP " + number(status) : std::string()),
+           status);
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
@@ -569,7 +577,7 @@ void Channel::enter_closed(int code, std::string_view reason, bool clean, bool e
   if (!disposed_ && epoch_ == mine) transition(State::Closed);
 }
 
-void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
+void Channel::handle_drop(int code, std::string_view reason_view, bool clean, int refused_status) {
   const std::string reason(reason_view);  // the transport's buffer may not outlive callbacks
   rel_.on_drop();
   connect_deadline_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
@@ -586,8 +594,18 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
     if (still_mine()) enter_closed(code, reason, clean, /*emit_close=*/false);
   };
 
-  switch (ReconnectPolicy::classify_close(code)) {
+  const ReconnectPolicy::CloseVerdict verdict =
+      refused_status != 0 ? ReconnectPolicy::classify_refusal(refused_status) : ReconnectPolicy::classify_close(code);
+  switch (verdict) {
     case ReconnectPolicy::CloseVerdict::Revoked:
+      if (refused_status != 0) {
+        end_channel(ErrorCode::Revoked,
+                    "the server refused " + redact_url(url_) + " with HTTP " + number(refused_status) +
+                        ": it does not know this channel (expired, forgotten by a restart, or rotated); call setUrl() "
+                        "with a valid URL",
+                    refused_status);
+        return;
+      }
       end_channel(ErrorCode::Revoked,
                   "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL",
                   code);
@@ -598,14 +616,18 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
                       ", which means it will not accept this client as it is; not reconnecting",
                   code);
       return;
-    case ReconnectPolicy::CloseVerdict::Reconnect: break;
+    case ReconnectPolicy::CloseVerdict::Reconnect:
+    case ReconnectPolicy::CloseVerdict::ReconnectNow: break;
   }
   if (!config_.reconnect.enabled) {
     enter_closed(code, reason, clean);
     return;
   }
   const double now = scheduler_.now_ms();
-  if (ever_opened_ && now - opened_at_ >= config_.reconnect.stable_after_ms) attempt_ = 0;
+  if (ever_opened_ && now - opened_at_ >= config_.reconnect.stable_after_ms) {
+    attempt_ = 0;
+    skipped_wait_ = false;
+  }
   if (online_) {
     ++attempt_;
     if (policy_.exhausted(attempt_)) {
@@ -619,10 +641,12 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean) {
   }
   const bool was_socket = state_ == State::Open || state_ == State::Connecting;
   if (was_socket) events_.on_close(code, reason, clean, true);
-  if (still_mine()) schedule_retry();
+  const bool at_once = verdict == ReconnectPolicy::CloseVerdict::ReconnectNow && !skipped_wait_;
+  if (at_once) skipped_wait_ = true;
+  if (still_mine()) schedule_retry(at_once);
 }
 
-void Channel::schedule_retry() {
+void Channel::schedule_retry(bool at_once) {
   if (!online_) {
     // Offline: wait for set_online(true) instead of burning retries against no network.
     retry_at_ = kNever;
@@ -630,7 +654,7 @@ void Channel::schedule_retry() {
     transition(State::Reconnecting);
     return;
   }
-  const double delay = policy_.delay(attempt_, scheduler_.random01());
+  const double delay = at_once ? 0 : policy_.delay(attempt_, scheduler_.random01());
   retry_at_ = scheduler_.now_ms() + delay;
   reschedule();
   if (!transition(State::Reconnecting)) return;

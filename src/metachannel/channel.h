@@ -161,8 +161,9 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   bool draining() const { return closed_by_user_ && draining_; }
   bool final_close() const { return closed_by_user_ && !draining(); }
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
-  void handle_drop(int code, std::string_view reason, bool clean);
-  void schedule_retry();
+  // refused_status: the HTTP status of a refused upgrade (0: none), classified instead of `code`.
+  void handle_drop(int code, std::string_view reason, bool clean, int refused_status = 0);
+  void schedule_retry(bool at_once = false);
   // emit_close: whether this socket's close event is still to be emitted.
   void enter_closed(int code, std::string_view reason, bool clean, bool emit_close = true);
   // Forgets the current socket (transport_.abort()), if there is one.
@@ -202,7 +203,10 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   std::string url_;
   std::string last_error_;
   uint32_t attempt_ = 0;  // consecutive failed attempts since the last stable connection
-  uint64_t epoch_ = 0;    // bumps on every state change, to detect re-entrant changes
+  // A 1012 "service restart" already skipped the backoff wait since the last stable connection:
+  // a server that keeps closing with 1012 gets one immediate retry, then backoff.
+  bool skipped_wait_ = false;
+  uint64_t epoch_ = 0;  // bumps on every state change, to detect re-entrant changes
   bool disposed_ = false;
   bool closed_by_user_ = false;
   bool online_ = true;

@@ -30,7 +30,10 @@ double ReconnectPolicy::upper_bound(uint32_t attempt) const {
 }
 
 ReconnectPolicy::CloseVerdict ReconnectPolicy::classify_close(int code) {
-  if (code == 4001) return CloseVerdict::Revoked;
+  if (code == close_code::kRevoked) return CloseVerdict::Revoked;
+  // A server restarting (the relay on SIGTERM) sends its clients elsewhere: another relay
+  // behind the same address takes them at once.
+  if (code == close_code::kServiceRestart) return CloseVerdict::ReconnectNow;
   // The server rejected this client for what it is or what it sent; the same connection would
   // be rejected again: 1002 protocol error, 1003 unsupported data, 1007 invalid payload,
   // 1008 policy violation (auth), 1010 missing extension. 3500-3999 and 4500-4999 are the
@@ -46,6 +49,14 @@ ReconnectPolicy::CloseVerdict ReconnectPolicy::classify_close(int code) {
   if ((code >= 3500 && code <= 3999) || (code >= 4500 && code <= 4999)) return CloseVerdict::Stop;
   // 1000/1001 (server shutting down or restarting), 1006 (dropped), 1009, 1011-1015, other
   // application codes: the server or network may recover, so try again with backoff.
+  return CloseVerdict::Reconnect;
+}
+
+ReconnectPolicy::CloseVerdict ReconnectPolicy::classify_refusal(int http_status) {
+  // 404 Not Found / 410 Gone: the server does not know this channel (expired, forgotten by a
+  // restart, rotated); the same URL will never work again.
+  if (http_status == 404 || http_status == 410) return CloseVerdict::Revoked;
+  // Anything else (403 origin, 429 full, 503 unavailable, a proxy's 502) may pass later.
   return CloseVerdict::Reconnect;
 }
 

@@ -36,8 +36,12 @@ class ReconnectPolicy {
   bool exhausted(uint32_t attempt) const { return static_cast<double>(attempt) > o_.max_retries; }
 
   // What a close code from the server means for reconnecting. See the table in README.md.
-  enum class CloseVerdict : unsigned char { Reconnect, Revoked, Stop };
+  // ReconnectNow: the next attempt starts at once (no backoff wait), later ones back off.
+  enum class CloseVerdict : unsigned char { Reconnect, Revoked, Stop, ReconnectNow };
   static CloseVerdict classify_close(int code);
+  // The same for an upgrade the server answered with an HTTP status instead of 101 (only
+  // transports that can see it report one: Node with the `ws` package).
+  static CloseVerdict classify_refusal(int http_status);
 
  private:
   ReconnectOptions o_;

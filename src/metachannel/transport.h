@@ -64,6 +64,9 @@ class Transport {
   // After open() returned false: why, when retrying cannot help (a WebSocket constructor that
   // rejects these arguments: a bad header, a blocked scheme); "" when a retry may succeed.
   virtual std::string open_error() const { return {}; }
+  // After on_transport_error while connecting: the HTTP status the server answered the upgrade
+  // with instead of 101, or 0 when unknown (browsers and undici never tell; `ws` in Node does).
+  virtual int refused_status() const { return 0; }
   // Only called while open. False if the socket refused the data.
   virtual bool send_text(const char* data, size_t size) = 0;
   virtual bool send_binary(const uint8_t* data, size_t size) = 0;

@@ -41,7 +41,9 @@
   X(HeadersUnsupported, "HEADERS_UNSUPPORTED", "`headers` in a browser")                                               \
   X(ConnectTimeout, "CONNECT_TIMEOUT", "no handshake within `connectTimeoutMs` (event; then retry)")                   \
   X(HeartbeatTimeout, "HEARTBEAT_TIMEOUT", "no frame within `timeoutMs` after a ping (event; drop and reconnect)")     \
-  X(Revoked, "REVOKED", "the server closed with 4001 (URL rotated); no reconnect until `setUrl()`")                    \
+  X(Revoked, "REVOKED",                                                                                                \
+    "the server closed with 4001 (URL rotated) or refused the upgrade with HTTP 404/410 (unknown channel: expired, "   \
+    "forgotten or rotated; Node with `ws`); no reconnect until `setUrl()`")                                            \
   X(RetriesExhausted, "RETRIES_EXHAUSTED", "`maxRetries` failed attempts; `reconnect()` tries again")                  \
   X(ListenerThrew, "LISTENER_THREW", "one of your listeners threw; the others and the channel carry on")               \
   X(Disposed, "DISPOSED", "any call after `dispose()`")                                                                \
@@ -61,10 +63,12 @@
 
 // ----------------------------------------------------------------------------- close codes
 // X(Enumerator, code)
-#define MC_CLOSE_CODES(X)                                                       \
-  X(Normal, 1000)                                                               \
-  X(Abnormal, 1006) /* never sent on the wire: "no close frame was received" */ \
-  X(Revoked, 4001)  /* the relay rotated the channel URL */
+#define MC_CLOSE_CODES(X)                                                                               \
+  X(Normal, 1000)                                                                                       \
+  X(Abnormal, 1006)       /* never sent on the wire: "no close frame was received" */                   \
+  X(ServiceRestart, 1012) /* the server is restarting: reconnect at once (no backoff wait) */           \
+  X(TryAgainLater, 1013)  /* the server cannot serve now (relay: Redis away): reconnect with backoff */ \
+  X(Revoked, 4001)        /* the relay rotated the channel URL (or forgot it: HTTP 404/410) */
 
 // ------------------------------------------------------------------------------ route bits
 // X(constant, bit, JS name, meaning): the bits of a frame's route (src/metachannel/router.h).

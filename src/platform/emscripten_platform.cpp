@@ -17,6 +17,7 @@ void mc_socket_adopt(int id, void* transport, double max_bytes, int owner);
 int mc_socket_send_text(int id, const char* data, int size);
 int mc_socket_ready_state(int id);
 double mc_socket_buffered_amount(int id);
+int mc_socket_refused_status(int id);
 void mc_socket_forget(int id);
 void mc_transport_plan(void* transport, int mode, int route, const char* needles, int size);
 }
@@ -136,6 +137,8 @@ void EmscriptenTransport::release() {
   emscripten_websocket_delete(s);  // removes the handlers (it does not close the socket)
   mc_socket_forget(s);
 }
+
+int EmscriptenTransport::refused_status() const { return socket_ > 0 ? mc_socket_refused_status(socket_) : 0; }
 
 double EmscriptenTransport::buffered_amount() const { return socket_ > 0 ? mc_socket_buffered_amount(socket_) : 0; }
 

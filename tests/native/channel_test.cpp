@@ -887,6 +887,106 @@ TEST_F(ChannelTest, RevokedOn4001DoesNotReconnect) {
   EXPECT_EQ(t.opens.back(), kUrl2);
 }
 
+// 1012 "service restart" (the relay on SIGTERM): the next attempt starts at once, without
+// the backoff wait; if that attempt fails, backoff applies as usual.
+TEST_F(ChannelTest, ServiceRestart1012ReconnectsAtOnceThenBacksOff) {
+  no_jitter();
+  open();
+  s.advance(cfg.reconnect.stable_after_ms);
+  ASSERT_TRUE(t.server_close(1012, "service restart"));
+  const auto closes = ev.of(E::Close);
+  ASSERT_EQ(closes.size(), 1u);
+  EXPECT_EQ(closes[0].code, 1012);
+  EXPECT_TRUE(closes[0].will_reconnect);
+  ASSERT_EQ(ev.count(E::Reconnecting), 1u);
+  EXPECT_EQ(ev.of(E::Reconnecting)[0].delay, 0);
+  wait_retry(0);
+  EXPECT_TRUE(ev.errors().empty());
+  refuse();  // the restarting relay is still down: back off from here (attempt 2)
+  wait_retry(1000);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+}
+
+// The same code while the connection was not yet stable still skips the wait once.
+TEST_F(ChannelTest, ServiceRestart1012SkipsTheWaitEvenAfterFailedAttempts) {
+  no_jitter();
+  ASSERT_EQ(c().set_url(kUrl), ErrorCode::None);
+  refuse();
+  wait_retry(500);
+  refuse();
+  wait_retry(1000);
+  ASSERT_TRUE(t.accept());
+  ASSERT_TRUE(t.server_close(1012, ""));
+  wait_retry(0);
+}
+
+// A server that keeps closing with 1012 right after the handshake (a crash loop) gets one
+// immediate retry, then the usual backoff until a connection stays open stableAfterMs.
+TEST_F(ChannelTest, ServiceRestart1012InALoopSkipsTheWaitOnlyOnce) {
+  no_jitter();
+  open();
+  ASSERT_TRUE(t.server_close(1012, ""));
+  wait_retry(0);
+  ASSERT_TRUE(t.accept());
+  ASSERT_TRUE(t.server_close(1012, ""));
+  wait_retry(1000);  // attempt 2
+  ASSERT_TRUE(t.accept());
+  ASSERT_TRUE(t.server_close(1012, ""));
+  wait_retry(2000);  // attempt 3
+  ASSERT_TRUE(t.accept());
+  s.advance(cfg.reconnect.stable_after_ms);  // stable again: the next 1012 skips the wait
+  ASSERT_TRUE(t.server_close(1012, ""));
+  wait_retry(0);
+}
+
+// 1013 "try again later" (the relay while Redis is away) backs off like any transient close.
+TEST_F(ChannelTest, TryAgainLater1013ReconnectsWithBackoff) {
+  no_jitter();
+  open();
+  ASSERT_TRUE(t.server_close(1013, "redis unavailable"));
+  wait_retry(500);
+}
+
+// An upgrade answered with HTTP 404 (the relay does not know the channel: it expired or the
+// relay restarted without its state) is terminal: REVOKED, no retries.
+TEST_F(ChannelTest, UpgradeRefusedWith404IsRevokedAndNotRetried) {
+  ASSERT_EQ(c().set_url(kUrl), ErrorCode::None);
+  ASSERT_TRUE(t.refuse_upgrade(404));
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::Revoked});
+  const Event e = ev.of(E::Error)[0];
+  EXPECT_EQ(e.detail, 404);
+  EXPECT_NE(e.data.find("HTTP 404"), std::string::npos) << e.data;
+  EXPECT_EQ(ch->state(), State::Closed);
+  EXPECT_EQ(ev.count(E::Reconnecting), 0u);
+  s.advance(3600 * 1000);
+  EXPECT_EQ(t.opens.size(), 1u);
+  ASSERT_EQ(ch->set_url(kUrl2), ErrorCode::None);  // setUrl() resumes
+  EXPECT_EQ(ch->state(), State::Connecting);
+}
+
+TEST_F(ChannelTest, UpgradeRefusedWith410IsRevoked) {
+  ASSERT_EQ(c().set_url(kUrl), ErrorCode::None);
+  ASSERT_TRUE(t.refuse_upgrade(410));
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::Revoked});
+  EXPECT_EQ(ch->state(), State::Closed);
+}
+
+// Other statuses are transient: the error names the status (detail too) and the channel retries.
+TEST_F(ChannelTest, UpgradeRefusedWith503NamesTheStatusAndRetries) {
+  no_jitter();
+  ASSERT_EQ(c().set_url(kUrl), ErrorCode::None);
+  ASSERT_TRUE(t.refuse_upgrade(503));
+  EXPECT_EQ(ev.errors(), std::vector<ErrorCode>{ErrorCode::SocketError});
+  const Event e = ev.of(E::Error)[0];
+  EXPECT_EQ(e.detail, 503);
+  EXPECT_NE(e.data.find("HTTP 503"), std::string::npos) << e.data;
+  wait_retry(500);
+  ASSERT_TRUE(t.refuse_upgrade(429));
+  EXPECT_NE(ev.of(E::Error)[1].data.find("HTTP 429"), std::string::npos);
+  wait_retry(1000);
+}
+
 // A listener that ends or moves the channel from inside the REVOKED error (or the close
 // event) must not swallow the close event of the socket that was revoked.
 TEST_F(ChannelTest, CloseFromTheRevokedErrorStillEmitsTheCloseEvent) {

@@ -213,6 +213,16 @@ class FakeTransport final : public mc::Transport {
     if (listener_) listener_->on_transport_error();
     return true;
   }
+  // The server answers the upgrade with an HTTP status instead of 101: an error event the
+  // transport can name the status of (the `ws` package in Node), and no close.
+  bool refuse_upgrade(int status) {
+    if (sock != Sock::Connecting) return false;
+    refused_http = status;
+    const bool delivered = error();
+    refused_http = 0;
+    return delivered;
+  }
+  int refused_status() const override { return refused_http; }
   // The socket ends (server close frame, network drop, or the reply to our close()).
   bool server_close(int code, std::string_view reason = "", bool clean = true) {
     if (sock == Sock::None) return false;
@@ -233,6 +243,7 @@ class FakeTransport final : public mc::Transport {
 
   Sock sock = Sock::None;
   bool fail_open = false;    // open() returns false (no socket could be created)
+  int refused_http = 0;      // refused_status() (set by refuse_upgrade during its error event)
   bool accept_sends = true;  // send_*() returns this
   double buffered = 0;
   std::string negotiated_protocol;

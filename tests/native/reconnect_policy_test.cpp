@@ -135,10 +135,21 @@ TEST(ReconnectPolicy, ClassifyCloseTable) {
     SCOPED_TRACE(code);
     EXPECT_EQ(ReconnectPolicy::classify_close(code), verdict);
   }
-  // The rest of 1012-1015 and unknown codes retry.
-  for (int code : {1012, 1013, 1014, 1015, 0, 2000, 5000}) {
+  // 1012 (service restart) retries at once; 1013-1015 and unknown codes retry with backoff.
+  EXPECT_EQ(ReconnectPolicy::classify_close(1012), Verdict::ReconnectNow);
+  for (int code : {1013, 1014, 1015, 0, 2000, 5000}) {
     SCOPED_TRACE(code);
     EXPECT_EQ(ReconnectPolicy::classify_close(code), Verdict::Reconnect);
+  }
+}
+
+TEST(ReconnectPolicy, ClassifyRefusedUpgrades) {
+  // An unknown channel (expired, forgotten, rotated) never comes back: REVOKED.
+  EXPECT_EQ(ReconnectPolicy::classify_refusal(404), Verdict::Revoked);
+  EXPECT_EQ(ReconnectPolicy::classify_refusal(410), Verdict::Revoked);
+  for (int status : {400, 401, 403, 429, 500, 502, 503}) {
+    SCOPED_TRACE(status);
+    EXPECT_EQ(ReconnectPolicy::classify_refusal(status), Verdict::Reconnect);
   }
 }
 
