@@ -7,6 +7,9 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** Why a message was not delivered (the `reason` label of metachannel_relay_dropped_messages_total). */
 export const DROP_REASONS = ["rate_limit", "too_large", "closing", "redis_unavailable"];
 
+/** Which limit refused or closed a client (the `limit` label of metachannel_relay_limited_total; docs/deploy.md). */
+export const LIMITS = ["connections_per_ip", "message_rate", "byte_rate", "message_size", "mint_rate", "api_token"];
+
 export class RelayMetrics {
   connections = 0; // accepted upgrades since start
   rejected = new Map(); // HTTP status -> refused upgrades
@@ -18,6 +21,17 @@ export class RelayMetrics {
   redisPublished = 0;
   redisReceived = 0;
   redisReconnects = 0;
+  channelsExpired = 0; // idle channels this process forgot (in Redis mode: deleted from Redis)
+  limited = new Map(LIMITS.map((l) => [l, 0]));
+  closes = new Map(); // close code the relay sent -> sockets
+
+  limit(name) {
+    this.limited.set(name, (this.limited.get(name) ?? 0) + 1);
+  }
+
+  closed(code) {
+    this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
+  }
 
   drop(reason, n = 1) {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
@@ -28,7 +42,7 @@ export class RelayMetrics {
   }
 
   /**
-   * @param {{clients: number, channels: number, redis: null | {up: boolean}}} live
+   * @param {{clients: number, channels: number, known: number, redis: null | {up: boolean}}} live
    *   gauges read at scrape time; `redis` is null without --redis.
    */
   render(live) {
@@ -40,6 +54,13 @@ export class RelayMetrics {
     const one = (value) => [["", value]];
     metric("metachannel_relay_clients", "gauge", "Open WebSocket clients on this process.", one(live.clients));
     metric("metachannel_relay_channels", "gauge", "Channels with at least one client on this process.", one(live.channels));
+    metric(
+      "metachannel_relay_channels_known",
+      "gauge",
+      "Channels that exist (created, not expired or rotated): this process's, or with Redis all relays' as of the last expiry sweep.",
+      one(live.known),
+    );
+    metric("metachannel_relay_channels_expired_total", "counter", "Idle channels this process forgot (with Redis: deleted from Redis).", one(this.channelsExpired));
     metric("metachannel_relay_connections_total", "counter", "WebSocket upgrades accepted.", one(this.connections));
     metric(
       "metachannel_relay_rejected_upgrades_total",
@@ -56,6 +77,18 @@ export class RelayMetrics {
       "counter",
       "Frames not delivered, by reason.",
       [...this.dropped].map(([reason, n]) => [`{reason="${reason}"}`, n]),
+    );
+    metric(
+      "metachannel_relay_limited_total",
+      "counter",
+      "Requests refused or clients closed by a limit, by limit.",
+      [...this.limited].map(([l, n]) => [`{limit="${l}"}`, n]),
+    );
+    metric(
+      "metachannel_relay_server_closes_total",
+      "counter",
+      "Sockets the relay closed, by close code (1008 limit, 1012 restart, 1013 Redis away, 4001 revoked, 1001 shutdown).",
+      [...this.closes].sort(([a], [b]) => a - b).map(([code, n]) => [`{code="${code}"}`, n]),
     );
     if (live.redis) {
       metric("metachannel_relay_redis_up", "gauge", "1 while the Redis connections are ready.", one(live.redis.up ? 1 : 0));

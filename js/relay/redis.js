@@ -8,6 +8,9 @@
 //                      (sums to the channel's client count; maxClientsPerChannel checks it)
 //   mc:relay:<id>      present while relay <id> is alive (refreshed every HEARTBEAT_MS,
 //                      expires after RELAY_TTL_MS): counts of a killed relay stop counting
+//   mc:active          sorted set: digest -> last time (ms) a relay had a client on it; every
+//                      relay marks its channels with clients at each tick and deletes the
+//                      channels nobody marked for --channel-idle-ttl (SWEEP)
 //   mc:m:<digest>      pub/sub: frames, as <8-byte relay id><1 flag byte><payload>
 //   mc:ctl             pub/sub: "revoke <digest>" after a rotation
 //
@@ -26,7 +29,11 @@ const KEYS = {
   messages: (d) => `${PREFIX}m:${d}`,
   messagesPrefix: `${PREFIX}m:`,
   control: `${PREFIX}ctl`,
+  active: `${PREFIX}active`,
 };
+
+// Channels swept per SWEEP call (each call is atomic; a big backlog takes several).
+const SWEEP_BATCH = 1000;
 
 export const RELAY_TTL_MS = 15_000;
 const HEARTBEAT_MS = 5_000;
@@ -65,8 +72,19 @@ const ROTATE = `
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[3], '1')
+redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1`;
+
+// Deletes up to ARGV[2] channels not marked active since ARGV[1] (ms); returns how many.
+const SWEEP = `
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, d in ipairs(gone) do
+  redis.call('DEL', ARGV[3] .. d, ARGV[4] .. d)
+  redis.call('ZREM', KEYS[1], d)
+end
+return #gone`;
 
 // After a reconnect: is the channel still valid, and restore this relay's count on it.
 const RESYNC = `
@@ -164,7 +182,8 @@ export class RedisBackplane extends EventEmitter {
       scripts: {
         mcAdmit: { numberOfKeys: 2, lua: ADMIT },
         mcRelease: { numberOfKeys: 1, lua: RELEASE },
-        mcRotate: { numberOfKeys: 3, lua: ROTATE },
+        mcRotate: { numberOfKeys: 4, lua: ROTATE },
+        mcSweep: { numberOfKeys: 1, lua: SWEEP },
         mcResync: { numberOfKeys: 2, lua: RESYNC },
       },
     });
@@ -272,9 +291,33 @@ export class RedisBackplane extends EventEmitter {
     }
   }
 
-  /** Registers a channel (digest of its token). */
-  create(digest) {
-    return this.#call((r) => r.set(KEYS.channel(digest), "1"));
+  /** Registers a channel (digest of its token), active as of `now` (ms). */
+  create(digest, now) {
+    return this.#call((r) => r.multi().set(KEYS.channel(digest), "1").zadd(KEYS.active, now, digest).exec());
+  }
+
+  /** Marks channels (digests) active as of `now`; only channels that still exist (XX). */
+  async touch(digests, now) {
+    for (let i = 0; i < digests.length; i += SWEEP_BATCH) {
+      const args = [];
+      for (const d of digests.slice(i, i + SWEEP_BATCH)) args.push(now, d);
+      await this.#call((r) => r.zadd(KEYS.active, "XX", ...args));
+    }
+  }
+
+  /** Deletes every channel not marked active since `cutoff` (ms); returns how many. */
+  async sweep(cutoff) {
+    let total = 0;
+    for (;;) {
+      const n = await this.#call((r) => r.mcSweep(KEYS.active, cutoff, SWEEP_BATCH, KEYS.channel(""), KEYS.clients("")));
+      total += n;
+      if (n < SWEEP_BATCH) return total;
+    }
+  }
+
+  /** How many channels exist (those in mc:active: created by this version of the relay). */
+  count() {
+    return this.#call((r) => r.zcard(KEYS.active));
   }
 
   /** 'ok' (a slot on the channel is now counted for this relay), 'missing' or 'full'. */
@@ -288,9 +331,11 @@ export class RedisBackplane extends EventEmitter {
     this.#call((r) => r.mcRelease(KEYS.clients(digest), this.#idHex)).catch(() => {});
   }
 
-  /** Atomically retires `digest` for `freshDigest` and tells every relay; false if `digest` is unknown. */
-  async rotate(digest, freshDigest) {
-    const done = await this.#call((r) => r.mcRotate(KEYS.channel(digest), KEYS.clients(digest), KEYS.channel(freshDigest), KEYS.control, `revoke ${digest}`));
+  /** Atomically retires `digest` for `freshDigest` (active as of `now`) and tells every relay; false if `digest` is unknown. */
+  async rotate(digest, freshDigest, now) {
+    const done = await this.#call((r) =>
+      r.mcRotate(KEYS.channel(digest), KEYS.clients(digest), KEYS.channel(freshDigest), KEYS.active, KEYS.control, `revoke ${digest}`, digest, freshDigest, now),
+    );
     return done === 1;
   }
 

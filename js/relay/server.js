@@ -3,38 +3,65 @@
 //   POST /api/channels                -> 201 { url, token }
 //   POST /api/channels/<token>/rotate -> 200 { url, token } (old sockets closed 4001 "revoked")
 //   GET  /api/health                  -> 200 { ok: true }
-//   GET  /healthz                     -> 200 { ok: true, redis } (503 while Redis is away)
+//   GET  /healthz                     -> 200 { ok: true, redis } (503 while Redis is away or
+//                                        the relay is shutting down)
 //   GET  /metrics                     -> Prometheus text format (js/relay/metrics.js)
 //   ws://host/ch/<token>              -> every message goes to every socket of that token,
 //                                        the sender included, keeping its frame type.
 //
-// Used for development, the demo and the tests. On its own it keeps everything in
-// memory: channels disappear when the process stops. With `redis` (--redis) channels
-// live in Redis and any number of relay processes share them (js/relay/redis.js,
-// loaded only then).
+// On its own it keeps its channels in memory (and, with `stateFile`, in a file that a restart
+// reads back). With `redis` (--redis) channels live in Redis and any number of relay processes
+// share them (js/relay/redis.js, loaded only then). docs/deploy.md: the production flags.
 
 import { EventEmitter } from "node:events";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import { WebSocketServer } from "ws";
 import { RelayMetrics, METRICS_CONTENT_TYPE } from "./metrics.js";
+import { PublicUrls, formatHost } from "./public-url.js";
+import { StateFile, loadState } from "./state-file.js";
 // redis.js needs nothing outside Node; it imports the Redis client (ioredis) only when
 // a relay is started with `redis`.
 import { RedisBackplane, checkRedisUrl } from "./redis.js";
+
+/**
+ * Every option's default, defined once (the CLI's help, server.d.ts and docs/deploy.md say
+ * the same). Times in seconds; 0 turns a limit off.
+ */
+export const RELAY_DEFAULTS = Object.freeze({
+  maxMessageBytes: 1024 * 1024, // a bigger frame closes its sender with 1009
+  maxClientsPerChannel: 256, // more: HTTP 429 to the upgrade
+  maxMessagesPerSecond: 0, // per connection; over it: close 1008
+  maxBytesPerSecond: 0, // per connection; over it: close 1008
+  maxConnectionsPerIp: 1000, // open sockets per client address; more: HTTP 429 to the upgrade
+  maxChannelsPerMinute: 600, // POST /api/channels per client address per minute; more: HTTP 429
+  channelIdleTtl: 7 * 24 * 3600, // a channel with no client for this long is forgotten
+  drainTimeout: 10, // shutdown(): how long clients get to close after the 1012
+});
+
+// The relay's own close codes (the client's meaning: src/metachannel/vocabulary.h, docs/resilience.md).
+export const RELAY_CLOSE = Object.freeze({
+  shutdown: [1001, "relay shutting down"], // close()
+  restart: [1012, "service restart"], // shutdown() (SIGTERM): reconnect at once, elsewhere
+  redisDown: [1013, "redis unavailable"], // Redis away: nothing would be forwarded
+  rateLimit: [1008, "rate limit"],
+  byteLimit: [1008, "byte rate limit"],
+  revoked: [4001, "revoked"],
+});
 
 // How long a rotated token is remembered, so that an upgrade admitted just before the
 // rotation (its Redis round trip in flight) is still refused. Redis mode only.
 const REVOKED_MEMORY_MS = 60_000;
 
-const MiB = 1024 * 1024;
-
 // How long close() waits for clients to answer our close frame before it
 // terminates them, so shutdown (and a restart on the same port) stays fast.
 const CLOSE_GRACE_MS = 250;
 
+const MINUTE_MS = 60_000;
+
 const JSON_CORS_HEADERS = {
   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-  "Access-Control-Allow-Headers": "Content-Type",
+  "Access-Control-Allow-Headers": "Content-Type, Authorization",
   "Access-Control-Max-Age": "600",
 };
 
@@ -59,23 +86,41 @@ function redact(text) {
     .replace(/\/api\/channels\/[^\s/?#"']+/g, "/api/channels/…");
 }
 
-// Only a plain hostname[:port] or [ipv6][:port] from the Host header is echoed
-// back in channel URLs; anything else falls back to the listen address.
-const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-function formatHost(host) {
-  // A wildcard bind address is not something a client can connect to.
-  if (host === "0.0.0.0" || host === "::" || host === "") host = "127.0.0.1";
-  return host.includes(":") ? `[${host}]` : host;
-}
-
-function nonNegativeInt(value, name, fallback) {
+function nonNegativeInt(value, name, fallback = RELAY_DEFAULTS[name]) {
   if (value === undefined || value === null) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
+  if (!Number.isSafeInteger(n) || n < 0) {
     throw new TypeError(`${name} must be a non-negative integer`);
   }
   return n;
+}
+
+/** A channel's sockets on this process, and when it last saw activity (memory mode: expiry). */
+class LocalChannel extends Set {
+  touched = Date.now();
+}
+
+/** A count per key in a fixed window (mints per client address per minute). */
+class WindowCounter {
+  #windows = new Map(); // key -> { start, n }
+  #ms;
+  constructor(ms) {
+    this.#ms = ms;
+  }
+  /** Counts one for `key`; false when that makes more than `limit` in the current window. */
+  take(key, limit, now = Date.now()) {
+    let w = this.#windows.get(key);
+    if (!w || now - w.start >= this.#ms) {
+      w = { start: now, n: 0 };
+      this.#windows.set(key, w);
+    }
+    w.n += 1;
+    return w.n <= limit;
+  }
+  /** Forgets finished windows (bounded memory). */
+  prune(now = Date.now()) {
+    for (const [k, w] of this.#windows) if (now - w.start >= this.#ms) this.#windows.delete(k);
+  }
 }
 
 function rejectUpgrade(socket, status) {
@@ -99,6 +144,15 @@ export class Relay extends EventEmitter {
   #backplane = null; // RedisBackplane in Redis mode
   #pending = new Map(); // digest -> upgrades awaiting Redis (Redis mode)
   #revoked = new Map(); // digest -> time revoked (Redis mode)
+  #urls; // PublicUrls: the base of minted URLs, trusted proxies, client addresses
+  #perIp = new Map(); // client address -> open (or upgrading) sockets
+  #mints = new WindowCounter(MINUTE_MS); // client address -> channels minted this minute
+  #apiToken = null; // digest of METACHANNEL_API_TOKEN, when set
+  #stateFile = null; // StateFile (memory mode with stateFile)
+  #tick = null; // expiry sweep, touches, pruning
+  #ticking = false;
+  #released = new Set(); // Redis mode: digests whose last client here left since the last tick
+  #known = 0; // Redis mode: channels in Redis as of the last tick
 
   /** Counters behind GET /metrics. */
   metrics = new RelayMetrics();
@@ -110,14 +164,33 @@ export class Relay extends EventEmitter {
     this.host = options.host ?? "127.0.0.1";
     this.#opts = {
       port: nonNegativeInt(options.port, "port", 0),
-      maxMessageBytes: nonNegativeInt(options.maxMessageBytes, "maxMessageBytes", MiB),
-      maxClientsPerChannel: nonNegativeInt(options.maxClientsPerChannel, "maxClientsPerChannel", 256),
-      maxMessagesPerSecond: nonNegativeInt(options.maxMessagesPerSecond, "maxMessagesPerSecond", 0),
+      maxMessageBytes: nonNegativeInt(options.maxMessageBytes, "maxMessageBytes"),
+      maxClientsPerChannel: nonNegativeInt(options.maxClientsPerChannel, "maxClientsPerChannel"),
+      maxMessagesPerSecond: nonNegativeInt(options.maxMessagesPerSecond, "maxMessagesPerSecond"),
+      maxBytesPerSecond: nonNegativeInt(options.maxBytesPerSecond, "maxBytesPerSecond"),
+      maxConnectionsPerIp: nonNegativeInt(options.maxConnectionsPerIp, "maxConnectionsPerIp"),
+      maxChannelsPerMinute: nonNegativeInt(options.maxChannelsPerMinute, "maxChannelsPerMinute"),
+      idleTtlMs: nonNegativeInt(options.channelIdleTtl, "channelIdleTtl") * 1000,
+      drainTimeoutMs: nonNegativeInt(options.drainTimeout, "drainTimeout") * 1000,
       allowedOrigins: options.allowedOrigins?.length ? new Set(options.allowedOrigins) : null,
       protocols: options.protocols?.length ? options.protocols : null,
+      stateFile: options.stateFile ?? null,
     };
+    this.#urls = new PublicUrls({ publicUrl: options.publicUrl, trustProxy: options.trustProxy });
+    if (options.apiToken !== undefined && options.apiToken !== null) {
+      if (typeof options.apiToken !== "string" || options.apiToken.length < 16 || /\s/.test(options.apiToken)) {
+        throw new TypeError("apiToken must be a string of 16 or more characters without spaces");
+      }
+      this.#apiToken = createHash("sha256").update(options.apiToken).digest();
+    }
     if (options.redis !== undefined && options.redis !== null && options.redis !== false) {
       this.#redisUrl = checkRedisUrl(options.redis);
+    }
+    if (this.#opts.stateFile !== null && (typeof this.#opts.stateFile !== "string" || !this.#opts.stateFile)) {
+      throw new TypeError("stateFile must be a file path");
+    }
+    if (this.#opts.stateFile && this.#redisUrl) {
+      throw new TypeError("stateFile is for a relay without redis: with redis the channels live in Redis");
     }
     const log = options.log;
     // Lines at level 'notice' (Redis connection changes) matter in production; 'info'
@@ -161,9 +234,12 @@ export class Relay extends EventEmitter {
    */
   async listen() {
     if (this.#redisUrl && !this.#backplane) await this.#connectRedis();
+    if (this.#opts.stateFile && !this.#stateFile) await this.#loadState();
+    this.#startTicking();
     return new Promise((resolve, reject) => {
       const onError = (err) => {
-        // Do not leave the Redis connections of a relay that never listened open.
+        // Do not leave the Redis connections (or the timer) of a relay that never listened.
+        clearInterval(this.#tick);
         const bp = this.#backplane;
         this.#backplane = null;
         (bp ? bp.close() : Promise.resolve()).then(() => reject(err));
@@ -183,11 +259,19 @@ export class Relay extends EventEmitter {
    * re-registers a known token, e.g. to keep a channel URL valid across a restart.
    */
   async createChannel(host, token = newToken()) {
+    return this.#create(this.#urls.base(null, host, this.#listenHost()), token);
+  }
+
+  async #create(base, token = newToken()) {
     if (!/^[A-Za-z0-9_-]{16,}$/.test(token)) throw new TypeError("token must be 16+ base64url characters");
-    if (this.#backplane) await this.#backplane.create(digest(token));
-    else this.#channels.set(digest(token), new Set());
-    this.#log(`channel created ws://${this.#urlHost(host)}/ch/…`);
-    return { url: this.#channelUrl(token, host), token };
+    if (this.#backplane) {
+      await this.#backplane.create(digest(token), Date.now());
+    } else {
+      this.#channels.set(digest(token), new LocalChannel());
+      await this.#stateFile?.save();
+    }
+    this.#log(`channel created ${base}/ch/…`);
+    return { url: `${base}/ch/${token}`, token };
   }
 
   /**
@@ -196,8 +280,12 @@ export class Relay extends EventEmitter {
    * Throws (err.code = 'ENOCHANNEL') for an unknown token.
    */
   async rotate(token, host) {
+    return this.#rotate(token, this.#urls.base(null, host, this.#listenHost()));
+  }
+
+  async #rotate(token, base) {
     const key = digest(token);
-    if (this.#backplane) return this.#rotateShared(key, host);
+    if (this.#backplane) return this.#rotateShared(key, base);
     const sockets = this.#channels.get(key);
     if (!sockets) {
       const err = new Error("unknown channel");
@@ -205,14 +293,14 @@ export class Relay extends EventEmitter {
       throw err;
     }
     this.#channels.delete(key);
-    for (const ws of sockets) ws.close(4001, "revoked");
+    for (const ws of sockets) this.#closeSocket(ws, RELAY_CLOSE.revoked);
     this.#log(`channel rotated, ${sockets.size} socket(s) revoked`);
-    return this.createChannel(host);
+    return this.#create(base);
   }
 
-  async #rotateShared(key, host) {
+  async #rotateShared(key, base) {
     const fresh = newToken();
-    if (!(await this.#backplane.rotate(key, digest(fresh)))) {
+    if (!(await this.#backplane.rotate(key, digest(fresh), Date.now()))) {
       const err = new Error("unknown channel");
       err.code = "ENOCHANNEL";
       throw err;
@@ -221,7 +309,7 @@ export class Relay extends EventEmitter {
     // first does not wait for that round trip.
     const n = this.#revokeLocal(key);
     this.#log(`channel rotated, ${n} socket(s) revoked here, the other relays told`);
-    return { url: this.#channelUrl(fresh, host), token: fresh };
+    return { url: `${base}/ch/${fresh}`, token: fresh };
   }
 
   /** Number of open sockets on a channel on this process (0 for unknown tokens). */
@@ -235,31 +323,47 @@ export class Relay extends EventEmitter {
     for (const ws of [...targets]) ws.terminate();
   }
 
-  /** Closes every socket and the HTTP server; resolves when the port is free. */
+  /** Closes every socket (1001) and the HTTP server; resolves when the port is free. */
   close() {
+    return this.#stop(RELAY_CLOSE.shutdown, CLOSE_GRACE_MS);
+  }
+
+  /**
+   * A graceful stop (the CLI on SIGTERM): stops accepting at once (the port is released and
+   * /healthz says 503), closes every client with 1012 "service restart" (metachannel clients
+   * reconnect at once, to another relay behind the same address), waits up to `timeoutMs`
+   * (default: the drainTimeout option) for them to go, then closes what is left.
+   */
+  shutdown({ timeoutMs = this.#opts.drainTimeoutMs } = {}) {
+    return this.#stop(RELAY_CLOSE.restart, nonNegativeInt(timeoutMs, "timeoutMs", 0));
+  }
+
+  #stop(how, graceMs) {
     this.#closing ??= (async () => {
+      clearInterval(this.#tick);
+      // Stop accepting first: a balancer sends new connections to the other relays.
+      const serverClosed = new Promise((resolve) => (this.#server.listening ? this.#server.close(() => resolve()) : resolve()));
       const sockets = [...this.#sockets];
+      if (sockets.length) this.#log(`closing ${sockets.length} socket(s) with ${how[0]}`, "notice");
       await Promise.all(
         sockets.map(
           (ws) =>
             new Promise((resolve) => {
               if (ws.readyState === ws.CLOSED) return resolve();
               ws.once("close", resolve);
-              ws.close(1001, "relay shutting down");
+              this.#closeSocket(ws, how);
               // A client that never answers the close frame must not hold the port.
-              setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+              setTimeout(() => ws.terminate(), graceMs).unref();
             }),
         ),
       );
+      await this.#stateFile?.save();
       this.#channels.clear();
       await this.#backplane?.close();
       this.#wss.close();
-      await new Promise((resolve) => {
-        if (!this.#server.listening) return resolve();
-        this.#server.close(() => resolve());
-        // Idle keep-alive HTTP connections would otherwise delay 'close'.
-        this.#server.closeAllConnections();
-      });
+      // Idle keep-alive HTTP connections would otherwise delay 'close'.
+      this.#server.closeAllConnections();
+      await serverClosed;
       this.#log("relay closed");
     })();
     return this.#closing;
@@ -278,7 +382,102 @@ export class Relay extends EventEmitter {
       if (n) this.#log(`channel rotated elsewhere, ${n} socket(s) revoked here`);
     });
     bp.on("up", () => this.#resync());
+    // Honest failure: a relay that cannot reach Redis could not forward its clients' frames to
+    // the other relays, nor theirs to its clients. It closes its clients with 1013 (they back
+    // off and come back, to this relay or another, once one can serve them; `reliable` repairs
+    // what was in flight) and refuses upgrades with 503 until Redis is back.
+    bp.on("down", () => {
+      const sockets = [...this.#sockets];
+      for (const ws of sockets) this.#closeSocket(ws, RELAY_CLOSE.redisDown);
+      if (sockets.length) this.#log(`redis unavailable: ${sockets.length} socket(s) closed with 1013`, "notice");
+    });
     this.#backplane = bp;
+  }
+
+  async #loadState() {
+    const saved = await loadState(this.#opts.stateFile);
+    for (const [key, touched] of saved) {
+      const channel = new LocalChannel();
+      channel.touched = touched;
+      this.#channels.set(key, channel);
+    }
+    this.#stateFile = new StateFile(
+      this.#opts.stateFile,
+      () => [...this.#channels].map(([key, channel]) => [key, channel.touched]),
+      (line) => this.#log(line, "notice"),
+    );
+    this.#log(`state file: ${saved.size} channel(s) loaded`, "notice");
+  }
+
+  #startTicking() {
+    if (this.#tick) return;
+    // Often enough that a channel is forgotten within a quarter of its TTL after it expired,
+    // and that a relay's touches keep its live channels far from the TTL.
+    const ttl = this.#opts.idleTtlMs;
+    const every = ttl ? Math.min(Math.max(Math.floor(ttl / 4), 50), 10_000) : 10_000;
+    this.#tick = setInterval(() => void this.#onTick(), every);
+    this.#tick.unref();
+  }
+
+  async #onTick() {
+    if (this.#ticking || this.#closing) return;
+    this.#ticking = true;
+    try {
+      const now = Date.now();
+      this.#mints.prune(now);
+      if (this.#backplane) await this.#tickShared(now);
+      else this.#expireLocal(now);
+    } catch (err) {
+      this.#log(`expiry sweep failed: ${err.message}`, "notice");
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  /** Memory mode: forgets channels with no socket and no activity for the TTL. */
+  #expireLocal(now) {
+    const ttl = this.#opts.idleTtlMs;
+    if (!ttl) return;
+    let n = 0;
+    for (const [key, channel] of this.#channels) {
+      if (channel.size === 0 && now - channel.touched >= ttl) {
+        this.#channels.delete(key);
+        n += 1;
+      }
+    }
+    if (!n) return;
+    this.metrics.channelsExpired += n;
+    this.#log(`${n} idle channel(s) expired`);
+    void this.#stateFile?.save();
+  }
+
+  /**
+   * Redis mode: the channels with clients here (and those whose last client here just left)
+   * are marked active in Redis; then channels no relay marked for the TTL are deleted. Every
+   * relay does both, so expiry works whichever relays are running.
+   */
+  async #tickShared(now) {
+    const bp = this.#backplane;
+    if (!bp.up) return;
+    const active = [...this.#released];
+    this.#released.clear();
+    for (const [key, channel] of this.#channels) if (channel.size > 0) active.push(key);
+    await bp.touch(active, now);
+    if (this.#opts.idleTtlMs) {
+      const n = await bp.sweep(now - this.#opts.idleTtlMs);
+      if (n) {
+        this.metrics.channelsExpired += n;
+        this.#log(`${n} idle channel(s) expired in Redis`);
+      }
+    }
+    this.#known = await bp.count();
+  }
+
+  /** Closes a socket with one of RELAY_CLOSE's codes, counted in /metrics. */
+  #closeSocket(ws, [code, reason]) {
+    if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
+    this.metrics.closed(code);
+    ws.close(code, reason);
   }
 
   /** After Redis came back: channels rotated meanwhile lose their sockets here too. */
@@ -303,7 +502,7 @@ export class Relay extends EventEmitter {
     if (!sockets) return 0;
     this.#channels.delete(key);
     this.#backplane?.unsubscribe(key);
-    for (const ws of sockets) ws.close(4001, "revoked");
+    for (const ws of sockets) this.#closeSocket(ws, RELAY_CLOSE.revoked);
     return sockets.size;
   }
 
@@ -326,6 +525,7 @@ export class Relay extends EventEmitter {
     if (!this.#backplane || this.#pending.get(key)) return;
     const channel = this.#channels.get(key);
     if (channel && channel.size > 0) return;
+    if (channel) this.#released.add(key); // its idle time starts now (marked at the next tick)
     this.#channels.delete(key);
     this.#backplane.unsubscribe(key);
   }
@@ -337,15 +537,18 @@ export class Relay extends EventEmitter {
   }
 
   async #healthz(req, res) {
-    if (!this.#backplane) return this.#sendJson(req, res, 200, { ok: true, redis: "disabled" });
-    const up = await this.#backplane.healthy();
-    this.#sendJson(req, res, up ? 200 : 503, { ok: up, redis: up ? "up" : "down" });
+    const redis = this.#backplane ? ((await this.#backplane.healthy()) ? "up" : "down") : "disabled";
+    const ok = redis !== "down" && !this.#closing;
+    const body = { ok, redis };
+    if (this.#closing) body.shuttingDown = true;
+    this.#sendJson(req, res, ok ? 200 : 503, body);
   }
 
   #sendMetrics(res) {
     const body = this.metrics.render({
       clients: this.#sockets.size,
       channels: [...this.#channels.values()].filter((set) => set.size > 0).length,
+      known: this.#backplane ? this.#known : this.#channels.size,
       redis: this.#backplane ? { up: this.#backplane.up } : null,
     });
     res.writeHead(200, { "Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store" });
@@ -359,13 +562,8 @@ export class Relay extends EventEmitter {
     return false; // no common subprotocol: the client decides whether to give up
   }
 
-  #urlHost(hostHeader) {
-    if (typeof hostHeader === "string" && HOST_HEADER.test(hostHeader)) return hostHeader;
+  #listenHost() {
     return `${formatHost(this.host)}:${this.port}`;
-  }
-
-  #channelUrl(token, hostHeader) {
-    return `ws://${this.#urlHost(hostHeader)}/ch/${token}`;
   }
 
   #corsOrigin(req) {
@@ -377,8 +575,8 @@ export class Relay extends EventEmitter {
     return origin && this.#opts.allowedOrigins.has(origin) ? origin : null;
   }
 
-  #sendJson(req, res, status, body) {
-    const headers = { "Content-Type": "application/json", "Cache-Control": "no-store", ...JSON_CORS_HEADERS };
+  #sendJson(req, res, status, body, extraHeaders) {
+    const headers = { "Content-Type": "application/json", "Cache-Control": "no-store", ...JSON_CORS_HEADERS, ...extraHeaders };
     const origin = this.#corsOrigin(req);
     if (origin) headers["Access-Control-Allow-Origin"] = origin;
     if (origin && origin !== "*") headers.Vary = "Origin";
@@ -399,11 +597,20 @@ export class Relay extends EventEmitter {
       }
       if (path === "/healthz" && req.method === "GET") return await this.#healthz(req, res);
       if (path === "/metrics" && req.method === "GET") return this.#sendMetrics(res);
-      if (path === "/api/channels" && req.method === "POST") {
-        return this.#sendJson(req, res, 201, await this.createChannel(req.headers.host));
-      }
-      if (rotate && req.method === "POST") {
-        return this.#sendJson(req, res, 200, await this.rotate(rotate[1], req.headers.host));
+      const mint = path === "/api/channels" && req.method === "POST";
+      if (mint || (rotate && req.method === "POST")) {
+        if (!this.#authorized(req)) {
+          this.metrics.limit("api_token");
+          return this.#sendJson(req, res, 401, { error: "this relay needs Authorization: Bearer <its METACHANNEL_API_TOKEN>" }, { "WWW-Authenticate": 'Bearer realm="metachannel-relay"' });
+        }
+        const max = this.#opts.maxChannelsPerMinute;
+        if (max > 0 && !this.#mints.take(this.#urls.clientAddress(req), max)) {
+          this.metrics.limit("mint_rate");
+          return this.#sendJson(req, res, 429, { error: `too many channels created from this address (at most ${max} a minute)` }, { "Retry-After": "60" });
+        }
+        const base = this.#urls.base(req, req.headers.host, this.#listenHost());
+        if (mint) return this.#sendJson(req, res, 201, await this.#create(base));
+        return this.#sendJson(req, res, 200, await this.#rotate(rotate[1], base));
       }
       this.#sendJson(req, res, 404, { error: "not found" });
     } catch (err) {
@@ -417,9 +624,32 @@ export class Relay extends EventEmitter {
     }
   }
 
+  /** True when no API token is configured, or the request carries it (compared in constant time). */
+  #authorized(req) {
+    if (!this.#apiToken) return true;
+    const m = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? "");
+    return m !== null && timingSafeEqual(createHash("sha256").update(m[1]).digest(), this.#apiToken);
+  }
+
+  /** Counts an upgrading socket against its client address until the socket closes; false when over the limit. */
+  #takeIpSlot(req, socket) {
+    const max = this.#opts.maxConnectionsPerIp;
+    if (max === 0) return true;
+    const ip = this.#urls.clientAddress(req);
+    const n = this.#perIp.get(ip) ?? 0;
+    if (n >= max) return false;
+    this.#perIp.set(ip, n + 1);
+    socket.once("close", () => {
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+    });
+    return true;
+  }
+
   #onUpgrade(req, socket, head) {
     socket.on("error", () => socket.destroy()); // until ws takes over the socket
-    const where = `ws://${this.#urlHost(req.headers.host)}/ch/…`;
+    const where = `${this.#urls.base(req, req.headers.host, this.#listenHost())}/ch/…`;
     let match = null;
     try {
       match = /^\/ch\/([A-Za-z0-9_-]+)$/.exec(new URL(req.url, "http://relay").pathname);
@@ -431,6 +661,10 @@ export class Relay extends EventEmitter {
 
     if (this.#opts.allowedOrigins && !this.#opts.allowedOrigins.has(req.headers.origin)) {
       return this.#refuse(socket, 403, " (origin not allowed)", where);
+    }
+    if (!this.#takeIpSlot(req, socket)) {
+      this.metrics.limit("connections_per_ip");
+      return this.#refuse(socket, 429, " (too many connections from this address)", where);
     }
     const token = match?.[1];
     if (this.#backplane) return void this.#admitShared(req, socket, head, token, where);
@@ -495,47 +729,69 @@ export class Relay extends EventEmitter {
     m.connections += 1;
     let channel = this.#channels.get(key);
     if (!channel) {
-      channel = new Set();
+      channel = new LocalChannel();
       this.#channels.set(key, channel);
     }
     channel.add(ws);
     this.#sockets.add(ws);
     this.#log(`connect ${where} (${channel.size} on channel${this.#backplane ? " here" : ""})`);
 
-    const limit = this.#opts.maxMessagesPerSecond;
-    let windowStart = Date.now();
+    const maxMessages = this.#opts.maxMessagesPerSecond;
+    const maxBytes = this.#opts.maxBytesPerSecond;
+    const limited = maxMessages > 0 || maxBytes > 0;
+    let windowStart = limited ? Date.now() : 0;
     let count = 0;
+    let bytes = 0;
+    let over = null; // the limit this socket broke: it is closing, later frames are dropped
 
     ws.on("message", (data, isBinary) => {
       m.messagesIn += 1;
       m.bytesIn += data.length;
-      if (limit > 0) {
+      if (limited) {
         // Fixed one-second window: simple, and enough to stop a runaway client.
         const now = Date.now();
         if (now - windowStart >= 1000) {
           windowStart = now;
           count = 0;
+          bytes = 0;
         }
-        if (++count > limit) {
+        count += 1;
+        bytes += data.length;
+        if (!over && maxMessages > 0 && count > maxMessages) over = ["message_rate", RELAY_CLOSE.rateLimit];
+        if (!over && maxBytes > 0 && bytes > maxBytes) over = ["byte_rate", RELAY_CLOSE.byteLimit];
+        if (over) {
           m.drop("rate_limit");
-          if (count === limit + 1) {
-            this.#log(`close 1008 (rate limit) ${where}`);
-            ws.close(1008, "rate limit");
+          if (ws.readyState === ws.OPEN) {
+            m.limit(over[0]);
+            this.#log(`close ${over[1][0]} (${over[1][1]}) ${where}`);
+            this.#closeSocket(ws, over[1]);
           }
           return;
         }
       }
+      const bp = this.#backplane;
+      if (bp && !bp.up) {
+        // Never accept a frame that cannot be forwarded: the 'down' handler closes this
+        // socket with 1013 (a frame can only race it by arriving in the same tick).
+        m.drop("redis_unavailable");
+        this.#closeSocket(ws, RELAY_CLOSE.redisDown);
+        return;
+      }
       this.#fanOut(channel, data, isBinary);
-      if (this.#backplane && !this.#backplane.publish(key, data, isBinary)) m.drop("redis_unavailable");
+      if (bp && !bp.publish(key, data, isBinary)) m.drop("redis_unavailable");
     });
     // ws emits 'error' for protocol violations (e.g. 1009 too big) and then
     // closes; without a listener the error would crash the process.
     ws.on("error", (err) => {
-      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") m.drop("too_large");
+      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+        m.drop("too_large");
+        m.limit("message_size");
+      }
       this.#log(`socket error ${where}: ${err.message}`);
     });
     ws.on("close", (code) => {
       channel.delete(ws);
+      channel.touched = Date.now();
       this.#sockets.delete(ws);
       this.#log(`disconnect ${where} code ${code}`);
       if (this.#backplane) {

@@ -184,7 +184,7 @@ test("channels live in Redis: they survive a restart of every relay process", { 
   const { token } = (await post(relays[0], "/api/channels")).body;
   const before = await rawClient(t, relays[1].wsUrl(token));
   for (const r of relays) assert.equal(await r.stop(), 0, "SIGTERM: clean exit");
-  assert.equal(before.closedWith ?? (await new Promise((r) => before.once("close", r))), 1001);
+  assert.equal(before.closedWith ?? (await new Promise((r) => before.once("close", r))), 1012, "SIGTERM: service restart");
 
   for (const r of relays) {
     r.port = 0; // new processes on new ports
