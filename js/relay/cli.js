@@ -167,8 +167,6 @@ try {
   process.exit(1);
 }
 
-process.stdout.write(`metachannel relay listening on ${relay.baseUrl}\n`);
-
 let stopping = false;
 function stop() {
   // A second signal while draining means "now".
@@ -183,3 +181,5 @@ function stop() {
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+// Last: whoever reads this line may signal us at once.
+process.stdout.write(`metachannel relay listening on ${relay.baseUrl}\n`);

@@ -97,8 +97,8 @@ export async function startRedis(t, { persist = false } = {}) {
 }
 
 /**
- * A relay process on `redis` (a URL). `log` is everything it wrote to stderr (--verbose);
- * tests check that no token ever appears in it.
+ * A relay process on `redis` (a URL; null: without Redis). `log` is everything it wrote to
+ * stderr (--verbose); tests check that no token ever appears in it.
  */
 export async function startRelayProcess(t, redisUrl, { port = 0, args = [] } = {}) {
   let child = null;
@@ -107,7 +107,8 @@ export async function startRelayProcess(t, redisUrl, { port = 0, args = [] } = {
     baseUrl: "",
     log: "",
     async start() {
-      child = spawn(process.execPath, [CLI, "--port", String(relay.port), "--redis", redisUrl, "--verbose", ...args], {
+      const redisArgs = redisUrl ? ["--redis", redisUrl] : []; // null: a relay without Redis
+      child = spawn(process.execPath, [CLI, "--port", String(relay.port), ...redisArgs, "--verbose", ...args], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       child.stdout.setEncoding("utf8");
