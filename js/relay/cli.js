@@ -126,7 +126,10 @@ if (args["public-url"] !== undefined) {
     fail("--public-url expects a URL like wss://chat.example.com (ws, wss, http or https; a path prefix is allowed; no query or credentials)");
   }
 }
-const trustProxy = args["trust-proxy"]?.split(",").map((a) => a.trim()).filter(Boolean);
+const trustProxy = args["trust-proxy"]
+  ?.split(",")
+  .map((a) => a.trim())
+  .filter(Boolean);
 try {
   checkTrustProxy(trustProxy);
 } catch (err) {

@@ -60,7 +60,12 @@ export class RelayMetrics {
       "Channels that exist (created, not expired or rotated): this process's, or with Redis all relays' as of the last expiry sweep.",
       one(live.known),
     );
-    metric("metachannel_relay_channels_expired_total", "counter", "Idle channels this process forgot (with Redis: deleted from Redis).", one(this.channelsExpired));
+    metric(
+      "metachannel_relay_channels_expired_total",
+      "counter",
+      "Idle channels this process forgot (with Redis: deleted from Redis).",
+      one(this.channelsExpired),
+    );
     metric("metachannel_relay_connections_total", "counter", "WebSocket upgrades accepted.", one(this.connections));
     metric(
       "metachannel_relay_rejected_upgrades_total",

@@ -23,7 +23,9 @@ export function checkPublicUrl(value) {
   }
   const schemes = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
   if (!u || !schemes[u.protocol] || !u.hostname || u.username || u.password || u.search || u.hash) {
-    throw new TypeError("publicUrl must be a URL like wss://chat.example.com (or with a path prefix: wss://example.com/relay), without query, fragment or credentials");
+    throw new TypeError(
+      "publicUrl must be a URL like wss://chat.example.com (or with a path prefix: wss://example.com/relay), without query, fragment or credentials",
+    );
   }
   return `${schemes[u.protocol]}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
 }

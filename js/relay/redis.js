@@ -334,7 +334,17 @@ export class RedisBackplane extends EventEmitter {
   /** Atomically retires `digest` for `freshDigest` (active as of `now`) and tells every relay; false if `digest` is unknown. */
   async rotate(digest, freshDigest, now) {
     const done = await this.#call((r) =>
-      r.mcRotate(KEYS.channel(digest), KEYS.clients(digest), KEYS.channel(freshDigest), KEYS.active, KEYS.control, `revoke ${digest}`, digest, freshDigest, now),
+      r.mcRotate(
+        KEYS.channel(digest),
+        KEYS.clients(digest),
+        KEYS.channel(freshDigest),
+        KEYS.active,
+        KEYS.control,
+        `revoke ${digest}`,
+        digest,
+        freshDigest,
+        now,
+      ),
     );
     return done === 1;
   }

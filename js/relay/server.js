@@ -601,7 +601,13 @@ export class Relay extends EventEmitter {
       if (mint || (rotate && req.method === "POST")) {
         if (!this.#authorized(req)) {
           this.metrics.limit("api_token");
-          return this.#sendJson(req, res, 401, { error: "this relay needs Authorization: Bearer <its METACHANNEL_API_TOKEN>" }, { "WWW-Authenticate": 'Bearer realm="metachannel-relay"' });
+          return this.#sendJson(
+            req,
+            res,
+            401,
+            { error: "this relay needs Authorization: Bearer <its METACHANNEL_API_TOKEN>" },
+            { "WWW-Authenticate": 'Bearer realm="metachannel-relay"' },
+          );
         }
         const max = this.#opts.maxChannelsPerMinute;
         if (max > 0 && !this.#mints.take(this.#urls.clientAddress(req), max)) {

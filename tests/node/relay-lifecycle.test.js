@@ -36,7 +36,9 @@ function tempDir(t) {
   return dir;
 }
 
-test("memory mode: an idle channel expires after --channel-idle-ttl (404, REVOKED for the client); one with a client stays until it leaves", { skip: once }, async (t) => {
+test("memory mode: an idle channel expires after --channel-idle-ttl (404, REVOKED for the client); one with a client stays until it leaves", {
+  skip: once,
+}, async (t) => {
   const relay = await relayFor(t, { channelIdleTtl: 1 });
   const idle = await relay.createChannel();
   const live = await relay.createChannel();
@@ -64,7 +66,9 @@ test("memory mode: an idle channel expires after --channel-idle-ttl (404, REVOKE
   await assert.rejects(rawClient(t, live.url), /Unexpected server response: 404/);
 });
 
-test("Redis mode: 10,000 idle channels are gone from Redis after the idle time, swept by whichever relay; a channel with a client stays", { skip: skipRedis }, async (t) => {
+test("Redis mode: 10,000 idle channels are gone from Redis after the idle time, swept by whichever relay; a channel with a client stays", {
+  skip: skipRedis,
+}, async (t) => {
   const TTL = 2;
   const N = 10_000;
   const redis = await startRedis(t);
@@ -98,7 +102,9 @@ test("Redis mode: 10,000 idle channels are gone from Redis after the idle time, 
   assert.deepEqual(await r.keys("mc:n:*"), [`mc:n:${liveDigest}`], "and its client count");
   const expired = a.metrics.channelsExpired + (await metrics(b)).metachannel_relay_channels_expired_total;
   assert.equal(expired, N, "every expiry counted once, by the relay that swept it");
-  console.log(`[relay-expiry] ${N} channels created in ${createdIn} ms, gone from Redis ${gone - started - createdIn} ms after creation ended (TTL ${TTL} s); swept by a: ${a.metrics.channelsExpired}, by b: ${N - a.metrics.channelsExpired}`);
+  console.log(
+    `[relay-expiry] ${N} channels created in ${createdIn} ms, gone from Redis ${gone - started - createdIn} ms after creation ended (TTL ${TTL} s); swept by a: ${a.metrics.channelsExpired}, by b: ${N - a.metrics.channelsExpired}`,
+  );
 
   // The live channel outlives several TTLs, through both relays.
   await sleep(TTL * 1000);

@@ -76,14 +76,17 @@ test("connections per address: the one over the limit gets HTTP 429, the counter
   await new Promise((resolve, reject) => other.once("open", resolve).once("error", reject));
   open[0].close();
   await open[0].closed;
-  await waitFor(async () => {
-    try {
-      await client(t, url);
-      return true;
-    } catch {
-      return false;
-    }
-  }, { what: "the freed slot" });
+  await waitFor(
+    async () => {
+      try {
+        await client(t, url);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { what: "the freed slot" },
+  );
 });
 
 test("messages per second per connection: over it, close 1008; bytes per second: close 1008; others unaffected", { skip }, async (t) => {

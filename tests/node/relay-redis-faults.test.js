@@ -93,7 +93,9 @@ test("a relay killed mid-stream: its client reconnects when it is back, queued f
   assert.ok(!b.log.includes(token) && !a.log.includes(token));
 });
 
-test("Redis restarted under running relays: they close their clients with 1013, /healthz says so, and fan-out resumes without a relay restart", { skip }, async (t) => {
+test("Redis restarted under running relays: they close their clients with 1013, /healthz says so, and fan-out resumes without a relay restart", {
+  skip,
+}, async (t) => {
   const redis = await startRedis(t, { persist: true });
   const [a, b] = await Promise.all([0, 1].map(() => startRelayProcess(t, redis.url)));
   const { token } = (await post(a, "/api/channels")).body;
@@ -145,7 +147,9 @@ test("Redis restarted under running relays: they close their clients with 1013, 
   }
 });
 
-test("a rotation while one relay was cut off from Redis: its sockets were closed (1013) at the cut, and the old token is refused (404) when it is back", { skip }, async (t) => {
+test("a rotation while one relay was cut off from Redis: its sockets were closed (1013) at the cut, and the old token is refused (404) when it is back", {
+  skip,
+}, async (t) => {
   const redis = await startRedis(t);
   const proxy = await cuttableProxy(t, redis.port);
   const a = await startRelayProcess(t, redis.url);

@@ -35,7 +35,10 @@ function writtenAt(load, s, n, line) {
   return line.find((e) => e.open === true && e.at >= at)?.at ?? Infinity;
 }
 
-test("Redis stopped for 5 s under 200 frames/s: plain clients lose only what a close they saw accounts for; reliable clients lose nothing", { skip, timeout: 60_000 }, async (t) => {
+test("Redis stopped for 5 s under 200 frames/s: plain clients lose only what a close they saw accounts for; reliable clients lose nothing", {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   const redis = await startRedis(t, { persist: true }); // the channel outlives the Redis restart
   const [a, b] = await Promise.all([0, 1].map(() => startRelayProcess(t, redis.url)));
   const { token } = (await post(a, "/api/channels")).body;
@@ -94,7 +97,10 @@ test("Redis stopped for 5 s under 200 frames/s: plain clients lose only what a c
     assert.equal(close?.code, 1013);
     assert.ok(close.at - downAt < 1000, "told within a second");
   }
-  const closed = [(await metrics(a))['metachannel_relay_server_closes_total{code="1013"}'], (await metrics(b))['metachannel_relay_server_closes_total{code="1013"}']];
+  const closed = [
+    (await metrics(a))['metachannel_relay_server_closes_total{code="1013"}'],
+    (await metrics(b))['metachannel_relay_server_closes_total{code="1013"}'],
+  ];
   assert.equal(closed[0] + closed[1], plain.length + reliable.length);
   const reliableTotal = reliableLoad.sent.reduce((x, y) => x + y, 0);
   console.log(
