@@ -3,7 +3,7 @@
  *
  *   POST /api/channels                -> 201 { url, token }
  *   POST /api/channels/<token>/rotate -> 200 { url, token } (old sockets closed 4001 "revoked")
- *   GET  /healthz, GET /metrics       -> health (Redis included) and Prometheus counters
+ *   GET  /healthz, GET /metrics       -> health (503 while Redis is away or shutting down) and Prometheus counters
  *   ws://host/ch/<token>              -> every message goes to every socket of that token.
  *
  * @example
@@ -20,10 +20,34 @@ export interface RelayOptions {
   host?: string;
   /** Frames over this close the sender with 1009. Default 1 MiB; 0: no limit. */
   maxMessageBytes?: number;
-  /** Default 256 sockets per channel; 0: no limit. */
+  /** Default 256 sockets per channel (more: HTTP 429); 0: no limit. */
   maxClientsPerChannel?: number;
-  /** Per socket; 0 (default): no limit. */
+  /** Per socket; over it: close 1008. 0 (default): no limit. */
   maxMessagesPerSecond?: number;
+  /** Payload bytes per socket per second; over it: close 1008. 0 (default): no limit. */
+  maxBytesPerSecond?: number;
+  /** Open sockets per client address (more: HTTP 429). Default 1000; 0: no limit. */
+  maxConnectionsPerIp?: number;
+  /** POST /api/channels per client address per minute (more: HTTP 429). Default 600; 0: no limit. */
+  maxChannelsPerMinute?: number;
+  /**
+   * Seconds: a channel with no client for this long is forgotten (in Redis too; give every relay
+   * the same value). Default 604800 (7 days); 0: never.
+   */
+  channelIdleTtl?: number;
+  /** Seconds shutdown() waits for clients to go after the 1012. Default 10. */
+  drainTimeout?: number;
+  /** Base of minted URLs, e.g. "wss://chat.example.com" (http(s) is taken as ws(s)). Default: ws://<Host header>. */
+  publicUrl?: string;
+  /** Proxy addresses whose X-Forwarded-Proto / -Host / -For are believed. Default: none. */
+  trustProxy?: string[];
+  /**
+   * When set (16+ characters), POST /api/channels and rotate need `Authorization: Bearer <it>`
+   * (else 401). The CLI reads it from METACHANNEL_API_TOKEN only.
+   */
+  apiToken?: string;
+  /** Without `redis`: keep the channels in this JSON file (digests only, atomic writes) across restarts. */
+  stateFile?: string;
   /** Origins allowed to connect (browsers send one); default: any. */
   allowedOrigins?: string[];
   /** Subprotocols the relay accepts (it picks the first offered one it knows). */
@@ -62,9 +86,29 @@ export class Relay extends EventEmitter {
   clientCount(token: string): number;
   /** Fault injection: drops sockets without a close frame (clients see 1006). */
   dropAll(token?: string): void;
-  /** Closes every socket and the server; resolves when the port is free. */
+  /** Closes every socket (1001) and the server; resolves when the port is free. */
   close(): Promise<void>;
+  /**
+   * Graceful stop (the CLI on SIGTERM): stops accepting, closes clients with 1012, waits up to
+   * `timeoutMs` (default: drainTimeout) for them to go, then closes.
+   */
+  shutdown(options?: { timeoutMs?: number }): Promise<void>;
 }
+
+/** Every option's default (seconds for times; 0 turns a limit off). */
+export const RELAY_DEFAULTS: Readonly<{
+  maxMessageBytes: number;
+  maxClientsPerChannel: number;
+  maxMessagesPerSecond: number;
+  maxBytesPerSecond: number;
+  maxConnectionsPerIp: number;
+  maxChannelsPerMinute: number;
+  channelIdleTtl: number;
+  drainTimeout: number;
+}>;
+
+/** The relay's own close codes and reasons. */
+export const RELAY_CLOSE: Readonly<Record<"shutdown" | "restart" | "redisDown" | "rateLimit" | "byteLimit" | "revoked", readonly [number, string]>>;
 
 /** Starts a relay; resolves once it listens. */
 export function startRelay(options?: RelayOptions): Promise<Relay>;

@@ -7,6 +7,9 @@
 //   --receivers N   receiving clients on the channel (default 30)
 //   --messages N    frames sent per fan-out run (default 3000; quick 1000)
 //   --quick         small counts
+//   --no-limits     relays without the per-connection limits (by default every relay runs with
+//                   --rate and --max-bytes-per-second set, far above what the bench sends, so
+//                   the limit checks run on every frame: the figures are with the limits on)
 //   --json          results as JSON on stdout
 //
 // Set-ups (each relay its own process, js/relay/cli.js; redis-server on a free port; the
@@ -38,8 +41,11 @@ const { values: opt } = parseArgs({
     rounds: { type: "string" },
     receivers: { type: "string" },
     messages: { type: "string" },
+    "no-limits": { type: "boolean", default: false },
   },
 });
+// Per connection, far above the sender's rate: checked on every frame, never hit.
+const LIMIT_ARGS = opt["no-limits"] ? [] : ["--rate", "10000000", "--max-bytes-per-second", "10000000000"];
 const ROUNDS = Number(opt.rounds ?? (opt.quick ? 3 : 5));
 const RECEIVERS = Number(opt.receivers ?? 30);
 const MESSAGES = Number(opt.messages ?? (opt.quick ? 1000 : 3000));
@@ -100,7 +106,7 @@ async function startRedis() {
 async function startRelays(n, redisUrl) {
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const args = [CLI, "--port", "0", "--max-clients", "0", ...(redisUrl ? ["--redis", redisUrl] : [])];
+      const args = [CLI, "--port", "0", "--max-clients", "0", ...LIMIT_ARGS, ...(redisUrl ? ["--redis", redisUrl] : [])];
       const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
       const m = await waitForLine(child, /listening on (http:\/\/[^\s]+)/, "relay");
       return { base: m[1], child };
