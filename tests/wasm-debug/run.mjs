@@ -17,6 +17,10 @@ const distDebug = path.join(root, "dist-debug");
 // debug build is too slow for; each with the reason.
 const EXCLUDED = {
   "relay.test.js": "the dev relay only: no wasm",
+  "relay-limits.test.js": "the relay's limits and URLs only: no wasm",
+  "relay-lifecycle.test.js": "the relay's expiry, state file and drain: runs once, in the node suite",
+  "relay-redis-outage.test.js": "heavy relay-side fault test: runs once, in the node suite",
+  "relay-rolling-restart.test.js": "heavy relay-side fault test: runs once, in the node suite",
 };
 
 function build() {
