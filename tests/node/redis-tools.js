@@ -171,6 +171,26 @@ export async function metrics(relay) {
 }
 
 /**
+ * Pipes `client` and `upstream` both ways, kept in `pairs` until either ends (then both are
+ * destroyed). For the TCP proxies of the tests.
+ */
+export function splice(pairs, client, upstream) {
+  const pair = [client, upstream];
+  pairs.add(pair);
+  const end = () => {
+    pairs.delete(pair);
+    client.destroy();
+    upstream.destroy();
+  };
+  for (const s of pair) {
+    s.on("error", end);
+    s.on("close", end);
+  }
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+/**
  * A TCP proxy to `targetPort` that can be cut: cut() drops every connection and refuses new
  * ones (a network partition between one relay and Redis), heal() lets them through again.
  */
@@ -179,20 +199,7 @@ export async function cuttableProxy(t, targetPort) {
   let cut = false;
   const server = net.createServer((client) => {
     if (cut) return void client.destroy();
-    const upstream = net.connect(targetPort, "127.0.0.1");
-    const pair = [client, upstream];
-    pairs.add(pair);
-    const end = () => {
-      pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of pair) {
-      s.on("error", end);
-      s.on("close", end);
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    splice(pairs, client, net.connect(targetPort, "127.0.0.1"));
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const proxy = {

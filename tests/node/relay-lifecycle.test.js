@@ -14,21 +14,10 @@ import { Redis } from "ioredis";
 import { flavor, channelFor, relayFor, root, waitFor, sleep } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { startRelay } from "../../js/relay/server.js";
+import { rawClient } from "./relay-tools.js";
 
 const once = flavor === "node20-ws" ? false : "relay-side only: runs once, under node 20 + ws";
 const skipRedis = once || (hasRedisServer ? false : NO_REDIS_SERVER);
-
-function rawClient(t, url) {
-  const ws = new WebSocket(url);
-  ws.got = [];
-  ws.on("message", (d) => ws.got.push(d.toString()));
-  ws.closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
-  t.after(() => ws.terminate());
-  return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve(ws));
-    ws.once("error", reject);
-  });
-}
 
 function tempDir(t) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-relay-state-"));

@@ -9,22 +9,10 @@ import http from "node:http";
 import { WebSocket } from "ws";
 import { flavor, relayFor, root, waitFor } from "./helpers.js";
 import { metrics } from "./redis-tools.js";
+import { rawClient as client } from "./relay-tools.js";
 
 const skip = flavor === "node20-ws" ? false : "relay-side only: runs once, under node 20 + ws";
 const CLI = `${root}/js/relay/cli.js`;
-
-/** A raw client; resolves once open, rejects with the refusal. `closed` resolves with the close code. */
-function client(t, url, options) {
-  const ws = new WebSocket(url, options);
-  ws.got = [];
-  ws.on("message", (d) => ws.got.push(d.toString()));
-  ws.closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
-  t.after(() => ws.terminate());
-  return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve(ws));
-    ws.once("error", reject);
-  });
-}
 
 /** Raw HTTP (fetch cannot set Host), from a chosen local address. */
 function request(url, { method = "GET", headers = {}, localAddress } = {}) {

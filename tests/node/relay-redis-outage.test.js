@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { flavor, channelFor, waitFor, sleep } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
-import { pump, tally, timeline } from "./relay-load-tools.js";
+import { pump, tally, timeline } from "./relay-tools.js";
 
 const skip = flavor !== "node20-ws" ? "heavy: runs once, under node 20 + ws" : hasRedisServer ? false : NO_REDIS_SERVER;
 // A frame written this long before a close may still have been in flight when Redis went

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { flavor, channelFor, waitFor, sleep } from "./helpers.js";
 import { startRedis, startRelayProcess, post, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
-import { balancer, pump, tally, timeline } from "./relay-load-tools.js";
+import { balancer, pump, tally, timeline } from "./relay-tools.js";
 
 const skip = flavor !== "node20-ws" ? "heavy: runs once, under node 20 + ws" : hasRedisServer ? false : NO_REDIS_SERVER;
 const CLIENTS = 30;

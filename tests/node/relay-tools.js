@@ -1,4 +1,7 @@
-// Shared by the relay's load-under-fault tests (relay-redis-outage, relay-rolling-restart):
+// Shared by the relay's production tests (relay-limits, relay-lifecycle, relay-redis-outage,
+// relay-rolling-restart):
+//   rawClient(t, url, opts)   a plain `ws` client: resolves once open (rejects with the
+//                             refusal); .got (frames as text), .closed (resolves with the code)
 //   timeline(ch)              every open/close/reconnecting of a channel, with times
 //   pump(channels, perSecond) each channel sends {type, n: 1, 2, …} at a steady rate; stop()
 //   tally(channels, type)     who received what from whom: order and duplicates checked as
@@ -7,6 +10,20 @@
 //                             relay that refuses the connection is skipped (as a load
 //                             balancer's health checks would)
 import net from "node:net";
+import { WebSocket } from "ws";
+import { splice } from "./redis-tools.js";
+
+export function rawClient(t, url, options) {
+  const ws = new WebSocket(url, options);
+  ws.got = [];
+  ws.on("message", (d) => ws.got.push(d.toString()));
+  ws.closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+  t.after(() => ws.terminate());
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
 
 export function timeline(ch) {
   const events = [];
@@ -79,20 +96,8 @@ export async function balancer(t, ports) {
         else client.destroy();
       });
       upstream.once("connect", () => {
-        const pair = [client, upstream];
-        pairs.add(pair);
-        const end = () => {
-          pairs.delete(pair);
-          client.destroy();
-          upstream.destroy();
-        };
         upstream.removeAllListeners("error");
-        for (const s of pair) {
-          s.on("error", end);
-          s.on("close", end);
-        }
-        client.pipe(upstream);
-        upstream.pipe(client);
+        splice(pairs, client, upstream);
         client.resume();
       });
     };
