@@ -43,7 +43,8 @@ const ID_BYTES = 8;
 const FLAG_BINARY = 1;
 
 // Admission, counted across every relay: -2 unknown channel, -1 full, else the new count.
-// Fields of relays whose liveness key is gone (killed) are removed, not counted.
+// Fields of relays whose liveness key is gone (killed) are removed, not counted. An admitted
+// channel is active now: no sweep can take it before this relay's next touch.
 const ADMIT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 local max = tonumber(ARGV[1])
@@ -59,6 +60,7 @@ if max > 0 then
   end
   if total >= max then return -1 end
 end
+redis.call('ZADD', KEYS[3], 'XX', ARGV[4], ARGV[5])
 return redis.call('HINCRBY', KEYS[2], ARGV[2], 1)`;
 
 const RELEASE = `
@@ -180,7 +182,7 @@ export class RedisBackplane extends EventEmitter {
       autoResendUnfulfilledCommands: false, // a PUBLISH is never sent twice
       maxRetriesPerRequest: 0,
       scripts: {
-        mcAdmit: { numberOfKeys: 2, lua: ADMIT },
+        mcAdmit: { numberOfKeys: 3, lua: ADMIT },
         mcRelease: { numberOfKeys: 1, lua: RELEASE },
         mcRotate: { numberOfKeys: 4, lua: ROTATE },
         mcSweep: { numberOfKeys: 1, lua: SWEEP },
@@ -322,7 +324,7 @@ export class RedisBackplane extends EventEmitter {
 
   /** 'ok' (a slot on the channel is now counted for this relay), 'missing' or 'full'. */
   async admit(digest, maxClients) {
-    const n = await this.#call((r) => r.mcAdmit(KEYS.channel(digest), KEYS.clients(digest), maxClients, this.#idHex, KEYS.relayPrefix));
+    const n = await this.#call((r) => r.mcAdmit(KEYS.channel(digest), KEYS.clients(digest), KEYS.active, maxClients, this.#idHex, KEYS.relayPrefix, Date.now(), digest));
     return n === -2 ? "missing" : n === -1 ? "full" : "ok";
   }
 
