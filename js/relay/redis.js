@@ -324,7 +324,9 @@ export class RedisBackplane extends EventEmitter {
 
   /** 'ok' (a slot on the channel is now counted for this relay), 'missing' or 'full'. */
   async admit(digest, maxClients) {
-    const n = await this.#call((r) => r.mcAdmit(KEYS.channel(digest), KEYS.clients(digest), KEYS.active, maxClients, this.#idHex, KEYS.relayPrefix, Date.now(), digest));
+    const n = await this.#call((r) =>
+      r.mcAdmit(KEYS.channel(digest), KEYS.clients(digest), KEYS.active, maxClients, this.#idHex, KEYS.relayPrefix, Date.now(), digest),
+    );
     return n === -2 ? "missing" : n === -1 ? "full" : "ok";
   }
 
