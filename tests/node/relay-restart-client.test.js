@@ -4,8 +4,11 @@
 // restart" (reconnect at once, no backoff wait). docs/resilience.md has the rules.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { WebSocket as WsSocket } from "ws";
-import { channelFor, relayFor, waitFor, sleep, flavor } from "./helpers.js";
+import { channelFor, relayFor, waitFor, sleep, flavor, root } from "./helpers.js";
+import { RELAY_CLOSE } from "../../js/relay/server.js";
 import { closingServer, record } from "./fault-tools.js";
 
 const SECRET = "UNKNOWNxSECRETxTOKEN0";
@@ -94,4 +97,13 @@ test("close 1013 (try again later, the relay while Redis is away) keeps the back
   assert.equal(log.of("close")[0].arg.code, 1013);
   assert.equal(log.of("reconnecting")[0].arg.delayMs, 400);
   ch.close();
+});
+
+test("the relay's close codes are the ones the client gives a meaning (src/metachannel/vocabulary.h via js/vocabulary.ts)", () => {
+  const text = readFileSync(path.join(root, "js/vocabulary.ts"), "utf8");
+  const block = /export const CLOSE_CODES = \{([^}]*)\}/.exec(text)[1];
+  const codes = Object.fromEntries([...block.matchAll(/(\w+): (\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  assert.equal(RELAY_CLOSE.restart[0], codes.SERVICE_RESTART);
+  assert.equal(RELAY_CLOSE.redisDown[0], codes.TRY_AGAIN_LATER);
+  assert.equal(RELAY_CLOSE.revoked[0], codes.REVOKED);
 });
