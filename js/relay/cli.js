@@ -36,8 +36,8 @@ Options:
                             (default ${D.channelIdleTtl} = 7 days; 0 = never)
   --public-url <url>        base of minted channel URLs, e.g. wss://chat.example.com
                             (default: ws://<Host header>)
-  --trust-proxy <addrs>     comma-separated proxy addresses whose X-Forwarded-Proto/-Host/-For
-                            are believed (default: none)
+  --trust-proxy <addrs>     comma-separated proxy addresses or subnets (10.0.0.0/8) whose
+                            X-Forwarded-Proto/-Host/-For are believed (default: none)
   --drain-timeout <s>       on SIGTERM: close clients with 1012, wait this long for them to go,
                             then exit (default ${D.drainTimeout})
 Limits (0 = no limit):
@@ -133,7 +133,7 @@ const trustProxy = args["trust-proxy"]
 try {
   checkTrustProxy(trustProxy);
 } catch (err) {
-  fail(`--trust-proxy expects comma-separated IP addresses: ${err.message.replace(/^trustProxy entries must be IP addresses /, "")}`);
+  fail(`--trust-proxy expects comma-separated IP addresses or subnets (10.0.0.0/8): ${err.message.replace(/^trustProxy entries must be [^(]*/, "")}`);
 }
 if (args["state-file"] !== undefined && args.redis !== undefined) {
   fail("--state-file is for a relay without --redis (with --redis the channels live in Redis)");

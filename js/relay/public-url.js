@@ -4,9 +4,9 @@
 // for a channel is on https:, and a browser there refuses a ws:// URL. Two ways to mint the
 // right URL:
 //   --public-url wss://chat.example.com   every minted URL starts with it (fixed), or
-//   --trust-proxy 10.0.0.5,…              X-Forwarded-Proto / X-Forwarded-Host / X-Forwarded-For
+//   --trust-proxy 10.0.0.5,10.1.0.0/16    X-Forwarded-Proto / X-Forwarded-Host / X-Forwarded-For
 //                                         are believed, but only on connections from these
-//                                         addresses (anyone else could send them).
+//                                         addresses or subnets (anyone else could send them).
 import net from "node:net";
 
 // Only a plain hostname[:port] or [ipv6][:port] from a Host header is echoed back in channel
@@ -36,15 +36,30 @@ export function normalizeAddress(address) {
   return a.startsWith("::ffff:") && net.isIPv4(a.slice(7)) ? a.slice(7) : a.toLowerCase();
 }
 
-/** Throws a TypeError naming the bad entry; returns a Set of normalized addresses. */
+/**
+ * Throws a TypeError naming the bad entry; returns the trusted addresses (IPs, or subnets as
+ * 10.0.0.0/8 and fd00::/8) as a net.BlockList, null for none.
+ */
 export function checkTrustProxy(list) {
-  const out = new Set();
+  let out = null;
   for (const entry of list ?? []) {
     const a = String(entry).trim();
-    if (!net.isIP(a)) throw new TypeError(`trustProxy entries must be IP addresses (got ${JSON.stringify(a.slice(0, 60))})`);
-    out.add(normalizeAddress(a));
+    const [ip, bits, extra] = a.split("/");
+    const family = net.isIPv4(ip) ? "ipv4" : net.isIPv6(ip) ? "ipv6" : null;
+    const prefix = bits === undefined ? null : /^\d{1,3}$/.test(bits) ? Number(bits) : -1;
+    if (!family || extra !== undefined || prefix === -1 || prefix > (family === "ipv4" ? 32 : 128)) {
+      throw new TypeError(`trustProxy entries must be IP addresses or subnets like 10.0.0.0/8 (got ${JSON.stringify(a.slice(0, 60))})`);
+    }
+    out ??= new net.BlockList();
+    if (prefix === null) out.addAddress(normalizeAddress(ip), family);
+    else out.addSubnet(ip, prefix, family);
   }
   return out;
+}
+
+function inList(list, address) {
+  const family = net.isIPv4(address) ? "ipv4" : net.isIPv6(address) ? "ipv6" : null;
+  return family !== null && list.check(address, family);
 }
 
 function firstValue(header) {
@@ -70,7 +85,7 @@ export class PublicUrls {
 
   /** True when the request came straight from a configured proxy. */
   trusted(req) {
-    return this.#trusted.size > 0 && this.#trusted.has(normalizeAddress(req?.socket?.remoteAddress));
+    return this.#trusted !== null && inList(this.#trusted, normalizeAddress(req?.socket?.remoteAddress));
   }
 
   /** The client's address: the peer, or (from a trusted proxy) the last X-Forwarded-For hop no proxy of ours added. */
@@ -81,7 +96,7 @@ export class PublicUrls {
     const hops = (Array.isArray(raw) ? raw.join(",") : (raw ?? "")).split(",").map((h) => normalizeAddress(h.trim()));
     for (let i = hops.length - 1; i >= 0; i -= 1) {
       if (!net.isIP(hops[i])) break;
-      if (!this.#trusted.has(hops[i])) return hops[i];
+      if (!inList(this.#trusted, hops[i])) return hops[i];
     }
     return peer;
   }

@@ -39,7 +39,7 @@ export interface RelayOptions {
   drainTimeout?: number;
   /** Base of minted URLs, e.g. "wss://chat.example.com" (http(s) is taken as ws(s)). Default: ws://<Host header>. */
   publicUrl?: string;
-  /** Proxy addresses whose X-Forwarded-Proto / -Host / -For are believed. Default: none. */
+  /** Proxy addresses or subnets ("10.0.0.0/8") whose X-Forwarded-Proto / -Host / -For are believed. Default: none. */
   trustProxy?: string[];
   /**
    * When set (16+ characters), POST /api/channels and rotate need `Authorization: Bearer <it>`

@@ -157,6 +157,11 @@ test("--public-url is the base of minted URLs; X-Forwarded-* count only from --t
   const path = new URL(fromProxy.body.url).pathname;
   await client(t, `ws://127.0.0.1:${proxied.port}${path}`);
 
+  // A subnet works too (127.0.0.2 is in it: trusted; here the peer is 127.0.0.1).
+  const subnet = await relayFor(t, { trustProxy: ["127.0.0.0/8"] });
+  const viaSubnet = await request(`${subnet.baseUrl}/api/channels`, { method: "POST", headers: https, localAddress: "127.0.0.2" });
+  assert.match(viaSubnet.body.url, /^wss:\/\/chat\.example\.com\/ch\//);
+
   // Per-address limits count the forwarded client, not the proxy.
   const limited = await relayFor(t, { trustProxy: ["127.0.0.1"], maxChannelsPerMinute: 1 });
   const as = (ip) => request(`${limited.baseUrl}/api/channels`, { method: "POST", headers: { "X-Forwarded-For": `${ip}, 127.0.0.1` } });
@@ -185,7 +190,8 @@ test("bad flags and variables: exit code 2 and a message that says what to fix; 
     [[], { METACHANNEL_API_TOKEN: "short" }, /METACHANNEL_API_TOKEN must be 16 or more characters/],
     [["--public-url", "ftp://x"], {}, /--public-url expects a URL like wss:\/\/chat\.example\.com/],
     [["--public-url", "wss://u:p@x"], {}, /--public-url expects/],
-    [["--trust-proxy", "10.0.0.1,proxy.local"], {}, /--trust-proxy expects comma-separated IP addresses: \(got "proxy\.local"\)/],
+    [["--trust-proxy", "10.0.0.1,proxy.local"], {}, /--trust-proxy expects comma-separated IP addresses or subnets \(10\.0\.0\.0\/8\): \(got "proxy\.local"\)/],
+    [["--trust-proxy", "10.0.0.0/33"], {}, /--trust-proxy expects .*\(got "10\.0\.0\.0\/33"\)/],
     [["--channel-idle-ttl", "1.5"], {}, /--channel-idle-ttl expects a non-negative integer/],
     [["--drain-timeout", "x"], {}, /--drain-timeout expects a non-negative integer/],
     [["--max-connections-per-ip", "-3"], {}, /--max-connections-per-ip/],
