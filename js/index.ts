@@ -39,6 +39,7 @@ export type {
   MessageMeta,
   MessageOf,
   MessageType,
+  MessageTypeOf,
   MetaframeClientOptions,
   OpenEvent,
   Outgoing,
