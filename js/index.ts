@@ -17,7 +17,7 @@ export { MetaChannelError, type ErrorCode } from "./errors.js";
 /** @internal wasm heap size, for leak tests */
 export { memoryBytes as _memoryBytes } from "./loader.js";
 /** @internal metachannel/inline */
-export { useInlineWasm as _useInlineWasm } from "./loader.js";
+export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";

@@ -41,7 +41,7 @@ let inlineWasm: Uint8Array | null = null;
  * Called by the inline entries before anything else, with the wasm in base64.
  * @internal
  */
-export function useInlineWasm(base64: string): void {
+export function adoptInlineWasm(base64: string): void {
   inlineWasm = decodeBase64(base64);
 }
 
