@@ -23,6 +23,8 @@ export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";
 export { ChatClient } from "./chat-client.js";
 export { LiveDataClient } from "./live-data-client.js";
+export { channelStore, metaframeStore, messagesStore, presenceStore } from "./store.js";
+export type { ChannelSnapshot, ChannelStore, ChannelStoreOptions, MessagesStoreOptions, MetaframeStoreOptions, Readable } from "./store.js";
 export type {
   BindMetaframeOptions,
   ChannelEvent,
