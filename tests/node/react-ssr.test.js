@@ -9,33 +9,29 @@ import { createElement as h, StrictMode, Suspense } from "react";
 import { renderToString } from "react-dom/server";
 import { relayFor, root, sleep } from "./helpers.js";
 
+const { useChannel, useMetaframeChannel, useMessage, useMessages, usePresence } = await import(path.join(root, "dist/react.mjs"));
+
+function Peer({ url, name }) {
+  const { channel, state, error, send } = useChannel(url, { presence: { state: { name } } });
+  const last = useMessage(channel, "chat");
+  const list = useMessages(channel, "chat", { last: 5 });
+  const peers = usePresence(channel);
+  const frame = useMetaframeChannel();
+  const off = useChannel(url, { enabled: false });
+  return h("p", { "data-name": name }, `${state}|${channel === null}|${error}|${last}|${list.length}|${peers.size}|${frame.state}|${off.state}|${typeof send}`);
+}
 test("renderToString of components using useChannel, useMetaframeChannel, useMessage(s), usePresence: no socket, no error, initial values", async (t) => {
   const relay = await relayFor(t);
   const { url } = await relay.createChannel();
   assert.equal(typeof globalThis.window, "undefined", "Node: no window");
-  const react = await import(path.join(root, "dist/react.mjs"));
-  const { useChannel, useMetaframeChannel, useMessage, useMessages, usePresence } = react;
 
-  function Peer({ name }) {
-    const { channel, state, error, send } = useChannel(url, { presence: { state: { name } } });
-    const last = useMessage(channel, "chat");
-    const list = useMessages(channel, "chat", { last: 5 });
-    const peers = usePresence(channel);
-    const frame = useMetaframeChannel();
-    const off = useChannel(url, { enabled: false });
-    return h(
-      "p",
-      { "data-name": name },
-      `${state}|${channel === null}|${error}|${last}|${list.length}|${peers.size}|${frame.state}|${off.state}|${typeof send}`,
-    );
-  }
   const errors = [];
   const original = { error: console.error, warn: console.warn };
   console.error = (...args) => errors.push(args.join(" "));
   console.warn = (...args) => errors.push(args.join(" "));
   let html;
   try {
-    html = renderToString(h(StrictMode, null, h(Suspense, { fallback: "…" }, h(Peer, { name: "ada" }), h(Peer, { name: "bob" }))));
+    html = renderToString(h(StrictMode, null, h(Suspense, { fallback: "…" }, h(Peer, { url, name: "ada" }), h(Peer, { url, name: "bob" }))));
   } finally {
     console.error = original.error;
     console.warn = original.warn;
