@@ -21,6 +21,7 @@ export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";
+export { metaframeDefinition, type MetaframeDefinitionOptions } from "./metaframe-definition.js";
 export { ChatClient } from "./chat-client.js";
 export { LiveDataClient } from "./live-data-client.js";
 export { channelStore, metaframeStore, messagesStore, presenceStore } from "./store.js";

@@ -1,0 +1,58 @@
+// Several components use the same channel through useChannel (one socket per tab), each
+// showing the chat messages (useMessages, useMessage), the other tabs (usePresence) and the
+// state. Every component's view is in data-* attributes for the harness.
+import { useEffect, useState } from "react";
+import { useChannel, useMessage, useMessages, usePresence } from "metachannel/react";
+
+type AppMessage = { type: "chat"; text: string; from: string } | { type: "progress"; value: number };
+
+declare global {
+  interface Window {
+    app?: { setCount(n: number): void; send(text: string): void };
+  }
+}
+
+function Peer({ url, name, index }: { url: string; name: string; index: number }) {
+  const { channel, state, error, send } = useChannel<AppMessage>(url, { presence: { state: { name } } });
+  const chats = useMessages(channel, "chat", { last: 50 });
+  const last = useMessage(channel, "chat");
+  const peers = usePresence(channel);
+  useEffect(() => {
+    if (index !== 0 || !window.app) return;
+    window.app.send = (text: string) => send({ type: "chat", text, from: name });
+  }, [index, send, name]);
+  const names = [...peers.values()].map((p) => (p as { name?: string } | null)?.name ?? "?").sort();
+  return (
+    <li
+      className="peer"
+      data-state={state}
+      data-error={error?.code ?? ""}
+      data-chats={JSON.stringify(chats.map((m) => `${m.from}:${m.text}`))}
+      data-last={last ? last.text : ""}
+      data-peers={JSON.stringify(names)}
+    >
+      {state} {last?.text} ({names.join(", ")})
+    </li>
+  );
+}
+
+export function App({ url, name }: { url: string; name: string }) {
+  const [count, setCount] = useState(3);
+  if (!window.app) {
+    window.app = {
+      setCount: () => {},
+      send: () => {
+        throw new Error("no component uses the channel");
+      },
+    };
+  }
+  window.app.setCount = setCount;
+  return (
+    <ul data-count={count}>
+      {Array.from({ length: count }, (_, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the components are interchangeable
+        <Peer key={i} url={url} name={name} index={i} />
+      ))}
+    </ul>
+  );
+}
