@@ -14,7 +14,7 @@
 //   node tests/bundlers/run.mjs [name…]   (names: vite-build vite-dev webpack esbuild-esm esbuild-iife
 //                                          rollup rollup-dir vite-inline webpack-inline rollup-inline
 //                                          react19-dev react19-build react18-dev react18-build svelte
-//                                          vue parcel; MC_KEEP_TMP=1 keeps the apps)
+//                                          vue parcel react-weight; MC_KEEP_TMP=1 keeps the apps)
 //
 // The framework apps (react-app/, svelte-app/, vue-app/) are their own folders: React 18 and 19
 // under StrictMode in strict TypeScript (metachannel/react; sockets counted at the relay, see
@@ -629,12 +629,41 @@ async function reactChecks(_app, label, { browser, relay, pageUrl }) {
   return { status: "ok", text: "", ...seen };
 }
 
+/**
+ * What metachannel/react adds to a page (esbuild --bundle --minify, gzip -9, React itself
+ * left out): the hooks over the core, and with useMetaframeChannel over a metaframe that
+ * already uses MetaframeClient and bindMetaframe. Printed figures (target: ≤ 2 KB each).
+ */
+async function reactWeight(work, tarball) {
+  const HOOKS = "useChannel, useMessage, useMessages, usePresence";
+  const entries = {
+    "core.js": 'import { connect } from "metachannel";\nconsole.log(connect);\n',
+    "hooks.js": `import { connect } from "metachannel";\nimport { ${HOOKS} } from "metachannel/react";\nconsole.log(connect, ${HOOKS});\n`,
+    "frame.js": 'import { bindMetaframe, MetaframeClient } from "metachannel";\nconsole.log(bindMetaframe, MetaframeClient);\n',
+    "frame-hooks.js": `import { bindMetaframe, MetaframeClient } from "metachannel";\nimport { ${HOOKS}, useMetaframeChannel } from "metachannel/react";\nconsole.log(bindMetaframe, MetaframeClient, ${HOOKS}, useMetaframeChannel);\n`,
+  };
+  const dir = await makeApp(work, { name: "react-weight", files: entries }, tarball);
+  const gz = {};
+  for (const f of Object.keys(entries)) {
+    const b = await exec(bin("esbuild/bin/esbuild"), [f, "--bundle", "--minify", "--format=esm", "--external:react", `--outfile=out/${f}`], { cwd: dir });
+    if (b.code !== 0) return report(false, `react-weight: esbuild --bundle --minify ${f}`, b.stdout + b.stderr);
+    gz[f] = gzipSync(readFileSync(path.join(dir, "out", f)), { level: 9 }).length;
+  }
+  const hooks = gz["hooks.js"] - gz["core.js"];
+  const frame = gz["frame-hooks.js"] - gz["frame.js"];
+  console.log(`# metachannel/react adds ${hooks} B gzip to the core (${HOOKS}; esbuild --minify, gzip -9, react external; target ≤ 2048)`);
+  console.log(`# with useMetaframeChannel, over a metaframe that imports MetaframeClient and bindMetaframe: ${frame} B gzip`);
+  report(hooks > 0 && frame > 0, `react-weight: metachannel/react measured over the core (${hooks} B and ${frame} B gzip)`);
+}
+
 // ------------------------------------------------------------------ main
 async function main() {
   const started = Date.now();
   const picked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
   const apps = picked.length ? APPS.filter((a) => picked.includes(a.name)) : APPS;
-  if (picked.length && apps.length !== picked.length) throw new Error(`unknown app; choose from: ${APPS.map((a) => a.name).join(" ")}`);
+  if (picked.length && apps.length !== picked.filter((n) => n !== "react-weight").length) {
+    throw new Error(`unknown app; choose from: ${APPS.map((a) => a.name).join(" ")} react-weight`);
+  }
 
   if (!existsSync(path.join(root, "dist/metachannel.mjs")) || !existsSync(path.join(root, "dist/metachannel.wasm"))) {
     console.log("# dist/ is missing: building");
@@ -696,6 +725,8 @@ async function main() {
         r.stdout + r.stderr,
       );
     }
+
+    if (!picked.length || picked.includes("react-weight")) await reactWeight(work, tarball);
 
     console.log("#");
     console.log("# output: every file the build wrote but source maps, raw (gzip); loaded: the JS and wasm the page fetched, raw (gzip)");
