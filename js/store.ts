@@ -272,6 +272,7 @@ export function metaframeStore<M extends MessageMap<M> = UntypedMessages>(option
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
+const NOBODY: ReadonlyMap<string, unknown> = new Map();
 
 /** A store whose value never changes (no channel). */
 function constant<T>(value: T): Readable<T> {
@@ -283,6 +284,36 @@ function constant<T>(value: T): Readable<T> {
     },
   };
 }
+
+/**
+ * A store fed by one listener on `channel`, attached while anyone subscribes: `attach(changed)`
+ * adds it (calling `changed()` after each update of what `value()` returns) and returns its
+ * removal.
+ */
+function listenerStore<T>(channel: Channel<any>, value: () => T, attach: (changed: () => void) => () => void): Readable<T> {
+  const listeners = new Set<{ fn: (v: T) => void }>();
+  let off: (() => void) | null = null;
+  return {
+    get: value,
+    subscribe(listener) {
+      if (!off && !channel.disposed) {
+        off = attach(() => {
+          const v = value();
+          for (const l of [...listeners]) l.fn(v);
+        });
+      }
+      const l = { fn: listener };
+      listeners.add(l);
+      listener(value());
+      return () => {
+        if (!listeners.delete(l) || listeners.size > 0 || !off) return;
+        if (!channel.disposed) off();
+        off = null;
+      };
+    },
+  };
+}
+
 const messageStores = new WeakMap<Channel<any>, Map<string, Readable<readonly unknown[]>>>();
 
 /**
@@ -306,35 +337,23 @@ export function messagesStore<M extends MessageMap<M>, T extends MessageType<M>>
     messageStores.set(channel, byKey);
   }
   const key = `${last} ${type}`;
-  const cached = byKey.get(key);
-  if (cached) return cached as Readable<readonly Incoming<M, T>[]>;
-  let value: readonly unknown[] = EMPTY;
-  const listeners = new Set<{ fn: (v: readonly unknown[]) => void }>();
-  let off: (() => void) | null = null;
-  const store: Readable<readonly unknown[]> = {
-    get: () => value,
-    subscribe(listener) {
-      if (!off && !channel.disposed) {
-        off = channel.onMessage(type, (msg: unknown) => {
-          value = Object.freeze([...(value.length >= last ? value.slice(value.length - last + 1) : value), msg]);
-          for (const l of [...listeners]) l.fn(value);
-        });
-      }
-      const l = { fn: listener };
-      listeners.add(l);
-      listener(value);
-      return () => {
-        if (!listeners.delete(l) || listeners.size > 0 || !off) return;
-        if (!channel.disposed) off();
-        off = null;
-      };
-    },
-  };
-  byKey.set(key, store);
+  let store = byKey.get(key);
+  if (!store) {
+    let list: readonly unknown[] = EMPTY;
+    store = listenerStore(
+      channel,
+      () => list,
+      (changed) =>
+        channel.onMessage(type, (msg: unknown) => {
+          list = Object.freeze([...(list.length >= last ? list.slice(list.length - last + 1) : list), msg]);
+          changed();
+        }),
+    );
+    byKey.set(key, store);
+  }
   return store as Readable<readonly Incoming<M, T>[]>;
 }
 
-const NOBODY: ReadonlyMap<string, unknown> = new Map();
 const presenceStores = new WeakMap<Channel<any>, Readable<ReadonlyMap<string, unknown>>>();
 
 /**
@@ -344,32 +363,23 @@ const presenceStores = new WeakMap<Channel<any>, Readable<ReadonlyMap<string, un
  */
 export function presenceStore(channel: Channel<any> | null | undefined): Readable<ReadonlyMap<string, unknown>> {
   if (!channel) return constant(NOBODY);
-  const cached = presenceStores.get(channel);
-  if (cached) return cached;
-  let value: ReadonlyMap<string, unknown> = channel.disposed ? NOBODY : new Map(channel.presence);
-  const listeners = new Set<{ fn: (v: ReadonlyMap<string, unknown>) => void }>();
-  let off: (() => void) | null = null;
-  const store: Readable<ReadonlyMap<string, unknown>> = {
-    get: () => value,
-    subscribe(listener) {
-      if (!off && !channel.disposed) {
-        const copy = () => {
-          value = new Map(channel.presence);
-          for (const l of [...listeners]) l.fn(value);
-        };
-        off = channel.on("presence", copy);
-        if (value.size !== channel.presence.size || [...channel.presence].some(([id, v]) => value.get(id) !== v)) value = new Map(channel.presence);
-      }
-      const l = { fn: listener };
-      listeners.add(l);
-      listener(value);
-      return () => {
-        if (!listeners.delete(l) || listeners.size > 0 || !off) return;
-        if (!channel.disposed) off();
-        off = null;
-      };
-    },
-  };
-  presenceStores.set(channel, store);
+  let store = presenceStores.get(channel);
+  if (!store) {
+    let peers: ReadonlyMap<string, unknown> = channel.disposed ? NOBODY : new Map(channel.presence);
+    store = listenerStore(
+      channel,
+      () => peers,
+      (changed) => {
+        const off = channel.on("presence", () => {
+          peers = new Map(channel.presence);
+          changed();
+        });
+        // A change while nobody listened: a fresh copy before the first subscriber reads it.
+        if (peers.size !== channel.presence.size || [...channel.presence].some(([id, v]) => peers.get(id) !== v)) peers = new Map(channel.presence);
+        return off;
+      },
+    );
+    presenceStores.set(channel, store);
+  }
   return store;
 }

@@ -51,6 +51,8 @@ const WASM_BASE64_HEAD = "AGFzbQEAAAA";
 // (An empty icon: else Chromium asks for /favicon.ico and logs the 404 as a console error.)
 const HEAD = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>metachannel</title>';
 const MODULE_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script type="module" src="${src}"></script>\n`;
+/** The Svelte and Vue apps' page: their main.js mounts the app (which renders #out) into #app. */
+const MOUNT_PAGE = `${HEAD}<div id="app"></div><script type="module" src="/main.js"></script>\n`;
 const CLASSIC_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script src="${src}" defer></script>\n`;
 const ROLLUP_CONFIG = (output, resolve = "{ browser: true }") =>
   `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve(${resolve})],\n};\n`;
@@ -198,24 +200,19 @@ const APPS = [
       extra: "@vitejs/plugin-react",
     },
   ]),
-  {
-    name: "svelte",
+  ...[
+    ["svelte", "Svelte 5", "@sveltejs/vite-plugin-svelte", "Svelte stores"],
+    ["vue", "Vue 3", "@vitejs/plugin-vue", "Vue refs"],
+  ].map(([name, framework, plugin, as]) => ({
+    name,
     tool: "vite",
-    label: "Vite build + Svelte 5 (@sveltejs/vite-plugin-svelte), channelStore/messagesStore as Svelte stores",
-    source: "svelte-app",
+    label: `Vite build + ${framework} (${plugin}), channelStore/messagesStore as ${as}`,
+    source: `${name}-app`,
+    files: { "index.html": MOUNT_PAGE },
     build: [bin("vite/bin/vite.js"), "build"],
     out: "dist",
-    extra: "@sveltejs/vite-plugin-svelte",
-  },
-  {
-    name: "vue",
-    tool: "vite",
-    label: "Vite build + Vue 3 (@vitejs/plugin-vue), channelStore/messagesStore as Vue refs",
-    source: "vue-app",
-    build: [bin("vite/bin/vite.js"), "build"],
-    out: "dist",
-    extra: "@vitejs/plugin-vue",
-  },
+    extra: plugin,
+  })),
   {
     name: "parcel",
     tool: "parcel",

@@ -5,7 +5,9 @@
 // Run: node --test tests/node/store.test.js
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mc, relayFor, sleep, waitFor } from "./helpers.js";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { distDir, mc, relayFor, sleep, waitFor } from "./helpers.js";
 
 const { channelStore, messagesStore, presenceStore, MetaChannelError } = mc;
 const presenceTests = process.env.MC_CORE !== "lite"; // the lite core has no presence
@@ -204,4 +206,21 @@ test("presenceStore: a new Map after each change; each of two stores on one chan
   assert.equal(before.size, 1);
   seenByAda.off();
   ada.off();
+});
+
+test("channelStore: a channel still being created when the last subscriber left is closed once it exists (the process exits by itself)", async (t) => {
+  const { relay, url, sockets } = await setup(t);
+  // A fresh process, so that ready() is still loading the wasm when the subscriber leaves.
+  const script = `const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
+const off = mc.channelStore(${JSON.stringify(url)}).subscribe(() => {});
+setTimeout(() => setTimeout(() => { off(); console.log("left"); }, 0), 0);`;
+  const r = await new Promise((resolve) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 15000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (err.killed ? "killed" : err.code) : 0, stdout, stderr }),
+    );
+  });
+  assert.equal(r.code, 0, `the process did not exit by itself: ${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /left/);
+  await sleep(100);
+  assert.equal(sockets(), 0, `${relay.connections} sockets reached the relay; none stays`);
 });
