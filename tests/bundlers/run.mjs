@@ -451,7 +451,7 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
       return;
     }
     pageUrl = `http://127.0.0.1:${port}/`;
-    const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl });
+    const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl, dir });
     buildOutput = out; // everything the server printed while the page loaded
     const warnings = packageWarnings(buildOutput);
     report(warnings.length === 0, `${label}: the dev server prints no warning about metachannel`, warnings.join("\n\n"));
@@ -487,7 +487,7 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   const site = await serveStatic({ mounts: { "/": outDir } });
   try {
     pageUrl = `${site.url}/`;
-    const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl });
+    const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl, dir });
     summary.push({ app, result, buildMs, bytes, otherWarnings: anyWarnings(buildOutput) });
   } finally {
     await site.close();
@@ -528,7 +528,7 @@ async function pageChecks(_app, label, { browser, relay, pageUrl }) {
  * tab; a chat from one tab reaches every component of the other exactly once; unmounting every
  * component of a tab closes its socket; mounting two again opens exactly one.
  */
-async function reactChecks(_app, label, { browser, relay, pageUrl }) {
+async function reactChecks(app, label, { browser, relay, pageUrl, dir }) {
   const { url, token } = await relay.createChannel();
   const sockets = () => relay.clientCount(token);
   const context = await browser.newContext();
@@ -608,6 +608,20 @@ async function reactChecks(_app, label, { browser, relay, pageUrl }) {
       await new Promise((r) => setTimeout(r, 300));
       return sockets() === 2 && relay.connections - opened === 1 ? true : `${sockets()} sockets open, ${relay.connections - opened} opened`;
     });
+    if (app.serve) {
+      await step("fast refresh: an edit of App.tsx re-renders both tabs (HMR) and opens no socket", async () => {
+        const opened = relay.connections;
+        const file = path.join(dir, "src/App.tsx");
+        const source = readFileSync(file, "utf8");
+        if (!source.includes('const EDIT = "v1";')) return 'src/App.tsx has no `const EDIT = "v1";` to edit';
+        writeFileSync(file, source.replace('const EDIT = "v1";', 'const EDIT = "v2";'));
+        for (const name of ["ann", "ben"]) await tabs[name].waitForSelector('ul[data-edit="v2"]', { timeout: 15000 });
+        await waitPeers("ann", 2, (p) => p.state === "open", "ann's components after the refresh");
+        await waitPeers("ben", 3, (p) => p.state === "open", "ben's components after the refresh");
+        await new Promise((r) => setTimeout(r, 300));
+        return sockets() === 2 && relay.connections === opened ? true : `${sockets()} sockets open, ${relay.connections - opened} opened`;
+      });
+    }
   } finally {
     for (const name of Object.keys(tabs)) {
       const w = tabs[name].watch;

@@ -4,6 +4,9 @@
 import { useEffect, useState } from "react";
 import { useChannel, useMessage, useMessages, usePresence } from "metachannel/react";
 
+/** Edited by the harness under the dev server (fast refresh must keep the socket). */
+const EDIT = "v1";
+
 type AppMessage = { type: "chat"; text: string; from: string } | { type: "progress"; value: number };
 
 declare global {
@@ -48,7 +51,7 @@ export function App({ url, name }: { url: string; name: string }) {
   }
   window.app.setCount = setCount;
   return (
-    <ul data-count={count}>
+    <ul data-count={count} data-edit={EDIT}>
       {Array.from({ length: count }, (_, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: the components are interchangeable
         <Peer key={i} url={url} name={name} index={i} />
