@@ -608,6 +608,21 @@ async function reactChecks(app, label, { browser, relay, pageUrl, dir }) {
       await new Promise((r) => setTimeout(r, 300));
       return sockets() === 2 && relay.connections - opened === 1 ? true : `${sockets()} sockets open, ${relay.connections - opened} opened`;
     });
+    await step("Suspense: the components' boundary suspends and resumes; the socket stays and a chat sent meanwhile arrives once", async () => {
+      const opened = relay.connections;
+      await tabs.ann.evaluate(() => window.app.suspend());
+      await tabs.ann.waitForSelector("#fallback", { state: "visible", timeout: 10000 });
+      await tabs.ben.evaluate(() => window.app.send("meanwhile"));
+      await new Promise((r) => setTimeout(r, 300));
+      const during = sockets();
+      await tabs.ann.evaluate(() => window.app.resume());
+      await tabs.ann.waitForSelector("#fallback", { state: "detached", timeout: 10000 });
+      // (the components were remounted on a new channel after "hello": only what came since)
+      const list = await waitPeers("ann", 2, (p) => p.chats.includes("ben:meanwhile"), "ann's components after resuming");
+      await new Promise((r) => setTimeout(r, 300));
+      const ok = during === 2 && sockets() === 2 && relay.connections === opened && list.every((p) => JSON.stringify(p.chats) === '["ben:meanwhile"]');
+      return ok ? true : `${during} sockets while suspended, ${sockets()} after, ${relay.connections - opened} opened; ${JSON.stringify(await peers("ann"))}`;
+    });
     if (app.serve) {
       await step("fast refresh: an edit of App.tsx re-renders both tabs (HMR) and opens no socket", async () => {
         const opened = relay.connections;
