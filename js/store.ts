@@ -56,8 +56,9 @@ export interface ChannelStore<M extends MessageMap<M> = UntypedMessages> extends
   readonly initial: ChannelSnapshot<M>;
   /**
    * Sends on the shared channel; while it is being created the message is held and sent (in
-   * order) once it exists. Throws CLOSED when the store has no URL or is disabled, and what
-   * `Channel.send()` throws.
+   * order) once it exists (if it cannot be created, they are dropped and the snapshot has the
+   * error, state "closed"). Throws CLOSED when the store has no URL, is disabled or has no
+   * subscriber, the creation error once that failed, and what `Channel.send()` throws.
    */
   send(message: Outgoing<M>): void;
 }
