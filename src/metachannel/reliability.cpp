@@ -73,6 +73,21 @@ Ranges ranges_of(const json& j) {
   return merged;
 }
 
+// FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).
+uint32_t content_hash(const char* data, size_t size) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<uint8_t>(data[i])) * 16777619u;
+  return h;
+}
+
+bool equals(const std::string& s, const char* data, size_t size) {
+  return s.size() == size && std::equal(s.begin(), s.end(), data);
+}
+
+uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
+  return (seq & 0xffffffffull) << 32 | content_hash(data, size);
+}
+
 json ranges_json(const Ranges& ranges) {
   json a = json::array();
   for (const auto& r : ranges) a.push_back(json::array({r.first, r.second}));
@@ -386,9 +401,15 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   uint64_t seq = 0;
   if (!parse_tag(e.tag(), from, seq)) return Action::Plain;
   if (from == id_) {
+    const bool held = !sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size();
+    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(seq - sent_.front().seq)].text, data, size))) {
+      // Not a frame we sent: a copy of one (forwarded with our "_mc" member) or a forger.
+      ++stats_.forwarded;
+      return Action::Plain;
+    }
     // Our own frame, echoed by the relay: the relay has it (an ack). Delivered once.
     relay_echoes_ = echo_seen_this_conn_ = true;
-    if (!sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size()) {
+    if (held) {
       // The relay keeps a socket's order: everything before it on this socket got through too.
       // Stops at the first frame already marked or written to another socket: each frame is
       // visited once (frames resent out of order are only resent again needlessly, never lost).
@@ -412,6 +433,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     // The hot path: the next frame, no gap open. No clock read, no allocation.
     p->next = seq + 1;
     p->top = seq;
+    remember(*p, seq, data, size);
     return Action::Sequenced;
   }
   const double t = now();
@@ -421,6 +443,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     p->next = seq + 1;
     p->top = seq;
     p->progress = t;
+    remember(*p, seq, data, size);
     return Action::Sequenced;
   }
   if (seq < p->next) {
@@ -432,16 +455,17 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
       p->top = seq;
       p->progress = t;
       p->request_at = kNever;
+      remember(*p, seq, data, size);
       return Action::Sequenced;
     }
-    ++stats_.duplicates_dropped;
-    return Action::Drop;
+    return repeated(*p, seq, data, size);
   }
   if (seq < p->top) ++stats_.repaired;  // known to be missing: this fills a gap
   if (seq == p->next) {
     p->next = seq + 1;
     p->top = std::max(p->top, seq);
     p->progress = t;
+    remember(*p, seq, data, size);
     draining_ = p;
     draining_gen_ = generation_;
     return Action::Sequenced;
@@ -455,11 +479,17 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     if (!p || p->next != seq) return Action::Drop;
     p->next = seq + 1;
     p->top = std::max(p->top, seq);
+    remember(*p, seq, data, size);
     draining_ = p;
     draining_gen_ = generation_;
     return Action::Sequenced;
   }
-  if (p->held.count(seq)) {
+  const auto held = p->held.find(seq);
+  if (held != p->held.end()) {
+    if (!equals(held->second, data, size)) {
+      ++stats_.forwarded;
+      return Action::Plain;
+    }
     ++stats_.duplicates_dropped;
     return Action::Drop;
   }
@@ -472,13 +502,11 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     if (!skip_to(*p, to) || gen != generation_) return Action::Drop;
     p = peer(id, false);
     if (!p) return Action::Drop;
-    if (seq < p->next) {
-      ++stats_.duplicates_dropped;
-      return Action::Drop;
-    }
+    if (seq < p->next) return repeated(*p, seq, data, size);
     if (seq == p->next) {
       p->next = seq + 1;
       p->top = std::max(p->top, seq);
+      remember(*p, seq, data, size);
       draining_ = p;
       draining_gen_ = generation_;
       return Action::Sequenced;
@@ -489,6 +517,20 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   p->top = std::max(p->top, seq);
   ++stats_.reordered;
   schedule_request(*p, backoff());
+  return Action::Drop;
+}
+
+void Reliability::remember(Peer& p, uint64_t seq, const char* data, size_t size) {
+  p.seen[seq % rel::kDedupeWindow] = seen_key(seq, data, size);
+}
+
+Reliability::Action Reliability::repeated(const Peer& p, uint64_t seq, const char* data, size_t size) {
+  const uint64_t was = p.seen[seq % rel::kDedupeWindow];
+  if (was >> 32 == (seq & 0xffffffffull) && was != seen_key(seq, data, size)) {
+    ++stats_.forwarded;
+    return Action::Plain;
+  }
+  ++stats_.duplicates_dropped;
   return Action::Drop;
 }
 
@@ -511,6 +553,7 @@ bool Reliability::drain(Peer& p) {
     if (seq < cur->next) continue;  // already delivered (cannot happen; kept safe)
     cur->next = seq + 1;
     cur->progress = now();
+    remember(*cur, seq, text.data(), text.size());
     const uint64_t gen = generation_;
     if (!host_.rel_deliver(text.data(), text.size()) || gen != generation_) return false;
     cur = peer(id, false);
@@ -548,6 +591,7 @@ bool Reliability::skip_to(Peer& p, uint64_t to) {
     held_bytes_ -= text.size();
     if (seq < cur->next) continue;
     cur->next = seq + 1;
+    remember(*cur, seq, text.data(), text.size());
     if (!host_.rel_deliver(text.data(), text.size()) || gen != generation_) return false;
     cur = peer(id, false);
     if (!cur) return false;
@@ -860,6 +904,7 @@ std::string Reliability::stats_json() const {
   j["requestsSent"] = stats_.requests_sent;
   j["requestsCancelled"] = stats_.requests_cancelled;
   j["duplicatesDropped"] = stats_.duplicates_dropped;
+  j["forwarded"] = stats_.forwarded;
   j["reordered"] = stats_.reordered;
   j["repaired"] = stats_.repaired;
   j["lost"] = stats_.lost;

@@ -14,6 +14,7 @@
 // resend without limit, or stop delivering; they cannot stop it from confusing the order of
 // the peer whose id it forges.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -58,6 +59,7 @@ constexpr size_t kMaxHeldPerPeer = 4096;        // frames held out of order, per
 constexpr size_t kMaxHeldBytes = 8 << 20;       // frames held out of order, all senders
 constexpr size_t kMaxRanges = 16;               // ranges in one nack / gone
 constexpr size_t kMaxControlBytes = 16384;      // a control frame larger than this (+ max state) is ignored
+constexpr size_t kDedupeWindow = 128;           // per sender, a content hash of each of the last deliveries
 constexpr double kRequestBackoffMinMs = 5;      // random back-off before asking for a gap
 constexpr double kRequestBackoffMaxMs = 60;
 constexpr double kRequestRetryMs = 300;         // ask again after this, doubling...
@@ -99,6 +101,7 @@ struct ReliabilityStats {
   double requests_sent = 0;           // nacks sent
   double requests_cancelled = 0;      // back-offs cancelled by another receiver's nack
   double duplicates_dropped = 0;
+  double forwarded = 0;  // a delivered (sender, seq) with other content: delivered unsequenced
   double reordered = 0;  // frames that waited for a gap to fill
   double repaired = 0;   // frames that filled a gap
   double lost = 0;       // frames reported MESSAGES_LOST
@@ -191,6 +194,9 @@ class Reliability {
     double retry_ms = rel::kRequestRetryMs;
     bool present = false;
     std::string state;  // JSON text
+    // (seq mod 2^32) << 32 | content hash of the last deliveries, at seq % kDedupeWindow: a
+    // frame that repeats a delivered (sender, seq) with other content was forwarded.
+    std::array<uint64_t, rel::kDedupeWindow> seen{};
   };
   static constexpr double kNever = std::numeric_limits<double>::infinity();
 
@@ -203,6 +209,10 @@ class Reliability {
   // False if the host asked to stop.
   bool skip_to(Peer& p, uint64_t to);
   bool drain(Peer& p);
+  static void remember(Peer& p, uint64_t seq, const char* data, size_t size);
+  // A frame repeating a delivered (sender, seq): Drop if it is the same frame (or unknown),
+  // Plain if its content differs (a forwarded copy that kept the "_mc" member).
+  Action repeated(const Peer& p, uint64_t seq, const char* data, size_t size);
   void schedule_request(Peer& p, double delay);
   void want(double at);
   void prune_sent();

@@ -114,6 +114,41 @@ TEST(ReliabilityTest, ExactlyOnceInOrderAndDuplicatesDropped) {
   expect_clean(net);
 }
 
+TEST(ReliabilityTest, AForwardedCopyThatKeptTheTagIsDeliveredUnsequenced) {
+  // A plain client replies with { ...received, type: "job.done" }: same "_mc", other content.
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  NetPeer& b = net.add(reliable_config());
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.pump();
+  ASSERT_EQ(ns_from(b, "peer0"), range(1, 3));
+  const std::string original = b.ev.texts.back();
+  const std::string reply = "{\"_mc\":\"peer0:2\",\"type\":\"job.done\",\"job\":2}";
+  const size_t before_b = b.ev.texts.size(), before_a = a.ev.texts.size();
+  b.t.text(reply);
+  a.t.text(reply);  // the sender sees its own tag on a frame it never sent
+  ASSERT_EQ(b.ev.texts.size(), before_b + 1);
+  EXPECT_EQ(b.ev.texts.back(), reply);
+  EXPECT_FALSE(b.ev.routes.back() & mc::route::kSequenced) << "delivered unsequenced (meta.from/seq null)";
+  ASSERT_EQ(a.ev.texts.size(), before_a + 1);
+  EXPECT_FALSE(a.ev.routes.back() & mc::route::kSequenced);
+  // The same content again is a true duplicate: dropped, at both ends.
+  b.t.text(original);
+  a.t.text(original);
+  EXPECT_EQ(b.ev.texts.size(), before_b + 1);
+  EXPECT_EQ(a.ev.texts.size(), before_a + 1);
+  // A copy of a frame still held out of order (a gap before it) is delivered too, and the
+  // held frame itself is still delivered in order once the gap fills.
+  b.t.text(tagged("peer0", 5, 5));
+  b.t.text("{\"_mc\":\"peer0:5\",\"type\":\"job.done\"}");
+  EXPECT_FALSE(b.ev.routes.back() & mc::route::kSequenced);
+  b.t.text(tagged("peer0", 4, 4));
+  EXPECT_EQ(ns_from(b, "peer0"), range(1, 5));
+  EXPECT_EQ(b.ch->reliability().stats().forwarded, 2);
+  EXPECT_EQ(a.ch->reliability().stats().forwarded, 1);
+  expect_clean(net);
+}
+
 TEST(ReliabilityTest, OutOfOrderFramesWaitForTheGap) {
   Net net;
   NetPeer& b = net.add(reliable_config());

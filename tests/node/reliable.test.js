@@ -238,6 +238,47 @@ test("a raw ws client and reliable clients exchange plain JSON on the same chann
   for (const m of rawGot) assert.ok(m.type === "chat" || m.type === "plain" || m.type === "_mc", JSON.stringify(m));
 });
 
+test('a raw ws client that forwards what it received, "_mc" member and all, is heard: not dropped as a duplicate', async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const a = channelFor(t, url, { reliable: true });
+  const b = channelFor(t, url, { reliable: true });
+  const replies = { a: [], b: [] };
+  const jobs = { a: [], b: [] };
+  a.onMessage("job.done", (m, meta) => replies.a.push({ m, meta }));
+  b.onMessage("job.done", (m, meta) => replies.b.push({ m, meta }));
+  b.onMessage("job", (m, meta) => jobs.b.push({ m, meta }));
+  await Promise.all([a.opened(), b.opened()]);
+  // The worker of the issue: { ...received, type: "job.done" } keeps the sender's "_mc".
+  const worker = new WebSocket(url);
+  t.after(() => worker.terminate());
+  worker.on("message", (data) => {
+    const m = JSON.parse(String(data));
+    if (m.type === "job") worker.send(JSON.stringify({ ...m, type: "job.done", result: m.n * 2 }));
+  });
+  await new Promise((resolve, reject) => {
+    worker.once("open", resolve);
+    worker.once("error", reject);
+  });
+  for (let n = 1; n <= 10; n++) a.send({ type: "job", n });
+  await waitFor(() => replies.a.length === 10 && replies.b.length === 10, { what: "10 replies at both peers" });
+  await sleep(100);
+  for (const who of ["a", "b"]) {
+    assert.deepEqual(
+      replies[who].map((r) => r.m.result),
+      [2, 4, 6, 8, 10, 12, 14, 16, 18, 20],
+      `${who}: every reply, once`,
+    );
+    for (const r of replies[who]) assert.deepEqual(r.meta.from, null, "a forwarded copy is unsequenced");
+    for (const r of replies[who]) assert.deepEqual(r.meta.seq, null);
+  }
+  // The jobs themselves still arrive exactly once, sequenced.
+  assert.deepEqual(
+    jobs.b.map((j) => [j.m.n, j.meta.from, j.meta.seq]),
+    Array.from({ length: 10 }, (_, i) => [i + 1, a.id, i + 1]),
+  );
+});
+
 test("reliable options are validated", async () => {
   assert.throws(() => new mc.Channel(null, { reliable: { bufferMessages: 0 } }), { code: "INVALID_ARGUMENT", message: /reliable.bufferMessages/ });
   assert.throws(() => new mc.Channel(null, { reliable: { nope: 1 } }), { code: "INVALID_ARGUMENT", message: /reliable.nope/ });
