@@ -187,8 +187,10 @@ void Reliability::on_open() {
     p.progress = t;
     if (p.present) p.heard = std::max(p.heard, t);
     if (gap_open(p)) {
+      // The peers' announces (answers to our "ask") come first; then ask, each receiver at
+      // its own random time, so one request per gap is enough.
       p.retry_ms = rel::kRequestRetryMs;
-      p.request_at = std::min(p.request_at, t + rel::kRequestBackoffMaxMs + rel::kAnswerDelayMaxMs);
+      p.request_at = std::min(p.request_at, t + rel::kAnswerDelayMaxMs * group_scale() + backoff());
     }
   }
   send_hi(/*ask=*/true);
@@ -287,6 +289,8 @@ void Reliability::send_hi(bool ask) {
     j["low"] = sent_.empty() ? next_seq_ : sent_.front().seq;
   }
   const bool with_state = popt_.enabled && !hidden_;
+  const double renew = with_state ? renew_period() : 0;
+  if (with_state) j["renew"] = renew;
   if (ask) j["ask"] = true;
   std::string text = dump_json(j);
   if (with_state) {
@@ -297,7 +301,7 @@ void Reliability::send_hi(bool ask) {
   host_.rel_send(text);
   if (with_state) {
     last_presence_at_ = t;
-    renew_at_ = t + popt_.renew_ms;
+    renew_at_ = t + renew;
   }
 }
 
@@ -310,7 +314,7 @@ void Reliability::send_bye(bool final_bye) {
   host_.rel_send(dump_json(j));
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> Reliability::missing(const Peer& p) const {
+Reliability::Ranges Reliability::missing(const Peer& p) const {
   Ranges out;
   if (!gap_open(p)) return out;
   uint64_t cur = p.next;
@@ -324,9 +328,18 @@ std::vector<std::pair<uint64_t, uint64_t>> Reliability::missing(const Peer& p) c
 }
 
 void Reliability::send_nack(Peer& p) {
-  const Ranges want_ranges = missing(p);
-  if (want_ranges.empty()) {
+  if (!gap_open(p)) {
     p.request_at = kNever;
+    return;
+  }
+  const Ranges want_ranges = uncovered(p);
+  if (want_ranges.empty()) {
+    // Everything we miss was asked for by someone else: wait for the broadcast resend. The
+    // covers expire, so a request goes out in the end if that resend never comes.
+    double until = kNever;
+    for (const auto& c : p.covers) until = std::min(until, c.until);
+    p.request_at = until;
+    ++stats_.requests_cancelled;
     return;
   }
   if (!spend(request_tokens_, request_tokens_at_, rel::kRequestsPerSecond, rel::kRequestsPerSecond, 1)) {
@@ -341,7 +354,7 @@ void Reliability::send_nack(Peer& p) {
   j["ranges"] = ranges_json(want_ranges);
   host_.rel_send(dump_json(j));
   ++stats_.requests_sent;
-  p.request_at = now() + p.retry_ms;
+  p.request_at = now() + p.retry_ms + backoff_window();
   p.retry_ms = std::min(p.retry_ms * 2, rel::kRequestRetryMaxMs);
 }
 
@@ -386,8 +399,53 @@ void Reliability::schedule_request(Peer& p, double delay) {
   }
 }
 
+double Reliability::group_scale() const {
+  return 1 + std::log(std::max(2.0, static_cast<double>(peers_.size()) + 1) / 2);
+}
+
 double Reliability::backoff() {
-  return rel::kRequestBackoffMinMs + scheduler_.random01() * (rel::kRequestBackoffMaxMs - rel::kRequestBackoffMinMs);
+  // RFC 5740's random back-off: a truncated exponential on the window, lambda = ln(group) + 1,
+  // so that of many receivers missing the same frames few draw an early time, and the first
+  // request's broadcast reaches the others before they ask.
+  const double lambda = std::log(static_cast<double>(peers_.size()) + 1) + 1;
+  const double f = std::log1p(scheduler_.random01() * std::expm1(lambda)) / lambda;
+  return rel::kRequestBackoffMinMs + f * (backoff_window() - rel::kRequestBackoffMinMs);
+}
+
+double Reliability::renew_period() const {
+  // An older peer (no "renew" in its announces) times us out after its own timeoutMs: renew
+  // at the base period while one is present.
+  for (const auto& [id, p] : peers_) {
+    if (p.present && p.renew_ms <= 0) return popt_.renew_ms;
+  }
+  return popt_.renew_ms * std::max(1.0, static_cast<double>(peers_.size() + 1) / rel::kPresenceGroupPerRenew);
+}
+
+double Reliability::peer_timeout(const Peer& p) const {
+  // A peer that announces its renew period is given the same multiple of it as our own
+  // options give ours (timeoutMs / renewMs, 2 by default).
+  if (p.renew_ms <= 0) return popt_.timeout_ms;
+  return std::max(popt_.timeout_ms, p.renew_ms * popt_.timeout_ms / popt_.renew_ms);
+}
+
+Reliability::Ranges Reliability::uncovered(Peer& p) {
+  const double t = now();
+  p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
+                 p.covers.end());
+  Ranges out = missing(p);
+  for (const Peer::Cover& c : p.covers) {
+    Ranges next;
+    for (const auto& [a, b] : out) {
+      if (c.last < a || c.first > b) {
+        next.emplace_back(a, b);
+        continue;
+      }
+      if (a < c.first) next.emplace_back(a, c.first - 1);
+      if (c.last < b) next.emplace_back(c.last + 1, b);
+    }
+    out = std::move(next);
+  }
+  return out;
 }
 
 Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
@@ -632,9 +690,13 @@ void Reliability::handle_control(const char* data, size_t size) {
     const auto ask = j.find("ask");
     if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss.
-      if ((ropt_.enabled || (popt_.enabled && !hidden_)) && open_) {
-        const double at =
-            std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs, last_answer_at_ + rel::kAnswerMinIntervalMs);
+      // Only a peer with something to say answers (a reliable peer that never sent has no
+      // stream to announce); answers are spread over a window and at most one per interval,
+      // both growing with the group, so many asks at once (a relay restart) cost one answer.
+      if (((ropt_.enabled && next_seq_ > 1) || (popt_.enabled && !hidden_)) && open_) {
+        const double g = group_scale();
+        const double at = std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs * g,
+                                   last_answer_at_ + rel::kAnswerMinIntervalMs * g);
         if (at < answer_at_) {
           answer_at_ = at;
           want(at);
@@ -643,11 +705,16 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (gap_open(*p)) {
         p->retry_ms = rel::kRequestRetryMs;
         p->request_at = kNever;
-        schedule_request(*p, rel::kAnswerDelayMaxMs + backoff());
+        schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
       }
     }
     const auto state = j.find("state");
+    const auto renew = j.find("renew");
     if (popt_.enabled && state != j.end()) {
+      p->renew_ms = 0;
+      if (renew != j.end() && renew->is_number() && renew->get<double>() >= 1) {
+        p->renew_ms = std::min(renew->get<double>(), 1e9);
+      }
       std::string text = dump_json(*state);
       if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
       if (!p->present) {
@@ -658,7 +725,7 @@ void Reliability::handle_control(const char* data, size_t size) {
         p->state = std::move(text);
         presence_changed({}, {from}, {});
       }
-      want(t + popt_.timeout_ms);
+      want(t + peer_timeout(*p));
     }
   } else if (op == "bye") {
     Peer* p = peer(from, false);
@@ -742,6 +809,9 @@ void Reliability::on_nack(const Ranges& ranges) {
   prune_sent();
   const double t = now();
   const uint64_t low = sent_.empty() ? next_seq_ : sent_.front().seq;
+  // Other receivers' requests for the same frames come within the back-off window of the
+  // first: one resend (broadcast) answers them all.
+  const double guard = rel::kResendGuardMs + backoff_window();
   Ranges gone;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
@@ -752,7 +822,7 @@ void Reliability::on_nack(const Ranges& ranges) {
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
       Sent& m = sent_[static_cast<size_t>(s - low)];
-      if (t - m.resent_at < rel::kResendGuardMs) continue;  // just resent for someone else
+      if (t - m.resent_at < guard) continue;  // just resent for someone else
       if (!spend(resend_tokens_, resend_tokens_at_, rel::kResendMessagesPerSecond, rel::kResendMessagesPerSecond, 1) ||
           !spend(resend_bytes_, resend_bytes_at_, rel::kResendBytesPerSecond, rel::kResendBytesPerSecond,
                  static_cast<double>(m.text.size()))) {
@@ -778,15 +848,19 @@ done:
 }
 
 void Reliability::on_others_nack(Peer& p, const Ranges& theirs) {
-  if (p.request_at == kNever) return;
-  for (const auto& [a, b] : missing(p)) {
-    bool covered = false;
-    for (const auto& [c, d] : theirs) covered = covered || (c <= a && b <= d);
-    if (!covered) return;
+  // Somebody asked for these: the resend is broadcast. Whatever of them we miss (now, or once
+  // an announce shows it) we wait for instead of asking, for as long as we would wait for an
+  // answer to our own request.
+  const double until = now() + p.retry_ms + backoff_window();
+  for (const auto& [a, b] : theirs) {
+    if (p.covers.size() >= 2 * rel::kMaxRanges) p.covers.erase(p.covers.begin());
+    p.covers.push_back(Peer::Cover{a, b, until});
   }
-  // Somebody asked for all we miss: the resend is broadcast. Wait for it instead of asking.
-  p.request_at = now() + p.retry_ms;
-  ++stats_.requests_cancelled;
+  if (p.request_at == kNever || !gap_open(p)) return;
+  if (uncovered(p).empty()) {
+    p.request_at = std::max(p.request_at, until);
+    ++stats_.requests_cancelled;
+  }
 }
 
 void Reliability::on_gone(Peer& p, const Ranges& ranges) {
@@ -846,7 +920,7 @@ void Reliability::on_wake() {
   // Peers: collect first (a listener may reset the channel during any callback below).
   std::vector<std::string> give_up, ask, left;
   for (auto& [id, p] : peers_) {
-    if (p.present && t - p.heard >= popt_.timeout_ms) left.push_back(id);
+    if (p.present && t - p.heard >= peer_timeout(p)) left.push_back(id);
     if (gap_open(p) && t - p.progress >= rel::kGiveUpMs) give_up.push_back(id);
     else if (p.request_at <= t) ask.push_back(id);
   }
@@ -872,7 +946,7 @@ void Reliability::on_wake() {
   for (auto& [id, p] : peers_) {
     next = std::min(next, p.request_at);
     if (gap_open(p)) next = std::min(next, p.progress + rel::kGiveUpMs);
-    if (p.present) next = std::min(next, p.heard + popt_.timeout_ms);
+    if (p.present) next = std::min(next, p.heard + peer_timeout(p));
   }
   peer_sweep_at_ = next;
 }

@@ -60,15 +60,19 @@ constexpr size_t kMaxHeldBytes = 8 << 20;       // frames held out of order, all
 constexpr size_t kMaxRanges = 16;               // ranges in one nack / gone
 constexpr size_t kMaxControlBytes = 16384;      // a control frame larger than this (+ max state) is ignored
 constexpr size_t kDedupeWindow = 128;           // per sender, a content hash of each of the last deliveries
-constexpr double kRequestBackoffMinMs = 5;      // random back-off before asking for a gap
-constexpr double kRequestBackoffMaxMs = 60;
-constexpr double kRequestRetryMs = 300;         // ask again after this, doubling...
+// Timers that many receivers run at once grow with the group: G(n) = 1 + ln(max(n, 2) / 2)
+// for n peers known on the channel (this one included): 1 for two peers, 2.6 for 10, 4.9
+// for 100. "× G" below means the value is multiplied by it (docs/reliability.md, "Timing").
+constexpr double kRequestBackoffMinMs = 5;      // back-off before asking for a gap: this plus a random
+constexpr double kRequestBackoffMaxMs = 60;     // time in [0, this × G), truncated exponential (RFC 5740)
+constexpr double kRequestRetryMs = 300;         // ask again after this (+ the back-off window), doubling...
 constexpr double kRequestRetryMaxMs = 3000;     // ...up to this
 constexpr double kGiveUpMs = 10000;             // a gap with no progress for this long (while open) is lost
 constexpr double kQuietMs = 500;                // tail announce after this long without sending
-constexpr double kAnswerDelayMaxMs = 50;        // answering an "ask": random delay up to this
-constexpr double kAnswerMinIntervalMs = 200;    // at most one answer per interval
-constexpr double kResendGuardMs = 100;          // the same frame is not resent twice within this
+constexpr double kAnswerDelayMaxMs = 50;        // answering an "ask": random delay in [0, this × G)
+constexpr double kAnswerMinIntervalMs = 300;    // at most one answer per this × G
+constexpr double kResendGuardMs = 100;          // a frame is not resent again within this (+ the back-off window)
+constexpr double kPresenceGroupPerRenew = 40;   // renewMs and timeoutMs × max(1, peers / this)
 constexpr double kNacksHandledPerSecond = 500;  // nacks addressed to us that we act on
 constexpr double kResendMessagesPerSecond = 5000;
 constexpr double kResendBytesPerSecond = 8 << 20;
@@ -110,6 +114,7 @@ struct ReliabilityStats {
 
 class Reliability {
  public:
+  using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
   enum class Action : uint8_t { Plain, Sequenced, Drop };
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
@@ -192,6 +197,14 @@ class Reliability {
     double progress = 0;  // last time `next` moved (or we reopened)
     double request_at = kNever;
     double retry_ms = rel::kRequestRetryMs;
+    // Ranges another receiver asked for (its nack is broadcast, so is the resend): not asked
+    // again before `until`.
+    struct Cover {
+      uint64_t first, last;
+      double until;
+    };
+    std::vector<Cover> covers;
+    double renew_ms = 0;  // the renew period it announced ("renew"), 0: none (an older peer)
     bool present = false;
     std::string state;  // JSON text
     // (seq mod 2^32) << 32 | content hash of the last deliveries, at seq % kDedupeWindow: a
@@ -219,9 +232,15 @@ class Reliability {
   void handle_control(const char* data, size_t size);
   void on_hi(Peer& p, uint64_t seq, uint64_t low);
   double backoff();
-  void on_nack(const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
-  void on_others_nack(Peer& p, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
-  void on_gone(Peer& p, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
+  // The group factor G of the header's timing constants, and the timers it scales.
+  double group_scale() const;
+  double backoff_window() const { return rel::kRequestBackoffMaxMs * group_scale(); }
+  double renew_period() const;
+  double peer_timeout(const Peer& p) const;
+  Ranges uncovered(Peer& p);
+  void on_nack(const Ranges& ranges);
+  void on_others_nack(Peer& p, const Ranges& ranges);
+  void on_gone(Peer& p, const Ranges& ranges);
   void send_hi(bool ask);
   void send_nack(Peer& p);
   void send_bye(bool final_bye);
@@ -229,7 +248,7 @@ class Reliability {
                         const std::vector<std::string>& left);
   void forget_peer(Peer& p);
   bool spend(double& tokens, double& at, double rate, double burst, double cost);
-  std::vector<std::pair<uint64_t, uint64_t>> missing(const Peer& p) const;
+  Ranges missing(const Peer& p) const;
 
   ReliabilityHost& host_;
   Scheduler& scheduler_;
