@@ -239,6 +239,25 @@ void Reliability::reset(bool emit) {
   if (emit && !left.empty()) presence_changed({}, {}, left);
 }
 
+void Reliability::step_away(std::string_view url) {
+  if (open_) send_bye(/*final_bye=*/false);
+  on_drop();
+  away_url_.assign(url.data(), url.size());
+  std::vector<std::string> left;
+  for (auto& [id, p] : peers_) {
+    if (!p.present) continue;
+    p.present = false;
+    p.state.clear();
+    left.push_back(id);
+  }
+  if (!left.empty()) presence_changed({}, {}, left);
+}
+
+void Reliability::enter(std::string_view url) {
+  if (url != away_url_) reset();
+  away_url_.clear();
+}
+
 void Reliability::set_hidden(bool hidden) {
   if (hidden == hidden_) return;
   hidden_ = hidden;

@@ -60,25 +60,38 @@ constexpr size_t kMaxHeldBytes = 8 << 20;       // frames held out of order, all
 constexpr size_t kMaxRanges = 16;               // ranges in one nack / gone
 constexpr size_t kMaxControlBytes = 16384;      // a control frame larger than this (+ max state) is ignored
 constexpr size_t kDedupeWindow = 128;           // per sender, a content hash of each of the last deliveries
-// Timers that many receivers run at once grow with the group: G(n) = 1 + ln(max(n, 2) / 2)
-// for n peers known on the channel (this one included): 1 for two peers, 2.6 for 10, 4.9
-// for 100. "× G" below means the value is multiplied by it (docs/reliability.md, "Timing").
-constexpr double kRequestBackoffMinMs = 5;      // back-off before asking for a gap: this plus a random
-constexpr double kRequestBackoffMaxMs = 60;     // time in [0, this × G), truncated exponential (RFC 5740)
-constexpr double kRequestRetryMs = 300;         // ask again after this (+ the back-off window), doubling...
-constexpr double kRequestRetryMaxMs = 3000;     // ...up to this
-constexpr double kGiveUpMs = 10000;             // a gap with no progress for this long (while open) is lost
-constexpr double kQuietMs = 500;                // tail announce after this long without sending
-constexpr double kAnswerDelayMaxMs = 50;        // answering an "ask": random delay in [0, this × G)
-constexpr double kAnswerMinIntervalMs = 300;    // at most one answer per this × G
-constexpr double kResendGuardMs = 100;          // a frame is not resent again within this (+ the back-off window)
-constexpr double kPresenceGroupPerRenew = 40;   // renewMs and timeoutMs × max(1, peers / this)
 constexpr double kNacksHandledPerSecond = 500;  // nacks addressed to us that we act on
 constexpr double kResendMessagesPerSecond = 5000;
 constexpr double kResendBytesPerSecond = 8 << 20;
-constexpr double kRequestsPerSecond = 100;     // nacks sent, all senders together
-constexpr double kEchoTimeoutMs = 2000;        // no echo of our own "hi" within this: the relay does not echo
-constexpr double kPresenceMinIntervalMs = 50;  // setPresence() announces at most this often
+constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
+// Timing: every timer of the protocol, the one copy of its value. docs/reliability.md's
+// "Timing" table is generated from this list (scripts/gen-vocabulary.mjs). Timers that many
+// receivers run at once grow with the group: G = 1 + ln(max(n, 2) / 2) for the n peers this
+// one knows on the channel, itself included (1 for two peers, 2.6 for 10, 4.9 for 100).
+// X(name, value, unit, scaled by, "what it is")
+#define MC_RELIABILITY_TIMING(X)                                                                                      \
+  X(kRequestBackoffMinMs, 5, "ms", "", "least back-off before asking for a gap")                                      \
+  X(kRequestBackoffMaxMs, 60, "ms", "G",                                                                              \
+    "back-off window: the request goes out at min + (window − min) × f, f in [0, 1) drawn from RFC 5740's "        \
+    "truncated exponential with λ = ln(n) + 1 (most receivers draw late, so the first request's broadcast "          \
+    "reaches them before they ask)")                                                                                  \
+  X(kRequestRetryMs, 300, "ms", "", "no answer to a request: ask again after this plus the back-off window; doubles") \
+  X(kRequestRetryMaxMs, 3000, "ms", "", "...up to this (plus the window)")                                            \
+  X(kGiveUpMs, 10000, "ms", "", "a gap without progress for this long while connected is reported lost")              \
+  X(kQuietMs, 500, "ms", "", "tail announce: a `hi` this long after the last sequenced message")                      \
+  X(kAnswerDelayMaxMs, 50, "ms", "G", "answering an `ask`: a random delay, uniform in [0, this)")                     \
+  X(kAnswerMinIntervalMs, 300, "ms", "G", "at most one answer per this: later asks wait for the next one")            \
+  X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
+    "a frame resent less than this plus the back-off window ago is not resent again (one resend answers every "       \
+    "receiver that asks)")                                                                                            \
+  X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
+  X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
+  X(kPresenceGroupPerRenew, 40, "peers", "",                                                                          \
+    "from this many peers on, the renew period is renewMs × n / this (and announced as `renew`)")
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `name` is the name being declared
+#define MC_X(name, value, unit, scale, doc) constexpr double name = (value);
+MC_RELIABILITY_TIMING(MC_X)
+#undef MC_X
 }  // namespace rel
 
 class ReliabilityHost {
@@ -148,6 +161,13 @@ class Reliability {
   // The channel switched URL (or went idle): peers and the buffer belong to the old channel.
   // emit: announce the peers that were present as left (not from dispose()).
   void reset(bool emit = true);
+  // setUrl(null): says "bye" (not final: what the others miss from us may still be repaired
+  // when we come back), leaves presence, and keeps the peers' streams and the resend buffer
+  // for a return to `url`.
+  void step_away(std::string_view url);
+  // The channel connects to `url`: the same peer as before if it stepped away from `url`,
+  // else everything starts over (reset()).
+  void enter(std::string_view url);
   // Page hidden/shown (pagehide/pageshow): leave/rejoin presence.
   void set_hidden(bool hidden);
   // Validates and announces a new presence state (JSON text). "" if fine, else the problem.
@@ -290,6 +310,7 @@ class Reliability {
   uint64_t generation_ = 0;    // bumps on reset(): a listener may reset during a drain
   double scheduled_ = kNever;  // the earliest deadline the host knows about
   double peer_sweep_at_ = kNever;
+  std::string away_url_;  // the channel step_away() left, kept for a return
 };
 
 }  // namespace mc

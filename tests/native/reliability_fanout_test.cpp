@@ -229,6 +229,26 @@ TEST_P(FanoutPresenceTest, IdleRenewsAreLinearAndARelayRestartCostsAFewFramesPer
   EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
 }
 
+// The renew period grows with the group and is announced; an older peer (no "renew") present
+// brings it back to renewMs, since that peer times others out after its own timeoutMs.
+TEST(FanoutPresence, RenewScalesWithTheGroupUnlessAnOlderPeerIsPresent) {
+  Fanout f(60, /*presence=*/true);
+  NetPeer& p = *f.net.peers[0];
+  const auto last_renew = [&p] {
+    for (size_t i = p.t.sent.size(); i-- > 0;) {
+      const std::string& b = p.t.sent[i].bytes;
+      const size_t at = b.find("\"renew\":");
+      if (at != std::string::npos) return std::stod(b.substr(at + 8));
+    }
+    return -1.0;
+  };
+  f.net.advance(60000);
+  EXPECT_EQ(last_renew(), mc::option_default::presenceRenewMs * 60 / rel::kPresenceGroupPerRenew);
+  p.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"older\",\"state\":null}");
+  f.net.advance(25000);  // it times out after 30 s without a renew
+  EXPECT_EQ(last_renew(), mc::option_default::presenceRenewMs);
+}
+
 INSTANTIATE_TEST_SUITE_P(Peers, FanoutPresenceTest, ::testing::Values(10, 100));
 
 // Suppression never starves a gap: when the repair someone else asked for never reaches us,

@@ -402,6 +402,51 @@ TEST(ReliabilityTest, AReturningReceiverGetsEverythingSentWhileItWasAway) {
   expect_clean(net);
 }
 
+TEST(ReliabilityTest, APeerThatStepsAwayAndComesBackToTheSameUrlGetsWhatItMissed) {
+  Net net;
+  NetPeer& a = net.add(reliable_config(/*presence=*/true));
+  NetPeer& c = net.add(reliable_config(/*presence=*/true));
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  const std::string id = c.ch->reliability().id();
+  ASSERT_EQ(c.ch->set_url(""), ErrorCode::None);  // setUrl(null)
+  net.advance(100);
+  EXPECT_EQ(a.ch->reliability().present_count(), 0u) << "it left the presence map";
+  for (int i = 4; i <= 20; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  ASSERT_EQ(c.ch->set_url(Net::kUrl), ErrorCode::None);  // and back
+  net.advance(3000);
+  EXPECT_EQ(c.ch->reliability().id(), id) << "the same peer";
+  EXPECT_EQ(ns_from(c, "peer0"), range(1, 20)) << "what it missed was repaired, in order";
+  EXPECT_TRUE(c.ev.lost.empty());
+  EXPECT_EQ(a.ch->reliability().present_count(), 1u) << "and it is present again";
+  expect_clean(net);
+}
+
+TEST(ReliabilityTest, AReturnToTheSameUrlReportsWhatNobodyHoldsAnyMoreOncePerGap) {
+  Net net;
+  mc::ChannelConfig small = reliable_config();
+  small.reliable.buffer_messages = 5;
+  net.add(small);
+  NetPeer& c = net.add(reliable_config());
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  ASSERT_EQ(c.ch->set_url(""), ErrorCode::None);
+  for (int i = 4; i <= 20; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  ASSERT_EQ(c.ch->set_url(Net::kUrl), ErrorCode::None);
+  net.advance(12000);
+  ASSERT_EQ(c.ev.lost.size(), 1u) << "one MESSAGES_LOST for the gap, never silence";
+  EXPECT_EQ(c.ev.lost[0].count, 12);  // 4..15: the sender holds 16..20
+  std::vector<int> want = range(1, 3);
+  for (int i = 16; i <= 20; ++i) want.push_back(i);
+  EXPECT_EQ(ns_from(c, "peer0"), want);
+  // Another URL is another channel: everything starts over there.
+  ASSERT_EQ(c.ch->set_url("wss://relay.example.com/c/other"), ErrorCode::None);
+  EXPECT_EQ(c.ch->reliability().peer_count(), 0u);
+  EXPECT_EQ(c.ch->reliability().buffered_count(), 0u);
+}
+
 TEST(ReliabilityTest, AGapThatNobodyAnswersIsGivenUpAfterTheTimeout) {
   Net net;
   NetPeer& b = net.add(reliable_config());
