@@ -380,12 +380,17 @@ TEST(ReliabilityTest, WithoutEchoTheReconnectAnnounceAndRequestsRepair) {
   expect_clean(net);
 }
 
+// Peer 0, a sender whose resend buffer holds `buffer` messages, and peer 1, a receiver.
+NetPeer& sender_and_receiver(Net& net, size_t buffer) {
+  mc::ChannelConfig cfg = reliable_config();
+  cfg.reliable.buffer_messages = buffer;
+  net.add(cfg);
+  return net.add(reliable_config());
+}
+
 TEST(ReliabilityTest, AReturningReceiverGetsEverythingSentWhileItWasAway) {
   Net net;
-  mc::ChannelConfig big = reliable_config();
-  big.reliable.buffer_messages = 5000;
-  net.add(big);
-  NetPeer& b = net.add(reliable_config());
+  NetPeer& b = sender_and_receiver(net, 5000);
   net.send(0, msg(1));
   net.pump();
   b.auto_accept = false;
@@ -402,6 +407,16 @@ TEST(ReliabilityTest, AReturningReceiverGetsEverythingSentWhileItWasAway) {
   expect_clean(net);
 }
 
+// Peer `c` steps away (setUrl(null)) while peer 0 sends msg(first..last), then comes back to
+// the same URL.
+void away_while_sent(Net& net, NetPeer& c, int first, int last) {
+  ASSERT_EQ(c.ch->set_url(""), ErrorCode::None);
+  net.advance(100);
+  for (int i = first; i <= last; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  ASSERT_EQ(c.ch->set_url(Net::kUrl), ErrorCode::None);
+}
+
 TEST(ReliabilityTest, APeerThatStepsAwayAndComesBackToTheSameUrlGetsWhatItMissed) {
   Net net;
   NetPeer& a = net.add(reliable_config(/*presence=*/true));
@@ -409,12 +424,11 @@ TEST(ReliabilityTest, APeerThatStepsAwayAndComesBackToTheSameUrlGetsWhatItMissed
   for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
   net.advance(1000);
   const std::string id = c.ch->reliability().id();
-  ASSERT_EQ(c.ch->set_url(""), ErrorCode::None);  // setUrl(null)
-  net.advance(100);
-  EXPECT_EQ(a.ch->reliability().present_count(), 0u) << "it left the presence map";
-  for (int i = 4; i <= 20; ++i) net.send(0, msg(i));
-  net.advance(1000);
-  ASSERT_EQ(c.ch->set_url(Net::kUrl), ErrorCode::None);  // and back
+  size_t present_while_away = 99;
+  a.ev.hook = [&](const std::string&, uint32_t) { present_while_away = a.ch->reliability().present_count(); };
+  away_while_sent(net, c, 4, 20);
+  a.ev.hook = nullptr;
+  EXPECT_EQ(present_while_away, 0u) << "it left the presence map";
   net.advance(3000);
   EXPECT_EQ(c.ch->reliability().id(), id) << "the same peer";
   EXPECT_EQ(ns_from(c, "peer0"), range(1, 20)) << "what it missed was repaired, in order";
@@ -425,16 +439,10 @@ TEST(ReliabilityTest, APeerThatStepsAwayAndComesBackToTheSameUrlGetsWhatItMissed
 
 TEST(ReliabilityTest, AReturnToTheSameUrlReportsWhatNobodyHoldsAnyMoreOncePerGap) {
   Net net;
-  mc::ChannelConfig small = reliable_config();
-  small.reliable.buffer_messages = 5;
-  net.add(small);
-  NetPeer& c = net.add(reliable_config());
+  NetPeer& c = sender_and_receiver(net, 5);
   for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
   net.advance(1000);
-  ASSERT_EQ(c.ch->set_url(""), ErrorCode::None);
-  for (int i = 4; i <= 20; ++i) net.send(0, msg(i));
-  net.advance(1000);
-  ASSERT_EQ(c.ch->set_url(Net::kUrl), ErrorCode::None);
+  away_while_sent(net, c, 4, 20);
   net.advance(12000);
   ASSERT_EQ(c.ev.lost.size(), 1u) << "one MESSAGES_LOST for the gap, never silence";
   EXPECT_EQ(c.ev.lost[0].count, 12);  // 4..15: the sender holds 16..20
