@@ -138,7 +138,7 @@ uint64_t Reliability::commit(std::string text, bool written) {
   const uint64_t seq = next_seq_++;
   const double t = now();
   sent_bytes_ += text.size();
-  sent_.push_back(Sent{seq, std::move(text), t, written ? conn_ : 0, false, -kNever});
+  sent_.push_back(Sent{seq, std::move(text), t, written ? conn_ : 0, false, -kNever, written ? t : 0});
   ++stats_.sequenced_sent;
   prune_sent();
   last_send_at_ = t;
@@ -152,7 +152,10 @@ uint64_t Reliability::commit(std::string text, bool written) {
 void Reliability::on_written(uint64_t seq) {
   if (sent_.empty() || seq < sent_.front().seq) return;
   const uint64_t i = seq - sent_.front().seq;
-  if (i < sent_.size()) sent_[i].conn = conn_;
+  if (i < sent_.size()) {
+    sent_[i].conn = conn_;
+    sent_[i].written_at = now();
+  }
 }
 
 void Reliability::prune_sent() {
@@ -194,14 +197,14 @@ void Reliability::on_open() {
     }
   }
   send_hi(/*ask=*/true);
-  if (ropt_.enabled && relay_echoes_) {
+  if (ropt_.enabled && relay_echoes_ && rtt_ < rel::kResendOnReconnectMaxRttMs) {
     // The relay echoes: what went into an earlier socket and never came back may have died
     // with it. Resend it first, in order (receivers drop what they already have).
     for (Sent& s : sent_) {
       if (s.conn == 0 || s.conn == conn_ || s.echoed) continue;
       if (!host_.rel_send(s.text)) break;
       s.conn = conn_;
-      s.resent_at = t;
+      s.resent_at = s.written_at = t;
       ++stats_.resent_after_reconnect;
     }
   }
@@ -373,7 +376,7 @@ void Reliability::send_nack(Peer& p) {
   j["ranges"] = ranges_json(want_ranges);
   host_.rel_send(dump_json(j));
   ++stats_.requests_sent;
-  p.request_at = now() + p.retry_ms + backoff_window();
+  p.request_at = now() + answer_wait(p);
   p.retry_ms = std::min(p.retry_ms * 2, rel::kRequestRetryMaxMs);
 }
 
@@ -487,6 +490,12 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     // Our own frame, echoed by the relay: the relay has it (an ack). Delivered once.
     relay_echoes_ = echo_seen_this_conn_ = true;
     if (held) {
+      const Sent& s = sent_[static_cast<size_t>(seq - sent_.front().seq)];
+      if (!s.echoed && s.conn == conn_ && s.written_at > 0) {
+        // The relay's round trip, from our own frame coming back (an average over the last ~8).
+        const double sample = std::min(now() - s.written_at, rel::kMaxRttMs);
+        rtt_ = rtt_ <= 0 ? sample : rtt_ + (sample - rtt_) / 8;
+      }
       // The relay keeps a socket's order: everything before it on this socket got through too.
       // Stops at the first frame already marked or written to another socket: each frame is
       // visited once (frames resent out of order are only resent again needlessly, never lost).
@@ -848,7 +857,7 @@ void Reliability::on_nack(const Ranges& ranges) {
         goto done;  // out of budget: the receiver asks again
       }
       if (!host_.rel_send(m.text)) goto done;
-      m.resent_at = t;
+      m.resent_at = m.written_at = t;
       m.conn = conn_;
       m.echoed = false;
       ++stats_.resent_on_request;
@@ -870,7 +879,7 @@ void Reliability::on_others_nack(Peer& p, const Ranges& theirs) {
   // Somebody asked for these: the resend is broadcast. Whatever of them we miss (now, or once
   // an announce shows it) we wait for instead of asking, for as long as we would wait for an
   // answer to our own request.
-  const double until = now() + p.retry_ms + backoff_window();
+  const double until = now() + answer_wait(p);
   for (const auto& [a, b] : theirs) {
     if (p.covers.size() >= 2 * rel::kMaxRanges) p.covers.erase(p.covers.begin());
     p.covers.push_back(Peer::Cover{a, b, until});
@@ -940,7 +949,7 @@ void Reliability::on_wake() {
   std::vector<std::string> give_up, ask, left;
   for (auto& [id, p] : peers_) {
     if (p.present && t - p.heard >= peer_timeout(p)) left.push_back(id);
-    if (gap_open(p) && t - p.progress >= rel::kGiveUpMs) give_up.push_back(id);
+    if (gap_open(p) && t - p.progress >= give_up_ms()) give_up.push_back(id);
     else if (p.request_at <= t) ask.push_back(id);
   }
   const uint64_t gen = generation_;
@@ -964,7 +973,7 @@ void Reliability::on_wake() {
   double next = kNever;
   for (auto& [id, p] : peers_) {
     next = std::min(next, p.request_at);
-    if (gap_open(p)) next = std::min(next, p.progress + rel::kGiveUpMs);
+    if (gap_open(p)) next = std::min(next, p.progress + give_up_ms());
     if (p.present) next = std::min(next, p.heard + peer_timeout(p));
   }
   peer_sweep_at_ = next;
@@ -1003,6 +1012,7 @@ std::string Reliability::stats_json() const {
   j["lost"] = stats_.lost;
   j["goneSent"] = stats_.gone_sent;
   j["relayEchoes"] = relay_echoes_;
+  j["rttMs"] = rtt_;
   j["buffered"] = sent_.size();
   j["held"] = held_count();
   j["peers"] = peers_.size();

@@ -86,6 +86,18 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
     "receiver that asks)")                                                                                            \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
   X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
+  X(kRttBackoffFactor, 3, "× rtt", "",                                                                                \
+    "the back-off window is at least this many round trips (rtt: the time our own frames take to come back "          \
+    "from an echoing relay, a moving average; 0 where the relay does not echo)")                                      \
+  X(kRttRetryFactor, 2, "× rtt", "",                                                                                  \
+    "a request is repeated (and another's covers ours) no sooner than this many round trips")                         \
+  X(kRttGiveUpFactor, 4, "× rtt", "", "added to kGiveUpMs: a loaded relay slows repairs, it does not lose them")      \
+  X(kResendOnReconnectMaxRttMs, 100, "ms", "",                                                                        \
+    "what went into the last socket and did not come back is resent on the next one only while the round trip is "    \
+    "below this; above it most of those frames sit in the relay's queue to us, not lost, and requests repair the "    \
+    "rest")                                                                                                           \
+  X(kMaxRttMs, 5000, "ms", "",                                                                                        \
+    "the round-trip estimate is capped here (a peer replaying our frames late cannot stall us)")                      \
   X(kPresenceGroupPerRenew, 40, "peers", "",                                                                          \
     "from this many peers on, the renew period is renewMs × n / this (and announced as `renew`)")
 // NOLINTNEXTLINE(bugprone-macro-parentheses): `name` is the name being declared
@@ -205,6 +217,7 @@ class Reliability {
     uint32_t conn;  // connection it was last written to; 0: not yet written (in the send queue)
     bool echoed;
     double resent_at;
+    double written_at = 0;  // when it last went into a socket (0: not yet): its echo times the relay
   };
   struct Peer {
     std::string id;
@@ -254,7 +267,14 @@ class Reliability {
   double backoff();
   // The group factor G of the header's timing constants, and the timers it scales.
   double group_scale() const;
-  double backoff_window() const { return rel::kRequestBackoffMaxMs * group_scale(); }
+  double backoff_window() const {
+    return std::max(rel::kRequestBackoffMaxMs * group_scale(), rel::kRttBackoffFactor * rtt_);
+  }
+  // How long a request (ours or another receiver's) is given to be answered.
+  double answer_wait(const Peer& p) const {
+    return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window();
+  }
+  double give_up_ms() const { return rel::kGiveUpMs + rel::kRttGiveUpFactor * rtt_; }
   double renew_period() const;
   double peer_timeout(const Peer& p) const;
   Ranges uncovered(Peer& p);
@@ -298,6 +318,7 @@ class Reliability {
   double request_tokens_ = rel::kRequestsPerSecond, request_tokens_at_ = 0;
   double nack_tokens_ = rel::kNacksHandledPerSecond, nack_tokens_at_ = 0;
   uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
+  double rtt_ = 0;             // round trip to the relay (own echoes), moving average; 0: unknown
 
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm

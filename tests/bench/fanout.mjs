@@ -96,7 +96,11 @@ function child() {
         (p) => p.problems === 0 && p.lost === 0 && Object.entries(cmd.sent).every(([src, n]) => src === p.name || (p.got.get(src) ?? 0) === n),
       ).length;
       const lost = peers.reduce((a, p) => a + p.lost, 0);
-      process.send({ ok: true, complete, lost, problems: peers.reduce((a, p) => a + p.problems, 0) });
+      const stats = {};
+      for (const p of peers) {
+        for (const [k, v] of Object.entries(p.ch._reliableStats?.() ?? {})) if (typeof v === "number") stats[k] = (stats[k] || 0) + v;
+      }
+      process.send({ ok: true, complete, lost, problems: peers.reduce((a, p) => a + p.problems, 0), stats });
     } else if (cmd.cmd === "presence") {
       // The relay is down: every peer changes its state; report when all see all others' new one.
       for (const p of peers) if (p.ch.setPresence) p.ch.setPresence({ name: p.name, v: 2 });
@@ -209,7 +213,9 @@ export async function runFanout({ n, mode, reconnect, seconds, settle, idle, dro
       control: count.control,
       complete: reports.reduce((a, r) => a + r.complete, 0),
       lost: reports.reduce((a, r) => a + r.lost, 0),
+      stats: {},
     };
+    for (const rep of reports) for (const [k, v] of Object.entries(rep.stats)) result.stats[k] = (result.stats[k] || 0) + v;
     if (mode === "reliable") {
       // Idle: presence renews only.
       if (idle > 0) {
@@ -273,6 +279,7 @@ async function main() {
         });
         rows.push(r);
         console.log(fanoutRow(r));
+        if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}`);
       }
     }
   }
