@@ -144,7 +144,7 @@ uint64_t Reliability::commit(std::string text, bool written) {
   last_send_at_ = t;
   if (!tail_pending_) {
     tail_pending_ = true;
-    want(t + rel::kQuietMs);
+    want(t + quiet_ms());
   }
   return seq;
 }
@@ -926,7 +926,7 @@ double Reliability::next_deadline() {
     return kNever;
   }
   double next = std::min({answer_at_, echo_check_at_, renew_at_, peer_sweep_at_});
-  if (tail_pending_) next = std::min(next, last_send_at_ + rel::kQuietMs);
+  if (tail_pending_) next = std::min(next, last_send_at_ + quiet_ms());
   scheduled_ = next;
   return next;
 }
@@ -938,7 +938,7 @@ void Reliability::on_wake() {
     echo_check_at_ = kNever;
     if (!echo_seen_this_conn_) relay_echoes_ = false;
   }
-  if (tail_pending_ && last_send_at_ + rel::kQuietMs <= t) answer_at_ = std::min(answer_at_, t);
+  if (tail_pending_ && last_send_at_ + quiet_ms() <= t) answer_at_ = std::min(answer_at_, t);
   if (renew_at_ <= t) {
     renew_at_ = kNever;  // send_hi() sets the next one if it carries a state
     if (popt_.enabled && !hidden_) answer_at_ = std::min(answer_at_, t);

@@ -78,7 +78,7 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kRequestRetryMs, 300, "ms", "", "no answer to a request: ask again after this plus the back-off window; doubles") \
   X(kRequestRetryMaxMs, 3000, "ms", "", "...up to this (plus the window)")                                            \
   X(kGiveUpMs, 10000, "ms", "", "a gap without progress for this long while connected is reported lost")              \
-  X(kQuietMs, 500, "ms", "", "tail announce: a `hi` this long after the last sequenced message")                      \
+  X(kQuietMs, 500, "ms", "G", "tail announce: a `hi` this long after the last sequenced message")                     \
   X(kAnswerDelayMaxMs, 50, "ms", "G", "answering an `ask`: a random delay, uniform in [0, this)")                     \
   X(kAnswerMinIntervalMs, 300, "ms", "G", "at most one answer per this: later asks wait for the next one")            \
   X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
@@ -98,7 +98,7 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
     "rest")                                                                                                           \
   X(kMaxRttMs, 5000, "ms", "",                                                                                        \
     "the round-trip estimate is capped here (a peer replaying our frames late cannot stall us)")                      \
-  X(kPresenceGroupPerRenew, 40, "peers", "",                                                                          \
+  X(kPresenceGroupPerRenew, 30, "peers", "",                                                                          \
     "from this many peers on, the renew period is renewMs × n / this (and announced as `renew`)")
 // NOLINTNEXTLINE(bugprone-macro-parentheses): `name` is the name being declared
 #define MC_X(name, value, unit, scale, doc) constexpr double name = (value);
@@ -274,6 +274,8 @@ class Reliability {
   double answer_wait(const Peer& p) const {
     return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window();
   }
+  // Each peer's tail announce reaches every other: fewer of them as the group grows.
+  double quiet_ms() const { return rel::kQuietMs * group_scale(); }
   double give_up_ms() const { return rel::kGiveUpMs + rel::kRttGiveUpFactor * rtt_; }
   double renew_period() const;
   double peer_timeout(const Peer& p) const;

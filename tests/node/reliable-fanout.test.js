@@ -27,4 +27,5 @@ test("30 peers in 3 processes through 3 drops and a relay restart: every message
   assert.equal(r.lost, 0, "nothing reported lost");
   assert.equal(r.complete, 30, "every peer got every other's messages exactly once, in order");
   assert.ok(r.converged, "every peer saw every other's new presence state after the restart");
+  assert.ok(r.stats.rttMs > 0, "the dev relay echoes: its round trip was timed");
 });
