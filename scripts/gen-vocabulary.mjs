@@ -1,5 +1,6 @@
 // Writes what JS knows of the shared vocabulary from its one definition,
-// src/metachannel/vocabulary.h: js/vocabulary.ts, and README.md's error-code table.
+// src/metachannel/vocabulary.h: js/vocabulary.ts, and README.md's error-code table; and
+// docs/reliability.md's timing table from src/metachannel/reliability.h (MC_RELIABILITY_TIMING).
 //   node scripts/gen-vocabulary.mjs           write them (npm run build does this first)
 //   node scripts/gen-vocabulary.mjs --check   fail if either is not what the header gives (lint suite)
 // The lists are expanded by the host C++ compiler (scripts/vocabulary/emit.cpp): the same
@@ -11,15 +12,19 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const header = path.join(root, "src/metachannel/vocabulary.h");
+const relHeader = path.join(root, "src/metachannel/reliability.h");
 const source = path.join(root, "scripts/vocabulary/emit.cpp");
 const tool = path.join(root, "build/gen/emit");
 const tsFile = path.join(root, "js/vocabulary.ts");
 const readme = path.join(root, "README.md");
+const relDoc = path.join(root, "docs/reliability.md");
 const BEGIN = "<!-- generated from src/metachannel/vocabulary.h: error codes -->";
 const END = "<!-- end of generated error codes -->";
+const TIMING_BEGIN = "<!-- generated from src/metachannel/reliability.h: timing -->";
+const TIMING_END = "<!-- end of generated timing -->";
 
 function emitter() {
-  const newest = Math.max(statSync(header).mtimeMs, statSync(source).mtimeMs);
+  const newest = Math.max(statSync(header).mtimeMs, statSync(relHeader).mtimeMs, statSync(source).mtimeMs);
   if (!existsSync(tool) || statSync(tool).mtimeMs < newest) {
     mkdirSync(path.dirname(tool), { recursive: true });
     const cxx = process.env.CXX || "g++";
@@ -28,15 +33,21 @@ function emitter() {
   return (what) => execFileSync(tool, [what], { encoding: "utf8" });
 }
 
+/** `file`'s text with `body` between the two marker lines. */
+function between(file, begin, end, body) {
+  const text = readFileSync(file, "utf8");
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a === -1 || b < a) throw new Error(`${path.relative(root, file)}: the markers of a generated table are missing (${begin} ... ${end})`);
+  return `${text.slice(0, a + begin.length)}\n${body}${text.slice(b)}`;
+}
+
 export function generate({ check = false } = {}) {
   const emit = emitter();
   const wanted = new Map();
   wanted.set(tsFile, emit("ts"));
-  const text = readFileSync(readme, "utf8");
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  if (a === -1 || b < a) throw new Error(`README.md: the markers of the generated error-code table are missing (${BEGIN} ... ${END})`);
-  wanted.set(readme, `${text.slice(0, a + BEGIN.length)}\n${emit("readme-errors")}${text.slice(b)}`);
+  wanted.set(readme, between(readme, BEGIN, END, emit("readme-errors")));
+  wanted.set(relDoc, between(relDoc, TIMING_BEGIN, TIMING_END, emit("reliability-timing")));
   const stale = [];
   for (const [file, content] of wanted) {
     const now = existsSync(file) ? readFileSync(file, "utf8") : "";

@@ -1,11 +1,13 @@
 // Prints js/vocabulary.ts (argument "ts") or README.md's error-code table ("readme-errors")
-// from src/metachannel/vocabulary.h. Built and run by scripts/gen-vocabulary.mjs with the host
+// from src/metachannel/vocabulary.h, or docs/reliability.md's timing table ("reliability-timing")
+// from src/metachannel/reliability.h. Built and run by scripts/gen-vocabulary.mjs with the host
 // compiler: the lists are expanded by the same preprocessor that builds the core.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "metachannel/reliability.h"
 #include "metachannel/vocabulary.h"
 
 namespace {
@@ -103,18 +105,20 @@ void emit_ts() {
 #undef MC_X
   std::printf("} as const;\n\n/** How many top-level member names one channel can route on (slot 0 is \"type\"). */\n");
   std::printf("export const MAX_ROUTE_FIELDS = %d;\n\n", kMaxRouteFields);
-  std::printf("/** The reserved member of a reliable sender's JSON objects: \"<id>:<seq>\" (docs/reliability.md). */\n");
+  std::printf(
+      "/** The reserved member of a reliable sender's JSON objects: \"<id>:<seq>\" (docs/reliability.md). */\n");
   std::printf("export const RELIABLE_TAG = %s;\n\n", quoted(kReliableTag).c_str());
 
-  std::printf("/** queue.overflow policies, in the order of mc::Overflow. */\nexport const OVERFLOWS = [%s] as const;\n\n",
-              overflows.text.c_str());
+  std::printf(
+      "/** queue.overflow policies, in the order of mc::Overflow. */\nexport const OVERFLOWS = [%s] as const;\n\n",
+      overflows.text.c_str());
 
   std::printf(
       "/** The numeric options that cross into the core: wire name, public path, default and bounds. */\n"
       "export const NUMBER_OPTIONS = [\n");
-#define MC_X(wire, path, member, def, min, max, kind)                                                           \
+#define MC_X(wire, path, member, def, min, max, kind)                                                             \
   std::printf("  { wire: \"%s\", path: %s, default: %s, min: %s, max: %s, integer: %s, infinite: %s },\n", #wire, \
-              quoted(path).c_str(), number(def).c_str(), number(min).c_str(), number(max).c_str(),             \
+              quoted(path).c_str(), number(def).c_str(), number(min).c_str(), number(max).c_str(),                \
               std::strncmp(#kind, "Int", 3) == 0 ? "true" : "false", std::strstr(#kind, "OrInf") ? "true" : "false");
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
@@ -141,7 +145,9 @@ void emit_ts() {
 #define MC_X(wire, path, member, def) std::printf("  %s: string;\n", #wire);
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
-  std::printf("};\n\n/** The defaults of every wire option. */\nexport const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({\n");
+  std::printf(
+      "};\n\n/** The defaults of every wire option. */\nexport const WIRE_DEFAULTS: Readonly<WireOptions> = "
+      "Object.freeze({\n");
 #define MC_X(wire, path, member, def, min, max, kind) std::printf("  %s: %s,\n", #wire, number(def).c_str());
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
@@ -162,6 +168,20 @@ void emit_readme_errors() {
 #undef MC_X
 }
 
+void emit_reliability_timing() {
+  std::printf("| constant | value | × | what |\n|---|---|---|---|\n");
+#define MC_X(name, value, unit, scale, doc) \
+  std::printf("| `%s` | %s %s | %s | %s |\n", #name, number(value).c_str(), unit, *(scale) ? scale : "", doc);
+  MC_RELIABILITY_TIMING(MC_X)
+#undef MC_X
+  std::printf("| `presence.renewMs` (option) | %s ms | n / %s, at least 1 | re-announce period |\n",
+              number(option_default::presenceRenewMs).c_str(), number(rel::kPresenceGroupPerRenew).c_str());
+  std::printf(
+      "| `presence.timeoutMs` (option) | %s ms | | a present peer not heard from (`hi` or `gone`) for "
+      "max(this, its announced `renew` × timeoutMs / renewMs) has left |\n",
+      number(option_default::presenceTimeoutMs).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -170,8 +190,10 @@ int main(int argc, char** argv) {
     emit_ts();
   } else if (std::strcmp(what, "readme-errors") == 0) {
     emit_readme_errors();
+  } else if (std::strcmp(what, "reliability-timing") == 0) {
+    emit_reliability_timing();
   } else {
-    std::fprintf(stderr, "usage: emit ts|readme-errors\n");
+    std::fprintf(stderr, "usage: emit ts|readme-errors|reliability-timing\n");
     return 2;
   }
   return 0;

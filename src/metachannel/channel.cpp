@@ -69,8 +69,7 @@ ErrorCode Channel::set_url(std::string_view url) {
     return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
-    rel_.on_closing();  // "bye" to the old channel's peers
-    rel_.reset();       // peers and the resend buffer belong to the old channel
+    rel_.step_away(url_);  // "bye"; the peers' streams and the resend buffer wait for a return to url_
     if (disposed_) return ErrorCode::None;
     const bool was_open = state_ == State::Open && live_;
     url_.clear();
@@ -88,7 +87,7 @@ ErrorCode Channel::set_url(std::string_view url) {
   if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_) {
     rel_.on_closing();  // "bye" to the old channel's peers
-    rel_.reset();       // peers and the resend buffer belong to the old channel
+    rel_.enter(url);    // starts over, unless this is the channel it stepped away from
     if (disposed_) return ErrorCode::None;
   }
   const bool was_open = state_ == State::Open && live_;

@@ -73,6 +73,21 @@ Ranges ranges_of(const json& j) {
   return merged;
 }
 
+// FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).
+uint32_t content_hash(const char* data, size_t size) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<uint8_t>(data[i])) * 16777619u;
+  return h;
+}
+
+bool equals(const std::string& s, const char* data, size_t size) {
+  return s.size() == size && std::equal(s.begin(), s.end(), data);
+}
+
+uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
+  return (seq & 0xffffffffull) << 32 | content_hash(data, size);
+}
+
 json ranges_json(const Ranges& ranges) {
   json a = json::array();
   for (const auto& r : ranges) a.push_back(json::array({r.first, r.second}));
@@ -123,13 +138,13 @@ uint64_t Reliability::commit(std::string text, bool written) {
   const uint64_t seq = next_seq_++;
   const double t = now();
   sent_bytes_ += text.size();
-  sent_.push_back(Sent{seq, std::move(text), t, written ? conn_ : 0, false, -kNever});
+  sent_.push_back(Sent{seq, std::move(text), t, written ? conn_ : 0, false, -kNever, written ? t : 0});
   ++stats_.sequenced_sent;
   prune_sent();
   last_send_at_ = t;
   if (!tail_pending_) {
     tail_pending_ = true;
-    want(t + rel::kQuietMs);
+    want(t + quiet_ms());
   }
   return seq;
 }
@@ -137,7 +152,10 @@ uint64_t Reliability::commit(std::string text, bool written) {
 void Reliability::on_written(uint64_t seq) {
   if (sent_.empty() || seq < sent_.front().seq) return;
   const uint64_t i = seq - sent_.front().seq;
-  if (i < sent_.size()) sent_[i].conn = conn_;
+  if (i < sent_.size()) {
+    sent_[i].conn = conn_;
+    sent_[i].written_at = now();
+  }
 }
 
 void Reliability::prune_sent() {
@@ -172,19 +190,21 @@ void Reliability::on_open() {
     p.progress = t;
     if (p.present) p.heard = std::max(p.heard, t);
     if (gap_open(p)) {
+      // The peers' announces (answers to our "ask") come first; then ask, each receiver at
+      // its own random time, so one request per gap is enough.
       p.retry_ms = rel::kRequestRetryMs;
-      p.request_at = std::min(p.request_at, t + rel::kRequestBackoffMaxMs + rel::kAnswerDelayMaxMs);
+      p.request_at = std::min(p.request_at, t + rel::kAnswerDelayMaxMs * group_scale() + backoff());
     }
   }
   send_hi(/*ask=*/true);
-  if (ropt_.enabled && relay_echoes_) {
+  if (ropt_.enabled && relay_echoes_ && rtt_ < rel::kResendOnReconnectMaxRttMs) {
     // The relay echoes: what went into an earlier socket and never came back may have died
     // with it. Resend it first, in order (receivers drop what they already have).
     for (Sent& s : sent_) {
       if (s.conn == 0 || s.conn == conn_ || s.echoed) continue;
       if (!host_.rel_send(s.text)) break;
       s.conn = conn_;
-      s.resent_at = t;
+      s.resent_at = s.written_at = t;
       ++stats_.resent_after_reconnect;
     }
   }
@@ -220,6 +240,25 @@ void Reliability::reset(bool emit) {
   own_echo_max_ = 0;
   open_ = false;
   if (emit && !left.empty()) presence_changed({}, {}, left);
+}
+
+void Reliability::step_away(std::string_view url) {
+  if (open_) send_bye(/*final_bye=*/false);
+  on_drop();
+  away_url_.assign(url.data(), url.size());
+  std::vector<std::string> left;
+  for (auto& [id, p] : peers_) {
+    if (!p.present) continue;
+    p.present = false;
+    p.state.clear();
+    left.push_back(id);
+  }
+  if (!left.empty()) presence_changed({}, {}, left);
+}
+
+void Reliability::enter(std::string_view url) {
+  if (url != away_url_) reset();
+  away_url_.clear();
 }
 
 void Reliability::set_hidden(bool hidden) {
@@ -272,6 +311,8 @@ void Reliability::send_hi(bool ask) {
     j["low"] = sent_.empty() ? next_seq_ : sent_.front().seq;
   }
   const bool with_state = popt_.enabled && !hidden_;
+  const double renew = with_state ? renew_period() : 0;
+  if (with_state) j["renew"] = renew;
   if (ask) j["ask"] = true;
   std::string text = dump_json(j);
   if (with_state) {
@@ -282,7 +323,7 @@ void Reliability::send_hi(bool ask) {
   host_.rel_send(text);
   if (with_state) {
     last_presence_at_ = t;
-    renew_at_ = t + popt_.renew_ms;
+    renew_at_ = t + renew;
   }
 }
 
@@ -295,7 +336,7 @@ void Reliability::send_bye(bool final_bye) {
   host_.rel_send(dump_json(j));
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> Reliability::missing(const Peer& p) const {
+Reliability::Ranges Reliability::missing(const Peer& p) const {
   Ranges out;
   if (!gap_open(p)) return out;
   uint64_t cur = p.next;
@@ -309,9 +350,18 @@ std::vector<std::pair<uint64_t, uint64_t>> Reliability::missing(const Peer& p) c
 }
 
 void Reliability::send_nack(Peer& p) {
-  const Ranges want_ranges = missing(p);
-  if (want_ranges.empty()) {
+  if (!gap_open(p)) {
     p.request_at = kNever;
+    return;
+  }
+  const Ranges want_ranges = uncovered(p);
+  if (want_ranges.empty()) {
+    // Everything we miss was asked for by someone else: wait for the broadcast resend. The
+    // covers expire, so a request goes out in the end if that resend never comes.
+    double until = kNever;
+    for (const auto& c : p.covers) until = std::min(until, c.until);
+    p.request_at = until;
+    ++stats_.requests_cancelled;
     return;
   }
   if (!spend(request_tokens_, request_tokens_at_, rel::kRequestsPerSecond, rel::kRequestsPerSecond, 1)) {
@@ -326,7 +376,7 @@ void Reliability::send_nack(Peer& p) {
   j["ranges"] = ranges_json(want_ranges);
   host_.rel_send(dump_json(j));
   ++stats_.requests_sent;
-  p.request_at = now() + p.retry_ms;
+  p.request_at = now() + answer_wait(p);
   p.retry_ms = std::min(p.retry_ms * 2, rel::kRequestRetryMaxMs);
 }
 
@@ -371,8 +421,53 @@ void Reliability::schedule_request(Peer& p, double delay) {
   }
 }
 
+double Reliability::group_scale() const {
+  return 1 + std::log(std::max(2.0, static_cast<double>(peers_.size()) + 1) / 2);
+}
+
 double Reliability::backoff() {
-  return rel::kRequestBackoffMinMs + scheduler_.random01() * (rel::kRequestBackoffMaxMs - rel::kRequestBackoffMinMs);
+  // RFC 5740's random back-off: a truncated exponential on the window, lambda = ln(group) + 1,
+  // so that of many receivers missing the same frames few draw an early time, and the first
+  // request's broadcast reaches the others before they ask.
+  const double lambda = std::log(static_cast<double>(peers_.size()) + 1) + 1;
+  const double f = std::log1p(scheduler_.random01() * std::expm1(lambda)) / lambda;
+  return rel::kRequestBackoffMinMs + f * (backoff_window() - rel::kRequestBackoffMinMs);
+}
+
+double Reliability::renew_period() const {
+  // An older peer (no "renew" in its announces) times us out after its own timeoutMs: renew
+  // at the base period while one is present.
+  for (const auto& [id, p] : peers_) {
+    if (p.present && p.renew_ms <= 0) return popt_.renew_ms;
+  }
+  return popt_.renew_ms * std::max(1.0, static_cast<double>(peers_.size() + 1) / rel::kPresenceGroupPerRenew);
+}
+
+double Reliability::peer_timeout(const Peer& p) const {
+  // A peer that announces its renew period is given the same multiple of it as our own
+  // options give ours (timeoutMs / renewMs, 2 by default).
+  if (p.renew_ms <= 0) return popt_.timeout_ms;
+  return std::max(popt_.timeout_ms, p.renew_ms * popt_.timeout_ms / popt_.renew_ms);
+}
+
+Reliability::Ranges Reliability::uncovered(Peer& p) {
+  const double t = now();
+  p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
+                 p.covers.end());
+  Ranges out = missing(p);
+  for (const Peer::Cover& c : p.covers) {
+    Ranges next;
+    for (const auto& [a, b] : out) {
+      if (c.last < a || c.first > b) {
+        next.emplace_back(a, b);
+        continue;
+      }
+      if (a < c.first) next.emplace_back(a, c.first - 1);
+      if (c.last < b) next.emplace_back(c.last + 1, b);
+    }
+    out = std::move(next);
+  }
+  return out;
 }
 
 Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
@@ -386,9 +481,21 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   uint64_t seq = 0;
   if (!parse_tag(e.tag(), from, seq)) return Action::Plain;
   if (from == id_) {
+    const bool held = !sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size();
+    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(seq - sent_.front().seq)].text, data, size))) {
+      // Not a frame we sent: a copy of one (forwarded with our "_mc" member) or a forger.
+      ++stats_.forwarded;
+      return Action::Plain;
+    }
     // Our own frame, echoed by the relay: the relay has it (an ack). Delivered once.
     relay_echoes_ = echo_seen_this_conn_ = true;
-    if (!sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size()) {
+    if (held) {
+      const Sent& s = sent_[static_cast<size_t>(seq - sent_.front().seq)];
+      if (!s.echoed && s.conn == conn_ && s.written_at > 0) {
+        // The relay's round trip, from our own frame coming back (an average over the last ~8).
+        const double sample = std::min(now() - s.written_at, rel::kMaxRttMs);
+        rtt_ = rtt_ <= 0 ? sample : rtt_ + (sample - rtt_) / 8;
+      }
       // The relay keeps a socket's order: everything before it on this socket got through too.
       // Stops at the first frame already marked or written to another socket: each frame is
       // visited once (frames resent out of order are only resent again needlessly, never lost).
@@ -412,6 +519,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     // The hot path: the next frame, no gap open. No clock read, no allocation.
     p->next = seq + 1;
     p->top = seq;
+    remember(*p, seq, data, size);
     return Action::Sequenced;
   }
   const double t = now();
@@ -421,6 +529,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     p->next = seq + 1;
     p->top = seq;
     p->progress = t;
+    remember(*p, seq, data, size);
     return Action::Sequenced;
   }
   if (seq < p->next) {
@@ -432,16 +541,17 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
       p->top = seq;
       p->progress = t;
       p->request_at = kNever;
+      remember(*p, seq, data, size);
       return Action::Sequenced;
     }
-    ++stats_.duplicates_dropped;
-    return Action::Drop;
+    return repeated(*p, seq, data, size);
   }
   if (seq < p->top) ++stats_.repaired;  // known to be missing: this fills a gap
   if (seq == p->next) {
     p->next = seq + 1;
     p->top = std::max(p->top, seq);
     p->progress = t;
+    remember(*p, seq, data, size);
     draining_ = p;
     draining_gen_ = generation_;
     return Action::Sequenced;
@@ -455,11 +565,17 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     if (!p || p->next != seq) return Action::Drop;
     p->next = seq + 1;
     p->top = std::max(p->top, seq);
+    remember(*p, seq, data, size);
     draining_ = p;
     draining_gen_ = generation_;
     return Action::Sequenced;
   }
-  if (p->held.count(seq)) {
+  const auto held = p->held.find(seq);
+  if (held != p->held.end()) {
+    if (!equals(held->second, data, size)) {
+      ++stats_.forwarded;
+      return Action::Plain;
+    }
     ++stats_.duplicates_dropped;
     return Action::Drop;
   }
@@ -472,13 +588,11 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     if (!skip_to(*p, to) || gen != generation_) return Action::Drop;
     p = peer(id, false);
     if (!p) return Action::Drop;
-    if (seq < p->next) {
-      ++stats_.duplicates_dropped;
-      return Action::Drop;
-    }
+    if (seq < p->next) return repeated(*p, seq, data, size);
     if (seq == p->next) {
       p->next = seq + 1;
       p->top = std::max(p->top, seq);
+      remember(*p, seq, data, size);
       draining_ = p;
       draining_gen_ = generation_;
       return Action::Sequenced;
@@ -489,6 +603,20 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   p->top = std::max(p->top, seq);
   ++stats_.reordered;
   schedule_request(*p, backoff());
+  return Action::Drop;
+}
+
+void Reliability::remember(Peer& p, uint64_t seq, const char* data, size_t size) {
+  p.seen[seq % rel::kDedupeWindow] = seen_key(seq, data, size);
+}
+
+Reliability::Action Reliability::repeated(const Peer& p, uint64_t seq, const char* data, size_t size) {
+  const uint64_t was = p.seen[seq % rel::kDedupeWindow];
+  if (was >> 32 == (seq & 0xffffffffull) && was != seen_key(seq, data, size)) {
+    ++stats_.forwarded;
+    return Action::Plain;
+  }
+  ++stats_.duplicates_dropped;
   return Action::Drop;
 }
 
@@ -511,6 +639,7 @@ bool Reliability::drain(Peer& p) {
     if (seq < cur->next) continue;  // already delivered (cannot happen; kept safe)
     cur->next = seq + 1;
     cur->progress = now();
+    remember(*cur, seq, text.data(), text.size());
     const uint64_t gen = generation_;
     if (!host_.rel_deliver(text.data(), text.size()) || gen != generation_) return false;
     cur = peer(id, false);
@@ -548,6 +677,7 @@ bool Reliability::skip_to(Peer& p, uint64_t to) {
     held_bytes_ -= text.size();
     if (seq < cur->next) continue;
     cur->next = seq + 1;
+    remember(*cur, seq, text.data(), text.size());
     if (!host_.rel_deliver(text.data(), text.size()) || gen != generation_) return false;
     cur = peer(id, false);
     if (!cur) return false;
@@ -588,9 +718,13 @@ void Reliability::handle_control(const char* data, size_t size) {
     const auto ask = j.find("ask");
     if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss.
-      if ((ropt_.enabled || (popt_.enabled && !hidden_)) && open_) {
-        const double at =
-            std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs, last_answer_at_ + rel::kAnswerMinIntervalMs);
+      // Only a peer with something to say answers (a reliable peer that never sent has no
+      // stream to announce); answers are spread over a window and at most one per interval,
+      // both growing with the group, so many asks at once (a relay restart) cost one answer.
+      if (((ropt_.enabled && next_seq_ > 1) || (popt_.enabled && !hidden_)) && open_) {
+        const double g = group_scale();
+        const double at = std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs * g,
+                                   last_answer_at_ + rel::kAnswerMinIntervalMs * g);
         if (at < answer_at_) {
           answer_at_ = at;
           want(at);
@@ -599,11 +733,16 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (gap_open(*p)) {
         p->retry_ms = rel::kRequestRetryMs;
         p->request_at = kNever;
-        schedule_request(*p, rel::kAnswerDelayMaxMs + backoff());
+        schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
       }
     }
     const auto state = j.find("state");
+    const auto renew = j.find("renew");
     if (popt_.enabled && state != j.end()) {
+      p->renew_ms = 0;
+      if (renew != j.end() && renew->is_number() && renew->get<double>() >= 1) {
+        p->renew_ms = std::min(renew->get<double>(), 1e9);
+      }
       std::string text = dump_json(*state);
       if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
       if (!p->present) {
@@ -614,7 +753,7 @@ void Reliability::handle_control(const char* data, size_t size) {
         p->state = std::move(text);
         presence_changed({}, {from}, {});
       }
-      want(t + popt_.timeout_ms);
+      want(t + peer_timeout(*p));
     }
   } else if (op == "bye") {
     Peer* p = peer(from, false);
@@ -698,6 +837,9 @@ void Reliability::on_nack(const Ranges& ranges) {
   prune_sent();
   const double t = now();
   const uint64_t low = sent_.empty() ? next_seq_ : sent_.front().seq;
+  // Other receivers' requests for the same frames come within the back-off window of the
+  // first: one resend (broadcast) answers them all.
+  const double guard = rel::kResendGuardMs + backoff_window();
   Ranges gone;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
@@ -708,14 +850,14 @@ void Reliability::on_nack(const Ranges& ranges) {
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
       Sent& m = sent_[static_cast<size_t>(s - low)];
-      if (t - m.resent_at < rel::kResendGuardMs) continue;  // just resent for someone else
+      if (t - m.resent_at < guard) continue;  // just resent for someone else
       if (!spend(resend_tokens_, resend_tokens_at_, rel::kResendMessagesPerSecond, rel::kResendMessagesPerSecond, 1) ||
           !spend(resend_bytes_, resend_bytes_at_, rel::kResendBytesPerSecond, rel::kResendBytesPerSecond,
                  static_cast<double>(m.text.size()))) {
         goto done;  // out of budget: the receiver asks again
       }
       if (!host_.rel_send(m.text)) goto done;
-      m.resent_at = t;
+      m.resent_at = m.written_at = t;
       m.conn = conn_;
       m.echoed = false;
       ++stats_.resent_on_request;
@@ -734,15 +876,19 @@ done:
 }
 
 void Reliability::on_others_nack(Peer& p, const Ranges& theirs) {
-  if (p.request_at == kNever) return;
-  for (const auto& [a, b] : missing(p)) {
-    bool covered = false;
-    for (const auto& [c, d] : theirs) covered = covered || (c <= a && b <= d);
-    if (!covered) return;
+  // Somebody asked for these: the resend is broadcast. Whatever of them we miss (now, or once
+  // an announce shows it) we wait for instead of asking, for as long as we would wait for an
+  // answer to our own request.
+  const double until = now() + answer_wait(p);
+  for (const auto& [a, b] : theirs) {
+    if (p.covers.size() >= 2 * rel::kMaxRanges) p.covers.erase(p.covers.begin());
+    p.covers.push_back(Peer::Cover{a, b, until});
   }
-  // Somebody asked for all we miss: the resend is broadcast. Wait for it instead of asking.
-  p.request_at = now() + p.retry_ms;
-  ++stats_.requests_cancelled;
+  if (p.request_at == kNever || !gap_open(p)) return;
+  if (uncovered(p).empty()) {
+    p.request_at = std::max(p.request_at, until);
+    ++stats_.requests_cancelled;
+  }
 }
 
 void Reliability::on_gone(Peer& p, const Ranges& ranges) {
@@ -780,7 +926,7 @@ double Reliability::next_deadline() {
     return kNever;
   }
   double next = std::min({answer_at_, echo_check_at_, renew_at_, peer_sweep_at_});
-  if (tail_pending_) next = std::min(next, last_send_at_ + rel::kQuietMs);
+  if (tail_pending_) next = std::min(next, last_send_at_ + quiet_ms());
   scheduled_ = next;
   return next;
 }
@@ -792,7 +938,7 @@ void Reliability::on_wake() {
     echo_check_at_ = kNever;
     if (!echo_seen_this_conn_) relay_echoes_ = false;
   }
-  if (tail_pending_ && last_send_at_ + rel::kQuietMs <= t) answer_at_ = std::min(answer_at_, t);
+  if (tail_pending_ && last_send_at_ + quiet_ms() <= t) answer_at_ = std::min(answer_at_, t);
   if (renew_at_ <= t) {
     renew_at_ = kNever;  // send_hi() sets the next one if it carries a state
     if (popt_.enabled && !hidden_) answer_at_ = std::min(answer_at_, t);
@@ -802,8 +948,8 @@ void Reliability::on_wake() {
   // Peers: collect first (a listener may reset the channel during any callback below).
   std::vector<std::string> give_up, ask, left;
   for (auto& [id, p] : peers_) {
-    if (p.present && t - p.heard >= popt_.timeout_ms) left.push_back(id);
-    if (gap_open(p) && t - p.progress >= rel::kGiveUpMs) give_up.push_back(id);
+    if (p.present && t - p.heard >= peer_timeout(p)) left.push_back(id);
+    if (gap_open(p) && t - p.progress >= give_up_ms()) give_up.push_back(id);
     else if (p.request_at <= t) ask.push_back(id);
   }
   const uint64_t gen = generation_;
@@ -827,8 +973,8 @@ void Reliability::on_wake() {
   double next = kNever;
   for (auto& [id, p] : peers_) {
     next = std::min(next, p.request_at);
-    if (gap_open(p)) next = std::min(next, p.progress + rel::kGiveUpMs);
-    if (p.present) next = std::min(next, p.heard + popt_.timeout_ms);
+    if (gap_open(p)) next = std::min(next, p.progress + give_up_ms());
+    if (p.present) next = std::min(next, p.heard + peer_timeout(p));
   }
   peer_sweep_at_ = next;
 }
@@ -860,11 +1006,13 @@ std::string Reliability::stats_json() const {
   j["requestsSent"] = stats_.requests_sent;
   j["requestsCancelled"] = stats_.requests_cancelled;
   j["duplicatesDropped"] = stats_.duplicates_dropped;
+  j["forwarded"] = stats_.forwarded;
   j["reordered"] = stats_.reordered;
   j["repaired"] = stats_.repaired;
   j["lost"] = stats_.lost;
   j["goneSent"] = stats_.gone_sent;
   j["relayEchoes"] = relay_echoes_;
+  j["rttMs"] = rtt_;
   j["buffered"] = sent_.size();
   j["held"] = held_count();
   j["peers"] = peers_.size();

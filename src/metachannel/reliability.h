@@ -14,6 +14,7 @@
 // resend without limit, or stop delivering; they cannot stop it from confusing the order of
 // the peer whose id it forges.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -58,21 +59,51 @@ constexpr size_t kMaxHeldPerPeer = 4096;        // frames held out of order, per
 constexpr size_t kMaxHeldBytes = 8 << 20;       // frames held out of order, all senders
 constexpr size_t kMaxRanges = 16;               // ranges in one nack / gone
 constexpr size_t kMaxControlBytes = 16384;      // a control frame larger than this (+ max state) is ignored
-constexpr double kRequestBackoffMinMs = 5;      // random back-off before asking for a gap
-constexpr double kRequestBackoffMaxMs = 60;
-constexpr double kRequestRetryMs = 300;         // ask again after this, doubling...
-constexpr double kRequestRetryMaxMs = 3000;     // ...up to this
-constexpr double kGiveUpMs = 10000;             // a gap with no progress for this long (while open) is lost
-constexpr double kQuietMs = 500;                // tail announce after this long without sending
-constexpr double kAnswerDelayMaxMs = 50;        // answering an "ask": random delay up to this
-constexpr double kAnswerMinIntervalMs = 200;    // at most one answer per interval
-constexpr double kResendGuardMs = 100;          // the same frame is not resent twice within this
+constexpr size_t kDedupeWindow = 128;           // per sender, a content hash of each of the last deliveries
 constexpr double kNacksHandledPerSecond = 500;  // nacks addressed to us that we act on
 constexpr double kResendMessagesPerSecond = 5000;
 constexpr double kResendBytesPerSecond = 8 << 20;
-constexpr double kRequestsPerSecond = 100;     // nacks sent, all senders together
-constexpr double kEchoTimeoutMs = 2000;        // no echo of our own "hi" within this: the relay does not echo
-constexpr double kPresenceMinIntervalMs = 50;  // setPresence() announces at most this often
+constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
+// Timing: every timer of the protocol, the one copy of its value. docs/reliability.md's
+// "Timing" table is generated from this list (scripts/gen-vocabulary.mjs). Timers that many
+// receivers run at once grow with the group: G = 1 + ln(max(n, 2) / 2) for the n peers this
+// one knows on the channel, itself included (1 for two peers, 2.6 for 10, 4.9 for 100).
+// X(name, value, unit, scaled by, "what it is")
+#define MC_RELIABILITY_TIMING(X)                                                                                      \
+  X(kRequestBackoffMinMs, 5, "ms", "", "least back-off before asking for a gap")                                      \
+  X(kRequestBackoffMaxMs, 60, "ms", "G",                                                                              \
+    "back-off window: the request goes out at min + (window − min) × f, f in [0, 1) drawn from RFC 5740's "        \
+    "truncated exponential with λ = ln(n) + 1 (most receivers draw late, so the first request's broadcast "          \
+    "reaches them before they ask)")                                                                                  \
+  X(kRequestRetryMs, 300, "ms", "", "no answer to a request: ask again after this plus the back-off window; doubles") \
+  X(kRequestRetryMaxMs, 3000, "ms", "", "...up to this (plus the window)")                                            \
+  X(kGiveUpMs, 10000, "ms", "", "a gap without progress for this long while connected is reported lost")              \
+  X(kQuietMs, 500, "ms", "G", "tail announce: a `hi` this long after the last sequenced message")                     \
+  X(kAnswerDelayMaxMs, 50, "ms", "G", "answering an `ask`: a random delay, uniform in [0, this)")                     \
+  X(kAnswerMinIntervalMs, 300, "ms", "G", "at most one answer per this: later asks wait for the next one")            \
+  X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
+    "a frame resent less than this plus the back-off window ago is not resent again (one resend answers every "       \
+    "receiver that asks)")                                                                                            \
+  X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
+  X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
+  X(kRttBackoffFactor, 3, "× rtt", "",                                                                                \
+    "the back-off window is at least this many round trips (rtt: the time our own frames take to come back "          \
+    "from an echoing relay, a moving average; 0 where the relay does not echo)")                                      \
+  X(kRttRetryFactor, 2, "× rtt", "",                                                                                  \
+    "a request is repeated (and another's covers ours) no sooner than this many round trips")                         \
+  X(kRttGiveUpFactor, 4, "× rtt", "", "added to kGiveUpMs: a loaded relay slows repairs, it does not lose them")      \
+  X(kResendOnReconnectMaxRttMs, 100, "ms", "",                                                                        \
+    "what went into the last socket and did not come back is resent on the next one only while the round trip is "    \
+    "below this; above it most of those frames sit in the relay's queue to us, not lost, and requests repair the "    \
+    "rest")                                                                                                           \
+  X(kMaxRttMs, 5000, "ms", "",                                                                                        \
+    "the round-trip estimate is capped here (a peer replaying our frames late cannot stall us)")                      \
+  X(kPresenceGroupPerRenew, 30, "peers", "",                                                                          \
+    "from this many peers on, the renew period is renewMs × n / this (and announced as `renew`)")
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `name` is the name being declared
+#define MC_X(name, value, unit, scale, doc) constexpr double name = (value);
+MC_RELIABILITY_TIMING(MC_X)
+#undef MC_X
 }  // namespace rel
 
 class ReliabilityHost {
@@ -99,6 +130,7 @@ struct ReliabilityStats {
   double requests_sent = 0;           // nacks sent
   double requests_cancelled = 0;      // back-offs cancelled by another receiver's nack
   double duplicates_dropped = 0;
+  double forwarded = 0;  // a delivered (sender, seq) with other content: delivered unsequenced
   double reordered = 0;  // frames that waited for a gap to fill
   double repaired = 0;   // frames that filled a gap
   double lost = 0;       // frames reported MESSAGES_LOST
@@ -107,6 +139,7 @@ struct ReliabilityStats {
 
 class Reliability {
  public:
+  using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
   enum class Action : uint8_t { Plain, Sequenced, Drop };
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
@@ -140,6 +173,13 @@ class Reliability {
   // The channel switched URL (or went idle): peers and the buffer belong to the old channel.
   // emit: announce the peers that were present as left (not from dispose()).
   void reset(bool emit = true);
+  // setUrl(null): says "bye" (not final: what the others miss from us may still be repaired
+  // when we come back), leaves presence, and keeps the peers' streams and the resend buffer
+  // for a return to `url`.
+  void step_away(std::string_view url);
+  // The channel connects to `url`: the same peer as before if it stepped away from `url`,
+  // else everything starts over (reset()).
+  void enter(std::string_view url);
   // Page hidden/shown (pagehide/pageshow): leave/rejoin presence.
   void set_hidden(bool hidden);
   // Validates and announces a new presence state (JSON text). "" if fine, else the problem.
@@ -177,6 +217,7 @@ class Reliability {
     uint32_t conn;  // connection it was last written to; 0: not yet written (in the send queue)
     bool echoed;
     double resent_at;
+    double written_at = 0;  // when it last went into a socket (0: not yet): its echo times the relay
   };
   struct Peer {
     std::string id;
@@ -189,8 +230,19 @@ class Reliability {
     double progress = 0;  // last time `next` moved (or we reopened)
     double request_at = kNever;
     double retry_ms = rel::kRequestRetryMs;
+    // Ranges another receiver asked for (its nack is broadcast, so is the resend): not asked
+    // again before `until`.
+    struct Cover {
+      uint64_t first, last;
+      double until;
+    };
+    std::vector<Cover> covers;
+    double renew_ms = 0;  // the renew period it announced ("renew"), 0: none (an older peer)
     bool present = false;
     std::string state;  // JSON text
+    // (seq mod 2^32) << 32 | content hash of the last deliveries, at seq % kDedupeWindow: a
+    // frame that repeats a delivered (sender, seq) with other content was forwarded.
+    std::array<uint64_t, rel::kDedupeWindow> seen{};
   };
   static constexpr double kNever = std::numeric_limits<double>::infinity();
 
@@ -203,15 +255,34 @@ class Reliability {
   // False if the host asked to stop.
   bool skip_to(Peer& p, uint64_t to);
   bool drain(Peer& p);
+  static void remember(Peer& p, uint64_t seq, const char* data, size_t size);
+  // A frame repeating a delivered (sender, seq): Drop if it is the same frame (or unknown),
+  // Plain if its content differs (a forwarded copy that kept the "_mc" member).
+  Action repeated(const Peer& p, uint64_t seq, const char* data, size_t size);
   void schedule_request(Peer& p, double delay);
   void want(double at);
   void prune_sent();
   void handle_control(const char* data, size_t size);
   void on_hi(Peer& p, uint64_t seq, uint64_t low);
   double backoff();
-  void on_nack(const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
-  void on_others_nack(Peer& p, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
-  void on_gone(Peer& p, const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
+  // The group factor G of the header's timing constants, and the timers it scales.
+  double group_scale() const;
+  double backoff_window() const {
+    return std::max(rel::kRequestBackoffMaxMs * group_scale(), rel::kRttBackoffFactor * rtt_);
+  }
+  // How long a request (ours or another receiver's) is given to be answered.
+  double answer_wait(const Peer& p) const {
+    return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window();
+  }
+  // Each peer's tail announce reaches every other: fewer of them as the group grows.
+  double quiet_ms() const { return rel::kQuietMs * group_scale(); }
+  double give_up_ms() const { return rel::kGiveUpMs + rel::kRttGiveUpFactor * rtt_; }
+  double renew_period() const;
+  double peer_timeout(const Peer& p) const;
+  Ranges uncovered(Peer& p);
+  void on_nack(const Ranges& ranges);
+  void on_others_nack(Peer& p, const Ranges& ranges);
+  void on_gone(Peer& p, const Ranges& ranges);
   void send_hi(bool ask);
   void send_nack(Peer& p);
   void send_bye(bool final_bye);
@@ -219,7 +290,7 @@ class Reliability {
                         const std::vector<std::string>& left);
   void forget_peer(Peer& p);
   bool spend(double& tokens, double& at, double rate, double burst, double cost);
-  std::vector<std::pair<uint64_t, uint64_t>> missing(const Peer& p) const;
+  Ranges missing(const Peer& p) const;
 
   ReliabilityHost& host_;
   Scheduler& scheduler_;
@@ -249,6 +320,7 @@ class Reliability {
   double request_tokens_ = rel::kRequestsPerSecond, request_tokens_at_ = 0;
   double nack_tokens_ = rel::kNacksHandledPerSecond, nack_tokens_at_ = 0;
   uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
+  double rtt_ = 0;             // round trip to the relay (own echoes), moving average; 0: unknown
 
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
@@ -261,6 +333,7 @@ class Reliability {
   uint64_t generation_ = 0;    // bumps on reset(): a listener may reset during a drain
   double scheduled_ = kNever;  // the earliest deadline the host knows about
   double peer_sweep_at_ = kNever;
+  std::string away_url_;  // the channel step_away() left, kept for a return
 };
 
 }  // namespace mc

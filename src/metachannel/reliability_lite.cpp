@@ -23,6 +23,8 @@ void Reliability::on_open() {}
 void Reliability::on_drop() {}
 void Reliability::on_closing() {}
 void Reliability::reset(bool) {}
+void Reliability::step_away(std::string_view) {}
+void Reliability::enter(std::string_view) {}
 void Reliability::set_hidden(bool) {}
 std::string Reliability::set_presence(std::string_view) {
   return "presence is not in the lite core (metachannel-lite.wasm)";

@@ -9,6 +9,9 @@
 //   --save PREFIX       also write PREFIX.md and PREFIX.json
 //   --only a,b          figures: receive,filtered,send,rtt,bundle,coldstart,memory,channels,browser,reliable
 //                       (reliable: tests/bench/reliable.mjs, reliable delivery against plain mode)
+//                       fanout (only when named): tests/bench/fanout.mjs, N = 10, 50, 100 peers in
+//                       several processes on the dev relay, frames counted at the relay (issue 22);
+//                       --fanout-args "…" passes options on (e.g. "--n 100 --reconnect fast")
 //   --no-browser        skip the Chromium figures
 //   --clients a,b       only these clients (raw is always kept): raw,rws,party,mc
 //   --dist DIR          metachannel from DIR instead of dist/ (e.g. build/bench-profiling/dist)
@@ -58,13 +61,14 @@ const { values: opt } = parseArgs({
     clients: { type: "string" },
     top: { type: "string", default: "25" },
     save: { type: "string" },
+    "fanout-args": { type: "string", default: "" },
   },
 });
 
 const quick = opt.quick;
 const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
-const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable"];
-const figures = new Set(opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => !(f === "browser" && (quick || opt["no-browser"]))));
+const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable", "fanout"];
+const figures = new Set(opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => f !== "fanout" && !(f === "browser" && (quick || opt["no-browser"]))));
 const CFG = quick
   ? {
       recvN: 60000,
@@ -875,6 +879,16 @@ async function main() {
     if (r.status !== 0) throw new Error(`tests/bench/reliable.mjs failed (${r.status ?? r.signal})`);
     reliableMd = r.stdout;
     results.reliable = r.stdout.trim();
+  }
+  if (need("fanout")) {
+    log("fanout: many peers on one channel…");
+    const args = [path.join(here, "fanout.mjs"), ...(quick ? ["--n", "10,30", "--reconnect", "fast", "--seconds", "8", "--settle", "8", "--idle", "10"] : [])];
+    if (opt.dist) args.push("--dist", opt.dist);
+    if (opt["fanout-args"]) args.push(...opt["fanout-args"].split(" ").filter(Boolean));
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (r.status !== 0) throw new Error(`tests/bench/fanout.mjs failed (${r.status ?? r.signal})`);
+    reliableMd += `\n${r.stdout}`;
+    results.fanout = r.stdout.trim();
   }
   results.targets = targets(F);
   results.elapsedSeconds = (performance.now() - t0) / 1000;

@@ -1,14 +1,18 @@
-// libFuzzer target: reliable delivery and presence (src/metachannel/reliability.*) between three
-// real mc::Channel peers on the in-memory broadcast relay of tests/native/net.h, under hostile
-// control messages and tagged frames, random drops, killed sockets, black-holed senders and
-// clock jumps. After every step it checks, and aborts when one fails:
+// libFuzzer target: reliable delivery and presence (src/metachannel/reliability.*) between 3 to
+// 16 real mc::Channel peers on the in-memory broadcast relay of tests/native/net.h, under hostile
+// control messages (forged requests that cover honest receivers' gaps, announces, byes),
+// forged and forwarded tagged frames, random drops, killed sockets, black-holed senders, peers
+// stepping away from the URL and back, and clock jumps. After every step it checks, and aborts
+// when one fails:
 //  - the doubles saw nothing illegal (no send on a socket that is not open, no bad wake-up);
 //  - every bound holds: peers, frames and bytes held out of order, the resend buffer;
 //  - at every receiver, each honest sender's messages were delivered in strictly increasing
-//    order (no duplicate, no reordering), whatever the hostile peer injected.
+//    order (no duplicate, no reordering), whatever the hostile peer injected;
+//  - a forwarded copy (an honest sender's tag on other content) is never delivered sequenced.
 // At the end the network heals: every receiver must then get each honest sender's last message.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +27,7 @@
 namespace {
 
 namespace rel = mc::rel;
-constexpr size_t kPeers = 3;
+constexpr size_t kMaxPeersHere = 16;
 const char* const kHostileIds[] = {"x", "y", "z9", "peer-forged"};
 const char* const kOps[] = {"hi", "bye", "nack", "gone", "nope"};
 
@@ -61,8 +65,8 @@ std::string hostile_control(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) s += ",\"seq\":" + num(pick_seq(in)) + ",\"low\":" + num(pick_seq(in));
   if (in.ConsumeBool()) {
     // Requests may name an honest peer: they only make it resend (rate-limited).
-    s += ",\"to\":\"" + (in.ConsumeBool() ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kPeers - 1)) : from) +
-         "\"";
+    s += ",\"to\":\"" +
+         (in.ConsumeBool() ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kMaxPeersHere - 1)) : from) + "\"";
   }
   if (in.ConsumeBool()) {
     s += ",\"ranges\":[";
@@ -88,12 +92,15 @@ struct Truth {
   // receiver -> sender -> last "n" delivered
   std::map<size_t, std::map<size_t, int>> last;
   std::map<size_t, int> sent;  // sender -> last n sent
+  // receiver -> sender -> highest sequence number delivered sequenced
+  std::map<size_t, std::map<size_t, uint64_t>> seq;
 };
 
 void check(mc_test::Net& net, Truth& truth, std::map<size_t, size_t>& seen_texts) {
   const auto v = net.all_violations();
   if (!v.empty()) fail("violation: " + v.front());
-  for (size_t r = 0; r < kPeers; ++r) {
+  const size_t peers = net.peers.size();
+  for (size_t r = 0; r < peers; ++r) {
     mc_test::NetPeer& p = *net.peers[r];
     const mc::Reliability& rl = p.ch->reliability();
     if (rl.peer_count() > rel::kMaxPeers) fail("more peers than kMaxPeers");
@@ -104,10 +111,18 @@ void check(mc_test::Net& net, Truth& truth, std::map<size_t, size_t>& seen_texts
     // New deliveries: honest senders' messages strictly increasing.
     for (size_t& i = seen_texts[r]; i < p.ev.texts.size(); ++i) {
       const std::string& t = p.ev.texts[i];
-      for (size_t s = 0; s < kPeers; ++s) {
+      if (t.find("\"fwd\":") != std::string::npos && (p.ev.routes[i] & mc::route::kSequenced)) {
+        fail("peer" + num(r) + " delivered a forwarded copy as sequenced: " + t);
+      }
+      for (size_t s = 0; s < peers; ++s) {
         if (s == r) continue;
         const std::string tag = "\"_mc\":\"peer" + num(s) + ":";
-        if (t.find(tag) == std::string::npos) continue;
+        const size_t tag_at = t.find(tag);
+        if (tag_at == std::string::npos) continue;
+        if (p.ev.routes[i] & mc::route::kSequenced) {
+          uint64_t& top = truth.seq[r][s];
+          top = std::max<uint64_t>(top, std::strtoull(t.c_str() + tag_at + tag.size(), nullptr, 10));
+        }
         const size_t at = t.find("\"h\":");
         if (at == std::string::npos) continue;
         const int n = std::atoi(t.c_str() + at + 4);
@@ -125,6 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   mc_test::Net net;
   net.echo = in.ConsumeBool();
+  const size_t kPeers = in.ConsumeBool() ? 3 : in.ConsumeIntegralInRange<size_t>(3, kMaxPeersHere);
   for (size_t i = 0; i < kPeers; ++i) {
     mc::ChannelConfig cfg = mc_test::reliable_config(/*presence=*/in.ConsumeBool());
     cfg.reliable.buffer_messages = in.ConsumeIntegralInRange<size_t>(1, 64);
@@ -135,17 +151,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cfg.presence.timeout_ms = 3000;
     net.add(cfg);
   }
-  uint32_t drop_mask = 0;  // bit (from*3+to): deliveries from -> to are lost
-  net.drop = [&drop_mask](size_t from, size_t to, const std::string&) {
-    return (drop_mask >> (from * kPeers + to)) & 1u;
+  std::vector<uint8_t> dropped(kPeers * kPeers, 0);  // [from * kPeers + to]: deliveries lost
+  net.drop = [&dropped, kPeers](size_t from, size_t to, const std::string&) {
+    return from < kPeers && to < kPeers && dropped[from * kPeers + to];
   };
+  std::vector<bool> away(kPeers, false);  // set_url("") until set_url(kUrl) again
   Truth truth;
   std::map<size_t, size_t> seen;
   int steps = 0;
   while (in.remaining_bytes() > 0 && ++steps < 400) {
     const size_t who = in.ConsumeIntegralInRange<size_t>(0, kPeers - 1);
     mc_test::NetPeer& p = *net.peers[who];
-    switch (in.ConsumeIntegralInRange<int>(0, 11)) {
+    switch (in.ConsumeIntegralInRange<int>(0, 14)) {
       case 0:
       case 1: {
         const int n = ++truth.sent[who];
@@ -163,7 +180,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         p.t.text("{\"_mc\":\"" + id + ":" + num(pick_seq(in)) + "\",\"type\":\"m\",\"f\":1}");
         break;
       }
-      case 4: drop_mask = in.ConsumeIntegral<uint32_t>() & 0x1FF; break;
+      case 4: {
+        // Lose one path, everything to one peer, or nothing.
+        const size_t to = in.ConsumeIntegralInRange<size_t>(0, kPeers - 1);
+        switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+          case 0: dropped[who * kPeers + to] ^= 1; break;
+          case 1:
+            for (size_t f = 0; f < kPeers; ++f) dropped[f * kPeers + to] ^= 1;
+            break;
+          default: std::fill(dropped.begin(), dropped.end(), 0); break;
+        }
+        break;
+      }
       case 5: net.blackhole[who] = !net.blackhole[who]; break;
       case 6: net.kill(who); break;
       case 7: net.advance(in.ConsumeIntegralInRange<int>(0, 200)); break;
@@ -176,15 +204,44 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case 10: p.ch->set_hidden(in.ConsumeBool()); break;
       case 11: p.auto_accept = !p.auto_accept; break;
+      case 12: {
+        // A plain client's forwarded copy of an honest frame this receiver already has (within
+        // the dedupe window): the tag kept, other content. (A copy that overtakes the original
+        // cannot be told from it.)
+        const size_t s = in.ConsumeIntegralInRange<size_t>(0, kPeers - 1);
+        const uint64_t top = truth.seq[who][s];
+        if (s == who || top == 0) break;
+        const uint64_t seq = in.ConsumeIntegralInRange<uint64_t>(top > 100 ? top - 100 : 1, top);
+        p.t.text("{\"_mc\":\"peer" + num(s) + ":" + num(seq) +
+                 "\",\"type\":\"m\",\"fwd\":" + num(in.ConsumeIntegralInRange<uint64_t>(0, 3)) + "}");
+        break;
+      }
+      case 13:
+        // Steps away from the URL, or comes back to it.
+        away[who] = !away[who];
+        p.ch->set_url(away[who] ? "" : mc_test::Net::kUrl);
+        break;
+      case 14: {
+        // A burst of forged requests for an honest sender's recent frames: they cover the
+        // other receivers' gaps, which must still be repaired in the end.
+        const size_t s = in.ConsumeIntegralInRange<size_t>(0, kPeers - 1);
+        const uint64_t a = in.ConsumeIntegralInRange<uint64_t>(1, 60);
+        for (int k = 0; k < 4; ++k) {
+          p.t.text("{\"type\":\"_mc\",\"op\":\"nack\",\"from\":\"x\",\"to\":\"peer" + num(s) + "\",\"ranges\":[[" +
+                   num(a) + "," + num(a + in.ConsumeIntegralInRange<uint64_t>(0, 20)) + "]]}");
+        }
+        break;
+      }
     }
     net.pump();
     check(net, truth, seen);
   }
   // Heal: everything flows again; each honest sender's last message reaches every receiver.
-  drop_mask = 0;
+  std::fill(dropped.begin(), dropped.end(), 0);
   for (size_t i = 0; i < kPeers; ++i) {
     net.blackhole[i] = false;
     net.peers[i]->auto_accept = true;
+    if (away[i]) net.peers[i]->ch->set_url(mc_test::Net::kUrl);
   }
   net.advance(1000);
   for (size_t i = 0; i < kPeers; ++i) {

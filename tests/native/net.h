@@ -128,12 +128,19 @@ class Net {
           const FakeTransport::Frame f = from.t.sent[from.forwarded++];
           again = true;
           ++relayed;
-          if (blackhole[i]) continue;
+          if (blackhole[i]) {
+            for (size_t j = 0; missed && j < peers.size(); ++j) {
+              if (j != i) missed(i, j, f.bytes);
+            }
+            continue;
+          }
           for (size_t j = 0; j < peers.size(); ++j) {
             if (j == i && !echo) continue;
-            if (drop && drop(i, j, f.bytes)) continue;
             NetPeer& to = *peers[j];
-            if (to.t.sock != FakeTransport::Sock::Open) continue;
+            if ((drop && drop(i, j, f.bytes)) || to.t.sock != FakeTransport::Sock::Open) {
+              if (missed && j != i) missed(i, j, f.bytes);
+              continue;
+            }
             if (f.binary) {
               to.t.binary(std::vector<uint8_t>(f.bytes.begin(), f.bytes.end()));
             } else {
@@ -197,6 +204,8 @@ class Net {
   std::vector<bool> blackhole;
   bool echo = true;
   std::function<bool(size_t from, size_t to, const std::string& frame)> drop;
+  // A frame peer `to` did not get (dropped, blackholed, or its socket was not open).
+  std::function<void(size_t from, size_t to, const std::string& frame)> missed;
   size_t relayed = 0;
   std::vector<std::string> violations;
 };

@@ -114,6 +114,41 @@ TEST(ReliabilityTest, ExactlyOnceInOrderAndDuplicatesDropped) {
   expect_clean(net);
 }
 
+TEST(ReliabilityTest, AForwardedCopyThatKeptTheTagIsDeliveredUnsequenced) {
+  // A plain client replies with { ...received, type: "job.done" }: same "_mc", other content.
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  NetPeer& b = net.add(reliable_config());
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.pump();
+  ASSERT_EQ(ns_from(b, "peer0"), range(1, 3));
+  const std::string original = b.ev.texts.back();
+  const std::string reply = "{\"_mc\":\"peer0:2\",\"type\":\"job.done\",\"job\":2}";
+  const size_t before_b = b.ev.texts.size(), before_a = a.ev.texts.size();
+  b.t.text(reply);
+  a.t.text(reply);  // the sender sees its own tag on a frame it never sent
+  ASSERT_EQ(b.ev.texts.size(), before_b + 1);
+  EXPECT_EQ(b.ev.texts.back(), reply);
+  EXPECT_FALSE(b.ev.routes.back() & mc::route::kSequenced) << "delivered unsequenced (meta.from/seq null)";
+  ASSERT_EQ(a.ev.texts.size(), before_a + 1);
+  EXPECT_FALSE(a.ev.routes.back() & mc::route::kSequenced);
+  // The same content again is a true duplicate: dropped, at both ends.
+  b.t.text(original);
+  a.t.text(original);
+  EXPECT_EQ(b.ev.texts.size(), before_b + 1);
+  EXPECT_EQ(a.ev.texts.size(), before_a + 1);
+  // A copy of a frame still held out of order (a gap before it) is delivered too, and the
+  // held frame itself is still delivered in order once the gap fills.
+  b.t.text(tagged("peer0", 5, 5));
+  b.t.text("{\"_mc\":\"peer0:5\",\"type\":\"job.done\"}");
+  EXPECT_FALSE(b.ev.routes.back() & mc::route::kSequenced);
+  b.t.text(tagged("peer0", 4, 4));
+  EXPECT_EQ(ns_from(b, "peer0"), range(1, 5));
+  EXPECT_EQ(b.ch->reliability().stats().forwarded, 2);
+  EXPECT_EQ(a.ch->reliability().stats().forwarded, 1);
+  expect_clean(net);
+}
+
 TEST(ReliabilityTest, OutOfOrderFramesWaitForTheGap) {
   Net net;
   NetPeer& b = net.add(reliable_config());
@@ -345,12 +380,17 @@ TEST(ReliabilityTest, WithoutEchoTheReconnectAnnounceAndRequestsRepair) {
   expect_clean(net);
 }
 
+// Peer 0, a sender whose resend buffer holds `buffer` messages, and peer 1, a receiver.
+NetPeer& sender_and_receiver(Net& net, size_t buffer) {
+  mc::ChannelConfig cfg = reliable_config();
+  cfg.reliable.buffer_messages = buffer;
+  net.add(cfg);
+  return net.add(reliable_config());
+}
+
 TEST(ReliabilityTest, AReturningReceiverGetsEverythingSentWhileItWasAway) {
   Net net;
-  mc::ChannelConfig big = reliable_config();
-  big.reliable.buffer_messages = 5000;
-  net.add(big);
-  NetPeer& b = net.add(reliable_config());
+  NetPeer& b = sender_and_receiver(net, 5000);
   net.send(0, msg(1));
   net.pump();
   b.auto_accept = false;
@@ -365,6 +405,54 @@ TEST(ReliabilityTest, AReturningReceiverGetsEverythingSentWhileItWasAway) {
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 1001));
   EXPECT_TRUE(b.ev.lost.empty());
   expect_clean(net);
+}
+
+// Peer `c` steps away (setUrl(null)) while peer 0 sends msg(first..last), then comes back to
+// the same URL.
+void away_while_sent(Net& net, NetPeer& c, int first, int last) {
+  ASSERT_EQ(c.ch->set_url(""), ErrorCode::None);
+  net.advance(100);
+  for (int i = first; i <= last; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  ASSERT_EQ(c.ch->set_url(Net::kUrl), ErrorCode::None);
+}
+
+TEST(ReliabilityTest, APeerThatStepsAwayAndComesBackToTheSameUrlGetsWhatItMissed) {
+  Net net;
+  NetPeer& a = net.add(reliable_config(/*presence=*/true));
+  NetPeer& c = net.add(reliable_config(/*presence=*/true));
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  const std::string id = c.ch->reliability().id();
+  size_t present_while_away = 99;
+  a.ev.hook = [&](const std::string&, uint32_t) { present_while_away = a.ch->reliability().present_count(); };
+  away_while_sent(net, c, 4, 20);
+  a.ev.hook = nullptr;
+  EXPECT_EQ(present_while_away, 0u) << "it left the presence map";
+  net.advance(3000);
+  EXPECT_EQ(c.ch->reliability().id(), id) << "the same peer";
+  EXPECT_EQ(ns_from(c, "peer0"), range(1, 20)) << "what it missed was repaired, in order";
+  EXPECT_TRUE(c.ev.lost.empty());
+  EXPECT_EQ(a.ch->reliability().present_count(), 1u) << "and it is present again";
+  expect_clean(net);
+}
+
+TEST(ReliabilityTest, AReturnToTheSameUrlReportsWhatNobodyHoldsAnyMoreOncePerGap) {
+  Net net;
+  NetPeer& c = sender_and_receiver(net, 5);
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(1000);
+  away_while_sent(net, c, 4, 20);
+  net.advance(12000);
+  ASSERT_EQ(c.ev.lost.size(), 1u) << "one MESSAGES_LOST for the gap, never silence";
+  EXPECT_EQ(c.ev.lost[0].count, 12);  // 4..15: the sender holds 16..20
+  std::vector<int> want = range(1, 3);
+  for (int i = 16; i <= 20; ++i) want.push_back(i);
+  EXPECT_EQ(ns_from(c, "peer0"), want);
+  // Another URL is another channel: everything starts over there.
+  ASSERT_EQ(c.ch->set_url("wss://relay.example.com/c/other"), ErrorCode::None);
+  EXPECT_EQ(c.ch->reliability().peer_count(), 0u);
+  EXPECT_EQ(c.ch->reliability().buffered_count(), 0u);
 }
 
 TEST(ReliabilityTest, AGapThatNobodyAnswersIsGivenUpAfterTheTimeout) {

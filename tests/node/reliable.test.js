@@ -238,6 +238,47 @@ test("a raw ws client and reliable clients exchange plain JSON on the same chann
   for (const m of rawGot) assert.ok(m.type === "chat" || m.type === "plain" || m.type === "_mc", JSON.stringify(m));
 });
 
+test('a raw ws client that forwards what it received, "_mc" member and all, is heard: not dropped as a duplicate', async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const a = channelFor(t, url, { reliable: true });
+  const b = channelFor(t, url, { reliable: true });
+  const replies = { a: [], b: [] };
+  const jobs = { a: [], b: [] };
+  a.onMessage("job.done", (m, meta) => replies.a.push({ m, meta }));
+  b.onMessage("job.done", (m, meta) => replies.b.push({ m, meta }));
+  b.onMessage("job", (m, meta) => jobs.b.push({ m, meta }));
+  await Promise.all([a.opened(), b.opened()]);
+  // The worker of the issue: { ...received, type: "job.done" } keeps the sender's "_mc".
+  const worker = new WebSocket(url);
+  t.after(() => worker.terminate());
+  worker.on("message", (data) => {
+    const m = JSON.parse(String(data));
+    if (m.type === "job") worker.send(JSON.stringify({ ...m, type: "job.done", result: m.n * 2 }));
+  });
+  await new Promise((resolve, reject) => {
+    worker.once("open", resolve);
+    worker.once("error", reject);
+  });
+  for (let n = 1; n <= 10; n++) a.send({ type: "job", n });
+  await waitFor(() => replies.a.length === 10 && replies.b.length === 10, { what: "10 replies at both peers" });
+  await sleep(100);
+  for (const who of ["a", "b"]) {
+    assert.deepEqual(
+      replies[who].map((r) => r.m.result),
+      [2, 4, 6, 8, 10, 12, 14, 16, 18, 20],
+      `${who}: every reply, once`,
+    );
+    for (const r of replies[who]) assert.deepEqual(r.meta.from, null, "a forwarded copy is unsequenced");
+    for (const r of replies[who]) assert.deepEqual(r.meta.seq, null);
+  }
+  // The jobs themselves still arrive exactly once, sequenced.
+  assert.deepEqual(
+    jobs.b.map((j) => [j.m.n, j.meta.from, j.meta.seq]),
+    Array.from({ length: 10 }, (_, i) => [i + 1, a.id, i + 1]),
+  );
+});
+
 test("reliable options are validated", async () => {
   assert.throws(() => new mc.Channel(null, { reliable: { bufferMessages: 0 } }), { code: "INVALID_ARGUMENT", message: /reliable.bufferMessages/ });
   assert.throws(() => new mc.Channel(null, { reliable: { nope: 1 } }), { code: "INVALID_ARGUMENT", message: /reliable.nope/ });
@@ -282,4 +323,112 @@ test("MESSAGES_LOST: what the sender no longer holds is reported once, with its 
   assert.deepEqual(lost[0].detail, { from: sender.id, count: 45 }, "2..46 aged out of a 5-message buffer");
   assert.match(lost[0].message, /45 message\(s\) from peer [0-9a-z]{12} were lost/);
   assert.deepEqual(got, [1, 47, 48, 49, 50, 51]);
+});
+
+test("a peer that steps away (setUrl(null)) and comes back to the same URL is the same peer: repaired, or told once per gap", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const sender = channelFor(t, url, { reliable: true, presence: true });
+  const small = channelFor(t, url, { reliable: { bufferMessages: 5 } });
+  const back = channelFor(t, url, { reliable: true, presence: true, reconnect: FAST });
+  const got = { sender: [], small: [] };
+  const errors = [];
+  back.onMessage("r", (m, meta) => got[meta.from === sender.id ? "sender" : "small"].push(m.n));
+  back.on("error", (e) => errors.push(e));
+  await Promise.all([sender.opened(), small.opened(), back.opened()]);
+  for (let n = 1; n <= 3; n++) {
+    sender.send({ type: "r", n });
+    small.send({ type: "r", n });
+  }
+  await waitFor(() => got.sender.length === 3 && got.small.length === 3, { what: "the first messages" });
+  const id = back.id;
+  back.setUrl(null);
+  await waitFor(() => !sender.presence.has(id), { what: "it left the presence map" });
+  for (let n = 4; n <= 30; n++) {
+    sender.send({ type: "r", n });
+    small.send({ type: "r", n }); // its buffer keeps 26..30
+  }
+  await sleep(100);
+  back.setUrl(url);
+  await waitFor(() => got.sender.at(-1) === 30 && got.small.at(-1) === 30, { timeoutMs: 5000, what: "the last messages" });
+  await waitFor(() => sender.presence.has(id), { what: "present again" });
+  await sleep(300);
+  assert.equal(back.id, id, "the same id");
+  assert.deepEqual(
+    got.sender,
+    Array.from({ length: 30 }, (_, i) => i + 1),
+    "everything repaired, in order, once",
+  );
+  assert.deepEqual(got.small, [1, 2, 3, 26, 27, 28, 29, 30]);
+  const lost = errors.filter((e) => e.code === "MESSAGES_LOST");
+  assert.deepEqual(
+    lost.map((e) => e.detail),
+    [{ from: small.id, count: 22 }],
+    "one MESSAGES_LOST for the gap nobody holds",
+  );
+});
+
+/**
+ * A peer written from the older wire (docs/reliability.md, "Versions"): raw `ws`, no `renew` in
+ * its `hi`, fixed timers; it numbers its messages, answers `nack` from its buffer and `ask` with
+ * a `hi`. `skip`: sequence numbers it numbers but never writes (lost on the way).
+ */
+async function olderPeer(t, url, { id, skip = new Set() }) {
+  const ws = new WebSocket(url);
+  t.after(() => ws.terminate());
+  const sent = new Map();
+  let seq = 0;
+  const got = [];
+  const hi = (ask) => ws.send(JSON.stringify({ type: "_mc", op: "hi", from: id, seq, low: 1, state: { name: "old" }, ...(ask ? { ask: true } : {}) }));
+  ws.on("message", (data) => {
+    const m = JSON.parse(String(data));
+    if (m.type !== "_mc") return got.push(m);
+    if (m.op === "hi" && m.ask) setTimeout(() => hi(false), 20);
+    if (m.op === "nack" && m.to === id) {
+      for (const [a, b] of m.ranges) for (let s = a; s <= b; s++) if (sent.has(s)) ws.send(sent.get(s));
+    }
+  });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  hi(true);
+  return {
+    got,
+    send(message) {
+      seq += 1;
+      const text = JSON.stringify({ _mc: `${id}:${seq}`, ...message });
+      sent.set(seq, text);
+      if (!skip.has(seq)) ws.send(text);
+    },
+    announce: () => hi(false),
+  };
+}
+
+test("an older-wire peer (no renew, fixed timers) beside new ones: its messages repaired in order, it stays present, it hears them", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const channels = [0, 1, 2].map(() => channelFor(t, url, { reliable: true, presence: { renewMs: 300, timeoutMs: 600 } }));
+  await Promise.all(channels.map((c) => c.opened()));
+  const old = await olderPeer(t, url, { id: "olderpeer001", skip: new Set([3, 7]) });
+  const got = channels.map(() => []);
+  channels.forEach((c, i) => {
+    c.onMessage("r", (m, meta) => {
+      if (meta.from === "olderpeer001") got[i].push(m.n);
+    });
+  });
+  await waitFor(() => channels.every((c) => c.presence.has("olderpeer001")), { what: "the older peer present" });
+  for (let n = 1; n <= 10; n++) old.send({ type: "r", n });
+  old.announce(); // its tail announce: seq 10
+  for (const c of channels) c.send({ type: "new", from: c.id });
+  await waitFor(() => got.every((g) => g.length === 10), { timeoutMs: 5000, what: "all 10, 3 and 7 repaired" });
+  for (const g of got) assert.deepEqual(g, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // It renews at its own period (here 200 ms) without saying so: timeoutMs (600 ms) applies to it.
+  const renew = setInterval(() => old.announce(), 200);
+  t.after(() => clearInterval(renew));
+  await sleep(1500);
+  for (const c of channels) assert.ok(c.presence.has("olderpeer001"), "still present");
+  clearInterval(renew);
+  await waitFor(() => channels.every((c) => !c.presence.has("olderpeer001")), { what: "gone once it stops renewing" });
+  await waitFor(() => channels.every((c) => old.got.some((m) => m.type === "new" && m.from === c.id)), { what: "the older peer hears them" });
 });

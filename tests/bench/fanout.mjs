@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// Many peers on one channel (issue 22): N peers spread over several child processes on the real
+// relay (js/relay), each sending `rate` messages/s for `seconds` while the relay drops every
+// socket of the channel `drops` times; then `settle` seconds, a relay restart and an idle spell.
+// Frames are counted at the relay. Reliable+presence peers, with plain peers as the control.
+//
+//   node tests/bench/fanout.mjs [--n 10,50,100] [--modes plain,reliable] [--reconnect fast,default]
+//                               [--seconds 20] [--settle 15] [--idle 30] [--dist DIR]
+//   (npm run bench -- --only fanout)
+//
+// Printed per run: data frames / the floor (floor = messages sent + each message some peer
+// missed, once: a frame the relay broadcast while fewer than N sockets of the channel were
+// open), control frames / messages sent, peers that got every other peer's messages exactly
+// once and in order with nothing reported lost, frames in the 3 s after a relay restart per
+// peer, idle control frames per peer per minute, and how long after the last peer was back
+// every peer saw every other's new presence state.
+import { fork } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const FAST = { minDelayMs: 5, maxDelayMs: 40, stableAfterMs: 200 };
+
+const { values: opt } = parseArgs({
+  options: {
+    n: { type: "string", default: "10,50,100" },
+    modes: { type: "string", default: "plain,reliable" },
+    reconnect: { type: "string", default: "fast,default" },
+    seconds: { type: "string", default: "20" },
+    settle: { type: "string", default: "15" },
+    idle: { type: "string", default: "30" },
+    drops: { type: "string", default: "5" },
+    rate: { type: "string", default: "5" },
+    "per-process": { type: "string", default: "25" },
+    dist: { type: "string" },
+    child: { type: "boolean", default: false },
+  },
+  strict: false, // also imported by tests/node/reliable-fanout.test.js
+});
+
+// ---------------------------------------------------------------------------- child process
+
+/** Hosts `count` peers; answers the parent's commands over IPC. */
+function child() {
+  let mc;
+  let peers = [];
+  const timers = [];
+  process.on("message", async (cmd) => {
+    if (cmd.cmd === "start") {
+      mc = await import(path.join(cmd.distDir, "metachannel.mjs"));
+      await mc.ready();
+      const reliable = cmd.mode === "reliable";
+      for (let i = 0; i < cmd.count; i++) {
+        const name = `${cmd.proc}-${i}`;
+        const ch = new mc.Channel(cmd.url, {
+          ...(reliable ? { reliable: { bufferMessages: 5000 }, presence: { state: { name, v: 1 } } } : {}),
+          reconnect: cmd.reconnect === "fast" ? FAST : {},
+          queue: { maxMessages: Infinity, maxBytes: Infinity },
+        });
+        const peer = { ch, name, sent: 0, got: new Map(), problems: 0, lost: 0, reopened: 0 };
+        ch.onMessage("r", (m) => {
+          if (m.src === name) return; // our own echo
+          const last = peer.got.get(m.src) ?? 0;
+          if (m.n !== last + 1) peer.problems++;
+          peer.got.set(m.src, Math.max(last, m.n));
+        });
+        ch.on("error", (e) => {
+          if (e.code === "MESSAGES_LOST") peer.lost += e.detail.count;
+        });
+        ch.on("open", () => {
+          peer.reopened = Date.now();
+        });
+        peers.push(peer);
+      }
+      await Promise.all(peers.map((p) => p.ch.opened()));
+      process.send({ ok: true, names: peers.map((p) => p.name) });
+    } else if (cmd.cmd === "send") {
+      // Each peer sends `rate` messages/s, spread (not all at once).
+      for (const p of peers) {
+        const every = 1000 / cmd.rate;
+        const start = setTimeout(() => {
+          const timer = setInterval(() => p.ch.send({ type: "r", src: p.name, n: ++p.sent }), every);
+          timers.push(timer);
+        }, Math.random() * every);
+        timers.push(start);
+      }
+      process.send({ ok: true });
+    } else if (cmd.cmd === "stop") {
+      for (const t of timers) clearInterval(t); // clears timeouts too
+      process.send({ ok: true, sent: Object.fromEntries(peers.map((p) => [p.name, p.sent])) });
+    } else if (cmd.cmd === "report") {
+      // sent: every peer's count; a peer is complete if it got every other's 1..sent once, in order.
+      const complete = peers.filter(
+        (p) => p.problems === 0 && p.lost === 0 && Object.entries(cmd.sent).every(([src, n]) => src === p.name || (p.got.get(src) ?? 0) === n),
+      ).length;
+      const lost = peers.reduce((a, p) => a + p.lost, 0);
+      const stats = {};
+      for (const p of peers) {
+        for (const [k, v] of Object.entries(p.ch._reliableStats?.() ?? {})) if (typeof v === "number") stats[k] = (stats[k] || 0) + v;
+      }
+      process.send({ ok: true, complete, lost, problems: peers.reduce((a, p) => a + p.problems, 0), stats });
+    } else if (cmd.cmd === "presence") {
+      // The relay is down: every peer changes its state; report when all see all others' new one.
+      for (const p of peers) if (p.ch.setPresence) p.ch.setPresence({ name: p.name, v: 2 });
+      const others = cmd.total - 1;
+      const poll = setInterval(() => {
+        const done = peers.every((p) => {
+          if (p.ch.state !== "open") return false;
+          let n = 0;
+          for (const s of p.ch.presence.values()) n += s && s.v === 2 ? 1 : 0;
+          return n === others;
+        });
+        if (done || Date.now() > cmd.deadline) {
+          clearInterval(poll);
+          process.send({ ok: done, at: Date.now(), lastOpen: Math.max(...peers.map((p) => p.reopened)) });
+        }
+      }, 20);
+    } else if (cmd.cmd === "exit") {
+      for (const p of peers) p.ch.dispose();
+      peers = [];
+      process.send({ ok: true });
+      setTimeout(() => process.exit(0), 50);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------- parent
+
+function ask(proc, message) {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m) => {
+      proc.off("exit", onExit);
+      resolve(m);
+    };
+    const onExit = (code) => reject(new Error(`bench child exited (${code})`));
+    proc.once("message", onMessage);
+    proc.once("exit", onExit);
+    proc.send(message);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Counts what the relay receives on the channel: data frames (a "_mc" tag first, as this SDK
+ * writes it, or plain "r" messages) and control frames; `missed`: tags of data frames first
+ * broadcast while fewer than `n` sockets were open.
+ */
+function counter(relay, n) {
+  const c = { data: 0, control: 0, frames: 0, seen: new Set(), missed: 0, open: 0 };
+  relay.on("connection", ({ socket }) => {
+    c.open++;
+    socket.on("close", () => c.open--);
+    socket.on("message", (data) => {
+      c.frames++;
+      const s = String(data);
+      if (s.includes('"type":"_mc"')) {
+        c.control++;
+        return;
+      }
+      c.data++;
+      const key = s.startsWith('{"_mc":"') ? s.slice(8, s.indexOf('"', 8)) : s;
+      if (c.seen.has(key)) return;
+      c.seen.add(key);
+      if (c.open < n) c.missed++;
+    });
+  });
+  return c;
+}
+
+export async function runFanout({ n, mode, reconnect, seconds, settle, idle, drops, rate, perProcess, distDir, joinMs = 3000, log = () => {} }) {
+  const { startRelay } = await import(path.join(root, "js/relay/server.js"));
+  let relay = await startRelay({ port: 0 });
+  const port = relay.port;
+  const { url, token } = await relay.createChannel();
+  let count = counter(relay, n);
+  const procs = [];
+  const nProcs = Math.max(1, Math.ceil(n / perProcess));
+  const names = [];
+  for (let i = 0; i < nProcs; i++) {
+    const proc = fork(fileURLToPath(import.meta.url), ["--child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    procs.push(proc);
+  }
+  try {
+    const sizes = procs.map((_, i) => Math.floor(n / nProcs) + (i < n % nProcs ? 1 : 0));
+    const started = await Promise.all(procs.map((p, i) => ask(p, { cmd: "start", proc: `p${i}`, count: sizes[i], url, mode, reconnect, distDir })));
+    for (const s of started) names.push(...s.names);
+    await sleep(joinMs); // joins and their answers settle
+    count.data = count.control = count.frames = count.missed = 0;
+    count.seen.clear();
+    await Promise.all(procs.map((p) => ask(p, { cmd: "send", rate })));
+    for (let d = 1; d <= drops; d++) {
+      await sleep((seconds * 1000) / (drops + 1));
+      relay.dropAll(token);
+      log(`  drop ${d}`);
+    }
+    await sleep((seconds * 1000) / (drops + 1));
+    const stopped = await Promise.all(procs.map((p) => ask(p, { cmd: "stop" })));
+    const sentBy = Object.assign({}, ...stopped.map((s) => s.sent));
+    const sent = Object.values(sentBy).reduce((a, b) => a + b, 0);
+    await sleep(settle * 1000);
+    const reports = await Promise.all(procs.map((p) => ask(p, { cmd: "report", sent: sentBy })));
+    const result = {
+      n,
+      mode,
+      reconnect,
+      processes: nProcs,
+      sent,
+      floor: sent + count.missed,
+      data: count.data,
+      control: count.control,
+      complete: reports.reduce((a, r) => a + r.complete, 0),
+      lost: reports.reduce((a, r) => a + r.lost, 0),
+      stats: {},
+    };
+    for (const rep of reports) for (const [k, v] of Object.entries(rep.stats)) result.stats[k] = (result.stats[k] || 0) + v;
+    if (mode === "reliable") {
+      // Idle: presence renews only.
+      if (idle > 0) {
+        const before = count.control;
+        await sleep(idle * 1000);
+        result.idlePerPeerPerMin = ((count.control - before) / n) * (60 / idle);
+      }
+      // Relay restart: stop it, every peer changes its state, start it again on the same port.
+      await relay.close();
+      const deadline = Date.now() + 20000;
+      const presence = procs.map((p) => ask(p, { cmd: "presence", total: n, deadline }));
+      await sleep(200);
+      relay = await startRelay({ port });
+      await relay.createChannel(undefined, token);
+      count = counter(relay, n);
+      await sleep(3000);
+      result.afterRestartPerPeer = count.frames / n;
+      const p = await Promise.all(presence);
+      result.converged = p.every((x) => x.ok);
+      result.convergedMs = Math.max(...p.map((x) => x.at)) - Math.max(...p.map((x) => x.lastOpen));
+    }
+    return result;
+  } finally {
+    await Promise.all(procs.map((p) => ask(p, { cmd: "exit" }).catch(() => {})));
+    await relay.close();
+  }
+}
+
+export function fanoutRow(r) {
+  const f = (x, d = 2) => (x === undefined ? "–" : x.toFixed(d));
+  return `| ${r.n} | ${r.mode} | ${r.reconnect} | ${r.sent} | ${r.floor} (${f(r.floor / r.sent)}×) | ${r.data} | **${f(r.data / r.floor)}×** | ${r.control} (${f(r.control / r.sent)}×) | ${r.complete}/${r.n} | ${r.lost} | ${f(r.afterRestartPerPeer, 1)} | ${f(r.idlePerPeerPerMin, 1)} | ${r.convergedMs === undefined ? "–" : `${r.converged ? "" : "not "}${r.convergedMs} ms`} |`;
+}
+
+export const FANOUT_HEADER =
+  "| N | mode | reconnect | sent | floor | data frames | data / floor | control frames (/ sent) | complete | lost | frames/peer in 3 s after restart | idle frames/peer/min | presence converged after restart |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+async function main() {
+  const distDir = path.resolve(opt.dist || path.join(root, "dist"));
+  const log = (s) => process.stderr.write(`${s}\n`);
+  const rows = [];
+  console.log(
+    `Fanout: ${opt.rate} messages/s per peer for ${opt.seconds} s, ${opt.drops} drops of every socket, ${opt.settle} s to settle (dist: ${path.relative(root, distDir) || "."})\n`,
+  );
+  console.log(FANOUT_HEADER);
+  for (const reconnect of opt.reconnect.split(",")) {
+    for (const n of opt.n.split(",").map(Number)) {
+      for (const mode of opt.modes.split(",")) {
+        log(`fanout N=${n} ${mode} ${reconnect}…`);
+        const r = await runFanout({
+          n,
+          mode,
+          reconnect,
+          seconds: Number(opt.seconds),
+          settle: Number(opt.settle),
+          idle: Number(opt.idle),
+          drops: Number(opt.drops),
+          rate: Number(opt.rate),
+          perProcess: Number(opt["per-process"]),
+          distDir,
+          log,
+        });
+        rows.push(r);
+        console.log(fanoutRow(r));
+        if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}`);
+      }
+    }
+  }
+  process.exit(0);
+}
+
+if (opt.child) child();
+else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

@@ -1,0 +1,297 @@
+// Reliable delivery with many peers on one channel (issue 22): real mc::Channel peers, up to
+// 200, on the in-memory broadcast relay of net.h with one fake clock. For each loss pattern
+// (the whole channel dropped, one peer dropped, random loss) every receiver must get every
+// message exactly once and in order, and the frames the relay carries must grow with the loss,
+// not with the square of the peers: data frames against the floor (sent + each message some
+// peer missed, once) and control frames per message sent are printed and bounded.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "metachannel/reliability.h"
+#include "net.h"
+
+namespace {
+
+using mc_test::Net;
+using mc_test::NetPeer;
+using mc_test::reliable_config;
+namespace rel = mc::rel;
+
+bool is_data(const std::string& f) { return f.rfind("{\"_mc\":\"", 0) == 0; }
+
+// "peer3:17" of a data frame.
+std::string tag_of(const std::string& f) { return f.substr(8, f.find('"', 8) - 8); }
+
+class Fanout {
+ public:
+  Fanout(size_t n, bool presence) {
+    for (size_t i = 0; i < n; ++i) net.add(reliable_config(presence), /*connect=*/false);
+    for (auto& p : net.peers) p->ch->set_url(Net::kUrl);
+    net.advance(1);  // everybody connects at once
+    net.missed = [this](size_t, size_t, const std::string& f) {
+      if (is_data(f)) missed_.insert(tag_of(f));
+    };
+    net.advance(5000);
+    mark();
+  }
+
+  // Starts counting frames at the relay from here.
+  void mark() {
+    marks_.clear();
+    for (auto& p : net.peers) marks_.push_back(p->t.sent.size());
+    missed_.clear();
+  }
+  struct Count {
+    size_t data = 0, control = 0;
+  };
+  Count count() const {
+    Count c;
+    for (size_t i = 0; i < net.peers.size(); ++i) {
+      const auto& sent = net.peers[i]->t.sent;
+      for (size_t k = marks_[i]; k < sent.size(); ++k) (is_data(sent[k].bytes) ? c.data : c.control)++;
+    }
+    return c;
+  }
+  size_t floor() const { return sent_ + missed_.size(); }
+
+  // `senders` peers each send `per_sender` messages, one round every 40 ms; `fault(round)`
+  // after each round's sends (before the relay forwards them); then 20 s to settle.
+  template <class Fault>
+  void run(size_t senders, int per_sender, Fault fault) {
+    senders_ = senders;
+    per_sender_ = per_sender;
+    for (int r = 1; r <= per_sender; ++r) {
+      for (size_t s = 0; s < senders; ++s) {
+        net.send(s, "{\"type\":\"m\",\"n\":" + std::to_string(r) + "}");
+        ++sent_;
+      }
+      fault(r);
+      net.advance(40);
+    }
+    net.advance(20000);
+  }
+
+  // Receivers that got every sender's messages exactly once and in order, no loss reported.
+  size_t complete() const {
+    size_t ok = 0;
+    for (size_t r = 0; r < net.peers.size(); ++r) {
+      const NetPeer& p = *net.peers[r];
+      bool good = p.ev.lost.empty();
+      for (size_t s = 0; s < senders_ && good; ++s) {
+        if (s == r) continue;
+        const std::string tag = "\"_mc\":\"peer" + std::to_string(s) + ":";
+        int next = 1;
+        for (const std::string& t : p.ev.texts) {
+          if (t.find(tag) == std::string::npos) continue;
+          good = good && t.find("\"n\":" + std::to_string(next) + "}") != std::string::npos;
+          ++next;
+        }
+        good = good && next == per_sender_ + 1;
+      }
+      ok += good;
+    }
+    return ok;
+  }
+
+  void report(const char* what) const {
+    const Count c = count();
+    std::printf(
+        "[fanout] %-24s N=%3zu sent %4zu floor %4zu data %5zu (%.2fx floor) control %5zu (%.2f/sent) complete "
+        "%zu/%zu\n",
+        what, net.peers.size(), sent_, floor(), c.data, static_cast<double>(c.data) / floor(), c.control,
+        static_cast<double>(c.control) / sent_, complete(), net.peers.size());
+  }
+
+  // `control_per_sent` per message sent, plus, per drop, each peer's "hi" on reconnect.
+  void expect(double data_over_floor, double control_per_sent, size_t drops = 0) const {
+    const Count c = count();
+    EXPECT_EQ(complete(), net.peers.size());
+    EXPECT_LE(static_cast<double>(c.data), data_over_floor * static_cast<double>(floor()));
+    EXPECT_LE(static_cast<double>(c.control),
+              control_per_sent * static_cast<double>(sent_) + static_cast<double>(drops * net.peers.size()));
+    const auto v = net.all_violations();
+    EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
+  }
+
+  void kill_all() {
+    for (size_t i = 0; i < net.peers.size(); ++i) net.kill(i);
+  }
+
+  Net net;
+
+ private:
+  std::vector<size_t> marks_;
+  std::set<std::string> missed_;
+  size_t sent_ = 0, senders_ = 0;
+  int per_sender_ = 0;
+};
+
+class FanoutTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(FanoutTest, WholeChannelDroppedTwice) {
+  Fanout f(GetParam(), /*presence=*/false);
+  f.run(5, 30, [&](int r) {
+    if (r == 10 || r == 20) f.kill_all();  // what was in flight is lost for everybody
+  });
+  f.report("whole channel dropped");
+  f.expect(1.2, 0.5, /*drops=*/2 * 1);
+}
+
+TEST_P(FanoutTest, OnePeerAwayForASecond) {
+  Fanout f(GetParam(), /*presence=*/false);
+  const size_t away = f.net.peers.size() - 1;
+  f.run(5, 30, [&](int r) {
+    if (r == 5) {
+      f.net.peers[away]->auto_accept = false;
+      f.net.kill(away);
+    }
+    if (r == 30) f.net.peers[away]->auto_accept = true;
+  });
+  f.report("one peer away");
+  f.expect(1.2, 0.1);
+}
+
+TEST_P(FanoutTest, RandomLossOfOneDeliveryInTwenty) {
+  Fanout f(GetParam(), /*presence=*/false);
+  std::mt19937 rng(22);
+  f.net.drop = [&](size_t, size_t, const std::string&) { return rng() % 20 == 0; };
+  f.run(5, 30, [](int) {});
+  f.net.drop = nullptr;
+  f.net.advance(20000);
+  f.report("random loss 5%");
+  // With independent loss nearly every message is missed by someone (the floor is ~2x sent),
+  // each loss costs a request, and a resend is itself lost for about one receiver in twenty,
+  // so at 200 peers nearly every resend needs a second one: 1.3x the floor there.
+  f.expect(GetParam() >= 200 ? 1.3 : 1.2, 2);
+}
+
+class FanoutPresenceTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(FanoutPresenceTest, IdleRenewsAreLinearAndARelayRestartCostsAFewFramesPerPeer) {
+  const size_t n = GetParam();
+  Fanout f(n, /*presence=*/true);
+  for (auto& p : f.net.peers) ASSERT_EQ(p->ch->reliability().present_count(), n - 1);
+  // Idle: 10 minutes of renews.
+  f.mark();
+  f.net.advance(600000);
+  const double idle_per_min = static_cast<double>(f.count().control) / static_cast<double>(n) / 10;
+  for (auto& p : f.net.peers) EXPECT_EQ(p->ch->reliability().present_count(), n - 1) << "nobody timed out";
+  // The relay restarts: every socket dies, every peer changes its state while away, and they
+  // come back one by one over a second.
+  f.mark();
+  std::mt19937 rng(7);
+  std::vector<double> back;
+  const double t0 = f.net.clock.now;
+  for (size_t i = 0; i < n; ++i) {
+    f.net.peers[i]->auto_accept = false;
+    back.push_back(t0 + std::uniform_real_distribution<double>(20, 1000)(rng));
+  }
+  f.kill_all();
+  for (auto& p : f.net.peers) {
+    const std::string state = "{\"v\":2}";
+    ASSERT_EQ(p->ch->set_presence(state), mc::ErrorCode::None);
+  }
+  const auto converged = [&] {
+    for (auto& p : f.net.peers) {
+      const mc::Reliability& r = p->ch->reliability();
+      if (r.present_count() != n - 1) return false;
+      for (size_t j = 0; j < n; ++j) {
+        if (f.net.peers[j].get() != p.get() && r.presence_state_bytes("peer" + std::to_string(j)) != 7) return false;
+      }
+    }
+    return true;
+  };
+  double converged_at = -1;
+  while (f.net.clock.now < t0 + 3000) {
+    for (size_t i = 0; i < n; ++i) {
+      if (back[i] <= f.net.clock.now) f.net.peers[i]->auto_accept = true;
+    }
+    f.net.advance(10);
+    if (converged_at < 0 && f.net.clock.now > t0 + 1000 && converged()) converged_at = f.net.clock.now - (t0 + 1000);
+  }
+  const double per_peer = static_cast<double>(f.count().control + f.count().data) / static_cast<double>(n);
+  std::printf(
+      "[fanout] presence N=%3zu idle %.2f frames/peer/min; restart: %.2f frames/peer in 3 s, converged %.0f ms after "
+      "the last peer was back\n",
+      n, idle_per_min, per_peer, converged_at);
+  // One renew per renewMs (15 s) up to kPresenceGroupPerRenew peers, then fewer: under 2
+  // frames per peer per minute from 80 peers on.
+  EXPECT_LE(idle_per_min, n >= 80 ? 2.0 : 60000.0 / mc::option_default::presenceRenewMs);
+  EXPECT_LE(per_peer, 3.0);
+  EXPECT_GE(converged_at, 0) << "converged within 2 s";
+  EXPECT_LE(converged_at, 2000);
+  const auto v = f.net.all_violations();
+  EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
+}
+
+// The renew period grows with the group and is announced; an older peer (no "renew") present
+// brings it back to renewMs, since that peer times others out after its own timeoutMs.
+TEST(FanoutPresence, RenewScalesWithTheGroupUnlessAnOlderPeerIsPresent) {
+  Fanout f(60, /*presence=*/true);
+  NetPeer& p = *f.net.peers[0];
+  const auto last_renew = [&p] {
+    for (size_t i = p.t.sent.size(); i-- > 0;) {
+      const std::string& b = p.t.sent[i].bytes;
+      const size_t at = b.find("\"renew\":");
+      if (at != std::string::npos) return std::stod(b.substr(at + 8));
+    }
+    return -1.0;
+  };
+  f.net.advance(60000);
+  EXPECT_EQ(last_renew(), mc::option_default::presenceRenewMs * 60 / rel::kPresenceGroupPerRenew);
+  p.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"older\",\"state\":null}");
+  ASSERT_EQ(p.ch->set_presence("{\"x\":1}"), mc::ErrorCode::None);  // announced at once
+  f.net.advance(1000);
+  EXPECT_EQ(last_renew(), mc::option_default::presenceRenewMs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Peers, FanoutPresenceTest, ::testing::Values(10, 100));
+
+// Suppression never starves a gap: when the repair someone else asked for never reaches us,
+// we ask ourselves once the wait runs out.
+TEST(FanoutSuppression, ARequestIsSentWhenTheRepairOthersAskedForNeverCame) {
+  Net net;
+  for (int i = 0; i < 4; ++i) net.add(reliable_config());
+  NetPeer& b = *net.peers[1];
+  // Frame 2 of peer0 reaches nobody; its resend (answering whoever asks first) never reaches
+  // peer1 either, however often it is sent, until peer1 asks itself.
+  bool b_asked = false;
+  net.drop = [&](size_t from, size_t to, const std::string& f) {
+    if (from == 1 && f.find("\"op\":\"nack\"") != std::string::npos) b_asked = true;
+    if (from != 0 || f.find("peer0:2\"") == std::string::npos) return false;
+    return to != 1 ? !net.peers[to]->ch->reliability().stats().requests_sent : !b_asked;
+  };
+  for (int i = 1; i <= 3; ++i) net.send(0, "{\"type\":\"m\",\"n\":" + std::to_string(i) + "}");
+  net.advance(5000);
+  EXPECT_TRUE(b_asked) << "peer1 asked in the end";
+  EXPECT_TRUE(b.ev.lost.empty());
+  int got = 0;
+  for (const std::string& t : b.ev.texts) got += t.find("\"_mc\":\"peer0:") != std::string::npos;
+  EXPECT_EQ(got, 3);
+}
+
+// A sender answers a range once however many ask within the back-off window.
+TEST(FanoutSuppression, ManyRequestsForOneRangeGetOneResend) {
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  for (int i = 1; i <= 5; ++i) net.send(0, "{\"type\":\"m\",\"n\":" + std::to_string(i) + "}");
+  net.advance(1000);
+  const size_t before = a.t.sent.size();
+  for (int k = 0; k < 50; ++k) {
+    a.t.text("{\"type\":\"_mc\",\"op\":\"nack\",\"from\":\"r" + std::to_string(k) +
+             "\",\"to\":\"peer0\",\"ranges\":[[2,4]]}");
+    net.clock.now += 1;
+  }
+  size_t resent = 0;
+  for (size_t i = before; i < a.t.sent.size(); ++i) resent += a.t.sent[i].bytes.rfind("{\"_mc\"", 0) == 0;
+  EXPECT_EQ(resent, 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Peers, FanoutTest, ::testing::Values(10, 50, 100, 200));
+
+}  // namespace
