@@ -12,6 +12,9 @@ import { describeSecret as describeValue, hasOwn } from "./util.js";
 
 export const DEFAULT_INPUT = "_websocket_url_";
 
+/** What bindMetaframe() asks for, in its INVALID_ARGUMENT message. */
+const WHAT_TO_PASS = 'a MetaframeClient (`new MetaframeClient()` from "metachannel") or a Metaframe from @metapages/metapage';
+
 interface Binding {
   promise: Promise<Channel<any>> | null;
   channel: Channel<any> | null;
@@ -54,7 +57,7 @@ function subscribe(client: InputSource, name: string, fn: (value: unknown) => vo
       if (typeof client.removeListener === "function") client.removeListener("inputs", onDelta);
     };
   }
-  return invalid("bindMetaframe(client)", "a MetaframeClient or a Metaframe from @metapages/metapage", client);
+  return invalid("bindMetaframe(client)", WHAT_TO_PASS, client);
 }
 
 function currentValue(client: InputSource, name: string): unknown {
@@ -94,11 +97,16 @@ export function bindMetaframe<M extends MessageMap<M> = UntypedMessages>(
   return bind(client, options) as Promise<Channel<M>>;
 }
 
+/** A client bindMetaframe() can follow: something with onInput(), an onInputs() method or addListener(). */
+function isInputSource(client: unknown): client is InputSource {
+  if (client === null || (typeof client !== "object" && typeof client !== "function")) return false;
+  const c = client as InputSource;
+  return typeof c.onInput === "function" || typeof c.onInputs === "function" || typeof c.addListener === "function";
+}
+
 function bind(client: unknown, options: unknown): Promise<Channel<any>> {
-  if (client === null || (typeof client !== "object" && typeof client !== "function")) {
-    invalid("bindMetaframe(client)", "a MetaframeClient or a Metaframe from @metapages/metapage", client);
-  }
-  const source = client as InputSource;
+  if (!isInputSource(client)) invalid("bindMetaframe(client)", WHAT_TO_PASS, client);
+  const source = client;
   const existing = bindings.get(client as object);
   if (existing && !existing.channel?.disposed) return existing.promise!;
 

@@ -191,6 +191,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   #id: string | null = null;
   /** the other peers on the channel (presence option): id -> state */
   #presence = new Map<string, unknown>();
+  /** set by close() while it waits: receives the CLOSED error of the messages it dropped */
+  #dropWatch: ((err: MetaChannelError) => void) | null = null;
 
   /**
    * Throws MetaChannelError NOT_READY before ready() has resolved.
@@ -366,7 +368,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    * 5000) for a connection (retrying at once, not after a backoff), sends them in order, then
    * closes; what could not be sent by then is dropped with a CLOSED error event (detail: the
    * count). Resolves once the socket has closed (at once when there is none, or after
-   * dispose()); never rejects. Afterwards nothing of this channel keeps a Node process alive.
+   * dispose()). Rejects, once closed, with that same MetaChannelError CLOSED (`detail`: how
+   * many messages were dropped) when it had to drop queued messages, so that a worker's
+   * `await channel.close()` fails instead of reporting success for work it never delivered.
+   * Afterwards nothing of this channel keeps a Node process alive.
    */
   close(code?: number, reason?: string): Promise<void> {
     this.#live("close()");
@@ -375,8 +380,20 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
       throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
     }
-    intoCore(() => this.#check(this.#mc.close(this.#a, code ?? 0, reason ?? "")));
-    return this.#closedPromise();
+    let dropped: MetaChannelError | null = null;
+    this.#dropWatch = (err) => {
+      dropped = err;
+    };
+    try {
+      intoCore(() => this.#check(this.#mc.close(this.#a, code ?? 0, reason ?? "")));
+    } catch (err) {
+      this.#dropWatch = null;
+      throw err;
+    }
+    return this.#closedPromise().then(() => {
+      this.#dropWatch = null;
+      if (dropped) throw dropped;
+    });
   }
 
   /** Resolves once the channel is closed (at once if it is) or disposed. */
@@ -659,6 +676,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   }
 
   #emitError(err: MetaChannelError): void {
+    if (err.code === "CLOSED" && this.#dropWatch) this.#dropWatch(err); // close() rejects with it too
     if (!this.#events.has("error")) {
       // Unhandled: say so once on the console rather than lose it.
       if (typeof console !== "undefined") console.warn(`[metachannel] unhandled error: ${err.toString()}`);

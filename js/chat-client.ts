@@ -214,7 +214,8 @@ export class ChatClient {
     this.#detach();
     if (this.#owned) {
       if (!ch.disposed) {
-        void ch.close(1000, "disconnect");
+        // What close() drops is reported as a CLOSED error event; its rejection says the same.
+        ch.close(1000, "disconnect").catch(() => {});
         ch.dispose();
       }
       this.#channel = null;

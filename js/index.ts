@@ -17,12 +17,15 @@ export { MetaChannelError, type ErrorCode } from "./errors.js";
 /** @internal wasm heap size, for leak tests */
 export { memoryBytes as _memoryBytes } from "./loader.js";
 /** @internal metachannel/inline */
-export { useInlineWasm as _useInlineWasm } from "./loader.js";
+export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";
+export { metaframeDefinition, type MetaframeDefinitionOptions } from "./metaframe-definition.js";
 export { ChatClient } from "./chat-client.js";
 export { LiveDataClient } from "./live-data-client.js";
+export { channelStore, metaframeStore, messagesStore, presenceStore } from "./store.js";
+export type { ChannelSnapshot, ChannelStore, ChannelStoreOptions, MessagesStoreOptions, MetaframeStoreOptions, Readable } from "./store.js";
 export type {
   BindMetaframeOptions,
   ChannelEvent,
@@ -39,6 +42,7 @@ export type {
   MessageMeta,
   MessageOf,
   MessageType,
+  MessageTypeOf,
   MetaframeClientOptions,
   OpenEvent,
   Outgoing,

@@ -32,6 +32,8 @@ const scriptUrl =
 
 let readyPromise: Promise<void> | null = null;
 let core: CoreModule | null = null;
+/** The core the first ready() asked for (loaded or loading). */
+let loadedCore: "full" | "lite" = "full";
 /** Set by the inline entry (metachannel/inline): the wasm bytes carried in the JS. */
 let inlineWasm: Uint8Array | null = null;
 
@@ -39,7 +41,7 @@ let inlineWasm: Uint8Array | null = null;
  * Called by the inline entries before anything else, with the wasm in base64.
  * @internal
  */
-export function useInlineWasm(base64: string): void {
+export function adoptInlineWasm(base64: string): void {
   inlineWasm = decodeBase64(base64);
 }
 
@@ -200,25 +202,40 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
 }
 
 /**
- * Loads the wasm core. Idempotent: later calls return the first call's promise (options after
- * the first call are ignored); after a failure the next call tries again. Rejects with
- * MetaChannelError LOAD_FAILED when the wasm cannot be fetched, compiled or instantiated (the
- * message names the URL and what to do).
+ * Loads the wasm core. Idempotent: later calls return the first call's promise (their
+ * `locateFile` and `wasmBinary` are ignored); after a failure the next call tries again.
+ * Rejects with MetaChannelError LOAD_FAILED when the wasm cannot be fetched, compiled or
+ * instantiated (the message names the URL and what to do).
+ *
+ * One core per page or process: a later call naming a different `core` than the one already
+ * loaded or loading (by an earlier `ready()`, `connect()` or `bindMetaframe()`, which load
+ * "full") throws INVALID_ARGUMENT; call `ready({ core: "lite" })` before anything else. The
+ * inline builds carry only the full core and accept either name.
  *
  * @public
  */
 export function ready(options: ReadyOptions = {}): Promise<void> {
-  if (readyPromise) return readyPromise;
   if (options === null || typeof options !== "object") invalid("ready(options)", "an object", options);
   for (const key of Object.keys(options)) {
     if (key !== "locateFile" && key !== "wasmBinary" && key !== "core") invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary, core", key);
   }
   const { locateFile, wasmBinary, core: which } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown };
   if (which !== undefined && which !== "full" && which !== "lite") invalid("options.core", '"full" or "lite"', which);
+  if (readyPromise) {
+    if (which !== undefined && which !== loadedCore && !inlineWasm) {
+      throw new MetaChannelError(
+        "INVALID_ARGUMENT",
+        `ready({ core: "${which}" }): the "${loadedCore}" core is already ${core ? "loaded" : "loading"} (by an earlier ready(), connect() or bindMetaframe()); one core per page: call ready({ core: "${which}" }) before anything else`,
+        { field: "core" },
+      );
+    }
+    return readyPromise;
+  }
   if (locateFile !== undefined && typeof locateFile !== "function") invalid("options.locateFile", "a function (name) => url", locateFile);
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
+  loadedCore = which ?? "full";
   readyPromise = load(options);
   readyPromise.catch(() => {
     readyPromise = null;

@@ -96,36 +96,51 @@ export type ChannelEvent = keyof ChannelEvents;
 // ------------------------------------------------------------------------------ Typed messages
 
 /**
- * A channel's messages, declared once: each key is a message `type`, its value the other
- * fields (as socket.io's typed event maps do). Pass it as the type argument of `connect`,
- * `new Channel`, `bindMetaframe` or `connectFromEnv`; then `onMessage("progress", (m) => …)`
- * gets `m` typed, and `send()` checks outgoing JSON objects against the map.
+ * A channel's messages, declared once, in either of two forms:
+ *
+ * - a discriminated union of the messages themselves, each with a literal `type`
+ *   (`{ type: "chat"; text: string } | { type: "progress"; value: number }`);
+ * - a map: each key is a message `type`, its value the other fields (as socket.io's typed
+ *   event maps do).
+ *
+ * Pass it as the type argument of `connect`, `new Channel`, `bindMetaframe`, `connectFromEnv`
+ * or the hooks of `metachannel/react`; then `onMessage("progress", (m) => …)` gets `m` narrowed
+ * to that message, and `send()` accepts only declared messages (plus text and binary frames).
  *
  * @example
  * ```ts
- * type Messages = {
- *   progress: { value: number };
- *   chat: { from: string; text: string };
- * };
- * const ch = await connect<Messages>(url);
+ * type AppMessage = { type: "chat"; from: string; text: string } | { type: "progress"; value: number };
+ * const ch = await connect<AppMessage>(url);
  * ch.onMessage("progress", (m) => bar.value = m.value);   // m: { type: "progress"; value: number }
  * ch.send({ type: "chat", from: "a", text: "hi" });       // checked
  * ```
  * @public
  */
-export type MessageMap<M = any> = { [K in keyof M]: object };
+export type MessageMap<M = any> = [M] extends [{ type: string }] ? { type: string } : { [K in keyof M]: object };
 /**
- * The default map: any `type`, messages typed `any` (how an undeclared channel behaves).
+ * The default: any `type`, messages typed `any` (how an undeclared channel behaves).
  * @public
  */
 export interface UntypedMessages {
   [type: string]: any;
 }
 /**
- * The message with type `K` of map `M`, its `type` field included; `K` a union: the union of them.
+ * The declared `type`s of `M` (a union or a map).
  * @public
  */
-export type MessageOf<M, K extends keyof M = keyof M> = K extends keyof M & string ? M[K] & { type: K } : never;
+export type MessageTypeOf<M> = string extends keyof M ? string : [M] extends [{ type: string }] ? M["type"] : keyof M & string;
+/** A flat object type (hovers show `{ type: "chat"; text: string }`, not an intersection). */
+type Flat<T> = { [P in keyof T]: T[P] } & {};
+/**
+ * The message with type `K` of `M`, its `type` field included; `K` a union: the union of them.
+ * For a union `M`, the member itself.
+ * @public
+ */
+export type MessageOf<M, K extends string = MessageTypeOf<M>> = [M] extends [{ type: string }]
+  ? Extract<M, { type: K }>
+  : K extends keyof M & string
+    ? Flat<{ type: K } & M[K]>
+    : never;
 /**
  * What `send()` accepts on a Channel<M>: a declared message, or text and binary as always.
  * @public
@@ -135,13 +150,13 @@ export type Outgoing<M> = string extends keyof M ? unknown : MessageOf<M> | stri
  * What a listener of `onMessage(type)` gets: `any` on an undeclared channel.
  * @public
  */
-export type Incoming<M, K extends string> = string extends keyof M ? any : K extends "*" ? MessageOf<M> : K extends keyof M ? MessageOf<M, K> : never;
+export type Incoming<M, K extends string> = string extends keyof M ? any : K extends "*" ? MessageOf<M> : K extends MessageTypeOf<M> ? MessageOf<M, K> : never;
 /**
  * The `type` argument `onMessage` accepts on a Channel<M>: any string on an undeclared channel,
  * else a declared type or "*".
  * @public
  */
-export type MessageType<M> = string extends keyof M ? string : (keyof M & string) | "*";
+export type MessageType<M> = string extends keyof M ? string : MessageTypeOf<M> | "*";
 
 // ------------------------------------------------------------------------------ Options
 

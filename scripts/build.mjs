@@ -122,6 +122,22 @@ export async function build() {
       plugins: [wasmChunk(false)],
     });
   }
+  if (!debug) {
+    // metachannel/react: the hooks alone; "metachannel" (the user's own copy of the package,
+    // so one loader and one set of shared channels) and "react" stay imports.
+    const ownEntry = {
+      name: "own-entry",
+      setup(b) {
+        b.onResolve({ filter: /^\.\/index\.js$/ }, () => ({ path: "metachannel", external: true }));
+      },
+    };
+    for (const [format, outfile] of [
+      ["esm", "react.mjs"],
+      ["cjs", "react.cjs"],
+    ]) {
+      outputs.push({ entryPoints: [path.join(root, "js/react.ts")], format, platform: "neutral", outfile, external: ["react"], plugins: [ownEntry] });
+    }
+  }
   await Promise.all(
     outputs.map(({ outfile, format, ...rest }) => esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format) })),
   );
@@ -163,6 +179,13 @@ export async function build() {
   const types = extract({ report: false });
   if (!types.ok) throw new Error("build: api-extractor could not roll up the types (see above)");
   for (const name of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(types.rollup, path.join(outDir, name));
+  if (!debug) {
+    // metachannel/react's types: tsc's declarations of js/react.ts, naming the package's own entry.
+    const reactTypes = readFileSync(path.join(root, "build/types/react.d.ts"), "utf8").replace(/from "\.\/index\.js"/g, 'from "metachannel"');
+    if (/from "\.\//.test(reactTypes)) throw new Error("build: build/types/react.d.ts imports another module than ./index.js");
+    for (const name of ["react.d.ts", "react.d.cts"]) writeFileSync(path.join(outDir, name), reactTypes);
+    outputs.push({ outfile: "react.d.ts" });
+  }
   for (const f of [...outputs.map((o) => o.outfile), ...wasmFiles]) {
     console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);
   }

@@ -49,7 +49,7 @@
   X(Disposed, "DISPOSED", "any call after `dispose()`")                                                                \
   X(Closed, "CLOSED",                                                                                                  \
     "`send()` after `close()` (thrown); `close()` could not send queued messages within `closeTimeoutMs` "             \
-    "(event, `detail`: how many)")                                                                                     \
+    "(event, and `close()` rejects with it; `detail`: how many)")                                                      \
   X(SocketError, "SOCKET_ERROR",                                                                                       \
     "the socket failed (event); a WebSocket constructor that throws is reported once with its cause, and not "         \
     "retried")                                                                                                         \

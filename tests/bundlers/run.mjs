@@ -13,12 +13,17 @@
 //
 //   node tests/bundlers/run.mjs [name…]   (names: vite-build vite-dev webpack esbuild-esm esbuild-iife
 //                                          rollup rollup-dir vite-inline webpack-inline rollup-inline
-//                                          parcel; MC_KEEP_TMP=1 keeps the apps)
+//                                          react19-dev react19-build react18-dev react18-build svelte
+//                                          vue parcel react-weight; MC_KEEP_TMP=1 keeps the apps)
+//
+// The framework apps (react-app/, svelte-app/, vue-app/) are their own folders: React 18 and 19
+// under StrictMode in strict TypeScript (metachannel/react; sockets counted at the relay, see
+// reactChecks), Svelte 5 and Vue 3 with the framework-neutral stores.
 // Prints TAP-ish lines, then "# pass N" / "# fail N" and "N passed, N failed"; exit 1 on failure.
 import { spawn } from "node:child_process";
 import { exec, npmPack, tap } from "../tools.mjs";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -46,6 +51,8 @@ const WASM_BASE64_HEAD = "AGFzbQEAAAA";
 // (An empty icon: else Chromium asks for /favicon.ico and logs the 404 as a console error.)
 const HEAD = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>metachannel</title>';
 const MODULE_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script type="module" src="${src}"></script>\n`;
+/** The Svelte and Vue apps' page: their main.js mounts the app (which renders #out) into #app. */
+const MOUNT_PAGE = `${HEAD}<div id="app"></div><script type="module" src="/main.js"></script>\n`;
 const CLASSIC_PAGE = (src) => `${HEAD}<pre id="out">loading…</pre><script src="${src}" defer></script>\n`;
 const ROLLUP_CONFIG = (output, resolve = "{ browser: true }") =>
   `import { nodeResolve } from "@rollup/plugin-node-resolve";\n\nexport default {\n  input: "main.js",\n  output: ${output},\n  plugins: [nodeResolve(${resolve})],\n};\n`;
@@ -166,6 +173,46 @@ const APPS = [
     page: ["index.html", MODULE_PAGE("main.js")],
     extra: "nothing",
   },
+  // Frameworks, from their own folders: React 18 and 19 (strict TypeScript, StrictMode, the
+  // hooks of metachannel/react) under the dev server and in a production build, checked by
+  // reactChecks (sockets counted at the relay); Svelte and Vue round-tripping through the
+  // framework-neutral stores.
+  ...[19, 18].flatMap((react) => [
+    {
+      name: `react${react}-dev`,
+      tool: "vite",
+      label: `Vite dev server + React ${react} (StrictMode, strict TypeScript), metachannel/react`,
+      source: "react-app",
+      react,
+      serve: (port) => [bin("vite/bin/vite.js"), "--host", "127.0.0.1", "--port", String(port), "--strictPort"],
+      check: reactChecks,
+      extra: "@vitejs/plugin-react",
+    },
+    {
+      name: `react${react}-build`,
+      tool: "vite",
+      label: `Vite build + React ${react} (StrictMode, strict TypeScript), metachannel/react`,
+      source: "react-app",
+      react,
+      build: [bin("vite/bin/vite.js"), "build"],
+      out: "dist",
+      check: reactChecks,
+      extra: "@vitejs/plugin-react",
+    },
+  ]),
+  ...[
+    ["svelte", "Svelte 5", "@sveltejs/vite-plugin-svelte", "Svelte stores"],
+    ["vue", "Vue 3", "@vitejs/plugin-vue", "Vue refs"],
+  ].map(([name, framework, plugin, as]) => ({
+    name,
+    tool: "vite",
+    label: `Vite build + ${framework} (${plugin}), channelStore/messagesStore as ${as}`,
+    source: `${name}-app`,
+    files: { "index.html": MOUNT_PAGE },
+    build: [bin("vite/bin/vite.js"), "build"],
+    out: "dist",
+    extra: plugin,
+  })),
   {
     name: "parcel",
     tool: "parcel",
@@ -233,24 +280,35 @@ function freePort() {
 }
 
 // ------------------------------------------------------------------ set-up
-/** The pinned bundlers in .cache/bundlers/, installed with `npm ci` when the lock changed. */
+/**
+ * The pinned bundlers in .cache/bundlers/ (and React 18 in .cache/bundlers/react18/), each
+ * installed with `npm ci` when its lock changed.
+ */
 async function ensureTools() {
-  const lock = readFileSync(path.join(here, "tools/package-lock.json"));
-  const stamp = createHash("sha256")
-    .update(readFileSync(path.join(here, "tools/package.json")))
-    .update(lock)
-    .digest("hex");
-  const stampFile = path.join(cache, ".installed");
-  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(bin("vite/bin/vite.js"))) return { installed: false };
-  mkdirSync(cache, { recursive: true });
-  rmSync(path.join(cache, "node_modules"), { recursive: true, force: true });
-  copyFileSync(path.join(here, "tools/package.json"), path.join(cache, "package.json"));
-  copyFileSync(path.join(here, "tools/package-lock.json"), path.join(cache, "package-lock.json"));
-  console.log("# installing the bundlers into .cache/bundlers (npm ci; once, or when tests/bundlers/tools changes)");
-  const r = await exec(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: cache, timeoutMs: 600000 });
-  if (r.code !== 0) return { installed: false, error: r.stdout + r.stderr };
-  writeFileSync(stampFile, stamp);
-  return { installed: true, ms: r.ms };
+  let installed = false;
+  let ms = 0;
+  for (const [from, to, probe] of [
+    [path.join(here, "tools"), cache, "vite/bin/vite.js"],
+    [path.join(here, "tools/react18"), path.join(cache, "react18"), "react/package.json"],
+  ]) {
+    const stamp = createHash("sha256")
+      .update(readFileSync(path.join(from, "package.json")))
+      .update(readFileSync(path.join(from, "package-lock.json")))
+      .digest("hex");
+    const stampFile = path.join(to, ".installed");
+    if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(path.join(to, "node_modules", probe))) continue;
+    mkdirSync(to, { recursive: true });
+    rmSync(path.join(to, "node_modules"), { recursive: true, force: true });
+    copyFileSync(path.join(from, "package.json"), path.join(to, "package.json"));
+    copyFileSync(path.join(from, "package-lock.json"), path.join(to, "package-lock.json"));
+    console.log(`# installing ${path.relative(root, to)} (npm ci; once, or when ${path.relative(root, from)} changes)`);
+    const r = await exec(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: to, timeoutMs: 600000 });
+    if (r.code !== 0) return { installed, error: r.stdout + r.stderr };
+    writeFileSync(stampFile, stamp);
+    installed = true;
+    ms += r.ms;
+  }
+  return { installed, ms };
 }
 
 function toolVersion(name) {
@@ -261,7 +319,15 @@ function toolVersion(name) {
 async function makeApp(work, app, tarball) {
   const dir = path.join(work, app.name);
   mkdirSync(path.join(dir, "node_modules/metachannel"), { recursive: true });
-  for (const f of ["index.html", "main.js"]) copyFileSync(path.join(here, "app", f), path.join(dir, f));
+  if (app.source) cpSync(path.join(here, app.source), dir, { recursive: true });
+  else for (const f of ["index.html", "main.js"]) copyFileSync(path.join(here, "app", f), path.join(dir, f));
+  if (app.react === 18) {
+    // React 18 beside the app (the cache one folder up holds React 19), as `npm install react@18` lays it out.
+    mkdirSync(path.join(dir, "node_modules/@types"));
+    for (const p of ["react", "react-dom", "@types/react", "@types/react-dom"]) {
+      symlinkSync(path.join(cache, "react18/node_modules", p), path.join(dir, "node_modules", p), "dir");
+    }
+  }
   if (app.inline) {
     const main = path.join(dir, "main.js");
     const source = readFileSync(main, "utf8");
@@ -285,6 +351,30 @@ async function makeApp(work, app, tarball) {
 async function openApp(browser, url) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const { errors, consoleLines, responses } = watchPage(page);
+  let status = null;
+  let text = "";
+  try {
+    await page.goto(url, { waitUntil: "load", timeout: 30000 });
+    await page.waitForSelector("#out[data-status]", { timeout: 30000 });
+    status = await page.getAttribute("#out", "data-status");
+    text = await page.textContent("#out");
+  } catch (err) {
+    errors.push(`the page did not finish: ${err.message.split("\n")[0]}`);
+    text = await page.textContent("#out").catch(() => "");
+  }
+  await settled(responses);
+  await context.close();
+  return { status, text, errors, consoleLines, responses };
+}
+
+/** A body that never comes (a response cut short) must not hang the run. */
+function settled(responses) {
+  return Promise.race([Promise.all(responses.map((r) => r.done)), new Promise((r) => setTimeout(r, 5000))]);
+}
+
+/** Records a page's console errors, uncaught exceptions and responses (with their bytes). */
+function watchPage(page) {
   const errors = [];
   const consoleLines = [];
   const responses = [];
@@ -308,21 +398,7 @@ async function openApp(browser, url) {
       () => {},
     );
   });
-  let status = null;
-  let text = "";
-  try {
-    await page.goto(url, { waitUntil: "load", timeout: 30000 });
-    await page.waitForSelector("#out[data-status]", { timeout: 30000 });
-    status = await page.getAttribute("#out", "data-status");
-    text = await page.textContent("#out");
-  } catch (err) {
-    errors.push(`the page did not finish: ${err.message.split("\n")[0]}`);
-    text = await page.textContent("#out").catch(() => "");
-  }
-  // A body that never comes (a response cut short) must not hang the run.
-  await Promise.race([Promise.all(responses.map((r) => r.done)), new Promise((r) => setTimeout(r, 5000))]);
-  await context.close();
-  return { status, text, errors, consoleLines, responses };
+  return { errors, consoleLines, responses };
 }
 
 function wasmSource(responses) {
@@ -337,6 +413,10 @@ function wasmSource(responses) {
 async function runApp(app, { work, tarball, browser, relay, summary }) {
   const dir = await makeApp(work, app, tarball);
   const label = `${app.name}: ${app.label}`;
+  if (existsSync(path.join(dir, "tsconfig.json"))) {
+    const tsc = await exec(process.execPath, [bin("typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: dir, timeoutMs: 120000 });
+    report(tsc.code === 0, `${label}: tsc --strict passes (the app's own tsconfig.json)`, tsc.stdout + tsc.stderr);
+  }
   let pageUrl;
   let buildOutput = "";
   let buildMs = 0;
@@ -371,7 +451,7 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
       return;
     }
     pageUrl = `http://127.0.0.1:${port}/`;
-    const result = await pageChecks(app, label, { browser, relay, pageUrl });
+    const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl, dir });
     buildOutput = out; // everything the server printed while the page loaded
     const warnings = packageWarnings(buildOutput);
     report(warnings.length === 0, `${label}: the dev server prints no warning about metachannel`, warnings.join("\n\n"));
@@ -407,7 +487,7 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   const site = await serveStatic({ mounts: { "/": outDir } });
   try {
     pageUrl = `${site.url}/`;
-    const result = await pageChecks(app, label, { browser, relay, pageUrl });
+    const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl, dir });
     summary.push({ app, result, buildMs, bytes, otherWarnings: anyWarnings(buildOutput) });
   } finally {
     await site.close();
@@ -423,7 +503,12 @@ async function pageChecks(_app, label, { browser, relay, pageUrl }) {
   } catch {
     roundTrip = null;
   }
-  const ok = roundTrip && roundTrip.ok === true && roundTrip.n === 42 && roundTrip.echo === "hello from a bundle";
+  const ok =
+    roundTrip &&
+    roundTrip.ok === true &&
+    roundTrip.n === 42 &&
+    roundTrip.echo === "hello from a bundle" &&
+    (roundTrip.pongs === undefined || roundTrip.pongs === 1);
   report(
     !!ok,
     `${label}: the page round-trips a typed message through the dev relay in Chromium`,
@@ -437,12 +522,174 @@ async function pageChecks(_app, label, { browser, relay, pageUrl }) {
   return result;
 }
 
+/**
+ * The React apps: two tabs on one channel, each with three components using useChannel with
+ * the same URL and options. At the relay: exactly one socket per tab; presence shows the other
+ * tab; a chat from one tab reaches every component of the other exactly once; unmounting every
+ * component of a tab closes its socket; mounting two again opens exactly one.
+ */
+async function reactChecks(app, label, { browser, relay, pageUrl, dir }) {
+  const { url, token } = await relay.createChannel();
+  const sockets = () => relay.clientCount(token);
+  const context = await browser.newContext();
+  const tabs = {};
+  const seen = { errors: [], consoleLines: [], responses: [] };
+  const step = async (what, fn) => {
+    try {
+      const detail = await fn();
+      report(detail === true, `${label}: ${what}`, detail === true ? "" : String(detail));
+      return detail === true;
+    } catch (err) {
+      report(false, `${label}: ${what}`, `${err.message}\n${seen.errors.join("\n")}\n${seen.consoleLines.join("\n")}`);
+      return false;
+    }
+  };
+  /** The data-* view of every component of a tab. */
+  const peers = (name) =>
+    tabs[name].$$eval("li.peer", (els) =>
+      els.map((e) => ({ state: e.dataset.state, chats: JSON.parse(e.dataset.chats), peers: JSON.parse(e.dataset.peers), error: e.dataset.error })),
+    );
+  const waitPeers = async (name, count, pred, what) => {
+    const end = Date.now() + 15000;
+    for (;;) {
+      const list = await peers(name);
+      if (list.length === count && list.every(pred)) return list;
+      if (Date.now() > end) throw new Error(`${what}: ${JSON.stringify(list)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const waitSockets = async (n, what) => {
+    const end = Date.now() + 10000;
+    while (sockets() !== n) {
+      if (Date.now() > end) throw new Error(`${what}: ${sockets()} sockets at the relay, expected ${n}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const before = relay.connections;
+  try {
+    for (const name of ["ann", "ben"]) {
+      const page = await context.newPage();
+      const w = watchPage(page);
+      tabs[name] = page;
+      tabs[name].watch = w;
+      await page.goto(`${pageUrl}?channel=${encodeURIComponent(url)}&name=${name}`, { waitUntil: "load", timeout: 30000 });
+    }
+    await step("two tabs, three components each: every component open, one socket per tab at the relay", async () => {
+      await waitPeers("ann", 3, (p) => p.state === "open", "ann's components open");
+      await waitPeers("ben", 3, (p) => p.state === "open", "ben's components open");
+      await new Promise((r) => setTimeout(r, 300)); // a second socket would show by now
+      return sockets() === 2 && relay.connections - before === 2 ? true : `${sockets()} sockets open, ${relay.connections - before} opened`;
+    });
+    await step("presence: every component of each tab shows the other tab", async () => {
+      await waitPeers("ann", 3, (p) => JSON.stringify(p.peers) === '["ben"]', "ann sees ben");
+      await waitPeers("ben", 3, (p) => JSON.stringify(p.peers) === '["ann"]', "ben sees ann");
+      return true;
+    });
+    await step("a chat from one tab reaches every component of the other exactly once (useMessages, useMessage)", async () => {
+      await tabs.ben.evaluate(() => window.app.send("hello"));
+      await waitPeers("ann", 3, (p) => p.chats.length > 0, "ann's components got the chat");
+      await new Promise((r) => setTimeout(r, 300)); // a duplicate would show by now
+      const list = await peers("ann");
+      const last = await tabs.ann.$$eval("li.peer", (els) => els.map((e) => e.dataset.last));
+      return list.every((p) => JSON.stringify(p.chats) === '["ben:hello"]') && last.every((t) => t === "hello")
+        ? true
+        : `${JSON.stringify(list)} ${JSON.stringify(last)}`;
+    });
+    await step("unmounting every component of a tab closes its socket (the other tab's stays)", async () => {
+      await tabs.ann.evaluate(() => window.app.setCount(0));
+      await waitSockets(1, "after the last unmount");
+      await new Promise((r) => setTimeout(r, 200));
+      return sockets() === 1 ? true : `${sockets()} sockets`;
+    });
+    await step("mounting two components again opens exactly one socket", async () => {
+      const opened = relay.connections;
+      await tabs.ann.evaluate(() => window.app.setCount(2));
+      await waitPeers("ann", 2, (p) => p.state === "open", "ann's components open again");
+      await new Promise((r) => setTimeout(r, 300));
+      return sockets() === 2 && relay.connections - opened === 1 ? true : `${sockets()} sockets open, ${relay.connections - opened} opened`;
+    });
+    await step("Suspense: the components' boundary suspends and resumes; the socket stays and a chat sent meanwhile arrives once", async () => {
+      const opened = relay.connections;
+      await tabs.ann.evaluate(() => window.app.suspend());
+      await tabs.ann.waitForSelector("#fallback", { state: "visible", timeout: 10000 });
+      await tabs.ben.evaluate(() => window.app.send("meanwhile"));
+      await new Promise((r) => setTimeout(r, 300));
+      const during = sockets();
+      await tabs.ann.evaluate(() => window.app.resume());
+      await tabs.ann.waitForSelector("#fallback", { state: "detached", timeout: 10000 });
+      // (the components were remounted on a new channel after "hello": only what came since)
+      const list = await waitPeers("ann", 2, (p) => p.chats.includes("ben:meanwhile"), "ann's components after resuming");
+      await new Promise((r) => setTimeout(r, 300));
+      const ok = during === 2 && sockets() === 2 && relay.connections === opened && list.every((p) => JSON.stringify(p.chats) === '["ben:meanwhile"]');
+      return ok ? true : `${during} sockets while suspended, ${sockets()} after, ${relay.connections - opened} opened; ${JSON.stringify(await peers("ann"))}`;
+    });
+    if (app.serve) {
+      await step("fast refresh: an edit of App.tsx re-renders both tabs (HMR) and opens no socket", async () => {
+        const opened = relay.connections;
+        const file = path.join(dir, "src/App.tsx");
+        const source = readFileSync(file, "utf8");
+        if (!source.includes('const EDIT = "v1";')) return 'src/App.tsx has no `const EDIT = "v1";` to edit';
+        writeFileSync(file, source.replace('const EDIT = "v1";', 'const EDIT = "v2";'));
+        for (const name of ["ann", "ben"]) await tabs[name].waitForSelector('ul[data-edit="v2"]', { timeout: 15000 });
+        await waitPeers("ann", 2, (p) => p.state === "open", "ann's components after the refresh");
+        await waitPeers("ben", 3, (p) => p.state === "open", "ben's components after the refresh");
+        await new Promise((r) => setTimeout(r, 300));
+        return sockets() === 2 && relay.connections === opened ? true : `${sockets()} sockets open, ${relay.connections - opened} opened`;
+      });
+    }
+  } finally {
+    for (const name of Object.keys(tabs)) {
+      const w = tabs[name].watch;
+      await settled(w.responses);
+      seen.errors.push(...w.errors.map((e) => `${name}: ${e}`));
+      seen.consoleLines.push(...w.consoleLines.map((l) => `${name}: ${l}`));
+      if (name === "ann") seen.responses.push(...w.responses);
+    }
+    await context.close();
+  }
+  report(
+    seen.errors.length === 0,
+    `${label}: no console error or uncaught exception in either tab`,
+    `${seen.errors.join("\n")}\n${seen.consoleLines.join("\n")}`,
+  );
+  return { status: "ok", text: "", ...seen };
+}
+
+/**
+ * What metachannel/react adds to a page (esbuild --bundle --minify, gzip -9, React itself
+ * left out): the hooks over the core, and with useMetaframeChannel over a metaframe that
+ * already uses MetaframeClient and bindMetaframe. Printed figures (target: ≤ 2 KB each).
+ */
+async function reactWeight(work, tarball) {
+  const HOOKS = "useChannel, useMessage, useMessages, usePresence";
+  const entries = {
+    "core.js": 'import { connect } from "metachannel";\nconsole.log(connect);\n',
+    "hooks.js": `import { connect } from "metachannel";\nimport { ${HOOKS} } from "metachannel/react";\nconsole.log(connect, ${HOOKS});\n`,
+    "frame.js": 'import { bindMetaframe, MetaframeClient } from "metachannel";\nconsole.log(bindMetaframe, MetaframeClient);\n',
+    "frame-hooks.js": `import { bindMetaframe, MetaframeClient } from "metachannel";\nimport { ${HOOKS}, useMetaframeChannel } from "metachannel/react";\nconsole.log(bindMetaframe, MetaframeClient, ${HOOKS}, useMetaframeChannel);\n`,
+  };
+  const dir = await makeApp(work, { name: "react-weight", files: entries }, tarball);
+  const gz = {};
+  for (const f of Object.keys(entries)) {
+    const b = await exec(bin("esbuild/bin/esbuild"), [f, "--bundle", "--minify", "--format=esm", "--external:react", `--outfile=out/${f}`], { cwd: dir });
+    if (b.code !== 0) return report(false, `react-weight: esbuild --bundle --minify ${f}`, b.stdout + b.stderr);
+    gz[f] = gzipSync(readFileSync(path.join(dir, "out", f)), { level: 9 }).length;
+  }
+  const hooks = gz["hooks.js"] - gz["core.js"];
+  const frame = gz["frame-hooks.js"] - gz["frame.js"];
+  console.log(`# metachannel/react adds ${hooks} B gzip to the core (${HOOKS}; esbuild --minify, gzip -9, react external; target ≤ 2048)`);
+  console.log(`# with useMetaframeChannel, over a metaframe that imports MetaframeClient and bindMetaframe: ${frame} B gzip`);
+  report(hooks > 0 && frame > 0, `react-weight: metachannel/react measured over the core (${hooks} B and ${frame} B gzip)`);
+}
+
 // ------------------------------------------------------------------ main
 async function main() {
   const started = Date.now();
   const picked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
   const apps = picked.length ? APPS.filter((a) => picked.includes(a.name)) : APPS;
-  if (picked.length && apps.length !== picked.length) throw new Error(`unknown app; choose from: ${APPS.map((a) => a.name).join(" ")}`);
+  if (picked.length && apps.length !== picked.filter((n) => n !== "react-weight").length) {
+    throw new Error(`unknown app; choose from: ${APPS.map((a) => a.name).join(" ")} react-weight`);
+  }
 
   if (!existsSync(path.join(root, "dist/metachannel.mjs")) || !existsSync(path.join(root, "dist/metachannel.wasm"))) {
     console.log("# dist/ is missing: building");
@@ -454,7 +701,10 @@ async function main() {
   if (tools.error) return;
   if (tools.installed) console.log(`# npm ci of the bundlers took ${tools.ms} ms`);
   const versions = Object.fromEntries(
-    ["vite", "webpack", "webpack-cli", "esbuild", "rollup", "@rollup/plugin-node-resolve", "parcel"].map((t) => [t, toolVersion(t)]),
+    ["vite", "webpack", "webpack-cli", "esbuild", "rollup", "@rollup/plugin-node-resolve", "parcel", "react", "svelte", "vue", "typescript"].map((t) => [
+      t,
+      toolVersion(t),
+    ]),
   );
   console.log(
     `# ${Object.entries(versions)
@@ -501,6 +751,8 @@ async function main() {
         r.stdout + r.stderr,
       );
     }
+
+    if (!picked.length || picked.includes("react-weight")) await reactWeight(work, tarball);
 
     console.log("#");
     console.log("# output: every file the build wrote but source maps, raw (gzip); loaded: the JS and wasm the page fetched, raw (gzip)");

@@ -501,6 +501,23 @@ test("DISPOSED: a channel disposed from inside its own listeners", async (t) => 
   throwsCode(() => b.send("x"), "DISPOSED");
 });
 
+// ------------------------------------------------------------------------------ ready()
+
+test("ready() naming another core than the one loaded throws INVALID_ARGUMENT saying what to do; the same core or none resolves", async () => {
+  const loaded = process.env.MC_CORE === "lite" ? "lite" : "full";
+  const other = loaded === "lite" ? "full" : "lite";
+  assert.throws(
+    () => mc.ready({ core: other }),
+    (err) =>
+      err instanceof MetaChannelError &&
+      err.code === "INVALID_ARGUMENT" &&
+      err.message.includes(`the "${loaded}" core is already loaded`) &&
+      err.message.includes(`call ready({ core: "${other}" }) before anything else`),
+  );
+  await mc.ready({ core: loaded });
+  await mc.ready();
+});
+
 // ------------------------------------------------------------------------------ CLOSED
 
 test("CLOSED: send() after close(), while closing and once closed", async (t) => {
@@ -523,13 +540,13 @@ test("CLOSED: send() after close(), while closing and once closed", async (t) =>
   throwsCode(() => c.send("x"), "CLOSED", null, "closed while idle");
 });
 
-test("close() reports the queued messages it dropped", async (t) => {
+test("close() reports the queued messages it dropped, and rejects with CLOSED (detail: the count)", async (t) => {
   // Idle (no URL): nothing will send them.
   const idle = channelFor(t, null);
   const idleErrs = errors(idle);
   idle.send("one");
   idle.send("two");
-  await idle.close();
+  await assert.rejects(idle.close(), (err) => err instanceof MetaChannelError && err.code === "CLOSED" && err.detail === 2);
   assert.deepEqual(
     idleErrs.map((e) => [e.code, e.detail]),
     [["CLOSED", 2]],
@@ -539,12 +556,36 @@ test("close() reports the queued messages it dropped", async (t) => {
   const ch = channelFor(t, url, { closeTimeoutMs: 0 });
   const errs = errors(ch);
   ch.send("one");
-  ch.close();
+  const closing = ch.close();
   assert.equal(ch.state, "closed");
+  await assert.rejects(closing, (err) => err.code === "CLOSED" && err.detail === 1);
   assert.deepEqual(
     errs.map((e) => [e.code, e.detail]),
     [["CLOSED", 1]],
   );
+  // Nothing dropped: close() resolves.
+  const quiet = channelFor(t, null);
+  await quiet.close();
+  const sent = await openChannel(t, url);
+  sent.send("delivered");
+  await sent.close();
+});
+
+test("a Node worker whose close() drops messages exits non-zero (unhandled rejection), not 0", async () => {
+  const script = `const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
+await mc.ready();
+const ch = new mc.Channel("ws://127.0.0.1:1/x", { closeTimeoutMs: 50, reconnect: { minDelayMs: 10, maxDelayMs: 20 } });
+ch.send({ type: "work", n: 1 });
+await ch.close();
+console.log("resolved");`;
+  const r = await new Promise((resolve) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 20000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    );
+  });
+  assert.notEqual(r.code, 0, `the worker exited 0: ${r.stdout}${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /resolved/);
+  assert.match(r.stderr, /CLOSED/);
 });
 
 // ------------------------------------------------------------------------------ QUEUE_OVERFLOW

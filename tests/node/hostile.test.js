@@ -698,7 +698,12 @@ test("INVALID_ARGUMENT for the client classes and helpers, naming the argument",
       await rejectsInvalid(() => mc.bindMetaframe(mf, "x"), "options", 'bindMetaframe(mf, "x")');
     }
   }
-  if (mc.bindMetaframe) await rejectsInvalid(() => mc.bindMetaframe(5), "client", "bindMetaframe(5)");
+  if (mc.bindMetaframe) {
+    await rejectsInvalid(() => mc.bindMetaframe(5), "client", "bindMetaframe(5)");
+    // An object that is not a metaframe client: says what to pass.
+    await rejectsInvalid(() => mc.bindMetaframe({ notAMetaframe: 1 }), "new MetaframeClient()", "bindMetaframe({ notAMetaframe: 1 })");
+    await rejectsInvalid(() => mc.bindMetaframe({ getInputs: () => ({}) }), "@metapages/metapage", "bindMetaframe({ getInputs })");
+  }
   if (mc.connectFromEnv) {
     await rejectsInvalid(() => mc.connectFromEnv({ env: "" }), "env", 'connectFromEnv({ env: "" })');
     await rejectsInvalid(() => mc.connectFromEnv([]), "options", "connectFromEnv([])");

@@ -4,9 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { mc, distDir, relayFor, channelFor, waitFor, sleep, nextEvent } from "./helpers.js";
+import { mc, distDir, relayFor, channelFor, waitFor, sleep, nextEvent, root } from "./helpers.js";
 
 const { MetaframeClient, bindMetaframe, connectFromEnv, MetaChannelError } = mc;
 
@@ -405,4 +406,28 @@ test("a Node worker (child process) with WEBSOCKET_URL streams progress that a c
   assert.ok(!output.includes(token), "the worker printed nothing with the secret");
   await waitFor(() => relay.clientCount(token) === 1, { what: "worker socket closed" });
   assert.equal(relay.connections, 2);
+});
+
+// ------------------------------------------------------------------ metaframe.json
+
+test("metaframeDefinition: the metaframe.json a metapage fetches (version 2, the channel input); the demo frames serve exactly that", async () => {
+  const { metaframeDefinition } = mc;
+  assert.deepEqual(metaframeDefinition({ name: "chat" }), { version: "2", metadata: { name: "chat" }, inputs: { _websocket_url_: { type: "string" } } });
+  assert.deepEqual(metaframeDefinition({ name: "x", description: "d", input: "ws", inputs: { n: { type: "number" } }, outputs: { out: { type: "json" } } }), {
+    version: "2",
+    metadata: { name: "x", description: "d" },
+    inputs: { ws: { type: "string" }, n: { type: "number" } },
+    outputs: { out: { type: "json" } },
+  });
+  for (const bad of [undefined, {}, { name: "" }, { name: "a", input: "" }, { name: "a", description: 5 }]) {
+    assert.throws(
+      () => metaframeDefinition(bad),
+      (err) => err instanceof MetaChannelError && err.code === "INVALID_ARGUMENT",
+      JSON.stringify(bad),
+    );
+  }
+  for (const frame of ["chat", "ticker", "progress"]) {
+    const served = JSON.parse(readFileSync(path.join(root, "demo/frames", frame, "metaframe.json"), "utf8"));
+    assert.deepEqual(served, metaframeDefinition(served.metadata), `demo/frames/${frame}/metaframe.json`);
+  }
 });

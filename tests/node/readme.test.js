@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { exec, rawPeer } from "../tools.mjs";
@@ -162,15 +162,16 @@ for (const snippet of js) {
   });
 }
 
-test("README ts blocks type-check against the package (tsc --strict)", async () => {
-  const blocks = snippets.filter((s) => s.lang === "ts" && !s.skipped);
-  assert.ok(blocks.length > 0);
+test("README ts and tsx blocks type-check against the package (tsc --strict; tsx with React's types)", async () => {
+  const blocks = snippets.filter((s) => (s.lang === "ts" || s.lang === "tsx") && !s.skipped);
+  assert.ok(blocks.some((s) => s.lang === "tsx"));
   const dir = mkdtempSync(path.join(os.tmpdir(), "mc-readme-ts-"));
   writeFileSync(path.join(dir, "package.json"), '{"name":"readme-ts","private":true,"type":"module"}');
-  mkdirSync(path.join(dir, "node_modules"));
+  mkdirSync(path.join(dir, "node_modules/@types"), { recursive: true });
   symlinkSync(root, path.join(dir, "node_modules/metachannel"), "dir");
+  for (const p of ["react", "@types/react"]) symlinkSync(path.join(root, "node_modules", p), path.join(dir, "node_modules", p), "dir");
   const files = blocks.map((s, i) => {
-    const name = `snippet${i}.ts`;
+    const name = `snippet${i}.${s.lang}`;
     const uses = (n) => new RegExp(`\\b${n}\\b`).test(s.code);
     const prelude = [`import { ${EXPORTS.filter(uses).join(", ")} } from "metachannel";`, uses("url") ? "declare const url: string;" : ""];
     writeFileSync(path.join(dir, name), `${prelude.join("\n")}\n${s.code}\nexport {};\n`);
@@ -179,7 +180,22 @@ test("README ts blocks type-check against the package (tsc --strict)", async () 
   const tsc = path.join(root, "node_modules/typescript/bin/tsc");
   const r = await run(
     process.execPath,
-    [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2022,dom", ...files],
+    [
+      tsc,
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--lib",
+      "es2022,dom",
+      "--jsx",
+      "react-jsx",
+      ...files,
+    ],
     { cwd: dir, timeoutMs: 60000 },
   );
   assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -211,8 +227,35 @@ test("README sh block for the dev relay: the commands work and print what the co
   assert.match(next.url, /\/ch\//);
 });
 
+test("README svelte and vue blocks are excerpts of the apps `npm test -- bundlers` builds and runs (every line, in order)", () => {
+  const apps = { svelte: "tests/bundlers/svelte-app/App.svelte", vue: "tests/bundlers/vue-app/App.vue" };
+  const blocks = snippets.filter((s) => apps[s.lang]);
+  assert.deepEqual(blocks.map((s) => s.lang).sort(), ["svelte", "vue"]);
+  for (const block of blocks) {
+    const app = readFileSync(path.join(root, apps[block.lang]), "utf8")
+      .split("\n")
+      .map((l) => l.trim());
+    let at = 0;
+    for (const line of block.code.split("\n").map((l) => l.trim())) {
+      if (!line) continue;
+      const found = app.indexOf(line, at);
+      assert.ok(found >= 0, `README.md:${block.line}: "${line}" is not in ${apps[block.lang]} (after line ${at})`);
+      at = found + 1;
+    }
+  }
+});
+
+test("README json block (metaframe.json) is what metaframeDefinition() returns and what the demo frames serve", async () => {
+  const blocks = snippets.filter((s) => s.lang === "json");
+  assert.equal(blocks.length, 1);
+  const shown = JSON.parse(blocks[0].code);
+  const { metaframeDefinition } = await import(dist);
+  assert.deepEqual(shown, metaframeDefinition(shown.metadata));
+  assert.deepEqual(shown, JSON.parse(readFileSync(path.join(root, "demo/frames/chat/metaframe.json"), "utf8")));
+});
+
 test("every README block is run by a test or skipped with a reason", () => {
-  const known = ["js", "ts", "sh", "html"];
+  const known = ["js", "ts", "tsx", "sh", "html", "svelte", "vue", "json"];
   const unknown = snippets.filter((s) => !known.includes(s.lang)).map((s) => `README.md:${s.line} (${s.lang})`);
   assert.deepEqual(unknown, []);
   const sh = snippets.filter((s) => s.lang === "sh" && !s.skipped && !s.code.includes("npx metachannel-relay"));

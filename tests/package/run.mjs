@@ -63,6 +63,10 @@ async function main() {
         "dist/metachannel.wasm",
         "dist/metachannel-lite.wasm",
         "dist/metachannel.d.ts",
+        "dist/react.mjs",
+        "dist/react.cjs",
+        "dist/react.d.ts",
+        "dist/react.d.cts",
         "js/relay/server.js",
         "js/relay/cli.js",
       ];
@@ -91,11 +95,13 @@ async function main() {
     const project = path.join(tmp, "consumer");
     mkdirSync(project);
     writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "metachannel-consumer", private: true, type: "module" }, null, 2));
-    const tools = ["typescript@5", "@arethetypeswrong/cli@0.18", "publint@0.3"];
+    // React 19 and its types (pinned) for metachannel/react's type and server-rendering checks.
+    const tools = ["typescript@5", "@arethetypeswrong/cli@0.18", "publint@0.3", "react@19.2.9", "react-dom@19.2.9", "@types/react@19.3.2"];
     const install = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, "ws", ...tools], { cwd: project, timeoutMs: 300000 });
     report(install.code === 0, `npm install <tarball> ws ${tools.join(" ")} in a fresh project`, install.stdout + install.stderr);
     if (install.code !== 0) return;
-    for (const f of ["esm.mjs", "cjs.cjs", "lite.mjs", "types.ts", "types-cjs.cts", "typed.ts"]) copyFileSync(path.join(fixtures, f), path.join(project, f));
+    for (const f of ["esm.mjs", "cjs.cjs", "lite.mjs", "react-ssr.mjs", "types.ts", "types-cjs.cts", "typed.ts", "union.ts", "react-typed.tsx"])
+      copyFileSync(path.join(fixtures, f), path.join(project, f));
     check("the installed package has the tarball's version and needs no Emscripten", () => {
       const installed = JSON.parse(readFileSync(path.join(project, "node_modules/metachannel/package.json"), "utf8"));
       if (installed.version !== pkg.version) return `installed ${installed.version}, expected ${pkg.version}`;
@@ -141,6 +147,13 @@ async function main() {
       `exit ${lite.code}\n${lite.stdout}\n${lite.stderr}`,
     );
 
+    const ssr = await exec(process.execPath, ["react-ssr.mjs"], { cwd: project, timeoutMs: 60000 });
+    report(
+      ssr.code === 0 && lastJsonLine(ssr.stdout)?.ok === true,
+      "metachannel/react from the tarball (React 19): renderToString with the hooks shows the initial values and opens nothing; require() gets dist/react.cjs",
+      `exit ${ssr.code}\n${ssr.stdout}\n${ssr.stderr}`,
+    );
+
     // ------------------------------------------------------------------ TypeScript
     const tsc = path.join(project, "node_modules/typescript/bin/tsc");
     // No @types/node in the project: the consumers only need the DOM lib (console, Uint8Array).
@@ -151,6 +164,14 @@ async function main() {
     report(tsCjs.code === 0, "tsc --noEmit --strict on a CommonJS TypeScript consumer (import x = require)", tsCjs.stdout + tsCjs.stderr);
     const typed = await exec(process.execPath, [tsc, ...common, "typed.ts"], { cwd: project, timeoutMs: 120000 });
     report(typed.code === 0, "tsc --noEmit --strict on typed messages (a declared message map; mistakes must not compile)", typed.stdout + typed.stderr);
+    const union = await exec(process.execPath, [tsc, ...common, "union.ts"], { cwd: project, timeoutMs: 120000 });
+    report(
+      union.code === 0,
+      "tsc --noEmit --strict on messages declared as a union (narrowing; excess, missing and unknown types rejected; the stores typed)",
+      union.stdout + union.stderr,
+    );
+    const hooks = await exec(process.execPath, [tsc, ...common, "--jsx", "react-jsx", "react-typed.tsx"], { cwd: project, timeoutMs: 120000 });
+    report(hooks.code === 0, "tsc --noEmit --strict on metachannel/react hooks typed by a message union (React 19 types)", hooks.stdout + hooks.stderr);
 
     // A CommonJS TypeScript project ("type": "commonjs", module node16) with ES import syntax:
     // the types must say CommonJS (no TS1479), and the emitted require() must run.
