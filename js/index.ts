@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { Channel } from "./channel.js";
-import { ready } from "./loader.js";
+import { readyFor } from "./loader.js";
 import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export { ready, isSupported } from "./loader.js";
@@ -66,13 +66,14 @@ export type {
 export const version: string = __MC_VERSION__;
 
 /**
- * Awaits ready() and returns a Channel that is connecting to `url` (it does not wait for open:
+ * Awaits ready() (and the full core, loaded once on first use, when `options` ask for
+ * `reliable` or `presence`) and returns a Channel that is connecting to `url` (it does not wait for open:
  * use `channel.opened()` or the "open" event). `M` declares the channel's messages (see
  * {@link MessageMap}); without it everything is `any`.
  *
  * @public
  */
 export async function connect<M extends MessageMap<M> = UntypedMessages>(url: string, options?: ChannelOptions): Promise<Channel<M>> {
-  await ready();
+  await readyFor(options);
   return new Channel<M>(url, options);
 }

@@ -12,7 +12,7 @@
 import { bindMetaframe } from "./bind-metaframe.js";
 import { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { ready } from "./loader.js";
+import { readyFor } from "./loader.js";
 import { MetaframeClient } from "./metaframe-client.js";
 import type { BindMetaframeOptions, ChannelOptions, Incoming, MessageMap, MessageType, Outgoing, State, UntypedMessages } from "./types.js";
 
@@ -253,7 +253,7 @@ export function channelStore<M extends MessageMap<M> = UntypedMessages>(url: str
   const [enabled, rest] = splitEnabled(options, "channelStore(url, options)");
   if (url !== null && url !== undefined && typeof url !== "string") invalid("channelStore(url)", "a ws:// or wss:// URL, or null", url);
   const active = enabled && !!url;
-  return makeStore<M>(active ? `url ${url} ${optionsKey(rest)}` : null, () => ready().then(() => new Channel<any>(url!, rest)));
+  return makeStore<M>(active ? `url ${url} ${optionsKey(rest)}` : null, () => readyFor(rest).then(() => new Channel<any>(url!, rest)));
 }
 
 let pageClient: MetaframeClient | null = null;
