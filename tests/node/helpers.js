@@ -74,3 +74,13 @@ export function collect(ch, event = "message") {
   ch.on(event, (d) => out.push(d));
   return out;
 }
+
+/**
+ * close() where dropping queued messages is an allowed outcome (a close from a random state):
+ * then it rejects, and only with CLOSED carrying the number dropped; anything else fails.
+ */
+export function closeAllowingDrops(ch, code, reason) {
+  return ch.close(code, reason).catch((err) => {
+    if (!(err instanceof mc.MetaChannelError && err.code === "CLOSED" && Number.isInteger(err.detail) && err.detail > 0)) throw err;
+  });
+}
