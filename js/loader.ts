@@ -96,7 +96,7 @@ function defaultWasmUrl(name: WasmName): string {
  * (Bundlers that copy the file rewrite the URL; unbundled, the module is metachannel.mjs.)
  */
 function bundledWithoutWasm(url: string, name: WasmName): boolean {
-  if (__MC_FORMAT__ !== "esm") return false;
+  if (__MC_FORMAT__ !== "esm" || !__MC_FALLBACK__) return false; // metachannel.files.mjs: bundlers that copy the files
   const here = new URL(import.meta.url);
   return !here.pathname.endsWith("/metachannel.mjs") && new URL(name, here).href === url;
 }
@@ -190,7 +190,7 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
     // An app bundled by a tool that did not copy the file (esbuild, Rollup), or a server that
     // does not serve it: the ES module build falls back to the copy in metachannel-wasm.mjs, a
     // chunk the bundler loads only now. The script-tag build has no such chunk.
-    if (__MC_FORMAT__ === "esm") {
+    if (__MC_FORMAT__ === "esm" && __MC_FALLBACK__) {
       const mod = await import("./metachannel-wasm.mjs").catch(() => {
         throw err;
       });

@@ -11,16 +11,14 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { startHarness, until, resultsDir, root } from "./harness.js";
 
-const mc = await import(path.join(root, "dist/metachannel.mjs"));
-await mc.ready({ core: "full" });
-
 let h;
+/** The package in Node (the peer), with the full core for its reliable channel. */
+let mc;
 before(async () => {
-  h = await startHarness();
+  [h, mc] = await Promise.all([startHarness(), import(path.join(root, "dist/metachannel.mjs"))]);
+  await mc.ready({ core: "full" });
 });
-after(async () => {
-  await h?.close();
-});
+after(() => h?.close());
 
 const gzipKB = (file) => gzipSync(readFileSync(path.join(root, "dist", file)), { level: 9 }).length / 1000;
 

@@ -58,6 +58,7 @@ async function main() {
       const need = [
         "package.json",
         "dist/metachannel.mjs",
+        "dist/metachannel.files.mjs",
         "dist/metachannel.cjs",
         "dist/metachannel.js",
         "dist/metachannel.wasm",
@@ -89,7 +90,9 @@ async function main() {
     // The wasm ships four ways (the file, the base64 fallback chunk, the CommonJS and script-tag
     // inline builds); reliable delivery's nlohmann/json parser and serializer tripled it (42 ->
     // 135 KB), so the bound went from 300 to 500 kB with it. Shrinking the wasm is the size issue's.
-    check("the tarball is small (< 500 kB packed)", () => (info.size < 500 * 1024 ? true : `${info.size} bytes`));
+    // metachannel.files.mjs (the ES module build without the fallback, for webpack) adds about
+    // 40 kB packed: 560 kB. (A wrapper sharing one module file would take that back.)
+    check("the tarball is small (< 560 kB packed)", () => (info.size < 560 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");
