@@ -126,6 +126,17 @@ export async function build() {
     },
   ];
   if (!debug) {
+    // The channel alone for the script tag (js/core.ts): a plain page's JS without the clients.
+    outputs.push({
+      entryPoints: [path.join(root, "js/core.ts")],
+      format: "iife",
+      platform: "browser",
+      globalName: "MetaChannel",
+      outfile: "metachannel.core.js",
+      minify: true,
+      logOverride: quiet,
+      plugins: [wasmChunk(false)],
+    });
     outputs.push({
       entryPoints: [inline],
       format: "iife",

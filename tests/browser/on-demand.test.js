@@ -22,11 +22,11 @@ after(() => h?.close());
 
 const gzipKB = (file) => gzipSync(readFileSync(path.join(root, "dist", file)), { level: 9 }).length / 1000;
 
-/** A page with the script tag and nothing else; every request under /dist/ recorded. */
-async function scriptTagPage(name) {
+/** A page with the script tag (`script`: a file in dist/) and nothing else; every request under /dist/ recorded. */
+async function scriptTagPage(name, script = "metachannel.js") {
   writeFileSync(
     path.join(resultsDir, `${name}.html`),
-    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/dist/metachannel.js"></script>`,
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/dist/${script}"></script>`,
   );
   const page = await h.newPage(name);
   const fetched = [];
@@ -117,4 +117,28 @@ test("the full core 404: that connect() rejects LOAD_FAILED naming the URL; plai
   assert.equal(result.n, 2);
   assert.deepEqual(fetched, ["/dist/metachannel.js", "/dist/metachannel-lite.wasm", "/nope/metachannel.wasm"], "one failed fetch for two racing connects");
   h.assertNoErrors(page, [/status of 404/]);
+});
+
+test("metachannel.core.js (the channel alone): a plain page fetches it and the plain core, nothing else; a reliable channel then works from it too", async () => {
+  const { url } = await h.relay.createChannel();
+  const { page, fetched } = await scriptTagPage("on-demand-core", "metachannel.core.js");
+  assert.deepEqual(await page.evaluate(() => ["ChatClient", "LiveDataClient", "MetaframeClient", "connect", "Channel"].filter((k) => k in MetaChannel)), [
+    "connect",
+    "Channel",
+  ]);
+  assert.equal(await page.evaluate(openPlain, url), 1);
+  assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm"]);
+  const plainKB = gzipKB("metachannel.core.js") + gzipKB("metachannel-lite.wasm");
+  console.log(
+    `script tag metachannel.core.js, plain connect(): ${gzipKB("metachannel.core.js").toFixed(1)} + ${gzipKB("metachannel-lite.wasm").toFixed(1)} = ${plainKB.toFixed(1)} KB gzip`,
+  );
+  const state = await page.evaluate(async (url) => {
+    const r = await MetaChannel.connect(url, { reliable: true, presence: true });
+    await r.opened();
+    return r.state;
+  }, url);
+  assert.equal(state, "open");
+  assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm", "/dist/metachannel.wasm"]);
+  console.log(`metachannel.core.js with reliable + presence: ${(plainKB + gzipKB("metachannel.wasm")).toFixed(1)} KB gzip`);
+  h.assertNoErrors(page);
 });
