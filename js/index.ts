@@ -14,6 +14,10 @@ import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
 export { ready, isSupported } from "./loader.js";
 export { Channel } from "./channel.js";
 export { MetaChannelError, type ErrorCode } from "./errors.js";
+/** @internal INVALID_ARGUMENT naming the field, for metachannel/store and metachannel/react */
+export { invalid as _invalid } from "./errors.js";
+/** @internal ready() for a Channel with these options (the full core when they ask for reliable or presence), for metachannel/store */
+export { readyFor as _readyFor } from "./loader.js";
 /** @internal wasm heap size, for leak tests */
 export { memoryBytes as _memoryBytes } from "./loader.js";
 /** @internal metachannel/inline */
@@ -24,8 +28,6 @@ export { connectFromEnv } from "./connect-from-env.js";
 export { metaframeDefinition, type MetaframeDefinitionOptions } from "./metaframe-definition.js";
 export { ChatClient } from "./chat-client.js";
 export { LiveDataClient } from "./live-data-client.js";
-export { channelStore, metaframeStore, messagesStore, presenceStore } from "./store.js";
-export type { ChannelSnapshot, ChannelStore, ChannelStoreOptions, MessagesStoreOptions, MetaframeStoreOptions, Readable } from "./store.js";
 export type {
   BindMetaframeOptions,
   ChannelEvent,

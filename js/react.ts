@@ -5,27 +5,20 @@
 // refresh keep the socket). On the server the hooks return their initial values ("loading",
 // no channel, no messages) and nothing subscribes: no socket, no browser global.
 //
-// Built into dist/react.mjs and dist/react.cjs with "metachannel" (the package's own entry,
-// resolved by the user's bundler or Node) and "react" left as imports.
+// Built into dist/react.mjs and dist/react.cjs with "metachannel" and "metachannel/store" (the
+// package's own entries, resolved by the user's bundler or Node) and "react" left as imports.
 import { useMemo, useSyncExternalStore } from "react";
+import type { Channel, Incoming, MessageMap, MessageType, MetaChannelError, Outgoing, State, UntypedMessages } from "./index.js";
 import {
-  type Channel,
   type ChannelSnapshot,
   type ChannelStore,
   type ChannelStoreOptions,
-  type Incoming,
-  type MessageMap,
-  type MessageType,
-  type MetaChannelError,
   type MetaframeStoreOptions,
-  type Outgoing,
-  type State,
-  type UntypedMessages,
   channelStore,
   messagesStore,
   metaframeStore,
   presenceStore,
-} from "./index.js";
+} from "./store.js";
 
 /**
  * What useChannel and useMetaframeChannel return.

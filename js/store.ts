@@ -9,12 +9,26 @@
 // subscribe + unsubscribe in one task (React StrictMode's mount/unmount/mount, fast refresh,
 // Svelte's server rendering) neither opens a second socket nor drops the first, and nothing
 // is opened where only one task looks (server rendering).
-import { bindMetaframe } from "./bind-metaframe.js";
-import { Channel } from "./channel.js";
-import { MetaChannelError, invalid } from "./errors.js";
-import { readyFor } from "./loader.js";
-import { MetaframeClient } from "./metaframe-client.js";
-import type { BindMetaframeOptions, ChannelOptions, Incoming, MessageMap, MessageType, Outgoing, State, UntypedMessages } from "./types.js";
+//
+// metachannel/store: built on its own into dist/store.mjs/.cjs/.d.ts (scripts/build.mjs) with
+// the package's main entry left as an import of "metachannel", so a page has one loader and
+// one set of shared channels, and pages that use none of this (the script tag) carry none of it.
+import {
+  type BindMetaframeOptions,
+  Channel,
+  type ChannelOptions,
+  type Incoming,
+  MetaChannelError,
+  type MessageMap,
+  type MessageType,
+  MetaframeClient,
+  type Outgoing,
+  type State,
+  type UntypedMessages,
+  _invalid as invalid,
+  _readyFor as readyFor,
+  bindMetaframe,
+} from "./index.js";
 
 /**
  * What a value store holds and how to follow it: the Svelte store contract (`subscribe` calls

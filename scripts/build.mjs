@@ -10,6 +10,8 @@ const debug = process.argv.includes("--debug");
 const buildDir = path.join(root, debug ? "build/wasm-debug" : "build/wasm");
 const outDir = path.join(root, debug ? "dist-debug" : "dist");
 const liteDir = path.join(root, "build/wasm-lite");
+/** The modules of js/ that metachannel/store and metachannel/react import as the package's own entries. */
+const OWN_ENTRIES = { "./index.js": "metachannel", "./store.js": "metachannel/store" };
 
 export async function build() {
   ensurePackages("build");
@@ -149,19 +151,20 @@ export async function build() {
     });
   }
   if (!debug) {
-    // metachannel/react: the hooks alone; "metachannel" (the user's own copy of the package,
-    // so one loader and one set of shared channels) and "react" stay imports.
-    const ownEntry = {
-      name: "own-entry",
+    // metachannel/store and metachannel/react, each alone: the package's other entries (the
+    // user's own copy of the package, so one loader and one set of shared channels) and
+    // "react" stay imports.
+    const ownEntries = {
+      name: "own-entries",
       setup(b) {
-        b.onResolve({ filter: /^\.\/index\.js$/ }, () => ({ path: "metachannel", external: true }));
+        b.onResolve({ filter: /^\.\/(index|store)\.js$/ }, (args) => ({ path: OWN_ENTRIES[args.path], external: true }));
       },
     };
-    for (const [format, outfile] of [
-      ["esm", "react.mjs"],
-      ["cjs", "react.cjs"],
-    ]) {
-      outputs.push({ entryPoints: [path.join(root, "js/react.ts")], format, platform: "neutral", outfile, external: ["react"], plugins: [ownEntry] });
+    for (const name of ["store", "react"]) {
+      for (const format of ["esm", "cjs"]) {
+        const outfile = `${name}.${format === "esm" ? "mjs" : "cjs"}`;
+        outputs.push({ entryPoints: [path.join(root, `js/${name}.ts`)], format, platform: "neutral", outfile, external: ["react"], plugins: [ownEntries] });
+      }
     }
   }
   await Promise.all(
@@ -208,11 +211,16 @@ export async function build() {
   if (!types.ok) throw new Error("build: api-extractor could not roll up the types (see above)");
   for (const name of ["metachannel.d.ts", "metachannel.d.cts"]) copyFileSync(types.rollup, path.join(outDir, name));
   if (!debug) {
-    // metachannel/react's types: tsc's declarations of js/react.ts, naming the package's own entry.
-    const reactTypes = readFileSync(path.join(root, "build/types/react.d.ts"), "utf8").replace(/from "\.\/index\.js"/g, 'from "metachannel"');
-    if (/from "\.\//.test(reactTypes)) throw new Error("build: build/types/react.d.ts imports another module than ./index.js");
-    for (const name of ["react.d.ts", "react.d.cts"]) writeFileSync(path.join(outDir, name), reactTypes);
-    outputs.push({ outfile: "react.d.ts" });
+    // metachannel/store's and metachannel/react's types: tsc's declarations, naming the package's own entries.
+    for (const name of ["store", "react"]) {
+      const types = readFileSync(path.join(root, `build/types/${name}.d.ts`), "utf8").replace(
+        /from "(\.\/(?:index|store)\.js)"/g,
+        (_, p) => `from "${OWN_ENTRIES[p]}"`,
+      );
+      if (/from "\.\//.test(types)) throw new Error(`build: build/types/${name}.d.ts imports a module that is not an entry of the package`);
+      for (const ext of ["d.ts", "d.cts"]) writeFileSync(path.join(outDir, `${name}.${ext}`), types);
+      outputs.push({ outfile: `${name}.d.ts` });
+    }
   }
   for (const f of [...outputs.map((o) => o.outfile), ...wasmFiles]) {
     console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);

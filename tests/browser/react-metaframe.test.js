@@ -16,12 +16,12 @@ const outDir = path.join(resultsDir, "react-frame");
 let h;
 before(async () => {
   mkdirSync(outDir, { recursive: true });
-  // The package as a bundler sees it: metachannel and metachannel/react from dist/.
+  // The package as a bundler sees it: metachannel, metachannel/store and metachannel/react from dist/.
   const own = {
     name: "metachannel-dist",
     setup(b) {
-      b.onResolve({ filter: /^metachannel(\/react)?$/ }, (args) => ({
-        path: path.join(root, "dist", args.path === "metachannel" ? "metachannel.mjs" : "react.mjs"),
+      b.onResolve({ filter: /^metachannel(\/(react|store))?$/ }, (args) => ({
+        path: path.join(root, "dist", args.path === "metachannel" ? "metachannel.mjs" : `${args.path.slice("metachannel/".length)}.mjs`),
       }));
     },
   };

@@ -1,4 +1,4 @@
-// The framework-neutral stores (channelStore, messagesStore, presenceStore) against the real
+// The framework-neutral stores of metachannel/store (channelStore, messagesStore, presenceStore) against the real
 // dev relay, counting the relay's sockets: one per URL and options however many subscribe;
 // a subscribe undone in the same task opens nothing (StrictMode, server rendering); the last
 // unsubscribe closes it; a later subscribe opens exactly one again.
@@ -7,9 +7,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { distDir, mc, relayFor, sleep, waitFor } from "./helpers.js";
+import { mc, relayFor, root, sleep, waitFor } from "./helpers.js";
 
-const { channelStore, messagesStore, presenceStore, MetaChannelError } = mc;
+// metachannel/store imports "metachannel": the same module as helpers.js's (dist/).
+const store = path.join(root, "dist/store.mjs");
+const { channelStore, messagesStore, presenceStore } = await import(store);
+const { MetaChannelError } = mc;
 const presenceTests = process.env.MC_CORE !== "lite"; // the lite core has no presence
 
 async function setup(t) {
@@ -211,8 +214,8 @@ test("presenceStore: a new Map after each change; each of two stores on one chan
 test("channelStore: a channel still being created when the last subscriber left is closed once it exists (the process exits by itself)", async (t) => {
   const { relay, url, sockets } = await setup(t);
   // A fresh process, so that ready() is still loading the wasm when the subscriber leaves.
-  const script = `const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
-const off = mc.channelStore(${JSON.stringify(url)}).subscribe(() => {});
+  const script = `const { channelStore } = await import(${JSON.stringify(store)});
+const off = channelStore(${JSON.stringify(url)}).subscribe(() => {});
 setTimeout(() => setTimeout(() => { off(); console.log("left"); }, 0), 0);`;
   const r = await new Promise((resolve) => {
     execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 15000 }, (err, stdout, stderr) =>
