@@ -5,7 +5,7 @@
 // real Metaframe class of @metapages/metapage.
 import { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { ready } from "./loader.js";
+import { readyFor } from "./loader.js";
 import type { MetaframeClient } from "./metaframe-client.js";
 import type { BindMetaframeOptions, MessageMap, UntypedMessages } from "./types.js";
 import { describeSecret as describeValue, hasOwn } from "./util.js";
@@ -166,7 +166,7 @@ function bind(client: unknown, options: unknown): Promise<Channel<any>> {
 
   binding.promise = (async () => {
     try {
-      await ready();
+      await readyFor(channelOptions);
       binding.channel = new Channel(null, channelOptions);
     } catch (err) {
       unsubscribe();

@@ -200,8 +200,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    * @param options - see {@link ChannelOptions}
    */
   constructor(url: string | null, options?: ChannelOptions) {
-    const core = requireCore("new Channel()");
-    installEvents(core);
+    requireCore("new Channel()"); // NOT_READY before ready(), whatever the arguments
     const { wire, WebSocket, headers, maxMessageBytes, presenceState } = normalizeOptions(options);
     if (url !== null && url !== undefined && typeof url !== "string") invalid("url", "a ws:// or wss:// URL string, or null", url);
     if (!WebSocket && !defaultWebSocket()) {
@@ -210,12 +209,9 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         "no WebSocket implementation is available: on Node 20 run `npm install ws` (or start node with --experimental-websocket), or pass options.WebSocket",
       );
     }
-    if ((wire.reliable || wire.presence) && !core.RELIABILITY) {
-      throw new MetaChannelError(
-        "NOT_SUPPORTED",
-        `options.${wire.reliable ? "reliable" : "presence"}: reliable delivery and presence are not in the lite core; load the full one (ready() without { core: "lite" })`,
-      );
-    }
+    // Reliable delivery and presence run on the full core (loaded on demand), the rest on the plain one.
+    const core = requireCore("new Channel()", wire.reliable || wire.presence);
+    installEvents(core);
     if (typeof url === "string") {
       const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);

@@ -14,7 +14,7 @@
 import { Channel } from "./channel.js";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { ready } from "./loader.js";
+import { readyFor } from "./loader.js";
 import { normalizeOptions } from "./options.js";
 import { RouteHub, type Deliver } from "./route-hub.js";
 import type { ChannelOptions, ChatClientEvents, ChatClientOptions, ChatEvent } from "./types.js";
@@ -167,7 +167,7 @@ export class ChatClient {
     }
     if (!this.#connecting) {
       const gen = ++this.#gen;
-      const attempt: Promise<Channel> = ready().then(
+      const attempt: Promise<Channel> = readyFor(this.#channelOptions).then(
         () => {
           if (this.#connecting === attempt) this.#connecting = null;
           if (gen !== this.#gen || this.#disposed) throw new MetaChannelError("CLOSED", "connect(): disconnect() was called while connecting");

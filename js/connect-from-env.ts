@@ -3,7 +3,7 @@
 // and connects, or fails with a message that says what to do.
 import { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { ready } from "./loader.js";
+import { readyFor } from "./loader.js";
 import type { ConnectFromEnvOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export const DEFAULT_ENV = "WEBSOCKET_URL";
@@ -32,7 +32,7 @@ export async function connectFromEnv<M extends MessageMap<M> = UntypedMessages>(
   if (!value) {
     throw new MetaChannelError("INVALID_URL", `${env} is not set; a metapage container gets it injected, or set it to a ws:// URL`, { env });
   }
-  await ready();
+  await readyFor(channelOptions);
   try {
     return new Channel<M>(value, channelOptions);
   } catch (err) {

@@ -3,6 +3,12 @@
 
 /** The output format being built ("esm", "cjs", "iife"): a constant esbuild substitutes. */
 declare const __MC_FORMAT__: "esm" | "cjs" | "iife";
+/**
+ * False in metachannel.files.mjs, the ES module build for bundlers that copy the .wasm files
+ * (webpack, through its "webpack" export condition): it has no base64 fallback chunk for them
+ * to write into the output.
+ */
+declare const __MC_FALLBACK__: boolean;
 /** package.json's version, substituted by esbuild. */
 declare const __MC_VERSION__: string;
 /** CommonJS only (the cjs build): this file's folder. */

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { Channel } from "./channel.js";
-import { ready } from "./loader.js";
+import { readyFor } from "./loader.js";
 import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export { ready, isSupported } from "./loader.js";
@@ -16,6 +16,8 @@ export { Channel } from "./channel.js";
 export { MetaChannelError, type ErrorCode } from "./errors.js";
 /** @internal INVALID_ARGUMENT naming the field, for metachannel/store and metachannel/react */
 export { invalid as _invalid } from "./errors.js";
+/** @internal ready() for a Channel with these options (the full core when they ask for reliable or presence), for metachannel/store */
+export { readyFor as _readyFor } from "./loader.js";
 /** @internal wasm heap size, for leak tests */
 export { memoryBytes as _memoryBytes } from "./loader.js";
 /** @internal metachannel/inline */
@@ -66,13 +68,14 @@ export type {
 export const version: string = __MC_VERSION__;
 
 /**
- * Awaits ready() and returns a Channel that is connecting to `url` (it does not wait for open:
+ * Awaits ready() (and the full core, loaded once on first use, when `options` ask for
+ * `reliable` or `presence`) and returns a Channel that is connecting to `url` (it does not wait for open:
  * use `channel.opened()` or the "open" event). `M` declares the channel's messages (see
  * {@link MessageMap}); without it everything is `any`.
  *
  * @public
  */
 export async function connect<M extends MessageMap<M> = UntypedMessages>(url: string, options?: ChannelOptions): Promise<Channel<M>> {
-  await ready();
+  await readyFor(options);
   return new Channel<M>(url, options);
 }

@@ -9,6 +9,7 @@ import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
+import { wantsFullCore } from "./options.js";
 import type { ReadyOptions } from "./types.js";
 import { messageOf } from "./util.js";
 
@@ -30,10 +31,20 @@ const PATH_MODULE = "node:path";
 const scriptUrl =
   __MC_FORMAT__ === "iife" && typeof document !== "undefined" && document.currentScript ? (document.currentScript as HTMLScriptElement).src : null;
 
-let readyPromise: Promise<void> | null = null;
-let core: CoreModule | null = null;
-/** The core the first ready() asked for (loaded or loading). */
-let loadedCore: "full" | "lite" = "full";
+/**
+ * The two slots a core can fill. "plain": what a Channel without `reliable` or `presence` runs
+ * on (metachannel-lite.wasm, loaded by ready()). "full": what a Channel with them runs on
+ * (metachannel.wasm, loaded on demand by connect() or by ready({ core: "full" })). A full core
+ * fills both slots when it is the first to load (inline builds, a full wasmBinary, locateFile
+ * answering metachannel.wasm for either name).
+ */
+type Slot = "plain" | "full";
+const cores: Record<Slot, CoreModule | null> = { plain: null, full: null };
+const loads: Record<Slot, Promise<void> | null> = { plain: null, full: null };
+/** locateFile and wasmBinary of the first ready() that gave them: on-demand loads use them too. */
+let given: Pick<ReadyOptions, "locateFile" | "wasmBinary"> = {};
+/** True once wasmBinary turned out to hold the lite core: the full core then comes from a file. */
+let givenIsLite = false;
 /** Set by the inline entry (metachannel/inline): the wasm bytes carried in the JS. */
 let inlineWasm: Uint8Array | null = null;
 
@@ -45,17 +56,21 @@ export function adoptInlineWasm(base64: string): void {
   inlineWasm = decodeBase64(base64);
 }
 
-/** The wasm module, or null before ready() has resolved. @internal */
-export function getCore(): CoreModule | null {
-  return core;
-}
-
-/** The wasm module; throws NOT_READY before ready() has resolved. @internal */
-export function requireCore(what: string): CoreModule {
-  if (!core) {
-    throw new MetaChannelError("NOT_READY", `${what} needs the wasm core: call \`await ready()\` (or use \`await connect(url)\`) first`);
+/**
+ * The wasm module a Channel runs on: the full core when it needs reliable delivery or presence,
+ * else the plain one (or the full one if only that is loaded). Throws NOT_READY before ready()
+ * has resolved, and for `reliability` while only the plain core is loaded. @internal
+ */
+export function requireCore(what: string, reliability = false): CoreModule {
+  const core = reliability ? cores.full : (cores.plain ?? cores.full);
+  if (core) return core;
+  if (reliability && cores.plain) {
+    throw new MetaChannelError(
+      "NOT_READY",
+      `${what} with reliable or presence needs the full core, which is loaded on demand: use \`await connect(url, options)\` (it loads it), or call \`await ready({ core: "full" })\` first`,
+    );
   }
-  return core;
+  throw new MetaChannelError("NOT_READY", `${what} needs the wasm core: call \`await ready()\` (or use \`await connect(url)\`) first`);
 }
 
 /**
@@ -81,15 +96,16 @@ function defaultWasmUrl(name: WasmName): string {
  * (Bundlers that copy the file rewrite the URL; unbundled, the module is metachannel.mjs.)
  */
 function bundledWithoutWasm(url: string, name: WasmName): boolean {
-  if (__MC_FORMAT__ !== "esm") return false;
+  if (__MC_FORMAT__ !== "esm" || !__MC_FALLBACK__) return false; // metachannel.files.mjs: bundlers that copy the files
   const here = new URL(import.meta.url);
   return !here.pathname.endsWith("/metachannel.mjs") && new URL(name, here).href === url;
 }
 
 function loadFailed(where: string, why: string, cause?: unknown): MetaChannelError {
+  const file = where.includes(LITE_WASM_NAME) ? LITE_WASM_NAME : WASM_NAME;
   return new MetaChannelError(
     "LOAD_FAILED",
-    `could not load the metachannel wasm from ${where}: ${why}. Serve dist/metachannel.wasm and point to it with ` +
+    `could not load the metachannel wasm from ${where}: ${why}. Serve dist/${file} and point to it with ` +
       'ready({ locateFile: (name) => "/path/to/" + name }), or pass ready({ wasmBinary }) ' +
       '(bundlers: see "Install" in the README)',
     cause === undefined ? undefined : { cause: messageOf(cause) },
@@ -174,7 +190,7 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
     // An app bundled by a tool that did not copy the file (esbuild, Rollup), or a server that
     // does not serve it: the ES module build falls back to the copy in metachannel-wasm.mjs, a
     // chunk the bundler loads only now. The script-tag build has no such chunk.
-    if (__MC_FORMAT__ === "esm") {
+    if (__MC_FORMAT__ === "esm" && __MC_FALLBACK__) {
       const mod = await import("./metachannel-wasm.mjs").catch(() => {
         throw err;
       });
@@ -207,10 +223,13 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
  * Rejects with MetaChannelError LOAD_FAILED when the wasm cannot be fetched, compiled or
  * instantiated (the message names the URL and what to do).
  *
- * One core per page or process: a later call naming a different `core` than the one already
- * loaded or loading (by an earlier `ready()`, `connect()` or `bindMetaframe()`, which load
- * "full") throws INVALID_ARGUMENT; call `ready({ core: "lite" })` before anything else. The
- * inline builds carry only the full core and accept either name.
+ * Plain by default: ready() (or `core: "lite"`, the same) loads the plain core,
+ * metachannel-lite.wasm. Reliable delivery and presence live in the full core,
+ * metachannel.wasm, which `connect()` (and the clients that make their own Channel) load the
+ * first time a Channel asks for them; `ready({ core: "full" })` preloads it, and is needed
+ * before a synchronous `new Channel(url, { reliable: true })`. Both cores can be loaded at once:
+ * each Channel runs on the one it needs. The inline builds carry only the full core and use it
+ * for both.
  *
  * @public
  */
@@ -221,30 +240,43 @@ export function ready(options: ReadyOptions = {}): Promise<void> {
   }
   const { locateFile, wasmBinary, core: which } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown };
   if (which !== undefined && which !== "full" && which !== "lite") invalid("options.core", '"full" or "lite"', which);
-  if (readyPromise) {
-    if (which !== undefined && which !== loadedCore && !inlineWasm) {
-      throw new MetaChannelError(
-        "INVALID_ARGUMENT",
-        `ready({ core: "${which}" }): the "${loadedCore}" core is already ${core ? "loaded" : "loading"} (by an earlier ready(), connect() or bindMetaframe()); one core per page: call ready({ core: "${which}" }) before anything else`,
-        { field: "core" },
-      );
-    }
-    return readyPromise;
-  }
   if (locateFile !== undefined && typeof locateFile !== "function") invalid("options.locateFile", "a function (name) => url", locateFile);
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
-  loadedCore = which ?? "full";
-  readyPromise = load(options);
-  readyPromise.catch(() => {
-    readyPromise = null;
+  if (!loads.plain && !loads.full) given = { locateFile: options.locateFile, wasmBinary: options.wasmBinary };
+  const slot: Slot = which === "full" ? "full" : "plain";
+  // Either core runs plain channels: one loaded or loading serves ready().
+  // The inline builds carry one (full) core: a load of either slot fills both.
+  const pending = slot === "plain" || (inlineWasm && !given.locateFile) ? (loads.plain ?? loads.full) : loads.full;
+  if (pending) return pending;
+  const promise = load(slot);
+  loads[slot] = promise;
+  promise.catch(() => {
+    if (loads[slot] === promise) loads[slot] = null;
   });
-  return readyPromise;
+  return promise;
 }
 
-async function load({ locateFile, wasmBinary, core: which }: ReadyOptions): Promise<void> {
-  const source = await wasmBytes({ locateFile, wasmBinary, core: which } as ReadyOptions);
+/** ready() for a Channel with these options: the full core when they ask for reliable or presence. @internal */
+export function readyFor(options: unknown): Promise<void> {
+  return ready(wantsFullCore(options) ? { core: "full" } : {});
+}
+
+/** Fetches (or reads), compiles and starts the core of `slot`, and fills the slots it can serve. */
+async function load(slot: Slot): Promise<void> {
+  const wasmBinary = slot === "full" && givenIsLite ? undefined : given.wasmBinary;
+  let source: WasmSource;
+  try {
+    source = await wasmBytes({ locateFile: given.locateFile, wasmBinary, core: slot === "plain" ? "lite" : "full" });
+  } catch (err) {
+    // A page that copies or serves only metachannel.wasm (what the package shipped alone
+    // before the plain core was split out) keeps working: the full core runs plain channels.
+    if (slot === "full") throw err;
+    source = await wasmBytes({ locateFile: given.locateFile, core: "full" }).catch(() => {
+      throw err;
+    });
+  }
   const wasmModule = await compile(source);
   await loadNodeWebSocket();
   const instance = await new Promise<CoreModule>((resolve, reject) => {
@@ -266,8 +298,16 @@ async function load({ locateFile, wasmBinary, core: which }: ReadyOptions): Prom
       `the module's vocabulary (digest ${instance.VOCABULARY_DIGEST}) is not this package's (${VOCABULARY_DIGEST}): metachannel.wasm and the JS come from two builds; serve the wasm of this version`,
     );
   }
+  if (slot === "full" && !instance.RELIABILITY) {
+    throw loadFailed(source.where, "it holds the lite core (no reliable delivery, no presence), where metachannel.wasm was expected");
+  }
   installSocketFactory(instance);
-  core = instance;
+  if (slot === "plain" && !instance.RELIABILITY && wasmBinary) givenIsLite = true;
+  if (instance.RELIABILITY && !cores.full) {
+    cores.full = instance;
+    if (slot === "plain") loads.full = loads.plain;
+  }
+  if (!cores.plain) cores.plain = instance;
 }
 
 /**
@@ -275,7 +315,8 @@ async function load({ locateFile, wasmBinary, core: which }: ReadyOptions): Prom
  * @internal
  */
 export function memoryBytes(): number {
-  return core ? core.mc.memoryBytes() : 0;
+  const { plain, full } = cores;
+  return (plain ? plain.mc.memoryBytes() : 0) + (full && full !== plain ? full.mc.memoryBytes() : 0);
 }
 
 /**

@@ -230,3 +230,13 @@ export function normalizeOptions(input: unknown, extraKeys: readonly string[] = 
 
   return { wire, WebSocket: options.WebSocket, headers, maxMessageBytes: wire.maxMessageBytes, presenceState };
 }
+
+/**
+ * Whether these Channel options ask for reliable delivery or presence (what the full core
+ * holds). Loose on purpose: invalid options are reported by the Channel itself. @internal
+ */
+export function wantsFullCore(options: unknown): boolean {
+  if (!plainObject(options)) return false;
+  const on = (v: unknown) => v !== undefined && v !== false && v !== null;
+  return on(options.reliable) || on(options.presence);
+}

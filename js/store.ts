@@ -26,8 +26,8 @@ import {
   type State,
   type UntypedMessages,
   _invalid as invalid,
+  _readyFor as readyFor,
   bindMetaframe,
-  ready,
 } from "./index.js";
 
 /**
@@ -267,7 +267,7 @@ export function channelStore<M extends MessageMap<M> = UntypedMessages>(url: str
   const [enabled, rest] = splitEnabled(options, "channelStore(url, options)");
   if (url !== null && url !== undefined && typeof url !== "string") invalid("channelStore(url)", "a ws:// or wss:// URL, or null", url);
   const active = enabled && !!url;
-  return makeStore<M>(active ? `url ${url} ${optionsKey(rest)}` : null, () => ready().then(() => new Channel<any>(url!, rest)));
+  return makeStore<M>(active ? `url ${url} ${optionsKey(rest)}` : null, () => readyFor(rest).then(() => new Channel<any>(url!, rest)));
 }
 
 let pageClient: MetaframeClient | null = null;

@@ -8,18 +8,21 @@ import type { State } from "./vocabulary.js";
 export interface ReadyOptions {
   /**
    * Where to fetch the .wasm from (a URL; in Node also a file path): called with the name of
-   * the file the package ships, "metachannel.wasm" (or "metachannel-lite.wasm" with
-   * `core: "lite"`), in every environment. Default: next to the script (bundlers that follow
+   * the file the package ships, in every environment: "metachannel-lite.wasm" for the plain
+   * core, "metachannel.wasm" for the full one (also tried for the plain core when the first
+   * cannot be loaded, so a page that serves only metachannel.wasm keeps working). Default: next to the script (bundlers that follow
    * `new URL(…, import.meta.url)` copy it for you).
    */
   locateFile?(name: string): string;
   /** The .wasm bytes, if you already have them (no fetch, no file read). */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
-   * Which core to load. "full" (default): everything. "lite": metachannel-lite.wasm, less than
-   * half the download (a 23 KB gzip wasm instead of 55 KB), without reliable delivery and presence:
-   * a Channel with `reliable` or `presence` then throws NOT_SUPPORTED. The inline builds carry
-   * the full core and use it either way.
+   * Which core to load. Default (or "lite", the same): the plain core, metachannel-lite.wasm
+   * (23 KB gzip), everything but reliable delivery and presence. "full": metachannel.wasm
+   * (55 KB gzip) as well, to preload it: `connect()` loads it on demand the first time a Channel
+   * asks for `reliable` or `presence`, and a synchronous `new Channel()` that asks for them
+   * needs it loaded first (else NOT_READY). The inline builds carry the full core and use it
+   * either way.
    */
   core?: "full" | "lite";
 }

@@ -95,11 +95,26 @@ export async function build() {
     ? 'const require = typeof process === "object" && process.versions && process.versions.node ? (await import("node:module")).createRequire(import.meta.url) : undefined;\n' +
       'const __dirname = require ? require("node:path").dirname(require("node:url").fileURLToPath(import.meta.url)) : "";'
     : "";
-  const define = (format) => ({ __MC_FORMAT__: JSON.stringify(format), __MC_VERSION__: JSON.stringify(pkg.version) });
+  const define = (format, fallback = true) => ({
+    __MC_FORMAT__: JSON.stringify(format),
+    __MC_FALLBACK__: String(fallback),
+    __MC_VERSION__: JSON.stringify(pkg.version),
+  });
   const quiet = { "empty-import-meta": "silent" };
   const outputs = [
     // The fallback chunk stays a file of its own beside metachannel.mjs.
     { entryPoints: [main], format: "esm", platform: "neutral", outfile: "metachannel.mjs", banner: { js: esmBanner }, plugins: [wasmChunk(true)] },
+    // The same without the fallback chunk, for webpack (the "webpack" export condition), which
+    // copies the .wasm files.
+    {
+      entryPoints: [main],
+      format: "esm",
+      platform: "neutral",
+      outfile: "metachannel.files.mjs",
+      banner: { js: esmBanner },
+      plugins: [wasmChunk(true)],
+      fallback: false,
+    },
     { entryPoints: [main], format: "cjs", platform: "node", outfile: "metachannel.cjs", logOverride: quiet, plugins: [wasmChunk(false)] },
     {
       entryPoints: [main],
@@ -113,6 +128,17 @@ export async function build() {
     },
   ];
   if (!debug) {
+    // The channel alone for the script tag (js/core.ts): a plain page's JS without the clients.
+    outputs.push({
+      entryPoints: [path.join(root, "js/core.ts")],
+      format: "iife",
+      platform: "browser",
+      globalName: "MetaChannel",
+      outfile: "metachannel.core.js",
+      minify: true,
+      logOverride: quiet,
+      plugins: [wasmChunk(false)],
+    });
     outputs.push({
       entryPoints: [inline],
       format: "iife",
@@ -142,7 +168,9 @@ export async function build() {
     }
   }
   await Promise.all(
-    outputs.map(({ outfile, format, ...rest }) => esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format) })),
+    outputs.map(({ outfile, format, fallback, ...rest }) =>
+      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback) }),
+    ),
   );
   if (!debug) {
     // metachannel/inline for bundlers and CDNs: the main build plus the wasm from the chunk

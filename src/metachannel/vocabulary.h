@@ -29,9 +29,10 @@
 // comes with the core's "lost" event); they are here so that one list names every code.
 #define MC_ERROR_CODES(X)                                                                                              \
   X(None, "", "")                                                                                                      \
-  X(NotReady, "NOT_READY", "a Channel was constructed before `ready()` resolved")                                      \
-  X(NotSupported, "NOT_SUPPORTED",                                                                                     \
-    "no WebSocket implementation (Node 20 without `ws`); `reliable`/`presence` with the lite core")                    \
+  X(NotReady, "NOT_READY",                                                                                             \
+    "a Channel was constructed before `ready()` resolved, or with `reliable`/`presence` before "                       \
+    "`ready({ core: \"full\" })` (`await connect()` loads it)")                                                        \
+  X(NotSupported, "NOT_SUPPORTED", "no WebSocket implementation (Node 20 without `ws`)")                               \
   X(InvalidUrl, "INVALID_URL", "not a `ws://`/`wss://` URL (scheme, host, port, spaces, fragment)")                    \
   X(InvalidArgument, "INVALID_ARGUMENT", "a bad option or argument; the message names the field and what is allowed")  \
   X(InvalidJson, "INVALID_JSON", "`send()` of a value with no JSON form (cycles, BigInt, functions)")                  \

@@ -1,4 +1,4 @@
-// Loading the wasm in Chromium: locateFile gets the name the package ships, a wasm that cannot
+// Loading the wasm in Chromium (on-demand.test.js: the full core loaded on first use): locateFile gets the name the package ships, a wasm that cannot
 // be loaded is LOAD_FAILED (not an abort), and the inline script works with no .wasm at all.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -30,7 +30,7 @@ async function open(name, script, body) {
   return { page, wasm, result: await page.evaluate(() => window.result) };
 }
 
-test('locateFile is called with "metachannel.wasm" in the browser too', async () => {
+test('locateFile is called with "metachannel-lite.wasm" (the plain core) in the browser too', async () => {
   const { page, result } = await open(
     "loading-locate",
     "metachannel.js",
@@ -38,7 +38,7 @@ test('locateFile is called with "metachannel.wasm" in the browser too', async ()
      MetaChannel.ready({ locateFile: (name) => { names.push(name); return "/dist/" + name; } })
        .then(() => { window.result = { names }; }, (e) => { window.result = { error: String(e) }; });`,
   );
-  assert.deepEqual(result, { names: ["metachannel.wasm"] });
+  assert.deepEqual(result, { names: ["metachannel-lite.wasm"] });
   h.assertNoErrors(page);
 });
 
@@ -56,7 +56,7 @@ test("a wasm that is not there: ready() rejects with LOAD_FAILED naming the URL;
   );
   assert.equal(result.first.code, "LOAD_FAILED");
   assert.equal(result.first.isError, true);
-  assert.match(result.first.message, /\/nope\/metachannel\.wasm: the server answered HTTP 404/);
+  assert.match(result.first.message, /\/nope\/metachannel-lite\.wasm: the server answered HTTP 404/);
   assert.equal(result.second, "ok", "after a failure, ready() tries again");
   // The 404 itself is the browser's own console line; nothing else.
   h.assertNoErrors(page, [/status of 404/]);
@@ -81,7 +81,7 @@ test("the inline script (dist/metachannel.inline.js) loads no .wasm and round-tr
   h.assertNoErrors(page);
 });
 
-test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm alone; a channel works; reliable is NOT_SUPPORTED', async () => {
+test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm alone; a channel works; a synchronous presence Channel is NOT_READY', async () => {
   const { url } = await h.relay.createChannel();
   const { page, wasm, result } = await open(
     "loading-lite",
@@ -100,7 +100,7 @@ test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm 
        b.dispose();
      })().catch((e) => { window.result = { error: String(e) }; });`,
   );
-  assert.deepEqual(result, { text: "from the lite core", refused: "NOT_SUPPORTED" });
+  assert.deepEqual(result, { text: "from the lite core", refused: "NOT_READY" });
   assert.equal(wasm.length, 1, wasm.join(", "));
   assert.match(wasm[0], /\/dist\/metachannel-lite\.wasm$/);
   h.assertNoErrors(page);

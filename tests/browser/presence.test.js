@@ -9,7 +9,7 @@ import path from "node:path";
 import { startHarness, until, root } from "./harness.js";
 
 const mc = await import(path.join(root, "dist/metachannel.mjs"));
-await mc.ready();
+await mc.ready({ core: "full" });
 
 let h;
 before(async () => {
@@ -29,7 +29,7 @@ test("a page's reliable channel: meta.from/seq at the peer; presence joined, the
     const page = await h.newPage("presence");
     await page.goto(`${h.site.url}/script-tag.html`);
     const pageId = await page.evaluate(async (channelUrl) => {
-      await MetaChannel.ready();
+      await MetaChannel.ready({ core: "full" });
       const ch = new MetaChannel.Channel(channelUrl, { reliable: true, presence: { state: { who: "page" } } });
       window.presenceChannel = ch;
       await ch.opened();

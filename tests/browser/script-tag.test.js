@@ -47,7 +47,7 @@ test("script tag only: two channels connect and messages flow both ways; no cons
   await page.evaluate((u) => window.run(u), url);
   const tOpen = Date.now() - t0;
   await until(() => relay.clientCount(token) === 2, "two sockets at the relay");
-  assert.deepEqual(wasm, [{ url: `${site.url}/dist/metachannel.wasm`, status: 200, type: "application/wasm" }], "the .wasm found next to the script");
+  assert.deepEqual(wasm, [{ url: `${site.url}/dist/metachannel-lite.wasm`, status: 200, type: "application/wasm" }], "the plain core found next to the script");
 
   await page.evaluate(() => {
     window.say("alice", "hi Bob");

@@ -41,6 +41,14 @@ const root = path.resolve(here, "../..");
 const cache = path.join(root, ".cache/bundlers");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 const bin = (p) => path.join(cache, "node_modules", p);
+/**
+ * The bundlers whose output must hold no base64 copy of the wasm: webpack copies the files
+ * `new URL("./x.wasm", import.meta.url)` names and sets the "webpack" export condition, which
+ * resolves to metachannel.files.mjs (no fallback). Vite and Parcel copy the files too but set no
+ * condition that esbuild or Rollup do not (Rollup's nodeResolve sets "production" as Vite
+ * does), so they still write the fallback chunk, unused (docs/architecture.md).
+ */
+const COPY_TOOLS = ["webpack"];
 /** The first 8 bytes of every wasm module ("\0asm", version 1), in base64: marks the inline copy. */
 const WASM_BASE64_HEAD = "AGFzbQEAAAA";
 
@@ -484,6 +492,13 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   const outDir = path.join(dir, app.out);
   if (app.page) writeFileSync(path.join(outDir, app.page[0]), app.page[1]);
   bytes = outputBytes(outDir);
+  if (COPY_TOOLS.includes(app.tool) && !app.name.endsWith("-inline")) {
+    // These bundlers copy the .wasm files: the base64 fallback (metachannel-wasm.mjs, 160 KB)
+    // has no business in their output, where the page would never fetch it.
+    const named = (f) => f.replace(/ \d+$/, ""); // bytes.files: "<path> <bytes>"
+    const inline = bytes.files.filter((f) => /\.m?js \d+$/.test(f) && readFileSync(path.join(outDir, named(f)), "latin1").includes(WASM_BASE64_HEAD));
+    report(inline.length === 0, `${label}: the output holds no base64 copy of the wasm (only the .wasm files)`, `base64 wasm in: ${inline.join(", ")}`);
+  }
   const site = await serveStatic({ mounts: { "/": outDir } });
   try {
     pageUrl = `${site.url}/`;

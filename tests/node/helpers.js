@@ -1,6 +1,9 @@
 // Shared by the Node suites. Tests import the BUILT package (dist/), the way users do.
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import os from "node:os";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { exec } from "../tools.mjs";
 import { startRelay } from "../../js/relay/server.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -8,9 +11,17 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const flavor = process.env.MC_NODE_FLAVOR || "node20-ws";
 export const distDir = process.env.MC_DIST_DIR || path.join(root, "dist");
 
+/** Runs `source` (an ES module) in a fresh process with this process's node and flags; resolves { code, signal, stdout, stderr, ms }. */
+export function runScript(source, { env = {}, timeoutMs = 15000 } = {}) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "mc-script-")), "script.mjs");
+  writeFileSync(file, source);
+  return exec(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), file], { env, timeoutMs });
+}
+
 export const mc = await import(path.join(distDir, "metachannel.mjs"));
-// MC_CORE=lite: the lite core (scripts/test.mjs runs some suites with it).
-await mc.ready(process.env.MC_CORE === "lite" ? { core: "lite" } : {});
+// The full core, preloaded, so that the suites can make reliable channels synchronously.
+// MC_CORE=lite: only the plain core (what ready() loads; scripts/test.mjs runs some suites so).
+await mc.ready(process.env.MC_CORE === "lite" ? {} : { core: "full" });
 
 /** A relay for one test; closed by the returned dispose (use with t.after). */
 export async function relayFor(t, options = {}) {

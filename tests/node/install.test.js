@@ -9,17 +9,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { exec, rawPeer } from "../tools.mjs";
-import { mc, distDir, relayFor, channelFor, waitFor, sleep } from "./helpers.js";
+import { rawPeer } from "../tools.mjs";
+import { mc, distDir, relayFor, channelFor, waitFor, sleep, runScript } from "./helpers.js";
 
 const dist = path.join(distDir, "metachannel.mjs");
-
-/** Runs `source` (an ES module) with this process's node and flags; resolves { code, signal, stdout, stderr, ms }. */
-function runScript(source, { env = {}, timeoutMs = 15000 } = {}) {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "mc-install-")), "script.mjs");
-  writeFileSync(file, source);
-  return exec(process.execPath, [...process.execArgv.filter((a) => !a.startsWith("--test")), file], { env, timeoutMs });
-}
 
 async function rawPeerFor(t, url) {
   const peer = await rawPeer(url);
@@ -164,7 +157,8 @@ test("LOAD_FAILED: a wasm URL that answers 404", async (t) => {
   const { first, again, stderr } = await loadWith(t, `{ locateFile: (name) => ${JSON.stringify(`${base}/assets/`)} + name }`);
   assert.equal(first.isError, true);
   assert.equal(first.code, "LOAD_FAILED");
-  assert.match(first.message, /\/assets\/metachannel\.wasm: the server answered HTTP 404/);
+  assert.match(first.message, /\/assets\/metachannel-lite\.wasm: the server answered HTTP 404/);
+  assert.match(first.message, /Serve dist\/metachannel-lite\.wasm/);
   assert.match(first.message, /locateFile/);
   assert.equal(again.code, "LOAD_FAILED", "a failed ready() can be retried (and fails the same way)");
   assert.equal(stderr, "", "nothing printed by the glue");
@@ -224,7 +218,7 @@ test("LOAD_FAILED: a wasm whose vocabulary (states, error codes, options) is not
   assert.match(other.first.message, /vocabulary .* is not this package's .*two builds/);
 });
 
-test("locateFile is called with the name the package ships", async () => {
+test("locateFile is called with the name of the file the package ships for the plain core", async () => {
   const r = await runScript(
     `import { ready } from ${JSON.stringify(dist)};
      const names = [];
@@ -232,7 +226,7 @@ test("locateFile is called with the name the package ships", async () => {
      console.log(JSON.stringify(names));`,
   );
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), ["metachannel.wasm"]);
+  assert.deepEqual(JSON.parse(r.stdout), ["metachannel-lite.wasm"]);
 });
 
 // ------------------------------------------------------------------------------ headers, constructors

@@ -58,7 +58,7 @@ test("presence: a peer whose process is killed (SIGKILL) is gone after the timeo
   await a.opened();
   const script = `
     const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
-    await mc.ready();
+    await mc.ready({ core: "full" });
     const ch = new mc.Channel(${JSON.stringify(url)}, { presence: { state: { who: "child" }, renewMs: 500 } });
     await ch.opened();
     console.log(ch.id);

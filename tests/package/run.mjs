@@ -58,6 +58,7 @@ async function main() {
       const need = [
         "package.json",
         "dist/metachannel.mjs",
+        "dist/metachannel.files.mjs",
         "dist/metachannel.cjs",
         "dist/metachannel.js",
         "dist/metachannel.wasm",
@@ -93,7 +94,10 @@ async function main() {
     // The wasm ships four ways (the file, the base64 fallback chunk, the CommonJS and script-tag
     // inline builds); reliable delivery's nlohmann/json parser and serializer tripled it (42 ->
     // 135 KB), so the bound went from 300 to 500 kB with it. Shrinking the wasm is the size issue's.
-    check("the tarball is small (< 500 kB packed)", () => (info.size < 500 * 1024 ? true : `${info.size} bytes`));
+    // metachannel.files.mjs (the ES module build without the fallback, for webpack) and
+    // metachannel.core.js (the script tag's channel alone) add about 60 kB packed: 560 kB.
+    // (A wrapper module sharing one file with metachannel.mjs would take 40 kB of that back.)
+    check("the tarball is small (< 560 kB packed)", () => (info.size < 560 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");
@@ -147,7 +151,7 @@ async function main() {
     const lite = await exec(process.execPath, ["lite.mjs"], { cwd: project, timeoutMs: 60000 });
     report(
       lite.code === 0 && lastJsonLine(lite.stdout)?.ok === true,
-      'ready({ core: "lite" }) from the tarball: metachannel-lite.wasm, a message exchanged, reliable refused (NOT_SUPPORTED)',
+      'ready({ core: "lite" }) from the tarball: metachannel-lite.wasm, a message exchanged, a synchronous reliable Channel NOT_READY, connect(url, { reliable: true }) loads metachannel.wasm once and works',
       `exit ${lite.code}\n${lite.stdout}\n${lite.stderr}`,
     );
 

@@ -1,0 +1,144 @@
+// Plain by default, reliable on demand, in Chromium from the script tag (issue 21): a plain
+// page fetches the plain core only (its total printed); a reliable channel opened later fetches
+// the full core exactly once, even for channels racing for it, and round-trips reliable messages
+// and presence with a Node peer; the full core missing (404) rejects that connect() with
+// LOAD_FAILED naming the URL while the plain channels stay open.
+// Run: node --test tests/browser/on-demand.test.js   (after npm run build)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { startHarness, until, resultsDir, root } from "./harness.js";
+
+let h;
+/** The package in Node (the peer), with the full core for its reliable channel. */
+let mc;
+before(async () => {
+  [h, mc] = await Promise.all([startHarness(), import(path.join(root, "dist/metachannel.mjs"))]);
+  await mc.ready({ core: "full" });
+});
+after(() => h?.close());
+
+const gzipKB = (file) => gzipSync(readFileSync(path.join(root, "dist", file)), { level: 9 }).length / 1000;
+
+/** A page with the script tag (`script`: a file in dist/) and nothing else; every request under /dist/ recorded. */
+async function scriptTagPage(name, script = "metachannel.js") {
+  writeFileSync(
+    path.join(resultsDir, `${name}.html`),
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/dist/${script}"></script>`,
+  );
+  const page = await h.newPage(name);
+  const fetched = [];
+  page.on("request", (r) => {
+    const { pathname } = new URL(r.url());
+    if (pathname.startsWith("/dist/") || pathname.startsWith("/nope/")) fetched.push(pathname);
+  });
+  await page.goto(`${h.site.url}/test-results/${name}.html`);
+  return { page, fetched };
+}
+
+/** In the page: two plain channels on `url`, a message between them. */
+async function openPlain(url) {
+  const a = await MetaChannel.connect(url);
+  const b = await MetaChannel.connect(url);
+  await Promise.all([a.opened(), b.opened()]);
+  window.plain = { a, b };
+  const got = new Promise((resolve) => b.onMessage("plain", (m) => resolve(m.n)));
+  a.send({ type: "plain", n: 1 });
+  return got;
+}
+
+test("a plain page fetches only the plain core; its first reliable channels fetch the full core once and round-trip reliable messages and presence with a Node peer", async (t) => {
+  const { url } = await h.relay.createChannel();
+  const { page, fetched } = await scriptTagPage("on-demand");
+  assert.equal(await page.evaluate(openPlain, url), 1);
+  assert.deepEqual(fetched, ["/dist/metachannel.js", "/dist/metachannel-lite.wasm"], "a plain page: no full core");
+  const plainKB = gzipKB("metachannel.js") + gzipKB("metachannel-lite.wasm");
+  console.log(
+    `script tag, plain connect(): metachannel.js ${gzipKB("metachannel.js").toFixed(1)} + metachannel-lite.wasm ${gzipKB("metachannel-lite.wasm").toFixed(1)} = ${plainKB.toFixed(1)} KB gzip`,
+  );
+
+  const peer = await mc.connect(url, { reliable: true, presence: { state: { who: "node" } } });
+  t.after(() => peer.dispose());
+  const fromPage = new Promise((resolve) => peer.onMessage("rel", (m, meta) => resolve({ n: m.n, from: meta.from, seq: meta.seq })));
+  await peer.opened();
+  // Two reliable channels racing to load the full core, one with presence; a plain one at once.
+  const page1 = await page.evaluate(async (url) => {
+    const started = performance.now();
+    const [r1, r2, p] = await Promise.all([
+      MetaChannel.connect(url, { reliable: true, presence: { state: { who: "page" } } }),
+      MetaChannel.connect(url, { reliable: true }),
+      MetaChannel.connect(url),
+    ]);
+    await Promise.all([r1.opened(), r2.opened(), p.opened()]);
+    const loadMs = performance.now() - started;
+    window.rel = { r1, r2, p };
+    window.fromNode = new Promise((resolve) => r2.onMessage("rel", (m, meta) => meta.from !== r1.id && resolve(m.n)));
+    r1.send({ type: "rel", n: 41 });
+    return { loadMs, states: [r1.state, r2.state, p.state] };
+  }, url);
+  assert.deepEqual(page1.states, ["open", "open", "open"]);
+  console.log(`first reliable connect() to open, full core fetched on demand: ${page1.loadMs.toFixed(0)} ms`);
+  const got = await fromPage;
+  assert.equal(got.n, 41);
+  assert.ok(got.from && got.seq >= 1, `meta ${JSON.stringify(got)}`);
+  peer.send({ type: "rel", n: 42 });
+  assert.equal(await page.evaluate(() => window.fromNode), 42);
+  await until(() => [...peer.presence.values()].some((s) => s?.who === "page"), "the page in the Node peer's presence");
+  await page.waitForFunction(() => [...window.rel.r1.presence.values()].some((s) => s?.who === "node"), null, { timeout: 10000 });
+  assert.equal(await page.evaluate(openPlain, url), 1, "plain channels still work");
+  assert.deepEqual(fetched, ["/dist/metachannel.js", "/dist/metachannel-lite.wasm", "/dist/metachannel.wasm"], "the full core fetched once");
+  console.log(`script tag with reliable + presence: ${(plainKB + gzipKB("metachannel.wasm")).toFixed(1)} KB gzip`);
+  h.assertNoErrors(page);
+});
+
+test("the full core 404: that connect() rejects LOAD_FAILED naming the URL; plain channels already open are untouched", async () => {
+  const { url } = await h.relay.createChannel();
+  const { page, fetched } = await scriptTagPage("on-demand-404");
+  await page.evaluate(() => MetaChannel.ready({ locateFile: (name) => (name === "metachannel.wasm" ? "/nope/metachannel.wasm" : `/dist/${name}`) }));
+  assert.equal(await page.evaluate(openPlain, url), 1);
+  const result = await page.evaluate(async (url) => {
+    const settled = await Promise.allSettled([MetaChannel.connect(url, { reliable: true }), MetaChannel.connect(url, { presence: true })]);
+    const { a, b } = window.plain;
+    const got = new Promise((resolve) => b.onMessage("after", (m) => resolve(m.n)));
+    a.send({ type: "after", n: 2 });
+    return {
+      settled: settled.map((s) => s.status === "rejected" && { code: s.reason.code, message: s.reason.message }),
+      states: [a.state, b.state],
+      n: await got,
+    };
+  }, url);
+  for (const s of result.settled) {
+    assert.equal(s.code, "LOAD_FAILED");
+    assert.match(s.message, /\/nope\/metachannel\.wasm: the server answered HTTP 404/);
+  }
+  assert.deepEqual(result.states, ["open", "open"]);
+  assert.equal(result.n, 2);
+  assert.deepEqual(fetched, ["/dist/metachannel.js", "/dist/metachannel-lite.wasm", "/nope/metachannel.wasm"], "one failed fetch for two racing connects");
+  h.assertNoErrors(page, [/status of 404/]);
+});
+
+test("metachannel.core.js (the channel alone): a plain page fetches it and the plain core, nothing else; a reliable channel then works from it too", async () => {
+  const { url } = await h.relay.createChannel();
+  const { page, fetched } = await scriptTagPage("on-demand-core", "metachannel.core.js");
+  assert.deepEqual(await page.evaluate(() => ["ChatClient", "LiveDataClient", "MetaframeClient", "connect", "Channel"].filter((k) => k in MetaChannel)), [
+    "connect",
+    "Channel",
+  ]);
+  assert.equal(await page.evaluate(openPlain, url), 1);
+  assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm"]);
+  const plainKB = gzipKB("metachannel.core.js") + gzipKB("metachannel-lite.wasm");
+  console.log(
+    `script tag metachannel.core.js, plain connect(): ${gzipKB("metachannel.core.js").toFixed(1)} + ${gzipKB("metachannel-lite.wasm").toFixed(1)} = ${plainKB.toFixed(1)} KB gzip`,
+  );
+  const state = await page.evaluate(async (url) => {
+    const r = await MetaChannel.connect(url, { reliable: true, presence: true });
+    await r.opened();
+    return r.state;
+  }, url);
+  assert.equal(state, "open");
+  assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm", "/dist/metachannel.wasm"]);
+  console.log(`metachannel.core.js with reliable + presence: ${(plainKB + gzipKB("metachannel.wasm")).toFixed(1)} KB gzip`);
+  h.assertNoErrors(page);
+});
