@@ -50,8 +50,8 @@ function child() {
   process.on("message", async (cmd) => {
     if (cmd.cmd === "start") {
       mc = await import(path.join(cmd.distDir, "metachannel.mjs"));
-      await mc.ready();
       const reliable = cmd.mode === "reliable";
+      await mc.ready(reliable ? { core: "full" } : {}); // new Channel() with reliable needs the full core loaded
       for (let i = 0; i < cmd.count; i++) {
         const name = `${cmd.proc}-${i}`;
         const ch = new mc.Channel(cmd.url, {

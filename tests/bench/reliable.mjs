@@ -36,7 +36,7 @@ if (opt.client) {
 
 async function runClient(spec) {
   const mc = await import(path.join(spec.distDir, "metachannel.mjs"));
-  await mc.ready();
+  await mc.ready(spec.reliable ? { core: "full" } : {}); // new Channel() with reliable needs the full core loaded
   const ch = new mc.Channel(spec.url, { reliable: spec.reliable, reconnect: false, queue: { maxMessages: Infinity, maxBytes: Infinity } });
   await ch.opened();
   let got = 0;
