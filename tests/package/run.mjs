@@ -97,7 +97,9 @@ async function main() {
     // metachannel.files.mjs (the ES module build without the fallback, for webpack) and
     // metachannel.core.js (the script tag's channel alone) add about 60 kB packed: 560 kB.
     // (A wrapper module sharing one file with metachannel.mjs would take 40 kB of that back.)
-    check("the tarball is small (< 560 kB packed)", () => (info.size < 560 * 1024 ? true : `${info.size} bytes`));
+    // Many-peer reliability (the full wasm 121 -> 127 KB, shipped four ways) and the store and
+    // React builds with their types took it to 574 kB: 600 kB.
+    check("the tarball is small (< 600 kB packed)", () => (info.size < 600 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");
