@@ -12,6 +12,8 @@
 //                       fanout (only when named): tests/bench/fanout.mjs, N = 10, 50, 100 peers in
 //                       several processes on the dev relay, frames counted at the relay (issue 22);
 //                       --fanout-args "…" passes options on (e.g. "--n 100 --reconnect fast")
+//                       relay (only when named): tests/bench/relay-redis.mjs (npm run bench:relay),
+//                       deliveries/s for 1 relay, 1 relay + Redis, 3 relays + Redis, limits on
 //   --no-browser        skip the Chromium figures
 //   --clients a,b       only these clients (raw is always kept): raw,rws,party,mc
 //   --dist DIR          metachannel from DIR instead of dist/ (e.g. build/bench-profiling/dist)
@@ -67,8 +69,12 @@ const { values: opt } = parseArgs({
 
 const quick = opt.quick;
 const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
-const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable", "fanout"];
-const figures = new Set(opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => f !== "fanout" && !(f === "browser" && (quick || opt["no-browser"]))));
+const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable", "fanout", "relay"];
+/** Figures that run only when named with --only (each takes minutes and has its own script). */
+const ON_REQUEST = ["fanout", "relay"];
+const figures = new Set(
+  opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => !ON_REQUEST.includes(f) && !(f === "browser" && (quick || opt["no-browser"]))),
+);
 const CFG = quick
   ? {
       recvN: 60000,
@@ -889,6 +895,14 @@ async function main() {
     if (r.status !== 0) throw new Error(`tests/bench/fanout.mjs failed (${r.status ?? r.signal})`);
     reliableMd += `\n${r.stdout}`;
     results.fanout = r.stdout.trim();
+  }
+  if (need("relay")) {
+    log("relay: fan-out through 1 relay, 1 relay + Redis, 3 relays + Redis…");
+    const args = [path.join(here, "relay-redis.mjs"), ...(quick ? ["--quick"] : [])];
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (r.status !== 0) throw new Error(`tests/bench/relay-redis.mjs failed (${r.status ?? r.signal})`);
+    reliableMd += `\n${r.stdout}`;
+    results.relay = r.stdout.trim();
   }
   results.targets = targets(F);
   results.elapsedSeconds = (performance.now() - t0) / 1000;
