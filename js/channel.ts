@@ -4,7 +4,7 @@
 import type { CoreBridge, CoreModule } from "#core-glue";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid, type ErrorCode } from "./errors.js";
-import { requireCore } from "./loader.js";
+import { fullCore, loadFullCore, requireCore } from "./loader.js";
 import { normalizeOptions, jsonText } from "./options.js";
 import { defaultWebSocket } from "./platform.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
@@ -23,7 +23,7 @@ import type {
   UntypedMessages,
 } from "./types.js";
 import { describe, isObject, messageOf } from "./util.js";
-import { ERROR_CODES, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES } from "./vocabulary.js";
+import { ERROR_CODES, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES, type WireOptions } from "./vocabulary.js";
 
 const EVENTS: readonly string[] = ["open", "message", "close", "error", "reconnecting", "state", "presence"];
 
@@ -38,6 +38,43 @@ interface Sink {
   reconnecting(attempt: number, delayMs: number): void;
   lost(from: string, count: number, message: string): void;
   presence(json: string): void;
+}
+
+/**
+ * A Channel that needs the full core (reliable, presence) while only the plain one is loaded:
+ * the constructor returns at once and starts the full core's load; until it arrives the
+ * channel runs on a placeholder, an idle channel of the plain core with the same queue options
+ * (so send() queues under the very rules and limits of a connecting channel, its overflow
+ * errors included), and this record keeps what the full core's channel must be given.
+ */
+interface Pending {
+  wire: WireOptions;
+  /** the URL to connect to once the core is there (null: idle) */
+  url: string | null;
+  /** close() was called, or the load failed: nothing will be created */
+  closed: boolean;
+  failed: boolean;
+  /** copies of the messages in the placeholder's queue, in order */
+  sent: (string | Uint8Array)[];
+  /** presence state JSON to announce */
+  presence: string | undefined;
+  /** _route() calls to replay */
+  routes: [field: string, value: string, delta: 1 | -1][];
+}
+
+/** The UTF-8 length of a string. */
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** The core's presence.maxStateBytes check, for a state given before the full core is there. */
+function checkPresenceState(text: string, wire: WireOptions, field: string): void {
+  const bytes = utf8Length(text);
+  if (bytes > wire.presenceMaxStateBytes) {
+    throw new MetaChannelError("INVALID_ARGUMENT", `${field}: the state is ${bytes} bytes of JSON; presence.maxStateBytes is ${wire.presenceMaxStateBytes}`, {
+      field,
+    });
+  }
 }
 
 /** A route hook of a client class: frames routed with its bit. @internal */
@@ -193,14 +230,24 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   #presence = new Map<string, unknown>();
   /** set by close() while it waits: receives the CLOSED error of the messages it dropped */
   #dropWatch: ((err: MetaChannelError) => void) | null = null;
+  /** non-null while the full core this channel needs is loading (see Pending) */
+  #pending: Pending | null = null;
+  /** set while the full core's channel takes over: its first idle -> connecting is not news */
+  #quiet = false;
 
   /**
-   * Throws MetaChannelError NOT_READY before ready() has resolved.
+   * Throws MetaChannelError NOT_READY before ready() has resolved. With `reliable` or
+   * `presence` while only the plain core is loaded (what ready() loads), the Channel is returned
+   * at once and connects when the full core, whose load it starts, has arrived: until then it
+   * reads "connecting" ("idle" without a URL), queues what is sent (QueueOptions apply), and
+   * `id` is "". If that load fails, the channel emits an "error" event LOAD_FAILED naming the
+   * URL, drops what was queued (a CLOSED error event) and ends "closed". close() or dispose()
+   * before then cancel it: no socket is opened.
    * @param url - ws:// or wss:// URL, or null to start idle
    * @param options - see {@link ChannelOptions}
    */
   constructor(url: string | null, options?: ChannelOptions) {
-    requireCore("new Channel()"); // NOT_READY before ready(), whatever the arguments
+    const plain = requireCore("new Channel()"); // NOT_READY before ready(), whatever the arguments
     const { wire, WebSocket, headers, maxMessageBytes, presenceState } = normalizeOptions(options);
     if (url !== null && url !== undefined && typeof url !== "string") invalid("url", "a ws:// or wss:// URL string, or null", url);
     if (!WebSocket && !defaultWebSocket()) {
@@ -209,8 +256,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         "no WebSocket implementation is available: on Node 20 run `npm install ws` (or start node with --experimental-websocket), or pass options.WebSocket",
       );
     }
-    // Reliable delivery and presence run on the full core (loaded on demand), the rest on the plain one.
-    const core = requireCore("new Channel()", wire.reliable || wire.presence);
+    // Reliable delivery and presence run on the full core (loaded on demand), the rest on the
+    // plain one. A full core not loaded yet: a placeholder until it is (see Pending).
+    const full = wire.reliable || wire.presence ? fullCore() : plain;
+    const core = full ?? plain;
     installEvents(core);
     if (typeof url === "string") {
       const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
@@ -222,6 +271,19 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
+    if (!full) {
+      if (presenceState !== undefined) checkPresenceState(presenceState, wire, "options.presence.state");
+      const target = typeof url === "string" ? url : null;
+      this.#pending = { wire, url: target, closed: false, failed: false, sent: [], presence: presenceState, routes: [] };
+      this.#url = target;
+      this.#a = core.createChannel(this.#handle, { ...wire, reliable: false, presence: false });
+      this.#watchBrowserSignals(wire.presence);
+      loadFullCore().then(
+        () => this.#adopt(),
+        (err) => this.#loadFailed(err),
+      );
+      return;
+    }
     this.#a = core.createChannel(this.#handle, wire);
     if (presenceState !== undefined) {
       const rc = this.#mc.setPresence(this.#a, presenceState); // the core checks presence.maxStateBytes
@@ -257,11 +319,17 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     return this.#url;
   }
   get state(): State {
-    return this.#disposed ? "closed" : STATES[this.#core._mc_channel_state(this.#a)]!;
+    if (this.#disposed) return "closed";
+    const p = this.#pending;
+    if (p) return p.closed ? "closed" : p.url ? "connecting" : "idle";
+    return STATES[this.#core._mc_channel_state(this.#a)]!;
   }
   /** As WebSocket: 0 connecting (also while waiting to reconnect), 1 open, 2 closing, 3 closed/idle. */
   get readyState(): 0 | 1 | 2 | 3 {
-    return this.#disposed ? 3 : READY_STATES[this.#core._mc_channel_state(this.#a)]!;
+    if (this.#disposed) return 3;
+    const p = this.#pending;
+    if (p) return p.url && !p.closed ? 0 : 3;
+    return READY_STATES[this.#core._mc_channel_state(this.#a)]!;
   }
   /** Negotiated subprotocol, "" if none (or not open). */
   get protocol(): string {
@@ -286,8 +354,12 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   get disposed(): boolean {
     return this.#disposed;
   }
-  /** This instance's random id on the wire (12 of [0-9a-z]); the `from` of its reliable messages. */
+  /**
+   * This instance's random id on the wire (12 of [0-9a-z]); the `from` of its reliable messages.
+   * "" while the full core a reliable or presence channel needs is still loading.
+   */
   get id(): string {
+    if (this.#pending) return "";
     if (this.#id === null && !this.#disposed) this.#id = this.#mc.id(this.#a);
     return this.#id ?? "";
   }
@@ -308,14 +380,18 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#live("send()");
     const m: unknown = message;
     let rc: number;
+    let sent: string | Uint8Array;
     if (typeof m === "string") {
       rc = this.#sendText(m);
+      sent = m;
     } else if (m instanceof ArrayBuffer) {
       this.#checkSize(m.byteLength);
-      rc = intoCore(() => this.#mc.sendBinary(this.#a, new Uint8Array(m)));
+      const bytes = (sent = new Uint8Array(m));
+      rc = intoCore(() => this.#mc.sendBinary(this.#a, bytes));
     } else if (ArrayBuffer.isView(m)) {
       this.#checkSize(m.byteLength);
-      rc = intoCore(() => this.#mc.sendBinary(this.#a, new Uint8Array(m.buffer, m.byteOffset, m.byteLength)));
+      const bytes = (sent = new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
+      rc = intoCore(() => this.#mc.sendBinary(this.#a, bytes));
     } else if (m === undefined) {
       invalid("send(message)", "a JSON value, a string, an ArrayBuffer or a typed array", m);
     } else if (typeof m === "function" || typeof m === "symbol") {
@@ -331,8 +407,22 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       }
       if (typeof text !== "string") throw new MetaChannelError("INVALID_JSON", `send(message): ${describe(m)} has no JSON form`);
       rc = this.#sendText(text);
+      sent = text;
     }
     this.#check(rc);
+    if (this.#pending !== null) this.#keep(typeof sent === "string" ? sent : sent.slice());
+  }
+
+  /** A message the placeholder queued: kept for the full core's channel, as the queue holds it. */
+  #keep(sent: string | Uint8Array): void {
+    const p = this.#pending!;
+    p.sent.push(sent);
+    // What the queue dropped to make room (its QUEUE_OVERFLOW event told the listeners).
+    const queued = this.#core._mc_channel_queued_count(this.#a);
+    while (p.sent.length > queued) {
+      if (p.wire.queueOverflow === "drop-newest") p.sent.pop();
+      else p.sent.shift();
+    }
   }
 
   #sendText(text: string): number {
@@ -352,6 +442,18 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     if (url !== null && typeof url !== "string") invalid("setUrl(url)", "a ws:// or wss:// URL string, or null", url);
     // The core reads "" as "disconnect"; for callers only null means that.
     if (url === "") throw new MetaChannelError("INVALID_URL", "invalid channel URL: the URL is empty; pass null to disconnect");
+    const p = this.#pending;
+    if (p) {
+      if (p.closed) throw new MetaChannelError("CLOSED", this.#pendingClosed());
+      const problem = url === null ? "" : this.#core.validateUrl(url);
+      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${this.#core.redactUrl(url as string)}: ${problem}`);
+      const from = this.state;
+      p.url = url;
+      this.#url = url;
+      const to = this.state;
+      if (from !== to) this.#events.emit("state", { from, to });
+      return;
+    }
     intoCore(() => {
       this.#check(this.#mc.setUrl(this.#a, url || ""));
       this.#url = this.#mc.url(this.#a) || null;
@@ -377,6 +479,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       throw new MetaChannelError("INVALID_ARGUMENT", `close code must be 1000 or in 3000-4999 (got ${code})`, { field: "code" });
     }
     let dropped: MetaChannelError | null = null;
+    // Before the full core arrived: nothing will be created; the placeholder drops the queue.
+    if (this.#pending) this.#pending.closed = true;
     this.#dropWatch = (err) => {
       dropped = err;
     };
@@ -414,6 +518,13 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   setPresence(state: unknown): void {
     this.#live("setPresence()");
     const text = jsonText(state, "setPresence(state)");
+    const p = this.#pending;
+    if (p) {
+      if (!p.wire.presence) throw new MetaChannelError("INVALID_ARGUMENT", "setPresence(state): presence is off on this channel; pass options.presence");
+      checkPresenceState(text, p.wire, "setPresence(state)");
+      p.presence = text;
+      return;
+    }
     intoCore(() => this.#check(this.#mc.setPresence(this.#a, text)));
   }
 
@@ -423,6 +534,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    */
   _dropConnection(): void {
     this.#live("_dropConnection()");
+    if (this.#pending) return;
     intoCore(() => this.#core._mc_channel_drop_connection(this.#a));
   }
 
@@ -431,12 +543,16 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    * @internal
    */
   _reliableStats(): Record<string, number> | null {
-    return this.#disposed ? null : JSON.parse(this.#mc.reliableStats(this.#a));
+    return this.#disposed || this.#pending ? null : JSON.parse(this.#mc.reliableStats(this.#a));
   }
 
   /** Reconnect now: cancels a backoff wait, resets the attempt counter; resumes after REVOKED or RETRIES_EXHAUSTED. */
   reconnect(): void {
     this.#live("reconnect()");
+    if (this.#pending) {
+      if (this.#pending.closed) throw new MetaChannelError("CLOSED", this.#pendingClosed());
+      return; // it connects as soon as the full core is there
+    }
     intoCore(() => this.#check(this.#core._mc_channel_reconnect(this.#a)));
   }
 
@@ -568,6 +684,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   _route(field: string, value: string, delta: 1 | -1): void {
     this.#live("route");
     const slot = this.#slot(field);
+    if (this.#pending) this.#pending.routes.push([field, value, delta]);
     // Interest in "type" that onMessage() does not hold: JS cannot route frames by its own parse.
     if (slot === 0) this.#core._mc_channel_js_mirrors_type(this.#a, 0);
     this.#mc.route(this.#a, slot, value, delta);
@@ -614,6 +731,85 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Why a channel closed before its full core arrived cannot connect. */
+  #pendingClosed(): string {
+    return this.#pending?.failed
+      ? "the full core (reliable delivery, presence) failed to load (LOAD_FAILED); create a new Channel to try again"
+      : "close() was called on this channel; create a new Channel to connect again";
+  }
+
+  /** The full core arrived: its channel takes the placeholder's place, with all it was given. */
+  #adopt(): void {
+    const p = this.#pending;
+    if (!p || this.#disposed || p.closed) return;
+    const core = fullCore()!;
+    installEvents(core);
+    const sink = sinks.get(this.#handle)!;
+    // The placeholder goes without a word (no socket, no timers): its queue is handed over below.
+    sinks.delete(this.#handle);
+    this.#core._mc_channel_dispose(this.#a);
+    this.#core._mc_channel_delete(this.#a);
+    sinks.set(this.#handle, sink);
+    this.#core = core;
+    this.#mc = core.mc;
+    const a = (this.#a = core.createChannel(this.#handle, p.wire));
+    this.#pending = null;
+    intoCore(() => {
+      // The interest of the listeners added meanwhile, and the routes of the client classes.
+      for (let i = this.#events.count("message"); i > 0; i--) core._mc_channel_route_message(a, 1);
+      for (const type of this.#typed.events()) {
+        for (let i = this.#typed.count(type); i > 0; i--) {
+          if (type === "*") core._mc_channel_route_any(a, 1);
+          else {
+            if (LONE_SURROGATE.test(type)) core._mc_channel_js_mirrors_type(a, 0);
+            this.#mc.route(a, 0, type, 1);
+          }
+        }
+      }
+      const hooks = new Map(this.#hooks);
+      this.#hooks.clear();
+      for (const [field, slot] of this.#slots) {
+        const now = slot === 0 ? 0 : this.#mc.fieldSlot(a, field);
+        this.#slots.set(field, now);
+        const hook = hooks.get(ROUTE.FIELD << slot);
+        if (hook) this.#hooks.set(ROUTE.FIELD << now, hook);
+      }
+      for (const [field, value, delta] of p.routes) {
+        const slot = this.#slots.get(field)!;
+        if (slot === 0) core._mc_channel_js_mirrors_type(a, 0);
+        this.#mc.route(a, slot, value, delta);
+      }
+      if (p.presence !== undefined && this.#mc.setPresence(a, p.presence) !== 0) {
+        this.#emitError(new MetaChannelError("INVALID_ARGUMENT", this.#mc.lastError(a)));
+      }
+      // What was sent meanwhile, in order (reliable: tagged now).
+      for (const sent of p.sent) {
+        if (this.#disposed) return;
+        const rc = typeof sent === "string" ? this.#mc.sendText(a, sent) : this.#mc.sendBinary(a, sent);
+        if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
+      }
+      if (p.url === null || this.#disposed) return;
+      this.#quiet = true;
+      try {
+        const rc = this.#mc.setUrl(a, p.url);
+        if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
+        else this.#url = this.#mc.url(a) || null;
+      } finally {
+        this.#quiet = false;
+      }
+    });
+  }
+
+  /** The full core could not be loaded: LOAD_FAILED, what was queued is dropped, the channel ends closed. */
+  #loadFailed(err: unknown): void {
+    const p = this.#pending;
+    if (!p || this.#disposed || p.closed) return;
+    p.closed = p.failed = true;
+    this.#emitError(err instanceof MetaChannelError ? err : new MetaChannelError("LOAD_FAILED", `could not load the full core: ${messageOf(err)}`));
+    if (this.#disposed) return;
+    intoCore(() => this.#mc.close(this.#a, 0, ""));
+  }
 
   #checkListener(method: string, event: string, listener: unknown): void {
     this.#live(`${method}()`);
@@ -687,7 +883,11 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const typed = this.#typed;
     const hooks = this.#hooks;
     return {
-      state: (from, to) => this.#events.emit("state", { from: STATES[from]!, to: STATES[to]! }),
+      state: (from, to) => {
+        if (this.#quiet && STATES[from] === "idle" && STATES[to] === "connecting") return; // state has read "connecting" all along
+        const p = this.#pending; // the placeholder's own state is always idle
+        this.#events.emit("state", { from: p ? (p.url ? "connecting" : "idle") : STATES[from]!, to: STATES[to]! });
+      },
       open: (protocol) => {
         this.#protocol = protocol;
         this.#events.emit("open", { url: this.#url as string, protocol });

@@ -117,6 +117,11 @@ export class Emitter<E extends EventMap<E>> {
     return this.lists.has(event);
   }
 
+  /** How many registrations `event` has. */
+  count(event: keyof E): number {
+    return this.lists.get(event)?.length ?? 0;
+  }
+
   /** Events with at least one listener, in the order they got their first. */
   events(): (keyof E)[] {
     return [...this.lists.keys()];

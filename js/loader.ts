@@ -57,20 +57,26 @@ export function adoptInlineWasm(base64: string): void {
 }
 
 /**
- * The wasm module a Channel runs on: the full core when it needs reliable delivery or presence,
- * else the plain one (or the full one if only that is loaded). Throws NOT_READY before ready()
- * has resolved, and for `reliability` while only the plain core is loaded. @internal
+ * The wasm module a Channel runs on: the plain core (or the full one if only that is loaded).
+ * Throws NOT_READY before ready() has resolved. @internal
  */
-export function requireCore(what: string, reliability = false): CoreModule {
-  const core = reliability ? cores.full : (cores.plain ?? cores.full);
+export function requireCore(what: string): CoreModule {
+  const core = cores.plain ?? cores.full;
   if (core) return core;
-  if (reliability && cores.plain) {
-    throw new MetaChannelError(
-      "NOT_READY",
-      `${what} with reliable or presence needs the full core, which is loaded on demand: use \`await connect(url, options)\` (it loads it), or call \`await ready({ core: "full" })\` first`,
-    );
-  }
   throw new MetaChannelError("NOT_READY", `${what} needs the wasm core: call \`await ready()\` (or use \`await connect(url)\`) first`);
+}
+
+/**
+ * The full core (reliable delivery, presence) if it is loaded, else null: a Channel that needs
+ * it then starts its load (loadFullCore) and creates its C++ side when it arrives. @internal
+ */
+export function fullCore(): CoreModule | null {
+  return cores.full;
+}
+
+/** Loads the full core once (racing callers share one load). @internal */
+export function loadFullCore(): Promise<void> {
+  return ready({ core: "full" });
 }
 
 /**
@@ -226,8 +232,14 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
  * Plain by default: ready() (or `core: "lite"`, the same) loads the plain core,
  * metachannel-lite.wasm. Reliable delivery and presence live in the full core,
  * metachannel.wasm, which `connect()` (and the clients that make their own Channel) load the
- * first time a Channel asks for them; `ready({ core: "full" })` preloads it, and is needed
- * before a synchronous `new Channel(url, { reliable: true })`. Both cores can be loaded at once:
+ * first time a Channel asks for them; `ready({ core: "full" })` preloads it. A synchronous
+ * `new Channel(url, { reliable: true })` (or `presence`) after ready() works too: it returns at
+ * once, starts the full core's load and connects when it arrives (until then it reads
+ * "connecting" and queues what is sent; a failed load is an "error" event LOAD_FAILED naming the
+ * URL, and the channel ends "closed"). locateFile is called with "metachannel-lite.wasm" for
+ * the plain core and "metachannel.wasm" for the full one; a locateFile that answers the full
+ * core's URL for both names (code written before the split) loads that one file, which then
+ * serves every Channel. Both cores can be loaded at once:
  * each Channel runs on the one it needs. The inline builds carry only the full core and use it
  * for both.
  *
