@@ -386,11 +386,13 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       sent = m;
     } else if (m instanceof ArrayBuffer) {
       this.#checkSize(m.byteLength);
-      const bytes = (sent = new Uint8Array(m));
+      const bytes = new Uint8Array(m);
+      sent = bytes;
       rc = intoCore(() => this.#mc.sendBinary(this.#a, bytes));
     } else if (ArrayBuffer.isView(m)) {
       this.#checkSize(m.byteLength);
-      const bytes = (sent = new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
+      const bytes = new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
+      sent = bytes;
       rc = intoCore(() => this.#mc.sendBinary(this.#a, bytes));
     } else if (m === undefined) {
       invalid("send(message)", "a JSON value, a string, an ArrayBuffer or a typed array", m);
@@ -753,7 +755,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     sinks.set(this.#handle, sink);
     this.#core = core;
     this.#mc = core.mc;
-    const a = (this.#a = core.createChannel(this.#handle, p.wire));
+    const a = core.createChannel(this.#handle, p.wire);
+    this.#a = a;
     this.#pending = null;
     intoCore(() => {
       // The interest of the listeners added meanwhile, and the routes of the client classes.
@@ -783,20 +786,23 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       if (p.presence !== undefined && this.#mc.setPresence(a, p.presence) !== 0) {
         this.#emitError(new MetaChannelError("INVALID_ARGUMENT", this.#mc.lastError(a)));
       }
+      if (p.url !== null) {
+        // The URL first, as the constructor does (reliable delivery starts its stream there);
+        // the queue below waits for the socket to open.
+        this.#quiet = true;
+        try {
+          const rc = this.#mc.setUrl(a, p.url);
+          if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
+          else this.#url = this.#mc.url(a) || null;
+        } finally {
+          this.#quiet = false;
+        }
+      }
       // What was sent meanwhile, in order (reliable: tagged now).
       for (const sent of p.sent) {
         if (this.#disposed) return;
         const rc = typeof sent === "string" ? this.#mc.sendText(a, sent) : this.#mc.sendBinary(a, sent);
         if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
-      }
-      if (p.url === null || this.#disposed) return;
-      this.#quiet = true;
-      try {
-        const rc = this.#mc.setUrl(a, p.url);
-        if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
-        else this.#url = this.#mc.url(a) || null;
-      } finally {
-        this.#quiet = false;
       }
     });
   }
