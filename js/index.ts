@@ -20,6 +20,12 @@ export { invalid as _invalid } from "./errors.js";
 export { readyFor as _readyFor } from "./loader.js";
 /** @internal wasm heap size, for leak tests */
 export { memoryBytes as _memoryBytes } from "./loader.js";
+/** @internal the route hub, shared by the clients of the root entry and of metachannel/chat, /live-data, /metaframe */
+export { RouteHub as _RouteHub } from "./route-hub.js";
+/** @internal the listener registry, shared likewise */
+export { Emitter as _Emitter } from "./emitter.js";
+/** @internal ChannelOptions checking, shared likewise */
+export { normalizeOptions as _normalizeOptions } from "./options.js";
 /** @internal metachannel/inline */
 export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
 export { MetaframeClient } from "./metaframe-client.js";

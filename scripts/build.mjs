@@ -12,6 +12,27 @@ const outDir = path.join(root, debug ? "dist-debug" : "dist");
 const liteDir = path.join(root, "build/wasm-lite");
 /** The modules of js/ that metachannel/store and metachannel/react import as the package's own entries. */
 const OWN_ENTRIES = { "./index.js": "metachannel", "./store.js": "metachannel/store" };
+/**
+ * The client subpaths (metachannel/<name>, js/<name>.ts): what each exports, values and types.
+ * Their modules that hold state or identity (the Channel class, the loader's cores, the error
+ * class, the route hubs) are the root entry's, imported as "metachannel" (ROOT_SHARED).
+ */
+export const CLIENT_ENTRIES = {
+  metaframe: {
+    values: ["MetaframeClient", "bindMetaframe", "connectFromEnv", "metaframeDefinition"],
+    types: ["MetaframeClientOptions", "BindMetaframeOptions", "ConnectFromEnvOptions", "MetaframeDefinitionOptions"],
+  },
+  chat: { values: ["ChatClient"], types: ["ChatClientOptions", "ChatClientEvents", "ChatEvent"] },
+  "live-data": { values: ["LiveDataClient"], types: [] },
+};
+const ROOT_SHARED = {
+  "./channel.js": 'export { Channel } from "metachannel";',
+  "./loader.js": 'export { _readyFor as readyFor } from "metachannel";',
+  "./errors.js": 'export { MetaChannelError, _invalid as invalid } from "metachannel";',
+  "./route-hub.js": 'export { _RouteHub as RouteHub } from "metachannel";',
+  "./emitter.js": 'export { _Emitter as Emitter } from "metachannel";',
+  "./options.js": 'export { _normalizeOptions as normalizeOptions } from "metachannel";',
+};
 
 export async function build() {
   ensurePackages("build");
@@ -160,6 +181,27 @@ export async function build() {
         b.onResolve({ filter: /^\.\/(index|store)\.js$/ }, (args) => ({ path: OWN_ENTRIES[args.path], external: true }));
       },
     };
+    // metachannel/metaframe, /chat, /live-data: the client modules alone, the root's state shared.
+    const rootShared = {
+      name: "root-shared",
+      setup(b) {
+        b.onResolve({ filter: /^\.\/(channel|loader|errors|route-hub|emitter|options)\.js$/ }, (args) => ({ path: args.path, namespace: "mc-root" }));
+        b.onLoad({ filter: /.*/, namespace: "mc-root" }, (args) => ({ contents: ROOT_SHARED[args.path], loader: "js" }));
+      },
+    };
+    for (const name of Object.keys(CLIENT_ENTRIES)) {
+      for (const format of ["esm", "cjs"]) {
+        const outfile = `${name}.${format === "esm" ? "mjs" : "cjs"}`;
+        outputs.push({
+          entryPoints: [path.join(root, `js/${name}.ts`)],
+          format,
+          platform: "neutral",
+          outfile,
+          external: ["metachannel"],
+          plugins: [rootShared],
+        });
+      }
+    }
     for (const name of ["store", "react"]) {
       for (const format of ["esm", "cjs"]) {
         const outfile = `${name}.${format === "esm" ? "mjs" : "cjs"}`;
@@ -219,6 +261,15 @@ export async function build() {
       );
       if (/from "\.\//.test(types)) throw new Error(`build: build/types/${name}.d.ts imports a module that is not an entry of the package`);
       for (const ext of ["d.ts", "d.cts"]) writeFileSync(path.join(outDir, `${name}.${ext}`), types);
+      outputs.push({ outfile: `${name}.d.ts` });
+    }
+    // The client subpaths' types: the root's declarations of the same names.
+    for (const [name, { values, types }] of Object.entries(CLIENT_ENTRIES)) {
+      const text =
+        `// metachannel/${name}: the same declarations as the root entry's.\n` +
+        `export { ${values.join(", ")} } from "metachannel";\n` +
+        (types.length ? `export type { ${types.join(", ")} } from "metachannel";\n` : "");
+      for (const ext of ["d.ts", "d.cts"]) writeFileSync(path.join(outDir, `${name}.${ext}`), text);
       outputs.push({ outfile: `${name}.d.ts` });
     }
   }

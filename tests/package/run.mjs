@@ -153,7 +153,7 @@ async function main() {
     const lite = await exec(process.execPath, ["lite.mjs"], { cwd: project, timeoutMs: 60000 });
     report(
       lite.code === 0 && lastJsonLine(lite.stdout)?.ok === true,
-      'ready({ core: "lite" }) from the tarball: metachannel-lite.wasm, a message exchanged, a synchronous reliable Channel NOT_READY, connect(url, { reliable: true }) loads metachannel.wasm once and works',
+      'ready({ core: "lite" }) from the tarball: metachannel-lite.wasm, a message exchanged, a synchronous reliable Channel created at once and opened when the full core arrives, connect(url, { reliable: true }) loads metachannel.wasm once and works',
       `exit ${lite.code}\n${lite.stdout}\n${lite.stderr}`,
     );
 
