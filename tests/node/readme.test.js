@@ -26,6 +26,11 @@ function asModule(code, url) {
     for (const n of names.split(",")) imported.add(n.trim());
     return `import {${names}} from ${JSON.stringify(dist)};`;
   });
+  // The client subpaths: their built files (which import the root entry by the package's name).
+  body = body.replace(/^import\s*\{([^}]*)\}\s*from\s*"metachannel\/(chat|live-data|metaframe)";?/gm, (_, names, sub) => {
+    for (const n of names.split(",")) imported.add(n.trim());
+    return `import {${names}} from ${JSON.stringify(path.join(path.dirname(dist), `${sub}.mjs`))};`;
+  });
   body = body.split(PLACEHOLDER_URL).join(url);
   const uses = (name) => new RegExp(`\\b${name}\\b`).test(body);
   const declares = (name) => new RegExp(`\\b(?:const|let|var)\\s+${name}\\b`).test(body);
@@ -88,6 +93,14 @@ const EXPECT = [
     check: ({ got }) => {
       const seen = got.map((m) => `${m.type}:${m.room}`);
       for (const want of ["join:general", "join:dev", "message:dev", "leave:dev"]) assert.ok(seen.includes(want), `${want} in ${seen}`);
+    },
+  },
+  {
+    marker: 'new ChatClient(channel, "ada"',
+    exitsByItself: false,
+    check: ({ got }) => {
+      const seen = got.map((m) => `${m.type}:${m.room}:${m.text ?? ""}`);
+      for (const want of ["join:lobby:", "message:lobby:one loader, one channel"]) assert.ok(seen.includes(want), `${want} in ${seen}`);
     },
   },
   {
