@@ -14,3 +14,7 @@ declare const __MC_VERSION__: string;
 /** CommonJS only (the cjs build): this file's folder. */
 declare const __dirname: string;
 declare var process: { versions?: { node?: string } | null; env?: Record<string, string | undefined> | null } | undefined;
+/** Vite defines import.meta.env (js/loader.ts reads MODE: a Vite build copies the .wasm files). */
+interface ImportMeta {
+  readonly env?: { readonly MODE?: string };
+}

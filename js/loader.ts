@@ -27,9 +27,12 @@ const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const FS_MODULE = "node:fs";
 const PATH_MODULE = "node:path";
 
-// Where the script-tag build was loaded from, captured while it is being evaluated.
+// Where the script-tag build was loaded from, captured while it is being evaluated (also the
+// ES module build inside a classic-script bundle, esbuild's IIFE, where import.meta is empty).
 const scriptUrl =
-  __MC_FORMAT__ === "iife" && typeof document !== "undefined" && document.currentScript ? (document.currentScript as HTMLScriptElement).src : null;
+  (__MC_FORMAT__ === "iife" || __MC_FORMAT__ === "esm") && typeof document !== "undefined" && document.currentScript
+    ? (document.currentScript as HTMLScriptElement).src || null
+    : null;
 
 /**
  * The two slots a core can fill. "plain": what a Channel without `reliable` or `presence` runs
@@ -85,11 +88,11 @@ export function loadFullCore(): Promise<void> {
  * they copy the file into the app's output and rewrite the URL.
  */
 function defaultWasmUrl(name: WasmName): string {
-  if (__MC_FORMAT__ === "esm") {
+  if (__MC_FORMAT__ === "esm" && import.meta.url) {
     // Both written out: bundlers copy the files they see referenced this way.
     return name === LITE_WASM_NAME ? new URL("./metachannel-lite.wasm", import.meta.url).href : new URL("./metachannel.wasm", import.meta.url).href;
   }
-  if (__MC_FORMAT__ === "iife" && scriptUrl) return new URL(name, scriptUrl).href;
+  if (scriptUrl) return new URL(name, scriptUrl).href;
   if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
   return name;
 }
@@ -196,7 +199,11 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
     // An app bundled by a tool that did not copy the file (esbuild, Rollup), or a server that
     // does not serve it: the ES module build falls back to the copy in metachannel-wasm.mjs, a
     // chunk the bundler loads only now. The script-tag build has no such chunk.
-    if (__MC_FORMAT__ === "esm" && __MC_FALLBACK__) {
+    // Vite (build and dev server) defines import.meta.env.MODE, and copies the wasm files: there
+    // this branch is dead code, so Vite writes no chunk for it (the expression is written as
+    // Vite replaces it; elsewhere import.meta.env is undefined).
+    // biome-ignore lint/complexity/useOptionalChain: written as Vite replaces it (import.meta.env.MODE)
+    if (__MC_FORMAT__ === "esm" && __MC_FALLBACK__ && !(import.meta.env && import.meta.env.MODE)) {
       const mod = await import("./metachannel-wasm.mjs").catch(() => {
         throw err;
       });

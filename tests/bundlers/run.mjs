@@ -42,13 +42,24 @@ const cache = path.join(root, ".cache/bundlers");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 const bin = (p) => path.join(cache, "node_modules", p);
 /**
- * The bundlers whose output must hold no base64 copy of the wasm: webpack copies the files
- * `new URL("./x.wasm", import.meta.url)` names and sets the "webpack" export condition, which
- * resolves to metachannel.files.mjs (no fallback). Vite and Parcel copy the files too but set no
- * condition that esbuild or Rollup do not (Rollup's nodeResolve sets "production" as Vite
- * does), so they still write the fallback chunk, unused (docs/architecture.md).
+ * The bundlers whose output must hold no base64 copy of the wasm (they copy the files
+ * `new URL("./x.wasm", import.meta.url)` names): webpack sets the "webpack" export condition
+ * (metachannel.files.mjs, no fallback); Parcel resolves through the "module" field
+ * (metachannel.files.mjs too: Parcel reads "exports" only with packageExports on); Vite defines
+ * import.meta.env.MODE, which makes the fallback branch of metachannel.mjs dead code there
+ * (docs/architecture.md). The "-files" apps are esbuild and Rollup with the README's two
+ * changes (the metachannel-files condition, the .wasm files copied beside the bundle).
  */
-const COPY_TOOLS = ["webpack"];
+const COPY_TOOLS = ["webpack", "vite", "parcel"];
+/** Markers of each client's code (string literals that survive minifying): a plain page's JS must hold none. */
+const CLIENT_MARKERS = {
+  ChatClient: "ChatClient(target)",
+  LiveDataClient: "LiveDataClient(target)",
+  MetaframeClient: "SetupIframeClientRequest",
+  bindMetaframe: "bindMetaframe(client)",
+};
+/** The apps that run tests/bundlers/app/main.js, whose pages get the network checks and the reliable round. */
+const PLAIN_APP = (app) => !app.source && !app.serve;
 /** The first 8 bytes of every wasm module ("\0asm", version 1), in base64: marks the inline copy. */
 const WASM_BASE64_HEAD = "AGFzbQEAAAA";
 
@@ -148,6 +159,42 @@ const APPS = [
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
     extra: "nothing (output.dir)",
+  },
+  // esbuild and Rollup as the README tells their users to get the file-based build: the
+  // metachannel-files condition, and the two .wasm files copied beside the bundle.
+  {
+    name: "esbuild-files",
+    tool: "esbuild",
+    label: "esbuild --bundle --format=esm --conditions=metachannel-files, the .wasm files copied",
+    build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--format=esm", "--conditions=metachannel-files", "--outfile=out/main.js"],
+    copyWasm: "out",
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    filesBuild: true,
+    extra: "--conditions=metachannel-files; cp node_modules/metachannel/dist/*.wasm out/",
+  },
+  {
+    name: "esbuild-iife-files",
+    tool: "esbuild",
+    label: "esbuild --bundle --conditions=metachannel-files (IIFE), the .wasm files copied",
+    build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--conditions=metachannel-files", "--outfile=out/main.js"],
+    copyWasm: "out",
+    out: "out",
+    page: ["index.html", CLASSIC_PAGE("main.js")],
+    filesBuild: true,
+    extra: "--conditions=metachannel-files; cp node_modules/metachannel/dist/*.wasm out/",
+  },
+  {
+    name: "rollup-files",
+    tool: "rollup",
+    label: 'Rollup + nodeResolve({ browser: true, exportConditions: ["metachannel-files"] }), output.file, the .wasm files copied',
+    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }', '{ browser: true, exportConditions: ["metachannel-files"] }') },
+    build: [bin("rollup/dist/bin/rollup"), "-c"],
+    copyWasm: "out",
+    out: "out",
+    page: ["index.html", MODULE_PAGE("main.js")],
+    filesBuild: true,
+    extra: 'exportConditions: ["metachannel-files"]; cp node_modules/metachannel/dist/*.wasm out/',
   },
   // metachannel/inline: the wasm inside the JS, nothing to serve beside it.
   {
@@ -356,7 +403,7 @@ async function makeApp(work, app, tarball) {
 
 // ------------------------------------------------------------------ in the browser
 /** Opens the page, waits for the app's result; what happened on the page and on the network. */
-async function openApp(browser, url) {
+async function openApp(browser, url, { keep = false } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const { errors, consoleLines, responses } = watchPage(page);
@@ -372,6 +419,7 @@ async function openApp(browser, url) {
     text = await page.textContent("#out").catch(() => "");
   }
   await settled(responses);
+  if (keep) return { status, text, errors, consoleLines, responses, page, context };
   await context.close();
   return { status, text, errors, consoleLines, responses };
 }
@@ -400,6 +448,8 @@ function watchPage(page) {
       (body) => {
         entry.bytes = body.length;
         entry.gz = gzipSync(body).length;
+        entry.sha = createHash("sha256").update(body).digest("hex");
+        entry.body = /javascript/.test(entry.type) ? body.toString("latin1") : null;
         entry.wasm = body.length >= 4 && body[0] === 0 && body[1] === 0x61 && body[2] === 0x73 && body[3] === 0x6d;
         entry.inline = /javascript/.test(entry.type) && body.includes(WASM_BASE64_HEAD);
       },
@@ -491,8 +541,13 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   report(warnings.length === 0, `${label}: the build prints no warning about metachannel`, warnings.join("\n\n"));
   const outDir = path.join(dir, app.out);
   if (app.page) writeFileSync(path.join(outDir, app.page[0]), app.page[1]);
+  if (app.copyWasm) {
+    // What the README tells esbuild and Rollup users: cp node_modules/metachannel/dist/*.wasm out/
+    for (const f of ["metachannel.wasm", "metachannel-lite.wasm"])
+      copyFileSync(path.join(dir, "node_modules/metachannel/dist", f), path.join(dir, app.copyWasm, f));
+  }
   bytes = outputBytes(outDir);
-  if (COPY_TOOLS.includes(app.tool) && !app.name.endsWith("-inline")) {
+  if ((COPY_TOOLS.includes(app.tool) || app.filesBuild) && !app.name.endsWith("-inline")) {
     // These bundlers copy the .wasm files: the base64 fallback (metachannel-wasm.mjs, 160 KB)
     // has no business in their output, where the page would never fetch it.
     const named = (f) => f.replace(/ \d+$/, ""); // bytes.files: "<path> <bytes>"
@@ -503,15 +558,16 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   try {
     pageUrl = `${site.url}/`;
     const result = await (app.check || pageChecks)(app, label, { browser, relay, pageUrl, dir });
-    summary.push({ app, result, buildMs, bytes, otherWarnings: anyWarnings(buildOutput) });
+    summary.push({ app, result, buildMs, bytes, otherWarnings: anyWarnings(buildOutput), weights: result?.weights ?? null });
   } finally {
     await site.close();
   }
   await cleanup();
 }
 
-async function pageChecks(_app, label, { browser, relay, pageUrl }) {
-  const result = await openApp(browser, `${pageUrl}?relay=${encodeURIComponent(relay.baseUrl)}`);
+async function pageChecks(app, label, { browser, relay, pageUrl, dir }) {
+  const plainApp = PLAIN_APP(app);
+  const result = await openApp(browser, `${pageUrl}?relay=${encodeURIComponent(relay.baseUrl)}`, { keep: plainApp });
   let roundTrip = null;
   try {
     roundTrip = result.status === "ok" ? JSON.parse(result.text) : null;
@@ -529,12 +585,127 @@ async function pageChecks(_app, label, { browser, relay, pageUrl }) {
     `${label}: the page round-trips a typed message through the dev relay in Chromium`,
     `status ${result.status}: ${result.text}\n${result.errors.join("\n")}\n${result.consoleLines.join("\n")}`,
   );
+  if (plainApp && result.page) {
+    try {
+      result.weights = await networkChecks(app, label, { result, relay, dir, ok });
+    } finally {
+      await settled(result.responses);
+      await result.context.close();
+    }
+  }
   report(
     result.errors.length === 0,
     `${label}: no console error or uncaught exception on the page`,
     `${result.errors.join("\n")}\nrequests:\n${result.responses.map((r) => `${r.status} ${r.url}`).join("\n")}`,
   );
   return result;
+}
+
+/** The JS and wasm a page fetched (status 200), from `responses`. */
+const loadedCode = (responses) => responses.filter((r) => r.status === 200 && (/javascript|wasm/.test(r.type) || r.wasm));
+const kb = (bytes) => (bytes / 1000).toFixed(1);
+
+/**
+ * The plain page's network log (issue 21): what it fetched for a plain connect() (printed, gzip
+ * total); no full core and no client code it did not import (file-based builds: no base64 copy
+ * either); then, in the same page, a plain and two reliable channels at once (the two racing
+ * for the full core, one with presence) round-trip reliable messages and presence with a Node
+ * peer, and the page fetches the rest exactly once (the full core: one .wasm, or nothing more
+ * where it travels inside the JS).
+ */
+async function networkChecks(app, label, { result, relay, dir, ok }) {
+  const { page, responses } = result;
+  const sha = (f) =>
+    createHash("sha256")
+      .update(readFileSync(path.join(dir, "node_modules/metachannel/dist", f)))
+      .digest("hex");
+  const FULL = sha("metachannel.wasm");
+  const LITE = sha("metachannel-lite.wasm");
+  const plain = loadedCode(responses);
+  const fullFiles = plain.filter((r) => r.sha === FULL);
+  const inlineCopies = plain.filter((r) => r.inline);
+  const clients = Object.entries(CLIENT_MARKERS)
+    .filter(([, marker]) => plain.some((r) => r.body?.includes(marker)))
+    .map(([name]) => name);
+  const plainGz = plain.reduce((sum, r) => sum + r.gz, 0);
+  const fileBased = COPY_TOOLS.includes(app.tool) || app.filesBuild;
+  const where = fileBased ? "file" : "inline";
+  console.log(
+    `# ${app.name}: plain page loads ${plain.map((r) => `${new URL(r.url).pathname.slice(1)} ${kb(r.gz)}`).join(" + ")} = ${kb(plainGz)} KB gzip` +
+      (inlineCopies.length ? " (the full core inside the JS, base64)" : ""),
+  );
+  report(
+    ok && plain.some((r) => r.sha === LITE || r.inline),
+    `${label}: the plain page fetched its core (${where === "file" ? "metachannel-lite.wasm" : "the inline copy"})`,
+  );
+  if (fileBased) {
+    report(
+      fullFiles.length === 0 && inlineCopies.length === 0,
+      `${label}: the plain page fetched no full core (neither metachannel.wasm nor a base64 copy)`,
+      plain.map((r) => `${r.url} ${r.bytes}`).join("\n"),
+    );
+  }
+  report(clients.length === 0, `${label}: the plain page's JS holds no client code it did not import`, `found: ${clients.join(", ")}`);
+  if (!ok) return { plainGz, reliableGz: null, where };
+
+  // The reliable round, with a Node peer (the package built in this checkout: the same wire).
+  const mc = await import(path.join(root, "dist/metachannel.mjs"));
+  await mc.ready({ core: "full" });
+  const { url } = await relay.createChannel();
+  const peer = await mc.connect(url, { reliable: true, presence: { state: { who: "node" } } });
+  try {
+    await peer.opened();
+    const fromPage = new Promise((resolve) =>
+      peer.onMessage("rel", (m, meta) => {
+        if (m.n !== 41) return;
+        resolve({ n: m.n, from: meta.from, seq: meta.seq });
+        peer.send({ type: "rel", n: 42 });
+      }),
+    );
+    const before = responses.length;
+    const started = Date.now();
+    let round = null;
+    try {
+      round = await page.evaluate((u) => window.reliableRound(u), url);
+    } catch (err) {
+      round = { error: err.message.split("\n")[0] };
+    }
+    const got = await Promise.race([fromPage, new Promise((r) => setTimeout(() => r(null), 5000))]);
+    await settled(responses);
+    const added = loadedCode(responses.slice(before));
+    const addedGz = added.reduce((sum, r) => sum + r.gz, 0);
+    const sawPage = [...peer.presence.values()].some((s) => s && s.who === "page");
+    report(
+      round &&
+        !round.error &&
+        round.got?.n === 42 &&
+        round.got.from === peer.id &&
+        round.presence === true &&
+        got?.n === 41 &&
+        got.from &&
+        got.seq >= 1 &&
+        sawPage,
+      `${label}: then a plain and two reliable channels at once round-trip reliable messages and presence with a Node peer`,
+      `${JSON.stringify(round)} node got ${JSON.stringify(got)}; page in node's presence: ${sawPage}`,
+    );
+    report(
+      JSON.stringify(round?.states) === '["open","open","open"]',
+      `${label}: the three channels (plain, reliable + presence, reliable) are open`,
+      JSON.stringify(round?.states),
+    );
+    const addedFull = added.filter((r) => r.sha === FULL).length;
+    report(
+      fileBased ? addedFull === 1 && added.length === 1 : added.length === 0,
+      `${label}: the reliable channels fetched the rest exactly once (${fileBased ? "metachannel.wasm, one request for two racing channels" : "nothing: it is in the JS"})`,
+      added.map((r) => `${r.url} ${r.bytes}`).join("\n") || "nothing fetched",
+    );
+    console.log(
+      `# ${app.name}: the first reliable channels fetched ${added.map((r) => `${new URL(r.url).pathname.slice(1)} ${kb(r.gz)}`).join(" + ") || "nothing more"}; page total with reliable + presence ${kb(plainGz + addedGz)} KB gzip (round ${Date.now() - started} ms)`,
+    );
+    return { plainGz, reliableGz: plainGz + addedGz, where };
+  } finally {
+    peer.dispose();
+  }
 }
 
 /**
