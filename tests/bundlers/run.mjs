@@ -165,8 +165,8 @@ const APPS = [
   {
     name: "esbuild-files",
     tool: "esbuild",
-    label: "esbuild --bundle --format=esm --conditions=metachannel-files, the .wasm files copied",
-    build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--format=esm", "--conditions=metachannel-files", "--outfile=out/main.js"],
+    label: "esbuild --bundle --minify --format=esm --conditions=metachannel-files, the .wasm files copied",
+    build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--minify", "--format=esm", "--conditions=metachannel-files", "--outfile=out/main.js"],
     copyWasm: "out",
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
@@ -655,6 +655,11 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
   const peer = await mc.connect(url, { reliable: true, presence: { state: { who: "node" } } });
   try {
     await peer.opened();
+    // Seen while the page's channels are up (they leave presence when the round disposes them).
+    let sawPage = false;
+    peer.on("presence", () => {
+      if ([...peer.presence.values()].some((s) => s && s.who === "page")) sawPage = true;
+    });
     const fromPage = new Promise((resolve) =>
       peer.onMessage("rel", (m, meta) => {
         if (m.n !== 41) return;
@@ -674,7 +679,6 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
     await settled(responses);
     const added = loadedCode(responses.slice(before));
     const addedGz = added.reduce((sum, r) => sum + r.gz, 0);
-    const sawPage = [...peer.presence.values()].some((s) => s && s.who === "page");
     report(
       round &&
         !round.error &&
@@ -868,6 +872,43 @@ async function reactWeight(work, tarball) {
   report(hooks > 0 && frame > 0, `react-weight: metachannel/react measured over the core (${hooks} B and ${frame} B gzip)`);
 }
 
+/**
+ * README's page-weight table (between <!-- bundler-weights:start --> and :end -->), from the
+ * totals this run measured: one row per app, keyed by its name; rows of apps not run this time
+ * are kept as they were. `node tests/bundlers/run.mjs --readme [app…]` writes it.
+ */
+function writeReadmeWeights(measured) {
+  const file = path.join(root, "README.md");
+  const text = readFileSync(file, "utf8");
+  const start = "<!-- bundler-weights:start -->";
+  const end = "<!-- bundler-weights:end -->";
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a === -1 || b === -1) throw new Error(`README.md has no ${start} ... ${end} block`);
+  const rows = new Map();
+  for (const line of text.slice(a + start.length, b).split("\n")) {
+    const name = /^\| `([a-z0-9-]+)`/.exec(line)?.[1];
+    if (name) rows.set(name, line);
+  }
+  for (const { app, weights } of measured) {
+    const core = weights.where === "file" ? "`metachannel-lite.wasm` (file)" : "the full core, base64 in the JS";
+    const rest = weights.where === "file" ? "+ `metachannel.wasm`, fetched once" : "nothing more";
+    rows.set(
+      app.name,
+      `| \`${app.name}\` ${app.label.replace(/\|/g, "\\|")} | ${core} | **${kb(weights.plainGz)} KB** | ${weights.reliableGz === null ? "-" : `${kb(weights.reliableGz)} KB`} (${rest}) |`,
+    );
+  }
+  const order = APPS.map((x) => x.name);
+  const body = [...rows.entries()].sort(([x], [y]) => order.indexOf(x) - order.indexOf(y)).map(([, line]) => line);
+  const table = [
+    "| app (`tests/bundlers`) | a plain page's core | plain `connect()`: JS + wasm, gzip | then `reliable` + `presence` |",
+    "|---|---|---|---|",
+    ...body,
+  ].join("\n");
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${table}\n${text.slice(b)}`);
+  console.log(`# README.md: page weights of ${measured.map((m) => m.app.name).join(", ")} written`);
+}
+
 // ------------------------------------------------------------------ main
 async function main() {
   const started = Date.now();
@@ -964,6 +1005,8 @@ async function main() {
       if (failedRequests.length) console.log(`#   not 200: ${failedRequests.map((r) => `${r.status} ${new URL(r.url).pathname}`).join(", ")}`);
       if (otherWarnings.length) console.log(`#   other warnings: ${otherWarnings.slice(0, 5).join(" | ")}`);
     }
+    const weights = summary.filter((x) => x.weights);
+    if (weights.length && process.argv.includes("--readme")) writeReadmeWeights(weights);
   } finally {
     for (const fn of cleanups.reverse()) await fn().catch(() => {});
     if (process.env.MC_KEEP_TMP) console.log(`# kept ${work}`);

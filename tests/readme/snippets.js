@@ -11,6 +11,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const SKIPPED = [
   ["npm install metachannel", "the package suite installs the packed tarball exactly this way"],
   ["npm run build ", "the development commands: npm test and CI run each of them"],
+  ["--conditions=metachannel-files", "the bundlers suite builds its esbuild-files app with these two commands (tests/bundlers/run.mjs)"],
 ];
 
 /** Every fenced block: { lang, code, line (1-based, of the opening fence), heading, skipped }. */
