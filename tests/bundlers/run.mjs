@@ -628,7 +628,7 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
     .filter(([, marker]) => plain.some((r) => r.body?.includes(marker)))
     .map(([name]) => name);
   const plainGz = plain.reduce((sum, r) => sum + r.gz, 0);
-  const fileBased = COPY_TOOLS.includes(app.tool) || app.filesBuild;
+  const fileBased = (COPY_TOOLS.includes(app.tool) || app.filesBuild) && !app.inline;
   const where = fileBased ? "file" : "inline";
   console.log(
     `# ${app.name}: plain page loads ${plain.map((r) => `${new URL(r.url).pathname.slice(1)} ${kb(r.gz)}`).join(" + ")} = ${kb(plainGz)} KB gzip` +

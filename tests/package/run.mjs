@@ -72,6 +72,7 @@ async function main() {
         "dist/react.cjs",
         "dist/react.d.ts",
         "dist/react.d.cts",
+        ...["metaframe", "chat", "live-data"].flatMap((n) => [`dist/${n}.mjs`, `dist/${n}.cjs`, `dist/${n}.d.ts`, `dist/${n}.d.cts`]),
         "js/relay/server.js",
         "js/relay/cli.js",
       ];
@@ -98,7 +99,8 @@ async function main() {
     // metachannel.core.js (the script tag's channel alone) add about 60 kB packed: 560 kB.
     // (A wrapper module sharing one file with metachannel.mjs would take 40 kB of that back.)
     // Many-peer reliability (the full wasm 121 -> 127 KB, shipped four ways) and the store and
-    // React builds with their types took it to 574 kB: 600 kB.
+    // React builds with their types took it to 574 kB: 600 kB. The client subpaths
+    // (metachannel/metaframe, /chat, /live-data: ESM, CJS, types) took it to 588 kB.
     check("the tarball is small (< 600 kB packed)", () => (info.size < 600 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
