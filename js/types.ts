@@ -10,8 +10,10 @@ export interface ReadyOptions {
    * Where to fetch the .wasm from (a URL; in Node also a file path): called with the name of
    * the file the package ships, in every environment: "metachannel-lite.wasm" for the plain
    * core, "metachannel.wasm" for the full one (also tried for the plain core when the first
-   * cannot be loaded, so a page that serves only metachannel.wasm keeps working). Default: next to the script (bundlers that follow
-   * `new URL(…, import.meta.url)` copy it for you).
+   * cannot be loaded, so a page that serves only metachannel.wasm keeps working). A
+   * locateFile written before the split, answering the full core's URL whatever the name, keeps
+   * working: that one file is loaded and runs every Channel. Default: next to the script
+   * (bundlers that follow `new URL(…, import.meta.url)` copy it for you).
    */
   locateFile?(name: string): string;
   /** The .wasm bytes, if you already have them (no fetch, no file read). */
@@ -20,9 +22,9 @@ export interface ReadyOptions {
    * Which core to load. Default (or "lite", the same): the plain core, metachannel-lite.wasm
    * (23 KB gzip), everything but reliable delivery and presence. "full": metachannel.wasm
    * (55 KB gzip) as well, to preload it: `connect()` loads it on demand the first time a Channel
-   * asks for `reliable` or `presence`, and a synchronous `new Channel()` that asks for them
-   * needs it loaded first (else NOT_READY). The inline builds carry the full core and use it
-   * either way.
+   * asks for `reliable` or `presence`, and so does a synchronous `new Channel()` that asks for
+   * them (it is created at once and connects when the full core is there). The inline builds
+   * carry the full core and use it either way.
    */
   core?: "full" | "lite";
 }

@@ -30,8 +30,8 @@
 #define MC_ERROR_CODES(X)                                                                                              \
   X(None, "", "")                                                                                                      \
   X(NotReady, "NOT_READY",                                                                                             \
-    "a Channel was constructed before `ready()` resolved, or with `reliable`/`presence` before "                       \
-    "`ready({ core: \"full\" })` (`await connect()` loads it)")                                                        \
+    "a Channel was constructed before `ready()` resolved (one with `reliable`/`presence` after it is created at "      \
+    "once and connects when the full core, loaded on demand, is there)")                                               \
   X(NotSupported, "NOT_SUPPORTED", "no WebSocket implementation (Node 20 without `ws`)")                               \
   X(InvalidUrl, "INVALID_URL", "not a `ws://`/`wss://` URL (scheme, host, port, spaces, fragment)")                    \
   X(InvalidArgument, "INVALID_ARGUMENT", "a bad option or argument; the message names the field and what is allowed")  \

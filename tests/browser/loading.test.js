@@ -81,7 +81,7 @@ test("the inline script (dist/metachannel.inline.js) loads no .wasm and round-tr
   h.assertNoErrors(page);
 });
 
-test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm alone; a channel works; a synchronous presence Channel is NOT_READY', async () => {
+test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm alone; a channel works; a synchronous presence Channel is created at once and opens once it has fetched the full core', async () => {
   const { url } = await h.relay.createChannel();
   const { page, wasm, result } = await open(
     "loading-lite",
@@ -93,15 +93,20 @@ test('ready({ core: "lite" }) from the script tag fetches metachannel-lite.wasm 
        const got = new Promise((resolve) => b.onMessage("greet", (m) => resolve(m.text)));
        await Promise.all([a.opened(), b.opened()]);
        a.send({ type: "greet", text: "from the lite core" });
-       let refused = null;
-       try { new MetaChannel.Channel(${JSON.stringify(url)}, { presence: true }); } catch (e) { refused = e.code; }
-       window.result = { text: await got, refused };
+       const text = await got;
+       window.before = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".wasm")).length;
+       const p = new MetaChannel.Channel(${JSON.stringify(url)}, { presence: true });
+       const deferred = p.state;
+       await p.opened();
+       window.result = { text, before: window.before, deferred, opened: p.state };
+       p.dispose();
        a.dispose();
        b.dispose();
      })().catch((e) => { window.result = { error: String(e) }; });`,
   );
-  assert.deepEqual(result, { text: "from the lite core", refused: "NOT_READY" });
-  assert.equal(wasm.length, 1, wasm.join(", "));
-  assert.match(wasm[0], /\/dist\/metachannel-lite\.wasm$/);
+  assert.deepEqual(result, { text: "from the lite core", before: 1, deferred: "connecting", opened: "open" });
+  assert.equal(wasm.length, 2, wasm.join(", "));
+  assert.match(wasm[0], /\/dist\/metachannel-lite\.wasm$/, "the plain page: the lite core alone");
+  assert.match(wasm[1], /\/dist\/metachannel\.wasm$/, "then the full core, for the presence channel");
   h.assertNoErrors(page);
 });
