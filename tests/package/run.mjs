@@ -216,7 +216,7 @@ async function main() {
     );
     report(
       attw.code === 0,
-      "@arethetypeswrong/cli: metachannel and metachannel/inline are typed right for ESM, CommonJS and bundlers",
+      "@arethetypeswrong/cli: every entry (metachannel, /inline, /store, /react, /metaframe, /chat, /live-data) is typed right for ESM, CommonJS and bundlers",
       attw.stdout + attw.stderr,
     );
     const attwRelay = await exec(process.execPath, [attwBin, tarball, "--profile", "esm-only", "--entrypoints", "./relay", "--format", "ascii"], {
