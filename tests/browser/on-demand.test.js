@@ -129,6 +129,13 @@ test("metachannel.core.js (the channel alone): a plain page fetches it and the p
   ]);
   assert.equal(await page.evaluate(openPlain, url), 1);
   assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm"]);
+  // The bytes, not only the globals: no client's code in the file the page fetched.
+  const coreJs = readFileSync(path.join(root, "dist/metachannel.core.js"), "latin1");
+  for (const marker of ["ChatClient(target)", "LiveDataClient(target)", "SetupIframeClientRequest", "bindMetaframe(client)", "AGFzbQEAAAA"]) {
+    assert.ok(!coreJs.includes(marker), `metachannel.core.js holds ${marker}`);
+  }
+  const fullJs = readFileSync(path.join(root, "dist/metachannel.js"), "latin1");
+  assert.ok(fullJs.includes("ChatClient(target)"), "the markers are real: metachannel.js (every global) holds them");
   const plainKB = gzipKB("metachannel.core.js") + gzipKB("metachannel-lite.wasm");
   console.log(
     `script tag metachannel.core.js, plain connect(): ${gzipKB("metachannel.core.js").toFixed(1)} + ${gzipKB("metachannel-lite.wasm").toFixed(1)} = ${plainKB.toFixed(1)} KB gzip`,
