@@ -37,7 +37,17 @@ const run = (cmd, args) => {
 function namesBuild(dir, lite) {
   const buildDir = path.join(root, "build", dir);
   if (!existsSync(path.join(buildDir, "CMakeCache.txt"))) {
-    run("emcmake", ["cmake", "-S", ".", "-B", buildDir, "-DCMAKE_BUILD_TYPE=Release", "-DMETACHANNEL_DEBUG_WASM=OFF", `-DMETACHANNEL_LITE=${lite ? "ON" : "OFF"}`, "-DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs"]);
+    run("emcmake", [
+      "cmake",
+      "-S",
+      ".",
+      "-B",
+      buildDir,
+      "-DCMAKE_BUILD_TYPE=Release",
+      "-DMETACHANNEL_DEBUG_WASM=OFF",
+      `-DMETACHANNEL_LITE=${lite ? "ON" : "OFF"}`,
+      "-DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs",
+    ]);
   }
   run("cmake", ["--build", buildDir, "-j2"]);
   const wasmOpt = path.join(path.dirname(createRequire(import.meta.url).resolve("binaryen/package.json")), "bin/wasm-opt");

@@ -35,7 +35,9 @@ function closingBrace(text, open) {
 function once(text, needle, what) {
   const at = text.indexOf(needle);
   if (at === -1 || text.indexOf(needle, at + 1) !== -1) {
-    throw new Error(`trim-glue: ${what}: expected "${needle.slice(0, 80)}" exactly once in emcc's glue (emcc 3.1.6 output); did the Emscripten release or a link setting change? See scripts/trim-glue.mjs`);
+    throw new Error(
+      `trim-glue: ${what}: expected "${needle.slice(0, 80)}" exactly once in emcc's glue (emcc 3.1.6 output); did the Emscripten release or a link setting change? See scripts/trim-glue.mjs`,
+    );
   }
   return at;
 }
@@ -74,7 +76,8 @@ export function trimGlue(glue) {
     "wasmBinaryFile",
   );
   text = replaceOnce(text, 'var dataURIPrefix="data:application/octet-stream;base64,";', "", "dataURIPrefix");
-  for (const name of ["isDataURI", "getBinary", "getBinaryPromise", "instantiateArrayBuffer", "instantiateAsync", "receiveInstantiationResult"]) text = dropFunction(text, name);
+  for (const name of ["isDataURI", "getBinary", "getBinaryPromise", "instantiateArrayBuffer", "instantiateAsync", "receiveInstantiationResult"])
+    text = dropFunction(text, name);
   text = replaceOnce(
     text,
     "instantiateAsync().catch(readyPromiseReject);return{}",
@@ -89,13 +92,19 @@ export function trimGlue(glue) {
     exports.push([name, wasmName]);
     return "";
   });
-  if (exports.length < 10) throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  if (exports.length < 10)
+    throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
   const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
   const map = JSON.stringify(Object.fromEntries(exports));
   const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name]) => `${name}=Module["${name}"];`).join("")}`;
   text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
-  text = replaceOnce(text, "function createWasm(){", `${used.length ? `var ${used.map(([n]) => n).join(",")};` : ""}var EXPORT_NAMES=${map};function createWasm(){`, "createWasm");
+  text = replaceOnce(
+    text,
+    "function createWasm(){",
+    `${used.length ? `var ${used.map(([n]) => n).join(",")};` : ""}var EXPORT_NAMES=${map};function createWasm(){`,
+    "createWasm",
+  );
 
   return { text, removed: before - text.length, exports: exports.length };
 }

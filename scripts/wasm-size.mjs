@@ -102,7 +102,10 @@ export function parseWasm(bytes) {
 // First match wins: order matters (nlohmann's serializer calls snprintf, but is nlohmann's).
 export const GROUPS = [
   ["nlohmann/json", /nlohmann/],
-  ["printf family", /printf|^getint$|^sn_write$|^fmt_|^pop_arg|^out$|^pad$|^fmt_fp|^wctomb|^wcrtomb|^frexp|__towrite|__fwritex|^printf_core|__overflow|__stdout|__lockfile/],
+  [
+    "printf family",
+    /printf|^getint$|^sn_write$|^fmt_|^pop_arg|^out$|^pad$|^fmt_fp|^wctomb|^wcrtomb|^frexp|__towrite|__fwritex|^printf_core|__overflow|__stdout|__lockfile/,
+  ],
   [
     "strtod / float parsing",
     /strto|__floatscan|scanexp|decfloat|hexfloat|__shgetc|__shlim|__intscan|copysignl|scalbn|fmodl|__multf3|__addtf3|__letf2|__getf2|__extenddftf2|__trunctfdf2|__floatsitf|__floatunsitf|__fixtfsi|__subtf3|__eqtf2|__netf2|__divtf3|__unordtf2/,

@@ -127,18 +127,10 @@ void dump_value(const Json& j, std::string& out) {
       out += ']';
       return;
     }
-    case Json::value_t::string:
-      dump_string(j.get_ref<const std::string&>(), out);
-      return;
-    case Json::value_t::boolean:
-      out += j.get<bool>() ? "true" : "false";
-      return;
-    case Json::value_t::number_integer:
-      dump_integer(j.get<std::int64_t>(), out);
-      return;
-    case Json::value_t::number_unsigned:
-      dump_integer(j.get<std::uint64_t>(), out);
-      return;
+    case Json::value_t::string: dump_string(j.get_ref<const std::string&>(), out); return;
+    case Json::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
+    case Json::value_t::number_integer: dump_integer(j.get<std::int64_t>(), out); return;
+    case Json::value_t::number_unsigned: dump_integer(j.get<std::uint64_t>(), out); return;
     case Json::value_t::number_float: {
       const double x = j.get<double>();
       if (!std::isfinite(x)) {
@@ -150,14 +142,10 @@ void dump_value(const Json& j, std::string& out) {
       out.append(buf, static_cast<size_t>(end - buf));
       return;
     }
-    case Json::value_t::discarded:
-      out += "<discarded>";
-      return;
+    case Json::value_t::discarded: out += "<discarded>"; return;
     case Json::value_t::binary:  // never made by the core (nlohmann writes its own form)
     case Json::value_t::null:
-    default:
-      out += "null";
-      return;
+    default: out += "null"; return;
   }
 }
 

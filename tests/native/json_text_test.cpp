@@ -50,9 +50,10 @@ TEST(JsonText, InvalidUtf8IsReplacedNotFatal) {
 mc::Json random_value(std::mt19937& rng, int depth) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   auto text = [&]() {
-    static const unsigned char bytes[] = {'a', 'Z', '"', '\\', '/', 0x00, 0x01, 0x08, 0x09, 0x0A, 0x0C, 0x0D, 0x1F, 0x20, 0x7F,
-                                          0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xA9, 0xDF, 0xE0, 0xA0, 0xED, 0x9F, 0xA0, 0xEF,
-                                          0xF0, 0x90, 0xF4, 0x8F, 0xF5, 0xFF, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80};
+    static const unsigned char bytes[] = {'a',  'Z',  '"',  '\\', '/',  0x00, 0x01, 0x08, 0x09, 0x0A, 0x0C,
+                                          0x0D, 0x1F, 0x20, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xA9,
+                                          0xDF, 0xE0, 0xA0, 0xED, 0x9F, 0xA0, 0xEF, 0xF0, 0x90, 0xF4, 0x8F,
+                                          0xF5, 0xFF, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80};
     std::string s;
     for (int n = pick(12); n > 0; --n) s += static_cast<char>(bytes[pick(sizeof bytes)]);
     if (pick(3) == 0) s += "\xE2\x82";  // truncated at the end
@@ -69,27 +70,36 @@ mc::Json random_value(std::mt19937& rng, int depth) {
       for (int n = pick(5); n > 0; --n) a.push_back(random_value(rng, depth + 1));
       return a;
     }
-    case 2:
-      return text();
+    case 2: return text();
     case 3: {
-      static const std::int64_t ints[] = {0, -1, 1, 9, -10, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()};
-      return pick(2) ? mc::Json(ints[pick(7)]) : mc::Json(static_cast<std::int64_t>(rng()) - static_cast<std::int64_t>(rng()) * 65536);
+      static const std::int64_t ints[] = {
+          0, -1, 1, 9, -10, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()};
+      return pick(2) ? mc::Json(ints[pick(7)])
+                     : mc::Json(static_cast<std::int64_t>(rng()) - static_cast<std::int64_t>(rng()) * 65536);
     }
     case 4:
-      return pick(2) ? mc::Json(std::numeric_limits<std::uint64_t>::max()) : mc::Json(static_cast<std::uint64_t>(rng()) << 20);
+      return pick(2) ? mc::Json(std::numeric_limits<std::uint64_t>::max())
+                     : mc::Json(static_cast<std::uint64_t>(rng()) << 20);
     case 5: {
-      static const double specials[] = {0.0, -0.0, 1.0, -2.0, 0.1, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 123456.789,
-                                        std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+      static const double specials[] = {0.0,
+                                        -0.0,
+                                        1.0,
+                                        -2.0,
+                                        0.1,
+                                        1e21,
+                                        1e-7,
+                                        5e-324,
+                                        1.7976931348623157e308,
+                                        123456.789,
+                                        std::numeric_limits<double>::infinity(),
+                                        std::numeric_limits<double>::quiet_NaN()};
       if (pick(2)) return specials[pick(12)];
       std::uniform_real_distribution<double> mantissa(-1, 1);
       return std::ldexp(mantissa(rng), pick(2000) - 1000);
     }
-    case 6:
-      return pick(2) == 1;
-    case 7:
-      return nullptr;
-    default:
-      return text();
+    case 6: return pick(2) == 1;
+    case 7: return nullptr;
+    default: return text();
   }
 }
 

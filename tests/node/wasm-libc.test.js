@@ -31,7 +31,18 @@ async function recordingServer(t) {
 /** Doubles across the whole range: halfway-prone decimals, subnormals, the extremes, integers past 2^53 and 2^64. */
 function doubles() {
   const out = [0.1, 0.2, 0.3, 1 / 3, -2 / 3, 2.5e-7, 1e21, 1e-7, 123456789.12345679, 5e-324, -5e-324, 2.2250738585072014e-308, 2.225073858507201e-308];
-  out.push(Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON, 2 ** 53 + 2, 2 ** 64, 2 ** 64 * 3, -(2 ** 63) * 5, 1.7976931348623157e308, 4.9406564584124654e-324);
+  out.push(
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    Number.EPSILON,
+    2 ** 53 + 2,
+    2 ** 64,
+    2 ** 64 * 3,
+    -(2 ** 63) * 5,
+    1.7976931348623157e308,
+    4.9406564584124654e-324,
+  );
   // A fixed pseudo-random walk over mantissas and exponents (deterministic: the same every run).
   let x = 0x9e3779b9;
   const next = () => {
