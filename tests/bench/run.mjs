@@ -9,7 +9,8 @@
 //   --save PREFIX       also write PREFIX.md and PREFIX.json
 //   --only a,b          figures: receive,filtered,send,rtt,bundle,coldstart,cold,memory,channels,browser,reliable
 //                       (cold: import → the first plain channel open, fresh processes, with the
-//                       split import / ready (compile, instantiate) / open, and a raw socket's open)
+//                       split import / ready (compile, instantiate) / open, and a raw socket's open;
+//                       tests/bench/cold-compare.mjs runs the same for two builds interleaved)
 //                       (reliable: tests/bench/reliable.mjs, reliable delivery against plain mode)
 //                       fanout (only when named): tests/bench/fanout.mjs, N = 10, 50, 100 peers in
 //                       several processes on the dev relay, frames counted at the relay (issue 22);
