@@ -337,6 +337,12 @@ mergeInto(LibraryManager.library, {
     var s = MC.sockets[id];
     return s ? s.bufferedAmount || 0 : 0;
   },
+  // strtod's conversion (bindings/libc_wraps.cpp): the text of a decimal number (sign, digits,
+  // fraction, exponent; ASCII) to the nearest double, by Number(), which rounds correctly.
+  mc_number_from_text__deps: ["$MC"],
+  mc_number_from_text: function (p, n) {
+    return Number(MC.decode(p, n));
+  },
   // After emscripten_websocket_delete: forgets the socket here, and frees websocket.h's slot,
   // which 3.1.6's emscripten_websocket_delete leaks (it deletes WS.sockets[socket], not
   // [socketId]); in releases that delete the slot themselves this finds nothing to do.

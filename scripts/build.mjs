@@ -67,6 +67,7 @@ export async function build() {
   let glue = readFileSync(path.join(buildDir, "metachannel_core.js"), "utf8");
   const trailer = glue.indexOf("if (typeof exports === 'object' && typeof module === 'object')");
   if (trailer !== -1) glue = glue.slice(0, trailer);
+  if (!debug) glue = (await import("./trim-glue.mjs")).trimGlue(glue).text; // what the loader never runs (scripts/trim-glue.mjs)
   const glueModule = path.join(buildDir, "core-glue.mjs");
   writeFileSync(glueModule, `${glue}\nexport default createMetachannelCore;\n`);
 

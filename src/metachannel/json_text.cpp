@@ -1,8 +1,161 @@
 #include "metachannel/json_text.h"
 
+#include <cmath>
+#include <cstdint>
+
 namespace mc {
 
-std::string dump_json(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+namespace {
+
+// The compact dump, written here rather than by Json::dump: nlohmann's serializer writes through
+// a std::shared_ptr output adapter, whose control block's vtable brings libc++abi's type_info
+// machinery (dynamic_cast search, 2.4 KB), and with its buffers and adapters the dump was
+// about 9 KB of the full core's wasm. The output is byte for byte what
+// j.dump(-1, ' ', false, error_handler_t::replace) writes (tests/native/json_text_test.cpp
+// compares the two over random documents): members in order, no spaces, \" \\ \b \f \n \r \t
+// and \u00XX (lowercase) for the other control characters, other text as is, each invalid
+// UTF-8 sequence (its maximal valid prefix) replaced by U+FFFD, numbers as nlohmann writes them
+// (floats by its own to_chars, "null" when not finite).
+constexpr char kReplacement[] = "\xEF\xBF\xBD";
+
+/** Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when it is invalid; `*consumed` is
+ *  how many bytes an invalid sequence spans before the byte that broke it (at least 1). */
+size_t utf8_sequence(const std::string& s, size_t i, size_t* consumed) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    *consumed = 1;
+    return 0;
+  }
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned char x = i + k < s.size() ? b(i + k) : 0;
+    if (i + k >= s.size() || x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) {
+      *consumed = k;
+      return 0;
+    }
+  }
+  return n;
+}
+
+void dump_string(const std::string& s, std::string& out) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t consumed = 0;
+    const size_t n = utf8_sequence(s, i, &consumed);
+    if (n == 0) {
+      out += kReplacement;
+      i += consumed;
+      continue;
+    }
+    if (n == 1) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += "0123456789abcdef"[c >> 4];
+            out += "0123456789abcdef"[c & 15];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    } else {
+      out.append(s, i, n);
+    }
+    i += n;
+  }
+  out += '"';
+}
+
+template <typename Int>
+void dump_integer(Int v, std::string& out) {
+  char buf[24];
+  char* p = buf + sizeof buf;
+  const bool negative = v < 0;
+  // Magnitude as unsigned: -INT64_MIN does not fit an int64_t.
+  auto m = negative ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+  do {
+    *--p = static_cast<char>('0' + m % 10);
+    m /= 10;
+  } while (m);
+  if (negative) *--p = '-';
+  out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+void dump_value(const Json& j, std::string& out) {
+  switch (j.type()) {
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& member : j.get_ref<const Json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        dump_string(member.first, out);
+        out += ':';
+        dump_value(member.second, out);
+      }
+      out += '}';
+      return;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : j.get_ref<const Json::array_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        dump_value(item, out);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::string: dump_string(j.get_ref<const std::string&>(), out); return;
+    case Json::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
+    case Json::value_t::number_integer: dump_integer(j.get<std::int64_t>(), out); return;
+    case Json::value_t::number_unsigned: dump_integer(j.get<std::uint64_t>(), out); return;
+    case Json::value_t::number_float: {
+      const double x = j.get<double>();
+      if (!std::isfinite(x)) {
+        out += "null";
+        return;
+      }
+      char buf[64];
+      const char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
+      out.append(buf, static_cast<size_t>(end - buf));
+      return;
+    }
+    case Json::value_t::discarded: out += "<discarded>"; return;
+    case Json::value_t::binary:  // never made by the core (nlohmann writes its own form)
+    case Json::value_t::null:
+    default: out += "null"; return;
+  }
+}
+
+}  // namespace
+
+std::string dump_json(const Json& j) {
+  std::string out;
+  dump_value(j, out);
+  return out;
+}
 
 namespace {
 

@@ -22,20 +22,6 @@ void mc_socket_forget(int id);
 void mc_transport_plan(void* transport, int mode, int route, const char* needles, int size);
 }
 
-// snprintf in the wasm, integer conversions only. Its one user is nlohmann/json ("\\u%04x" in
-// its serializer, "<U+%.4X>" in its lexer's error text), and musl's full snprintf would bring
-// its floating-point formatter (fmt_fp, frexp, long double helpers: 3.7 KB). The wasm link
-// wraps snprintf (-Wl,--wrap=snprintf, CMakeLists.txt) with Emscripten libc's integer-only
-// vsniprintf. A %e/%f/%g/%a here traps (a call through a null formatter): never a wrong digit.
-extern "C" int vsniprintf(char* s, size_t n, const char* format, va_list ap);
-extern "C" int __wrap_snprintf(char* s, size_t n, const char* format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  const int r = vsniprintf(s, n, format, ap);
-  va_end(ap);
-  return r;
-}
-
 namespace mc {
 namespace {
 

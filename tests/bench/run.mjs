@@ -7,7 +7,10 @@
 //   --json              print the results as JSON on stdout (progress goes to stderr)
 //   --rounds N          rounds per figure (default 7, quick 3)
 //   --save PREFIX       also write PREFIX.md and PREFIX.json
-//   --only a,b          figures: receive,filtered,send,rtt,bundle,coldstart,memory,channels,browser,reliable
+//   --only a,b          figures: receive,filtered,send,rtt,bundle,coldstart,cold,memory,channels,browser,reliable
+//                       (cold: import → the first plain channel open, fresh processes, with the
+//                       split import / ready (compile, instantiate) / open, and a raw socket's open;
+//                       tests/bench/cold-compare.mjs runs the same for two builds interleaved)
 //                       (reliable: tests/bench/reliable.mjs, reliable delivery against plain mode)
 //                       fanout (only when named): tests/bench/fanout.mjs, N = 10, 50, 100 peers in
 //                       several processes on the dev relay, frames counted at the relay (issue 22);
@@ -69,7 +72,7 @@ const { values: opt } = parseArgs({
 
 const quick = opt.quick;
 const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
-const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "memory", "channels", "browser", "reliable", "fanout", "relay"];
+const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "cold", "memory", "channels", "browser", "reliable", "fanout", "relay"];
 /** Figures that run only when named with --only (each takes minutes and has its own script). */
 const ON_REQUEST = ["fanout", "relay"];
 const figures = new Set(
@@ -391,6 +394,32 @@ async function coldStartNode() {
       : null;
   return { ...sum(variants.global), preloaded: sum(variants.preloaded), wsPackage: sum(variants.ws) };
 }
+// Import → first plain channel open (issue 21's cold-start target), metachannel and a raw socket
+// interleaved, each run a fresh process against the flood server (which accepts any socket).
+async function coldOpenNode(url) {
+  const mc = [];
+  const raw = [];
+  for (let i = 0; i < CFG.coldN; i++) {
+    mc.push(await runClient({ client: "mc", mode: "cold", url }));
+    raw.push(await runClient({ client: "raw", mode: "cold", url }));
+  }
+  const med = (runs, key) => median(runs.map((r) => r[key]));
+  return {
+    n: mc.length,
+    node: process.versions.node,
+    medianMs: med(mc, "totalMs"),
+    importMs: med(mc, "importMs"),
+    readyMs: med(mc, "readyMs"),
+    compileMs: med(mc, "compileMs"),
+    instantiateMs: med(mc, "instantiateMs"),
+    openMs: med(mc, "openMs"),
+    sinceProcessStartMs: med(mc, "sinceProcessStartMs"),
+    minMs: Math.min(...mc.map((r) => r.totalMs)),
+    maxMs: Math.max(...mc.map((r) => r.totalMs)),
+    runsMs: mc.map((r) => +r.totalMs.toFixed(1)),
+    rawOpenMs: med(raw, "openMs"),
+  };
+}
 const hasNativeWebSocketWithoutFlag = Number(process.versions.node.split(".")[0]) >= 22;
 
 async function memory(floodUrl) {
@@ -636,6 +665,7 @@ function targets(F) {
     add("cold start Node, median (import → ready)", F.coldstart.medianMs, "≤ 10 ms", F.coldstart.medianMs <= 10);
     if (F.coldstart.preloaded) add("cold start Node, WebSocket preloaded", F.coldstart.preloaded.medianMs, "≤ 10 ms", F.coldstart.preloaded.medianMs <= 10);
   }
+  if (F.cold) add("cold start Node, import → first plain channel open", F.cold.medianMs, "≤ 10 ms", F.cold.medianMs <= 10);
   if (F.memory) add(`wasm memory growth over ${fmtK(F.memory.mc.messages)} msgs`, F.memory.mc.wasmGrowthBytes, "= 0 B", F.memory.mc.wasmGrowthBytes === 0);
   if (F.channels?.mc && F.channels.raw) {
     const r = F.channels.mc.openMs / F.channels.raw.openMs;
@@ -736,7 +766,7 @@ function markdown(R) {
     );
     L.push(`| partysocket (${b.peers.party.what}) | ${kb(b.peers.party.raw)} | ${kb(b.peers.party.gzip)} |`, "");
   }
-  if (F.coldstart || F.browser?.coldStart) {
+  if (F.coldstart || F.cold || F.browser?.coldStart) {
     L.push("### 6. Cold start (import → `ready()` resolved)", "");
     if (F.coldstart) {
       const c = F.coldstart;
@@ -745,6 +775,12 @@ function markdown(R) {
       L.push(line("Node, global WebSocket (--experimental-websocket)", c));
       if (c.preloaded) L.push(line("Node, global WebSocket already loaded (metachannel's own cost)", c.preloaded));
       if (c.wsPackage) L.push(line("Node 20 without the flag (`ws` package imported by ready())", c.wsPackage));
+    }
+    if (F.cold) {
+      const c = F.cold;
+      L.push(
+        `- Node ${c.node}, import → first plain channel open, ${c.n} fresh processes: median **${c.medianMs.toFixed(1)} ms** (import ${c.importMs.toFixed(1)} + ready ${c.readyMs.toFixed(1)} [WebAssembly.compile ${c.compileMs.toFixed(1)}, instantiate ${c.instantiateMs.toFixed(1)}] + connect → open ${c.openMs.toFixed(1)} ms; min ${c.minMs.toFixed(1)}, max ${c.maxMs.toFixed(1)}; a raw WebSocket's own open ${c.rawOpenMs.toFixed(1)} ms); process start → open ${c.sinceProcessStartMs.toFixed(1)} ms. Runs: ${c.runsMs.join(", ")}.`,
+      );
     }
     if (F.browser?.coldStart)
       L.push(
@@ -823,7 +859,7 @@ async function main() {
   const need = (f) => figures.has(f);
   let flood = null;
   let floodPort = 0;
-  if (["receive", "filtered", "send", "memory", "browser"].some(need)) {
+  if (["receive", "filtered", "send", "memory", "browser", "cold"].some(need)) {
     const { proc, line } = await startServer([path.join(here, "flood-server.mjs"), ...(opt["plain-ws"] ? ["--plain-ws"] : [])], { ipc: true });
     flood = proc;
     floodPort = JSON.parse(line).port;
@@ -843,6 +879,10 @@ async function main() {
   if (need("coldstart")) {
     log("cold start (Node)…");
     F.coldstart = await coldStartNode();
+  }
+  if (need("cold")) {
+    log("cold start to the first open (Node)…");
+    F.cold = await coldOpenNode(floodUrl);
   }
   if (need("receive")) {
     log("1. receive…");

@@ -3,7 +3,11 @@
 #define JSON_USE_IMPLICIT_CONVERSIONS 0
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 #include "metachannel/json_text.h"
@@ -38,6 +42,76 @@ TEST(JsonText, InvalidUtf8IsReplacedNotFatal) {
             "{\"bad\":\"a\xEF\xBF\xBD"
             "b\"}");
   EXPECT_FALSE(nlohmann::json::parse(s, nullptr, false).is_discarded());
+}
+
+// dump_json is the core's own writer (nlohmann's serializer cost 9 KB of wasm): it must write
+// exactly what nlohmann's dump(-1, ' ', false, replace) writes, for any document, invalid
+// UTF-8, every kind of number and the extremes included.
+mc::Json random_value(std::mt19937& rng, int depth) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  auto text = [&]() {
+    static const unsigned char bytes[] = {'a',  'Z',  '"',  '\\', '/',  0x00, 0x01, 0x08, 0x09, 0x0A, 0x0C,
+                                          0x0D, 0x1F, 0x20, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xA9,
+                                          0xDF, 0xE0, 0xA0, 0xED, 0x9F, 0xA0, 0xEF, 0xF0, 0x90, 0xF4, 0x8F,
+                                          0xF5, 0xFF, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80};
+    std::string s;
+    for (int n = pick(12); n > 0; --n) s += static_cast<char>(bytes[pick(sizeof bytes)]);
+    if (pick(3) == 0) s += "\xE2\x82";  // truncated at the end
+    return s;
+  };
+  switch (depth > 3 ? 2 + pick(7) : pick(9)) {
+    case 0: {
+      mc::Json o = mc::Json::object();
+      for (int n = pick(5); n > 0; --n) o[text()] = random_value(rng, depth + 1);
+      return o;
+    }
+    case 1: {
+      mc::Json a = mc::Json::array();
+      for (int n = pick(5); n > 0; --n) a.push_back(random_value(rng, depth + 1));
+      return a;
+    }
+    case 2: return text();
+    case 3: {
+      static const std::int64_t ints[] = {
+          0, -1, 1, 9, -10, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()};
+      return pick(2) ? mc::Json(ints[pick(7)])
+                     : mc::Json(static_cast<std::int64_t>(rng()) - static_cast<std::int64_t>(rng()) * 65536);
+    }
+    case 4:
+      return pick(2) ? mc::Json(std::numeric_limits<std::uint64_t>::max())
+                     : mc::Json(static_cast<std::uint64_t>(rng()) << 20);
+    case 5: {
+      static const double specials[] = {0.0,
+                                        -0.0,
+                                        1.0,
+                                        -2.0,
+                                        0.1,
+                                        1e21,
+                                        1e-7,
+                                        5e-324,
+                                        1.7976931348623157e308,
+                                        123456.789,
+                                        std::numeric_limits<double>::infinity(),
+                                        std::numeric_limits<double>::quiet_NaN()};
+      if (pick(2)) return specials[pick(12)];
+      std::uniform_real_distribution<double> mantissa(-1, 1);
+      return std::ldexp(mantissa(rng), pick(2000) - 1000);
+    }
+    case 6: return pick(2) == 1;
+    case 7: return nullptr;
+    default: return text();
+  }
+}
+
+TEST(JsonText, DumpIsNlohmannsDumpByteForByte) {
+  std::mt19937 rng(20261206);
+  for (int i = 0; i < 20000; ++i) {
+    const mc::Json j = random_value(rng, 0);
+    const std::string ours = mc::dump_json(j);
+    const std::string theirs = j.dump(-1, ' ', false, mc::Json::error_handler_t::replace);
+    ASSERT_EQ(ours, theirs) << "document " << i;
+  }
+  EXPECT_EQ(mc::dump_json(mc::Json(mc::Json::value_t::discarded)), mc::Json(mc::Json::value_t::discarded).dump());
 }
 
 TEST(JsonText, MergeAddsAndReplacesKeepingOrder) {

@@ -99,9 +99,11 @@ async function main() {
     // metachannel.core.js (the script tag's channel alone) add about 60 kB packed: 560 kB.
     // (A wrapper module sharing one file with metachannel.mjs would take 40 kB of that back.)
     // Many-peer reliability (the full wasm 121 -> 127 KB, shipped four ways) and the store and
-    // React builds with their types took it to 574 kB: 600 kB. The client subpaths
-    // (metachannel/metaframe, /chat, /live-data: ESM, CJS, types) took it to 588 kB.
-    check("the tarball is small (< 600 kB packed)", () => (info.size < 600 * 1024 ? true : `${info.size} bytes`));
+    // React builds with their types took it to 574 kB: 600 kB. Issue 21's size cuts (full wasm
+    // 127 -> 103 KB, lite 49 -> 43 KB, the glue trimmed) brought it to 502 kB (501,841 B), and
+    // the client subpaths (metachannel/metaframe, /chat, /live-data: ESM, CJS, types) add about
+    // 14 kB: 560 kB, about 8 % above, so that a regression of that order shows here.
+    check("the tarball is small (< 560 kB packed)", () => (info.size < 560 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");

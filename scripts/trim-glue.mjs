@@ -1,0 +1,110 @@
+// The release glue without the parts this package never runs (scripts/build.mjs calls trimGlue()
+// on emcc's output before bundling it).
+//
+// js/loader.ts always starts the core through the glue's `instantiateWasm` hook (it fetches or
+// reads and compiles the wasm itself), and calls the core's exports only after ready(). So three
+// things emcc 3.1.6 writes into every MODULARIZE glue are dead weight here:
+// - the environment block that finds the script's directory and defines XHR readers
+//   (read_, readAsync, readBinary, setWindowTitle): only the glue's own fetch used them;
+// - that fetch: wasmBinaryFile, isDataURI, getBinary, getBinaryPromise, instantiateArrayBuffer,
+//   instantiateAsync (without the hook the glue now rejects its promise, saying why);
+// - one lazy wrapper per wasm export (`var _f=Module["_f"]=function(){return(_f=Module["_f"]=
+//   Module["asm"]["x"]).apply(null,arguments)}`, 35 of them, 5.7 KB before minification),
+//   there so that a call made before instantiation fails late: here the exports are set on
+//   Module (and on the glue's own variables that use them) when the instance arrives.
+// Every edit must find its text exactly once, or the build stops and names it: a different
+// emcc (or a new setting) is a deliberate change, to be looked at, never silently half-trimmed.
+// The debug build keeps its glue whole (its ASSERTIONS checks wrap these same parts).
+
+/** Index of the `}` closing the block whose `{` is at `open` (strings and regexes without braces assumed, as in emcc's output here). */
+function closingBrace(text, open) {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      i = text.indexOf(c, i + 1);
+      if (i === -1) break;
+      continue;
+    }
+    if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return i;
+  }
+  throw new Error("trim-glue: unbalanced braces");
+}
+
+function once(text, needle, what) {
+  const at = text.indexOf(needle);
+  if (at === -1 || text.indexOf(needle, at + 1) !== -1) {
+    throw new Error(
+      `trim-glue: ${what}: expected "${needle.slice(0, 80)}" exactly once in emcc's glue (emcc 3.1.6 output); did the Emscripten release or a link setting change? See scripts/trim-glue.mjs`,
+    );
+  }
+  return at;
+}
+
+/** Removes `function name(...){...}` (exactly one). */
+function dropFunction(text, name) {
+  const at = once(text, `function ${name}(`, `function ${name}`);
+  const end = closingBrace(text, text.indexOf("{", at));
+  return text.slice(0, at) + text.slice(end + 1);
+}
+
+function replaceOnce(text, from, to, what) {
+  const at = once(text, from, what);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+/** @returns {{ text: string, removed: number, exports: number }} */
+export function trimGlue(glue) {
+  let text = glue;
+  const before = text.length;
+
+  // 1. The environment block (scriptDirectory, XHR readers, setWindowTitle).
+  {
+    const start = once(text, "var read_,readAsync,readBinary,setWindowTitle;if(ENVIRONMENT_IS_WEB||ENVIRONMENT_IS_WORKER){", "environment block");
+    const open = text.indexOf("{", start + "var read_,readAsync,readBinary,setWindowTitle;if(ENVIRONMENT_IS_WEB||ENVIRONMENT_IS_WORKER)".length);
+    let end = closingBrace(text, open) + 1;
+    if (text.startsWith("else{}", end)) end += "else{}".length;
+    text = text.slice(0, start) + text.slice(end);
+  }
+
+  // 2. The glue's own fetch and instantiation.
+  text = replaceOnce(
+    text,
+    'var wasmBinaryFile;wasmBinaryFile="metachannel_core.wasm";if(!isDataURI(wasmBinaryFile)){wasmBinaryFile=locateFile(wasmBinaryFile)}',
+    "",
+    "wasmBinaryFile",
+  );
+  text = replaceOnce(text, 'var dataURIPrefix="data:application/octet-stream;base64,";', "", "dataURIPrefix");
+  for (const name of ["isDataURI", "getBinary", "getBinaryPromise", "instantiateArrayBuffer", "instantiateAsync", "receiveInstantiationResult"])
+    text = dropFunction(text, name);
+  text = replaceOnce(
+    text,
+    "instantiateAsync().catch(readyPromiseReject);return{}",
+    'readyPromiseReject(new Error("metachannel: the core starts only through its loader (instantiateWasm)"));return{}',
+    "the glue's own instantiation",
+  );
+
+  // 3. The lazy export wrappers: set the exports when the instance arrives.
+  const wrapper = /var ([\w$]+)=Module\["\1"\]=function\(\)\{return\(\1=Module\["\1"\]=Module\["asm"\]\["([\w$]+)"\]\)\.apply\(null,arguments\)\};/g;
+  const exports = [];
+  text = text.replace(wrapper, (_, name, wasmName) => {
+    exports.push([name, wasmName]);
+    return "";
+  });
+  if (exports.length < 10)
+    throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
+  const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
+  const map = JSON.stringify(Object.fromEntries(exports));
+  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name]) => `${name}=Module["${name}"];`).join("")}`;
+  text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
+  text = replaceOnce(
+    text,
+    "function createWasm(){",
+    `${used.length ? `var ${used.map(([n]) => n).join(",")};` : ""}var EXPORT_NAMES=${map};function createWasm(){`,
+    "createWasm",
+  );
+
+  return { text, removed: before - text.length, exports: exports.length };
+}
