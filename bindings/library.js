@@ -5,7 +5,7 @@
 //   which reaches it as `core.mc`). The JS layer sets `events` and `createSocket`; everything
 //   else is this file's.
 // - The `mc_*` functions below are the C++ core's imports (declared `extern "C"` in
-//   bindings/bindings.cpp and src/platform/emscripten_platform.cpp): events out of the core,
+//   bindings/bindings.cpp and bindings/emscripten_platform.cpp): events out of the core,
 //   and the socket operations emscripten/websocket.h lacks.
 // - Calls into the core are raw exports (`_mc_channel_*`, bindings/bindings.cpp); the wrappers
 //   here take and return JS strings. Embind is used only where no call can re-enter it

@@ -1,6 +1,6 @@
 // The two seams that keep the channel core portable: the socket (Transport) and time
 // (Scheduler). The wasm build implements them over emscripten/websocket.h and emscripten
-// timers (src/platform/); the native tests implement them with fakes.
+// timers (bindings/emscripten_platform.cpp); the native tests implement them with fakes.
 #pragma once
 #include <cstddef>
 #include <cstdint>

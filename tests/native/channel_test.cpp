@@ -10,6 +10,7 @@
 
 #include "fakes.h"
 #include "metachannel/channel.h"
+#include "metachannel/reliability.h"
 #include "metachannel/router.h"
 
 namespace {
@@ -839,6 +840,7 @@ TEST_F(ChannelTest, NoPrefilterWithTheHeartbeatOn) {
 
 TEST_F(ChannelTest, NoPrefilterOnAReliableChannel) {
   cfg.reliable.enabled = true;
+  cfg.delivery = &mc::Reliability::create;
   make();
   ch->route(ch->field_slot("room"), "c3", +1);
   open();
