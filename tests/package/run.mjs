@@ -72,8 +72,8 @@ async function main() {
         "dist/react.cjs",
         "dist/react.d.ts",
         "dist/react.d.cts",
-        "js/relay/server.js",
-        "js/relay/cli.js",
+        "relay/server.js",
+        "relay/cli.js",
       ];
       const missing = need.filter((f) => !files.includes(f));
       return missing.length ? `missing: ${missing.join(", ")}` : true;
