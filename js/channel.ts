@@ -23,9 +23,7 @@ import type {
   UntypedMessages,
 } from "./types.js";
 import { describe, isObject, messageOf } from "./util.js";
-import { ERROR_CODES, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES } from "./vocabulary.js";
-
-const EVENTS: readonly string[] = ["open", "message", "close", "error", "reconnecting", "state", "presence"];
+import { ERROR_CODES, EVENTS, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES } from "./vocabulary.js";
 
 /** What the core calls for one live Channel (see installEvents). */
 interface Sink {
@@ -617,7 +615,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
 
   #checkListener(method: string, event: string, listener: unknown): void {
     this.#live(`${method}()`);
-    if (!EVENTS.includes(event)) invalid(`${method}(event)`, `one of ${EVENTS.join(", ")}`, event);
+    if (!(EVENTS as readonly string[]).includes(event)) invalid(`${method}(event)`, `one of ${EVENTS.join(", ")}`, event);
     if (typeof listener !== "function") invalid(`${method}("${event}", listener)`, "a function", listener);
   }
 

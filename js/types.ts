@@ -1,6 +1,6 @@
 // The public types that are not classes: options, events, typed message maps.
 import type { MetaChannelError } from "./errors.js";
-import type { State } from "./vocabulary.js";
+import type { EVENTS, State } from "./vocabulary.js";
 
 // ------------------------------------------------------------------------------ Loading
 
@@ -95,6 +95,11 @@ export interface ChannelEvents {
 }
 /** @public */
 export type ChannelEvent = keyof ChannelEvents;
+// ChannelEvents names exactly the events of src/metachannel/vocabulary.h (MC_EVENTS): tsc fails here otherwise.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check, never used
+type ChannelEventsMatchTheVocabulary = Holds<Same<ChannelEvent, (typeof EVENTS)[number]>>;
 
 // ------------------------------------------------------------------------------ Typed messages
 
@@ -240,10 +245,10 @@ export interface ReconnectOptions {
 
 /** @public */
 export interface HeartbeatOptions {
-  /** Send `message` every intervalMs while open. */
-  intervalMs: number;
-  /** No frame at all for timeoutMs after a ping: HEARTBEAT_TIMEOUT, drop and reconnect. */
-  timeoutMs: number;
+  /** Default 30000. Send `message` every intervalMs while open. */
+  intervalMs?: number;
+  /** Default 10000. No frame at all for timeoutMs after a ping: HEARTBEAT_TIMEOUT, drop and reconnect. */
+  timeoutMs?: number;
   /** Default "ping". A non-string is sent as JSON. */
   message?: unknown;
   /** Default "pong": a text frame equal to this is swallowed, not dispatched. */

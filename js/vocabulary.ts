@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 28959598;
+export const VOCABULARY_DIGEST = 830888829;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -86,6 +86,28 @@ export const RELIABLE_TAG = "_mc";
 
 /** queue.overflow policies, in the order of mc::Overflow. */
 export const OVERFLOWS = ["drop-oldest", "drop-newest", "error"] as const;
+
+/** The events of a Channel, in the order of MC_EVENTS. */
+export const EVENTS = [
+  "open",
+  "message",
+  "close",
+  "error",
+  "reconnecting",
+  "state",
+  "presence",
+] as const;
+
+/** Each event's listener parameters, as js/types.ts's ChannelEvents must declare them. */
+export const EVENT_PARAMETERS = {
+  open: "e: OpenEvent",
+  message: "data: unknown, meta: MessageMeta",
+  close: "e: CloseEvent",
+  error: "err: MetaChannelError",
+  reconnecting: "e: ReconnectingEvent",
+  state: "e: StateEvent",
+  presence: "e: PresenceEvent",
+} as const;
 
 /** The numeric options that cross into the core: wire name, public path, default and bounds. */
 export const NUMBER_OPTIONS = [

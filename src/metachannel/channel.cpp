@@ -155,7 +155,8 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     }
   }
   size_t dropped = 0;
-  const SendQueue::Push pushed = queue_.push(binary, data, size, dropped, sequenced ? static_cast<uint64_t>(rel_->pending_seq()) : 0);
+  const SendQueue::Push pushed =
+      queue_.push(binary, data, size, dropped, sequenced ? static_cast<uint64_t>(rel_->pending_seq()) : 0);
   if (sequenced && (pushed == SendQueue::Push::Queued || pushed == SendQueue::Push::QueuedDropped)) {
     rel_->commit(std::move(tagged), /*written=*/false);
   }
@@ -409,7 +410,7 @@ void Channel::on_transport_open() {
     pong_deadline_ = kNever;
   }
   if (rel_) rel_->on_open();  // "hi" to the peers, and what the last socket lost in flight, first
-  flush_queue();   // before any listener runs, so queued messages keep their place in line
+  flush_queue();              // before any listener runs, so queued messages keep their place in line
   if (closed_by_user_) {
     // close() was waiting for this connection to send the queue: it is sent, so close now.
     finish_close(/*socket_open=*/true);
@@ -505,7 +506,7 @@ void Channel::rel_presence(const std::string& json) {
 
 ErrorCode Channel::set_presence(std::string_view json) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
-  const std::string problem = rel_                          ? rel_->set_presence(json)
+  const std::string problem = rel_                       ? rel_->set_presence(json)
                               : config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
                                                          : "presence is off on this channel; pass options.presence";
   if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): " + problem);

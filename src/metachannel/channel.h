@@ -204,8 +204,8 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   Router router_;
   ReceivePlan plan_;  // what the transport was last told
   Envelope envelope_;
-  Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
-  Envelope held_envelope_;  // frames delivered late by the reliability layer
+  Envelope out_envelope_;          // outgoing frames (a send from a listener must not clobber envelope_)
+  Envelope held_envelope_;         // frames delivered late by the reliability layer
   std::unique_ptr<Delivery> rel_;  // null: neither reliable nor presence (or not in this core)
   std::string id_;                 // the wire id without a Delivery (id())
 

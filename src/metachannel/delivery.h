@@ -101,8 +101,7 @@ class Delivery {
 };
 
 using DeliveryFactory = std::unique_ptr<Delivery> (*)(DeliveryHost& host, Scheduler& scheduler, std::string id,
-                                                      const ReliableOptions& reliable,
-                                                      const PresenceOptions& presence);
+                                                      const ReliableOptions& reliable, const PresenceOptions& presence);
 
 // A channel's id on the wire (wire_id.cpp, in both cores): 1-64 of [A-Za-z0-9_-].
 bool valid_wire_id(std::string_view id);
