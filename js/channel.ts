@@ -750,7 +750,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
           this.#events.emit("message", bytes, { type: null, binary: true, raw: null, from: null, seq: null });
         }
       },
-      lost: (from, count, message) => this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count })),
+      lost: (from, count, message) => {
+        this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count }));
+        this.#events.emit("lost", { from, count });
+      },
       presence: (json) => {
         const change: { joined: Record<string, unknown>; updated: Record<string, unknown>; left: string[] } = JSON.parse(json);
         for (const [id, state] of Object.entries(change.joined)) this.#presence.set(id, state);

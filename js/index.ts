@@ -49,6 +49,7 @@ export type {
   OpenEvent,
   Outgoing,
   PresenceEvent,
+  LostEvent,
   PresenceOptions,
   QueueOptions,
   ReadyOptions,

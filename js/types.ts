@@ -79,6 +79,16 @@ export interface PresenceEvent {
 }
 
 /**
+ * `options.reliable`: messages of sender `from` that nobody can resend any more (the same gap as
+ * the MESSAGES_LOST error event, whose `detail` this is).
+ * @public
+ */
+export interface LostEvent {
+  from: string;
+  count: number;
+}
+
+/**
  * Every event of a Channel and the arguments its listeners get.
  * @public
  */
@@ -92,6 +102,7 @@ export interface ChannelEvents {
   state: [e: StateEvent];
   /** options.presence: peers that joined, changed their state or left (closed, disposed, page hidden, timed out). */
   presence: [e: PresenceEvent];
+  lost: [e: LostEvent];
 }
 /** @public */
 export type ChannelEvent = keyof ChannelEvents;

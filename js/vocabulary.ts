@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 830888829;
+export const VOCABULARY_DIGEST = 3118199176;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -96,6 +96,7 @@ export const EVENTS = [
   "reconnecting",
   "state",
   "presence",
+  "lost",
 ] as const;
 
 /** Each event's listener parameters, as js/types.ts's ChannelEvents must declare them. */
@@ -107,6 +108,7 @@ export const EVENT_PARAMETERS = {
   reconnecting: "e: ReconnectingEvent",
   state: "e: StateEvent",
   presence: "e: PresenceEvent",
+  lost: "e: LostEvent",
 } as const;
 
 /** The numeric options that cross into the core: wire name, public path, default and bounds. */
