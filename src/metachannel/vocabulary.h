@@ -84,8 +84,11 @@
   X(error, "err: MetaChannelError", "something failed later on the wire, or a listener threw: the error table below") \
   X(reconnecting, "e: ReconnectingEvent", "a retry is scheduled (`{ attempt, delayMs }`)")                            \
   X(state, "e: StateEvent", "every state change (`{ from, to }`)")                                                    \
-  X(presence, "e: PresenceEvent", "`presence`: peers joined, changed their state or left (`{ joined, updated, left }`)") \
-  X(lost, "e: LostEvent", "`reliable`: messages of a sender nobody can resend any more (`{ from, count }`), once per gap, beside the MESSAGES_LOST error")
+  X(presence, "e: PresenceEvent",                                                                                     \
+    "`presence`: peers joined, changed their state or left (`{ joined, updated, left }`)")                            \
+  X(lost, "e: LostEvent",                                                                                             \
+    "`reliable`: messages of a sender nobody can resend any more (`{ from, count }`), once per gap, beside the "      \
+    "MESSAGES_LOST error")
 
 // ------------------------------------------------------------------------------ route bits
 // X(constant, bit, JS name, meaning): the bits of a frame's route (src/metachannel/router.h).
