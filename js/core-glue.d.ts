@@ -7,6 +7,7 @@ declare module "#core-glue" {
   type WireOptions = {
     maxMessageBytes: number;
     closeTimeoutMs: number;
+    closeHandshakeTimeoutMs: number;
     minDelayMs: number;
     maxDelayMs: number;
     factor: number;

@@ -199,6 +199,8 @@ export interface ChannelOptions {
    * it at once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
    */
   closeTimeoutMs?: number;
+  /** Default 5000. A close handshake the server never answers is abandoned after this (close 1006, then "closed"). */
+  closeHandshakeTimeoutMs?: number;
   /**
    * Default false. Exactly once, in order per sender, repaired by the peers themselves over a
    * relay that only broadcasts: each JSON object sent carries one reserved member

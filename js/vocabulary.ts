@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 3118199176;
+export const VOCABULARY_DIGEST = 2254012606;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -115,6 +115,7 @@ export const EVENT_PARAMETERS = {
 export const NUMBER_OPTIONS = [
   { wire: "maxMessageBytes", path: "maxMessageBytes", default: 1048576, min: 1, max: 2147483647, integer: true, infinite: false },
   { wire: "closeTimeoutMs", path: "closeTimeoutMs", default: 5000, min: 0, max: Infinity, integer: false, infinite: true },
+  { wire: "closeHandshakeTimeoutMs", path: "closeHandshakeTimeoutMs", default: 5000, min: 1, max: Infinity, integer: false, infinite: true },
   { wire: "minDelayMs", path: "reconnect.minDelayMs", default: 500, min: 0, max: Infinity, integer: false, infinite: false },
   { wire: "maxDelayMs", path: "reconnect.maxDelayMs", default: 30000, min: 0, max: Infinity, integer: false, infinite: false },
   { wire: "factor", path: "reconnect.factor", default: 2, min: 1, max: Infinity, integer: false, infinite: false },
@@ -155,6 +156,7 @@ export const STRING_OPTIONS = [
 export type WireOptions = {
   maxMessageBytes: number;
   closeTimeoutMs: number;
+  closeHandshakeTimeoutMs: number;
   minDelayMs: number;
   maxDelayMs: number;
   factor: number;
@@ -187,6 +189,7 @@ export type WireOptions = {
 export const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({
   maxMessageBytes: 1048576,
   closeTimeoutMs: 5000,
+  closeHandshakeTimeoutMs: 5000,
   minDelayMs: 500,
   maxDelayMs: 30000,
   factor: 2,

@@ -35,7 +35,7 @@ struct ChannelConfig {
   HeartbeatOptions heartbeat;
   QueueOptions queue;
   size_t max_message_bytes = static_cast<size_t>(option_default::maxMessageBytes);
-  double closing_timeout_ms = 5000;  // a close handshake the server never answers
+  double closing_timeout_ms = option_default::closeHandshakeTimeoutMs;  // a close handshake the server never answers
   // close() with messages queued and a connection on its way waits this long for it to open
   // and send them (0: drop them at once).
   double close_drain_ms = option_default::closeTimeoutMs;

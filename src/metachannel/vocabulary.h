@@ -123,6 +123,7 @@
 #define MC_NUMBER_OPTIONS(X)                                                                                 \
   X(maxMessageBytes, "maxMessageBytes", max_message_bytes, 1048576, 1, 2147483647, Int)                      \
   X(closeTimeoutMs, "closeTimeoutMs", close_drain_ms, 5000, 0, kInf, RealOrInf)                              \
+  X(closeHandshakeTimeoutMs, "closeHandshakeTimeoutMs", closing_timeout_ms, 5000, 1, kInf, RealOrInf)        \
   X(minDelayMs, "reconnect.minDelayMs", reconnect.min_delay_ms, 500, 0, kInf, Real)                          \
   X(maxDelayMs, "reconnect.maxDelayMs", reconnect.max_delay_ms, 30000, 0, kInf, Real)                        \
   X(factor, "reconnect.factor", reconnect.factor, 2, 1, kInf, Real)                                          \

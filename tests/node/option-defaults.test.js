@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer } from "ws";
-import { channelFor, waitFor, sleep } from "./helpers.js";
+import { channelFor, relayFor, waitFor, sleep } from "./helpers.js";
+import { tcpProxy } from "./fault-tools.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** A generated list of js/vocabulary.ts (object literals only, so it evaluates as JS). */
@@ -149,4 +150,22 @@ test("heartbeat: the members not given keep their defaults (intervalMs 30000, ti
   assert.equal(all.state, "open");
   const pings = frames.filter((f) => f === "ping").length;
   assert.ok(pings >= 10 && pings <= 25, `${pings} pings in ~700 ms: only the 40 ms channel pings (the other waits 30 s)`);
+});
+
+test("closeHandshakeTimeoutMs: a close handshake the server never answers is abandoned after it", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const proxy = await tcpProxy(t, relay.port);
+  const ch = channelFor(t, proxy.url(url), { closeHandshakeTimeoutMs: 200 });
+  const closes = [];
+  ch.on("close", (e) => closes.push(e));
+  await ch.opened();
+  proxy.pause(); // the close frame goes nowhere and no answer comes back
+  const started = performance.now();
+  await ch.close();
+  const took = performance.now() - started;
+  assert.equal(ch.state, "closed");
+  assert.ok(took >= 150 && took < 2000, `close() gave up after ${Math.round(took)} ms (closeHandshakeTimeoutMs: 200; the default is 5000)`);
+  assert.equal(closes.at(-1).wasClean, false);
+  assert.equal(closes.at(-1).code, 1006);
 });
