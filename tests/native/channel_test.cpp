@@ -123,7 +123,7 @@ class ChannelTest : public ::testing::Test, public Rig {
 TEST_F(ChannelTest, InitialState) {
   make();
   EXPECT_EQ(ch->state(), State::Idle);
-  EXPECT_EQ(mc::ready_state(ch->state()), 3);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 3);
   EXPECT_EQ(ch->url(), "");
   EXPECT_EQ(ch->queued_count(), 0u);
   EXPECT_EQ(ch->attempt(), 0u);
@@ -143,7 +143,7 @@ TEST_F(ChannelTest, ConnectsAndOpens) {
   ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
   EXPECT_EQ(ch->url(), kUrl);
   EXPECT_EQ(ch->state(), State::Connecting);
-  EXPECT_EQ(mc::ready_state(ch->state()), 0);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 0);
   EXPECT_EQ(t.opens, std::vector<std::string>{kUrl});
   EXPECT_EQ(t.last_protocols, "chat.v1,chat.v2");
   EXPECT_EQ(ev.strs(), std::vector<std::string>{"state idle->connecting"});
@@ -154,7 +154,7 @@ TEST_F(ChannelTest, ConnectsAndOpens) {
 
   ASSERT_TRUE(t.accept());
   EXPECT_EQ(ch->state(), State::Open);
-  EXPECT_EQ(mc::ready_state(ch->state()), 1);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 1);
   EXPECT_EQ(ev.strs(), (std::vector<std::string>{"state idle->connecting", "state connecting->open", "open chat.v1"}));
   EXPECT_EQ(ch->protocol(), "chat.v1");
   EXPECT_EQ(ch->buffered_amount(), 42);
@@ -1546,7 +1546,7 @@ TEST_F(ChannelTest, CloseWhileOpenDoesTheHandshake) {
   ASSERT_EQ(t.closes.size(), 1u);
   EXPECT_EQ(t.closes[0], std::make_pair(4000, std::string("bye")));
   EXPECT_EQ(ch->state(), State::Closing);
-  EXPECT_EQ(mc::ready_state(ch->state()), 2);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 2);
   EXPECT_EQ(ev.strs(), std::vector<std::string>{"state open->closing"});
   ASSERT_TRUE(t.server_close(4000, "bye"));
   EXPECT_EQ(ev.strs(),

@@ -22,6 +22,40 @@
 
 namespace mc_test {
 
+// The vocabulary's names, for test messages (the product spells them in JS: js/vocabulary.ts).
+inline const char* name_of(mc::State s) {
+  switch (s) {
+#define MC_X(name, text, ready) \
+  case mc::State::name: return text;
+    MC_STATES(MC_X)
+#undef MC_X
+  }
+  return "closed";
+}
+inline const char* name_of(mc::ErrorCode c) {
+  switch (c) {
+#define MC_X(name, text, doc) \
+  case mc::ErrorCode::name: return text;
+    MC_ERROR_CODES(MC_X)
+#undef MC_X
+  }
+  return "";
+}
+// readyState as the WebSocket API reports it (JS: READY_STATES[state]).
+inline int ready_state(mc::State s) {
+  switch (s) {
+#define MC_X(name, text, ready) \
+  case mc::State::name: return ready;
+    MC_STATES(MC_X)
+#undef MC_X
+  }
+  return 3;
+}
+
+}  // namespace mc_test
+
+namespace mc_test {
+
 // One ordered log shared by the transport and the recorder, so tests can check how transport
 // calls interleave with events ("the queue is flushed before the open event").
 struct Journal {
@@ -299,13 +333,13 @@ struct Event {
 
   std::string str() const {
     switch (kind) {
-      case State: return std::string("state ") + mc::to_string(from) + "->" + mc::to_string(to);
+      case State: return std::string("state ") + mc_test::name_of(from) + "->" + mc_test::name_of(to);
       case Open: return "open " + data;
       case Text: return "text " + data;
       case Binary: return "binary " + std::to_string(data.size());
       case Close:
         return "close " + std::to_string(code) + (will_reconnect ? " reconnect" : " final") + (clean ? " clean" : "");
-      case Error: return std::string("error ") + mc::to_string(error);
+      case Error: return std::string("error ") + mc_test::name_of(error);
       case Reconnecting: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "reconnecting %u %.3f", attempt, delay);
@@ -333,8 +367,8 @@ class RecordingEvents final : public mc::ChannelEvents {
     e.from = from;
     e.to = to;
     if (from != last_state_) {
-      violations.push_back(std::string("state event from ") + mc::to_string(from) + " but the previous one went to " +
-                           mc::to_string(last_state_));
+      violations.push_back(std::string("state event from ") + mc_test::name_of(from) +
+                           " but the previous one went to " + mc_test::name_of(last_state_));
     }
     if (from == to) violations.push_back("state event without a change");
     if (channel && channel->state() != to) violations.push_back("state event emitted before the state changed");
@@ -442,7 +476,7 @@ inline void check_consistency(const mc::Channel& ch, const FakeTransport& t, con
   using mc::State;
   using Sock = FakeTransport::Sock;
   const State st = ch.state();
-  const std::string where = std::string(" (state ") + mc::to_string(st) + ")";
+  const std::string where = std::string(" (state ") + mc_test::name_of(st) + ")";
   if (static_cast<unsigned>(st) > static_cast<unsigned>(State::Closed)) out.push_back("invalid state value");
   const mc::QueueOptions& q = ch.config().queue;
   if (ch.queued_count() > q.max_messages) out.push_back("queue holds more messages than queue.max_messages");

@@ -188,7 +188,7 @@ class Net {
 
   void send(size_t i, const std::string& text) {
     const mc::ErrorCode rc = peers[i]->ch->send_text(text.data(), text.size());
-    if (rc != mc::ErrorCode::None) violations.push_back("send failed: " + std::string(mc::to_string(rc)));
+    if (rc != mc::ErrorCode::None) violations.push_back("send failed: " + std::string(mc_test::name_of(rc)));
   }
 
   std::vector<std::string> all_violations() const {

@@ -90,3 +90,12 @@ test("the events of src/metachannel/vocabulary.h are the ChannelEvents of the pu
   const readme = readFileSync(path.join(root, "README.md"), "utf8");
   for (const [name] of events) assert.ok(readme.includes(`| \`${name}\` |`), `README's event table names ${name}`);
 });
+
+test("js/*.ts: channel.ts's routing (request.ts, route-hub.ts) does not import channel.ts, not even its types", () => {
+  // Type-only imports vanish from the build, but a cycle of them still makes a newcomer walk in
+  // circles: RouteHub and request/reply see a Channel through route-hub.ts's RoutedChannel.
+  for (const f of ["request.ts", "route-hub.ts"]) {
+    const source = readFileSync(path.join(dir, f), "utf8");
+    assert.doesNotMatch(source, /from\s*"\.\/channel\.js"/, `${f} imports ./channel.js`);
+  }
+});
