@@ -103,14 +103,16 @@ mergeInto(LibraryManager.library, {
     sendBuf: 0,
     sendSize: 0,
     pendingSend: null,
-    sendText: function (channel, text) {
+    // `direct`: false on a reliable channel, whose text the core must tag: one crossing, not a
+    // refused direct attempt first.
+    sendText: function (channel, text, direct) {
       var capacity = text.length * 3;
       var outer = MC.pendingSend;
       // The fast path: open, nothing queued, not reliable: the socket sends `text` as is
       // (pointer 0 stands for it) and it never enters the heap.
       MC.pendingSend = { ptr: 0, text: text };
       try {
-        if (_mc_channel_send_direct(channel, capacity)) return 0;
+        if (direct && _mc_channel_send_direct(channel, capacity)) return 0;
         if (capacity > MC.sendSize) {
           if (MC.sendBuf) _free(MC.sendBuf);
           MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);

@@ -157,6 +157,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   #url: string | null = null;
   #protocol = "";
   #maxMessageBytes: number;
+  /** Reliable: every JSON object gets its tag in the core, so a send never takes the direct path. */
+  #direct: boolean;
   /** The listeners of on()/once(); "message" listeners are MESSAGE interest in the core. */
   #events = new Emitter<ChannelEvents>({
     report: (err, event) => this.#listenerThrew(err, event),
@@ -217,6 +219,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#core = core;
     this.#mc = core.mc;
     this.#maxMessageBytes = maxMessageBytes;
+    this.#direct = !wire.reliable;
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
@@ -338,7 +341,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     // intoCore(), written out: the hot send path allocates no closure.
     depth++;
     try {
-      return this.#mc.sendText(this.#a, text);
+      return this.#mc.sendText(this.#a, text, this.#direct);
     } finally {
       if (--depth === 0 && pendingDeletes.length) flushDeletes();
     }
@@ -524,7 +527,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    * Request/reply over the broadcast channel. Sends the JSON frame `{type, id, ...payload}`
    * where `id` is 128 random bits (crypto.getRandomValues) in base64url (22 characters), and
    * resolves with the first frame whose top-level `"re"` equals `id` (the reply, as parsed).
-   * The reply is routed in C++ (REPLY interest on the id while the request is pending); any
+   * The reply is routed in C++ (interest in the field "re" with the id while the request is pending); any
    * later reply for the same id is dropped there, without an error. Other clients never see
    * replies meant for this one unless they listen to every frame (`on("message")`, `onMessage("*")`).
    *

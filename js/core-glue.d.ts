@@ -69,7 +69,8 @@ declare module "#core-glue" {
     createSocket: ((url: string, protocols: string[] | undefined, owner: number) => SocketLike) | null;
     /** Set by the socket factory when the constructor threw (read by the platform layer). */
     createError: string | null;
-    sendText(channel: Address, text: string): Rc;
+    /** `direct`: try the direct path first (false on a reliable channel: the core tags its objects). */
+    sendText(channel: Address, text: string, direct: boolean): Rc;
     sendBinary(channel: Address, bytes: Uint8Array): Rc;
     setUrl(channel: Address, url: string): Rc;
     close(channel: Address, code: number, reason: string): Rc;
