@@ -80,8 +80,8 @@ mergeInto(LibraryManager.library, {
     /**
      * The core's receive plans (ReceivePlan in src/metachannel/transport.h), by transport, for
      * text frames within the size limit: {route, wanted: null} routes every frame with
-     * `route` (0: drops it), as Channel::on_transport_unscanned would; {route: 0, wanted}
-     * drops a frame `wanted` does not match, as Channel::on_transport_skipped would. No
+     * `route` (0: drops it), for the JS layer's own parse; {route: 0, wanted} drops a frame
+     * `wanted` does not match (it could not match the router). No
      * entry: the core reads every frame. A Map, made at start-up; the core replaces an entry
      * on every change of state or interest.
      */

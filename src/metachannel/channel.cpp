@@ -340,10 +340,10 @@ void Channel::update_receive() {
   ReceivePlan plan;
   if (!disposed_ && state_ == State::Open && router_decides()) {
     if (router_.unscanned_ok()) {
-      plan.mode = ReceivePlan::Mode::Route;  // as on_transport_unscanned
+      plan.mode = ReceivePlan::Mode::Route;  // the core reads nothing in a frame
       plan.route = router_.route_unscanned();
     } else if (router_.prefilter(plan.needles)) {
-      plan.mode = ReceivePlan::Mode::Prefilter;  // as on_transport_skipped
+      plan.mode = ReceivePlan::Mode::Prefilter;  // a frame without a wanted value matches nothing
     }
   }
   if (plan == plan_) return;
@@ -450,34 +450,6 @@ void Channel::on_transport_text(const char* data, size_t size) {
   }
   const uint32_t r = router_.route_text(envelope_);
   if (r) events_.on_text(data, size, r);
-}
-
-// The receive fast path: when nothing in the core reads a frame's bytes (no reliability, no
-// heartbeat strings to compare, no routed member but "type", within the size limit), the
-// frame is not copied into wasm nor scanned: the JS layer, which parses it anyway, routes it
-// (route::kUnscanned). Same checks and order as on_transport_text. While the receive plan is
-// Route (update_receive) a platform may apply this without calling it: the wasm build does,
-// in bindings/library.js, so such a frame never enters wasm.
-bool Channel::on_transport_unscanned(double max_size) {
-  if (disposed_ || state_ != State::Open) return true;  // dropped, as on_transport_text would
-  if (!router_decides() || !router_.unscanned_ok() || max_size > static_cast<double>(config_.max_message_bytes)) {
-    return false;
-  }
-  saw_traffic();
-  const uint32_t r = router_.route_unscanned();
-  if (r) events_.on_text("", 0, r);
-  return true;
-}
-
-// The receive prefilter (ReceivePlan::Mode::Prefilter, Router::prefilter): the transport found none of
-// the wanted values in the frame's text, so route_text() would return 0 for it. It is
-// dropped as on_transport_text would drop it, without being copied or scanned.
-bool Channel::on_transport_skipped(double max_size) {
-  if (disposed_ || state_ != State::Open) return true;
-  if (plan_.mode != ReceivePlan::Mode::Prefilter || max_size > static_cast<double>(config_.max_message_bytes))
-    return false;
-  saw_traffic();
-  return true;
 }
 
 bool Channel::rel_send(const std::string& text) {

@@ -144,8 +144,6 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // --- TransportListener / SchedulerListener (called by the platform layer).
   void on_transport_open() override;
   void on_transport_text(const char* data, size_t size) override;
-  bool on_transport_unscanned(double max_size) override;
-  bool on_transport_skipped(double max_size) override;
   void on_transport_binary(const uint8_t* data, size_t size) override;
   void on_transport_oversize(bool text, double size) override;
   void on_transport_error() override;

@@ -189,8 +189,7 @@ class FakeTransport final : public mc::Transport {
     sock = Sock::None;
   }
   double buffered_amount() const override { return buffered; }
-  // Kept; text() applies a Prefilter plan as bindings/library.js does (a Route plan changes the
-  // route bits a frame arrives with, so the tests that want it call on_transport_unscanned).
+  // Kept; text() applies a Prefilter plan and wasm_text() a Route plan, as bindings/library.js does.
   void set_receive_plan(const mc::ReceivePlan& p) override {
     plan = p;
     ++plans;
@@ -215,20 +214,35 @@ class FakeTransport final : public mc::Transport {
     if (listener_) listener_->on_transport_open();
     return true;
   }
+  // A text frame, with a Prefilter plan applied as bindings/library.js applies it: a frame
+  // surely within max_bytes (3 bytes a char at most) that holds none of the wanted values and
+  // no backslash is dropped unread. A Route plan is not applied (see wasm_text()).
   bool text(std::string_view data) {
     if (sock != Sock::Open && sock != Sock::Closing) return false;
     const std::string copy(data);  // like a browser event buffer: valid during the call only
     if (!listener_) return true;
-    if (prefilter_on() && copy.find('\\') == std::string::npos) {
+    if (prefilter_on() && static_cast<double>(copy.size()) * 3 <= max_bytes && copy.find('\\') == std::string::npos) {
       bool found = false;
       for (const std::string& n : prefilter) found = found || copy.find(n) != std::string::npos;
-      if (!found && listener_->on_transport_skipped(static_cast<double>(copy.size()))) {
+      if (!found) {
         ++skipped;
         return true;
       }
     }
     listener_->on_transport_text(copy.data(), copy.size());
     return true;
+  }
+  // A text frame as the wasm build's onmessage (bindings/library.js) takes it: with a Route
+  // plan and a frame surely within max_bytes, it goes to the JS sink with the plan's route
+  // bits (recorded in `routed`; route 0: dropped) without entering the core; else text().
+  bool wasm_text(std::string_view data) {
+    if (sock != Sock::Open && sock != Sock::Closing) return false;
+    if (plan.mode == mc::ReceivePlan::Mode::Route && static_cast<double>(data.size()) * 3 <= max_bytes) {
+      ++unscanned;
+      if (plan.route != 0) routed.push_back(plan.route);
+      return true;
+    }
+    return text(data);
   }
   bool binary(const std::vector<uint8_t>& data) {
     if (sock != Sock::Open && sock != Sock::Closing) return false;
@@ -292,7 +306,10 @@ class FakeTransport final : public mc::Transport {
   size_t plans = 0;                    // calls of set_receive_plan()
   std::vector<std::string> prefilter;  // a Prefilter plan's needles
   bool prefilter_on() const { return plan.mode == mc::ReceivePlan::Mode::Prefilter; }
-  size_t skipped = 0;  // text frames the listener took unread (on_transport_skipped)
+  size_t skipped = 0;            // text frames the Prefilter plan dropped unread
+  size_t unscanned = 0;          // text frames a Route plan settled without the core (wasm_text)
+  std::vector<uint32_t> routed;  // ... and the route bits of those it delivered
+  double max_bytes = 1e18;       // the platform's copy of maxMessageBytes (mc_socket_adopt's maxBytes)
   std::vector<std::string> violations;
 
  private:
