@@ -17,8 +17,11 @@
 #include <limits>
 #include <string>
 
-#include "../src/platform/emscripten_platform.h"
+#include "emscripten_platform.h"
 #include "metachannel/channel.h"
+#ifndef MC_LITE
+#include "metachannel/reliability.h"
+#endif
 #include "metachannel/url.h"
 #include "metachannel/vocabulary.h"
 
@@ -62,6 +65,11 @@ void assign(size_t& to, double v) {
 
 mc::ChannelConfig config_from(const WireOptions& o) {
   mc::ChannelConfig c;
+  // The one place the core's optional part is chosen (src/metachannel/delivery.h): the full core
+  // links reliability.cpp; the lite core links neither it nor nlohmann/json.
+#ifndef MC_LITE
+  c.delivery = &mc::Reliability::create;
+#endif
 #define MC_X(wire, path, member, def, min, max, kind) assign(c.member, o.wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
@@ -206,7 +214,7 @@ EMSCRIPTEN_KEEPALIVE const char* mc_channel_url(WasmChannel* w) { return put(w->
 EMSCRIPTEN_KEEPALIVE const char* mc_channel_id(WasmChannel* w) { return put(w->channel().id()); }
 EMSCRIPTEN_KEEPALIVE const char* mc_channel_last_error(WasmChannel* w) { return put(w->channel().last_error()); }
 EMSCRIPTEN_KEEPALIVE const char* mc_channel_reliable_stats(WasmChannel* w) {
-  return put(w->channel().reliability().stats_json());
+  return put(w->channel().reliable_stats_json());
 }
 }
 

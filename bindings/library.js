@@ -5,7 +5,7 @@
 //   which reaches it as `core.mc`). The JS layer sets `events` and `createSocket`; everything
 //   else is this file's.
 // - The `mc_*` functions below are the C++ core's imports (declared `extern "C"` in
-//   bindings/bindings.cpp and src/platform/emscripten_platform.cpp): events out of the core,
+//   bindings/bindings.cpp and bindings/emscripten_platform.cpp): events out of the core,
 //   and the socket operations emscripten/websocket.h lacks.
 // - Calls into the core are raw exports (`_mc_channel_*`, bindings/bindings.cpp); the wrappers
 //   here take and return JS strings. Embind is used only where no call can re-enter it
@@ -80,8 +80,8 @@ mergeInto(LibraryManager.library, {
     /**
      * The core's receive plans (ReceivePlan in src/metachannel/transport.h), by transport, for
      * text frames within the size limit: {route, wanted: null} routes every frame with
-     * `route` (0: drops it), as Channel::on_transport_unscanned would; {route: 0, wanted}
-     * drops a frame `wanted` does not match, as Channel::on_transport_skipped would. No
+     * `route` (0: drops it), for the JS layer's own parse; {route: 0, wanted} drops a frame
+     * `wanted` does not match (it could not match the router). No
      * entry: the core reads every frame. A Map, made at start-up; the core replaces an entry
      * on every change of state or interest.
      */
@@ -103,14 +103,16 @@ mergeInto(LibraryManager.library, {
     sendBuf: 0,
     sendSize: 0,
     pendingSend: null,
-    sendText: function (channel, text) {
+    // `direct`: false on a reliable channel, whose text the core must tag: one crossing, not a
+    // refused direct attempt first.
+    sendText: function (channel, text, direct) {
       var capacity = text.length * 3;
       var outer = MC.pendingSend;
       // The fast path: open, nothing queued, not reliable: the socket sends `text` as is
       // (pointer 0 stands for it) and it never enters the heap.
       MC.pendingSend = { ptr: 0, text: text };
       try {
-        if (_mc_channel_send_direct(channel, capacity)) return 0;
+        if (direct && _mc_channel_send_direct(channel, capacity)) return 0;
         if (capacity > MC.sendSize) {
           if (MC.sendBuf) _free(MC.sendBuf);
           MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);

@@ -23,9 +23,7 @@ import type {
   UntypedMessages,
 } from "./types.js";
 import { describe, isObject, messageOf } from "./util.js";
-import { ERROR_CODES, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES, type WireOptions } from "./vocabulary.js";
-
-const EVENTS: readonly string[] = ["open", "message", "close", "error", "reconnecting", "state", "presence"];
+import { ERROR_CODES, EVENTS, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES, type WireOptions } from "./vocabulary.js";
 
 /** What the core calls for one live Channel (see installEvents). */
 interface Sink {
@@ -196,6 +194,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   #url: string | null = null;
   #protocol = "";
   #maxMessageBytes: number;
+  /** Reliable: every JSON object gets its tag in the core, so a send never takes the direct path. */
+  #direct: boolean;
   /** The listeners of on()/once(); "message" listeners are MESSAGE interest in the core. */
   #events = new Emitter<ChannelEvents>({
     report: (err, event) => this.#listenerThrew(err, event),
@@ -268,6 +268,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#core = core;
     this.#mc = core.mc;
     this.#maxMessageBytes = maxMessageBytes;
+    this.#direct = !wire.reliable;
     this.#handle = nextHandle++;
     registerSocketOwner(this.#handle, { WebSocket, headers });
     sinks.set(this.#handle, this.#makeSink());
@@ -432,7 +433,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     // intoCore(), written out: the hot send path allocates no closure.
     depth++;
     try {
-      return this.#mc.sendText(this.#a, text);
+      return this.#mc.sendText(this.#a, text, this.#direct);
     } finally {
       if (--depth === 0 && pendingDeletes.length) flushDeletes();
     }
@@ -644,7 +645,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
    * Request/reply over the broadcast channel. Sends the JSON frame `{type, id, ...payload}`
    * where `id` is 128 random bits (crypto.getRandomValues) in base64url (22 characters), and
    * resolves with the first frame whose top-level `"re"` equals `id` (the reply, as parsed).
-   * The reply is routed in C++ (REPLY interest on the id while the request is pending); any
+   * The reply is routed in C++ (interest in the field "re" with the id while the request is pending); any
    * later reply for the same id is dropped there, without an error. Other clients never see
    * replies meant for this one unless they listen to every frame (`on("message")`, `onMessage("*")`).
    *
@@ -819,7 +820,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
 
   #checkListener(method: string, event: string, listener: unknown): void {
     this.#live(`${method}()`);
-    if (!EVENTS.includes(event)) invalid(`${method}(event)`, `one of ${EVENTS.join(", ")}`, event);
+    if (!(EVENTS as readonly string[]).includes(event)) invalid(`${method}(event)`, `one of ${EVENTS.join(", ")}`, event);
     if (typeof listener !== "function") invalid(`${method}("${event}", listener)`, "a function", listener);
   }
 
@@ -958,7 +959,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
           this.#events.emit("message", bytes, { type: null, binary: true, raw: null, from: null, seq: null });
         }
       },
-      lost: (from, count, message) => this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count })),
+      lost: (from, count, message) => {
+        this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count }));
+        this.#events.emit("lost", { from, count });
+      },
       presence: (json) => {
         const change: { joined: Record<string, unknown>; updated: Record<string, unknown>; left: string[] } = JSON.parse(json);
         for (const [id, state] of Object.entries(change.joined)) this.#presence.set(id, state);

@@ -7,10 +7,10 @@
 //   {"type":"message", "username": u, "text": t, "room": r}
 //   {"type":"error",   "message": m}            (from a server; "room" optional)
 //
-// Routing is the C++ router's: a joined room is ROOM interest (mc::Interest::Room) on its
-// name (through the channel's room RouteHub), so frames whose top-level "room" names it arrive
-// with route bit ROOM; frames for other rooms are dropped before JS sees them. Error frames
-// without a "room" arrive through an onMessage("error") listener (TYPE interest on "error").
+// Routing is the C++ router's: a joined room is interest in the field "room" with its name
+// (through the channel's RouteHub of "room"), so frames whose top-level "room" names it arrive
+// with that field's route bit; frames for other rooms are dropped before JS sees them. Error
+// frames without a "room" arrive through an onMessage("error") listener (interest in "type").
 import { Channel } from "./channel.js";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid } from "./errors.js";
@@ -38,9 +38,9 @@ function checkRoom(where: string, room: unknown): asserts room is string {
  * Wire (JSON text frames): `{type:"join"|"leave", username, room}`,
  * `{type:"message", username, text, room}`, from a server `{type:"error", message, room?}`.
  *
- * Events are delivered only for joined rooms: each joined room is ROOM interest in the C++
- * router, so frames of other rooms are dropped before JS sees them. `error` frames without a
- * `room` are delivered to every client (TYPE interest on "error"); with a `room`, only if
+ * Events are delivered only for joined rooms: each joined room is routed on (the field "room")
+ * in the C++ router, so frames of other rooms are dropped before JS sees them. `error` frames
+ * without a `room` are delivered to every client (`onMessage("error")`); with a `room`, only if
  * joined. join/leave/message frames without a string `room` (the documents' ChatApp sends
  * none) are not delivered: use `channel.onMessage("message", …)` for those. On a broadcast
  * relay a client also receives its own frames (its join, its messages), as in the documents'
@@ -138,13 +138,6 @@ export class ChatClient {
   /** Attached and the channel is open. */
   get isConnected(): boolean {
     return this.#attached && this.#channel!.state === "open";
-  }
-  /**
-   * Attached and the channel is open.
-   * @deprecated Use {@link ChatClient.isConnected} (the name MetaframeClient and LiveDataClient use).
-   */
-  get connected(): boolean {
-    return this.isConnected;
   }
   /** True after dispose(). */
   get disposed(): boolean {
@@ -332,7 +325,7 @@ export class ChatClient {
     for (const room of this.#rooms) this.#addRoom(room);
     this.#offs.push(
       ch.onMessage("error", (msg) => {
-        // Room-less server errors; an error naming a room comes through the ROOM route.
+        // Room-less server errors; an error naming a room comes through the route on "room".
         if (typeof msg.room !== "string") this.#events.emitAll("error", msg);
       }),
       ch.on("open", () => this.#sendJoins()),

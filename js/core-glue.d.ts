@@ -3,6 +3,39 @@
 // sees it (its other side: bindings/bindings.cpp and bindings/library.js). Internal: never
 // part of the public types.
 declare module "#core-glue" {
+  // js/vocabulary.ts's WireOptions (an ambient module cannot import it), copied by scripts/gen-glue-types.mjs: do not edit
+  type WireOptions = {
+    maxMessageBytes: number;
+    closeTimeoutMs: number;
+    closeHandshakeTimeoutMs: number;
+    minDelayMs: number;
+    maxDelayMs: number;
+    factor: number;
+    jitter: number;
+    maxRetries: number;
+    connectTimeoutMs: number;
+    stableAfterMs: number;
+    heartbeatIntervalMs: number;
+    heartbeatTimeoutMs: number;
+    queueMaxMessages: number;
+    queueMaxBytes: number;
+    bufferMessages: number;
+    bufferBytes: number;
+    bufferAgeMs: number;
+    presenceRenewMs: number;
+    presenceTimeoutMs: number;
+    presenceMaxStateBytes: number;
+    reconnect: boolean;
+    fullJitter: boolean;
+    heartbeat: boolean;
+    reliable: boolean;
+    presence: boolean;
+    protocols: string;
+    heartbeatMessage: string;
+    heartbeatPong: string;
+    queueOverflow: string;
+  };
+  // end of WireOptions
   /** Return codes of the core's calls: 0 = ok, else an index into ERROR_CODES. */
   type Rc = number;
   /** The address of a WasmChannel in wasm memory: what the raw exports take. */
@@ -36,7 +69,8 @@ declare module "#core-glue" {
     createSocket: ((url: string, protocols: string[] | undefined, owner: number) => SocketLike) | null;
     /** Set by the socket factory when the constructor threw (read by the platform layer). */
     createError: string | null;
-    sendText(channel: Address, text: string): Rc;
+    /** `direct`: try the direct path first (false on a reliable channel: the core tags its objects). */
+    sendText(channel: Address, text: string, direct: boolean): Rc;
     sendBinary(channel: Address, bytes: Uint8Array): Rc;
     setUrl(channel: Address, url: string): Rc;
     close(channel: Address, code: number, reason: string): Rc;
@@ -67,7 +101,7 @@ declare module "#core-glue" {
      * Makes a channel and returns its address. `options`: every option, flat: js/vocabulary.ts's
      * WireOptions (Embind's value_object throws if a member is missing). Freed by _mc_channel_delete.
      */
-    createChannel(handle: number, options: Readonly<Record<string, number | boolean | string>>): Address;
+    createChannel(handle: number, options: Readonly<WireOptions>): Address;
     /** "" if `url` is a valid channel URL, else what is wrong with it. */
     validateUrl(url: string): string;
     /** `url` with its path and query replaced (ws://host/…). */
@@ -77,22 +111,42 @@ declare module "#core-glue" {
     /** False in the lite core (metachannel-lite.wasm): no reliable delivery, no presence. */
     RELIABILITY: boolean;
     mc: CoreBridge;
-    /** An index into STATES. */
+    // The raw exports: what bindings/*.cpp defines with EMSCRIPTEN_KEEPALIVE, with its C
+    // parameter names (an address or a count; text crosses through bindings/library.js's `$MC`).
+    // _mc_channel_state returns an index into STATES; the calls that return an int "Rc" return
+    // 0 or an index into ERROR_CODES. The build checks both cores' glue against this list.
+    // generated from bindings/*.cpp (EMSCRIPTEN_KEEPALIVE) by scripts/gen-glue-types.mjs: do not edit
+    _mc_out_size(): number;
+    _mc_channel_delete(channel: Address): void;
+    _mc_channel_set_url(channel: Address, p: number, n: number): number;
+    _mc_channel_send_text(channel: Address, p: number, n: number): number;
+    _mc_channel_send_direct(channel: Address, max_size: number): number;
+    _mc_channel_send_binary(channel: Address, p: number, n: number): number;
+    _mc_channel_close(channel: Address, close_code: number, p: number, n: number): number;
+    _mc_channel_reconnect(channel: Address): number;
+    _mc_channel_set_presence(channel: Address, p: number, n: number): number;
+    _mc_channel_field_slot(channel: Address, p: number, n: number): number;
+    _mc_channel_route(channel: Address, slot: number, p: number, n: number, delta: number): void;
+    _mc_channel_route_message(channel: Address, delta: number): void;
+    _mc_channel_route_any(channel: Address, delta: number): void;
+    _mc_channel_js_mirrors_type(channel: Address, on: number): void;
+    _mc_channel_set_online(channel: Address, online: number): void;
+    _mc_channel_resume(channel: Address): void;
+    _mc_channel_set_hidden(channel: Address, hidden: number): void;
+    _mc_channel_drop_connection(channel: Address): void;
+    _mc_channel_dispose(channel: Address): void;
     _mc_channel_state(channel: Address): number;
     _mc_channel_attempt(channel: Address): number;
     _mc_channel_buffered_amount(channel: Address): number;
     _mc_channel_queued_count(channel: Address): number;
     _mc_channel_queued_bytes(channel: Address): number;
-    _mc_channel_reconnect(channel: Address): Rc;
-    _mc_channel_set_online(channel: Address, online: 0 | 1): void;
-    _mc_channel_resume(channel: Address): void;
-    _mc_channel_set_hidden(channel: Address, hidden: 0 | 1): void;
-    _mc_channel_drop_connection(channel: Address): void;
-    _mc_channel_dispose(channel: Address): void;
-    _mc_channel_delete(channel: Address): void;
-    _mc_channel_route_message(channel: Address, delta: number): void;
-    _mc_channel_route_any(channel: Address, delta: number): void;
-    _mc_channel_js_mirrors_type(channel: Address, on: 0 | 1): void;
+    _mc_channel_url(channel: Address): number;
+    _mc_channel_id(channel: Address): number;
+    _mc_channel_last_error(channel: Address): number;
+    _mc_channel_reliable_stats(channel: Address): number;
+    _mc_transport_frame(transport: number, text: number, data: number, size: number): void;
+    _mc_transport_oversize(transport: number, text: number, size: number): void;
+    // end of generated raw exports
   }
 
   export interface CoreFactoryOptions {

@@ -55,6 +55,7 @@ export type {
   OpenEvent,
   Outgoing,
   PresenceEvent,
+  LostEvent,
   PresenceOptions,
   QueueOptions,
   ReadyOptions,

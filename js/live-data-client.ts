@@ -7,9 +7,9 @@
 //             {"type":"unsubscribe", "channel": name}  when it loses its last one
 //             (for servers that filter; sent again for every name after each reconnect)
 //
-// Routing is the C++ router's: a subscribed name is CHANNEL interest (mc::Interest::Channel),
-// through the channel's subscription RouteHub, so frames whose top-level "channel" names it
-// arrive with route bit SUBSCRIPTION; frames for other names are dropped before JS decodes or
+// Routing is the C++ router's: a subscribed name is interest in the field "channel" with that
+// name (through the channel's RouteHub of "channel"), so frames whose top-level "channel" names
+// it arrive with that field's route bit; frames for other names are dropped before JS decodes or
 // parses them. Control frames that come back from a broadcast server are not data and are not
 // delivered to subscribers.
 import { Channel } from "./channel.js";

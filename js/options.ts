@@ -17,7 +17,8 @@ function membersOf(group: string, extra: readonly string[] = []): string[] {
     .map((o) => o.path.slice(group.length + 1));
   return [...new Set([...extra, ...names])];
 }
-const CHANNEL_KEYS = ["protocols", "headers", "WebSocket", "reconnect", "heartbeat", "queue", "maxMessageBytes", "closeTimeoutMs", "reliable", "presence"];
+// The top-level options: the first segment of every path in the lists, and what never reaches the core.
+const CHANNEL_KEYS = [...new Set([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => o.path.split(".")[0] as string)), "headers", "WebSocket"];
 const RECONNECT_KEYS = membersOf("reconnect");
 const HEARTBEAT_KEYS = membersOf("heartbeat");
 const QUEUE_KEYS = membersOf("queue");
@@ -199,12 +200,10 @@ export function normalizeOptions(input: unknown, extraKeys: readonly string[] = 
 
   const hb = options.heartbeat;
   if (hb !== undefined && hb !== false) {
-    if (!plainObject(hb)) invalid("options.heartbeat", "false or { intervalMs, timeoutMs, message?, pong? }", hb);
+    if (!plainObject(hb)) invalid("options.heartbeat", "false or { intervalMs?, timeoutMs?, message?, pong? }", hb);
     checkKeys(hb, HEARTBEAT_KEYS, "heartbeat.");
     wire.heartbeat = true;
-    // Both required: number() rejects undefined.
-    number(hb.intervalMs, "heartbeat.intervalMs");
-    number(hb.timeoutMs, "heartbeat.timeoutMs");
+    // What is not given keeps its default (WIRE_DEFAULTS: heartbeatIntervalMs, heartbeatTimeoutMs).
     readNumbers(hb, "heartbeat", wire);
     if (hb.message !== undefined) wire.heartbeatMessage = messageText(hb.message, "heartbeat.message");
     if (hb.pong !== undefined) {

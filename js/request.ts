@@ -5,14 +5,13 @@
 //   reply:   {"type": <request type> + ".reply", "re": <request id>, ...payload}
 // <id> is 128 random bits (crypto.getRandomValues), base64url: 22 characters.
 //
-// A pending request registers REPLY interest (mc::Interest::Reply) on its id through the
-// channel's reply RouteHub, so the C++ router marks the first frame whose top-level "re"
-// equals the id with route bit REPLY; replies for other clients' ids never reach JS unless
+// A pending request routes on its id through the channel's RouteHub of the field "re": the
+// C++ router marks a frame whose top-level "re" equals the id with that field's route bit
+// (ROUTE.FIELD << slot); replies for other clients' ids never reach JS unless
 // someone listens to "message" or "*". The interest is dropped as soon as the request
 // settles, so a second reply is dropped in C++.
-import type { Channel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { RouteHub, type Deliver } from "./route-hub.js";
+import { RouteHub, type Deliver, type RoutedChannel } from "./route-hub.js";
 import type { RequestOptions } from "./types.js";
 import { hasOwn, isPlainObject } from "./util.js";
 
@@ -40,10 +39,10 @@ export function randomId(): string {
 type Settle = (err: MetaChannelError | null, msg?: unknown) => void;
 
 /** Per channel: the settle function of each pending request, by id. */
-const pendingOf = new WeakMap<Channel<any>, Map<string, Settle>>();
+const pendingOf = new WeakMap<RoutedChannel, Map<string, Settle>>();
 
 /** The channel's reply hub; made with its pending map and clean-up on first use. */
-function hubFor(channel: Channel<any>): { hub: RouteHub; pending: Map<string, Settle> } {
+function hubFor(channel: RoutedChannel): { hub: RouteHub; pending: Map<string, Settle> } {
   const hub = RouteHub.of(channel, { field: "re" }, () => {
     const pending = new Map<string, Settle>();
     pendingOf.set(channel, pending);
@@ -77,7 +76,7 @@ function checkPayload(where: string, payload: unknown, reserved: readonly string
  * Argument errors and send errors (DISPOSED, CLOSED, MESSAGE_TOO_LARGE, ...) throw
  * synchronously, like send(); REQUEST_TIMEOUT, CLOSED and DISPOSED later reject.
  */
-export function request(channel: Channel<any>, type: string, payload: unknown, options: RequestOptions | undefined): Promise<unknown> {
+export function request(channel: RoutedChannel, type: string, payload: unknown, options: RequestOptions | undefined): Promise<unknown> {
   if (channel.disposed) throw new MetaChannelError("DISPOSED", "request(): this channel was disposed; create a new Channel");
   if (typeof type !== "string" || type === "") invalid("request(type)", "a non-empty string", type);
   const body = checkPayload("request()", payload, ["type", "id"]);
@@ -128,7 +127,7 @@ export function request(channel: Channel<any>, type: string, payload: unknown, o
 }
 
 /** Sends {type: msg.type + ".reply", re: msg.id, ...payload}. */
-export function reply(channel: Channel<any>, msg: unknown, payload: unknown): void {
+export function reply(channel: RoutedChannel, msg: unknown, payload: unknown): void {
   if (channel.disposed) throw new MetaChannelError("DISPOSED", "reply(): this channel was disposed; create a new Channel");
   if (!isPlainObject(msg) || typeof msg.type !== "string" || typeof msg.id !== "string" || msg.id === "") {
     invalid("reply(msg)", 'a request message with a string "type" and "id" (as received)', msg);

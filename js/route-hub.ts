@@ -7,11 +7,28 @@
 // registered for that key. Interest is registered when a key gets its first delivery function
 // and dropped when it loses its last, so clients sharing a Channel never remove each other's.
 import { callAll } from "./emitter.js";
-import type { Channel } from "./channel.js";
-import type { MessageMeta } from "./types.js";
+import type { MessageMeta, StateEvent } from "./types.js";
 
 /** A delivery function; a throw is reported by the Channel as LISTENER_THREW. @internal */
 export type Deliver = (msg: any, meta: MessageMeta) => void;
+
+/**
+ * What routing (RouteHub) and request/reply need of a Channel, which implements it. Declared
+ * here so that neither imports channel.ts (which imports request.ts): no import cycle, not
+ * even of types.
+ * @internal
+ */
+export interface RoutedChannel {
+  readonly disposed: boolean;
+  send(data: unknown): void;
+  on(event: "state", listener: (e: StateEvent) => void): () => void;
+  /** Adds (1) or removes (-1) interest in frames whose top-level `field` is `value`. */
+  _route(field: string, value: string, delta: 1 | -1): void;
+  /** `fn` is called for JSON objects routed on `field` (one hook per field). */
+  _hook(field: string, fn: Deliver): void;
+  /** `fn` runs at the start of dispose(). */
+  _onDispose(fn: () => void): void;
+}
 
 /** @internal */
 export interface RouteSpec {
@@ -26,11 +43,11 @@ export interface RouteSpec {
 }
 
 /** Per Channel: field -> hub. */
-const hubs = new WeakMap<Channel<any>, Map<string, RouteHub>>();
+const hubs = new WeakMap<RoutedChannel, Map<string, RouteHub>>();
 
 /** @internal */
 export class RouteHub {
-  readonly #channel: Channel<any>;
+  readonly #channel: RoutedChannel;
   readonly #spec: RouteSpec;
   readonly #keys = new Map<string, Set<Deliver>>();
 
@@ -38,7 +55,7 @@ export class RouteHub {
    * The hub of `spec.field` on `channel`, made on first use; `setup` runs once, right after
    * the hub is made (to add channel listeners the route needs).
    */
-  static of(channel: Channel<any>, spec: RouteSpec, setup?: (hub: RouteHub) => void): RouteHub {
+  static of(channel: RoutedChannel, spec: RouteSpec, setup?: (hub: RouteHub) => void): RouteHub {
     let byRoute = hubs.get(channel);
     if (!byRoute) {
       byRoute = new Map();
@@ -52,7 +69,7 @@ export class RouteHub {
     return hub;
   }
 
-  private constructor(channel: Channel<any>, spec: RouteSpec) {
+  private constructor(channel: RoutedChannel, spec: RouteSpec) {
     this.#channel = channel;
     this.#spec = spec;
     channel._hook(spec.field, (msg, meta) => {

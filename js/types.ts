@@ -1,6 +1,6 @@
 // The public types that are not classes: options, events, typed message maps.
 import type { MetaChannelError } from "./errors.js";
-import type { State } from "./vocabulary.js";
+import type { EVENTS, State } from "./vocabulary.js";
 
 // ------------------------------------------------------------------------------ Loading
 
@@ -81,6 +81,16 @@ export interface PresenceEvent {
 }
 
 /**
+ * `options.reliable`: messages of sender `from` that nobody can resend any more (the same gap as
+ * the MESSAGES_LOST error event, whose `detail` this is).
+ * @public
+ */
+export interface LostEvent {
+  from: string;
+  count: number;
+}
+
+/**
  * Every event of a Channel and the arguments its listeners get.
  * @public
  */
@@ -94,9 +104,15 @@ export interface ChannelEvents {
   state: [e: StateEvent];
   /** options.presence: peers that joined, changed their state or left (closed, disposed, page hidden, timed out). */
   presence: [e: PresenceEvent];
+  lost: [e: LostEvent];
 }
 /** @public */
 export type ChannelEvent = keyof ChannelEvents;
+// ChannelEvents names exactly the events of src/metachannel/vocabulary.h (MC_EVENTS): tsc fails here otherwise.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check, never used
+type ChannelEventsMatchTheVocabulary = Holds<Same<ChannelEvent, (typeof EVENTS)[number]>>;
 
 // ------------------------------------------------------------------------------ Typed messages
 
@@ -185,6 +201,8 @@ export interface ChannelOptions {
    * it at once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
    */
   closeTimeoutMs?: number;
+  /** Default 5000. A close handshake the server never answers is abandoned after this (close 1006, then "closed"). */
+  closeHandshakeTimeoutMs?: number;
   /**
    * Default false. Exactly once, in order per sender, repaired by the peers themselves over a
    * relay that only broadcasts: each JSON object sent carries one reserved member
@@ -242,10 +260,10 @@ export interface ReconnectOptions {
 
 /** @public */
 export interface HeartbeatOptions {
-  /** Send `message` every intervalMs while open. */
-  intervalMs: number;
-  /** No frame at all for timeoutMs after a ping: HEARTBEAT_TIMEOUT, drop and reconnect. */
-  timeoutMs: number;
+  /** Default 30000. Send `message` every intervalMs while open. */
+  intervalMs?: number;
+  /** Default 10000. No frame at all for timeoutMs after a ping: HEARTBEAT_TIMEOUT, drop and reconnect. */
+  timeoutMs?: number;
   /** Default "ping". A non-string is sent as JSON. */
   message?: unknown;
   /** Default "pong": a text frame equal to this is swallowed, not dispatched. */

@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 28959598;
+export const VOCABULARY_DIGEST = 2254012606;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -87,10 +87,35 @@ export const RELIABLE_TAG = "_mc";
 /** queue.overflow policies, in the order of mc::Overflow. */
 export const OVERFLOWS = ["drop-oldest", "drop-newest", "error"] as const;
 
+/** The events of a Channel, in the order of MC_EVENTS. */
+export const EVENTS = [
+  "open",
+  "message",
+  "close",
+  "error",
+  "reconnecting",
+  "state",
+  "presence",
+  "lost",
+] as const;
+
+/** Each event's listener parameters, as js/types.ts's ChannelEvents must declare them. */
+export const EVENT_PARAMETERS = {
+  open: "e: OpenEvent",
+  message: "data: unknown, meta: MessageMeta",
+  close: "e: CloseEvent",
+  error: "err: MetaChannelError",
+  reconnecting: "e: ReconnectingEvent",
+  state: "e: StateEvent",
+  presence: "e: PresenceEvent",
+  lost: "e: LostEvent",
+} as const;
+
 /** The numeric options that cross into the core: wire name, public path, default and bounds. */
 export const NUMBER_OPTIONS = [
   { wire: "maxMessageBytes", path: "maxMessageBytes", default: 1048576, min: 1, max: 2147483647, integer: true, infinite: false },
   { wire: "closeTimeoutMs", path: "closeTimeoutMs", default: 5000, min: 0, max: Infinity, integer: false, infinite: true },
+  { wire: "closeHandshakeTimeoutMs", path: "closeHandshakeTimeoutMs", default: 5000, min: 1, max: Infinity, integer: false, infinite: true },
   { wire: "minDelayMs", path: "reconnect.minDelayMs", default: 500, min: 0, max: Infinity, integer: false, infinite: false },
   { wire: "maxDelayMs", path: "reconnect.maxDelayMs", default: 30000, min: 0, max: Infinity, integer: false, infinite: false },
   { wire: "factor", path: "reconnect.factor", default: 2, min: 1, max: Infinity, integer: false, infinite: false },
@@ -131,6 +156,7 @@ export const STRING_OPTIONS = [
 export type WireOptions = {
   maxMessageBytes: number;
   closeTimeoutMs: number;
+  closeHandshakeTimeoutMs: number;
   minDelayMs: number;
   maxDelayMs: number;
   factor: number;
@@ -163,6 +189,7 @@ export type WireOptions = {
 export const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({
   maxMessageBytes: 1048576,
   closeTimeoutMs: 5000,
+  closeHandshakeTimeoutMs: 5000,
   minDelayMs: 500,
   maxDelayMs: 30000,
   factor: 2,

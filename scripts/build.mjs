@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, statS
 import path from "node:path";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
 import { generate } from "./gen-vocabulary.mjs";
+import { checkBuilt, generate as generateGlueTypes } from "./gen-glue-types.mjs";
 import { emitDeclarations, extract } from "./api.mjs";
 
 const debug = process.argv.includes("--debug");
@@ -38,6 +39,7 @@ export async function build() {
   ensurePackages("build");
   ensureNodeModules();
   generate(); // js/vocabulary.ts and README's error codes, from src/metachannel/vocabulary.h
+  generateGlueTypes(); // js/core-glue.d.ts's raw exports, from bindings/*.cpp
   const env = { ...process.env, NODE_PATH: "/usr/share/nodejs" }; // acorn for emcc's JS optimiser
   env.PATH = (env.PATH || "")
     .split(path.delimiter)
@@ -61,6 +63,9 @@ export async function build() {
     run("cmake", ["--build", liteDir, "-j2"], { env });
     (await import("./wasm-opt.mjs")).optimize(path.join(liteDir, "metachannel_core.wasm"));
   }
+  // Both cores export exactly what js/core-glue.d.ts declares (scripts/gen-glue-types.mjs).
+  checkBuilt(path.join(buildDir, "metachannel_core.js"), path.join(buildDir, "metachannel_core.wasm"), "full core");
+  if (!debug) checkBuilt(path.join(liteDir, "metachannel_core.js"), path.join(liteDir, "metachannel_core.wasm"), "lite core");
 
   // The Emscripten glue is a script defining `createMetachannelCore`; make it an ES module
   // esbuild can bundle into every format.

@@ -7,7 +7,7 @@
 //                                                   check again, save docs/demo.png; exit 0 / 1
 //
 // What runs:
-//   relay        js/relay/server.js on PORT (default 8787; the next free port if busy)
+//   relay        relay/server.js on PORT (default 8787; the next free port if busy)
 //   page server  PORT+1 (or a free port): demo/ at "/", dist/ at "/dist/",
 //                node_modules/@metapages/ at "/node_modules/@metapages/", plus
 //                GET  /api/demo    -> { url }  the current channel URL
@@ -82,7 +82,7 @@ if (!flag("--no-build")) {
   const { build } = await import("./build.mjs");
   await build();
 }
-const { startRelay } = await import("../js/relay/server.js");
+const { startRelay } = await import("../relay/server.js");
 const { serveStatic } = await import("./static-server.mjs");
 
 // --- relay + channel ------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Writes what JS knows of the shared vocabulary from its one definition,
-// src/metachannel/vocabulary.h: js/vocabulary.ts, and README.md's error-code table; and
+// src/metachannel/vocabulary.h: js/vocabulary.ts, and README.md's error-code and event tables; and
 // docs/reliability.md's timing table from src/metachannel/reliability.h (MC_RELIABILITY_TIMING).
 //   node scripts/gen-vocabulary.mjs           write them (npm run build does this first)
 //   node scripts/gen-vocabulary.mjs --check   fail if either is not what the header gives (lint suite)
@@ -20,6 +20,8 @@ const readme = path.join(root, "README.md");
 const relDoc = path.join(root, "docs/reliability.md");
 const BEGIN = "<!-- generated from src/metachannel/vocabulary.h: error codes -->";
 const END = "<!-- end of generated error codes -->";
+const EVENTS_BEGIN = "<!-- generated from src/metachannel/vocabulary.h: events -->";
+const EVENTS_END = "<!-- end of generated events -->";
 const TIMING_BEGIN = "<!-- generated from src/metachannel/reliability.h: timing -->";
 const TIMING_END = "<!-- end of generated timing -->";
 
@@ -35,7 +37,10 @@ function emitter() {
 
 /** `file`'s text with `body` between the two marker lines. */
 function between(file, begin, end, body) {
-  const text = readFileSync(file, "utf8");
+  return betweenText(readFileSync(file, "utf8"), file, begin, end, body);
+}
+
+function betweenText(text, file, begin, end, body) {
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
   if (a === -1 || b < a) throw new Error(`${path.relative(root, file)}: the markers of a generated table are missing (${begin} ... ${end})`);
@@ -46,7 +51,8 @@ export function generate({ check = false } = {}) {
   const emit = emitter();
   const wanted = new Map();
   wanted.set(tsFile, emit("ts"));
-  wanted.set(readme, between(readme, BEGIN, END, emit("readme-errors")));
+  const errors = between(readme, BEGIN, END, emit("readme-errors"));
+  wanted.set(readme, betweenText(errors, readme, EVENTS_BEGIN, EVENTS_END, emit("readme-events")));
   wanted.set(relDoc, between(relDoc, TIMING_BEGIN, TIMING_END, emit("reliability-timing")));
   const stale = [];
   for (const [file, content] of wanted) {

@@ -15,6 +15,7 @@ import { root, ensurePackages, ensureNodeModules } from "./toolchain.mjs";
 export const CXX_DIRS = ["src", "bindings", "tests/native", "tests/fuzz"];
 const TIDY_DIR = "src/metachannel";
 import { generate } from "./gen-vocabulary.mjs";
+import { generate as generateGlueTypes } from "./gen-glue-types.mjs";
 
 const CLANG_FORMAT = "clang-format-14";
 const CLANG_TIDY = "clang-tidy-14";
@@ -92,6 +93,12 @@ export async function lint({ write = false } = {}) {
     await check("generated vocabulary is current (scripts/gen-vocabulary.mjs --check)", () => {
       const stale = generate({ check: true });
       if (stale.length) console.log(`stale: ${stale.join(", ")}; run \`node scripts/gen-vocabulary.mjs\` and commit them`);
+      return stale.length === 0;
+    });
+    // js/core-glue.d.ts declares the raw exports bindings/*.cpp defines (the build checks the wasm).
+    await check("generated glue declarations are current (scripts/gen-glue-types.mjs --check)", () => {
+      const stale = generateGlueTypes({ check: true });
+      if (stale.length) console.log(`stale: ${stale.join(", ")}; run \`node scripts/gen-glue-types.mjs\` and commit it`);
       return stale.length === 0;
     });
     if (existsSync(path.join(root, "tsconfig.json"))) {

@@ -3,9 +3,9 @@
 //   node <example>.mjs [ws://…channel-url] [--count N] [--once] [--name value …]
 //
 // The URL is the first argument, else $WEBSOCKET_URL; with neither, the example starts a
-// local dev relay (js/relay/server.js) in-process and makes a channel on it, so every
+// local dev relay (relay/server.js) in-process and makes a channel on it, so every
 // example also runs on its own. Channel URLs are secrets: examples print only ws://host/….
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 /** Parses argv: positional URL, `--flag value` pairs, bare `--flag`s (true). */
 export function parseArgs(argv = process.argv.slice(2)) {

@@ -1,4 +1,5 @@
-// Prints js/vocabulary.ts (argument "ts") or README.md's error-code table ("readme-errors")
+// Prints js/vocabulary.ts (argument "ts"), README.md's error-code table ("readme-errors") or
+// its event table ("readme-events")
 // from src/metachannel/vocabulary.h, or docs/reliability.md's timing table ("reliability-timing")
 // from src/metachannel/reliability.h. Built and run by scripts/gen-vocabulary.mjs with the host
 // compiler: the lists are expanded by the same preprocessor that builds the core.
@@ -113,6 +114,18 @@ void emit_ts() {
       "/** queue.overflow policies, in the order of mc::Overflow. */\nexport const OVERFLOWS = [%s] as const;\n\n",
       overflows.text.c_str());
 
+  std::printf("/** The events of a Channel, in the order of MC_EVENTS. */\nexport const EVENTS = [\n");
+#define MC_X(name, params, doc) std::printf("  \"%s\",\n", #name);
+  MC_EVENTS(MC_X)
+#undef MC_X
+  std::printf(
+      "] as const;\n\n/** Each event's listener parameters, as js/types.ts's ChannelEvents must declare them. */\n");
+  std::printf("export const EVENT_PARAMETERS = {\n");
+#define MC_X(name, params, doc) std::printf("  %s: %s,\n", #name, quoted(params).c_str());
+  MC_EVENTS(MC_X)
+#undef MC_X
+  std::printf("} as const;\n\n");
+
   std::printf(
       "/** The numeric options that cross into the core: wire name, public path, default and bounds. */\n"
       "export const NUMBER_OPTIONS = [\n");
@@ -168,6 +181,13 @@ void emit_readme_errors() {
 #undef MC_X
 }
 
+void emit_readme_events() {
+  std::printf("| event | listener | when |\n|---|---|---|\n");
+#define MC_X(name, params, doc) std::printf("| `%s` | `(%s)` | %s |\n", #name, params, doc);
+  MC_EVENTS(MC_X)
+#undef MC_X
+}
+
 void emit_reliability_timing() {
   std::printf("| constant | value | × | what |\n|---|---|---|---|\n");
 #define MC_X(name, value, unit, scale, doc) \
@@ -190,10 +210,12 @@ int main(int argc, char** argv) {
     emit_ts();
   } else if (std::strcmp(what, "readme-errors") == 0) {
     emit_readme_errors();
+  } else if (std::strcmp(what, "readme-events") == 0) {
+    emit_readme_events();
   } else if (std::strcmp(what, "reliability-timing") == 0) {
     emit_reliability_timing();
   } else {
-    std::fprintf(stderr, "usage: emit ts|readme-errors|reliability-timing\n");
+    std::fprintf(stderr, "usage: emit ts|readme-errors|readme-events|reliability-timing\n");
     return 2;
   }
   return 0;

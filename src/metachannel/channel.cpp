@@ -31,9 +31,17 @@ Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& even
       events_(events),
       config_(std::move(config)),
       policy_(config_.reconnect),
-      queue_(config_.queue),
-      rel_(*this, scheduler_, config_.id, config_.reliable, config_.presence) {
+      queue_(config_.queue) {
+  if (config_.delivery && (config_.reliable.enabled || config_.presence.enabled)) {
+    rel_ = config_.delivery(*this, scheduler_, config_.id, config_.reliable, config_.presence);
+  }
   transport_.set_listener(this);
+}
+
+const std::string& Channel::id() {
+  if (rel_) return rel_->id();
+  if (id_.empty()) id_ = valid_wire_id(config_.id) ? config_.id : random_wire_id(scheduler_);
+  return id_;
 }
 
 Channel::~Channel() {
@@ -69,7 +77,7 @@ ErrorCode Channel::set_url(std::string_view url) {
     return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
-    rel_.step_away(url_);  // "bye"; the peers' streams and the resend buffer wait for a return to url_
+    if (rel_) rel_->step_away(url_);  // "bye"; the peers' streams and the resend buffer wait for a return to url_
     if (disposed_) return ErrorCode::None;
     const bool was_open = state_ == State::Open && live_;
     url_.clear();
@@ -86,8 +94,10 @@ ErrorCode Channel::set_url(std::string_view url) {
   if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
   if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_) {
-    rel_.on_closing();  // "bye" to the old channel's peers
-    rel_.enter(url);    // starts over, unless this is the channel it stepped away from
+    if (rel_) {
+      rel_->on_closing();  // "bye" to the old channel's peers
+      rel_->enter(url);    // starts over, unless this is the channel it stepped away from
+    }
     if (disposed_) return ErrorCode::None;
   }
   const bool was_open = state_ == State::Open && live_;
@@ -123,9 +133,9 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
   std::string tagged;
   bool sequenced = false;
-  if (!binary && rel_.reliable()) {
+  if (!binary && reliable()) {
     out_envelope_.scan(data, size);
-    if (rel_.tag(data, size, out_envelope_, tagged)) {
+    if (rel_->tag(data, size, out_envelope_, tagged)) {
       if (tagged.size() > config_.max_message_bytes) {
         return fail(ErrorCode::MessageTooLarge, "the message is " + number(static_cast<double>(tagged.size())) +
                                                     " bytes with its reliable-delivery tag; maxMessageBytes is " +
@@ -140,14 +150,15 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);
     if (ok) {
-      if (sequenced) rel_.commit(std::move(tagged), /*written=*/true);
+      if (sequenced) rel_->commit(std::move(tagged), /*written=*/true);
       return ErrorCode::None;
     }
   }
   size_t dropped = 0;
-  const SendQueue::Push pushed = queue_.push(binary, data, size, dropped, sequenced ? rel_.next_seq() : 0);
+  const SendQueue::Push pushed =
+      queue_.push(binary, data, size, dropped, sequenced ? static_cast<uint64_t>(rel_->pending_seq()) : 0);
   if (sequenced && (pushed == SendQueue::Push::Queued || pushed == SendQueue::Push::QueuedDropped)) {
-    rel_.commit(std::move(tagged), /*written=*/false);
+    rel_->commit(std::move(tagged), /*written=*/false);
   }
   switch (pushed) {
     case SendQueue::Push::Queued: return ErrorCode::None;
@@ -219,7 +230,7 @@ void Channel::drop_queue_on_close(const char* why) {
 void Channel::finish_close(bool socket_open) {
   // "bye" to the peers while the socket is still open: after the queue went out (a bye before
   // the last messages would make receivers report them lost).
-  rel_.on_closing();
+  if (rel_) rel_->on_closing();
   const bool had_socket = live_;  // false inside the close event of a drop: already reported
   const bool waited = draining_;
   clear_timers();
@@ -288,9 +299,10 @@ void Channel::on_resume() {
 
 void Channel::dispose() {
   if (disposed_) return;
-  rel_.on_closing();  // "bye" to the peers while the socket is still open
+  if (rel_) rel_->on_closing();  // "bye" to the peers while the socket is still open
   disposed_ = true;
-  rel_.reset(/*emit=*/false);  // frees what it holds
+  // Frees what it holds. The object itself stays: this may run inside one of its callbacks.
+  if (rel_) rel_->reset(/*emit=*/false);
   clear_timers();
   draining_ = false;
   drain_deadline_ = kNever;
@@ -328,10 +340,10 @@ void Channel::update_receive() {
   ReceivePlan plan;
   if (!disposed_ && state_ == State::Open && router_decides()) {
     if (router_.unscanned_ok()) {
-      plan.mode = ReceivePlan::Mode::Route;  // as on_transport_unscanned
+      plan.mode = ReceivePlan::Mode::Route;  // the core reads nothing in a frame
       plan.route = router_.route_unscanned();
     } else if (router_.prefilter(plan.needles)) {
-      plan.mode = ReceivePlan::Mode::Prefilter;  // as on_transport_skipped
+      plan.mode = ReceivePlan::Mode::Prefilter;  // a frame without a wanted value matches nothing
     }
   }
   if (plan == plan_) return;
@@ -382,7 +394,7 @@ void Channel::flush_queue() {
     const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size())
                              : transport_.send_text(m.bytes.data(), m.bytes.size());
     if (!ok) return;  // the socket is failing; what is left stays queued for the next connection
-    if (m.seq) rel_.on_written(m.seq);
+    if (m.seq) rel_->on_written(static_cast<double>(m.seq));
     queue_.pop_front();
   }
 }
@@ -397,8 +409,8 @@ void Channel::on_transport_open() {
     ping_at_ = now + config_.heartbeat.interval_ms;
     pong_deadline_ = kNever;
   }
-  rel_.on_open();  // "hi" to the peers, and what the last socket lost in flight, first
-  flush_queue();   // before any listener runs, so queued messages keep their place in line
+  if (rel_) rel_->on_open();  // "hi" to the peers, and what the last socket lost in flight, first
+  flush_queue();              // before any listener runs, so queued messages keep their place in line
   if (closed_by_user_) {
     // close() was waiting for this connection to send the queue: it is sent, so close now.
     finish_close(/*socket_open=*/true);
@@ -424,48 +436,20 @@ void Channel::on_transport_text(const char* data, size_t size) {
     return;  // heartbeat traffic (ours echoed by a broadcast relay, or a pong) is not a message
   }
   envelope_.scan(data, size, router_.fields());
-  if (rel_.active() && envelope_.is_object()) {
-    switch (rel_.on_text(data, size, envelope_)) {
-      case Reliability::Action::Plain: break;
-      case Reliability::Action::Drop: return;
-      case Reliability::Action::Sequenced: {
+  if (rel_ && envelope_.is_object()) {
+    switch (rel_->on_text(data, size, envelope_)) {
+      case Delivery::Action::Plain: break;
+      case Delivery::Action::Drop: return;
+      case Delivery::Action::Sequenced: {
         const uint32_t r = router_.route_text(envelope_);
         if (r) events_.on_text(data, size, r | route::kSequenced);
-        if (!disposed_ && state_ == State::Open) rel_.after_delivery();  // what waited behind it
+        if (!disposed_ && state_ == State::Open) rel_->after_delivery();  // what waited behind it
         return;
       }
     }
   }
   const uint32_t r = router_.route_text(envelope_);
   if (r) events_.on_text(data, size, r);
-}
-
-// The receive fast path: when nothing in the core reads a frame's bytes (no reliability, no
-// heartbeat strings to compare, no routed member but "type", within the size limit), the
-// frame is not copied into wasm nor scanned: the JS layer, which parses it anyway, routes it
-// (route::kUnscanned). Same checks and order as on_transport_text. While the receive plan is
-// Route (update_receive) a platform may apply this without calling it: the wasm build does,
-// in bindings/library.js, so such a frame never enters wasm.
-bool Channel::on_transport_unscanned(double max_size) {
-  if (disposed_ || state_ != State::Open) return true;  // dropped, as on_transport_text would
-  if (!router_decides() || !router_.unscanned_ok() || max_size > static_cast<double>(config_.max_message_bytes)) {
-    return false;
-  }
-  saw_traffic();
-  const uint32_t r = router_.route_unscanned();
-  if (r) events_.on_text("", 0, r);
-  return true;
-}
-
-// The receive prefilter (ReceivePlan::Mode::Prefilter, Router::prefilter): the transport found none of
-// the wanted values in the frame's text, so route_text() would return 0 for it. It is
-// dropped as on_transport_text would drop it, without being copied or scanned.
-bool Channel::on_transport_skipped(double max_size) {
-  if (disposed_ || state_ != State::Open) return true;
-  if (plan_.mode != ReceivePlan::Mode::Prefilter || max_size > static_cast<double>(config_.max_message_bytes))
-    return false;
-  saw_traffic();
-  return true;
 }
 
 bool Channel::rel_send(const std::string& text) {
@@ -494,7 +478,9 @@ void Channel::rel_presence(const std::string& json) {
 
 ErrorCode Channel::set_presence(std::string_view json) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
-  const std::string problem = rel_.set_presence(json);
+  const std::string problem = rel_                       ? rel_->set_presence(json)
+                              : config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
+                                                         : "presence is off on this channel; pass options.presence";
   if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): " + problem);
   return ErrorCode::None;
 }
@@ -578,7 +564,7 @@ void Channel::enter_closed(int code, std::string_view reason, bool clean, bool e
 
 void Channel::handle_drop(int code, std::string_view reason_view, bool clean, int refused_status) {
   const std::string reason(reason_view);  // the transport's buffer may not outlive callbacks
-  rel_.on_drop();
+  if (rel_) rel_->on_drop();
   connect_deadline_ = ping_at_ = pong_deadline_ = closing_deadline_ = kNever;
   const uint64_t mine = epoch_;
   auto still_mine = [&] { return !disposed_ && epoch_ == mine; };
@@ -698,8 +684,8 @@ void Channel::on_wake() {
     enter_closed(close_code::kAbnormal, "", false);
     return;
   }
-  if (state_ == State::Open && live_ && rel_.active()) {
-    rel_.on_wake();  // may call listeners (presence, MESSAGES_LOST)
+  if (state_ == State::Open && live_ && rel_) {
+    rel_->on_wake();  // may call listeners (presence, MESSAGES_LOST)
     if (disposed_) return;
   }
   reschedule();
@@ -712,7 +698,7 @@ void Channel::reschedule() {
   double next = kNever;
   switch (state_) {
     case State::Connecting: next = connect_deadline_; break;
-    case State::Open: next = std::min({ping_at_, pong_deadline_, rel_.next_deadline()}); break;
+    case State::Open: next = std::min({ping_at_, pong_deadline_, rel_ ? rel_->next_deadline() : kNever}); break;
     case State::Reconnecting: next = retry_at_; break;
     case State::Closing: next = closing_deadline_; break;
     case State::Idle:

@@ -6,12 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "metachannel/delivery.h"
 #include "metachannel/envelope.h"
 #include "metachannel/reconnect_policy.h"
-#include "metachannel/reliability.h"
 #include "metachannel/router.h"
 #include "metachannel/send_queue.h"
 #include "metachannel/transport.h"
@@ -34,13 +35,16 @@ struct ChannelConfig {
   HeartbeatOptions heartbeat;
   QueueOptions queue;
   size_t max_message_bytes = static_cast<size_t>(option_default::maxMessageBytes);
-  double closing_timeout_ms = 5000;  // a close handshake the server never answers
+  double closing_timeout_ms = option_default::closeHandshakeTimeoutMs;  // a close handshake the server never answers
   // close() with messages queued and a connection on its way waits this long for it to open
   // and send them (0: drop them at once).
   double close_drain_ms = option_default::closeTimeoutMs;
   std::string id;  // id on the wire (reliable/presence); "" = random
   ReliableOptions reliable;
   PresenceOptions presence;
+  // Makes the Delivery when `reliable` or `presence` is enabled: Reliability::create in the full
+  // core; nullptr in the lite core, where neither is available (delivery.h).
+  DeliveryFactory delivery = nullptr;
 };
 
 class ChannelEvents {
@@ -62,7 +66,7 @@ class ChannelEvents {
   ~ChannelEvents() = default;
 };
 
-class Channel final : public TransportListener, public SchedulerListener, private ReliabilityHost {
+class Channel final : public TransportListener, public SchedulerListener, private DeliveryHost {
  public:
   Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
   ~Channel();
@@ -77,7 +81,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // transport (open, nothing queued, no reliable tag to add, within the size limit): the core
   // needs none of its bytes, so the caller may hand the transport the frame directly.
   bool can_send_directly(double max_size) const {
-    return !disposed_ && !closed_by_user_ && state_ == State::Open && live_ && queue_.empty() && !rel_.reliable() &&
+    return !disposed_ && !closed_by_user_ && state_ == State::Open && live_ && queue_.empty() && !reliable() &&
            max_size <= static_cast<double>(config_.max_message_bytes);
   }
   ErrorCode send_binary(const uint8_t* data, size_t size);
@@ -108,15 +112,20 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void route_message(int delta);
   void route_any_object(int delta);
   void set_js_mirrors_type(bool on);
-  // Reliable delivery and presence (docs/reliability.md).
-  Reliability& reliability() { return rel_; }
-  const Reliability& reliability() const { return rel_; }
-  const std::string& id() { return rel_.id(); }
+  // Reliable delivery and presence (docs/reliability.md): null unless the options asked for
+  // either and this core has them (ChannelConfig::delivery).
+  Delivery* delivery() { return rel_.get(); }
+  const Delivery* delivery() const { return rel_.get(); }
+  bool reliable() const { return rel_ && rel_->reliable(); }
+  // This peer's id on the wire: ChannelConfig::id if valid, else a random one, made on first use.
+  const std::string& id();
+  // The counters of docs/reliability.md as JSON ("{}" without a Delivery).
+  std::string reliable_stats_json() const { return rel_ ? rel_->stats_json() : "{}"; }
   // Validates and announces this peer's presence state (JSON text).
   ErrorCode set_presence(std::string_view json);
   // The page was hidden/unloaded (pagehide) or shown again (pageshow): leaves/rejoins presence.
   void set_hidden(bool hidden) {
-    if (!disposed_) rel_.set_hidden(hidden);
+    if (!disposed_ && rel_) rel_->set_hidden(hidden);
   }
 
   // --- Observers.
@@ -135,8 +144,6 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // --- TransportListener / SchedulerListener (called by the platform layer).
   void on_transport_open() override;
   void on_transport_text(const char* data, size_t size) override;
-  bool on_transport_unscanned(double max_size) override;
-  bool on_transport_skipped(double max_size) override;
   void on_transport_binary(const uint8_t* data, size_t size) override;
   void on_transport_oversize(bool text, double size) override;
   void on_transport_error() override;
@@ -177,9 +184,9 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // when that changed: after every change of state or interest.
   void update_receive();
   // Nothing but the router decides what a frame is (no heartbeat strings, no reliability).
-  bool router_decides() const { return !config_.heartbeat.enabled && !rel_.active(); }
+  bool router_decides() const { return !config_.heartbeat.enabled && !rel_; }
   void report(ErrorCode code, const std::string& message, double detail = 0);
-  // ReliabilityHost
+  // DeliveryHost
   bool rel_send(const std::string& text) override;
   bool rel_deliver(const char* data, size_t size) override;
   void rel_lost(const std::string& from, double count) override;
@@ -195,9 +202,10 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   Router router_;
   ReceivePlan plan_;  // what the transport was last told
   Envelope envelope_;
-  Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
-  Envelope held_envelope_;  // frames delivered late by the reliability layer
-  Reliability rel_;
+  Envelope out_envelope_;          // outgoing frames (a send from a listener must not clobber envelope_)
+  Envelope held_envelope_;         // frames delivered late by the reliability layer
+  std::unique_ptr<Delivery> rel_;  // null: neither reliable nor presence (or not in this core)
+  std::string id_;                 // the wire id without a Delivery (id())
 
   State state_ = State::Idle;
   std::string url_;

@@ -13,14 +13,8 @@ namespace {
 using json = Json;
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > rel::kMaxIdBytes) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+static_assert(rel::kMaxIdBytes == 64, "valid_wire_id (wire_id.cpp) checks 1-64 bytes");
+bool valid_id(std::string_view id) { return valid_wire_id(id); }
 
 // "<id>:<seq>" with seq a decimal integer in 1..kMaxSeq without leading zeros.
 bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq) {
@@ -96,7 +90,14 @@ json ranges_json(const Ranges& ranges) {
 
 }  // namespace
 
-Reliability::Reliability(ReliabilityHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
+std::unique_ptr<Delivery> Reliability::create(DeliveryHost& host, Scheduler& scheduler, std::string id,
+                                              const ReliableOptions& reliable, const PresenceOptions& presence) {
+  return std::make_unique<Reliability>(host, scheduler, std::move(id), reliable, presence);
+}
+
+void Reliability::make_id() { id_ = random_wire_id(scheduler_); }
+
+Reliability::Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
                          PresenceOptions presence)
     : host_(host), scheduler_(scheduler), ropt_(reliable), popt_(std::move(presence)), id_(std::move(id)) {
   if (!valid_id(id_)) id_.clear();
@@ -134,7 +135,7 @@ bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::str
   return true;
 }
 
-uint64_t Reliability::commit(std::string text, bool written) {
+void Reliability::commit(std::string text, bool written) {
   const uint64_t seq = next_seq_++;
   const double t = now();
   sent_bytes_ += text.size();
@@ -146,10 +147,10 @@ uint64_t Reliability::commit(std::string text, bool written) {
     tail_pending_ = true;
     want(t + quiet_ms());
   }
-  return seq;
 }
 
-void Reliability::on_written(uint64_t seq) {
+void Reliability::on_written(double written_seq) {
+  const auto seq = static_cast<uint64_t>(written_seq);
   if (sent_.empty() || seq < sent_.front().seq) return;
   const uint64_t i = seq - sent_.front().seq;
   if (i < sent_.size()) {

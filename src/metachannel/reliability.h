@@ -24,27 +24,12 @@
 #include <string_view>
 #include <vector>
 
+#include "metachannel/delivery.h"
 #include "metachannel/envelope.h"
 #include "metachannel/transport.h"
 #include "metachannel/vocabulary.h"
 
 namespace mc {
-
-// Defaults: src/metachannel/vocabulary.h (as for every option).
-struct ReliableOptions {
-  bool enabled = option_default::reliable;
-  size_t buffer_messages = static_cast<size_t>(option_default::bufferMessages);  // resend buffer, by count
-  size_t buffer_bytes = static_cast<size_t>(option_default::bufferBytes);        // by bytes
-  double buffer_age_ms = option_default::bufferAgeMs;                            // by age
-};
-
-struct PresenceOptions {
-  bool enabled = option_default::presence;
-  std::string state = "null";                             // JSON text of this peer's state
-  double renew_ms = option_default::presenceRenewMs;      // re-announce period
-  double timeout_ms = option_default::presenceTimeoutMs;  // a peer not heard from for this long has left
-  size_t max_state_bytes = static_cast<size_t>(option_default::presenceMaxStateBytes);
-};
 
 namespace rel {
 // Wire names.
@@ -106,23 +91,6 @@ MC_RELIABILITY_TIMING(MC_X)
 #undef MC_X
 }  // namespace rel
 
-class ReliabilityHost {
- public:
-  // Writes a frame to the open socket now; false if there is none (nothing is queued).
-  virtual bool rel_send(const std::string& text) = 0;
-  // Delivers a sequenced frame that waited out of order. False: stop (the channel was
-  // disposed or reset by a listener).
-  virtual bool rel_deliver(const char* data, size_t size) = 0;
-  virtual void rel_lost(const std::string& from, double count) = 0;
-  // {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}
-  virtual void rel_presence(const std::string& json) = 0;
-  // A deadline moved earlier than what the host last scheduled.
-  virtual void rel_reschedule() = 0;
-
- protected:
-  ~ReliabilityHost() = default;
-};
-
 struct ReliabilityStats {
   double sequenced_sent = 0;          // tagged frames accepted for sending
   double resent_after_reconnect = 0;  // in flight at a drop, not echoed: resent on the next socket
@@ -137,67 +105,71 @@ struct ReliabilityStats {
   double gone_sent = 0;  // ranges answered with "gone"
 };
 
-class Reliability {
+// The Delivery of the full core (delivery.h says what each hook is for).
+class Reliability final : public Delivery {
  public:
   using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
-  enum class Action : uint8_t { Plain, Sequenced, Drop };
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
-  Reliability(ReliabilityHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
+  Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
               PresenceOptions presence);
   Reliability(const Reliability&) = delete;
   Reliability& operator=(const Reliability&) = delete;
+  // The DeliveryFactory the full core passes in ChannelConfig::delivery.
+  static std::unique_ptr<Delivery> create(DeliveryHost& host, Scheduler& scheduler, std::string id,
+                                          const ReliableOptions& reliable, const PresenceOptions& presence);
 
   // Made on first use (an inactive channel draws no random numbers until asked).
-  const std::string& id() {
+  const std::string& id() override {
     if (id_.empty()) make_id();
     return id_;
   }
-  bool reliable() const { return ropt_.enabled; }
+  bool reliable() const override { return ropt_.enabled; }
   bool presence_enabled() const { return popt_.enabled; }
   bool active() const { return ropt_.enabled || popt_.enabled; }
 
   // --- sending. tag(): the frame `data` (a JSON object, scanned into `e`) with the reserved
   // member for the next sequence number; commit() once the channel accepted it (sent now:
   // written=true, or queued). Nothing is consumed until commit().
-  bool tag(const char* data, size_t size, const Envelope& e, std::string& out);
-  uint64_t commit(std::string text, bool written);
+  bool tag(const char* data, size_t size, const Envelope& e, std::string& out) override;
+  void commit(std::string text, bool written) override;
   // A queued frame with this sequence number went into the current socket.
-  void on_written(uint64_t seq);
+  void on_written(double seq) override;
 
   // --- connection. on_open(): the socket is open (sends "hi" and what the last one lost).
-  void on_open();
-  void on_drop();
+  void on_open() override;
+  void on_drop() override;
   // close()/dispose() while open: says "bye" (final).
-  void on_closing();
+  void on_closing() override;
   // The channel switched URL (or went idle): peers and the buffer belong to the old channel.
   // emit: announce the peers that were present as left (not from dispose()).
-  void reset(bool emit = true);
+  void reset(bool emit = true) override;
   // setUrl(null): says "bye" (not final: what the others miss from us may still be repaired
   // when we come back), leaves presence, and keeps the peers' streams and the resend buffer
   // for a return to `url`.
-  void step_away(std::string_view url);
+  void step_away(std::string_view url) override;
   // The channel connects to `url`: the same peer as before if it stepped away from `url`,
   // else everything starts over (reset()).
-  void enter(std::string_view url);
+  void enter(std::string_view url) override;
   // Page hidden/shown (pagehide/pageshow): leave/rejoin presence.
-  void set_hidden(bool hidden);
+  void set_hidden(bool hidden) override;
   // Validates and announces a new presence state (JSON text). "" if fine, else the problem.
-  std::string set_presence(std::string_view json);
+  std::string set_presence(std::string_view json) override;
 
   // --- receiving. For a JSON object frame (scanned into `e`): what the channel does with it.
   // Sequenced: deliver it now with route::kSequenced, then call after_delivery().
-  Action on_text(const char* data, size_t size, const Envelope& e);
-  void after_delivery();
+  Action on_text(const char* data, size_t size, const Envelope& e) override;
+  void after_delivery() override;
 
   // --- time
-  double next_deadline();
-  void on_wake();
+  double next_deadline() override;
+  void on_wake() override;
 
   // --- observers (tests, stats)
   const ReliabilityStats& stats() const { return stats_; }
-  std::string stats_json() const;
+  std::string stats_json() const override;
   uint64_t next_seq() const { return next_seq_; }
+  double pending_seq() const override { return static_cast<double>(next_seq_); }
   size_t buffered_count() const { return sent_.size(); }
   size_t buffered_bytes() const { return sent_bytes_; }
   size_t peer_count() const { return peers_.size(); }
@@ -292,7 +264,7 @@ class Reliability {
   bool spend(double& tokens, double& at, double rate, double burst, double cost);
   Ranges missing(const Peer& p) const;
 
-  ReliabilityHost& host_;
+  DeliveryHost& host_;
   Scheduler& scheduler_;
   ReliableOptions ropt_;
   PresenceOptions popt_;

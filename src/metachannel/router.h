@@ -52,7 +52,7 @@ class Router {
 
   uint32_t route_text(const Envelope& e) const;
   uint32_t route_binary() const { return message_ > 0 ? (route::kMessage | route::kBinary) : 0; }
-  // A text frame the JS layer routes by its own JSON.parse (Channel::on_transport_unscanned):
+  // A text frame the JS layer routes by its own JSON.parse (the Route receive plan):
   // kUnscanned and the interest a frame could match (MESSAGE; ANY; FIELD of slot 0, "type"),
   // of which JS keeps what the parsed frame confirms; 0 when no frame could be wanted.
   uint32_t route_unscanned() const;

@@ -1,6 +1,6 @@
 // The two seams that keep the channel core portable: the socket (Transport) and time
 // (Scheduler). The wasm build implements them over emscripten/websocket.h and emscripten
-// timers (src/platform/); the native tests implement them with fakes.
+// timers (bindings/emscripten_platform.cpp); the native tests implement them with fakes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -13,19 +13,6 @@ class TransportListener {
  public:
   virtual void on_transport_open() = 0;
   virtual void on_transport_text(const char* data, size_t size) = 0;
-  // A text frame offered without its bytes (`max_size`: an upper bound of its UTF-8 length).
-  // True when the listener took it; false when it needs the bytes: on_transport_text follows.
-  virtual bool on_transport_unscanned(double max_size) {
-    (void)max_size;
-    return false;
-  }
-  // A text frame the transport's prefilter (ReceivePlan::Mode::Prefilter) found none of the
-  // strings in. True when the listener took it (and drops it unread); false when it needs the
-  // bytes: on_transport_text follows.
-  virtual bool on_transport_skipped(double max_size) {
-    (void)max_size;
-    return false;
-  }
   virtual void on_transport_binary(const uint8_t* data, size_t size) = 0;
   // A frame longer than the channel's limit, reported by size without its bytes (a transport
   // may check the limit before copying a frame). `size` is a lower bound of its byte length.
@@ -41,10 +28,13 @@ class TransportListener {
 // without handing it over (the wasm build: in JS, without entering wasm). Only for frames
 // whose UTF-8 length is within the listener's size limit.
 //   Read:      every frame's bytes go to on_transport_text.
-//   Route:     every frame is what on_transport_unscanned(size) would make of it: delivered
-//              without its bytes, with the route bits `route` (0: dropped).
-//   Prefilter: a frame with no backslash and none of the NUL-separated `needles` is what
-//              on_transport_skipped(size) makes of it: dropped unread. Others: Read.
+//   Route:     the core would read nothing in a frame (no reliability, no heartbeat strings,
+//              no routed member but "type"): every frame is delivered without its bytes, to
+//              the JS layer's own parse, with the route bits `route` (0: dropped).
+//   Prefilter: a frame with no backslash and none of the NUL-separated `needles` could not
+//              match the router: dropped unread. Others: Read.
+// The platform applies the plan itself (the wasm build: bindings/library.js); the core never
+// hears of the frames it settles.
 struct ReceivePlan {
   enum class Mode : uint8_t { Read, Route, Prefilter };
   Mode mode = Mode::Read;

@@ -71,6 +71,25 @@
   X(TryAgainLater, 1013)  /* the server cannot serve now (relay: Redis away): reconnect with backoff */ \
   X(Revoked, 4001)        /* the relay rotated the channel URL (or forgot it: HTTP 404/410) */
 
+// ---------------------------------------------------------------------------------- events
+// X(name, "listener parameters (TypeScript)", "when it fires" (README's event table)): the events
+// of a Channel (`ch.on(name, listener)`). js/vocabulary.ts gets EVENTS from this list; the
+// ChannelEvents map of js/types.ts must name exactly these (tsc checks it), with these
+// parameters (tests/node/js-structure.test.js checks them).
+#define MC_EVENTS(X)                                                                                                  \
+  X(open, "e: OpenEvent", "the socket opened (`{ url, protocol }`), the first time and after every reconnect")        \
+  X(message, "data: unknown, meta: MessageMeta",                                                                      \
+    "a frame: JSON text parsed, other text as the string, binary as `Uint8Array`; `meta`: `type`, `binary`, `raw`")   \
+  X(close, "e: CloseEvent", "the socket closed (`{ code, reason, wasClean, willReconnect }`)")                        \
+  X(error, "err: MetaChannelError", "something failed later on the wire, or a listener threw: the error table below") \
+  X(reconnecting, "e: ReconnectingEvent", "a retry is scheduled (`{ attempt, delayMs }`)")                            \
+  X(state, "e: StateEvent", "every state change (`{ from, to }`)")                                                    \
+  X(presence, "e: PresenceEvent",                                                                                     \
+    "`presence`: peers joined, changed their state or left (`{ joined, updated, left }`)")                            \
+  X(lost, "e: LostEvent",                                                                                             \
+    "`reliable`: messages of a sender nobody can resend any more (`{ from, count }`), once per gap, beside the "      \
+    "MESSAGES_LOST error")
+
 // ------------------------------------------------------------------------------ route bits
 // X(constant, bit, JS name, meaning): the bits of a frame's route (src/metachannel/router.h).
 // Bits 16 .. 16+kMaxRouteFields-1 are FIELD << slot: the field registered at that slot has a
@@ -104,6 +123,7 @@
 #define MC_NUMBER_OPTIONS(X)                                                                                 \
   X(maxMessageBytes, "maxMessageBytes", max_message_bytes, 1048576, 1, 2147483647, Int)                      \
   X(closeTimeoutMs, "closeTimeoutMs", close_drain_ms, 5000, 0, kInf, RealOrInf)                              \
+  X(closeHandshakeTimeoutMs, "closeHandshakeTimeoutMs", closing_timeout_ms, 5000, 1, kInf, RealOrInf)        \
   X(minDelayMs, "reconnect.minDelayMs", reconnect.min_delay_ms, 500, 0, kInf, Real)                          \
   X(maxDelayMs, "reconnect.maxDelayMs", reconnect.max_delay_ms, 30000, 0, kInf, Real)                        \
   X(factor, "reconnect.factor", reconnect.factor, 2, 1, kInf, Real)                                          \
@@ -229,10 +249,13 @@ constexpr const char* kText[] = {
 #define MC_X(name, text) text,
                 MC_OVERFLOWS(MC_X)
 #undef MC_X
-#define MC_X(name, bit, js, doc) js, MC_STR(bit),
-                    MC_ROUTE_BITS(MC_X)
+#define MC_X(name, params, doc) #name,
+                    MC_EVENTS(MC_X)
 #undef MC_X
-                        "kMaxRouteFields",
+#define MC_X(name, bit, js, doc) js, MC_STR(bit),
+                        MC_ROUTE_BITS(MC_X)
+#undef MC_X
+                            "kMaxRouteFields",
     MC_STR(MC_MAX_ROUTE_FIELDS), "kReliableTag", MC_RELIABLE_TAG,
 #define MC_X(wire, path, member, def, min, max, kind) #wire, path, MC_STR(def), MC_STR(min), MC_STR(max), #kind,
     MC_NUMBER_OPTIONS(MC_X)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Many peers on one channel (issue 22): N peers spread over several child processes on the real
-// relay (js/relay), each sending `rate` messages/s for `seconds` while the relay drops every
+// relay (relay/), each sending `rate` messages/s for `seconds` while the relay drops every
 // socket of the channel `drops` times; then `settle` seconds, a relay restart and an idle spell.
 // Frames are counted at the relay. Reliable+presence peers, with plain peers as the control.
 //
@@ -171,7 +171,7 @@ function counter(relay, n) {
 }
 
 export async function runFanout({ n, mode, reconnect, seconds, settle, idle, drops, rate, perProcess, distDir, joinMs = 3000, log = () => {} }) {
-  const { startRelay } = await import(path.join(root, "js/relay/server.js"));
+  const { startRelay } = await import(path.join(root, "relay/server.js"));
   let relay = await startRelay({ port: 0 });
   const port = relay.port;
   const { url, token } = await relay.createChannel();

@@ -41,7 +41,7 @@ const now = () => performance.timeOrigin + performance.now(); // wall clock, sub
 // The relay process: listens on `port` (0: any), registers `token` (or creates one), prints
 // {port, token, upAt} once listening, closes (1001 to every client) on SIGTERM.
 const RELAY = `
-import { startRelay } from ${JSON.stringify(pathToFileURL(path.join(root, "js/relay/server.js")).href)};
+import { startRelay } from ${JSON.stringify(pathToFileURL(path.join(root, "relay/server.js")).href)};
 const [port, token] = process.argv.slice(1);
 const relay = await startRelay({ port: Number(port), maxClientsPerChannel: 0 });
 const upAt = performance.timeOrigin + performance.now();

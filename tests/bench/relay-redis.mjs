@@ -12,7 +12,7 @@
 //                   the limit checks run on every frame: the figures are with the limits on)
 //   --json          results as JSON on stdout
 //
-// Set-ups (each relay its own process, js/relay/cli.js; redis-server on a free port; the
+// Set-ups (each relay its own process, relay/cli.js; redis-server on a free port; the
 // clients, raw `ws`, all in this process):
 //   single   one relay, no Redis (the dev relay as it was)
 //   redis-1  one relay with --redis
@@ -32,7 +32,7 @@ import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = path.join(root, "js/relay/cli.js");
+const CLI = path.join(root, "relay/cli.js");
 
 const { values: opt } = parseArgs({
   options: {

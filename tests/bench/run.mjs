@@ -26,7 +26,7 @@
 //                       and print the top self-time functions
 //
 // Servers run in their own processes: tests/bench/flood-server.mjs (flood, sink, echo) and
-// the dev relay (js/relay/cli.js, for the round trips and the 1,000 channels).
+// the dev relay (relay/cli.js, for the round trips and the 1,000 channels).
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, readdirSync, mkdtempSync, rmSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -866,7 +866,7 @@ async function main() {
   }
   let relayBase = null;
   if (need("rtt") || need("channels")) {
-    const { line } = await startServer([path.join(root, "js/relay/cli.js"), "--port", "0", "--max-clients", "0"]);
+    const { line } = await startServer([path.join(root, "relay/cli.js"), "--port", "0", "--max-clients", "0"]);
     relayBase = /(http:\/\/\S+)/.exec(line)[1];
   }
   const floodUrl = `ws://127.0.0.1:${floodPort}/bench`;

@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 import { serveStatic } from "../../scripts/static-server.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/toolchain.mjs";
 

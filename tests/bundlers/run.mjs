@@ -30,7 +30,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 import { serveStatic } from "../../scripts/static-server.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/toolchain.mjs";
 

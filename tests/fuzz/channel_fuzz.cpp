@@ -127,7 +127,7 @@ struct Harness {
 
   void on_event(const Event& e) {
     if (trace)
-      std::fprintf(stderr, "    event %s  [state %s, sock %d]\n", e.str().c_str(), mc::to_string(ch->state()),
+      std::fprintf(stderr, "    event %s  [state %s, sock %d]\n", e.str().c_str(), mc_test::name_of(ch->state()),
                    static_cast<int>(t.sock));
     if (e.kind == Event::Error && e.data.find("SECRET") != std::string::npos) secret_leaks.push_back(e.data);
     if (armed && e.kind == kind) {
@@ -183,8 +183,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int op = in.ConsumeIntegralInRange<int>(0, 20);
     const uint8_t x = in.ConsumeIntegral<uint8_t>();
     if (h.trace)
-      std::fprintf(stderr, "step %s %d  [state %s, sock %d, now %.0f]\n", kStepNames[op], x, mc::to_string(ch.state()),
-                   static_cast<int>(h.t.sock), h.s.now());
+      std::fprintf(stderr, "step %s %d  [state %s, sock %d, now %.0f]\n", kStepNames[op], x,
+                   mc_test::name_of(ch.state()), static_cast<int>(h.t.sock), h.s.now());
     switch (op) {
       case 0: ch.set_url(kUrls[x % 5]); break;
       case 1: h.run(Action::Send, static_cast<uint8_t>(x & ~1u)); break;
@@ -234,7 +234,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (ch.state() != mc::State::Open && (!p.empty() || b != 0)) {
           fail("protocol/bufferedAmount reported while not open", {p});
         }
-        (void)mc::ready_state(ch.state());
+        (void)mc_test::ready_state(ch.state());
         break;
       }
       case 20: h.t.oversize(x & 1, 1e6 + x); break;

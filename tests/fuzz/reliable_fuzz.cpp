@@ -102,7 +102,7 @@ void check(mc_test::Net& net, Truth& truth, std::map<size_t, size_t>& seen_texts
   const size_t peers = net.peers.size();
   for (size_t r = 0; r < peers; ++r) {
     mc_test::NetPeer& p = *net.peers[r];
-    const mc::Reliability& rl = p.ch->reliability();
+    const mc::Reliability& rl = mc_test::rel(*p.ch);
     if (rl.peer_count() > rel::kMaxPeers) fail("more peers than kMaxPeers");
     if (rl.held_bytes() > rel::kMaxHeldBytes) fail("held bytes over kMaxHeldBytes");
     if (rl.held_count() > rel::kMaxHeldPerPeer * rl.peer_count()) fail("held frames over the bound");

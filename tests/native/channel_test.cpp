@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "fakes.h"
 #include "metachannel/channel.h"
+#include "metachannel/reliability.h"
 #include "metachannel/router.h"
 
 namespace {
@@ -122,7 +124,7 @@ class ChannelTest : public ::testing::Test, public Rig {
 TEST_F(ChannelTest, InitialState) {
   make();
   EXPECT_EQ(ch->state(), State::Idle);
-  EXPECT_EQ(mc::ready_state(ch->state()), 3);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 3);
   EXPECT_EQ(ch->url(), "");
   EXPECT_EQ(ch->queued_count(), 0u);
   EXPECT_EQ(ch->attempt(), 0u);
@@ -142,7 +144,7 @@ TEST_F(ChannelTest, ConnectsAndOpens) {
   ASSERT_EQ(ch->set_url(kUrl), ErrorCode::None);
   EXPECT_EQ(ch->url(), kUrl);
   EXPECT_EQ(ch->state(), State::Connecting);
-  EXPECT_EQ(mc::ready_state(ch->state()), 0);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 0);
   EXPECT_EQ(t.opens, std::vector<std::string>{kUrl});
   EXPECT_EQ(t.last_protocols, "chat.v1,chat.v2");
   EXPECT_EQ(ev.strs(), std::vector<std::string>{"state idle->connecting"});
@@ -153,7 +155,7 @@ TEST_F(ChannelTest, ConnectsAndOpens) {
 
   ASSERT_TRUE(t.accept());
   EXPECT_EQ(ch->state(), State::Open);
-  EXPECT_EQ(mc::ready_state(ch->state()), 1);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 1);
   EXPECT_EQ(ev.strs(), (std::vector<std::string>{"state idle->connecting", "state connecting->open", "open chat.v1"}));
   EXPECT_EQ(ch->protocol(), "chat.v1");
   EXPECT_EQ(ch->buffered_amount(), 42);
@@ -624,30 +626,41 @@ TEST_F(ChannelTest, OversizeFramesDroppedByThePlatformAreReported) {
   t.server_close(1000);
 }
 
-// The fast paths of the wasm build: a frame offered without its bytes is taken only when the
-// core reads nothing in it, and a send skips the heap only when it would go straight out.
+// The fast paths of the wasm build: a frame is settled without its bytes entering the core
+// (the Route plan, applied by bindings/library.js: FakeTransport::wasm_text) only when the core
+// reads nothing in it, and a send skips the heap only when it would go straight out.
 TEST_F(ChannelTest, UnscannedFramesAreTakenOnlyWhenTheCoreReadsNothingInThem) {
+  using Mode = mc::ReceivePlan::Mode;
   cfg.max_message_bytes = 100;
+  t.max_bytes = 100;
   make();
-  EXPECT_TRUE(ch->on_transport_unscanned(10));  // not open: dropped, as a scanned frame would be
+  EXPECT_EQ(t.plan.mode, Mode::Read);  // not open: every frame is the core's (and dropped there)
   open();
-  EXPECT_TRUE(ch->on_transport_unscanned(10));  // nobody listens: taken, nothing delivered
+  ASSERT_TRUE(t.wasm_text(R"({"type":"tick"})"));  // nobody listens: taken, nothing delivered
+  EXPECT_EQ(t.unscanned, 1u);
+  EXPECT_TRUE(t.routed.empty());
   EXPECT_EQ(ev.count(E::Text), 0u);
   ch->route_message(+1);
   ch->route(0, "tick", +1);
-  ASSERT_TRUE(ch->on_transport_unscanned(100));
+  ASSERT_TRUE(t.wasm_text(R"({"type":"tick","n":1234567})"));  // 27 bytes: 81 <= 100
+  ASSERT_EQ(t.routed.size(), 1u);
+  EXPECT_EQ(t.routed[0], mc::route::kMessage | mc::route::field(0) | mc::route::kUnscanned);
+  EXPECT_EQ(ev.count(E::Text), 0u) << "not through the core";
+  // Maybe over the limit (34 chars: up to 102 bytes): the bytes decide, in the core.
+  ASSERT_TRUE(t.wasm_text(R"({"type":"tick","n":12345678901234})"));
+  EXPECT_EQ(t.routed.size(), 1u);
   ASSERT_EQ(ev.count(E::Text), 1u);
-  EXPECT_EQ(ev.of(E::Text)[0].route, mc::route::kMessage | mc::route::field(0) | mc::route::kUnscanned);
-  EXPECT_FALSE(ch->on_transport_unscanned(101));  // maybe over the limit: the bytes decide
+  EXPECT_EQ(ev.of(E::Text)[0].route & mc::route::kUnscanned, 0u);
   ch->set_js_mirrors_type(false);
-  EXPECT_FALSE(ch->on_transport_unscanned(10));
+  EXPECT_EQ(t.plan.mode, Mode::Read);
   ch->set_js_mirrors_type(true);
   const int user = ch->field_slot("user");
   ch->route(user, "ann", +1);
-  EXPECT_FALSE(ch->on_transport_unscanned(10));  // a member other than "type" is routed
+  EXPECT_EQ(t.plan.mode, Mode::Read);  // a member other than "type" is routed (and on("message"): no prefilter)
   ch->route(user, "ann", -1);
-  EXPECT_TRUE(ch->on_transport_unscanned(10));
-  EXPECT_EQ(ev.count(E::Text), 2u);
+  EXPECT_EQ(t.plan.mode, Mode::Route);
+  ASSERT_TRUE(t.wasm_text(R"({"type":"tick"})"));
+  EXPECT_EQ(t.routed.size(), 2u);
 }
 
 TEST_F(ChannelTest, UnscannedFramesNeedTheBytesWithTheHeartbeatOn) {
@@ -655,7 +668,9 @@ TEST_F(ChannelTest, UnscannedFramesNeedTheBytesWithTheHeartbeatOn) {
   make();
   ch->route_message(+1);
   open();
-  EXPECT_FALSE(ch->on_transport_unscanned(10));  // the heartbeat strings are compared
+  EXPECT_EQ(t.plan.mode, mc::ReceivePlan::Mode::Read);  // the heartbeat strings are compared
+  ASSERT_TRUE(t.wasm_text("ping"));
+  EXPECT_EQ(t.unscanned, 0u);
   EXPECT_EQ(ev.count(E::Text), 0u);
 }
 
@@ -754,44 +769,59 @@ TEST_F(ChannelTest, FramesWithoutAWantedValueAreDroppedUnread) {
   ch->route(room, "r0", -1);
   EXPECT_TRUE(t.prefilter_on());
   EXPECT_EQ(t.prefilter.size(), mc::Router::kMaxPrefilterValues);
-  // The limit still applies to a frame that may be over it, and nothing is dropped unread
-  // after dispose().
-  EXPECT_TRUE(ch->on_transport_skipped(10));
-  EXPECT_FALSE(ch->on_transport_skipped(static_cast<double>(cfg.max_message_bytes) + 1));
+  // The limit still applies to a frame that may be over it (3 bytes a char): the core reads it
+  // (and reports it oversize); nothing is dropped unread after dispose().
+  const size_t skipped = t.skipped;
+  t.max_bytes = static_cast<double>(cfg.max_message_bytes);
+  t.text(R"({"room":"zz"})");
+  EXPECT_EQ(t.skipped, skipped + 1);
+  const size_t errors = ev.count(E::Error);
+  t.text(R"({"room":"zz","pad":")" + std::string(cfg.max_message_bytes, 'x') + "\"}");
+  EXPECT_EQ(t.skipped, skipped + 1) << "over the limit: not dropped unread";
+  EXPECT_EQ(ev.count(E::Error), errors + 1) << "MESSAGE_TOO_LARGE";
   ch->dispose();
   EXPECT_FALSE(t.prefilter_on());
 }
 
 // The receive plan (ReceivePlan) is the core's standing answer, which the wasm build applies
-// in JS without asking: after every change of state or interest it must say what
-// on_transport_unscanned / on_transport_skipped would do.
+// in JS without asking: after every change of state or interest, a frame settled by the plan
+// (FakeTransport::wasm_text, as bindings/library.js) must reach the listeners the core would
+// have given it after reading its bytes (on_transport_text): the same MESSAGE/FIELD bits, or
+// nothing.
 TEST_F(ChannelTest, TheReceivePlanFollowsStateAndInterest) {
   using Mode = mc::ReceivePlan::Mode;
   no_jitter();
   make();
+  constexpr uint32_t kListeners = ~(mc::route::kParseJson | mc::route::kObject | mc::route::kUnscanned |
+                                    mc::route::kBinary | mc::route::kSequenced | mc::route::kLate);
   const auto agrees = [&](const char* step) {
     SCOPED_TRACE(step);
-    const size_t before = ev.count(E::Text);
-    switch (t.plan.mode) {
-      case Mode::Route:
-        ASSERT_TRUE(ch->on_transport_unscanned(10));
-        if (t.plan.route == 0) {
-          EXPECT_EQ(ev.count(E::Text), before);
-        } else {
-          ASSERT_EQ(ev.count(E::Text), before + 1);
-          EXPECT_EQ(ev.of(E::Text).back().route, t.plan.route);
-        }
-        break;
-      case Mode::Prefilter:
-        EXPECT_FALSE(ch->on_transport_unscanned(10));
-        EXPECT_TRUE(ch->on_transport_skipped(10));
-        break;
-      case Mode::Read:
-        if (ch->state() == State::Open) {
-          EXPECT_FALSE(ch->on_transport_unscanned(10));
-          EXPECT_FALSE(ch->on_transport_skipped(10));
-        }
-        break;
+    for (const char* frame : {R"({"type":"tick"})", R"({"type":"tock"})", "plain text"}) {
+      SCOPED_TRACE(frame);
+      // What the core decides with the bytes.
+      const size_t before = ev.count(E::Text);
+      ch->on_transport_text(frame, std::strlen(frame));
+      const uint32_t read = ev.count(E::Text) > before ? ev.of(E::Text).back().route & kListeners : 0;
+      // What the plan decides without them.
+      const size_t routed = t.routed.size();
+      const size_t skipped = t.skipped;
+      const size_t texts = ev.count(E::Text);
+      ASSERT_TRUE(t.wasm_text(frame));
+      uint32_t planned = 0;
+      if (t.routed.size() > routed) {
+        planned = t.routed.back() & kListeners;
+      } else if (ev.count(E::Text) > texts) {
+        planned = ev.of(E::Text).back().route & kListeners;  // the plan left it to the core
+      }
+      // The Route plan's bits are interest (JS routes by its own parse): a frame the core
+      // would not deliver to a FIELD listener may still carry the MESSAGE bit, never more.
+      if (t.plan.mode == Mode::Route && planned != 0) {
+        EXPECT_EQ(planned & read, read) << "the plan reaches every listener the core would";
+      } else {
+        EXPECT_EQ(planned, read);
+      }
+      if (t.plan.mode == Mode::Prefilter && t.skipped > skipped)
+        EXPECT_EQ(read, 0u) << "dropped unread: nobody wanted it";
     }
   };
   EXPECT_EQ(t.plan.mode, Mode::Read);
@@ -834,16 +864,19 @@ TEST_F(ChannelTest, NoPrefilterWithTheHeartbeatOn) {
   ch->route(ch->field_slot("room"), "c3", +1);
   open();
   EXPECT_FALSE(t.prefilter_on());  // the heartbeat strings are compared to every frame
-  EXPECT_FALSE(ch->on_transport_skipped(10));
+  t.text(R"({"room":"zz"})");
+  EXPECT_EQ(t.skipped, 0u);
 }
 
 TEST_F(ChannelTest, NoPrefilterOnAReliableChannel) {
   cfg.reliable.enabled = true;
+  cfg.delivery = &mc::Reliability::create;
   make();
   ch->route(ch->field_slot("room"), "c3", +1);
   open();
   EXPECT_FALSE(t.prefilter_on());  // every object's tag is read
-  EXPECT_FALSE(ch->on_transport_skipped(10));
+  t.text(R"({"room":"zz"})");
+  EXPECT_EQ(t.skipped, 0u);
 }
 
 TEST_F(ChannelTest, IncomingFramesAreRouted) {
@@ -1544,7 +1577,7 @@ TEST_F(ChannelTest, CloseWhileOpenDoesTheHandshake) {
   ASSERT_EQ(t.closes.size(), 1u);
   EXPECT_EQ(t.closes[0], std::make_pair(4000, std::string("bye")));
   EXPECT_EQ(ch->state(), State::Closing);
-  EXPECT_EQ(mc::ready_state(ch->state()), 2);
+  EXPECT_EQ(mc_test::ready_state(ch->state()), 2);
   EXPECT_EQ(ev.strs(), std::vector<std::string>{"state open->closing"});
   ASSERT_TRUE(t.server_close(4000, "bye"));
   EXPECT_EQ(ev.strs(),

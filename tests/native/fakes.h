@@ -22,6 +22,40 @@
 
 namespace mc_test {
 
+// The vocabulary's names, for test messages (the product spells them in JS: js/vocabulary.ts).
+inline const char* name_of(mc::State s) {
+  switch (s) {
+#define MC_X(name, text, ready) \
+  case mc::State::name: return text;
+    MC_STATES(MC_X)
+#undef MC_X
+  }
+  return "closed";
+}
+inline const char* name_of(mc::ErrorCode c) {
+  switch (c) {
+#define MC_X(name, text, doc) \
+  case mc::ErrorCode::name: return text;
+    MC_ERROR_CODES(MC_X)
+#undef MC_X
+  }
+  return "";
+}
+// readyState as the WebSocket API reports it (JS: READY_STATES[state]).
+inline int ready_state(mc::State s) {
+  switch (s) {
+#define MC_X(name, text, ready) \
+  case mc::State::name: return ready;
+    MC_STATES(MC_X)
+#undef MC_X
+  }
+  return 3;
+}
+
+}  // namespace mc_test
+
+namespace mc_test {
+
 // One ordered log shared by the transport and the recorder, so tests can check how transport
 // calls interleave with events ("the queue is flushed before the open event").
 struct Journal {
@@ -155,8 +189,7 @@ class FakeTransport final : public mc::Transport {
     sock = Sock::None;
   }
   double buffered_amount() const override { return buffered; }
-  // Kept; text() applies a Prefilter plan as bindings/library.js does (a Route plan changes the
-  // route bits a frame arrives with, so the tests that want it call on_transport_unscanned).
+  // Kept; text() applies a Prefilter plan and wasm_text() a Route plan, as bindings/library.js does.
   void set_receive_plan(const mc::ReceivePlan& p) override {
     plan = p;
     ++plans;
@@ -181,20 +214,35 @@ class FakeTransport final : public mc::Transport {
     if (listener_) listener_->on_transport_open();
     return true;
   }
+  // A text frame, with a Prefilter plan applied as bindings/library.js applies it: a frame
+  // surely within max_bytes (3 bytes a char at most) that holds none of the wanted values and
+  // no backslash is dropped unread. A Route plan is not applied (see wasm_text()).
   bool text(std::string_view data) {
     if (sock != Sock::Open && sock != Sock::Closing) return false;
     const std::string copy(data);  // like a browser event buffer: valid during the call only
     if (!listener_) return true;
-    if (prefilter_on() && copy.find('\\') == std::string::npos) {
+    if (prefilter_on() && static_cast<double>(copy.size()) * 3 <= max_bytes && copy.find('\\') == std::string::npos) {
       bool found = false;
       for (const std::string& n : prefilter) found = found || copy.find(n) != std::string::npos;
-      if (!found && listener_->on_transport_skipped(static_cast<double>(copy.size()))) {
+      if (!found) {
         ++skipped;
         return true;
       }
     }
     listener_->on_transport_text(copy.data(), copy.size());
     return true;
+  }
+  // A text frame as the wasm build's onmessage (bindings/library.js) takes it: with a Route
+  // plan and a frame surely within max_bytes, it goes to the JS sink with the plan's route
+  // bits (recorded in `routed`; route 0: dropped) without entering the core; else text().
+  bool wasm_text(std::string_view data) {
+    if (sock != Sock::Open && sock != Sock::Closing) return false;
+    if (plan.mode == mc::ReceivePlan::Mode::Route && static_cast<double>(data.size()) * 3 <= max_bytes) {
+      ++unscanned;
+      if (plan.route != 0) routed.push_back(plan.route);
+      return true;
+    }
+    return text(data);
   }
   bool binary(const std::vector<uint8_t>& data) {
     if (sock != Sock::Open && sock != Sock::Closing) return false;
@@ -258,7 +306,10 @@ class FakeTransport final : public mc::Transport {
   size_t plans = 0;                    // calls of set_receive_plan()
   std::vector<std::string> prefilter;  // a Prefilter plan's needles
   bool prefilter_on() const { return plan.mode == mc::ReceivePlan::Mode::Prefilter; }
-  size_t skipped = 0;  // text frames the listener took unread (on_transport_skipped)
+  size_t skipped = 0;            // text frames the Prefilter plan dropped unread
+  size_t unscanned = 0;          // text frames a Route plan settled without the core (wasm_text)
+  std::vector<uint32_t> routed;  // ... and the route bits of those it delivered
+  double max_bytes = 1e18;       // the platform's copy of maxMessageBytes (mc_socket_adopt's maxBytes)
   std::vector<std::string> violations;
 
  private:
@@ -299,13 +350,13 @@ struct Event {
 
   std::string str() const {
     switch (kind) {
-      case State: return std::string("state ") + mc::to_string(from) + "->" + mc::to_string(to);
+      case State: return std::string("state ") + mc_test::name_of(from) + "->" + mc_test::name_of(to);
       case Open: return "open " + data;
       case Text: return "text " + data;
       case Binary: return "binary " + std::to_string(data.size());
       case Close:
         return "close " + std::to_string(code) + (will_reconnect ? " reconnect" : " final") + (clean ? " clean" : "");
-      case Error: return std::string("error ") + mc::to_string(error);
+      case Error: return std::string("error ") + mc_test::name_of(error);
       case Reconnecting: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "reconnecting %u %.3f", attempt, delay);
@@ -333,8 +384,8 @@ class RecordingEvents final : public mc::ChannelEvents {
     e.from = from;
     e.to = to;
     if (from != last_state_) {
-      violations.push_back(std::string("state event from ") + mc::to_string(from) + " but the previous one went to " +
-                           mc::to_string(last_state_));
+      violations.push_back(std::string("state event from ") + mc_test::name_of(from) +
+                           " but the previous one went to " + mc_test::name_of(last_state_));
     }
     if (from == to) violations.push_back("state event without a change");
     if (channel && channel->state() != to) violations.push_back("state event emitted before the state changed");
@@ -442,7 +493,7 @@ inline void check_consistency(const mc::Channel& ch, const FakeTransport& t, con
   using mc::State;
   using Sock = FakeTransport::Sock;
   const State st = ch.state();
-  const std::string where = std::string(" (state ") + mc::to_string(st) + ")";
+  const std::string where = std::string(" (state ") + mc_test::name_of(st) + ")";
   if (static_cast<unsigned>(st) > static_cast<unsigned>(State::Closed)) out.push_back("invalid state value");
   const mc::QueueOptions& q = ch.config().queue;
   if (ch.queued_count() > q.max_messages) out.push_back("queue holds more messages than queue.max_messages");

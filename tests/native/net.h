@@ -16,6 +16,7 @@
 
 #include "fakes.h"
 #include "metachannel/channel.h"
+#include "metachannel/reliability.h"
 
 namespace mc_test {
 
@@ -187,7 +188,7 @@ class Net {
 
   void send(size_t i, const std::string& text) {
     const mc::ErrorCode rc = peers[i]->ch->send_text(text.data(), text.size());
-    if (rc != mc::ErrorCode::None) violations.push_back("send failed: " + std::string(mc::to_string(rc)));
+    if (rc != mc::ErrorCode::None) violations.push_back("send failed: " + std::string(mc_test::name_of(rc)));
   }
 
   std::vector<std::string> all_violations() const {
@@ -210,10 +211,14 @@ class Net {
   std::vector<std::string> violations;
 };
 
+// The channel's Delivery, which is a Reliability in the full core.
+inline mc::Reliability& rel(mc::Channel& c) { return static_cast<mc::Reliability&>(*c.delivery()); }
+
 inline mc::ChannelConfig reliable_config(bool presence = false) {
   mc::ChannelConfig c;
   c.reliable.enabled = true;
   c.presence.enabled = presence;
+  c.delivery = &mc::Reliability::create;
   c.reconnect.min_delay_ms = 10;
   c.reconnect.max_delay_ms = 50;
   c.reconnect.full_jitter = false;

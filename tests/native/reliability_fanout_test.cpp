@@ -175,12 +175,12 @@ class FanoutPresenceTest : public ::testing::TestWithParam<size_t> {};
 TEST_P(FanoutPresenceTest, IdleRenewsAreLinearAndARelayRestartCostsAFewFramesPerPeer) {
   const size_t n = GetParam();
   Fanout f(n, /*presence=*/true);
-  for (auto& p : f.net.peers) ASSERT_EQ(p->ch->reliability().present_count(), n - 1);
+  for (auto& p : f.net.peers) ASSERT_EQ(mc_test::rel(*p->ch).present_count(), n - 1);
   // Idle: 10 minutes of renews.
   f.mark();
   f.net.advance(600000);
   const double idle_per_min = static_cast<double>(f.count().control) / static_cast<double>(n) / 10;
-  for (auto& p : f.net.peers) EXPECT_EQ(p->ch->reliability().present_count(), n - 1) << "nobody timed out";
+  for (auto& p : f.net.peers) EXPECT_EQ(mc_test::rel(*p->ch).present_count(), n - 1) << "nobody timed out";
   // The relay restarts: every socket dies, every peer changes its state while away, and they
   // come back one by one over a second.
   f.mark();
@@ -198,7 +198,7 @@ TEST_P(FanoutPresenceTest, IdleRenewsAreLinearAndARelayRestartCostsAFewFramesPer
   }
   const auto converged = [&] {
     for (auto& p : f.net.peers) {
-      const mc::Reliability& r = p->ch->reliability();
+      const mc::Reliability& r = mc_test::rel(*p->ch);
       if (r.present_count() != n - 1) return false;
       for (size_t j = 0; j < n; ++j) {
         if (f.net.peers[j].get() != p.get() && r.presence_state_bytes("peer" + std::to_string(j)) != 7) return false;
@@ -264,7 +264,7 @@ TEST(FanoutSuppression, ARequestIsSentWhenTheRepairOthersAskedForNeverCame) {
   net.drop = [&](size_t from, size_t to, const std::string& f) {
     if (from == 1 && f.find("\"op\":\"nack\"") != std::string::npos) b_asked = true;
     if (from != 0 || f.find("peer0:2\"") == std::string::npos) return false;
-    return to != 1 ? !net.peers[to]->ch->reliability().stats().requests_sent : !b_asked;
+    return to != 1 ? !mc_test::rel(*net.peers[to]->ch).stats().requests_sent : !b_asked;
   };
   for (int i = 1; i <= 3; ++i) net.send(0, "{\"type\":\"m\",\"n\":" + std::to_string(i) + "}");
   net.advance(5000);

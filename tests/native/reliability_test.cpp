@@ -84,7 +84,7 @@ TEST(ReliabilityTest, TagsJsonObjectsOnlyWithIdAndSequence) {
   for (const std::string& d : {data[0], data[1], data[2], data[6]}) {
     EXPECT_FALSE(nlohmann::json::parse(d, nullptr, false).is_discarded()) << d;
   }
-  EXPECT_EQ(a.ch->reliability().next_seq(), 5u);
+  EXPECT_EQ(mc_test::rel(*a.ch).next_seq(), 5u);
   expect_clean(net);
 }
 
@@ -96,7 +96,7 @@ TEST(ReliabilityTest, TheTagCountsAgainstMaxMessageBytesAndNothingIsConsumedOnRe
   const std::string m = "{\"n\":1}";
   EXPECT_EQ(a.ch->send_text(m.data(), m.size()), ErrorCode::MessageTooLarge);
   EXPECT_NE(a.ch->last_error().find("reliable-delivery tag"), std::string::npos);
-  EXPECT_EQ(a.ch->reliability().next_seq(), 1u);
+  EXPECT_EQ(mc_test::rel(*a.ch).next_seq(), 1u);
 }
 
 TEST(ReliabilityTest, ExactlyOnceInOrderAndDuplicatesDropped) {
@@ -110,7 +110,7 @@ TEST(ReliabilityTest, ExactlyOnceInOrderAndDuplicatesDropped) {
   // The relay (or a resend) repeats frames: each is dropped.
   for (int i = 40; i <= 50; ++i) b.t.text(tagged("peer0", static_cast<uint64_t>(i), i));
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 50));
-  EXPECT_EQ(b.ch->reliability().stats().duplicates_dropped, 11);
+  EXPECT_EQ(mc_test::rel(*b.ch).stats().duplicates_dropped, 11);
   expect_clean(net);
 }
 
@@ -144,8 +144,8 @@ TEST(ReliabilityTest, AForwardedCopyThatKeptTheTagIsDeliveredUnsequenced) {
   EXPECT_FALSE(b.ev.routes.back() & mc::route::kSequenced);
   b.t.text(tagged("peer0", 4, 4));
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 5));
-  EXPECT_EQ(b.ch->reliability().stats().forwarded, 2);
-  EXPECT_EQ(a.ch->reliability().stats().forwarded, 1);
+  EXPECT_EQ(mc_test::rel(*b.ch).stats().forwarded, 2);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().forwarded, 1);
   expect_clean(net);
 }
 
@@ -156,11 +156,11 @@ TEST(ReliabilityTest, OutOfOrderFramesWaitForTheGap) {
   b.t.text(tagged("x", 3, 3));
   b.t.text(tagged("x", 4, 4));
   EXPECT_EQ(ns_from(b, "x"), (std::vector<int>{1}));
-  EXPECT_EQ(b.ch->reliability().held_count(), 2u);
+  EXPECT_EQ(mc_test::rel(*b.ch).held_count(), 2u);
   b.t.text(tagged("x", 2, 2));
   EXPECT_EQ(ns_from(b, "x"), range(1, 4));
-  EXPECT_EQ(b.ch->reliability().held_count(), 0u);
-  EXPECT_EQ(b.ch->reliability().held_bytes(), 0u);
+  EXPECT_EQ(mc_test::rel(*b.ch).held_count(), 0u);
+  EXPECT_EQ(mc_test::rel(*b.ch).held_bytes(), 0u);
 }
 
 TEST(ReliabilityTest, UntaggedAndInvalidTagsAreDeliveredPlain) {
@@ -183,7 +183,7 @@ TEST(ReliabilityTest, UntaggedAndInvalidTagsAreDeliveredPlain) {
     EXPECT_EQ(b.ev.texts[i], plain[i]);
     EXPECT_FALSE(b.ev.routes[i] & mc::route::kSequenced) << plain[i];
   }
-  EXPECT_EQ(b.ch->reliability().peer_count(), 0u);
+  EXPECT_EQ(mc_test::rel(*b.ch).peer_count(), 0u);
 }
 
 TEST(ReliabilityTest, ControlMessagesAreNotDeliveredOnAReliableChannelButAreOnAPlainOne) {
@@ -205,7 +205,7 @@ TEST(ReliabilityTest, ControlMessagesAreNotDeliveredOnAReliableChannelButAreOnAP
 TEST(ReliabilityTest, OwnEchoIsDeliveredOnceAndDetectsAnEchoingRelay) {
   Net net;
   NetPeer& a = net.add(reliable_config());
-  EXPECT_TRUE(a.ch->reliability().relay_echoes());  // its own "hi" came back
+  EXPECT_TRUE(mc_test::rel(*a.ch).relay_echoes());  // its own "hi" came back
   net.send(0, msg(1));
   net.pump();
   a.t.text(tagged("peer0", 1, 1));  // repeated
@@ -215,7 +215,7 @@ TEST(ReliabilityTest, OwnEchoIsDeliveredOnceAndDetectsAnEchoingRelay) {
   quiet.echo = false;
   NetPeer& q = quiet.add(reliable_config());
   quiet.advance(rel::kEchoTimeoutMs + 1);
-  EXPECT_FALSE(q.ch->reliability().relay_echoes());
+  EXPECT_FALSE(mc_test::rel(*q.ch).relay_echoes());
 }
 
 // ------------------------------------------------------------------------------- repair
@@ -240,8 +240,8 @@ TEST(ReliabilityTest, GapIsRequestedAfterBackoffAndRepairedByResend) {
   EXPECT_EQ(sent_with(b, "\"op\":\"nack\""), 1u);
   EXPECT_EQ(sent_with(b, "\"ranges\":[[2,2]]"), 1u);
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 3));
-  EXPECT_EQ(a.ch->reliability().stats().resent_on_request, 1);
-  EXPECT_EQ(b.ch->reliability().stats().repaired, 1);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_on_request, 1);
+  EXPECT_EQ(mc_test::rel(*b.ch).stats().repaired, 1);
   net.advance(5000);
   EXPECT_EQ(sent_with(b, "\"op\":\"nack\""), 1u) << "no further request once repaired";
   EXPECT_TRUE(b.ev.lost.empty());
@@ -264,11 +264,11 @@ TEST(ReliabilityTest, ManyReceiversOneLossOneRequestOneResend) {
   for (size_t i = 1; i < net.peers.size(); ++i) {
     EXPECT_EQ(ns_from(*net.peers[i], "peer0"), range(1, 3)) << "peer " << i;
     nacks += sent_with(*net.peers[i], "\"op\":\"nack\"");
-    cancelled += static_cast<size_t>(net.peers[i]->ch->reliability().stats().requests_cancelled);
+    cancelled += static_cast<size_t>(mc_test::rel(*net.peers[i]->ch).stats().requests_cancelled);
   }
   EXPECT_EQ(nacks, 1u) << "the first request cancels the others' back-offs";
   EXPECT_EQ(cancelled, 4u);
-  EXPECT_EQ(a.ch->reliability().stats().resent_on_request, 1);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_on_request, 1);
   expect_clean(net);
 }
 
@@ -287,14 +287,14 @@ TEST(ReliabilityTest, EvictedMessagesAreReportedLostOnceThenDeliveryGoesOn) {
   for (int i = 2; i <= 6; ++i) net.send(0, msg(i));
   net.pump();
   net.drop = nullptr;
-  EXPECT_EQ(a.ch->reliability().buffered_count(), 2u);
+  EXPECT_EQ(mc_test::rel(*a.ch).buffered_count(), 2u);
   net.advance(1000);
   ASSERT_EQ(b.ev.lost.size(), 1u);
   EXPECT_EQ(b.ev.lost[0].from, "peer0");
   EXPECT_EQ(b.ev.lost[0].count, 2);
   EXPECT_NE(b.ev.last_lost_message.find("2 message(s) from peer peer0"), std::string::npos);
   EXPECT_EQ(ns_from(b, "peer0"), (std::vector<int>{1, 4, 5, 6}));
-  EXPECT_EQ(a.ch->reliability().stats().gone_sent, 1);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().gone_sent, 1);
   net.advance(20000);
   EXPECT_EQ(b.ev.lost.size(), 1u) << "once per gap";
   expect_clean(net);
@@ -308,12 +308,12 @@ TEST(ReliabilityTest, BufferIsBoundedByCountBytesAndAge) {
   cfg.reliable.buffer_age_ms = 5000;
   NetPeer& a = net.add(cfg);
   for (int i = 0; i < 500; ++i) net.send(0, msg(i));
-  EXPECT_LE(a.ch->reliability().buffered_bytes(), 1000u);
-  EXPECT_LE(a.ch->reliability().buffered_count(), 100u);
-  EXPECT_GT(a.ch->reliability().buffered_count(), 0u);
+  EXPECT_LE(mc_test::rel(*a.ch).buffered_bytes(), 1000u);
+  EXPECT_LE(mc_test::rel(*a.ch).buffered_count(), 100u);
+  EXPECT_GT(mc_test::rel(*a.ch).buffered_count(), 0u);
   net.advance(6000);
   net.send(0, msg(1));
-  EXPECT_EQ(a.ch->reliability().buffered_count(), 1u) << "older than bufferAgeMs: gone";
+  EXPECT_EQ(mc_test::rel(*a.ch).buffered_count(), 1u) << "older than bufferAgeMs: gone";
 }
 
 TEST(ReliabilityTest, TailLossIsFoundByTheQuietSpellAnnounce) {
@@ -334,7 +334,7 @@ TEST(ReliabilityTest, TailLossIsFoundByTheQuietSpellAnnounce) {
   EXPECT_EQ(ns_from(b, "peer0"), (std::vector<int>{1}));
   net.advance(rel::kRequestBackoffMaxMs + 2);
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 2));
-  EXPECT_EQ(a.ch->reliability().stats().resent_on_request, 1);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_on_request, 1);
   expect_clean(net);
 }
 
@@ -354,8 +354,8 @@ TEST(ReliabilityTest, InFlightAtADropIsResentAfterReconnectWhenTheRelayEchoes) {
   net.send(0, msg(6));  // queued while reconnecting
   net.advance(200);
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 6));
-  EXPECT_EQ(a.ch->reliability().stats().resent_after_reconnect, 2);
-  EXPECT_EQ(b.ch->reliability().stats().requests_sent, 0) << "repaired before anybody had to ask";
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_after_reconnect, 2);
+  EXPECT_EQ(mc_test::rel(*b.ch).stats().requests_sent, 0) << "repaired before anybody had to ask";
   expect_clean(net);
 }
 
@@ -366,7 +366,7 @@ TEST(ReliabilityTest, WithoutEchoTheReconnectAnnounceAndRequestsRepair) {
   NetPeer& b = net.add(reliable_config());
   for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
   net.advance(rel::kEchoTimeoutMs + 1);
-  EXPECT_FALSE(a.ch->reliability().relay_echoes());
+  EXPECT_FALSE(mc_test::rel(*a.ch).relay_echoes());
   net.blackhole[0] = true;
   net.send(0, msg(4));
   net.send(0, msg(5));
@@ -375,8 +375,8 @@ TEST(ReliabilityTest, WithoutEchoTheReconnectAnnounceAndRequestsRepair) {
   net.kill(0);
   net.advance(500);
   EXPECT_EQ(ns_from(b, "peer0"), range(1, 5));
-  EXPECT_EQ(a.ch->reliability().stats().resent_after_reconnect, 0);
-  EXPECT_EQ(a.ch->reliability().stats().resent_on_request, 2);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_after_reconnect, 0);
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_on_request, 2);
   expect_clean(net);
 }
 
@@ -423,17 +423,17 @@ TEST(ReliabilityTest, APeerThatStepsAwayAndComesBackToTheSameUrlGetsWhatItMissed
   NetPeer& c = net.add(reliable_config(/*presence=*/true));
   for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
   net.advance(1000);
-  const std::string id = c.ch->reliability().id();
+  const std::string id = mc_test::rel(*c.ch).id();
   size_t present_while_away = 99;
-  a.ev.hook = [&](const std::string&, uint32_t) { present_while_away = a.ch->reliability().present_count(); };
+  a.ev.hook = [&](const std::string&, uint32_t) { present_while_away = mc_test::rel(*a.ch).present_count(); };
   away_while_sent(net, c, 4, 20);
   a.ev.hook = nullptr;
   EXPECT_EQ(present_while_away, 0u) << "it left the presence map";
   net.advance(3000);
-  EXPECT_EQ(c.ch->reliability().id(), id) << "the same peer";
+  EXPECT_EQ(mc_test::rel(*c.ch).id(), id) << "the same peer";
   EXPECT_EQ(ns_from(c, "peer0"), range(1, 20)) << "what it missed was repaired, in order";
   EXPECT_TRUE(c.ev.lost.empty());
-  EXPECT_EQ(a.ch->reliability().present_count(), 1u) << "and it is present again";
+  EXPECT_EQ(mc_test::rel(*a.ch).present_count(), 1u) << "and it is present again";
   expect_clean(net);
 }
 
@@ -451,8 +451,8 @@ TEST(ReliabilityTest, AReturnToTheSameUrlReportsWhatNobodyHoldsAnyMoreOncePerGap
   EXPECT_EQ(ns_from(c, "peer0"), want);
   // Another URL is another channel: everything starts over there.
   ASSERT_EQ(c.ch->set_url("wss://relay.example.com/c/other"), ErrorCode::None);
-  EXPECT_EQ(c.ch->reliability().peer_count(), 0u);
-  EXPECT_EQ(c.ch->reliability().buffered_count(), 0u);
+  EXPECT_EQ(mc_test::rel(*c.ch).peer_count(), 0u);
+  EXPECT_EQ(mc_test::rel(*c.ch).buffered_count(), 0u);
 }
 
 TEST(ReliabilityTest, AGapThatNobodyAnswersIsGivenUpAfterTheTimeout) {
@@ -479,7 +479,7 @@ TEST(ReliabilityTest, AFinalByeEndsOpenGapsAtOnce) {
   ASSERT_EQ(b.ev.lost.size(), 1u);
   EXPECT_EQ(b.ev.lost[0].count, 2);
   EXPECT_EQ(ns_from(b, "z"), (std::vector<int>{1, 4}));
-  EXPECT_EQ(b.ch->reliability().peer_count(), 0u);
+  EXPECT_EQ(mc_test::rel(*b.ch).peer_count(), 0u);
 }
 
 // -------------------------------------------------------------------------------- presence
@@ -568,9 +568,9 @@ TEST(PresenceTest, StateSizeIsBoundedBothWays) {
   EXPECT_EQ(a.ch->set_presence(std::string(200, '[') + std::string(200, ']')), ErrorCode::InvalidArgument);
   // A peer announcing a state larger than ours allows is not taken in.
   a.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"huge\",\"state\":" + big + "}");
-  EXPECT_EQ(a.ch->reliability().presence_state_bytes("huge"), -1);
+  EXPECT_EQ(mc_test::rel(*a.ch).presence_state_bytes("huge"), -1);
   a.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"ok\",\"state\":{\"a\":1}}");
-  EXPECT_EQ(a.ch->reliability().presence_state_bytes("ok"), 7);
+  EXPECT_EQ(mc_test::rel(*a.ch).presence_state_bytes("ok"), 7);
   // Without presence: setPresence is refused.
   Net net2;
   NetPeer& r = net2.add(reliable_config());
@@ -584,7 +584,7 @@ TEST(ReliabilityBounds, PerSenderStateIsCappedAndEveryFrameStillDelivered) {
   NetPeer& b = net.add(reliable_config());
   const int n = static_cast<int>(rel::kMaxPeers) * 3;
   for (int i = 0; i < n; ++i) b.t.text(tagged("forged" + std::to_string(i), 1, i));
-  EXPECT_LE(b.ch->reliability().peer_count(), rel::kMaxPeers);
+  EXPECT_LE(mc_test::rel(*b.ch).peer_count(), rel::kMaxPeers);
   EXPECT_EQ(b.ev.texts.size(), static_cast<size_t>(n));
 }
 
@@ -594,8 +594,8 @@ TEST(ReliabilityBounds, PresencePeersAreCappedToo) {
   for (size_t i = 0; i < rel::kMaxPeers + 50; ++i) {
     b.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"p" + std::to_string(i) + "\",\"state\":1}");
   }
-  EXPECT_LE(b.ch->reliability().present_count(), rel::kMaxPeers);
-  EXPECT_LE(b.ch->reliability().peer_count(), rel::kMaxPeers);
+  EXPECT_LE(mc_test::rel(*b.ch).present_count(), rel::kMaxPeers);
+  EXPECT_LE(mc_test::rel(*b.ch).peer_count(), rel::kMaxPeers);
   b.t.text(tagged("newcomer", 1, 1));
   EXPECT_EQ(b.ev.texts.size(), 1u) << "still delivered (unsequenced) when every slot holds a present peer";
 }
@@ -608,7 +608,7 @@ TEST(ReliabilityBounds, SequenceNumbersNearTwoToThe53) {
   ASSERT_EQ(b.ev.lost.size(), 1u);
   EXPECT_EQ(b.ev.lost[0].count, static_cast<double>(rel::kMaxSeq - 2));
   EXPECT_EQ(ns_from(b, "x"), (std::vector<int>{1, 2}));
-  EXPECT_EQ(b.ch->reliability().held_count(), 0u);
+  EXPECT_EQ(mc_test::rel(*b.ch).held_count(), 0u);
   // The real sender goes on at small numbers: followed as a restart, never stuck.
   b.t.text(tagged("x", 2, 3));
   b.t.text(tagged("x", 3, 4));
@@ -627,7 +627,7 @@ TEST(ReliabilityBounds, FramesHeldOutOfOrderAreBounded) {
   b.t.text(tagged("x", 1, 1));
   const int n = static_cast<int>(rel::kMaxHeldPerPeer) + 500;
   for (int i = 3; i < 3 + n; ++i) b.t.text(tagged("x", static_cast<uint64_t>(i), i));
-  EXPECT_LE(b.ch->reliability().held_count(), rel::kMaxHeldPerPeer);
+  EXPECT_LE(mc_test::rel(*b.ch).held_count(), rel::kMaxHeldPerPeer);
   ASSERT_EQ(b.ev.lost.size(), 1u) << "the hole is given up when the window is full";
   EXPECT_EQ(b.ev.lost[0].count, 1);
   const auto got = ns_from(b, "x");
@@ -646,7 +646,7 @@ TEST(ReliabilityBounds, HeldBytesAreBoundedAcrossSenders) {
     b.t.text(tagged(id, 1, 1));
     b.t.text("{\"_mc\":\"" + id + ":3\",\"n\":3,\"pad\":\"" + pad + "\"}");
   }
-  EXPECT_LE(b.ch->reliability().held_bytes(), rel::kMaxHeldBytes);
+  EXPECT_LE(mc_test::rel(*b.ch).held_bytes(), rel::kMaxHeldBytes);
 }
 
 TEST(ReliabilityBounds, RequestFloodsAreRateLimited) {
@@ -667,7 +667,7 @@ TEST(ReliabilityBounds, RequestFloodsAreRateLimited) {
   }
   const size_t resent = a.t.sent.size() - before;
   EXPECT_LE(resent, static_cast<size_t>(rel::kResendMessagesPerSecond * 2));
-  EXPECT_LE(a.ch->reliability().stats().resent_on_request, rel::kResendMessagesPerSecond * 2);
+  EXPECT_LE(mc_test::rel(*a.ch).stats().resent_on_request, rel::kResendMessagesPerSecond * 2);
   // And it keeps delivering.
   a.t.text(tagged("other", 1, 1));
   EXPECT_EQ(ns_from(a, "other"), (std::vector<int>{1}));
@@ -710,8 +710,8 @@ TEST(ReliabilityBounds, HostileControlMessagesAreIgnored) {
   EXPECT_TRUE(b.ev.texts.empty());
   EXPECT_TRUE(b.ev.lost.empty());
   net.advance(1000);
-  EXPECT_EQ(b.ch->reliability().presence_state_bytes("d"), -1);
-  EXPECT_EQ(b.ch->reliability().presence_state_bytes("big"), -1);
+  EXPECT_EQ(mc_test::rel(*b.ch).presence_state_bytes("d"), -1);
+  EXPECT_EQ(mc_test::rel(*b.ch).presence_state_bytes("big"), -1);
   expect_clean(net);
 }
 
@@ -730,7 +730,7 @@ TEST(ReliabilityBounds, AListenerMayDisposeOrSwitchUrlDuringADrain) {
     };
     b.t.text(tagged("x", 2, 2));  // fills the gap: 2..10 drain
     EXPECT_EQ(seen, 3);
-    EXPECT_EQ(b.ch->reliability().held_count(), 0u);
+    EXPECT_EQ(mc_test::rel(*b.ch).held_count(), 0u);
   }
 }
 

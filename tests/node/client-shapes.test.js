@@ -12,12 +12,11 @@ async function channelUrl(t) {
   return (await relay.createChannel()).url;
 }
 
-test("ChatClient: isConnected (and the deprecated connected), opened(), disposed", async (t) => {
+test("ChatClient: isConnected, opened(), disposed", async (t) => {
   const url = await channelUrl(t);
   const chat = new ChatClient(url, "alice");
   t.after(() => chat.dispose());
   assert.equal(chat.isConnected, false);
-  assert.equal(chat.connected, false);
   assert.equal(chat.disposed, false);
   await assert.rejects(chat.opened(), (err) => err instanceof MetaChannelError && err.code === "CLOSED", "before connect()");
   const connecting = chat.connect();
@@ -25,7 +24,7 @@ test("ChatClient: isConnected (and the deprecated connected), opened(), disposed
   await connecting;
   await opened;
   assert.equal(chat.isConnected, true);
-  assert.equal(chat.connected, true, "the old name says the same");
+  assert.equal(chat.connected, undefined, "the deprecated name is gone (it was not in the contract)");
   await chat.opened(); // open: at once
   chat.disconnect();
   assert.equal(chat.isConnected, false);

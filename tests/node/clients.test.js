@@ -218,12 +218,12 @@ test("ChatClient: default room, rejoin after a reconnect, connect() again after 
 
   // Leaving while disconnected: no frame now, and no join for it on the next open.
   alice.disconnect();
-  assert.equal(alice.connected, false);
+  assert.equal(alice.isConnected, false);
   assert.throws(() => alice.sendMessage("x"), { code: "CLOSED" });
   await waitFor(() => relay.clientCount(token) === 0, { what: "the socket to close" });
   alice.leaveRoom("general");
   await alice.connect();
-  assert.equal(alice.connected, true);
+  assert.equal(alice.isConnected, true);
   await waitFor(() => log.conns.length === 3 && log.conns[2].length === 1, { what: "join on the new connection" });
   assert.deepEqual(log.conns[1].slice(2), [
     { type: "leave", username: "alice", room: "general" },

@@ -7,7 +7,7 @@
 //   closingServer(code)     a plain `ws` server that closes every connection right after open
 import net from "node:net";
 import { WebSocketServer } from "ws";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 /** Registers `dispose` with t.after when a test context is given. */
 function owned(t, thing) {

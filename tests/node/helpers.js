@@ -4,7 +4,7 @@ import path from "node:path";
 import os from "node:os";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { exec } from "../tools.mjs";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** Which runtime flavour scripts/test.mjs runs us under: node20-ws, node20-undici, node22. */

@@ -75,3 +75,27 @@ test("every option of src/metachannel/vocabulary.h's lists is in the public type
     assert.ok(table.includes(leaf), `README's options table names ${p}`);
   }
 });
+
+test("the events of src/metachannel/vocabulary.h are the ChannelEvents of the public types, with the same listener parameters", () => {
+  const vocabulary = readFileSync(path.join(dir, "vocabulary.ts"), "utf8");
+  const list = /export const EVENT_PARAMETERS = \{\n([\s\S]*?)\n\} as const;/.exec(vocabulary);
+  assert.ok(list, "js/vocabulary.ts has EVENT_PARAMETERS");
+  const events = [...list[1].matchAll(/^ {2}(\w+): "([^"]*)",$/gm)].map((m) => [m[1], m[2]]);
+  assert.ok(events.length >= 7, "the event list was found");
+  const types = readFileSync(path.join(dir, "types.ts"), "utf8");
+  const map = types.slice(types.indexOf("export interface ChannelEvents {"));
+  const body = map.slice(0, map.indexOf("\n}"));
+  const declared = [...body.matchAll(/^ {2}(\w+): \[(.*)\];$/gm)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(declared, events, "ChannelEvents (js/types.ts) declares MC_EVENTS in order, with its parameters");
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  for (const [name] of events) assert.ok(readme.includes(`| \`${name}\` |`), `README's event table names ${name}`);
+});
+
+test("js/*.ts: channel.ts's routing (request.ts, route-hub.ts) does not import channel.ts, not even its types", () => {
+  // Type-only imports vanish from the build, but a cycle of them still makes a newcomer walk in
+  // circles: RouteHub and request/reply see a Channel through route-hub.ts's RoutedChannel.
+  for (const f of ["request.ts", "route-hub.ts"]) {
+    const source = readFileSync(path.join(dir, f), "utf8");
+    assert.doesNotMatch(source, /from\s*"\.\/channel\.js"/, `${f} imports ./channel.js`);
+  }
+});

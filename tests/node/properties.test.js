@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
 import { closeAllowingDrops, mc, root, sleep, waitFor } from "./helpers.js";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 const { Channel, MetaframeClient, MetaChannelError } = mc;
 

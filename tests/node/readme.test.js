@@ -220,9 +220,9 @@ test("README sh block for the dev relay: the commands work and print what the co
   const lines = block.code.split("\n").filter((l) => l.trim());
   const [start, create, rotate] = lines.map((l) => l.replace(/\s+#.*$/, "").trim());
   assert.match(start, /^npx metachannel-relay --port 8787$/);
-  // `npx metachannel-relay` runs the package's bin, js/relay/cli.js; on a free port here.
+  // `npx metachannel-relay` runs the package's bin, relay/cli.js; on a free port here.
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const relay = spawn(process.execPath, [path.join(root, "js/relay/cli.js"), "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  const relay = spawn(process.execPath, [path.join(root, "relay/cli.js"), "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => relay.kill());
   let banner = "";
   relay.stdout.on("data", (d) => (banner += d));

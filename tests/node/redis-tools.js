@@ -1,8 +1,8 @@
 // Real processes for the Redis-mode relay tests: a redis-server started on a free port
-// (never a system service) and relay processes running js/relay/cli.js --redis.
+// (never a system service) and relay processes running relay/cli.js --redis.
 //   startRedis(t, { persist })   redis-server; stop() / start() again on the same port (and
 //                                with persist, the same data directory: AOF on)
-//   startRelayProcess(t, redis)  `node js/relay/cli.js --port N --redis URL --verbose`; kill()
+//   startRelayProcess(t, redis)  `node relay/cli.js --port N --redis URL --verbose`; kill()
 //                                (SIGKILL), stop() (SIGTERM), start() again on the same port
 //   freePort()                   a port nobody listens on right now
 import { spawn, spawnSync } from "node:child_process";
@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { root } from "./helpers.js";
 
-const CLI = path.join(root, "js/relay/cli.js");
+const CLI = path.join(root, "relay/cli.js");
 
 export const hasRedisServer = spawnSync("sh", ["-c", "command -v redis-server"], { stdio: "ignore" }).status === 0;
 export const NO_REDIS_SERVER = "redis-server is not installed (npm test installs it: apt-get install redis-server)";

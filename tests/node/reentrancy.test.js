@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { closeAllowingDrops, mc, sleep, waitFor } from "./helpers.js";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 const { Channel, MetaChannelError } = mc;
 const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"];

@@ -13,7 +13,7 @@ import { WebSocket } from "ws";
 import { Redis } from "ioredis";
 import { flavor, channelFor, relayFor, root, waitFor, sleep } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 import { rawClient } from "./relay-tools.js";
 
 const once = flavor === "node20-ws" ? false : "relay-side only: runs once, under node 20 + ws";
@@ -142,7 +142,7 @@ test("--state-file: a relay without Redis keeps its channels (and their rotation
 test("--state-file that is not a state file: exit code 1 and a message saying what to do", { skip: once }, async (t) => {
   const file = path.join(tempDir(t), "bad.json");
   writeFileSync(file, "{ not json");
-  const child = spawn(process.execPath, [`${root}/js/relay/cli.js`, "--port", "0", "--state-file", file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [`${root}/relay/cli.js`, "--port", "0", "--state-file", file], { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   assert.equal(await new Promise((resolve) => child.once("exit", resolve)), 1);

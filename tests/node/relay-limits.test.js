@@ -12,7 +12,7 @@ import { metrics } from "./redis-tools.js";
 import { rawClient as client } from "./relay-tools.js";
 
 const skip = flavor === "node20-ws" ? false : "relay-side only: runs once, under node 20 + ws";
-const CLI = `${root}/js/relay/cli.js`;
+const CLI = `${root}/relay/cli.js`;
 
 /** Raw HTTP (fetch cannot set Host), from a chosen local address. */
 function request(url, { method = "GET", headers = {}, localAddress } = {}) {

@@ -1,13 +1,13 @@
 // The relay in Redis mode under real faults: a relay process killed (SIGKILL) mid-stream and
 // started again, a redis-server stopped and started again under running relays, and a Redis
-// that is not there at start. Real processes throughout (js/relay/cli.js, redis-server).
+// that is not there at start. Real processes throughout (relay/cli.js, redis-server).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { WebSocket } from "ws";
 import { channelFor, waitFor, sleep, root } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, freePort, cuttableProxy, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 const skip = hasRedisServer ? false : NO_REDIS_SERVER;
 
@@ -174,7 +174,7 @@ test("a rotation while one relay was cut off from Redis: its sockets were closed
 test("Redis unreachable at start: a clear error naming host and port (never the password), exit code 1", async () => {
   const port = await freePort();
   const url = `redis://user:s3cret-pw@127.0.0.1:${port}/0`;
-  const child = spawn(process.execPath, [`${root}/js/relay/cli.js`, "--port", "0", "--redis", url], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [`${root}/relay/cli.js`, "--port", "0", "--redis", url], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
@@ -190,7 +190,7 @@ test("Redis unreachable at start: a clear error naming host and port (never the 
     return true;
   });
 
-  const bad = spawn(process.execPath, [`${root}/js/relay/cli.js`, "--redis", "localhost:6379"], { stdio: ["ignore", "ignore", "pipe"] });
+  const bad = spawn(process.execPath, [`${root}/relay/cli.js`, "--redis", "localhost:6379"], { stdio: ["ignore", "ignore", "pipe"] });
   let badErr = "";
   bad.stderr.on("data", (d) => (badErr += d));
   assert.equal(await new Promise((resolve) => bad.once("exit", resolve)), 2);

@@ -1,4 +1,4 @@
-// The relay in Redis mode: three relay processes (js/relay/cli.js --redis) on one real
+// The relay in Redis mode: three relay processes (relay/cli.js --redis) on one real
 // redis-server, clients spread over them (raw `ws` clients and the built metachannel package).
 // Faults (a killed relay, a restarted Redis, Redis unreachable) are in relay-redis-faults.test.js.
 import { test } from "node:test";
@@ -7,7 +7,7 @@ import { WebSocket } from "ws";
 import { refusedStatus } from "../tools.mjs";
 import { channelFor, waitFor, sleep } from "./helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
 const skip = hasRedisServer ? false : NO_REDIS_SERVER;
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { WebSocket as WsSocket } from "ws";
 import { channelFor, relayFor, waitFor, sleep, flavor, root } from "./helpers.js";
-import { RELAY_CLOSE } from "../../js/relay/server.js";
+import { RELAY_CLOSE } from "../../relay/server.js";
 import { closingServer, record } from "./fault-tools.js";
 
 const SECRET = "UNKNOWNxSECRETxTOKEN0";

@@ -1,4 +1,4 @@
-// Tests for the dev relay (js/relay). Run: node --test tests/node/relay.test.js
+// Tests for the dev relay (relay/). Run: node --test tests/node/relay.test.js
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -7,9 +7,9 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { refusedStatus } from "../tools.mjs";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 
-const CLI = fileURLToPath(new URL("../../js/relay/cli.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../relay/cli.js", import.meta.url));
 
 // --- helpers ---------------------------------------------------------------
 

@@ -108,7 +108,7 @@ test("ChatClient lists a room's members from presence", async (t) => {
 
 // The core's JSON writer escapes control characters with snprintf("\\u%04x") and its reader
 // names a raw one in its error text with snprintf("<U+%.4X>"): the wasm's integer-only
-// snprintf (src/platform/emscripten_platform.cpp) must do both.
+// snprintf (bindings/emscripten_platform.cpp) must do both.
 test("presence: control characters in a state arrive intact; a control message with a raw one is dropped", async (t) => {
   const relay = await relayFor(t);
   const { url } = await relay.createChannel();

@@ -308,6 +308,8 @@ test("MESSAGES_LOST: what the sender no longer holds is reported once, with its 
   const errors = [];
   receiver.onMessage("r", (m) => got.push(m.n));
   receiver.on("error", (e) => errors.push(e));
+  const lostEvents = [];
+  receiver.on("lost", (e) => lostEvents.push(e));
   await Promise.all([sender.opened(), receiver.opened()]);
   sender.send({ type: "r", n: 1 });
   await waitFor(() => got.length === 1, { what: "the first message" });
@@ -322,6 +324,7 @@ test("MESSAGES_LOST: what the sender no longer holds is reported once, with its 
   assert.ok(lost[0] instanceof mc.MetaChannelError);
   assert.deepEqual(lost[0].detail, { from: sender.id, count: 45 }, "2..46 aged out of a 5-message buffer");
   assert.match(lost[0].message, /45 message\(s\) from peer [0-9a-z]{12} were lost/);
+  assert.deepEqual(lostEvents, [{ from: sender.id, count: 45 }], "the lost event: the same gap, once");
   assert.deepEqual(got, [1, 47, 48, 49, 50, 51]);
 });
 

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import util from "node:util";
 import { mc, channelFor, flavor, sleep, waitFor } from "./helpers.js";
-import { startRelay } from "../../js/relay/server.js";
+import { startRelay } from "../../relay/server.js";
 import { startHostileServer } from "./hostile-server.js";
 import { silentListener, tcpProxy, closedPort } from "./fault-tools.js";
 

@@ -73,8 +73,8 @@ async function main() {
         "dist/react.d.ts",
         "dist/react.d.cts",
         ...["metaframe", "chat", "live-data"].flatMap((n) => [`dist/${n}.mjs`, `dist/${n}.cjs`, `dist/${n}.d.ts`, `dist/${n}.d.cts`]),
-        "js/relay/server.js",
-        "js/relay/cli.js",
+        "relay/server.js",
+        "relay/cli.js",
       ];
       const missing = need.filter((f) => !files.includes(f));
       return missing.length ? `missing: ${missing.join(", ")}` : true;

@@ -5,13 +5,13 @@
 //   GET  /api/health                  -> 200 { ok: true }
 //   GET  /healthz                     -> 200 { ok: true, redis } (503 while Redis is away or
 //                                        the relay is shutting down)
-//   GET  /metrics                     -> Prometheus text format (js/relay/metrics.js)
+//   GET  /metrics                     -> Prometheus text format (relay/metrics.js)
 //   ws://host/ch/<token>              -> every message goes to every socket of that token,
 //                                        the sender included, keeping its frame type.
 //
 // On its own it keeps its channels in memory (and, with `stateFile`, in a file that a restart
 // reads back). With `redis` (--redis) channels live in Redis and any number of relay processes
-// share them (js/relay/redis.js, loaded only then). docs/deploy.md: the production flags.
+// share them (relay/redis.js, loaded only then). docs/deploy.md: the production flags.
 
 import { EventEmitter } from "node:events";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";

@@ -1,0 +1,28 @@
+// A channel's id on the wire (Channel::id(), Reliability::id()), in both cores.
+#include <cstddef>
+
+#include "metachannel/delivery.h"
+
+namespace mc {
+
+bool valid_wire_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string random_wire_id(Scheduler& scheduler) {
+  static const char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string id;
+  for (int i = 0; i < 12; ++i) {  // 12 of 36 symbols: about 62 bits
+    size_t k = static_cast<size_t>(scheduler.random01() * 36);
+    if (k > 35) k = 35;
+    id.push_back(kAlphabet[k]);
+  }
+  return id;
+}
+
+}  // namespace mc
