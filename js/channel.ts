@@ -802,7 +802,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       // What was sent meanwhile, in order (reliable: tagged now).
       for (const sent of p.sent) {
         if (this.#disposed) return;
-        const rc = typeof sent === "string" ? this.#mc.sendText(a, sent) : this.#mc.sendBinary(a, sent);
+        const rc = typeof sent === "string" ? this.#mc.sendText(a, sent, this.#direct) : this.#mc.sendBinary(a, sent);
         if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
       }
     });
