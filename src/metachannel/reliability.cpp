@@ -308,8 +308,14 @@ void Reliability::send_hi(bool ask) {
   j["from"] = id_;
   if (ropt_.enabled) {
     prune_sent();
-    j["seq"] = next_seq_ - 1;
-    j["low"] = sent_.empty() ? next_seq_ : sent_.front().seq;
+    // The last number written before this hi: what still waits in the send queue (sent before
+    // the socket opened) goes out after it, and a receiver that learns of us from this hi must
+    // still expect it (announcing it would make a new receiver drop it as "before its time").
+    // Unwritten messages are a suffix of the buffer: the queue writes in order.
+    uint64_t last = next_seq_ - 1;
+    for (auto it = sent_.rbegin(); it != sent_.rend() && it->conn == 0; ++it) last = it->seq - 1;
+    j["seq"] = last;
+    j["low"] = sent_.empty() ? last + 1 : std::min(sent_.front().seq, last + 1);
   }
   const bool with_state = popt_.enabled && !hidden_;
   const double renew = with_state ? renew_period() : 0;

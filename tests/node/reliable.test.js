@@ -435,3 +435,27 @@ test("an older-wire peer (no renew, fixed timers) beside new ones: its messages 
   await waitFor(() => channels.every((c) => !c.presence.has("olderpeer001")), { what: "gone once it stops renewing" });
   await waitFor(() => channels.every((c) => old.got.some((m) => m.type === "new" && m.from === c.id)), { what: "the older peer hears them" });
 });
+
+test("messages sent before the socket opened reach a reliable peer already on the channel, in order (the open's hi counts only what was written)", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  const peer = channelFor(t, url, { reliable: true });
+  await peer.opened();
+  const got = [];
+  const lost = [];
+  peer.onMessage("early", (m, meta) => got.push([m.n, meta.seq]));
+  peer.on("error", (e) => lost.push(e.code));
+  const ch = channelFor(t, url, { reliable: true });
+  for (let n = 1; n <= 3; n++) ch.send({ type: "early", n }); // queued: the socket is not open yet
+  await ch.opened();
+  ch.send({ type: "early", n: 4 });
+  await waitFor(() => got.length >= 4, { timeoutMs: 5000, what: `all four messages at the peer (got ${JSON.stringify(got)})` });
+  await sleep(200); // nothing doubled after
+  assert.deepEqual(got, [
+    [1, 1],
+    [2, 2],
+    [3, 3],
+    [4, 4],
+  ]);
+  assert.deepEqual(lost, []);
+});
