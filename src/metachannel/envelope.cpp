@@ -1,5 +1,7 @@
 #include "metachannel/envelope.h"
 
+#include "metachannel/utf8.h"
+
 #include <cstdint>
 #include <cstring>
 
@@ -30,35 +32,6 @@ __attribute__((always_inline)) inline bool is_digit(char c) { return c >= '0' &&
 
 __attribute__((always_inline)) inline bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no encoded
-// surrogates, nothing above U+10FFFF) that starts at p with a byte >= 0x80; 0 if malformed.
-size_t utf8_sequence(const char* p, const char* end) {
-  const auto b = [p](size_t i) { return static_cast<unsigned char>(p[i]); };
-  const size_t avail = static_cast<size_t>(end - p);
-  const unsigned char b0 = b(0);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (avail < n) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (size_t i = 2; i < n; ++i) {
-    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
-  }
-  return n;
 }
 
 // On entry c.p is just past an opening quote. On success c.p is just past the closing quote,

@@ -1,5 +1,7 @@
 #include "metachannel/json_text.h"
 
+#include "metachannel/utf8.h"
+
 #include <cmath>
 #include <cstdint>
 
@@ -18,43 +20,12 @@ namespace {
 // (floats by its own to_chars, "null" when not finite).
 constexpr char kReplacement[] = "\xEF\xBF\xBD";
 
-/** Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when it is invalid; `*consumed` is
- *  how many bytes an invalid sequence spans before the byte that broke it (at least 1). */
-size_t utf8_sequence(const std::string& s, size_t i, size_t* consumed) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    *consumed = 1;
-    return 0;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    const unsigned char x = i + k < s.size() ? b(i + k) : 0;
-    if (i + k >= s.size() || x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) {
-      *consumed = k;
-      return 0;
-    }
-  }
-  return n;
-}
-
 void dump_string(const std::string& s, std::string& out) {
   out += '"';
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t consumed = 0;
-    const size_t n = utf8_sequence(s, i, &consumed);
+    const size_t n = utf8_sequence(s.data() + i, s.data() + s.size(), &consumed);
     if (n == 0) {
       out += kReplacement;
       i += consumed;
