@@ -14,7 +14,8 @@ import { distDir, relayFor, sleep, waitFor } from "./helpers.js";
 import { readmeSnippets, PLACEHOLDER_URL, root } from "../readme/snippets.js";
 
 const snippets = readmeSnippets();
-const dist = path.join(distDir, "metachannel.mjs");
+const distEntry = path.join(distDir, "metachannel.mjs");
+const SUBPATH_IMPORT = /^import\s*\{[^}]*\}\s*from\s*"metachannel\/(chat|live-data|metaframe)"/m;
 const EXPORTS = ["connect", "ready", "Channel", "ChatClient", "LiveDataClient", "MetaframeClient", "bindMetaframe", "connectFromEnv", "MetaChannelError"];
 
 const run = (cmd, args, { env = {}, cwd = root, timeoutMs = 20000 } = {}) => exec(cmd, args, { env, cwd, timeoutMs });
@@ -22,6 +23,10 @@ const run = (cmd, args, { env = {}, cwd = root, timeoutMs = 20000 } = {}) => exe
 /** The snippet as a module: imports from dist, the URL filled in, its surroundings defined. */
 function asModule(code, url) {
   const imported = new Set();
+  // A subpath file imports the root entry by the package's name, which resolves to dist/ (the
+  // release build): a snippet that uses one runs on dist/ whole, so that it has one root entry
+  // (the debug-wasm suite, MC_DIST_DIR=dist-debug, has no subpath files of its own).
+  const dist = SUBPATH_IMPORT.test(code) ? path.join(root, "dist/metachannel.mjs") : distEntry;
   let body = code.replace(/^import\s*\{([^}]*)\}\s*from\s*"metachannel";?/gm, (_, names) => {
     for (const n of names.split(",")) imported.add(n.trim());
     return `import {${names}} from ${JSON.stringify(dist)};`;
@@ -262,7 +267,7 @@ test("README json block (metaframe.json) is what metaframeDefinition() returns a
   const blocks = snippets.filter((s) => s.lang === "json");
   assert.equal(blocks.length, 1);
   const shown = JSON.parse(blocks[0].code);
-  const { metaframeDefinition } = await import(dist);
+  const { metaframeDefinition } = await import(distEntry);
   assert.deepEqual(shown, metaframeDefinition(shown.metadata));
   assert.deepEqual(shown, JSON.parse(readFileSync(path.join(root, "demo/frames/chat/metaframe.json"), "utf8")));
 });
