@@ -2,22 +2,17 @@
 // channel's handle, and the handle's Sink (made by its Channel) turns the call into JS events.
 // Also the stack depth of core<->JS calls, so that a channel disposed from a listener frees its
 // wasm object only once no C++ frame of it is on the stack.
-import type { CoreModule } from "#core-glue";
+import type { CoreEvents, CoreModule } from "#core-glue";
 import type { ErrorCode } from "./errors.js";
 import { ERROR_CODES } from "./vocabulary.js";
 
-/** What the core calls for one live Channel (see installEvents). */
-export interface Sink {
-  state(from: number, to: number): void;
-  open(protocol: string): void;
-  text(raw: string, route: number): void;
-  binary(bytes: Uint8Array, route: number): void;
-  close(code: number, reason: string, wasClean: boolean, willReconnect: boolean): void;
-  error(code: ErrorCode, message: string, detail: unknown): void;
-  reconnecting(attempt: number, delayMs: number): void;
-  lost(from: string, count: number, message: string): void;
-  presence(json: string): void;
-}
+/**
+ * What the core calls for one live Channel: js/core-glue.d.ts's CoreEvents without the handle
+ * (derived, so that a new core event is declared once), `error` with the code's name.
+ */
+export type Sink = {
+  [K in Exclude<keyof CoreEvents, "error">]: CoreEvents[K] extends (h: number, ...args: infer A) => void ? (...args: A) => void : never;
+} & { error(code: ErrorCode, message: string, detail: unknown): void };
 
 /** handle -> event sink of a live Channel; the wasm core calls into these. */
 export const sinks = new Map<number, Sink>();
@@ -94,12 +89,12 @@ export function installEvents(core: CoreModule): void {
     state: (h, from, to) => enter(h, (s) => s.state(from, to)),
     open: (h, protocol) => enter(h, (s) => s.open(protocol)),
     // The hot path, written out (no closure per frame).
-    text: (h, text, route) => {
+    text: (h, text, route, from, seq) => {
       const sink = sinks.get(h);
       if (!sink) return;
       depth++;
       try {
-        sink.text(text, route);
+        sink.text(text, route, from, seq);
       } finally {
         depth--;
       }

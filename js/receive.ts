@@ -4,7 +4,7 @@
 import type { Emitter } from "./emitter.js";
 import type { ChannelEvents, MessageMeta } from "./types.js";
 import { isObject } from "./util.js";
-import { RELIABLE_TAG, ROUTE } from "./vocabulary.js";
+import { ROUTE } from "./vocabulary.js";
 
 /** A route hook of a client class: frames routed with its bit. @internal */
 export type RouteHook = (msg: any, meta: MessageMeta) => void;
@@ -18,6 +18,27 @@ function looksLikeJson(text: string): boolean {
   let c = text.charCodeAt(0);
   while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++i);
   return c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110;
+}
+
+/**
+ * The route bits of a frame the core did not read (receive plan Route: Channel::update_receive
+ * chose it, bindings/library.js delivered the frame with the interest bits `route` | UNSCANNED,
+ * src/metachannel/router.h route_unscanned). The one place they are derived: the bits the
+ * envelope scanner and Router::route_text would have set, from JS's own parse (`data`,
+ * `parsed`) and the onMessage(type) listeners the core mirrors (`typed`). 0: nobody wants it.
+ */
+export function routeUnscanned(route: number, data: unknown, parsed: boolean, typed: Emitter<Record<string, [msg: any, meta: MessageMeta]>>): number {
+  let r = route & ROUTE.MESSAGE;
+  if (parsed && isObject(data)) {
+    r |= route & ROUTE.ANY;
+    const type = (data as Record<string, unknown>).type;
+    // onMessage("*") is ANY interest, never interest in the type "*"
+    if (route & ROUTE.FIELD && typeof type === "string" && type !== "*" && typed.has(type)) r |= ROUTE.FIELD;
+    if (r) r |= ROUTE.OBJECT | ROUTE.PARSE;
+  } else if (parsed) {
+    r |= ROUTE.PARSE;
+  }
+  return r;
 }
 
 /** What the receive path emits to, and asks, of its Channel. */
@@ -36,11 +57,11 @@ export interface Listeners {
 
 /** The Sink's `text` and `binary` of a Channel (see core-bridge.ts). */
 export function receiver({ events, typed, hooks, disposed, listenerThrew }: Listeners): {
-  text(raw: string, route: number): void;
+  text(raw: string, route: number, from: string, seq: number): void;
   binary(bytes: Uint8Array, route: number): void;
 } {
   return {
-    text: (raw, route) => {
+    text: (raw, route, from, seq) => {
       let data: unknown = raw;
       let parsed = false;
       const unscanned = route & ROUTE.UNSCANNED;
@@ -55,29 +76,17 @@ export function receiver({ events, typed, hooks, disposed, listenerThrew }: List
         }
       }
       if (unscanned) {
-        // `route` holds the interest; the bits the scanner would have set follow from the parse.
-        let r = route & ROUTE.MESSAGE;
-        if (parsed && isObject(data)) {
-          r |= route & ROUTE.ANY;
-          const type = (data as Record<string, unknown>).type;
-          // onMessage("*") is ANY interest, never interest in the type "*"
-          if (route & ROUTE.FIELD && typeof type === "string" && type !== "*" && typed.has(type)) r |= ROUTE.FIELD;
-          if (r) r |= ROUTE.OBJECT | ROUTE.PARSE;
-        } else if (parsed) {
-          r |= ROUTE.PARSE;
-        }
-        if (!r) return; // the core would have dropped it
-        route = r;
+        route = routeUnscanned(route, data, parsed, typed);
+        if (!route) return; // the core would have dropped it
       }
       const object = parsed && isObject(data);
       const msg = data as Record<string, any>;
-      // from/seq: the sender id and sequence number of a reliable message, else null.
+      // from/seq: the sender id and sequence number of a reliable message (read by the core
+      // from its tag, route bit SEQ), else null.
       const meta: MessageMeta = { type: object && typeof msg.type === "string" ? msg.type : null, binary: false, raw, from: null, seq: null };
       if (route & ROUTE.SEQ && object) {
-        const tag: string = msg[RELIABLE_TAG]; // "<id>:<seq>", checked by the core
-        const colon = tag.lastIndexOf(":");
-        meta.from = tag.slice(0, colon);
-        meta.seq = Number(tag.slice(colon + 1));
+        meta.from = from;
+        meta.seq = seq;
       }
       if (route & ROUTE.MESSAGE) events.emit("message", data, meta);
       if (!object) return;

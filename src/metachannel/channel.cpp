@@ -442,14 +442,14 @@ void Channel::on_transport_text(const char* data, size_t size) {
       case Delivery::Action::Drop: return;
       case Delivery::Action::Sequenced: {
         const uint32_t r = router_.route_text(envelope_);
-        if (r) events_.on_text(data, size, r | route::kSequenced);
+        if (r) events_.on_text(data, size, r | route::kSequenced, rel_->sender(), rel_->sender_seq());
         if (!disposed_ && state_ == State::Open) rel_->after_delivery();  // what waited behind it
         return;
       }
     }
   }
   const uint32_t r = router_.route_text(envelope_);
-  if (r) events_.on_text(data, size, r);
+  if (r) events_.on_text(data, size, r, {}, 0);
 }
 
 bool Channel::rel_send(const std::string& text) {
@@ -457,11 +457,11 @@ bool Channel::rel_send(const std::string& text) {
   return transport_.send_text(text.data(), text.size());
 }
 
-bool Channel::rel_deliver(const char* data, size_t size) {
+bool Channel::rel_deliver(const char* data, size_t size, std::string_view from, double seq) {
   if (disposed_ || state_ != State::Open) return false;
   held_envelope_.scan(data, size, router_.fields());
   const uint32_t r = router_.route_text(held_envelope_);
-  if (r) events_.on_text(data, size, r | route::kSequenced | route::kLate);
+  if (r) events_.on_text(data, size, r | route::kSequenced | route::kLate, from, seq);
   return !disposed_ && state_ == State::Open;
 }
 

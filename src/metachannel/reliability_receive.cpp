@@ -112,6 +112,8 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   std::string_view from;
   uint64_t seq = 0;
   if (!parse_tag(e.tag(), from, seq)) return Action::Plain;
+  sender_ = from;
+  sender_seq_ = seq;
   if (from == id_) {
     const bool held = !sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size();
     if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(seq - sent_.front().seq)].text, data, size))) {
@@ -273,7 +275,7 @@ bool Reliability::drain(Peer& p) {
     cur->progress = now();
     remember(*cur, seq, text.data(), text.size());
     const uint64_t gen = generation_;
-    if (!host_.rel_deliver(text.data(), text.size()) || gen != generation_) return false;
+    if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
     cur = peer(id, false);
     if (!cur) return false;
   }
@@ -310,7 +312,7 @@ bool Reliability::skip_to(Peer& p, uint64_t to) {
     if (seq < cur->next) continue;
     cur->next = seq + 1;
     remember(*cur, seq, text.data(), text.size());
-    if (!host_.rel_deliver(text.data(), text.size()) || gen != generation_) return false;
+    if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
     cur = peer(id, false);
     if (!cur) return false;
   }

@@ -341,6 +341,8 @@ struct Event {
   mc::State from = mc::State::Idle, to = mc::State::Idle;
   std::string data;  // open: protocol; text/binary: bytes; close: reason; error: message
   uint32_t route = 0;
+  std::string sender;  // text with route::kSequenced: the sender id and sequence number of its tag
+  double seq = 0;
   int code = 0;  // close code
   bool clean = false, will_reconnect = false;
   mc::ErrorCode error = mc::ErrorCode::None;
@@ -398,11 +400,13 @@ class RecordingEvents final : public mc::ChannelEvents {
     e.data = std::string(protocol);
     push(std::move(e));
   }
-  void on_text(const char* data, size_t size, uint32_t route) override {
+  void on_text(const char* data, size_t size, uint32_t route, std::string_view from, double seq) override {
     Event e;
     e.kind = Event::Text;
     e.data.assign(data, size);
     e.route = route;
+    e.sender.assign(from);
+    e.seq = seq;
     if (route == 0) violations.push_back("text delivered with route 0");
     push(std::move(e));
   }

@@ -163,6 +163,22 @@ TEST(ReliabilityTest, OutOfOrderFramesWaitForTheGap) {
   EXPECT_EQ(mc_test::rel(*b.ch).held_bytes(), 0u);
 }
 
+// The sender id and sequence number reach the JS layer with the frame (meta.from/seq), read
+// once from the tag by the core: in order, after a gap (held frames), and "" / 0 when plain.
+TEST(ReliabilityTest, TheSenderAndSequenceReadFromTheTagComeWithTheFrame) {
+  Net net;
+  NetPeer& b = net.add(reliable_config());
+  b.t.text(tagged("x", 1, 1));
+  b.t.text(tagged("x", 3, 3));
+  b.t.text(tagged("x", 2, 2));
+  b.t.text("{\"type\":\"plain\"}");
+  ASSERT_EQ(b.ev.texts.size(), 4u);
+  EXPECT_EQ(b.ev.senders, (std::vector<std::string>{"x", "x", "x", ""}));
+  EXPECT_EQ(b.ev.seqs, (std::vector<double>{1, 2, 3, 0}));
+  EXPECT_TRUE(b.ev.routes[2] & mc::route::kLate) << "3 waited for 2";
+  EXPECT_FALSE(b.ev.routes[3] & mc::route::kSequenced);
+}
+
 TEST(ReliabilityTest, UntaggedAndInvalidTagsAreDeliveredPlain) {
   Net net;
   NetPeer& b = net.add(reliable_config());
