@@ -299,7 +299,7 @@ class Reliability final : public Delivery {
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
   size_t held_bytes_ = 0;
-  std::string_view sender_;    // the tag on_text read last (sender(): valid while its frame is)
+  std::string_view sender_;  // the tag on_text read last (sender(): valid while its frame is)
   uint64_t sender_seq_ = 0;
   Peer* draining_ = nullptr;   // set by on_text (Sequenced) for after_delivery()
   Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)

@@ -16,7 +16,6 @@
 namespace mc {
 namespace {
 
-
 using json = Json;
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
@@ -51,7 +50,7 @@ inline bool seq_of(const json& j, const char* key, uint64_t& out) {
 
 // Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq), sorted
 // and merged, so what they cover is walked once.
-Ranges ranges_of(const json& j) {
+inline Ranges ranges_of(const json& j) {
   Ranges out;
   const auto it = j.find("ranges");
   if (it == j.end() || !it->is_array()) return out;
@@ -94,7 +93,6 @@ inline json ranges_json(const Ranges& ranges) {
   for (const auto& r : ranges) a.push_back(json::array({r.first, r.second}));
   return a;
 }
-
 
 }  // namespace
 }  // namespace mc

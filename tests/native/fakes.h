@@ -1,5 +1,7 @@
 // Test doubles for the channel core: a scripted transport, a manual clock and an event
 // recorder. No GoogleTest dependency, so the fuzz targets (tests/fuzz/) use them too.
+// One file over 500 lines: the three doubles and the consistency check share the journal, and every
+// channel test and fuzz target uses them together.
 //
 // Every double collects `violations`: things the channel must never do (send on a socket that
 // is not open, open a second socket while one is live, emit an event after dispose(), ...).
