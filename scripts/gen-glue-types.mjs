@@ -19,7 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dts = path.join(root, "js/core-glue.d.ts");
 const BEGIN = "    // generated from bindings/*.cpp (EMSCRIPTEN_KEEPALIVE) by scripts/gen-glue-types.mjs: do not edit";
 const END = "    // end of generated raw exports";
-const WIRE_BEGIN = "  // js/vocabulary.ts's WireOptions, copied by scripts/gen-glue-types.mjs (api-extractor fails on an `import type` from js/vocabulary.ts here): do not edit";
+const WIRE_BEGIN =
+  "  // js/vocabulary.ts's WireOptions, copied by scripts/gen-glue-types.mjs (api-extractor fails on an `import type` from js/vocabulary.ts here): do not edit";
 const WIRE_END = "  // end of WireOptions";
 
 /** js/vocabulary.ts's WireOptions type (itself generated from src/metachannel/vocabulary.h), indented for the module. */

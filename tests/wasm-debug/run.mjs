@@ -23,7 +23,8 @@ const EXCLUDED = {
   "tests/relay/relay-rolling-restart.test.js": "heavy relay-side fault test: runs once, in the node suite",
   "tests/node/react-ssr.test.js": "metachannel/react is built into dist/ only",
   "tests/node/store.test.js": "metachannel/store is built into dist/ only (it imports the release build)",
-  "tests/node/subpaths.test.js": "metachannel/chat, /live-data, /metaframe are built into dist/ only (they import the release root entry by the package's name)",
+  "tests/node/subpaths.test.js":
+    "metachannel/chat, /live-data, /metaframe are built into dist/ only (they import the release root entry by the package's name)",
   "tests/node/on-demand.test.js": "dist-debug holds the full core only (no debug lite core): which file loads when is JS, tested in the node suites",
 };
 
