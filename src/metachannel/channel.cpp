@@ -15,6 +15,8 @@
 
 namespace mc {
 
+using namespace channel_detail;  // NOLINT(google-build-using-namespace): the helpers of this part
+
 Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
     : transport_(transport),
       scheduler_(scheduler),

@@ -10,7 +10,8 @@
 #include "metachannel/decimal.h"
 
 namespace mc {
-namespace {
+// Not an anonymous namespace: inline functions with external linkage are one copy in the link.
+namespace channel_detail {
 
 // Whole numbers for messages (see decimal.h).
 inline std::string number(double v) {
@@ -24,5 +25,5 @@ inline bool equals(const char* data, size_t size, const std::string& s) {
   return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
 }
 
-}  // namespace
+}  // namespace channel_detail
 }  // namespace mc

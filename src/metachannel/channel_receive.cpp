@@ -9,6 +9,8 @@
 
 namespace mc {
 
+using namespace channel_detail;  // NOLINT(google-build-using-namespace): the helpers of this part
+
 int Channel::field_slot(std::string_view field) { return router_.field_slot(field); }
 
 void Channel::route(int slot, std::string_view value, int delta) {

@@ -11,6 +11,8 @@
 
 namespace mc {
 
+using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
+
 void Reliability::set_hidden(bool hidden) {
   if (hidden == hidden_) return;
   hidden_ = hidden;

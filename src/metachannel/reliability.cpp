@@ -12,6 +12,8 @@
 
 namespace mc {
 
+using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
+
 std::unique_ptr<Delivery> Reliability::create(DeliveryHost& host, Scheduler& scheduler, std::string id,
                                               const ReliableOptions& reliable, const PresenceOptions& presence) {
   return std::make_unique<Reliability>(host, scheduler, std::move(id), reliable, presence);

@@ -10,6 +10,8 @@
 
 namespace mc {
 
+using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
+
 Reliability::Ranges Reliability::missing(const Peer& p) const {
   Ranges out;
   if (!gap_open(p)) return out;

@@ -14,7 +14,8 @@
 #include "metachannel/reliability.h"
 
 namespace mc {
-namespace {
+// Not an anonymous namespace: inline functions with external linkage are one copy in the link.
+namespace rel_wire {
 
 using json = Json;
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
@@ -94,5 +95,5 @@ inline json ranges_json(const Ranges& ranges) {
   return a;
 }
 
-}  // namespace
+}  // namespace rel_wire
 }  // namespace mc
