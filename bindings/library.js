@@ -284,7 +284,7 @@ mergeInto(LibraryManager.library, {
           if (plan.wanted === null) {
             // The fast path: the core reads nothing in the frame; js/receive.ts routes it by
             // its own JSON.parse (route bit UNSCANNED; routeUnscanned there is the one place).
-            if (plan.route !== 0) MC.events.text(owner, data, plan.route);
+            if (plan.route !== 0) MC.events.text(owner, data, plan.route, "", 0);
             return;
           }
           // The prefilter: none of the wanted values (and no escape) is in the frame.
