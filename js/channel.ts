@@ -556,7 +556,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     d.why = why;
     if (d.timer !== null) return;
     const wait = d.last + 1000 - Date.now();
-    if (wait <= 0) return this.#reportDrops();
+    if (wait <= 0) {
+      this.#reportDrops();
+      return;
+    }
     d.timer = setTimeout(() => {
       d.timer = null;
       this.#reportDrops();

@@ -121,6 +121,12 @@ export function withNewKey(url: string): string {
   crypto.getRandomValues(key);
   const hash = url.indexOf("#");
   const base = hash < 0 ? url : url.slice(0, hash);
-  const others = hash < 0 ? [] : url.slice(hash + 1).split("&").filter((pair) => pair !== "" && pair !== "k" && !pair.startsWith("k="));
+  const others =
+    hash < 0
+      ? []
+      : url
+          .slice(hash + 1)
+          .split("&")
+          .filter((pair) => pair !== "" && pair !== "k" && !pair.startsWith("k="));
   return `${base}#${[`k=${encodeKey(key)}`, ...others].join("&")}`;
 }

@@ -81,7 +81,8 @@ export class SealedSocket {
     this.#sealer = mod.sealer(this.#options.key);
     this.#limit = this.#options.maxBytes + mod.OVERHEAD;
     let real: SocketLike & Record<string, any>;
-    if (sync) real = this.#make() as SocketLike & Record<string, any>; // a constructor that throws: the factory's own path
+    if (sync)
+      real = this.#make() as SocketLike & Record<string, any>; // a constructor that throws: the factory's own path
     else {
       try {
         real = this.#make() as SocketLike & Record<string, any>;
@@ -114,10 +115,14 @@ export class SealedSocket {
       this.#options.dropped("text"); // a plain frame on an encrypted channel
       return;
     }
-    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+    const frame =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
     if (!frame) return;
     // Over the limit: the core's oversize path reports it (by its sealed size); never opened.
-    if (frame.length > this.#limit) return on(e);
+    if (frame.length > this.#limit) {
+      on(e);
+      return;
+    }
     const opened = this.#sealer!.open(frame);
     if ("failure" in opened) this.#options.dropped(opened.failure);
     else on({ data: opened.data });

@@ -63,6 +63,7 @@ async function main() {
         "dist/metachannel.js",
         "dist/metachannel.wasm",
         "dist/metachannel-lite.wasm",
+        "dist/metachannel-e2e.mjs", // the end-to-end encryption chunk, loaded on demand
         "dist/metachannel.d.ts",
         "dist/store.mjs",
         "dist/store.cjs",
