@@ -516,6 +516,26 @@ test("the encryption chunk cannot be loaded: LOAD_FAILED naming metachannel-e2e.
   assert.match(r.stdout, /preload: LOAD_FAILED/);
 });
 
+test("a synchronous reliable Channel on a keyed URL while only the plain core is loaded: created at once, sealed once the full core and the chunk are there", async (t) => {
+  const relay = await recordingRelay(t);
+  const url = mc.withNewKey(relay.base);
+  const r = await runScript(`
+    const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
+    await mc.ready(); // the plain core only: the full core and the encryption chunk load on demand
+    const a = new mc.Channel(${JSON.stringify(url)}, { reliable: true });
+    const b = new mc.Channel(${JSON.stringify(url)}, { reliable: true });
+    const before = [a.state, a.encrypted, a.url === ${JSON.stringify(url)}];
+    a.send({ type: "early", n: 1 }); // queued while the full core loads
+    const got = new Promise((resolve) => b.onMessage("early", (m, meta) => resolve([m.n, meta.seq])));
+    console.log(JSON.stringify({ before, got: await got }));
+    a.dispose(); b.dispose();
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { before: ["connecting", true, true], got: [1, 1] });
+  assert.ok(relay.frames.length >= 2 && relay.frames.every((f) => f.isBinary && f.bytes[0] === 1));
+  assert.deepEqual(new Set(relay.upgrades), new Set(["/ch/tok3n"]));
+});
+
 test("CommonJS: the chunk is bundled into metachannel.cjs; a keyed round trip", async (t) => {
   const relay = await recordingRelay(t);
   const url = mc.withNewKey(relay.base);
