@@ -463,6 +463,13 @@ test("encrypted flag, setUrl to the same base with a new key reconnects (old-key
   assert.equal(a.encrypted, true);
   a.dispose();
   assert.equal(a.encrypted, false);
+
+  // A URL the channel refuses (closed for good) changes neither the URL nor the key.
+  const p = channelFor(t, relay.base, FAST);
+  await p.close();
+  assert.throws(() => p.setUrl(url1), { code: "CLOSED" });
+  assert.equal(p.encrypted, false);
+  assert.equal(p.url, relay.base);
 });
 
 test("no error message ever holds the key or the fragment: refused connections, retries, constructor errors", async (t) => {
