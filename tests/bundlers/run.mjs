@@ -191,7 +191,10 @@ const APPS = [
     // inlineDynamicImports: the encryption chunk (metachannel-e2e.mjs, a dynamic import) would
     // otherwise be a second chunk, which output.file refuses.
     files: {
-      "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es", inlineDynamicImports: true }', '{ browser: true, exportConditions: ["metachannel-files"] }'),
+      "rollup.config.mjs": ROLLUP_CONFIG(
+        '{ file: "out/main.js", format: "es", inlineDynamicImports: true }',
+        '{ browser: true, exportConditions: ["metachannel-files"] }',
+      ),
     },
     build: [bin("rollup/dist/bin/rollup"), "-c"],
     copyWasm: "out",
