@@ -28,7 +28,7 @@
 extern "C" {
 void mc_emit_state(int h, int from, int to);
 void mc_emit_open(int h, const char* p, int n);
-void mc_emit_text(int h, const char* p, int n, int route, int current);
+void mc_emit_text(int h, const char* p, int n, int route, int current, const char* from, int from_n, double seq);
 void mc_emit_binary(int h, const unsigned char* p, int n, int route);
 void mc_emit_close(int h, int code, const char* p, int n, int clean, int again);
 void mc_emit_error(int h, int code, const char* p, int n, double detail);
@@ -102,8 +102,9 @@ class WasmChannel final : public mc::ChannelEvents {
   void on_open(std::string_view protocol) override {
     mc_emit_open(handle_, protocol.data(), static_cast<int>(protocol.size()));
   }
-  void on_text(const char* data, size_t size, uint32_t route) override {
-    mc_emit_text(handle_, data, static_cast<int>(size), static_cast<int>(route), (route & mc::route::kLate) == 0);
+  void on_text(const char* data, size_t size, uint32_t route, std::string_view from, double seq) override {
+    mc_emit_text(handle_, data, static_cast<int>(size), static_cast<int>(route), (route & mc::route::kLate) == 0,
+                 from.data(), static_cast<int>(from.size()), seq);
   }
   void on_binary(const uint8_t* data, size_t size, uint32_t route) override {
     mc_emit_binary(handle_, data, static_cast<int>(size), static_cast<int>(route));

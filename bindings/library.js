@@ -21,7 +21,7 @@ mergeInto(LibraryManager.library, {
   $MC__deps: ["malloc", "free"],
   $MC: {
     // --- set by the JS layer
-    /** The core's events, by channel handle (js/channel.ts installs it). */
+    /** The core's events, by channel handle (js/core-bridge.ts installs it). */
     events: null,
     /** (url, protocols, owner) => a WebSocket (js/socket-factory.ts installs it). */
     createSocket: null,
@@ -202,10 +202,12 @@ mergeInto(LibraryManager.library, {
   },
   // The hot path. `current`: the frame is the one being received (its original string is in
   // MC.lastText); 0 for a reliable frame that waited for a gap, decoded from the heap.
+  // `from`/`seq`: the sender and sequence number the core read in a reliable frame's tag
+  // (route bit SEQ; "" and 0 otherwise): JS never parses the tag again.
   mc_emit_text__deps: ["$MC"],
-  mc_emit_text: function (h, p, n, route, current) {
+  mc_emit_text: function (h, p, n, route, current, from, fromN, seq) {
     var text = current && MC.lastText !== null ? MC.lastText : MC.decode(p, n);
-    MC.events.text(h, text, route);
+    MC.events.text(h, text, route, fromN ? MC.decode(from, fromN) : "", seq);
   },
   mc_emit_binary__deps: ["$MC"],
   mc_emit_binary: function (h, p, n, route) {
@@ -281,9 +283,9 @@ mergeInto(LibraryManager.library, {
         const plan = MC.plans.get(transport);
         if (plan !== undefined && data.length * 3 <= maxBytes) {
           if (plan.wanted === null) {
-            // The fast path: the core reads nothing in the frame; the JS layer routes it by its
-            // own JSON.parse (route bit UNSCANNED).
-            if (plan.route !== 0) MC.events.text(owner, data, plan.route);
+            // The fast path: the core reads nothing in the frame; js/receive.ts routes it by
+            // its own JSON.parse (route bit UNSCANNED; routeUnscanned there is the one place).
+            if (plan.route !== 0) MC.events.text(owner, data, plan.route, "", 0);
             return;
           }
           // The prefilter: none of the wanted values (and no escape) is in the frame.

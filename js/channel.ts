@@ -1,15 +1,21 @@
 // Channel: the public face of one wasm mc::Channel. The C++ core owns the state machine,
 // the queue, reconnects and routing; this class validates arguments, holds the listener
-// functions and turns core events into JS values.
+// functions and turns core events into JS values. Its parts: core-bridge.ts (the core's calls
+// into JS, the stack depth), receive.ts (a frame -> listeners), placeholder.ts (a reliable or
+// presence channel before the full core is loaded). One file over 500 lines: the class is the
+// public API, and what is left here is its methods and their TSDoc (about half of the lines).
 import type { CoreBridge, CoreModule } from "#core-glue";
+import { deleteLater, enterCore, inCore, installEvents, intoCore, leaveCore, newHandle, sinks, type Sink } from "./core-bridge.js";
 import { sameKey, splitKeyedUrl } from "./e2e-key.js";
 import { loadEncryption } from "./e2e-load.js";
 import { Emitter } from "./emitter.js";
-import { MetaChannelError, invalid, type ErrorCode } from "./errors.js";
+import { MetaChannelError, invalid } from "./errors.js";
 import { fullCore, loadFullCore, requireCore } from "./loader.js";
 import { normalizeOptions, jsonText } from "./options.js";
 import { defaultWebSocket } from "./platform.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
+import { checkPresenceState, codeOf, keep, LONE_SURROGATE, replay, type Pending } from "./placeholder.js";
+import { receiver, type RouteHook } from "./receive.js";
 import { registerSocketOwner, unregisterSocketOwner, type SocketOwner } from "./socket-factory.js";
 import type {
   ChannelEvent,
@@ -24,158 +30,10 @@ import type {
   State,
   UntypedMessages,
 } from "./types.js";
-import { describe, isObject, messageOf } from "./util.js";
-import { ERROR_CODES, EVENTS, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES, type WireOptions } from "./vocabulary.js";
+import { describe, messageOf } from "./util.js";
+import { EVENTS, MAX_ROUTE_FIELDS, READY_STATES, RELIABLE_TAG, ROUTE, STATES } from "./vocabulary.js";
 
-/** What the core calls for one live Channel (see installEvents). */
-interface Sink {
-  state(from: number, to: number): void;
-  open(protocol: string): void;
-  text(raw: string, route: number): void;
-  binary(bytes: Uint8Array, route: number): void;
-  close(code: number, reason: string, wasClean: boolean, willReconnect: boolean): void;
-  error(code: ErrorCode, message: string, detail: unknown): void;
-  reconnecting(attempt: number, delayMs: number): void;
-  lost(from: string, count: number, message: string): void;
-  presence(json: string): void;
-}
-
-/**
- * A Channel that needs the full core (reliable, presence) while only the plain one is loaded:
- * the constructor returns at once and starts the full core's load; until it arrives the
- * channel runs on a placeholder, an idle channel of the plain core with the same queue options
- * (so send() queues under the very rules and limits of a connecting channel, its overflow
- * errors included), and this record keeps what the full core's channel must be given.
- */
-interface Pending {
-  wire: WireOptions;
-  /** the URL to connect to once the core is there (null: idle) */
-  url: string | null;
-  /** close() was called, or the load failed: nothing will be created */
-  closed: boolean;
-  failed: boolean;
-  /** copies of the messages in the placeholder's queue, in order */
-  sent: (string | Uint8Array)[];
-  /** presence state JSON to announce */
-  presence: string | undefined;
-  /** _route() calls to replay */
-  routes: [field: string, value: string, delta: 1 | -1][];
-}
-
-/** The UTF-8 length of a string. */
-function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
-
-/** The core's presence.maxStateBytes check, for a state given before the full core is there. */
-function checkPresenceState(text: string, wire: WireOptions, field: string): void {
-  const bytes = utf8Length(text);
-  if (bytes > wire.presenceMaxStateBytes) {
-    throw new MetaChannelError("INVALID_ARGUMENT", `${field}: the state is ${bytes} bytes of JSON; presence.maxStateBytes is ${wire.presenceMaxStateBytes}`, {
-      field,
-    });
-  }
-}
-
-/** A route hook of a client class: frames routed with its bit. @internal */
-export type RouteHook = (msg: any, meta: MessageMeta) => void;
-
-/** handle -> event sink of a live Channel; the wasm core calls into these. */
-const sinks = new Map<number, Sink>();
-let nextHandle = 1;
-/**
- * Depth of core->JS callbacks and JS->core calls on the stack. A channel disposed at depth > 0
- * may still have C++ frames below (the core called out to JS and continues after the listener
- * returns), so its wasm object is deleted only once that C++ code has returned: at the end of
- * the outermost JS->core call, or in a microtask (the stack is empty then; a core->JS callback
- * returning to depth 0 is NOT such a point: it returns into C++).
- */
-let depth = 0;
-/** Frees of wasm channels that wait until no C++ frame of theirs is on the stack. */
-const pendingDeletes: (() => void)[] = [];
-let flushQueued = false;
-
-function flushDeletes(): void {
-  flushQueued = false;
-  for (const free of pendingDeletes.splice(0)) free();
-}
-
-function deleteLater(free: () => void): void {
-  pendingDeletes.push(free);
-  if (!flushQueued) {
-    flushQueued = true;
-    queueMicrotask(flushDeletes);
-  }
-}
-
-/**
- * Runs a JS->core call that can emit events synchronously (setUrl, send, close, reconnect, ...)
- * as one more level of depth: a listener that disposes the channel during the call must not
- * delete the wasm object while the C++ call is still on the stack.
- */
-function intoCore<T>(fn: () => T): T {
-  depth++;
-  try {
-    return fn();
-  } finally {
-    if (--depth === 0 && pendingDeletes.length) flushDeletes(); // the C++ call has returned
-  }
-}
-
-function installEvents(core: CoreModule): void {
-  const mc = core.mc;
-  if (mc.events) return;
-  const enter = (h: number, fn: (sink: Sink) => void) => {
-    const sink = sinks.get(h);
-    if (!sink) return;
-    depth++;
-    try {
-      fn(sink);
-    } finally {
-      depth--; // C++ is still below this callback: pending deletes wait for the microtask
-    }
-  };
-  mc.events = {
-    state: (h, from, to) => enter(h, (s) => s.state(from, to)),
-    open: (h, protocol) => enter(h, (s) => s.open(protocol)),
-    // The hot path, written out (no closure per frame).
-    text: (h, text, route) => {
-      const sink = sinks.get(h);
-      if (!sink) return;
-      depth++;
-      try {
-        sink.text(text, route);
-      } finally {
-        depth--;
-      }
-    },
-    binary: (h, bytes, route) => enter(h, (s) => s.binary(bytes, route)),
-    close: (h, code, reason, clean, again) => enter(h, (s) => s.close(code, reason, clean, again)),
-    error: (h, code, message, detail) => enter(h, (s) => s.error((ERROR_CODES[code] || "SOCKET_ERROR") as ErrorCode, message, detail)),
-    reconnecting: (h, attempt, delay) => enter(h, (s) => s.reconnecting(attempt, delay)),
-    lost: (h, from, count, message) => enter(h, (s) => s.lost(from, count, message)),
-    presence: (h, json) => enter(h, (s) => s.presence(json)),
-  };
-}
-
-/**
- * Whether Envelope::scan would call `text` JSON (an object or another JSON value) by its first
- * byte after JSON whitespace: `{ [ " - 0-9 t f n`.
- */
-function looksLikeJson(text: string): boolean {
-  let i = 0;
-  let c = text.charCodeAt(0);
-  while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++i);
-  return c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110;
-}
-
-/** A lone surrogate: the core sees it as U+FFFD, so JS cannot mirror its interest. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** The code of a non-zero return code of the core. */
-function codeOf(rc: number): ErrorCode {
-  return ERROR_CODES[rc] as ErrorCode;
-}
+export type { RouteHook } from "./receive.js";
 
 /**
  * A real-time channel over one WebSocket URL at a time. `M` declares its messages (see
@@ -281,7 +139,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#mc = core.mc;
     this.#maxMessageBytes = maxMessageBytes;
     this.#direct = !wire.reliable;
-    this.#handle = nextHandle++;
+    this.#handle = newHandle();
     this.#owner = { WebSocket, headers, e2e: null };
     registerSocketOwner(this.#handle, this.#owner);
     sinks.set(this.#handle, this.#makeSink());
@@ -427,29 +285,17 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       sent = text;
     }
     this.#check(rc);
-    if (this.#pending !== null) this.#keep(typeof sent === "string" ? sent : sent.slice());
-  }
-
-  /** A message the placeholder queued: kept for the full core's channel, as the queue holds it. */
-  #keep(sent: string | Uint8Array): void {
-    const p = this.#pending!;
-    p.sent.push(sent);
-    // What the queue dropped to make room (its QUEUE_OVERFLOW event told the listeners).
-    const queued = this.#core._mc_channel_queued_count(this.#a);
-    while (p.sent.length > queued) {
-      if (p.wire.queueOverflow === "drop-newest") p.sent.pop();
-      else p.sent.shift();
-    }
+    if (this.#pending !== null) keep(this.#pending, typeof sent === "string" ? sent : sent.slice(), this.#core._mc_channel_queued_count(this.#a));
   }
 
   #sendText(text: string): number {
     this.#checkSize(text.length);
     // intoCore(), written out: the hot send path allocates no closure.
-    depth++;
+    enterCore();
     try {
       return this.#mc.sendText(this.#a, text, this.#direct);
     } finally {
-      if (--depth === 0 && pendingDeletes.length) flushDeletes();
+      leaveCore();
     }
   }
 
@@ -689,7 +535,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#hooks.clear();
     this.#presence.clear();
     const a = this.#a;
-    if (depth > 0) deleteLater(() => this.#core._mc_channel_delete(a));
+    if (inCore()) deleteLater(() => this.#core._mc_channel_delete(a));
     else this.#core._mc_channel_delete(a);
   }
 
@@ -875,53 +721,27 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const a = core.createChannel(this.#handle, p.wire);
     this.#a = a;
     this.#pending = null;
-    intoCore(() => {
-      // The interest of the listeners added meanwhile, and the routes of the client classes.
-      for (let i = this.#events.count("message"); i > 0; i--) core._mc_channel_route_message(a, 1);
-      for (const type of this.#typed.events()) {
-        for (let i = this.#typed.count(type); i > 0; i--) {
-          if (type === "*") core._mc_channel_route_any(a, 1);
-          else {
-            if (LONE_SURROGATE.test(type)) core._mc_channel_js_mirrors_type(a, 0);
-            this.#mc.route(a, 0, type, 1);
+    intoCore(() =>
+      replay(core, this.#mc, a, p, {
+        events: this.#events,
+        typed: this.#typed,
+        hooks: this.#hooks,
+        slots: this.#slots,
+        direct: this.#direct,
+        disposed: () => this.#disposed,
+        emitError: (err) => this.#emitError(err),
+        connect: (url) => {
+          this.#quiet = true;
+          try {
+            const rc = this.#mc.setUrl(a, this.#keyed(url).base);
+            if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
+            else this.#url = (this.#mc.url(a) || "") + this.#fragment || null;
+          } finally {
+            this.#quiet = false;
           }
-        }
-      }
-      const hooks = new Map(this.#hooks);
-      this.#hooks.clear();
-      for (const [field, slot] of this.#slots) {
-        const now = slot === 0 ? 0 : this.#mc.fieldSlot(a, field);
-        this.#slots.set(field, now);
-        const hook = hooks.get(ROUTE.FIELD << slot);
-        if (hook) this.#hooks.set(ROUTE.FIELD << now, hook);
-      }
-      for (const [field, value, delta] of p.routes) {
-        const slot = this.#slots.get(field)!;
-        if (slot === 0) core._mc_channel_js_mirrors_type(a, 0);
-        this.#mc.route(a, slot, value, delta);
-      }
-      if (p.presence !== undefined && this.#mc.setPresence(a, p.presence) !== 0) {
-        this.#emitError(new MetaChannelError("INVALID_ARGUMENT", this.#mc.lastError(a)));
-      }
-      if (p.url !== null) {
-        // The URL first, as the constructor does (reliable delivery starts its stream there);
-        // the queue below waits for the socket to open.
-        this.#quiet = true;
-        try {
-          const rc = this.#mc.setUrl(a, this.#keyed(p.url).base);
-          if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
-          else this.#url = (this.#mc.url(a) || "") + this.#fragment || null;
-        } finally {
-          this.#quiet = false;
-        }
-      }
-      // What was sent meanwhile, in order (reliable: tagged now).
-      for (const sent of p.sent) {
-        if (this.#disposed) return;
-        const rc = typeof sent === "string" ? this.#mc.sendText(a, sent, this.#direct) : this.#mc.sendBinary(a, sent);
-        if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
-      }
-    });
+        },
+      }),
+    );
   }
 
   /** The full core could not be loaded: LOAD_FAILED, what was queued is dropped, the channel ends closed. */
@@ -1002,9 +822,13 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
 
   #makeSink(): Sink {
     // The hot path reads these once here, not as private fields per frame.
-    const events = this.#events;
-    const typed = this.#typed;
-    const hooks = this.#hooks;
+    const receive = receiver({
+      events: this.#events,
+      typed: this.#typed,
+      hooks: this.#hooks,
+      disposed: () => this.#disposed,
+      listenerThrew: (err, event) => this.#listenerThrew(err, event),
+    });
     return {
       state: (from, to) => {
         if (this.#quiet && STATES[from] === "idle" && STATES[to] === "connecting") return; // state has read "connecting" all along
@@ -1015,66 +839,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         this.#protocol = protocol;
         this.#events.emit("open", { url: this.#url as string, protocol });
       },
-      text: (raw, route) => {
-        let data: unknown = raw;
-        let parsed = false;
-        const unscanned = route & ROUTE.UNSCANNED;
-        // Scanned: the core says whether it looks like JSON. Unscanned (the core did not read
-        // the frame: the receive plan Route, docs/architecture.md): the first byte says, as to the scanner.
-        if (unscanned ? looksLikeJson(raw) : route & ROUTE.PARSE) {
-          try {
-            data = JSON.parse(raw);
-            parsed = true;
-          } catch {
-            data = raw; // looked like JSON but is not: delivered as text
-          }
-        }
-        if (unscanned) {
-          // `route` holds the interest; the bits the scanner would have set follow from the parse.
-          let r = route & ROUTE.MESSAGE;
-          if (parsed && isObject(data)) {
-            r |= route & ROUTE.ANY;
-            const type = (data as Record<string, unknown>).type;
-            // onMessage("*") is ANY interest, never interest in the type "*"
-            if (route & ROUTE.FIELD && typeof type === "string" && type !== "*" && typed.has(type)) r |= ROUTE.FIELD;
-            if (r) r |= ROUTE.OBJECT | ROUTE.PARSE;
-          } else if (parsed) {
-            r |= ROUTE.PARSE;
-          }
-          if (!r) return; // the core would have dropped it
-          route = r;
-        }
-        const object = parsed && isObject(data);
-        const msg = data as Record<string, any>;
-        // from/seq: the sender id and sequence number of a reliable message, else null.
-        const meta: MessageMeta = { type: object && typeof msg.type === "string" ? msg.type : null, binary: false, raw, from: null, seq: null };
-        if (route & ROUTE.SEQ && object) {
-          const tag: string = msg[RELIABLE_TAG]; // "<id>:<seq>", checked by the core
-          const colon = tag.lastIndexOf(":");
-          meta.from = tag.slice(0, colon);
-          meta.seq = Number(tag.slice(colon + 1));
-        }
-        if (route & ROUTE.MESSAGE) events.emit("message", data, meta);
-        if (!object) return;
-        if (route & ROUTE.FIELD && meta.type !== null) typed.emit(meta.type, data, meta); // FIELD << 0: "type"
-        if (route & ROUTE.ANY) typed.emit("*", data, meta);
-        if (hooks.size) {
-          for (const [bit, hook] of hooks) {
-            if (route & bit && !this.#disposed) {
-              try {
-                hook(data, meta);
-              } catch (err) {
-                this.#listenerThrew(err, "route");
-              }
-            }
-          }
-        }
-      },
-      binary: (bytes, route) => {
-        if (route & ROUTE.MESSAGE) {
-          this.#events.emit("message", bytes, { type: null, binary: true, raw: null, from: null, seq: null });
-        }
-      },
+      ...receive,
       lost: (from, count, message) => {
         this.#emitError(new MetaChannelError("MESSAGES_LOST", message, { from, count }));
         this.#events.emit("lost", { from, count });

@@ -3,7 +3,7 @@
 // sees it (its other side: bindings/bindings.cpp and bindings/library.js). Internal: never
 // part of the public types.
 declare module "#core-glue" {
-  // js/vocabulary.ts's WireOptions (an ambient module cannot import it), copied by scripts/gen-glue-types.mjs: do not edit
+  // js/vocabulary.ts's WireOptions, copied by scripts/gen-glue-types.mjs (api-extractor fails on an `import type` from js/vocabulary.ts here): do not edit
   type WireOptions = {
     maxMessageBytes: number;
     closeTimeoutMs: number;
@@ -42,14 +42,17 @@ declare module "#core-glue" {
   type Address = number;
 
   /**
-   * The core's events for one channel handle (installed by js/channel.ts); bindings/library.js
+   * The core's events for one channel handle (installed by js/core-bridge.ts); bindings/library.js
    * has decoded the text already.
    */
   export interface CoreEvents {
     state(h: number, from: number, to: number): void;
     open(h: number, protocol: string): void;
-    /** `text` is the frame's own string when it is the frame being received. */
-    text(h: number, text: string, route: number): void;
+    /**
+     * `text` is the frame's own string when it is the frame being received. `from`/`seq`: the
+     * sender and sequence number the core read in a reliable frame's tag (route bit SEQ), else "" and 0.
+     */
+    text(h: number, text: string, route: number, from: string, seq: number): void;
     binary(h: number, bytes: Uint8Array, route: number): void;
     close(h: number, code: number, reason: string, clean: boolean, again: boolean): void;
     error(h: number, code: number, message: string, detail: unknown): void;
@@ -63,7 +66,7 @@ declare module "#core-glue" {
    * `$MC` object); the calls that take or return text.
    */
   export interface CoreBridge {
-    /** Set once by js/channel.ts. */
+    /** Set once by js/core-bridge.ts (installEvents). */
     events: CoreEvents | null;
     /** Set once by js/socket-factory.ts: makes the socket websocket.h asks for. */
     createSocket: ((url: string, protocols: string[] | undefined, owner: number) => SocketLike) | null;

@@ -102,16 +102,24 @@ export interface LostEvent {
  * @public
  */
 export interface ChannelEvents {
+  // generated from src/metachannel/vocabulary.h (MC_EVENTS) by scripts/gen-vocabulary.mjs: do not edit
+  /** the socket opened (`{ url, protocol }`), the first time and after every reconnect */
   open: [e: OpenEvent];
-  /** text that parses as JSON -> the parsed value; other text -> the string; binary -> Uint8Array. */
+  /** a frame: JSON text parsed, other text as the string, binary as `Uint8Array`; `meta`: `type`, `binary`, `raw` */
   message: [data: unknown, meta: MessageMeta];
+  /** the socket closed (`{ code, reason, wasClean, willReconnect }`) */
   close: [e: CloseEvent];
+  /** something failed later on the wire, or a listener threw: the error table below */
   error: [err: MetaChannelError];
+  /** a retry is scheduled (`{ attempt, delayMs }`) */
   reconnecting: [e: ReconnectingEvent];
+  /** every state change (`{ from, to }`) */
   state: [e: StateEvent];
-  /** options.presence: peers that joined, changed their state or left (closed, disposed, page hidden, timed out). */
+  /** `presence`: peers joined, changed their state or left (`{ joined, updated, left }`) */
   presence: [e: PresenceEvent];
+  /** `reliable`: messages of a sender nobody can resend any more (`{ from, count }`), once per gap, beside the MESSAGES_LOST error */
   lost: [e: LostEvent];
+  // end of generated events
 }
 /** @public */
 export type ChannelEvent = keyof ChannelEvents;

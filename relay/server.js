@@ -1,4 +1,6 @@
 // metachannel dev relay: a small broadcast WebSocket server.
+// One file over 500 lines: the relay is one module (HTTP API, WebSocket fan-out, limits, expiry and
+// drain share the channel table); Redis mode is relay/redis.js, the CLI relay/cli.js.
 //
 //   POST /api/channels                -> 201 { url, token }
 //   POST /api/channels/<token>/rotate -> 200 { url, token } (old sockets closed 4001 "revoked")

@@ -3,7 +3,9 @@
 //   - Embind: every `emscripten::function("name", …)` / `emscripten::constant("name", …)` of
 //     bindings/bindings.cpp.
 // generate(): writes the raw exports' declarations into js/core-glue.d.ts (between the marker
-// lines), with a copy of js/vocabulary.ts's WireOptions for createChannel; the Embind members
+// lines), with a copy of js/vocabulary.ts's WireOptions for createChannel (a copy, not an
+// `import type` from js/vocabulary.ts: api-extractor, scripts/api.mjs, fails on that import in
+// this file); the Embind members
 // there are written by hand, with their types, and checked here by name. checkBuilt(): at build time, fails if a built glue (full and lite core) does not export
 // exactly those raw functions, or its wasm lacks an Embind name (so the declaration cannot
 // drift from the wasm without failing the build).
@@ -17,7 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dts = path.join(root, "js/core-glue.d.ts");
 const BEGIN = "    // generated from bindings/*.cpp (EMSCRIPTEN_KEEPALIVE) by scripts/gen-glue-types.mjs: do not edit";
 const END = "    // end of generated raw exports";
-const WIRE_BEGIN = "  // js/vocabulary.ts's WireOptions (an ambient module cannot import it), copied by scripts/gen-glue-types.mjs: do not edit";
+const WIRE_BEGIN =
+  "  // js/vocabulary.ts's WireOptions, copied by scripts/gen-glue-types.mjs (api-extractor fails on an `import type` from js/vocabulary.ts here): do not edit";
 const WIRE_END = "  // end of WireOptions";
 
 /** js/vocabulary.ts's WireOptions type (itself generated from src/metachannel/vocabulary.h), indented for the module. */

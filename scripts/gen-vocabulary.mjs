@@ -1,5 +1,6 @@
 // Writes what JS knows of the shared vocabulary from its one definition,
-// src/metachannel/vocabulary.h: js/vocabulary.ts, and README.md's error-code and event tables; and
+// src/metachannel/vocabulary.h: js/vocabulary.ts, js/types.ts's ChannelEvents members, and
+// README.md's error-code and event tables; and
 // docs/reliability.md's timing table from src/metachannel/reliability.h (MC_RELIABILITY_TIMING).
 //   node scripts/gen-vocabulary.mjs           write them (npm run build does this first)
 //   node scripts/gen-vocabulary.mjs --check   fail if either is not what the header gives (lint suite)
@@ -22,6 +23,9 @@ const BEGIN = "<!-- generated from src/metachannel/vocabulary.h: error codes -->
 const END = "<!-- end of generated error codes -->";
 const EVENTS_BEGIN = "<!-- generated from src/metachannel/vocabulary.h: events -->";
 const EVENTS_END = "<!-- end of generated events -->";
+const typesFile = path.join(root, "js/types.ts");
+const TYPES_EVENTS_BEGIN = "  // generated from src/metachannel/vocabulary.h (MC_EVENTS) by scripts/gen-vocabulary.mjs: do not edit";
+const TYPES_EVENTS_END = "  // end of generated events";
 const TIMING_BEGIN = "<!-- generated from src/metachannel/reliability.h: timing -->";
 const TIMING_END = "<!-- end of generated timing -->";
 
@@ -53,6 +57,7 @@ export function generate({ check = false } = {}) {
   wanted.set(tsFile, emit("ts"));
   const errors = between(readme, BEGIN, END, emit("readme-errors"));
   wanted.set(readme, betweenText(errors, readme, EVENTS_BEGIN, EVENTS_END, emit("readme-events")));
+  wanted.set(typesFile, between(typesFile, TYPES_EVENTS_BEGIN, TYPES_EVENTS_END, emit("ts-events")));
   wanted.set(relDoc, between(relDoc, TIMING_BEGIN, TIMING_END, emit("reliability-timing")));
   const stale = [];
   for (const [file, content] of wanted) {

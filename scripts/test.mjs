@@ -87,12 +87,13 @@ async function main() {
   if (suites.includes("browser") || suites.includes("demo") || suites.includes("bundlers")) groups.push("browser");
   if (suites.includes("fuzz")) groups.push("fuzz");
   if (suites.includes("lint")) groups.push("lint");
-  // tests/node/relay-redis*.test.js run in every suite that runs tests/node.
+  // tests/relay/relay-redis*.test.js run in every suite that runs tests/node (and tests/relay).
   if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis");
   ensurePackages(...groups);
   ensureNodeModules();
   if (suites.some((s) => s !== "lint")) await build(); // the lint suite reads sources only
-  const nodeTests = testFiles("tests/node");
+  // The node suites: the JS library's tests (tests/node) and the relay's (tests/relay).
+  const nodeTests = [...testFiles("tests/node"), ...testFiles("tests/relay")];
   const testArgs = ["--test", "--test-concurrency=1", ...nodeTests];
 
   for (const s of suites) {

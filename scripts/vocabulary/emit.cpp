@@ -1,5 +1,5 @@
 // Prints js/vocabulary.ts (argument "ts"), README.md's error-code table ("readme-errors") or
-// its event table ("readme-events")
+// its event table ("readme-events"), js/types.ts's ChannelEvents members ("ts-events")
 // from src/metachannel/vocabulary.h, or docs/reliability.md's timing table ("reliability-timing")
 // from src/metachannel/reliability.h. Built and run by scripts/gen-vocabulary.mjs with the host
 // compiler: the lists are expanded by the same preprocessor that builds the core.
@@ -188,6 +188,13 @@ void emit_readme_events() {
 #undef MC_X
 }
 
+// js/types.ts's ChannelEvents members: each event, its listener parameters, when it fires.
+void emit_ts_events() {
+#define MC_X(name, params, doc) std::printf("  /** %s */\n  %s: [%s];\n", doc, #name, params);
+  MC_EVENTS(MC_X)
+#undef MC_X
+}
+
 void emit_reliability_timing() {
   std::printf("| constant | value | × | what |\n|---|---|---|---|\n");
 #define MC_X(name, value, unit, scale, doc) \
@@ -212,10 +219,12 @@ int main(int argc, char** argv) {
     emit_readme_errors();
   } else if (std::strcmp(what, "readme-events") == 0) {
     emit_readme_events();
+  } else if (std::strcmp(what, "ts-events") == 0) {
+    emit_ts_events();
   } else if (std::strcmp(what, "reliability-timing") == 0) {
     emit_reliability_timing();
   } else {
-    std::fprintf(stderr, "usage: emit ts|readme-errors|readme-events|reliability-timing\n");
+    std::fprintf(stderr, "usage: emit ts|readme-errors|readme-events|ts-events|reliability-timing\n");
     return 2;
   }
   return 0;

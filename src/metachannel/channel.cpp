@@ -1,3 +1,7 @@
+// Channel (channel.h): the API, the state machine (connect, reconnect with backoff, heartbeat,
+// queue flush, close and its drain) and the timers. The receiving side (interest, the receive
+// plan, frames in, the DeliveryHost calls) is in channel_receive.cpp. One file over 500 lines:
+// the transitions, the drop handling and on_wake share every deadline and must be read together.
 #include "metachannel/channel.h"
 
 #include <algorithm>
@@ -5,25 +9,13 @@
 #include <limits>
 #include <utility>
 
+#include "metachannel/channel_internal.h"
 #include "metachannel/decimal.h"
 #include "metachannel/url.h"
 
 namespace mc {
-namespace {
 
-// Whole numbers for messages (see decimal.h).
-std::string number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (v < 0) return "-" + number(-v);
-  if (!(v < 1e18)) return v == std::numeric_limits<double>::infinity() ? "Infinity" : "1e18+";
-  return decimal(static_cast<uint64_t>(v));
-}
-
-bool equals(const char* data, size_t size, const std::string& s) {
-  return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
-}
-
-}  // namespace
+using namespace channel_detail;  // NOLINT(google-build-using-namespace): the helpers of this part
 
 Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
     : transport_(transport),
@@ -314,43 +306,6 @@ void Channel::dispose() {
   update_receive();
 }
 
-int Channel::field_slot(std::string_view field) { return router_.field_slot(field); }
-
-void Channel::route(int slot, std::string_view value, int delta) {
-  router_.add(slot, value, delta);
-  update_receive();
-}
-
-void Channel::route_message(int delta) {
-  router_.add_message(delta);
-  update_receive();
-}
-
-void Channel::route_any_object(int delta) {
-  router_.add_any_object(delta);
-  update_receive();
-}
-
-void Channel::set_js_mirrors_type(bool on) {
-  router_.set_js_mirrors_type(on);
-  update_receive();
-}
-
-void Channel::update_receive() {
-  ReceivePlan plan;
-  if (!disposed_ && state_ == State::Open && router_decides()) {
-    if (router_.unscanned_ok()) {
-      plan.mode = ReceivePlan::Mode::Route;  // the core reads nothing in a frame
-      plan.route = router_.route_unscanned();
-    } else if (router_.prefilter(plan.needles)) {
-      plan.mode = ReceivePlan::Mode::Prefilter;  // a frame without a wanted value matches nothing
-    }
-  }
-  if (plan == plan_) return;
-  plan_ = std::move(plan);
-  transport_.set_receive_plan(plan_);
-}
-
 void Channel::drop_connection() {
   if (disposed_ || state_ != State::Open || !live_) return;
   abort_socket();
@@ -419,91 +374,6 @@ void Channel::on_transport_open() {
   if (!transition(State::Open)) return;
   reschedule();  // after the transition: in Open it arms the heartbeat and drops the connect deadline
   events_.on_open(transport_.protocol());
-}
-
-void Channel::saw_traffic() {
-  // Any frame proves the connection is alive. No reschedule here (this is the hot path): if
-  // the pending wake-up was for this deadline, on_wake() finds nothing due and re-arms.
-  pong_deadline_ = kNever;
-}
-
-void Channel::on_transport_text(const char* data, size_t size) {
-  if (disposed_ || state_ != State::Open) return;
-  saw_traffic();
-  if (size > config_.max_message_bytes) return report_oversize(true, static_cast<double>(size));
-  if (config_.heartbeat.enabled &&
-      (equals(data, size, config_.heartbeat.pong) || equals(data, size, config_.heartbeat.message))) {
-    return;  // heartbeat traffic (ours echoed by a broadcast relay, or a pong) is not a message
-  }
-  envelope_.scan(data, size, router_.fields());
-  if (rel_ && envelope_.is_object()) {
-    switch (rel_->on_text(data, size, envelope_)) {
-      case Delivery::Action::Plain: break;
-      case Delivery::Action::Drop: return;
-      case Delivery::Action::Sequenced: {
-        const uint32_t r = router_.route_text(envelope_);
-        if (r) events_.on_text(data, size, r | route::kSequenced);
-        if (!disposed_ && state_ == State::Open) rel_->after_delivery();  // what waited behind it
-        return;
-      }
-    }
-  }
-  const uint32_t r = router_.route_text(envelope_);
-  if (r) events_.on_text(data, size, r);
-}
-
-bool Channel::rel_send(const std::string& text) {
-  if (disposed_ || !live_) return false;
-  return transport_.send_text(text.data(), text.size());
-}
-
-bool Channel::rel_deliver(const char* data, size_t size) {
-  if (disposed_ || state_ != State::Open) return false;
-  held_envelope_.scan(data, size, router_.fields());
-  const uint32_t r = router_.route_text(held_envelope_);
-  if (r) events_.on_text(data, size, r | route::kSequenced | route::kLate);
-  return !disposed_ && state_ == State::Open;
-}
-
-void Channel::rel_lost(const std::string& from, double count) {
-  if (disposed_) return;
-  events_.on_lost(from, count,
-                  number(count) + " message(s) from peer " + from +
-                      " were lost: no peer holds them any more (it left, or they aged out of its resend buffer)");
-}
-
-void Channel::rel_presence(const std::string& json) {
-  if (!disposed_) events_.on_presence(json);
-}
-
-ErrorCode Channel::set_presence(std::string_view json) {
-  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
-  const std::string problem = rel_                       ? rel_->set_presence(json)
-                              : config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
-                                                         : "presence is off on this channel; pass options.presence";
-  if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): " + problem);
-  return ErrorCode::None;
-}
-
-void Channel::on_transport_binary(const uint8_t* data, size_t size) {
-  if (disposed_ || state_ != State::Open) return;
-  saw_traffic();
-  if (size > config_.max_message_bytes) return report_oversize(false, static_cast<double>(size));
-  const uint32_t r = router_.route_binary();
-  if (r) events_.on_binary(data, size, r);
-}
-
-void Channel::on_transport_oversize(bool text, double size) {
-  if (disposed_ || state_ != State::Open) return;
-  saw_traffic();
-  report_oversize(text, size);
-}
-
-void Channel::report_oversize(bool text, double size) {
-  report(ErrorCode::MessageTooLarge,
-         std::string("dropped an incoming ") + (text ? "text" : "binary") + " frame of " + number(size) +
-             " bytes or more (maxMessageBytes is " + number(static_cast<double>(config_.max_message_bytes)) + ")",
-         size);
 }
 
 void Channel::on_transport_error() {

@@ -51,8 +51,10 @@ class ChannelEvents {
  public:
   virtual void on_state(State from, State to) = 0;
   virtual void on_open(std::string_view protocol) = 0;
-  // `route` is a set of route:: bits; only frames somebody wants are delivered.
-  virtual void on_text(const char* data, size_t size, uint32_t route) = 0;
+  // `route` is a set of route:: bits; only frames somebody wants are delivered. With
+  // route::kSequenced, `from` and `seq` are the sender id and sequence number the core read in
+  // the frame's reliable tag (the one parse of it); otherwise "" and 0.
+  virtual void on_text(const char* data, size_t size, uint32_t route, std::string_view from, double seq) = 0;
   virtual void on_binary(const uint8_t* data, size_t size, uint32_t route) = 0;
   virtual void on_close(int code, std::string_view reason, bool clean, bool will_reconnect) = 0;
   virtual void on_error(ErrorCode code, std::string_view message, double detail) = 0;
@@ -190,7 +192,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void report(ErrorCode code, const std::string& message, double detail = 0);
   // DeliveryHost
   bool rel_send(const std::string& text) override;
-  bool rel_deliver(const char* data, size_t size) override;
+  bool rel_deliver(const char* data, size_t size, std::string_view from, double seq) override;
   void rel_lost(const std::string& from, double count) override;
   void rel_presence(const std::string& json) override;
   void rel_reschedule() override { reschedule(); }

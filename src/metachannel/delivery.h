@@ -41,7 +41,8 @@ class DeliveryHost {
   virtual bool rel_send(const std::string& text) = 0;
   // Delivers a sequenced frame that waited out of order. False: stop (the channel was
   // disposed or reset by a listener).
-  virtual bool rel_deliver(const char* data, size_t size) = 0;
+  // `from` and `seq`: its sender and sequence number.
+  virtual bool rel_deliver(const char* data, size_t size, std::string_view from, double seq) = 0;
   virtual void rel_lost(const std::string& from, double count) = 0;
   // {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}
   virtual void rel_presence(const std::string& json) = 0;
@@ -90,6 +91,10 @@ class Delivery {
   // --- receiving. For a JSON object frame (scanned into `e`): what the channel does with it.
   // Sequenced: deliver it now with route::kSequenced, then call after_delivery().
   virtual Action on_text(const char* data, size_t size, const Envelope& e) = 0;
+  // After on_text returned Sequenced: the sender id (a view into the frame's data) and the
+  // sequence number read from its tag.
+  virtual std::string_view sender() const = 0;
+  virtual double sender_seq() const = 0;
   virtual void after_delivery() = 0;
 
   // --- time

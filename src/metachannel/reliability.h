@@ -159,6 +159,8 @@ class Reliability final : public Delivery {
   // --- receiving. For a JSON object frame (scanned into `e`): what the channel does with it.
   // Sequenced: deliver it now with route::kSequenced, then call after_delivery().
   Action on_text(const char* data, size_t size, const Envelope& e) override;
+  std::string_view sender() const override { return sender_; }
+  double sender_seq() const override { return static_cast<double>(sender_seq_); }
   void after_delivery() override;
 
   // --- time
@@ -297,6 +299,8 @@ class Reliability final : public Delivery {
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
   size_t held_bytes_ = 0;
+  std::string_view sender_;  // the tag on_text read last (sender(): valid while its frame is)
+  uint64_t sender_seq_ = 0;
   Peer* draining_ = nullptr;   // set by on_text (Sequenced) for after_delivery()
   Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)
   uint64_t tick_ = 0;

@@ -166,8 +166,8 @@ async function makeClient(kind, url) {
       channel: ch,
       opened: ch.opened(),
       on: (type, fn) => ch.onMessage(type, fn),
-      // What LiveDataClient does (docs/architecture.md): interest CHANNEL(3) in "c3" and the
-      // SUBSCRIPTION(8) hook; frames of other channels are dropped inside wasm.
+      // What LiveDataClient does (docs/architecture.md): interest in the member "channel" with
+      // the value "c3" and a route hook on that field; frames of other channels are dropped inside wasm.
       filter: (channel, fn) => {
         if (typeof mc.LiveDataClient === "function" && !spec.filterHook) {
           // The public client (it also sends {"type":"subscribe","channel":"c3"}: the flood

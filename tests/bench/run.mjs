@@ -2,6 +2,8 @@
 // npm run bench [-- options]: metachannel against raw WebSocket + JSON.parse and the peers
 // (reconnecting-websocket, partysocket), every client in its own child process, rounds
 // interleaved (A B C D, A B C D, ...), medians and ratios to raw from the same run.
+// One file over 500 lines: the runner and the report of every figure share the interleaving, the
+// servers and the tables; the clients are in client.mjs, the long figures in scripts of their own.
 //
 //   --quick             small counts, 3 rounds, no Chromium: well under a minute
 //   --json              print the results as JSON on stdout (progress goes to stderr)

@@ -6,6 +6,8 @@
 // error and throws nothing. Printed per app: where the wasm came from (a file the bundler
 // emitted, or the inline copy: the fallback chunk metachannel-wasm.mjs), the bytes of the
 // output (raw and gzip) and the build time.
+// One file over 500 lines: one runner for every bundler: the tarball, the relay, Chromium and the
+// checks are shared; each bundler's app is in app/.
 //
 // The bundlers are pinned in tools/package.json + package-lock.json and installed once into
 // .cache/bundlers/ (again only when the lock changes); each run extracts the fresh tarball

@@ -1,5 +1,7 @@
 // Test doubles for the channel core: a scripted transport, a manual clock and an event
 // recorder. No GoogleTest dependency, so the fuzz targets (tests/fuzz/) use them too.
+// One file over 500 lines: the three doubles and the consistency check share the journal, and every
+// channel test and fuzz target uses them together.
 //
 // Every double collects `violations`: things the channel must never do (send on a socket that
 // is not open, open a second socket while one is live, emit an event after dispose(), ...).
@@ -341,6 +343,8 @@ struct Event {
   mc::State from = mc::State::Idle, to = mc::State::Idle;
   std::string data;  // open: protocol; text/binary: bytes; close: reason; error: message
   uint32_t route = 0;
+  std::string sender;  // text with route::kSequenced: the sender id and sequence number of its tag
+  double seq = 0;
   int code = 0;  // close code
   bool clean = false, will_reconnect = false;
   mc::ErrorCode error = mc::ErrorCode::None;
@@ -398,11 +402,13 @@ class RecordingEvents final : public mc::ChannelEvents {
     e.data = std::string(protocol);
     push(std::move(e));
   }
-  void on_text(const char* data, size_t size, uint32_t route) override {
+  void on_text(const char* data, size_t size, uint32_t route, std::string_view from, double seq) override {
     Event e;
     e.kind = Event::Text;
     e.data.assign(data, size);
     e.route = route;
+    e.sender.assign(from);
+    e.seq = seq;
     if (route == 0) violations.push_back("text delivered with route 0");
     push(std::move(e));
   }

@@ -62,9 +62,11 @@ class NetEvents final : public mc::ChannelEvents {
   };
   void on_state(mc::State, mc::State) override {}
   void on_open(std::string_view) override { ++opens; }
-  void on_text(const char* data, size_t size, uint32_t route) override {
+  void on_text(const char* data, size_t size, uint32_t route, std::string_view from, double seq) override {
     texts.emplace_back(data, size);
     routes.push_back(route);
+    senders.emplace_back(from);
+    seqs.push_back(seq);
     if (hook) hook(texts.back(), route);
   }
   void on_binary(const uint8_t*, size_t, uint32_t) override {}
@@ -79,6 +81,8 @@ class NetEvents final : public mc::ChannelEvents {
 
   std::vector<std::string> texts;
   std::vector<uint32_t> routes;
+  std::vector<std::string> senders;  // the sender and sequence number the core read (kSequenced)
+  std::vector<double> seqs;
   std::vector<mc::ErrorCode> errors;
   std::vector<Lost> lost;
   std::string last_lost_message;

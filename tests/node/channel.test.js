@@ -1,6 +1,9 @@
 // The Channel foundation against the real dev relay: messages of every kind, routing,
 // listeners, close, opened(), states, the send queue while connecting, connect(), version.
 // Run: node --test tests/node/channel.test.js   (and with --experimental-websocket, and Node 22)
+// One file over 500 lines: the Channel's foundation, a few short tests per feature on one relay
+// set-up; features with more to test have files of their own (errors, reentrancy, fast-path,
+// resilience-*, reliable*).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -1,5 +1,7 @@
 // ChatClient, LiveDataClient and request/reply against the real dev relay.
 // Run: node --test tests/node/clients.test.js   (and with --experimental-websocket, and Node 22)
+// One file over 500 lines: the three clients share the relay-side frame counting that proves what
+// was not delivered.
 //
 // How the tests know what was NOT delivered: every action's frames are counted at the relay
 // (server side, per socket), then a "sync" frame is broadcast and awaited by every client.

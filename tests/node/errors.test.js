@@ -1,6 +1,8 @@
 // Every error of the contract: the synchronous throws (with their codes and messages) and the
 // error events, against the real dev relay.
 // Run: node --test tests/node/errors.test.js   (and with --experimental-websocket, and Node 22)
+// One file over 500 lines: one test per error of the contract, in the order of the error table: the
+// file is that checklist.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

@@ -5,6 +5,8 @@
 // process stays alive, and wasm memory does not grow when the case is repeated (for frames
 // that never enter wasm memory, it does not grow at all). docs/security.md lists the outcomes.
 // Run: node --test tests/node/hostile.test.js   (and with --experimental-websocket, and Node 22)
+// One file over 500 lines: one table of hostile cases, run against one hostile server and one set
+// of public functions.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

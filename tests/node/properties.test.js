@@ -5,6 +5,8 @@
 //     run from inside listeners of a channel on the real dev relay.
 // A failing property prints its smallest counterexample and the seed (replay with
 // MC_FC_SEED=<seed> MC_FC_PATH=<path>). Run: node --test tests/node/properties.test.js
+// One file over 500 lines: the fast-check properties of the JS layer share their arbitraries
+// (options, postMessage traffic, programs of calls).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

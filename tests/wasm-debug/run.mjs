@@ -1,7 +1,7 @@
 // The Node suite on the debug wasm: builds dist-debug/ (ASSERTIONS=1, SAFE_HEAP=1, -g; see
 // scripts/build.mjs --debug) and runs tests/node/*.test.js against it (MC_DIST_DIR), so memory
 // errors that the release build would survive by luck abort with a stack trace instead.
-//   node tests/wasm-debug/run.mjs [test file ...]   default: every tests/node/*.test.js except EXCLUDED
+//   node tests/wasm-debug/run.mjs [test file ...]   default: every tests/node/*.test.js and tests/relay/*.test.js except EXCLUDED
 //   MC_WASM_DEBUG_NODE_FLAGS="--experimental-websocket"   extra flags for the test processes
 // Ends with "N passed, N failed" (the "# pass"/"# fail" lines of node --test are counted by
 // scripts/test.mjs).
@@ -16,15 +16,16 @@ const distDebug = path.join(root, "dist-debug");
 // Files that do not load the wasm core (nothing to check there), or that measure timing the
 // debug build is too slow for; each with the reason.
 const EXCLUDED = {
-  "relay.test.js": "the dev relay only: no wasm",
-  "relay-limits.test.js": "the relay's limits and URLs only: no wasm",
-  "relay-lifecycle.test.js": "the relay's expiry, state file and drain: runs once, in the node suite",
-  "relay-redis-outage.test.js": "heavy relay-side fault test: runs once, in the node suite",
-  "relay-rolling-restart.test.js": "heavy relay-side fault test: runs once, in the node suite",
-  "react-ssr.test.js": "metachannel/react is built into dist/ only",
-  "store.test.js": "metachannel/store is built into dist/ only (it imports the release build)",
-  "subpaths.test.js": "metachannel/chat, /live-data, /metaframe are built into dist/ only (they import the release root entry by the package's name)",
-  "on-demand.test.js": "dist-debug holds the full core only (no debug lite core): which file loads when is JS, tested in the node suites",
+  "tests/relay/relay.test.js": "the dev relay only: no wasm",
+  "tests/relay/relay-limits.test.js": "the relay's limits and URLs only: no wasm",
+  "tests/relay/relay-lifecycle.test.js": "the relay's expiry, state file and drain: runs once, in the node suite",
+  "tests/relay/relay-redis-outage.test.js": "heavy relay-side fault test: runs once, in the node suite",
+  "tests/relay/relay-rolling-restart.test.js": "heavy relay-side fault test: runs once, in the node suite",
+  "tests/node/react-ssr.test.js": "metachannel/react is built into dist/ only",
+  "tests/node/store.test.js": "metachannel/store is built into dist/ only (it imports the release build)",
+  "tests/node/subpaths.test.js":
+    "metachannel/chat, /live-data, /metaframe are built into dist/ only (they import the release root entry by the package's name)",
+  "tests/node/on-demand.test.js": "dist-debug holds the full core only (no debug lite core): which file loads when is JS, tested in the node suites",
 };
 
 function build() {
@@ -47,11 +48,14 @@ async function main() {
   const picked = process.argv.slice(2);
   const files = picked.length
     ? picked
-    : readdirSync(path.join(root, "tests/node"))
-        .filter((f) => f.endsWith(".test.js") && !EXCLUDED[f])
-        .sort()
-        .map((f) => path.join("tests/node", f));
-  if (!picked.length) for (const [f, why] of Object.entries(EXCLUDED)) console.log(`skipping tests/node/${f}: ${why}`);
+    : ["tests/node", "tests/relay"].flatMap((dir) =>
+        readdirSync(path.join(root, dir))
+          .filter((f) => f.endsWith(".test.js") && !EXCLUDED[`${dir}/${f}`])
+          .sort()
+          .map((f) => `${dir}/${f}`),
+      );
+  for (const f of Object.keys(EXCLUDED)) if (!existsSync(path.join(root, f))) throw new Error(`EXCLUDED names a file that does not exist: ${f}`);
+  if (!picked.length) for (const [f, why] of Object.entries(EXCLUDED)) console.log(`skipping ${f}: ${why}`);
   for (const f of files) if (!existsSync(path.join(root, f))) throw new Error(`no such test file: ${f}`);
   const flags = (process.env.MC_WASM_DEBUG_NODE_FLAGS || "").split(" ").filter(Boolean);
   const args = [...flags, "--test", "--test-concurrency=1", ...files];

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { refusedStatus } from "../tools.mjs";
-import { channelFor, waitFor, sleep } from "./helpers.js";
+import { channelFor, waitFor, sleep } from "../node/helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { startRelay } from "../../relay/server.js";
 

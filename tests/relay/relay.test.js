@@ -1,4 +1,4 @@
-// Tests for the dev relay (relay/). Run: node --test tests/node/relay.test.js
+// Tests for the dev relay (relay/). Run: node --test tests/relay/relay.test.js
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

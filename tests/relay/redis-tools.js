@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { root } from "./helpers.js";
+import { root } from "../node/helpers.js";
 
 const CLI = path.join(root, "relay/cli.js");
 

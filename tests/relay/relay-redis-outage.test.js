@@ -4,7 +4,7 @@
 // clients lose nothing. Real processes; runs once (node 20 + ws): heavy, relay-side.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { flavor, channelFor, waitFor, sleep } from "./helpers.js";
+import { flavor, channelFor, waitFor, sleep } from "../node/helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { pump, tally, timeline } from "./relay-tools.js";
 

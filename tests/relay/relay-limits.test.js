@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { WebSocket } from "ws";
-import { flavor, relayFor, root, waitFor } from "./helpers.js";
+import { flavor, relayFor, root, waitFor } from "../node/helpers.js";
 import { metrics } from "./redis-tools.js";
 import { rawClient as client } from "./relay-tools.js";
 

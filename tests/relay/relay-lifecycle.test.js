@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { WebSocket } from "ws";
 import { Redis } from "ioredis";
-import { flavor, channelFor, relayFor, root, waitFor, sleep } from "./helpers.js";
+import { flavor, channelFor, relayFor, root, waitFor, sleep } from "../node/helpers.js";
 import { startRedis, startRelayProcess, post, metrics, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { startRelay } from "../../relay/server.js";
 import { rawClient } from "./relay-tools.js";

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { WebSocket } from "ws";
-import { channelFor, waitFor, sleep, root } from "./helpers.js";
+import { channelFor, waitFor, sleep, root } from "../node/helpers.js";
 import { startRedis, startRelayProcess, post, metrics, freePort, cuttableProxy, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { startRelay } from "../../relay/server.js";
 

@@ -6,7 +6,7 @@
 // every flavour by relay-restart-client.test.js.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { flavor, channelFor, waitFor, sleep } from "./helpers.js";
+import { flavor, channelFor, waitFor, sleep } from "../node/helpers.js";
 import { startRedis, startRelayProcess, post, hasRedisServer, NO_REDIS_SERVER } from "./redis-tools.js";
 import { balancer, pump, tally, timeline } from "./relay-tools.js";
 

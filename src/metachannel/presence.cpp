@@ -1,0 +1,313 @@
+// Reliability (reliability.h), presence and the peer table: this peer's state (set_presence,
+// set_hidden), hi and bye out, the control messages in (hi, bye, nack, gone; nack and gone
+// go on to reliability_receive.cpp), peers joining, updating, timing out and leaving.
+#include "metachannel/reliability.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "metachannel/reliability_wire.h"
+
+namespace mc {
+
+using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
+
+void Reliability::set_hidden(bool hidden) {
+  if (hidden == hidden_) return;
+  hidden_ = hidden;
+  if (hidden) renew_at_ = kNever;
+  if (!popt_.enabled || !open_) return;
+  if (hidden) {
+    send_bye(/*final_bye=*/false);
+  } else {
+    send_hi(/*ask=*/true);
+  }
+}
+
+std::string Reliability::set_presence(std::string_view text) {
+  if (!popt_.enabled) return "presence is off on this channel; pass options.presence";
+  json j = parse_json_limited(text);
+  if (j.is_discarded()) return "the state is not a JSON value (or nests more than 100 levels)";
+  std::string compact = dump_json(j);
+  if (compact.size() > popt_.max_state_bytes) {
+    return "the state is " + decimal(compact.size()) + " bytes of JSON; presence.maxStateBytes is " +
+           decimal(popt_.max_state_bytes);
+  }
+  popt_.state = std::move(compact);
+  if (open_ && !hidden_) {
+    const double at = std::max(now(), last_presence_at_ + rel::kPresenceMinIntervalMs);
+    if (at < answer_at_) {
+      answer_at_ = at;
+      want(at);
+    }
+  }
+  return std::string();
+}
+
+// ---------------------------------------------------------------------------- control out
+
+void Reliability::send_hi(bool ask) {
+  const double t = now();
+  answer_at_ = kNever;
+  last_answer_at_ = t;
+  tail_pending_ = false;
+  if (!open_) return;
+  json j = json::object();
+  j["type"] = std::string(rel::kControlType);
+  j["op"] = "hi";
+  j["from"] = id_;
+  if (ropt_.enabled) {
+    prune_sent();
+    // The last number written before this hi: what still waits in the send queue (sent before
+    // the socket opened) goes out after it, and a receiver that learns of us from this hi must
+    // still expect it (announcing it would make a new receiver drop it as "before its time").
+    // Unwritten messages are a suffix of the buffer: the queue writes in order.
+    uint64_t last = next_seq_ - 1;
+    for (auto it = sent_.rbegin(); it != sent_.rend() && it->conn == 0; ++it) last = it->seq - 1;
+    j["seq"] = last;
+    j["low"] = sent_.empty() ? last + 1 : std::min(sent_.front().seq, last + 1);
+  }
+  const bool with_state = popt_.enabled && !hidden_;
+  const double renew = with_state ? renew_period() : 0;
+  if (with_state) j["renew"] = renew;
+  if (ask) j["ask"] = true;
+  std::string text = dump_json(j);
+  if (with_state) {
+    // The state is compact JSON already (validated by set_presence): splice it in.
+    text.pop_back();
+    text += ",\"state\":" + popt_.state + "}";
+  }
+  host_.rel_send(text);
+  if (with_state) {
+    last_presence_at_ = t;
+    renew_at_ = t + renew;
+  }
+}
+
+void Reliability::send_bye(bool final_bye) {
+  json j = json::object();
+  j["type"] = std::string(rel::kControlType);
+  j["op"] = "bye";
+  j["from"] = id_;
+  if (final_bye) j["final"] = true;
+  host_.rel_send(dump_json(j));
+}
+
+Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
+  if (last_peer_ && last_peer_->id == id) return last_peer_;
+  key_.assign(id.data(), id.size());
+  const auto it = peers_.find(key_);
+  if (it != peers_.end()) return last_peer_ = &it->second;
+  if (!create) return nullptr;
+  if (peers_.size() >= rel::kMaxPeers) {
+    // Forget the least recently heard peer that is not in the presence map (a present peer
+    // leaves only by "bye" or timeout, so the map users see stays true).
+    auto victim = peers_.end();
+    for (auto i = peers_.begin(); i != peers_.end(); ++i) {
+      if (i->second.present || &i->second == draining_) continue;
+      if (victim == peers_.end() || i->second.used < victim->second.used) victim = i;
+    }
+    if (victim == peers_.end()) return nullptr;
+    for (const auto& [seq, text] : victim->second.held) held_bytes_ -= text.size();
+    last_peer_ = nullptr;
+    peers_.erase(victim);
+  }
+  Peer& p = peers_[std::string(id)];
+  p.id = std::string(id);
+  p.heard = p.progress = now();
+  p.used = ++tick_;
+  return last_peer_ = &p;
+}
+
+double Reliability::renew_period() const {
+  // An older peer (no "renew" in its announces) times us out after its own timeoutMs: renew
+  // at the base period while one is present.
+  for (const auto& [id, p] : peers_) {
+    if (p.present && p.renew_ms <= 0) return popt_.renew_ms;
+  }
+  return popt_.renew_ms * std::max(1.0, static_cast<double>(peers_.size() + 1) / rel::kPresenceGroupPerRenew);
+}
+
+double Reliability::peer_timeout(const Peer& p) const {
+  // A peer that announces its renew period is given the same multiple of it as our own
+  // options give ours (timeoutMs / renewMs, 2 by default).
+  if (p.renew_ms <= 0) return popt_.timeout_ms;
+  return std::max(popt_.timeout_ms, p.renew_ms * popt_.timeout_ms / popt_.renew_ms);
+}
+
+void Reliability::handle_control(const char* data, size_t size) {
+  if (size > rel::kMaxControlBytes + popt_.max_state_bytes) return;
+  const json j = parse_json_limited(std::string_view(data, size));
+  if (!j.is_object()) return;
+  const auto op_it = j.find("op");
+  const auto from_it = j.find("from");
+  if (op_it == j.end() || !op_it->is_string() || from_it == j.end() || !from_it->is_string()) return;
+  const std::string& op = op_it->get_ref<const std::string&>();
+  const std::string& from = from_it->get_ref<const std::string&>();
+  if (!valid_id(from)) return;
+  if (from == id_) {
+    relay_echoes_ = echo_seen_this_conn_ = true;  // our own control message, echoed
+    return;
+  }
+  const double t = now();
+  if (op == "hi") {
+    Peer* p = peer(from, true);
+    if (!p) return;
+    p->heard = t;
+    const uint64_t gen = generation_;
+    uint64_t seq = 0, low = 0;
+    if (ropt_.enabled && seq_of(j, "seq", seq)) {
+      if (!seq_of(j, "low", low)) low = 0;
+      on_hi(*p, seq, low);
+      if (gen != generation_) return;
+      p = peer(from, false);
+      if (!p) return;
+    }
+    const auto ask = j.find("ask");
+    if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
+      // A peer (re)connected: tell it where we are, and ask it again for what we miss.
+      // Only a peer with something to say answers (a reliable peer that never sent has no
+      // stream to announce); answers are spread over a window and at most one per interval,
+      // both growing with the group, so many asks at once (a relay restart) cost one answer.
+      if (((ropt_.enabled && next_seq_ > 1) || (popt_.enabled && !hidden_)) && open_) {
+        const double g = group_scale();
+        const double at = std::max(t + scheduler_.random01() * rel::kAnswerDelayMaxMs * g,
+                                   last_answer_at_ + rel::kAnswerMinIntervalMs * g);
+        if (at < answer_at_) {
+          answer_at_ = at;
+          want(at);
+        }
+      }
+      if (gap_open(*p)) {
+        p->retry_ms = rel::kRequestRetryMs;
+        p->request_at = kNever;
+        schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
+      }
+    }
+    const auto state = j.find("state");
+    const auto renew = j.find("renew");
+    if (popt_.enabled && state != j.end()) {
+      p->renew_ms = 0;
+      if (renew != j.end() && renew->is_number() && renew->get<double>() >= 1) {
+        p->renew_ms = std::min(renew->get<double>(), 1e9);
+      }
+      std::string text = dump_json(*state);
+      if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
+      if (!p->present) {
+        p->present = true;
+        p->state = std::move(text);
+        presence_changed({from}, {}, {});
+      } else if (text != p->state) {
+        p->state = std::move(text);
+        presence_changed({}, {from}, {});
+      }
+      want(t + peer_timeout(*p));
+    }
+  } else if (op == "bye") {
+    Peer* p = peer(from, false);
+    if (!p) return;
+    const auto fin = j.find("final");
+    const bool final_bye = fin != j.end() && fin->is_boolean() && fin->get<bool>();
+    const bool was_present = p->present;
+    p->present = false;
+    p->state.clear();
+    const uint64_t gen = generation_;
+    if (was_present) {
+      presence_changed({}, {}, {from});
+      if (gen != generation_) return;
+      p = peer(from, false);
+      if (!p) return;
+    }
+    if (final_bye) {
+      // It will answer no more requests: what it still owes us is lost.
+      if (gap_open(*p) && (!skip_to(*p, p->top + 1) || gen != generation_)) return;
+      p = peer(from, false);
+      if (!p) return;
+      for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
+      last_peer_ = nullptr;
+      peers_.erase(from);
+    }
+  } else if (op == "nack") {
+    if (!ropt_.enabled) return;
+    const auto to = j.find("to");
+    if (to == j.end() || !to->is_string()) return;
+    const std::string& target = to->get_ref<const std::string&>();
+    const Ranges ranges = ranges_of(j);
+    if (ranges.empty()) return;
+    if (target == id_) {
+      on_nack(ranges);
+    } else if (Peer* p = peer(target, false)) {
+      on_others_nack(*p, ranges);
+    }
+  } else if (op == "gone") {
+    if (!ropt_.enabled) return;
+    Peer* p = peer(from, false);
+    if (!p) return;
+    p->heard = t;
+    on_gone(*p, ranges_of(j));
+  }
+}
+
+void Reliability::on_hi(Peer& p, uint64_t seq, uint64_t low) {
+  const double t = now();
+  if (!p.seq_known) {
+    // We learn of this sender from its announce: its stream starts after what it announced.
+    p.seq_known = true;
+    p.next = seq + 1;
+    p.top = seq;
+    p.progress = t;
+    return;
+  }
+  if (seq + 1 < p.next) {
+    if (p.next - seq > rel::kMaxGap) {  // restarted far behind (or a forger): follow it
+      for (const auto& [s, text] : p.held) held_bytes_ -= text.size();
+      p.held.clear();
+      p.next = seq + 1;
+      p.top = seq;
+      p.request_at = kNever;
+    }
+    return;
+  }
+  if (seq > p.top) p.top = seq;
+  const uint64_t gen = generation_;
+  const std::string id = p.id;
+  // What it no longer holds (below `low`) nobody can send us; gaps larger than any buffer too.
+  uint64_t skip = 0;
+  if (low > p.next) skip = std::min(low, seq + 1);
+  if (seq >= p.next && seq - p.next >= rel::kMaxGap) skip = seq + 1;
+  if (skip > p.next && (!skip_to(p, skip) || gen != generation_)) return;
+  Peer* cur = peer(id, false);
+  if (cur && gap_open(*cur)) schedule_request(*cur, backoff());
+}
+
+void Reliability::presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
+                                   const std::vector<std::string>& left) {
+  // Ids are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
+  const auto members = [this](const std::vector<std::string>& ids) {
+    std::string out = "{";
+    for (const std::string& id : ids) {
+      const auto it = peers_.find(id);
+      if (out.size() > 1) out += ",";
+      out += "\"" + id + "\":" + (it != peers_.end() && !it->second.state.empty() ? it->second.state : "null");
+    }
+    return out + "}";
+  };
+  std::string out = "{\"joined\":" + members(joined) + ",\"updated\":" + members(updated) + ",\"left\":[";
+  for (size_t i = 0; i < left.size(); ++i) out += (i ? ",\"" : "\"") + left[i] + "\"";
+  out += "]}";
+  host_.rel_presence(out);
+}
+
+size_t Reliability::present_count() const {
+  size_t n = 0;
+  for (const auto& [id, p] : peers_) n += p.present;
+  return n;
+}
+
+long Reliability::presence_state_bytes(const std::string& id) const {
+  const auto it = peers_.find(id);
+  return it != peers_.end() && it->second.present ? static_cast<long>(it->second.state.size()) : -1;
+}
+
+}  // namespace mc

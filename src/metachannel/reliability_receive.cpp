@@ -1,0 +1,394 @@
+// Reliability (reliability.h), receiving: a sequenced frame is delivered in order, held, or
+// dropped as a duplicate; gaps are asked for (nack) and answered (resend, gone).
+#include "metachannel/reliability.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "metachannel/reliability_wire.h"
+
+namespace mc {
+
+using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
+
+Reliability::Ranges Reliability::missing(const Peer& p) const {
+  Ranges out;
+  if (!gap_open(p)) return out;
+  uint64_t cur = p.next;
+  for (const auto& [seq, text] : p.held) {
+    if (out.size() >= rel::kMaxRanges) return out;
+    if (seq > cur) out.emplace_back(cur, seq - 1);
+    cur = seq + 1;
+  }
+  if (out.size() < rel::kMaxRanges && cur <= p.top) out.emplace_back(cur, p.top);
+  return out;
+}
+
+void Reliability::send_nack(Peer& p) {
+  if (!gap_open(p)) {
+    p.request_at = kNever;
+    return;
+  }
+  const Ranges want_ranges = uncovered(p);
+  if (want_ranges.empty()) {
+    // Everything we miss was asked for by someone else: wait for the broadcast resend. The
+    // covers expire, so a request goes out in the end if that resend never comes.
+    double until = kNever;
+    for (const auto& c : p.covers) until = std::min(until, c.until);
+    p.request_at = until;
+    ++stats_.requests_cancelled;
+    return;
+  }
+  if (!spend(request_tokens_, request_tokens_at_, rel::kRequestsPerSecond, rel::kRequestsPerSecond, 1)) {
+    p.request_at = now() + 1000 / rel::kRequestsPerSecond;
+    return;
+  }
+  json j = json::object();
+  j["type"] = std::string(rel::kControlType);
+  j["op"] = "nack";
+  j["from"] = id_;
+  j["to"] = p.id;
+  j["ranges"] = ranges_json(want_ranges);
+  host_.rel_send(dump_json(j));
+  ++stats_.requests_sent;
+  p.request_at = now() + answer_wait(p);
+  p.retry_ms = std::min(p.retry_ms * 2, rel::kRequestRetryMaxMs);
+}
+
+// ---------------------------------------------------------------------------- receiving
+
+void Reliability::want(double at) {
+  peer_sweep_at_ = std::min(peer_sweep_at_, at);
+  if (at < scheduled_) host_.rel_reschedule();
+}
+
+void Reliability::schedule_request(Peer& p, double delay) {
+  const double at = now() + delay;
+  if (at < p.request_at) {
+    p.request_at = at;
+    want(at);
+  }
+}
+
+double Reliability::group_scale() const {
+  return 1 + std::log(std::max(2.0, static_cast<double>(peers_.size()) + 1) / 2);
+}
+
+double Reliability::backoff() {
+  // RFC 5740's random back-off: a truncated exponential on the window, lambda = ln(group) + 1,
+  // so that of many receivers missing the same frames few draw an early time, and the first
+  // request's broadcast reaches the others before they ask.
+  const double lambda = std::log(static_cast<double>(peers_.size()) + 1) + 1;
+  const double f = std::log1p(scheduler_.random01() * std::expm1(lambda)) / lambda;
+  return rel::kRequestBackoffMinMs + f * (backoff_window() - rel::kRequestBackoffMinMs);
+}
+
+Reliability::Ranges Reliability::uncovered(Peer& p) {
+  const double t = now();
+  p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
+                 p.covers.end());
+  Ranges out = missing(p);
+  for (const Peer::Cover& c : p.covers) {
+    Ranges next;
+    for (const auto& [a, b] : out) {
+      if (c.last < a || c.first > b) {
+        next.emplace_back(a, b);
+        continue;
+      }
+      if (a < c.first) next.emplace_back(a, c.first - 1);
+      if (c.last < b) next.emplace_back(c.last + 1, b);
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
+  draining_ = nullptr;
+  if (e.has_type() && e.type() == rel::kControlType) {
+    handle_control(data, size);
+    return Action::Drop;
+  }
+  if (!ropt_.enabled || !e.has_tag()) return Action::Plain;
+  std::string_view from;
+  uint64_t seq = 0;
+  if (!parse_tag(e.tag(), from, seq)) return Action::Plain;
+  sender_ = from;
+  sender_seq_ = seq;
+  if (from == id_) {
+    const bool held = !sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size();
+    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(seq - sent_.front().seq)].text, data, size))) {
+      // Not a frame we sent: a copy of one (forwarded with our "_mc" member) or a forger.
+      ++stats_.forwarded;
+      return Action::Plain;
+    }
+    // Our own frame, echoed by the relay: the relay has it (an ack). Delivered once.
+    relay_echoes_ = echo_seen_this_conn_ = true;
+    if (held) {
+      const Sent& s = sent_[static_cast<size_t>(seq - sent_.front().seq)];
+      if (!s.echoed && s.conn == conn_ && s.written_at > 0) {
+        // The relay's round trip, from our own frame coming back (an average over the last ~8).
+        const double sample = std::min(now() - s.written_at, rel::kMaxRttMs);
+        rtt_ = rtt_ <= 0 ? sample : rtt_ + (sample - rtt_) / 8;
+      }
+      // The relay keeps a socket's order: everything before it on this socket got through too.
+      // Stops at the first frame already marked or written to another socket: each frame is
+      // visited once (frames resent out of order are only resent again needlessly, never lost).
+      for (size_t i = static_cast<size_t>(seq - sent_.front().seq) + 1; i-- > 0;) {
+        Sent& s = sent_[i];
+        if (s.echoed || s.conn != conn_) break;
+        s.echoed = true;
+      }
+    }
+    if (seq <= own_echo_max_) {
+      ++stats_.duplicates_dropped;
+      return Action::Drop;
+    }
+    own_echo_max_ = seq;
+    return Action::Sequenced;
+  }
+  Peer* p = peer(from, true);
+  if (!p) return Action::Plain;  // every slot holds a present peer: delivered unsequenced
+  p->used = ++tick_;
+  if (seq == p->next && seq > p->top) {
+    // The hot path: the next frame, no gap open. No clock read, no allocation.
+    p->next = seq + 1;
+    p->top = seq;
+    remember(*p, seq, data, size);
+    return Action::Sequenced;
+  }
+  const double t = now();
+  if (!p->seq_known) {
+    // First frame from this sender: its stream starts here for us.
+    p->seq_known = true;
+    p->next = seq + 1;
+    p->top = seq;
+    p->progress = t;
+    remember(*p, seq, data, size);
+    return Action::Sequenced;
+  }
+  if (seq < p->next) {
+    if (p->next - seq > rel::kMaxGap) {
+      // Far behind anything it could resend: the stream restarted (or a forger). Follow it.
+      for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
+      p->held.clear();
+      p->next = seq + 1;
+      p->top = seq;
+      p->progress = t;
+      p->request_at = kNever;
+      remember(*p, seq, data, size);
+      return Action::Sequenced;
+    }
+    return repeated(*p, seq, data, size);
+  }
+  if (seq < p->top) ++stats_.repaired;  // known to be missing: this fills a gap
+  if (seq == p->next) {
+    p->next = seq + 1;
+    p->top = std::max(p->top, seq);
+    p->progress = t;
+    remember(*p, seq, data, size);
+    draining_ = p;
+    draining_gen_ = generation_;
+    return Action::Sequenced;
+  }
+  // seq > next: a gap.
+  if (seq - p->next > rel::kMaxGap) {
+    // More than any buffer holds: report it lost now rather than ask.
+    const uint64_t gen = generation_;
+    if (!skip_to(*p, seq) || gen != generation_) return Action::Drop;
+    p = peer(from, false);
+    if (!p || p->next != seq) return Action::Drop;
+    p->next = seq + 1;
+    p->top = std::max(p->top, seq);
+    remember(*p, seq, data, size);
+    draining_ = p;
+    draining_gen_ = generation_;
+    return Action::Sequenced;
+  }
+  const auto held = p->held.find(seq);
+  if (held != p->held.end()) {
+    if (!equals(held->second, data, size)) {
+      ++stats_.forwarded;
+      return Action::Plain;
+    }
+    ++stats_.duplicates_dropped;
+    return Action::Drop;
+  }
+  const std::string id(from);
+  while (p->held.size() >= rel::kMaxHeldPerPeer || held_bytes_ + size > rel::kMaxHeldBytes) {
+    // No room to wait: give up the oldest hole of this sender (or, if it holds nothing,
+    // everything up to this frame).
+    const uint64_t to = p->held.empty() ? seq : p->held.begin()->first;
+    const uint64_t gen = generation_;
+    if (!skip_to(*p, to) || gen != generation_) return Action::Drop;
+    p = peer(id, false);
+    if (!p) return Action::Drop;
+    if (seq < p->next) return repeated(*p, seq, data, size);
+    if (seq == p->next) {
+      p->next = seq + 1;
+      p->top = std::max(p->top, seq);
+      remember(*p, seq, data, size);
+      draining_ = p;
+      draining_gen_ = generation_;
+      return Action::Sequenced;
+    }
+  }
+  p->held.emplace(seq, std::string(data, size));
+  held_bytes_ += size;
+  p->top = std::max(p->top, seq);
+  ++stats_.reordered;
+  schedule_request(*p, backoff());
+  return Action::Drop;
+}
+
+void Reliability::remember(Peer& p, uint64_t seq, const char* data, size_t size) {
+  p.seen[seq % rel::kDedupeWindow] = seen_key(seq, data, size);
+}
+
+Reliability::Action Reliability::repeated(const Peer& p, uint64_t seq, const char* data, size_t size) {
+  const uint64_t was = p.seen[seq % rel::kDedupeWindow];
+  if (was >> 32 == (seq & 0xffffffffull) && was != seen_key(seq, data, size)) {
+    ++stats_.forwarded;
+    return Action::Plain;
+  }
+  ++stats_.duplicates_dropped;
+  return Action::Drop;
+}
+
+void Reliability::after_delivery() {
+  Peer* p = draining_;
+  draining_ = nullptr;
+  if (!p || draining_gen_ != generation_) return;
+  drain(*p);
+}
+
+bool Reliability::drain(Peer& p) {
+  const std::string id = p.id;
+  Peer* cur = &p;
+  while (!cur->held.empty() && cur->held.begin()->first <= cur->next) {
+    auto it = cur->held.begin();
+    const uint64_t seq = it->first;
+    std::string text = std::move(it->second);
+    cur->held.erase(it);
+    held_bytes_ -= text.size();
+    if (seq < cur->next) continue;  // already delivered (cannot happen; kept safe)
+    cur->next = seq + 1;
+    cur->progress = now();
+    remember(*cur, seq, text.data(), text.size());
+    const uint64_t gen = generation_;
+    if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
+    cur = peer(id, false);
+    if (!cur) return false;
+  }
+  if (!gap_open(*cur)) {
+    cur->request_at = kNever;
+    cur->retry_ms = rel::kRequestRetryMs;
+  }
+  return true;
+}
+
+bool Reliability::skip_to(Peer& p, uint64_t to) {
+  if (to <= p.next) return true;
+  const std::string id = p.id;
+  uint64_t have = 0;
+  for (auto it = p.held.begin(); it != p.held.end() && it->first < to; ++it) {
+    if (it->first >= p.next) ++have;
+  }
+  const uint64_t lost = (to - p.next) - have;
+  const uint64_t gen = generation_;
+  if (lost > 0) {
+    stats_.lost += static_cast<double>(lost);
+    host_.rel_lost(id, static_cast<double>(lost));
+    if (gen != generation_) return false;
+  }
+  Peer* cur = peer(id, false);
+  if (!cur) return false;
+  // Deliver what was held below `to`, in order, then everything that follows without a hole.
+  while (!cur->held.empty() && cur->held.begin()->first < to) {
+    auto it = cur->held.begin();
+    const uint64_t seq = it->first;
+    std::string text = std::move(it->second);
+    cur->held.erase(it);
+    held_bytes_ -= text.size();
+    if (seq < cur->next) continue;
+    cur->next = seq + 1;
+    remember(*cur, seq, text.data(), text.size());
+    if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
+    cur = peer(id, false);
+    if (!cur) return false;
+  }
+  cur->next = std::max(cur->next, to);
+  cur->progress = now();
+  return drain(*cur);
+}
+
+void Reliability::on_nack(const Ranges& ranges) {
+  if (!spend(nack_tokens_, nack_tokens_at_, rel::kNacksHandledPerSecond, rel::kNacksHandledPerSecond, 1)) return;
+  prune_sent();
+  const double t = now();
+  const uint64_t low = sent_.empty() ? next_seq_ : sent_.front().seq;
+  // Other receivers' requests for the same frames come within the back-off window of the
+  // first: one resend (broadcast) answers them all.
+  const double guard = rel::kResendGuardMs + backoff_window();
+  Ranges gone;
+  for (auto [a, b] : ranges) {
+    if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
+    if (a > b) continue;
+    if (a < low) {
+      gone.emplace_back(a, std::min(b, low - 1));
+      a = low;
+    }
+    for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
+      Sent& m = sent_[static_cast<size_t>(s - low)];
+      if (t - m.resent_at < guard) continue;  // just resent for someone else
+      if (!spend(resend_tokens_, resend_tokens_at_, rel::kResendMessagesPerSecond, rel::kResendMessagesPerSecond, 1) ||
+          !spend(resend_bytes_, resend_bytes_at_, rel::kResendBytesPerSecond, rel::kResendBytesPerSecond,
+                 static_cast<double>(m.text.size()))) {
+        goto done;  // out of budget: the receiver asks again
+      }
+      if (!host_.rel_send(m.text)) goto done;
+      m.resent_at = m.written_at = t;
+      m.conn = conn_;
+      m.echoed = false;
+      ++stats_.resent_on_request;
+    }
+  }
+done:
+  if (!gone.empty() && open_) {
+    json j = json::object();
+    j["type"] = std::string(rel::kControlType);
+    j["op"] = "gone";
+    j["from"] = id_;
+    j["ranges"] = ranges_json(gone);
+    host_.rel_send(dump_json(j));
+    ++stats_.gone_sent;
+  }
+}
+
+void Reliability::on_others_nack(Peer& p, const Ranges& theirs) {
+  // Somebody asked for these: the resend is broadcast. Whatever of them we miss (now, or once
+  // an announce shows it) we wait for instead of asking, for as long as we would wait for an
+  // answer to our own request.
+  const double until = now() + answer_wait(p);
+  for (const auto& [a, b] : theirs) {
+    if (p.covers.size() >= 2 * rel::kMaxRanges) p.covers.erase(p.covers.begin());
+    p.covers.push_back(Peer::Cover{a, b, until});
+  }
+  if (p.request_at == kNever || !gap_open(p)) return;
+  if (uncovered(p).empty()) {
+    p.request_at = std::max(p.request_at, until);
+    ++stats_.requests_cancelled;
+  }
+}
+
+void Reliability::on_gone(Peer& p, const Ranges& ranges) {
+  for (const auto& [a, b] : ranges) {
+    if (a <= p.next && b >= p.next) {
+      skip_to(p, b + 1);
+      return;
+    }
+  }
+}
+
+}  // namespace mc

@@ -1,0 +1,99 @@
+// The wire helpers reliability.cpp, reliability_receive.cpp and presence.cpp share: the
+// reliable tag "<id>:<seq>", sequence numbers in control messages, the content hash of the
+// dedupe window, ranges as JSON. Internal to those files (not installed, not included by
+// the Channel).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "metachannel/decimal.h"
+#include "metachannel/json_text.h"
+#include "metachannel/reliability.h"
+
+namespace mc {
+// Not an anonymous namespace: inline functions with external linkage are one copy in the link.
+namespace rel_wire {
+
+using json = Json;
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+
+static_assert(rel::kMaxIdBytes == 64, "valid_wire_id (wire_id.cpp) checks 1-64 bytes");
+inline bool valid_id(std::string_view id) { return valid_wire_id(id); }
+
+// "<id>:<seq>" with seq a decimal integer in 1..kMaxSeq without leading zeros.
+inline bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq) {
+  const size_t colon = tag.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  id = tag.substr(0, colon);
+  const std::string_view digits = tag.substr(colon + 1);
+  if (!valid_id(id) || digits.empty() || digits.size() > 16 || digits[0] == '0') return false;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > rel::kMaxSeq) return false;
+  seq = v;
+  return true;
+}
+
+inline bool seq_of(const json& j, const char* key, uint64_t& out) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) return false;
+  const uint64_t v = it->get<uint64_t>();
+  if (v > rel::kMaxSeq) return false;
+  out = v;
+  return true;
+}
+
+// Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq), sorted
+// and merged, so what they cover is walked once.
+inline Ranges ranges_of(const json& j) {
+  Ranges out;
+  const auto it = j.find("ranges");
+  if (it == j.end() || !it->is_array()) return out;
+  for (const json& r : *it) {
+    if (out.size() >= rel::kMaxRanges) break;
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned()) continue;
+    const uint64_t a = r[0].get<uint64_t>(), b = r[1].get<uint64_t>();
+    if (a < 1 || a > b || b > rel::kMaxSeq) continue;
+    out.emplace_back(a, b);
+  }
+  std::sort(out.begin(), out.end());
+  Ranges merged;
+  for (const auto& r : out) {
+    if (!merged.empty() && r.first <= merged.back().second + 1) {
+      merged.back().second = std::max(merged.back().second, r.second);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  return merged;
+}
+
+// FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).
+inline uint32_t content_hash(const char* data, size_t size) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<uint8_t>(data[i])) * 16777619u;
+  return h;
+}
+
+inline bool equals(const std::string& s, const char* data, size_t size) {
+  return s.size() == size && std::equal(s.begin(), s.end(), data);
+}
+
+inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
+  return (seq & 0xffffffffull) << 32 | content_hash(data, size);
+}
+
+inline json ranges_json(const Ranges& ranges) {
+  json a = json::array();
+  for (const auto& r : ranges) a.push_back(json::array({r.first, r.second}));
+  return a;
+}
+
+}  // namespace rel_wire
+}  // namespace mc
