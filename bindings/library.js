@@ -43,6 +43,21 @@ mergeInto(LibraryManager.library, {
     decode: function (ptr, size) {
       return size ? MC.decoder.decode(HEAPU8.subarray(ptr, ptr + size)) : "";
     },
+    /**
+     * A reliable sender's id from the heap (1-64 of [A-Za-z0-9_-], checked by the core: ASCII),
+     * without TextDecoder; the last one is kept, as consecutive frames mostly share a sender.
+     */
+    lastSender: "",
+    sender: function (ptr, size) {
+      var last = MC.lastSender;
+      var i = 0;
+      if (last.length === size) {
+        while (i < size && HEAPU8[ptr + i] === last.charCodeAt(i)) i++;
+        if (i === size) return last;
+      }
+      MC.lastSender = String.fromCharCode.apply(null, HEAPU8.subarray(ptr, ptr + size));
+      return MC.lastSender;
+    },
     /** The string the last `_mc_out_*` call left in the core's out buffer. */
     out: function (ptr) {
       return MC.decode(ptr, _mc_out_size());
@@ -207,7 +222,7 @@ mergeInto(LibraryManager.library, {
   mc_emit_text__deps: ["$MC"],
   mc_emit_text: function (h, p, n, route, current, from, fromN, seq) {
     var text = current && MC.lastText !== null ? MC.lastText : MC.decode(p, n);
-    MC.events.text(h, text, route, fromN ? MC.decode(from, fromN) : "", seq);
+    MC.events.text(h, text, route, fromN ? MC.sender(from, fromN) : "", seq);
   },
   mc_emit_binary__deps: ["$MC"],
   mc_emit_binary: function (h, p, n, route) {
