@@ -6,7 +6,7 @@
 // public API, and what is left here is its methods and their TSDoc (about half of the lines).
 import type { CoreBridge, CoreModule } from "#core-glue";
 import { deleteLater, enterCore, inCore, installEvents, intoCore, leaveCore, newHandle, sinks, type Sink } from "./core-bridge.js";
-import { sameKey, splitKeyedUrl } from "./e2e-key.js";
+import { splitKeyedUrl } from "./e2e-key.js";
 import { loadEncryption } from "./e2e-load.js";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid } from "./errors.js";
@@ -97,12 +97,12 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   /** what the socket factory reads for this channel; `e2e` is set while the URL has a key */
   #owner: SocketOwner;
   /** the end-to-end key of the current URL (null: plain), and its fragment as given ("#k=...") */
-  #key: Uint8Array | null = null;
+  #key: string | null = null;
   #fragment = "";
   /** the encryption chunk's load this channel waits on (a failure is reported once) */
   #keyLoad: Promise<unknown> | null = null;
-  /** frames that failed to open: all of them, those not yet reported, when the last report went */
-  #drops = { total: 0, unreported: 0, last: Number.NEGATIVE_INFINITY, why: "", timer: null as ReturnType<typeof setTimeout> | null };
+  /** the count of frames that failed to open, kept by the encryption chunk across this channel's sockets */
+  #drops = {};
 
   /**
    * Throws MetaChannelError NOT_READY before ready() has resolved. With `reliable` or
@@ -351,13 +351,16 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       const problem = core.validateUrl(split.base);
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
     }
-    const renew = !sameKey(split.key, this.#key);
+    const renew = split.key !== this.#key;
     this.#key = split.key;
     this.#fragment = split.fragment;
-    this.#owner.e2e = split.key && {
+    this.#owner.e2e = split.key === null ? null : {
       key: split.key,
       maxBytes: this.#maxMessageBytes,
-      dropped: (why) => this.#dropped(why),
+      drops: this.#drops,
+      report: (message, detail) => {
+        if (!this.#disposed) this.#emitError(new MetaChannelError("DECRYPT_FAILED", message, detail));
+      },
     };
     if (split.key) {
       const load = loadEncryption();
@@ -374,55 +377,16 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   /** The encryption chunk could not be loaded: LOAD_FAILED, and the channel ends "closed" (as a failed full core). */
   #encryptionFailed(err: unknown): void {
     if (this.#disposed || this.#key === null) return;
-    this.#emitError(err instanceof MetaChannelError ? err : new MetaChannelError("LOAD_FAILED", `could not load the encryption module: ${messageOf(err)}`));
-    if (this.#disposed) return;
+    this.#emitError(err as MetaChannelError); // js/e2e-load.ts rejects with LOAD_FAILED
     const p = this.#pending;
-    if (p) {
-      p.closed = p.failed = true;
-      intoCore(() => this.#mc.close(this.#a, 0, ""));
-      return;
-    }
-    intoCore(() => {
-      this.#mc.setUrl(this.#a, "");
-      this.#mc.close(this.#a, 0, "");
-    });
+    if (!this.#disposed)
+      intoCore(() => {
+        if (p) p.closed = p.failed = true;
+        else this.#mc.setUrl(this.#a, "");
+        this.#mc.close(this.#a, 0, "");
+      });
   }
 
-  /** A received frame could not be opened: counted; reported at once, then at most once a second. */
-  #dropped(why: string): void {
-    const d = this.#drops;
-    d.total++;
-    d.unreported++;
-    d.why = why;
-    if (d.timer !== null) return;
-    const wait = d.last + 1000 - Date.now();
-    if (wait <= 0) {
-      this.#reportDrops();
-      return;
-    }
-    d.timer = setTimeout(() => {
-      d.timer = null;
-      this.#reportDrops();
-    }, wait);
-    // Never keeps a Node process alive (the count then goes unreported).
-    (d.timer as { unref?: () => void }).unref?.();
-  }
-
-  #reportDrops(): void {
-    const d = this.#drops;
-    if (d.unreported === 0 || this.#disposed) return;
-    const count = d.unreported;
-    d.unreported = 0;
-    d.last = Date.now();
-    const why = d.why;
-    this.#emitError(
-      new MetaChannelError(
-        "DECRYPT_FAILED",
-        `${count === 1 ? "a frame" : `${count} frames`} could not be opened with this channel's key and ${count === 1 ? "was" : "were"} dropped (the last: ${why}); ${d.total} in all`,
-        { count, total: d.total },
-      ),
-    );
-  }
 
   /**
    * Final: never reconnects. code: 1000 or 3000-4999; reason: at most 123 UTF-8 bytes.
@@ -526,7 +490,6 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     for (const fn of this.#disposeHooks.splice(0)) fn();
     this.#disposed = true;
     if (this.#unwatch) this.#unwatch();
-    if (this.#drops.timer !== null) clearTimeout(this.#drops.timer);
     this.#core._mc_channel_dispose(this.#a);
     sinks.delete(this.#handle);
     unregisterSocketOwner(this.#handle);

@@ -1,6 +1,8 @@
-// The on-demand chunk of end-to-end encryption (dist/metachannel-e2e.mjs): the AEAD and the
-// framing, loaded the first time a Channel gets a URL with a key (js/e2e-socket.ts). A page
-// without a key never downloads it.
+// The on-demand chunk of end-to-end encryption (dist/metachannel-e2e.mjs): the AEAD, the
+// framing, the sealing socket and the DECRYPT_FAILED accounting, loaded the first time a Channel
+// gets a URL with a key (js/socket-factory.ts). A page without a key never downloads it: the
+// main bundle only checks the key's spelling (js/e2e-key.ts) and holds a CONNECTING socket
+// until this arrives.
 //
 // The wire format (docs/security.md documents it for peers in other languages):
 //   sealed frame  = 0x01 (version) ‖ nonce (24 bytes, random) ‖ ciphertext ‖ tag (16 bytes)
@@ -75,9 +77,15 @@ function seal(key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Ar
   return frame;
 }
 
-/** The sealer of a 32-byte key (the key is copied); `maxBytes`: the channel's maxMessageBytes. */
-export function sealer(keyBytes: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Sealer {
-  const key = keyBytes.slice();
+/** The 32 bytes of a key: its 43 base64url characters (checked by js/e2e-key.ts), or the bytes (copied). */
+function keyBytes(key: string | Uint8Array): Uint8Array {
+  if (typeof key !== "string") return key.slice();
+  return Uint8Array.from(atob(`${key.replace(/-/g, "+").replace(/_/g, "/")}=`), (c) => c.charCodeAt(0));
+}
+
+/** The sealer of a 32-byte key; `maxBytes`: the channel's maxMessageBytes. */
+export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Sealer {
+  const key = keyBytes(keyText);
   const limit = maxBytes + OVERHEAD;
   return {
     receive(data) {
@@ -112,5 +120,129 @@ export function sealer(keyBytes: Uint8Array, maxBytes = Number.POSITIVE_INFINITY
         return { failure: "utf8" };
       }
     },
+  };
+}
+
+/** The frames of one channel that failed to open (the chunk keeps it; the channel holds it across its sockets). */
+export interface Drops {
+  total?: number;
+  unreported?: number;
+  /** when the last report went (ms) */
+  last?: number;
+  /** why the last one was dropped */
+  why?: string;
+  timer?: ReturnType<typeof setTimeout> | null;
+}
+
+/** What a keyed channel gives its sockets (js/socket-factory.ts). */
+export interface SealOptions {
+  /** the key's 43 base64url characters */
+  key: string;
+  /** the channel's maxMessageBytes: a sealed frame over this + the overhead is not opened */
+  maxBytes: number;
+  drops: Drops;
+  /** emits DECRYPT_FAILED with this message and detail on the channel (nothing once it is disposed) */
+  report(message: string, detail: { count: number; total: number }): void;
+}
+
+/** A received frame could not be opened: counted; reported at once, then at most once a second. */
+function dropped(o: SealOptions, why: string): void {
+  const d = o.drops;
+  d.total = (d.total || 0) + 1;
+  d.unreported = (d.unreported || 0) + 1;
+  d.why = why;
+  if (d.timer) return;
+  const wait = (d.last ?? Number.NEGATIVE_INFINITY) + 1000 - Date.now();
+  if (wait <= 0) {
+    report(o);
+    return;
+  }
+  d.timer = setTimeout(() => {
+    d.timer = null;
+    report(o);
+  }, wait);
+  // Never keeps a Node process alive (the count then goes unreported).
+  (d.timer as { unref?: () => void }).unref?.();
+}
+
+function report(o: SealOptions): void {
+  const d = o.drops;
+  const count = d.unreported || 0;
+  if (count === 0) return;
+  d.unreported = 0;
+  d.last = Date.now();
+  const total = d.total || 0;
+  o.report(
+    `${count === 1 ? "a frame" : `${count} frames`} could not be opened with this channel's key and ${count === 1 ? "was" : "were"} dropped (the last: ${d.why}); ${total} in all`,
+    { count, total },
+  );
+}
+
+type Handler = ((e: any) => void) | null;
+/** The socket websocket.h holds (js/socket-factory.ts made it: readyState CONNECTING, inert send/close). */
+export interface HeldSocket {
+  readyState: number;
+  bufferedAmount: number;
+  protocol: string;
+  extensions: string;
+  binaryType: string;
+  onopen: Handler;
+  onmessage: Handler;
+  onerror: Handler;
+  onclose: Handler;
+  send(data: string | Uint8Array | ArrayBuffer): void;
+  close(code?: number, reason?: string): void;
+}
+
+const CLOSED = 3;
+
+/**
+ * Turns the socket websocket.h holds (`s`, made while the chunk may have been loading) into the
+ * sealing socket: the real socket (`make()`, which may throw: with `sync`, the throw is the
+ * factory's; otherwise it is a socket that failed to connect) is opened, and `s` reads its state
+ * from it, seals every frame it sends (text and binary: the core's reliable tags, control
+ * messages and presence states are frames like any other) and opens every frame received before
+ * its `onmessage` runs, so the receive plan and prefilter of bindings/library.js run on the
+ * opened frame and the C++ core never knows. A frame that cannot be opened is dropped and
+ * counted (DECRYPT_FAILED).
+ */
+export function adopt(s: HeldSocket, make: () => any, o: SealOptions, sync: boolean): void {
+  if (s.readyState === CLOSED) return; // closed while the chunk was loading
+  const sealing = sealer(o.key, o.maxBytes);
+  let real: any;
+  if (sync) real = make();
+  else {
+    try {
+      real = make();
+    } catch {
+      s.readyState = CLOSED;
+      s.onerror?.({ type: "error" });
+      s.onclose?.({ type: "close", code: 1006, reason: "", wasClean: false });
+      return;
+    }
+  }
+  real.binaryType = "arraybuffer";
+  Object.defineProperties(s, {
+    readyState: { get: () => real.readyState },
+    bufferedAmount: { get: () => real.bufferedAmount || 0 },
+    protocol: { get: () => real.protocol || "" },
+    extensions: { get: () => real.extensions || "" },
+    url: { get: () => real.url || "" },
+    // the HTTP status of a refused upgrade (js/socket-factory.ts sets it on the real socket)
+    refusedStatus: { get: () => real.refusedStatus },
+  });
+  s.send = (data) => real.send(typeof data === "string" ? sealing.sealText(data) : sealing.sealBinary(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
+  s.close = (code, reason) => real.close(code, reason);
+  real.onopen = (e: unknown) => s.onopen?.(e);
+  real.onerror = (e: unknown) => s.onerror?.(e);
+  real.onclose = (e: unknown) => s.onclose?.(e);
+  real.onmessage = (e: { data: unknown }) => {
+    const on = s.onmessage;
+    if (!on) return;
+    const r = sealing.receive(e.data);
+    // null: over the limit: the core's oversize path reports it (by its sealed size), never opened.
+    if (r === null) on(e);
+    else if ("dropped" in r) dropped(o, r.dropped);
+    else on(r);
   };
 }

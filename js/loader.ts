@@ -9,7 +9,7 @@ import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
-import { loadEncryption, setEncryptionLocator } from "./e2e-load.js";
+import { loadEncryption } from "./e2e-load.js";
 import { wantsFullCore } from "./options.js";
 import type { ReadyOptions } from "./types.js";
 import { messageOf } from "./util.js";
@@ -93,6 +93,12 @@ function defaultWasmUrl(name: WasmName): string {
     // Both written out: bundlers copy the files they see referenced this way.
     return name === LITE_WASM_NAME ? new URL("./metachannel-lite.wasm", import.meta.url).href : new URL("./metachannel.wasm", import.meta.url).href;
   }
+  return besideScript(name);
+}
+
+/** A file's URL beside the script-tag build (or the page, or where ready({ locateFile }) says, when `located`). @internal */
+export function besideScript(name: string, located?: boolean): string {
+  if (located && given.locateFile) return String(given.locateFile(name));
   if (scriptUrl) return new URL(name, scriptUrl).href;
   if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
   return name;
@@ -268,10 +274,8 @@ export function ready(options: ReadyOptions = {}): Promise<void> {
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
-  if (!loads.plain && !loads.full) {
-    given = { locateFile: options.locateFile, wasmBinary: options.wasmBinary };
-    setEncryptionLocator(options.locateFile); // the script-tag build asks it for metachannel-e2e.mjs
-  }
+  // (The script-tag build asks locateFile for metachannel-e2e.mjs too.)
+  if (!loads.plain && !loads.full) given = { locateFile: options.locateFile, wasmBinary: options.wasmBinary };
   // The encryption chunk as well (a Channel given a keyed URL loads it on demand otherwise).
   if (encryption) return Promise.all([ready({ ...options, encryption: false }), loadEncryption()]).then(() => {});
   const slot: Slot = which === "full" ? "full" : "plain";

@@ -2,7 +2,8 @@
 // own WebSocket class and headers apply, and a constructor that throws becomes a socket that
 // fails asynchronously, so no exception ever crosses wasm.
 import type { CoreModule, SocketLike } from "#core-glue";
-import { SealedSocket, type SealOptions } from "./e2e-socket.js";
+import type { HeldSocket, SealOptions } from "./e2e-chunk.js";
+import { loadEncryption, loadedEncryption } from "./e2e-load.js";
 import { defaultWebSocket, isWsPackageClass, type WebSocketClass } from "./platform.js";
 import { redactUrls } from "./util.js";
 
@@ -10,7 +11,7 @@ import { redactUrls } from "./util.js";
 export interface SocketOwner {
   WebSocket: WebSocketClass | undefined;
   headers: Record<string, string> | undefined;
-  /** Set while the channel's URL carries an end-to-end key: its sockets seal (js/e2e-socket.ts). */
+  /** Set while the channel's URL carries an end-to-end key: its sockets seal (js/e2e-chunk.ts's adopt). */
   e2e?: SealOptions | null;
 }
 
@@ -29,10 +30,17 @@ export function unregisterSocketOwner(handle: number): void {
 // response: 404"); browsers and undici say nothing about the status.
 const REFUSED = /^Unexpected server response: (\d{3})$/;
 
-/** What websocket.h gets when the constructor threw: the platform layer discards it at once. */
-function inertSocket(): SocketLike {
-  return {
-    readyState: 3,
+const CLOSE_1006 = { type: "close", code: 1006, reason: "", wasClean: false };
+
+/**
+ * A socket with no real one behind it: CLOSED (what websocket.h gets when the constructor threw:
+ * the platform layer discards it at once), or CONNECTING (a keyed channel's while the encryption
+ * chunk loads: the chunk's adopt() then gives it a real socket; closed meanwhile, it closes as a
+ * WebSocket closed while CONNECTING does: 1006, after the call returns).
+ */
+function heldSocket(readyState: number): HeldSocket {
+  const s: HeldSocket = {
+    readyState,
     protocol: "",
     extensions: "",
     bufferedAmount: 0,
@@ -42,8 +50,14 @@ function inertSocket(): SocketLike {
     onerror: null,
     onclose: null,
     send() {},
-    close() {},
-  } as SocketLike;
+    close() {
+      if (s.readyState < 3) {
+        s.readyState = 3;
+        queueMicrotask(() => s.onclose?.(CLOSE_1006));
+      }
+    },
+  };
+  return s;
 }
 
 /**
@@ -68,23 +82,25 @@ export function installSocketFactory(core: CoreModule): void {
     // Never null here: a Channel is only made when a WebSocket implementation exists.
     const WS = (entry?.WebSocket || defaultWebSocket()) as WebSocketClass;
     const e2e = entry?.e2e;
-    if (e2e) {
-      // The key is the one of this socket's URL: a later setUrl() with another key makes a new socket.
-      const make = () => openSocket(WS, url, protocols, entry?.headers);
-      try {
-        return new SealedSocket(make, e2e) as unknown as SocketLike;
-      } catch (err) {
-        core.mc.createError = describeCreateError(core, err, entry?.headers);
-        return inertSocket();
-      }
-    }
     try {
-      return openSocket(WS, url, protocols, entry?.headers);
+      const make = () => openSocket(WS, url, protocols, entry?.headers);
+      if (!e2e) return make();
+      // The key is the one of this socket's URL: a later setUrl() with another key makes a new socket.
+      const s = heldSocket(0);
+      const mod = loadedEncryption();
+      if (mod) mod.adopt(s, make, e2e, true);
+      else
+        // The load failed: the channel reports LOAD_FAILED and closes (js/channel.ts), which closes this socket too.
+        loadEncryption().then(
+          (m) => m.adopt(s, make, e2e, false),
+          () => s.close(),
+        );
+      return s as SocketLike;
     } catch (err) {
       // Read by the platform layer right after websocket.h returns (mc_socket_take_create_error):
       // the channel reports it as SOCKET_ERROR and does not retry.
       core.mc.createError = describeCreateError(core, err, entry?.headers);
-      return inertSocket();
+      return heldSocket(3) as SocketLike;
     }
   };
 }
