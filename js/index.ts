@@ -31,6 +31,8 @@ export { normalizeOptions as _normalizeOptions } from "./options.js";
 export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
 /** @internal metachannel/inline: the encryption chunk carried in the file */
 export { adoptEncryption as _useEncryption } from "./e2e-load.js";
+/** @internal metachannel.bundler.mjs (webpack, Parcel): the chunk as a dynamic import they split */
+export { useEncryptionImport as _useEncryptionImport } from "./e2e-load.js";
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";

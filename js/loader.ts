@@ -96,9 +96,14 @@ function defaultWasmUrl(name: WasmName): string {
   return besideScript(name);
 }
 
-/** A file's URL beside the script-tag build (or the page, or where ready({ locateFile }) says, when `located`). @internal */
+/**
+ * A file's URL beside the script-tag build, or the page; with `located`, where ready({
+ * locateFile }) says first, then (ES modules) beside this module or the bundle it is in. @internal
+ */
 export function besideScript(name: string, located?: boolean): string {
   if (located && given.locateFile) return String(given.locateFile(name));
+  // Not a literal: bundlers would take `new URL("./x", import.meta.url)` for an asset to copy.
+  if (located && __MC_FORMAT__ === "esm" && import.meta.url) return new URL(name, import.meta.url).href;
   if (scriptUrl) return new URL(name, scriptUrl).href;
   if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
   return name;

@@ -248,7 +248,16 @@ export async function build() {
         'const mc = require("./metachannel.cjs");\n' +
         `mc._useInlineWasm(${JSON.stringify(base64)});\nmodule.exports = mc;\n`,
     );
-    outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" });
+    // webpack and Parcel: metachannel.files.mjs (the .wasm files, which they copy), with the
+    // encryption chunk as a dynamic import they split into a chunk of the app (metachannel.files.mjs
+    // alone loads it by URL: the metachannel-files condition, esbuild and Rollup, whose users copy it).
+    writeFileSync(
+      path.join(outDir, "metachannel.bundler.mjs"),
+      "// metachannel for webpack and Parcel: metachannel.files.mjs, the encryption chunk split by the bundler.\n" +
+        'import { _useEncryptionImport } from "./metachannel.files.mjs";\n' +
+        '_useEncryptionImport(() => import("./metachannel-e2e.mjs"));\nexport * from "./metachannel.files.mjs";\n',
+    );
+    outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" }, { outfile: "metachannel.bundler.mjs" });
   }
   copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
   const wasmFiles = ["metachannel.wasm"];

@@ -692,3 +692,42 @@ test("ready({ encryption: true }) preloads the chunk; ready() refuses a non-bool
   assert.throws(() => mc.ready({ encryption: "yes" }), { code: "INVALID_ARGUMENT", message: /options\.encryption/ });
   await sleep(0);
 });
+
+test("DECRYPT_FAILED's rate-limit timer keeps no Node process alive: a child that got bad frames and closed its channel exits by itself", async (t) => {
+  const relay = await recordingRelay(t);
+  const r = await runScript(`
+    const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
+    const chunk = await import(${JSON.stringify(path.join(distDir, "metachannel-e2e.mjs"))});
+    const { WebSocket } = await import(${JSON.stringify(path.join(root, "node_modules/ws/wrapper.mjs"))});
+    const url = mc.withNewKey(${JSON.stringify(relay.base)});
+    await mc.ready();
+    const ch = new mc.Channel(url);
+    const errors = [];
+    const texts = [];
+    ch.on("error", (e) => errors.push({ code: e.code, detail: e.detail }));
+    ch.on("message", (m) => texts.push(m));
+    await new Promise((resolve) => ch.on("state", (s) => s.to === "open" && resolve()));
+    const raw = new WebSocket(${JSON.stringify(relay.base)});
+    await new Promise((resolve) => raw.on("open", resolve));
+    // Three frames that cannot be opened (the first is reported at once, the next two wait for
+    // the rate limit's timer), then one sealed with the key, so the child knows all have arrived.
+    for (let i = 0; i < 3; i++) raw.send(new Uint8Array(64).fill(i + 1), { binary: true });
+    raw.send(chunk.sealer(/k=([\\w-]{43})/.exec(url)[1]).sealText(JSON.stringify({ type: "done" })), { binary: true });
+    await new Promise((resolve) => {
+      const poll = () => (texts.length ? resolve() : setTimeout(poll, 5));
+      poll();
+    });
+    ch.close();
+    await new Promise((resolve) => (ch.state === "closed" ? resolve() : ch.on("state", (s) => s.to === "closed" && resolve())));
+    raw.close();
+    await new Promise((resolve) => raw.on("close", resolve));
+    // What keeps the event loop alive now: no timer (the drops' timer is armed, and unref'd).
+    console.log(JSON.stringify({ errors, texts, alive: process.getActiveResourcesInfo().filter((r) => r === "Timeout") }));
+    // No process.exit(): the child must end by itself.
+  `);
+  assert.equal(r.code, 0, `the child did not exit by itself: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split("\n").at(-1));
+  assert.deepEqual(out.texts, [{ type: "done" }]);
+  assert.deepEqual(out.errors, [{ code: "DECRYPT_FAILED", detail: { count: 1, total: 1 } }], "only the first drop was reported before the close");
+  assert.deepEqual(out.alive, []);
+});
