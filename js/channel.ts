@@ -354,14 +354,17 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const renew = split.key !== this.#key;
     this.#key = split.key;
     this.#fragment = split.fragment;
-    this.#owner.e2e = split.key === null ? null : {
-      key: split.key,
-      maxBytes: this.#maxMessageBytes,
-      drops: this.#drops,
-      report: (message, detail) => {
-        if (!this.#disposed) this.#emitError(new MetaChannelError("DECRYPT_FAILED", message, detail));
-      },
-    };
+    this.#owner.e2e =
+      split.key === null
+        ? null
+        : {
+            key: split.key,
+            maxBytes: this.#maxMessageBytes,
+            drops: this.#drops,
+            report: (message, detail) => {
+              if (!this.#disposed) this.#emitError(new MetaChannelError("DECRYPT_FAILED", message, detail));
+            },
+          };
     if (split.key) {
       const load = loadEncryption();
       if (this.#keyLoad !== load) {
@@ -386,7 +389,6 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         this.#mc.close(this.#a, 0, "");
       });
   }
-
 
   /**
    * Final: never reconnects. code: 1000 or 3000-4999; reason: at most 123 UTF-8 bytes.

@@ -231,7 +231,8 @@ export function adopt(s: HeldSocket, make: () => any, o: SealOptions, sync: bool
     // the HTTP status of a refused upgrade (js/socket-factory.ts sets it on the real socket)
     refusedStatus: { get: () => real.refusedStatus },
   });
-  s.send = (data) => real.send(typeof data === "string" ? sealing.sealText(data) : sealing.sealBinary(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
+  s.send = (data) =>
+    real.send(typeof data === "string" ? sealing.sealText(data) : sealing.sealBinary(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
   s.close = (code, reason) => real.close(code, reason);
   real.onopen = (e: unknown) => s.onopen?.(e);
   real.onerror = (e: unknown) => s.onerror?.(e);

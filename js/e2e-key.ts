@@ -34,7 +34,10 @@ export function splitKeyedUrl(url: string, shown: (url: string) => string): Keye
     const eq = pair.indexOf("=");
     if ((eq < 0 ? pair : pair.slice(0, eq)) !== "k") continue;
     if (key !== null || !KEY.test(pair.slice(eq + 1))) {
-      const why = key !== null ? "the URL fragment has more than one k=" : "the key in the URL fragment must be 43 base64url characters (32 bytes); make one with withNewKey(url)";
+      const why =
+        key !== null
+          ? "the URL fragment has more than one k="
+          : "the key in the URL fragment must be 43 base64url characters (32 bytes); make one with withNewKey(url)";
       throw new MetaChannelError("INVALID_URL", `invalid channel URL ${shown(url)}: ${why}`);
     }
     key = pair.slice(eq + 1);
@@ -71,5 +74,8 @@ export function withNewKey(url: string): string {
       return `${base}#${[`k=${key}`, ...fragment.split("&").filter((pair) => pair && pair.split("=")[0] !== "k")].join("&")}`;
     }
   } catch {}
-  throw new MetaChannelError("INVALID_URL", `withNewKey(url): got ${typeof url === "string" ? "a string that is not a ws:// or wss:// URL" : typeof url}; pass the channel's ws:// or wss:// URL`);
+  throw new MetaChannelError(
+    "INVALID_URL",
+    `withNewKey(url): got ${typeof url === "string" ? "a string that is not a ws:// or wss:// URL" : typeof url}; pass the channel's ws:// or wss:// URL`,
+  );
 }

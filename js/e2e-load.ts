@@ -15,7 +15,6 @@
 //   metachannel/inline carry it (adoptEncryption).
 import type { adopt, sealer } from "./e2e-chunk.js";
 import { MetaChannelError } from "./errors.js";
-import { besideScript } from "./loader.js";
 import { messageOf } from "./util.js";
 
 /** What the chunk exports. */
@@ -25,6 +24,8 @@ export interface EncryptionModule {
 }
 
 let loaded: EncryptionModule | null = null;
+/** Where the chunk is by URL: js/loader.ts's besideScript (set by it: no import cycle). */
+let locate: (name: string) => string = (name) => name;
 /** metachannel.bundler.mjs's `() => import("./metachannel-e2e.mjs")` (webpack, Parcel split it). */
 let importer: (() => Promise<EncryptionModule>) | null = null;
 let loading: Promise<EncryptionModule> | null = null;
@@ -32,6 +33,11 @@ let loading: Promise<EncryptionModule> | null = null;
 /** The inline builds hand over the chunk they carry before anything else. @internal */
 export function adoptEncryption(mod: EncryptionModule): void {
   loaded = mod;
+}
+
+/** js/loader.ts: how to find the chunk's URL (locateFile, beside the bundle or the script). @internal */
+export function locateEncryption(fn: (name: string) => string): void {
+  locate = fn;
 }
 
 /** metachannel.bundler.mjs: how to import the chunk. @internal */
@@ -54,26 +60,27 @@ export function loadEncryption(): Promise<EncryptionModule> {
     // By URL: the script tag, and metachannel.files.mjs unless metachannel.bundler.mjs gave an import.
     const byUrl = __MC_FORMAT__ === "iife" || (__MC_FORMAT__ === "esm" && !__MC_FALLBACK__ && !importer);
     const script = __MC_FORMAT__ === "iife";
-    const url = byUrl ? besideScript("metachannel-e2e.mjs", true) : "./metachannel-e2e.mjs";
+    const url = byUrl ? locate("metachannel-e2e.mjs") : "./metachannel-e2e.mjs";
     const promise = (
       byUrl
         ? import(/* webpackIgnore: true */ /* @vite-ignore */ url)
         : __MC_FORMAT__ === "esm" && !__MC_FALLBACK__
           ? importer!()
-          : import("./metachannel-e2e.mjs") // metachannel.mjs; CommonJS: bundled in
-    ).then(
-      (mod: EncryptionModule) => (loaded = mod),
-      (err: unknown) => {
-        if (loading === promise) loading = null;
-        throw new MetaChannelError(
-          "LOAD_FAILED",
-          `could not load metachannel's encryption module (metachannel-e2e.mjs from ${url}): ${messageOf(err)}. ` +
-            (byUrl
-              ? `Serve it beside the ${script ? "script" : "bundle (cp node_modules/metachannel/dist/metachannel-e2e.mjs with the .wasm files)"}, or point to it with ready({ locateFile: (name) => "/path/to/" + name })`
-              : "Check that the bundler emitted it and that the server serves it"),
-        );
-      },
-    );
+          : import("./metachannel-e2e.mjs")
+    ) // metachannel.mjs; CommonJS: bundled in
+      .then(
+        (mod: EncryptionModule) => (loaded = mod),
+        (err: unknown) => {
+          if (loading === promise) loading = null;
+          throw new MetaChannelError(
+            "LOAD_FAILED",
+            `could not load metachannel's encryption module (metachannel-e2e.mjs from ${url}): ${messageOf(err)}. ` +
+              (byUrl
+                ? `Serve it beside the ${script ? "script" : "bundle (cp node_modules/metachannel/dist/metachannel-e2e.mjs with the .wasm files)"}, or point to it with ready({ locateFile: (name) => "/path/to/" + name })`
+                : "Check that the bundler emitted it and that the server serves it"),
+          );
+        },
+      );
     loading = promise;
   }
   return loading;

@@ -9,7 +9,7 @@ import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
-import { loadEncryption } from "./e2e-load.js";
+import { loadEncryption, locateEncryption } from "./e2e-load.js";
 import { wantsFullCore } from "./options.js";
 import type { ReadyOptions } from "./types.js";
 import { messageOf } from "./util.js";
@@ -98,9 +98,9 @@ function defaultWasmUrl(name: WasmName): string {
 
 /**
  * A file's URL beside the script-tag build, or the page; with `located`, where ready({
- * locateFile }) says first, then (ES modules) beside this module or the bundle it is in. @internal
+ * locateFile }) says first, then (ES modules) beside this module or the bundle it is in (js/e2e-load.ts asks).
  */
-export function besideScript(name: string, located?: boolean): string {
+function besideScript(name: string, located?: boolean): string {
   if (located && given.locateFile) return String(given.locateFile(name));
   // Not a literal: bundlers would take `new URL("./x", import.meta.url)` for an asset to copy.
   if (located && __MC_FORMAT__ === "esm" && import.meta.url) return new URL(name, import.meta.url).href;
@@ -108,6 +108,7 @@ export function besideScript(name: string, located?: boolean): string {
   if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
   return name;
 }
+locateEncryption((name) => besideScript(name, true));
 
 /**
  * True when a bundler moved this ES module into a bundle of its own and left the wasm reference

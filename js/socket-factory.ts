@@ -89,8 +89,8 @@ export function installSocketFactory(core: CoreModule): void {
       const s = heldSocket(0);
       const mod = loadedEncryption();
       if (mod) mod.adopt(s, make, e2e, true);
+      // The load failed: the channel reports LOAD_FAILED and closes (js/channel.ts), which closes this socket too.
       else
-        // The load failed: the channel reports LOAD_FAILED and closes (js/channel.ts), which closes this socket too.
         loadEncryption().then(
           (m) => m.adopt(s, make, e2e, false),
           () => s.close(),

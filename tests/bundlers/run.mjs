@@ -192,10 +192,7 @@ const APPS = [
     label: 'Rollup + nodeResolve({ browser: true, exportConditions: ["metachannel-files"] }), the .wasm files and the encryption chunk copied',
     // output.file: metachannel.files.mjs imports no chunk (the encryption chunk is a file copied beside the bundle).
     files: {
-      "rollup.config.mjs": ROLLUP_CONFIG(
-        '{ file: "out/main.js", format: "es" }',
-        '{ browser: true, exportConditions: ["metachannel-files"] }',
-      ),
+      "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }', '{ browser: true, exportConditions: ["metachannel-files"] }'),
     },
     build: [bin("rollup/dist/bin/rollup"), "-c"],
     copyWasm: "out",
@@ -564,9 +561,16 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
     if (app.filesBuild) {
       // The metachannel-files build loads the encryption chunk by URL (the file copied above): its code stays out of the bundle.
       const sealed = bytes.files.filter(
-        (f) => /\.m?js \d+$/.test(f) && !named(f).endsWith("metachannel-e2e.mjs") && readFileSync(path.join(outDir, named(f)), "latin1").includes("a text frame, not sealed"),
+        (f) =>
+          /\.m?js \d+$/.test(f) &&
+          !named(f).endsWith("metachannel-e2e.mjs") &&
+          readFileSync(path.join(outDir, named(f)), "latin1").includes("a text frame, not sealed"),
       );
-      report(sealed.length === 0, `${label}: the encryption chunk is not in the bundle (metachannel-e2e.mjs beside it, loaded for a keyed URL only)`, `chunk code in: ${sealed.join(", ")}`);
+      report(
+        sealed.length === 0,
+        `${label}: the encryption chunk is not in the bundle (metachannel-e2e.mjs beside it, loaded for a keyed URL only)`,
+        `chunk code in: ${sealed.join(", ")}`,
+      );
     }
   }
   const site = await serveStatic({ mounts: { "/": outDir } });

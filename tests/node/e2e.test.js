@@ -1,5 +1,5 @@
 // End-to-end encryption (issue 26): a channel URL with `#k=<key>` seals every frame at the
-// socket (js/e2e-socket.ts). Real parts throughout: a recording relay (a `ws` broadcast
+// socket (js/socket-factory.ts's placeholder, js/e2e-chunk.ts's adopt()). Real parts throughout: a recording relay (a `ws` broadcast
 // server, in this file, that keeps every frame and every upgrade request URL), real channels
 // of the built package, and a raw `ws` client that injects hostile frames. The frames the
 // tests forge are sealed with @noble/ciphers directly, from the wire format alone:
