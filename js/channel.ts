@@ -6,6 +6,8 @@
 // public API, and what is left here is its methods and their TSDoc (about half of the lines).
 import type { CoreBridge, CoreModule } from "#core-glue";
 import { deleteLater, enterCore, inCore, installEvents, intoCore, leaveCore, newHandle, sinks, type Sink } from "./core-bridge.js";
+import { splitKeyedUrl } from "./e2e-key.js";
+import { loadEncryption } from "./e2e-load.js";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { fullCore, loadFullCore, requireCore } from "./loader.js";
@@ -14,7 +16,7 @@ import { defaultWebSocket } from "./platform.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
 import { checkPresenceState, codeOf, keep, LONE_SURROGATE, replay, type Pending } from "./placeholder.js";
 import { receiver, type RouteHook } from "./receive.js";
-import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
+import { registerSocketOwner, unregisterSocketOwner, type SocketOwner } from "./socket-factory.js";
 import type {
   ChannelEvent,
   ChannelEvents,
@@ -92,6 +94,15 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   #pending: Pending | null = null;
   /** set while the full core's channel takes over: its first idle -> connecting is not news */
   #quiet = false;
+  /** what the socket factory reads for this channel; `e2e` is set while the URL has a key */
+  #owner: SocketOwner;
+  /** the end-to-end key of the current URL (null: plain), and its fragment as given ("#k=...") */
+  #key: string | null = null;
+  #fragment = "";
+  /** the encryption chunk's load this channel waits on (a failure is reported once) */
+  #keyLoad: Promise<unknown> | null = null;
+  /** the count of frames that failed to open, kept by the encryption chunk across this channel's sockets */
+  #drops = {};
 
   /**
    * Throws MetaChannelError NOT_READY before ready() has resolved. With `reliable` or
@@ -120,7 +131,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const core = full ?? plain;
     installEvents(core);
     if (typeof url === "string") {
-      const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
+      // "" included: null (not "") means "no URL". The fragment (the end-to-end key) never reaches the core.
+      const problem = core.validateUrl(splitKeyedUrl(url, (u) => core.redactUrl(u)).base);
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
     }
     this.#core = core;
@@ -128,13 +140,15 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#maxMessageBytes = maxMessageBytes;
     this.#direct = !wire.reliable;
     this.#handle = newHandle();
-    registerSocketOwner(this.#handle, { WebSocket, headers });
+    this.#owner = { WebSocket, headers, e2e: null };
+    registerSocketOwner(this.#handle, this.#owner);
     sinks.set(this.#handle, this.#makeSink());
     if (!full) {
       if (presenceState !== undefined) checkPresenceState(presenceState, wire, "options.presence.state");
       const target = typeof url === "string" ? url : null;
       this.#pending = { wire, url: target, closed: false, failed: false, sent: [], presence: presenceState, routes: [] };
       this.#url = target;
+      if (target !== null) this.#keyed(target); // starts loading the encryption chunk too
       this.#a = core.createChannel(this.#handle, { ...wire, reliable: false, presence: false });
       this.#watchBrowserSignals(wire.presence);
       loadFullCore().then(
@@ -294,8 +308,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const p = this.#pending;
     if (p) {
       if (p.closed) throw new MetaChannelError("CLOSED", this.#pendingClosed());
-      const problem = url === null ? "" : this.#core.validateUrl(url);
-      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${this.#core.redactUrl(url as string)}: ${problem}`);
+      this.#keyed(url);
       const from = this.state;
       p.url = url;
       this.#url = url;
@@ -303,10 +316,78 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       if (from !== to) this.#events.emit("state", { from, to });
       return;
     }
+    const before = [this.#key, this.#fragment, this.#owner.e2e] as const;
+    const { base, renew } = this.#keyed(url);
     intoCore(() => {
-      this.#check(this.#mc.setUrl(this.#a, url || ""));
-      this.#url = this.#mc.url(this.#a) || null;
+      const rc = this.#mc.setUrl(this.#a, base, renew);
+      // Refused (CLOSED, DISPOSED): the key stays the one of the URL in use.
+      if (rc !== 0) [this.#key, this.#fragment, this.#owner.e2e] = before;
+      this.#check(rc);
+      const now = this.#mc.url(this.#a);
+      this.#url = now ? now + this.#fragment : null;
     });
+  }
+
+  /**
+   * True while the current URL carries an end-to-end key (`#k=…` in its fragment, see
+   * {@link withNewKey}): every frame this channel sends is sealed with it, every frame it
+   * receives is opened with it, and one that cannot be opened is dropped (an "error" event
+   * DECRYPT_FAILED, `detail: { count, total }`).
+   */
+  get encrypted(): boolean {
+    return this.#key !== null && !this.#disposed;
+  }
+
+  /**
+   * A URL given to this channel (null: none): the URL the core gets (no fragment, "" for null)
+   * and whether it must renew its socket for the same URL (the key changed). Sets the key the
+   * socket factory seals with and starts loading the encryption chunk. Throws INVALID_URL (a
+   * bad key, or a URL the core refuses) before anything changes.
+   */
+  #keyed(url: string | null): { base: string; renew: boolean } {
+    const core = this.#core;
+    const split = url === null ? { base: "", fragment: "", key: null } : splitKeyedUrl(url, (u) => core.redactUrl(u));
+    if (url !== null) {
+      const problem = core.validateUrl(split.base);
+      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
+    }
+    const renew = split.key !== this.#key;
+    this.#key = split.key;
+    this.#fragment = split.fragment;
+    this.#owner.e2e =
+      split.key === null
+        ? null
+        : {
+            key: split.key,
+            maxBytes: this.#maxMessageBytes,
+            drops: this.#drops,
+            report: (message, detail) => {
+              if (!this.#disposed) this.#emitError(new MetaChannelError("DECRYPT_FAILED", message, detail));
+            },
+          };
+    if (split.key) {
+      const load = loadEncryption();
+      if (this.#keyLoad !== load) {
+        this.#keyLoad = load;
+        load.catch((err) => {
+          if (this.#keyLoad === load) this.#encryptionFailed(err);
+        });
+      }
+    }
+    return { base: split.base, renew };
+  }
+
+  /** The encryption chunk could not be loaded: LOAD_FAILED, and the channel ends "closed" (as a failed full core). */
+  #encryptionFailed(err: unknown): void {
+    if (this.#disposed || this.#key === null) return;
+    this.#emitError(err as MetaChannelError); // js/e2e-load.ts rejects with LOAD_FAILED
+    const p = this.#pending;
+    if (!this.#disposed)
+      intoCore(() => {
+        if (p) p.closed = p.failed = true;
+        else this.#mc.setUrl(this.#a, "");
+        this.#mc.close(this.#a, 0, "");
+      });
   }
 
   /**
@@ -617,9 +698,9 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         connect: (url) => {
           this.#quiet = true;
           try {
-            const rc = this.#mc.setUrl(a, url);
+            const rc = this.#mc.setUrl(a, this.#keyed(url).base);
             if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
-            else this.#url = this.#mc.url(a) || null;
+            else this.#url = (this.#mc.url(a) || "") + this.#fragment || null;
           } finally {
             this.#quiet = false;
           }

@@ -6,7 +6,9 @@ declare const __MC_FORMAT__: "esm" | "cjs" | "iife";
 /**
  * False in metachannel.files.mjs, the ES module build for bundlers that copy the .wasm files
  * (webpack, through its "webpack" export condition): it has no base64 fallback chunk for them
- * to write into the output.
+ * to write into the output. There the encryption chunk is loaded by URL, as a file beside the
+ * bundle (the metachannel-files condition: esbuild, Rollup); webpack and Parcel get
+ * metachannel.bundler.mjs, which hands it `import("./metachannel-e2e.mjs")` to split.
  */
 declare const __MC_FALLBACK__: boolean;
 /** package.json's version, substituted by esbuild. */

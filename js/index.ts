@@ -13,6 +13,7 @@ import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export { ready, isSupported } from "./loader.js";
 export { Channel } from "./channel.js";
+export { withNewKey } from "./e2e-key.js";
 export { MetaChannelError, type ErrorCode } from "./errors.js";
 /** @internal INVALID_ARGUMENT naming the field, for metachannel/store and metachannel/react */
 export { invalid as _invalid } from "./errors.js";
@@ -28,6 +29,10 @@ export { Emitter as _Emitter } from "./emitter.js";
 export { normalizeOptions as _normalizeOptions } from "./options.js";
 /** @internal metachannel/inline */
 export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
+/** @internal metachannel/inline: the encryption chunk carried in the file */
+export { adoptEncryption as _useEncryption } from "./e2e-load.js";
+/** @internal metachannel.bundler.mjs (webpack, Parcel): the chunk as a dynamic import they split */
+export { useEncryptionImport as _useEncryptionImport } from "./e2e-load.js";
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";

@@ -9,6 +9,7 @@ import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
+import { loadEncryption, locateEncryption } from "./e2e-load.js";
 import { wantsFullCore } from "./options.js";
 import type { ReadyOptions } from "./types.js";
 import { messageOf } from "./util.js";
@@ -92,10 +93,22 @@ function defaultWasmUrl(name: WasmName): string {
     // Both written out: bundlers copy the files they see referenced this way.
     return name === LITE_WASM_NAME ? new URL("./metachannel-lite.wasm", import.meta.url).href : new URL("./metachannel.wasm", import.meta.url).href;
   }
+  return besideScript(name);
+}
+
+/**
+ * A file's URL beside the script-tag build, or the page; with `located`, where ready({
+ * locateFile }) says first, then (ES modules) beside this module or the bundle it is in (js/e2e-load.ts asks).
+ */
+function besideScript(name: string, located?: boolean): string {
+  if (located && given.locateFile) return String(given.locateFile(name));
+  // Not a literal: bundlers would take `new URL("./x", import.meta.url)` for an asset to copy.
+  if (located && __MC_FORMAT__ === "esm" && import.meta.url) return new URL(name, import.meta.url).href;
   if (scriptUrl) return new URL(name, scriptUrl).href;
   if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
   return name;
 }
+locateEncryption((name) => besideScript(name, true));
 
 /**
  * True when a bundler moved this ES module into a bundle of its own and left the wasm reference
@@ -256,15 +269,21 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
 export function ready(options: ReadyOptions = {}): Promise<void> {
   if (options === null || typeof options !== "object") invalid("ready(options)", "an object", options);
   for (const key of Object.keys(options)) {
-    if (key !== "locateFile" && key !== "wasmBinary" && key !== "core") invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary, core", key);
+    if (key !== "locateFile" && key !== "wasmBinary" && key !== "core" && key !== "encryption") {
+      invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary, core, encryption", key);
+    }
   }
-  const { locateFile, wasmBinary, core: which } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown };
+  const { locateFile, wasmBinary, core: which, encryption } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown; encryption?: unknown };
   if (which !== undefined && which !== "full" && which !== "lite") invalid("options.core", '"full" or "lite"', which);
+  if (encryption !== undefined && typeof encryption !== "boolean") invalid("options.encryption", "true or false", encryption);
   if (locateFile !== undefined && typeof locateFile !== "function") invalid("options.locateFile", "a function (name) => url", locateFile);
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
+  // (The script-tag build asks locateFile for metachannel-e2e.mjs too.)
   if (!loads.plain && !loads.full) given = { locateFile: options.locateFile, wasmBinary: options.wasmBinary };
+  // The encryption chunk as well (a Channel given a keyed URL loads it on demand otherwise).
+  if (encryption) return Promise.all([ready({ ...options, encryption: false }), loadEncryption()]).then(() => {});
   const slot: Slot = which === "full" ? "full" : "plain";
   // Either core runs plain channels: one loaded or loading serves ready().
   // The inline builds carry one (full) core: a load of either slot fills both.

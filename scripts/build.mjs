@@ -104,10 +104,18 @@ export async function build() {
   };
   // "./metachannel-wasm.mjs" in js/: the generated file, bundled in, or (metachannel.mjs) left
   // as an import of the file beside it.
-  const wasmChunk = (keepExternal) => ({
+  // "./metachannel-e2e.mjs" (js/e2e-load.ts): the encryption chunk, left as an import of the
+  // file beside the bundle (ES modules: bundlers split it; the script tag imports it by URL), or
+  // bundled in (CommonJS: Node downloads nothing).
+  const e2eChunk = path.join(root, "js/e2e-chunk.ts");
+  // metachannel.inline.js (one file) bundles it in too.
+  const wasmChunk = (keepExternal, bundleE2e = false) => ({
     name: "wasm-chunk",
     setup(b) {
       b.onResolve({ filter: /^\.\/metachannel-wasm\.mjs$/ }, (args) => (keepExternal ? { path: args.path, external: true } : { path: inlineModule }));
+      b.onResolve({ filter: /^\.\/metachannel-e2e\.mjs$/ }, (args) =>
+        bundleE2e || b.initialOptions.format === "cjs" ? { path: e2eChunk } : { path: args.path, external: true },
+      );
     },
   });
   const main = path.join(root, "js/index.ts");
@@ -129,6 +137,9 @@ export async function build() {
   });
   const quiet = { "empty-import-meta": "silent" };
   const outputs = [
+    // The encryption chunk (js/e2e-chunk.ts with @noble/ciphers), loaded on demand by every
+    // build but the CommonJS one; minified: browsers download it as is from the script tag.
+    { entryPoints: [e2eChunk], format: "esm", platform: "neutral", outfile: "metachannel-e2e.mjs", minify: !debug },
     // The fallback chunk stays a file of its own beside metachannel.mjs.
     { entryPoints: [main], format: "esm", platform: "neutral", outfile: "metachannel.mjs", banner: { js: esmBanner }, plugins: [wasmChunk(true)] },
     // The same without the fallback chunk, for webpack (the "webpack" export condition), which
@@ -174,7 +185,7 @@ export async function build() {
       outfile: "metachannel.inline.js",
       minify: true,
       logOverride: quiet,
-      plugins: [wasmChunk(false)],
+      plugins: [wasmChunk(false, true)],
     });
   }
   if (!debug) {
@@ -227,8 +238,9 @@ export async function build() {
     writeFileSync(
       path.join(outDir, "metachannel.inline.mjs"),
       "// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n" +
-        'import wasm from "./metachannel-wasm.mjs";\nimport { _useInlineWasm } from "./metachannel.mjs";\n' +
-        '_useInlineWasm(wasm);\nexport * from "./metachannel.mjs";\n',
+        'import wasm from "./metachannel-wasm.mjs";\nimport * as encryption from "./metachannel-e2e.mjs";\n' +
+        'import { _useInlineWasm, _useEncryption } from "./metachannel.mjs";\n' +
+        '_useInlineWasm(wasm);\n_useEncryption(encryption); // one file for bundlers: no chunk to emit or serve\nexport * from "./metachannel.mjs";\n',
     );
     writeFileSync(
       path.join(outDir, "metachannel.inline.cjs"),
@@ -236,7 +248,16 @@ export async function build() {
         'const mc = require("./metachannel.cjs");\n' +
         `mc._useInlineWasm(${JSON.stringify(base64)});\nmodule.exports = mc;\n`,
     );
-    outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" });
+    // webpack and Parcel: metachannel.files.mjs (the .wasm files, which they copy), with the
+    // encryption chunk as a dynamic import they split into a chunk of the app (metachannel.files.mjs
+    // alone loads it by URL: the metachannel-files condition, esbuild and Rollup, whose users copy it).
+    writeFileSync(
+      path.join(outDir, "metachannel.bundler.mjs"),
+      "// metachannel for webpack and Parcel: metachannel.files.mjs, the encryption chunk split by the bundler.\n" +
+        'import { _useEncryptionImport } from "./metachannel.files.mjs";\n' +
+        '_useEncryptionImport(() => import("./metachannel-e2e.mjs"));\nexport * from "./metachannel.files.mjs";\n',
+    );
+    outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" }, { outfile: "metachannel.bundler.mjs" });
   }
   copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
   const wasmFiles = ["metachannel.wasm"];

@@ -167,36 +167,39 @@ const APPS = [
   {
     name: "esbuild-files",
     tool: "esbuild",
-    label: "esbuild --bundle --minify --format=esm --conditions=metachannel-files, the .wasm files copied",
+    label: "esbuild --bundle --minify --format=esm --conditions=metachannel-files, the .wasm files and the encryption chunk copied",
     build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--minify", "--format=esm", "--conditions=metachannel-files", "--outfile=out/main.js"],
     copyWasm: "out",
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
     filesBuild: true,
-    extra: "--conditions=metachannel-files; cp node_modules/metachannel/dist/*.wasm out/",
+    extra: "--conditions=metachannel-files; cp node_modules/metachannel/dist/*.wasm node_modules/metachannel/dist/metachannel-e2e.mjs out/",
   },
   {
     name: "esbuild-iife-files",
     tool: "esbuild",
-    label: "esbuild --bundle --conditions=metachannel-files (IIFE), the .wasm files copied",
+    label: "esbuild --bundle --conditions=metachannel-files (IIFE), the .wasm files and the encryption chunk copied",
     build: [bin("esbuild/bin/esbuild"), "main.js", "--bundle", "--conditions=metachannel-files", "--outfile=out/main.js"],
     copyWasm: "out",
     out: "out",
     page: ["index.html", CLASSIC_PAGE("main.js")],
     filesBuild: true,
-    extra: "--conditions=metachannel-files; cp node_modules/metachannel/dist/*.wasm out/",
+    extra: "--conditions=metachannel-files; cp node_modules/metachannel/dist/*.wasm node_modules/metachannel/dist/metachannel-e2e.mjs out/",
   },
   {
     name: "rollup-files",
     tool: "rollup",
-    label: 'Rollup + nodeResolve({ browser: true, exportConditions: ["metachannel-files"] }), output.file, the .wasm files copied',
-    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }', '{ browser: true, exportConditions: ["metachannel-files"] }') },
+    label: 'Rollup + nodeResolve({ browser: true, exportConditions: ["metachannel-files"] }), the .wasm files and the encryption chunk copied',
+    // output.file: metachannel.files.mjs imports no chunk (the encryption chunk is a file copied beside the bundle).
+    files: {
+      "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }', '{ browser: true, exportConditions: ["metachannel-files"] }'),
+    },
     build: [bin("rollup/dist/bin/rollup"), "-c"],
     copyWasm: "out",
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
     filesBuild: true,
-    extra: 'exportConditions: ["metachannel-files"]; cp node_modules/metachannel/dist/*.wasm out/',
+    extra: 'exportConditions: ["metachannel-files"]; cp node_modules/metachannel/dist/*.wasm node_modules/metachannel/dist/metachannel-e2e.mjs out/',
   },
   // metachannel/inline: the wasm inside the JS, nothing to serve beside it.
   {
@@ -544,8 +547,8 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
   const outDir = path.join(dir, app.out);
   if (app.page) writeFileSync(path.join(outDir, app.page[0]), app.page[1]);
   if (app.copyWasm) {
-    // What the README tells esbuild and Rollup users: cp node_modules/metachannel/dist/*.wasm out/
-    for (const f of ["metachannel.wasm", "metachannel-lite.wasm"])
+    // What the README tells esbuild and Rollup users: cp node_modules/metachannel/dist/*.wasm node_modules/metachannel/dist/metachannel-e2e.mjs out/
+    for (const f of ["metachannel.wasm", "metachannel-lite.wasm", "metachannel-e2e.mjs"])
       copyFileSync(path.join(dir, "node_modules/metachannel/dist", f), path.join(dir, app.copyWasm, f));
   }
   bytes = outputBytes(outDir);
@@ -555,6 +558,20 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
     const named = (f) => f.replace(/ \d+$/, ""); // bytes.files: "<path> <bytes>"
     const inline = bytes.files.filter((f) => /\.m?js \d+$/.test(f) && readFileSync(path.join(outDir, named(f)), "latin1").includes(WASM_BASE64_HEAD));
     report(inline.length === 0, `${label}: the output holds no base64 copy of the wasm (only the .wasm files)`, `base64 wasm in: ${inline.join(", ")}`);
+    if (app.filesBuild) {
+      // The metachannel-files build loads the encryption chunk by URL (the file copied above): its code stays out of the bundle.
+      const sealed = bytes.files.filter(
+        (f) =>
+          /\.m?js \d+$/.test(f) &&
+          !named(f).endsWith("metachannel-e2e.mjs") &&
+          readFileSync(path.join(outDir, named(f)), "latin1").includes("a text frame, not sealed"),
+      );
+      report(
+        sealed.length === 0,
+        `${label}: the encryption chunk is not in the bundle (metachannel-e2e.mjs beside it, loaded for a keyed URL only)`,
+        `chunk code in: ${sealed.join(", ")}`,
+      );
+    }
   }
   const site = await serveStatic({ mounts: { "/": outDir } });
   try {

@@ -1,0 +1,249 @@
+// The on-demand chunk of end-to-end encryption (dist/metachannel-e2e.mjs): the AEAD, the
+// framing, the sealing socket and the DECRYPT_FAILED accounting, loaded the first time a Channel
+// gets a URL with a key (js/socket-factory.ts). A page without a key never downloads it: the
+// main bundle only checks the key's spelling (js/e2e-key.ts) and holds a CONNECTING socket
+// until this arrives.
+//
+// The wire format (docs/security.md documents it for peers in other languages):
+//   sealed frame  = 0x01 (version) ‖ nonce (24 bytes, random) ‖ ciphertext ‖ tag (16 bytes)
+//   AEAD          = XChaCha20-Poly1305, IETF construction (libsodium's
+//                   crypto_aead_xchacha20poly1305_ietf), 32-byte key, associated data: the version byte
+//   plaintext     = kind (0x00: a UTF-8 text frame, 0x01: a binary frame) ‖ the frame's payload
+// Every sealed frame travels as a binary WebSocket frame; the overhead is 42 bytes.
+// The cipher is @noble/ciphers (audited, pure JS, synchronous: frames are sealed and opened in
+// the order they come, with no async step between); the random nonces are crypto.getRandomValues.
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+
+export const VERSION = 1;
+export const NONCE_BYTES = 24;
+export const TAG_BYTES = 16;
+/** version + nonce + tag + kind */
+export const OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES + 1;
+const AD = new Uint8Array([VERSION]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a leading U+FEFF is text, kept
+
+/** Why a frame could not be opened. */
+export type OpenFailure = "short" | "version" | "auth" | "kind" | "utf8";
+
+/** What DECRYPT_FAILED says of the last frame dropped (here, not in the main bundle). */
+const REASONS: Record<OpenFailure | "text", string> = {
+  text: "a text frame, not sealed",
+  short: `shorter than a sealed frame (${OVERHEAD} bytes)`,
+  version: `not sealed with version ${VERSION}`,
+  auth: "it failed authentication: altered, or sealed with another key",
+  kind: "an unknown kind byte",
+  utf8: "a text frame that is not UTF-8",
+};
+
+/** Seals and opens the frames of one key. */
+export interface Sealer {
+  /** A text frame's string, sealed. */
+  sealText(text: string): Uint8Array;
+  /** A binary frame's bytes, sealed. */
+  sealBinary(bytes: Uint8Array): Uint8Array;
+  /** A received binary frame: the text or bytes it carries, or why it was dropped. */
+  open(frame: Uint8Array): { data: string | Uint8Array } | { failure: OpenFailure };
+  /**
+   * A received WebSocket message's data: what to deliver, or why it was dropped (a sentence),
+   * or null when it is over the limit: the core's oversize path reports it, unopened.
+   */
+  receive(data: unknown): { data: string | Uint8Array } | { dropped: string } | null;
+}
+
+// Nonces come from a pool refilled by one crypto.getRandomValues call per 128 frames: in Node
+// a call costs about 4.7 µs whatever its size, more than the cipher itself on a 120-byte frame
+// (tests/bench/e2e-aead.mjs). Every nonce is 24 fresh random bytes, used once.
+const POOL_BYTES = NONCE_BYTES * 128;
+const pool = new Uint8Array(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+/** `kind ‖ payload` sealed into a new frame; `payload` is written by `fill(frame, at)`. */
+function seal(key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Array, at: number) => void): Uint8Array {
+  const frame = new Uint8Array(OVERHEAD + size);
+  frame[0] = VERSION;
+  if (poolAt === POOL_BYTES) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  frame.set(pool.subarray(poolAt, poolAt + NONCE_BYTES), 1);
+  pool.fill(0, poolAt, poolAt + NONCE_BYTES);
+  poolAt += NONCE_BYTES;
+  const start = 1 + NONCE_BYTES;
+  frame[start] = kind;
+  fill(frame, start + 1);
+  // In place: the plaintext sits where its ciphertext goes, the tag after it.
+  xchacha20poly1305(key, frame.subarray(1, start), AD).encrypt(frame.subarray(start, frame.length - TAG_BYTES), frame.subarray(start));
+  return frame;
+}
+
+/** The 32 bytes of a key: its 43 base64url characters (checked by js/e2e-key.ts), or the bytes (copied). */
+function keyBytes(key: string | Uint8Array): Uint8Array {
+  if (typeof key !== "string") return key.slice();
+  return Uint8Array.from(atob(`${key.replace(/-/g, "+").replace(/_/g, "/")}=`), (c) => c.charCodeAt(0));
+}
+
+/** The sealer of a 32-byte key; `maxBytes`: the channel's maxMessageBytes. */
+export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Sealer {
+  const key = keyBytes(keyText);
+  const limit = maxBytes + OVERHEAD;
+  return {
+    receive(data) {
+      if (typeof data === "string") return { dropped: REASONS.text }; // a plain frame on an encrypted channel
+      const frame =
+        data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+      if (!frame) return { dropped: REASONS.short };
+      if (frame.length > limit) return null;
+      const opened = this.open(frame);
+      return "failure" in opened ? { dropped: REASONS[opened.failure] } : opened;
+    },
+    sealText(text) {
+      const bytes = encoder.encode(text);
+      return seal(key, 0, bytes.length, (frame, at) => frame.set(bytes, at));
+    },
+    sealBinary: (bytes) => seal(key, 1, bytes.length, (frame, at) => frame.set(bytes, at)),
+    open(frame) {
+      if (frame.length < OVERHEAD) return { failure: "short" };
+      if (frame[0] !== VERSION) return { failure: "version" };
+      let plain: Uint8Array;
+      try {
+        plain = xchacha20poly1305(key, frame.subarray(1, 1 + NONCE_BYTES), AD).decrypt(frame.subarray(1 + NONCE_BYTES));
+      } catch {
+        return { failure: "auth" };
+      }
+      const kind = plain[0];
+      if (kind === 1) return { data: plain.subarray(1) };
+      if (kind !== 0) return { failure: "kind" };
+      try {
+        return { data: decoder.decode(plain.subarray(1)) };
+      } catch {
+        return { failure: "utf8" };
+      }
+    },
+  };
+}
+
+/** The frames of one channel that failed to open (the chunk keeps it; the channel holds it across its sockets). */
+export interface Drops {
+  total?: number;
+  unreported?: number;
+  /** when the last report went (ms) */
+  last?: number;
+  /** why the last one was dropped */
+  why?: string;
+  timer?: ReturnType<typeof setTimeout> | null;
+}
+
+/** What a keyed channel gives its sockets (js/socket-factory.ts). */
+export interface SealOptions {
+  /** the key's 43 base64url characters */
+  key: string;
+  /** the channel's maxMessageBytes: a sealed frame over this + the overhead is not opened */
+  maxBytes: number;
+  drops: Drops;
+  /** emits DECRYPT_FAILED with this message and detail on the channel (nothing once it is disposed) */
+  report(message: string, detail: { count: number; total: number }): void;
+}
+
+/** A received frame could not be opened: counted; reported at once, then at most once a second. */
+function dropped(o: SealOptions, why: string): void {
+  const d = o.drops;
+  d.total = (d.total || 0) + 1;
+  d.unreported = (d.unreported || 0) + 1;
+  d.why = why;
+  if (d.timer) return;
+  const wait = (d.last ?? Number.NEGATIVE_INFINITY) + 1000 - Date.now();
+  if (wait <= 0) {
+    report(o);
+    return;
+  }
+  d.timer = setTimeout(() => {
+    d.timer = null;
+    report(o);
+  }, wait);
+  // Never keeps a Node process alive (the count then goes unreported).
+  (d.timer as { unref?: () => void }).unref?.();
+}
+
+function report(o: SealOptions): void {
+  const d = o.drops;
+  const count = d.unreported || 0;
+  if (count === 0) return;
+  d.unreported = 0;
+  d.last = Date.now();
+  const total = d.total || 0;
+  o.report(
+    `${count === 1 ? "a frame" : `${count} frames`} could not be opened with this channel's key and ${count === 1 ? "was" : "were"} dropped (the last: ${d.why}); ${total} in all`,
+    { count, total },
+  );
+}
+
+type Handler = ((e: any) => void) | null;
+/** The socket websocket.h holds (js/socket-factory.ts made it: readyState CONNECTING, inert send/close). */
+export interface HeldSocket {
+  readyState: number;
+  bufferedAmount: number;
+  protocol: string;
+  extensions: string;
+  binaryType: string;
+  onopen: Handler;
+  onmessage: Handler;
+  onerror: Handler;
+  onclose: Handler;
+  send(data: string | Uint8Array | ArrayBuffer): void;
+  close(code?: number, reason?: string): void;
+}
+
+const CLOSED = 3;
+
+/**
+ * Turns the socket websocket.h holds (`s`, made while the chunk may have been loading) into the
+ * sealing socket: the real socket (`make()`, which may throw: with `sync`, the throw is the
+ * factory's; otherwise it is a socket that failed to connect) is opened, and `s` reads its state
+ * from it, seals every frame it sends (text and binary: the core's reliable tags, control
+ * messages and presence states are frames like any other) and opens every frame received before
+ * its `onmessage` runs, so the receive plan and prefilter of bindings/library.js run on the
+ * opened frame and the C++ core never knows. A frame that cannot be opened is dropped and
+ * counted (DECRYPT_FAILED).
+ */
+export function adopt(s: HeldSocket, make: () => any, o: SealOptions, sync: boolean): void {
+  if (s.readyState === CLOSED) return; // closed while the chunk was loading
+  const sealing = sealer(o.key, o.maxBytes);
+  let real: any;
+  if (sync) real = make();
+  else {
+    try {
+      real = make();
+    } catch {
+      s.readyState = CLOSED;
+      s.onerror?.({ type: "error" });
+      s.onclose?.({ type: "close", code: 1006, reason: "", wasClean: false });
+      return;
+    }
+  }
+  real.binaryType = "arraybuffer";
+  Object.defineProperties(s, {
+    readyState: { get: () => real.readyState },
+    bufferedAmount: { get: () => real.bufferedAmount || 0 },
+    protocol: { get: () => real.protocol || "" },
+    extensions: { get: () => real.extensions || "" },
+    url: { get: () => real.url || "" },
+    // the HTTP status of a refused upgrade (js/socket-factory.ts sets it on the real socket)
+    refusedStatus: { get: () => real.refusedStatus },
+  });
+  s.send = (data) =>
+    real.send(typeof data === "string" ? sealing.sealText(data) : sealing.sealBinary(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
+  s.close = (code, reason) => real.close(code, reason);
+  real.onopen = (e: unknown) => s.onopen?.(e);
+  real.onerror = (e: unknown) => s.onerror?.(e);
+  real.onclose = (e: unknown) => s.onclose?.(e);
+  real.onmessage = (e: { data: unknown }) => {
+    const on = s.onmessage;
+    if (!on) return;
+    const r = sealing.receive(e.data);
+    // null: over the limit: the core's oversize path reports it (by its sealed size), never opened.
+    if (r === null) on(e);
+    else if ("dropped" in r) dropped(o, r.dropped);
+    else on(r);
+  };
+}
