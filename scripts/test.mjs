@@ -88,7 +88,8 @@ async function main() {
   if (suites.includes("fuzz")) groups.push("fuzz");
   if (suites.includes("lint")) groups.push("lint");
   // tests/node/relay-redis*.test.js run in every suite that runs tests/node.
-  if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis");
+  // tests/node/e2e-python.test.js too: its Python peer's packages.
+  if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis", "python");
   ensurePackages(...groups);
   ensureNodeModules();
   if (suites.some((s) => s !== "lint")) await build(); // the lint suite reads sources only

@@ -26,6 +26,12 @@ export const PACKAGES = {
   lint: { check: () => has("clang-format-14") && has("clang-tidy-14"), pkgs: ["clang-format-14", "clang-tidy-14"] },
   // The Redis-mode relay tests start their own redis-server on a free port (never the service).
   redis: { check: () => has("redis-server"), pkgs: ["redis-server"] },
+  // tests/node/e2e-python.test.js: the Python peer of docs/security.md (Debian's Python, whose
+  // packages these are: /usr/bin/python3, not a python3 earlier on PATH).
+  python: {
+    check: () => spawnSync("/usr/bin/python3", ["-c", "import nacl.bindings, websockets"], { stdio: "ignore" }).status === 0,
+    pkgs: ["python3-nacl", "python3-websockets"],
+  },
 };
 
 /** Debian's Chromium, and the flags it needs here: headless as root, and no background
