@@ -158,8 +158,9 @@ EMSCRIPTEN_KEEPALIVE int mc_out_size() { return static_cast<int>(out.size()); }
 
 EMSCRIPTEN_KEEPALIVE void mc_channel_delete(WasmChannel* w) { delete w; }
 
-EMSCRIPTEN_KEEPALIVE int mc_channel_set_url(WasmChannel* w, const char* p, int n) {
-  return code(w->channel().set_url(text(p, n)));
+// renew: 1 when the JS layer's end-to-end key changed for the same URL (Channel::set_url).
+EMSCRIPTEN_KEEPALIVE int mc_channel_set_url(WasmChannel* w, const char* p, int n, int renew) {
+  return code(w->channel().set_url(text(p, n), renew != 0));
 }
 EMSCRIPTEN_KEEPALIVE int mc_channel_send_text(WasmChannel* w, const char* p, int n) {
   return code(w->channel().send_text(p, static_cast<size_t>(n)));

@@ -136,9 +136,10 @@ mergeInto(LibraryManager.library, {
     },
 
     // --- calls that take or return text (the others are `_mc_channel_*` exports, called directly)
-    setUrl: function (channel, url) {
+    // renew: the same URL with another end-to-end key (a new socket; reliable streams start over).
+    setUrl: function (channel, url, renew) {
       return MC.withText(url, function (p, n) {
-        return _mc_channel_set_url(channel, p, n);
+        return _mc_channel_set_url(channel, p, n, renew ? 1 : 0);
       });
     },
     close: function (channel, code, reason) {

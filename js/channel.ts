@@ -2,13 +2,15 @@
 // the queue, reconnects and routing; this class validates arguments, holds the listener
 // functions and turns core events into JS values.
 import type { CoreBridge, CoreModule } from "#core-glue";
+import { sameKey, splitKeyedUrl } from "./e2e-key.js";
+import { loadEncryption } from "./e2e-load.js";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid, type ErrorCode } from "./errors.js";
 import { fullCore, loadFullCore, requireCore } from "./loader.js";
 import { normalizeOptions, jsonText } from "./options.js";
 import { defaultWebSocket } from "./platform.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
-import { registerSocketOwner, unregisterSocketOwner } from "./socket-factory.js";
+import { registerSocketOwner, unregisterSocketOwner, type SocketOwner } from "./socket-factory.js";
 import type {
   ChannelEvent,
   ChannelEvents,
@@ -74,6 +76,16 @@ function checkPresenceState(text: string, wire: WireOptions, field: string): voi
     });
   }
 }
+
+/** What DECRYPT_FAILED says of the last frame dropped (js/e2e-socket.ts's reasons). */
+const DROP_REASONS: Record<string, string> = {
+  text: "a text frame, not sealed",
+  short: "shorter than a sealed frame (42 bytes)",
+  version: "not sealed with version 1",
+  auth: "it failed authentication: altered, or sealed with another key",
+  kind: "an unknown kind byte",
+  utf8: "a text frame that is not UTF-8",
+};
 
 /** A route hook of a client class: frames routed with its bit. @internal */
 export type RouteHook = (msg: any, meta: MessageMeta) => void;
@@ -234,6 +246,15 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
   #pending: Pending | null = null;
   /** set while the full core's channel takes over: its first idle -> connecting is not news */
   #quiet = false;
+  /** what the socket factory reads for this channel; `e2e` is set while the URL has a key */
+  #owner: SocketOwner;
+  /** the end-to-end key of the current URL (null: plain), and its fragment as given ("#k=...") */
+  #key: Uint8Array | null = null;
+  #fragment = "";
+  /** the encryption chunk's load this channel waits on (a failure is reported once) */
+  #keyLoad: Promise<unknown> | null = null;
+  /** frames that failed to open: all of them, those not yet reported, when the last report went */
+  #drops = { total: 0, unreported: 0, last: Number.NEGATIVE_INFINITY, why: "", timer: null as ReturnType<typeof setTimeout> | null };
 
   /**
    * Throws MetaChannelError NOT_READY before ready() has resolved. With `reliable` or
@@ -262,7 +283,8 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const core = full ?? plain;
     installEvents(core);
     if (typeof url === "string") {
-      const problem = core.validateUrl(url); // "" included: null (not "") means "no URL"
+      // "" included: null (not "") means "no URL". The fragment (the end-to-end key) never reaches the core.
+      const problem = core.validateUrl(splitKeyedUrl(url, (u) => core.redactUrl(u)).base);
       if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
     }
     this.#core = core;
@@ -270,13 +292,15 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#maxMessageBytes = maxMessageBytes;
     this.#direct = !wire.reliable;
     this.#handle = nextHandle++;
-    registerSocketOwner(this.#handle, { WebSocket, headers });
+    this.#owner = { WebSocket, headers, e2e: null };
+    registerSocketOwner(this.#handle, this.#owner);
     sinks.set(this.#handle, this.#makeSink());
     if (!full) {
       if (presenceState !== undefined) checkPresenceState(presenceState, wire, "options.presence.state");
       const target = typeof url === "string" ? url : null;
       this.#pending = { wire, url: target, closed: false, failed: false, sent: [], presence: presenceState, routes: [] };
       this.#url = target;
+      if (target !== null) this.#keyed(target); // starts loading the encryption chunk too
       this.#a = core.createChannel(this.#handle, { ...wire, reliable: false, presence: false });
       this.#watchBrowserSignals(wire.presence);
       loadFullCore().then(
@@ -448,8 +472,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const p = this.#pending;
     if (p) {
       if (p.closed) throw new MetaChannelError("CLOSED", this.#pendingClosed());
-      const problem = url === null ? "" : this.#core.validateUrl(url);
-      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${this.#core.redactUrl(url as string)}: ${problem}`);
+      this.#keyed(url);
       const from = this.state;
       p.url = url;
       this.#url = url;
@@ -457,10 +480,105 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       if (from !== to) this.#events.emit("state", { from, to });
       return;
     }
+    const { base, renew } = this.#keyed(url);
     intoCore(() => {
-      this.#check(this.#mc.setUrl(this.#a, url || ""));
-      this.#url = this.#mc.url(this.#a) || null;
+      this.#check(this.#mc.setUrl(this.#a, base, renew));
+      const now = this.#mc.url(this.#a);
+      this.#url = now ? now + this.#fragment : null;
     });
+  }
+
+  /**
+   * True while the current URL carries an end-to-end key (`#k=…` in its fragment, see
+   * {@link withNewKey}): every frame this channel sends is sealed with it, every frame it
+   * receives is opened with it, and one that cannot be opened is dropped (an "error" event
+   * DECRYPT_FAILED, `detail: { count, total }`).
+   */
+  get encrypted(): boolean {
+    return this.#key !== null && !this.#disposed;
+  }
+
+  /**
+   * A URL given to this channel (null: none): the URL the core gets (no fragment, "" for null)
+   * and whether it must renew its socket for the same URL (the key changed). Sets the key the
+   * socket factory seals with and starts loading the encryption chunk. Throws INVALID_URL (a
+   * bad key, or a URL the core refuses) before anything changes.
+   */
+  #keyed(url: string | null): { base: string; renew: boolean } {
+    const core = this.#core;
+    const split = url === null ? { base: "", fragment: "", key: null } : splitKeyedUrl(url, (u) => core.redactUrl(u));
+    if (url !== null) {
+      const problem = core.validateUrl(split.base);
+      if (problem) throw new MetaChannelError("INVALID_URL", `invalid channel URL ${core.redactUrl(url)}: ${problem}`);
+    }
+    const renew = !sameKey(split.key, this.#key);
+    this.#key = split.key;
+    this.#fragment = split.fragment;
+    this.#owner.e2e = split.key && {
+      key: split.key,
+      maxBytes: this.#maxMessageBytes,
+      dropped: (why) => this.#dropped(why),
+    };
+    if (split.key) {
+      const load = loadEncryption();
+      if (this.#keyLoad !== load) {
+        this.#keyLoad = load;
+        load.catch((err) => {
+          if (this.#keyLoad === load) this.#encryptionFailed(err);
+        });
+      }
+    }
+    return { base: split.base, renew };
+  }
+
+  /** The encryption chunk could not be loaded: LOAD_FAILED, and the channel ends "closed" (as a failed full core). */
+  #encryptionFailed(err: unknown): void {
+    if (this.#disposed || this.#key === null) return;
+    this.#emitError(err instanceof MetaChannelError ? err : new MetaChannelError("LOAD_FAILED", `could not load the encryption module: ${messageOf(err)}`));
+    if (this.#disposed) return;
+    const p = this.#pending;
+    if (p) {
+      p.closed = p.failed = true;
+      intoCore(() => this.#mc.close(this.#a, 0, ""));
+      return;
+    }
+    intoCore(() => {
+      this.#mc.setUrl(this.#a, "");
+      this.#mc.close(this.#a, 0, "");
+    });
+  }
+
+  /** A received frame could not be opened: counted; reported at once, then at most once a second. */
+  #dropped(why: string): void {
+    const d = this.#drops;
+    d.total++;
+    d.unreported++;
+    d.why = why;
+    if (d.timer !== null) return;
+    const wait = d.last + 1000 - Date.now();
+    if (wait <= 0) return this.#reportDrops();
+    d.timer = setTimeout(() => {
+      d.timer = null;
+      this.#reportDrops();
+    }, wait);
+    // Never keeps a Node process alive (the count then goes unreported).
+    (d.timer as { unref?: () => void }).unref?.();
+  }
+
+  #reportDrops(): void {
+    const d = this.#drops;
+    if (d.unreported === 0 || this.#disposed) return;
+    const count = d.unreported;
+    d.unreported = 0;
+    d.last = Date.now();
+    const why = DROP_REASONS[d.why] ?? d.why;
+    this.#emitError(
+      new MetaChannelError(
+        "DECRYPT_FAILED",
+        `${count === 1 ? "a frame" : `${count} frames`} could not be opened with this channel's key and ${count === 1 ? "was" : "were"} dropped (the last: ${why}); ${d.total} in all`,
+        { count, total: d.total },
+      ),
+    );
   }
 
   /**
@@ -565,6 +683,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     for (const fn of this.#disposeHooks.splice(0)) fn();
     this.#disposed = true;
     if (this.#unwatch) this.#unwatch();
+    if (this.#drops.timer !== null) clearTimeout(this.#drops.timer);
     this.#core._mc_channel_dispose(this.#a);
     sinks.delete(this.#handle);
     unregisterSocketOwner(this.#handle);
@@ -792,9 +911,9 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
         // the queue below waits for the socket to open.
         this.#quiet = true;
         try {
-          const rc = this.#mc.setUrl(a, p.url);
+          const rc = this.#mc.setUrl(a, this.#keyed(p.url).base);
           if (rc !== 0) this.#emitError(new MetaChannelError(codeOf(rc), this.#mc.lastError(a)));
-          else this.#url = this.#mc.url(a) || null;
+          else this.#url = (this.#mc.url(a) || "") + this.#fragment || null;
         } finally {
           this.#quiet = false;
         }

@@ -72,7 +72,7 @@ declare module "#core-glue" {
     /** `direct`: try the direct path first (false on a reliable channel: the core tags its objects). */
     sendText(channel: Address, text: string, direct: boolean): Rc;
     sendBinary(channel: Address, bytes: Uint8Array): Rc;
-    setUrl(channel: Address, url: string): Rc;
+    setUrl(channel: Address, url: string, renew?: boolean): Rc;
     close(channel: Address, code: number, reason: string): Rc;
     setPresence(channel: Address, json: string): Rc;
     /** The router slot of a top-level member name; -1 when refused. */
@@ -118,7 +118,7 @@ declare module "#core-glue" {
     // generated from bindings/*.cpp (EMSCRIPTEN_KEEPALIVE) by scripts/gen-glue-types.mjs: do not edit
     _mc_out_size(): number;
     _mc_channel_delete(channel: Address): void;
-    _mc_channel_set_url(channel: Address, p: number, n: number): number;
+    _mc_channel_set_url(channel: Address, p: number, n: number, renew: number): number;
     _mc_channel_send_text(channel: Address, p: number, n: number): number;
     _mc_channel_send_direct(channel: Address, max_size: number): number;
     _mc_channel_send_binary(channel: Address, p: number, n: number): number;

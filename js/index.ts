@@ -13,6 +13,7 @@ import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export { ready, isSupported } from "./loader.js";
 export { Channel } from "./channel.js";
+export { withNewKey } from "./e2e-key.js";
 export { MetaChannelError, type ErrorCode } from "./errors.js";
 /** @internal INVALID_ARGUMENT naming the field, for metachannel/store and metachannel/react */
 export { invalid as _invalid } from "./errors.js";

@@ -9,6 +9,7 @@ import { VOCABULARY_DIGEST } from "./vocabulary.js";
 import { MetaChannelError, invalid } from "./errors.js";
 import { isNode, loadNodeWebSocket, defaultWebSocket } from "./platform.js";
 import { installSocketFactory } from "./socket-factory.js";
+import { loadEncryption, setEncryptionLocator } from "./e2e-load.js";
 import { wantsFullCore } from "./options.js";
 import type { ReadyOptions } from "./types.js";
 import { messageOf } from "./util.js";
@@ -256,15 +257,23 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
 export function ready(options: ReadyOptions = {}): Promise<void> {
   if (options === null || typeof options !== "object") invalid("ready(options)", "an object", options);
   for (const key of Object.keys(options)) {
-    if (key !== "locateFile" && key !== "wasmBinary" && key !== "core") invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary, core", key);
+    if (key !== "locateFile" && key !== "wasmBinary" && key !== "core" && key !== "encryption") {
+      invalid(`ready() option "${key}"`, "one of locateFile, wasmBinary, core, encryption", key);
+    }
   }
-  const { locateFile, wasmBinary, core: which } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown };
+  const { locateFile, wasmBinary, core: which, encryption } = options as { locateFile?: unknown; wasmBinary?: unknown; core?: unknown; encryption?: unknown };
   if (which !== undefined && which !== "full" && which !== "lite") invalid("options.core", '"full" or "lite"', which);
+  if (encryption !== undefined && typeof encryption !== "boolean") invalid("options.encryption", "true or false", encryption);
   if (locateFile !== undefined && typeof locateFile !== "function") invalid("options.locateFile", "a function (name) => url", locateFile);
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer) && !ArrayBuffer.isView(wasmBinary)) {
     invalid("options.wasmBinary", "an ArrayBuffer or Uint8Array", wasmBinary);
   }
-  if (!loads.plain && !loads.full) given = { locateFile: options.locateFile, wasmBinary: options.wasmBinary };
+  if (!loads.plain && !loads.full) {
+    given = { locateFile: options.locateFile, wasmBinary: options.wasmBinary };
+    setEncryptionLocator(options.locateFile); // the script-tag build asks it for metachannel-e2e.mjs
+  }
+  // The encryption chunk as well (a Channel given a keyed URL loads it on demand otherwise).
+  if (encryption) return Promise.all([ready({ ...options, encryption: false }), loadEncryption()]).then(() => {});
   const slot: Slot = which === "full" ? "full" : "plain";
   // Either core runs plain channels: one loaded or loading serves ready().
   // The inline builds carry one (full) core: a load of either slot fills both.

@@ -2,6 +2,7 @@
 // own WebSocket class and headers apply, and a constructor that throws becomes a socket that
 // fails asynchronously, so no exception ever crosses wasm.
 import type { CoreModule, SocketLike } from "#core-glue";
+import { SealedSocket, type SealOptions } from "./e2e-socket.js";
 import { defaultWebSocket, isWsPackageClass, type WebSocketClass } from "./platform.js";
 import { redactUrls } from "./util.js";
 
@@ -9,6 +10,8 @@ import { redactUrls } from "./util.js";
 export interface SocketOwner {
   WebSocket: WebSocketClass | undefined;
   headers: Record<string, string> | undefined;
+  /** Set while the channel's URL carries an end-to-end key: its sockets seal (js/e2e-socket.ts). */
+  e2e?: SealOptions | null;
 }
 
 /** owner handle -> { WebSocket, headers } */
@@ -64,29 +67,19 @@ export function installSocketFactory(core: CoreModule): void {
     const entry = owners.get(owner);
     // Never null here: a Channel is only made when a WebSocket implementation exists.
     const WS = (entry?.WebSocket || defaultWebSocket()) as WebSocketClass;
+    const e2e = entry?.e2e;
+    if (e2e) {
+      // The key is the one of this socket's URL: a later setUrl() with another key makes a new socket.
+      const make = () => openSocket(WS, url, protocols, entry?.headers);
+      try {
+        return new SealedSocket(make, e2e) as unknown as SocketLike;
+      } catch (err) {
+        core.mc.createError = describeCreateError(core, err, entry?.headers);
+        return inertSocket();
+      }
+    }
     try {
-      let socket: SocketLike & { on?: (event: string, listener: (err: unknown) => void) => void };
-      const headers = entry?.headers;
-      if (headers && isWsPackageClass(WS)) {
-        socket = new WS(url, protocols || [], { headers });
-      } else if (headers) {
-        // undici (Node 22's global WebSocket) takes a WebSocketInit with headers.
-        socket = new WS(url, { protocols: protocols || [], headers });
-      } else {
-        socket = protocols ? new WS(url, protocols) : new WS(url);
-      }
-      // The `ws` package is an EventEmitter: an "error" with no listener would throw
-      // (for example when a connecting socket is closed). Errors reach the core via onerror,
-      // which runs after this listener: the core then reads the HTTP status of a refused
-      // upgrade (mc_socket_refused_status in bindings/library.js).
-      if (typeof socket.on === "function") {
-        const s = socket;
-        socket.on("error", (err: unknown) => {
-          const m = REFUSED.exec((err as { message?: unknown } | null)?.message as string);
-          if (m) s.refusedStatus = Number(m[1]);
-        });
-      }
-      return socket;
+      return openSocket(WS, url, protocols, entry?.headers);
     } catch (err) {
       // Read by the platform layer right after websocket.h returns (mc_socket_take_create_error):
       // the channel reports it as SOCKET_ERROR and does not retry.
@@ -94,4 +87,29 @@ export function installSocketFactory(core: CoreModule): void {
       return inertSocket();
     }
   };
+}
+
+/** A new socket of class WS (throws what its constructor throws). */
+function openSocket(WS: WebSocketClass, url: string, protocols: string[] | undefined, headers: Record<string, string> | undefined): SocketLike {
+  let socket: SocketLike & { on?: (event: string, listener: (err: unknown) => void) => void };
+  if (headers && isWsPackageClass(WS)) {
+    socket = new WS(url, protocols || [], { headers });
+  } else if (headers) {
+    // undici (Node 22's global WebSocket) takes a WebSocketInit with headers.
+    socket = new WS(url, { protocols: protocols || [], headers });
+  } else {
+    socket = protocols ? new WS(url, protocols) : new WS(url);
+  }
+  // The `ws` package is an EventEmitter: an "error" with no listener would throw
+  // (for example when a connecting socket is closed). Errors reach the core via onerror,
+  // which runs after this listener: the core then reads the HTTP status of a refused
+  // upgrade (mc_socket_refused_status in bindings/library.js).
+  if (typeof socket.on === "function") {
+    const s = socket;
+    socket.on("error", (err: unknown) => {
+      const m = REFUSED.exec((err as { message?: unknown } | null)?.message as string);
+      if (m) s.refusedStatus = Number(m[1]);
+    });
+  }
+  return socket;
 }

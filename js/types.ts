@@ -27,6 +27,13 @@ export interface ReadyOptions {
    * carry the full core and use it either way.
    */
   core?: "full" | "lite";
+  /**
+   * true: load the end-to-end encryption module (metachannel-e2e.mjs, about 5 KB gzip) as well,
+   * to preload it. Without it, the first Channel given a URL with a key (`#k=…`, see
+   * `withNewKey()`) loads it on demand (its socket opens once it is there). The script-tag
+   * build loads it from beside the script, or from `locateFile("metachannel-e2e.mjs")`.
+   */
+  encryption?: boolean;
 }
 
 // ------------------------------------------------------------------------------ Channel

@@ -2,7 +2,7 @@
 // Change the lists there (docs/architecture.md, "Where to change what").
 
 /** Digest of this vocabulary; the wasm exports the same number (checked by ready()). */
-export const VOCABULARY_DIGEST = 2254012606;
+export const VOCABULARY_DIGEST = 723834168;
 
 /** Channel states, in the order of mc::State. */
 export const STATES = ["idle", "connecting", "open", "reconnecting", "closing", "closed"] as const;
@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "REQUEST_TIMEOUT",
   "LOAD_FAILED",
   "MESSAGES_LOST",
+  "DECRYPT_FAILED",
 ] as const;
 
 /** @public */
@@ -45,7 +46,7 @@ export type State = "idle" | "connecting" | "open" | "reconnecting" | "closing" 
  *
  * @public
  */
-export type ErrorCode = "NOT_READY" | "NOT_SUPPORTED" | "INVALID_URL" | "INVALID_ARGUMENT" | "INVALID_JSON" | "MESSAGE_TOO_LARGE" | "QUEUE_OVERFLOW" | "HEADERS_UNSUPPORTED" | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "REVOKED" | "RETRIES_EXHAUSTED" | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR" | "REQUEST_TIMEOUT" | "LOAD_FAILED" | "MESSAGES_LOST";
+export type ErrorCode = "NOT_READY" | "NOT_SUPPORTED" | "INVALID_URL" | "INVALID_ARGUMENT" | "INVALID_JSON" | "MESSAGE_TOO_LARGE" | "QUEUE_OVERFLOW" | "HEADERS_UNSUPPORTED" | "CONNECT_TIMEOUT" | "HEARTBEAT_TIMEOUT" | "REVOKED" | "RETRIES_EXHAUSTED" | "LISTENER_THREW" | "DISPOSED" | "CLOSED" | "SOCKET_ERROR" | "REQUEST_TIMEOUT" | "LOAD_FAILED" | "MESSAGES_LOST" | "DECRYPT_FAILED";
 
 /** Close codes the core gives a meaning. */
 export const CLOSE_CODES = {

@@ -104,10 +104,17 @@ export async function build() {
   };
   // "./metachannel-wasm.mjs" in js/: the generated file, bundled in, or (metachannel.mjs) left
   // as an import of the file beside it.
+  // "./metachannel-e2e.mjs" (js/e2e-load.ts): the encryption chunk, left as an import of the
+  // file beside the bundle (ES modules: bundlers split it; the script tag imports it by URL), or
+  // bundled in (CommonJS: Node downloads nothing).
+  const e2eChunk = path.join(root, "js/e2e-chunk.ts");
   const wasmChunk = (keepExternal) => ({
     name: "wasm-chunk",
     setup(b) {
       b.onResolve({ filter: /^\.\/metachannel-wasm\.mjs$/ }, (args) => (keepExternal ? { path: args.path, external: true } : { path: inlineModule }));
+      b.onResolve({ filter: /^\.\/metachannel-e2e\.mjs$/ }, (args) =>
+        b.initialOptions.format === "cjs" ? { path: e2eChunk } : { path: args.path, external: true },
+      );
     },
   });
   const main = path.join(root, "js/index.ts");
@@ -129,6 +136,9 @@ export async function build() {
   });
   const quiet = { "empty-import-meta": "silent" };
   const outputs = [
+    // The encryption chunk (js/e2e-chunk.ts with @noble/ciphers), loaded on demand by every
+    // build but the CommonJS one; minified: browsers download it as is from the script tag.
+    { entryPoints: [e2eChunk], format: "esm", platform: "neutral", outfile: "metachannel-e2e.mjs", minify: !debug },
     // The fallback chunk stays a file of its own beside metachannel.mjs.
     { entryPoints: [main], format: "esm", platform: "neutral", outfile: "metachannel.mjs", banner: { js: esmBanner }, plugins: [wasmChunk(true)] },
     // The same without the fallback chunk, for webpack (the "webpack" export condition), which

@@ -71,7 +71,7 @@ bool Channel::transition(State to) {
 
 // ---------------------------------------------------------------------------------- API
 
-ErrorCode Channel::set_url(std::string_view url) {
+ErrorCode Channel::set_url(std::string_view url, bool renew) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
   if (closed_by_user_)
     return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
@@ -92,8 +92,8 @@ ErrorCode Channel::set_url(std::string_view url) {
   }
   const std::string problem = validate_ws_url(url);
   if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
-  if (url == url_ && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
-  if (url != url_) {
+  if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
+  if (url != url_ || renew) {
     if (rel_) {
       rel_->on_closing();  // "bye" to the old channel's peers
       rel_->enter(url);    // starts over, unless this is the channel it stepped away from

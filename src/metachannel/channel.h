@@ -75,7 +75,9 @@ class Channel final : public TransportListener, public SchedulerListener, privat
 
   // --- API. Each returns ErrorCode::None, or the code to throw with last_error() as message.
   // Empty url: disconnect and wait in Idle. Same url: no-op. Another: switch to it.
-  ErrorCode set_url(std::string_view url);
+  // `renew`: the same url is another channel all the same (the JS layer's end-to-end key
+  // changed: the socket must be replaced and reliable streams start over, as for another url).
+  ErrorCode set_url(std::string_view url, bool renew = false);
   ErrorCode send_text(const char* data, size_t size);
   // True when send_text() of a frame of at most `max_size` bytes would go straight to the
   // transport (open, nothing queued, no reliable tag to add, within the size limit): the core

@@ -24,16 +24,18 @@
 
 // ----------------------------------------------------------------------------- error codes
 // X(Enumerator, "CODE", "when it happens" (README's table))
-// The numbers are the positions: append, never reorder. The last three are never returned by
-// the core's calls (REQUEST_TIMEOUT and LOAD_FAILED are raised by the JS layer, MESSAGES_LOST
-// comes with the core's "lost" event); they are here so that one list names every code.
+// The numbers are the positions: append, never reorder. The last four are never returned by
+// the core's calls (REQUEST_TIMEOUT, LOAD_FAILED and DECRYPT_FAILED are raised by the JS layer,
+// MESSAGES_LOST comes with the core's "lost" event); they are here so that one list names every code.
 #define MC_ERROR_CODES(X)                                                                                              \
   X(None, "", "")                                                                                                      \
   X(NotReady, "NOT_READY",                                                                                             \
     "a Channel was constructed before `ready()` resolved (one with `reliable`/`presence` after it is created at "      \
     "once and connects when the full core, loaded on demand, is there)")                                               \
   X(NotSupported, "NOT_SUPPORTED", "no WebSocket implementation (Node 20 without `ws`)")                               \
-  X(InvalidUrl, "INVALID_URL", "not a `ws://`/`wss://` URL (scheme, host, port, spaces, fragment)")                    \
+  X(InvalidUrl, "INVALID_URL",                                                                                         \
+    "not a `ws://`/`wss://` URL (scheme, host, port, spaces), or a key in its `#k=` fragment that is not 43 "          \
+    "base64url characters")                                                                                            \
   X(InvalidArgument, "INVALID_ARGUMENT", "a bad option or argument; the message names the field and what is allowed")  \
   X(InvalidJson, "INVALID_JSON", "`send()` of a value with no JSON form (cycles, BigInt, functions)")                  \
   X(MessageTooLarge, "MESSAGE_TOO_LARGE", "outgoing over `maxMessageBytes` (thrown); incoming (event; frame dropped)") \
@@ -60,7 +62,10 @@
     "what to do")                                                                                                      \
   X(MessagesLost, "MESSAGES_LOST",                                                                                     \
     "`reliable`: messages of a sender that nobody can resend any more, once per gap (event; "                          \
-    "`detail: { from, count }`)")
+    "`detail: { from, count }`)")                                                                                      \
+  X(DecryptFailed, "DECRYPT_FAILED",                                                                                   \
+    "encrypted channel: frames that failed to open (tampered, another key, plain, truncated) were dropped; the "       \
+    "first at once, then at most one event a second (event; `detail: { count, total }`)")
 
 // ----------------------------------------------------------------------------- close codes
 // X(Enumerator, code)

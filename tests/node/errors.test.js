@@ -113,7 +113,7 @@ test("INVALID_URL: bad URLs throw from the constructor and from setUrl, without 
     " ws://example.com/ch/SECRET-TOKEN",
     "ws://exa mple.com/ch/SECRET-TOKEN",
     "ws://example.com/ch/SECRET TOKEN",
-    "ws://example.com/ch/SECRET-TOKEN#SECRET-FRAGMENT",
+    "ws://example.com/ch/SECRET-TOKEN#k=SECRET-FRAGMENT", // a fragment is allowed; a k= in it must be a key
     "ws://example.com:99999/ch/SECRET-TOKEN",
     "ws://example.com:0/ch/SECRET-TOKEN",
     "ws://example.com:port/ch/SECRET-TOKEN?k=SECRET-KEY",
