@@ -81,8 +81,9 @@ test("an encrypted page (connect(withNewKey(url))) round-trips text, binary, rel
     window.e2e = { p, r, binary: [], texts: [], errors: [] };
     p.on("message", (d) => (d instanceof Uint8Array ? window.e2e.binary.push([...d]) : typeof d === "string" && window.e2e.texts.push(d)));
     for (const ch of [p, r]) ch.on("error", (e) => window.e2e.errors.push(e.code));
-    window.e2e.fromNode = new Promise((resolve) => r.onMessage("rel", (m, meta) => resolve({ n: m.n, seq: meta.seq })));
-    window.e2e.typed = new Promise((resolve) => p.onMessage("chat.msg", (m) => resolve(m)));
+    // The relay echoes to the sender too: wait for the Node peers' messages, not the page's own.
+    window.e2e.fromNode = new Promise((resolve) => r.onMessage("rel", (m, meta) => m.n === 42 && resolve({ n: m.n, seq: meta.seq })));
+    window.e2e.typed = new Promise((resolve) => p.onMessage("chat.msg", (m) => m.text.endsWith("(node)") && resolve(m)));
     return keyed;
   }, url);
   assert.match(keyed, /^ws:\/\/[^#]+\/ch\/[^#]+#k=[A-Za-z0-9_-]{43}$/);
@@ -98,9 +99,9 @@ test("an encrypted page (connect(withNewKey(url))) round-trips text, binary, rel
   });
   const nodeErrors = [];
   for (const ch of [peer, relPeer]) ch.on("error", (e) => nodeErrors.push(e.code));
-  const typed = new Promise((resolve) => peer.onMessage("chat.msg", (m) => resolve(m)));
+  const typed = new Promise((resolve) => peer.onMessage("chat.msg", (m) => !m.text.endsWith("(node)") && resolve(m)));
   const text = new Promise((resolve) => peer.on("message", (d) => typeof d === "string" && resolve(d)));
-  const rel = new Promise((resolve) => relPeer.onMessage("rel", (m, meta) => resolve({ n: m.n, seq: meta.seq })));
+  const rel = new Promise((resolve) => relPeer.onMessage("rel", (m, meta) => m.n === 41 && resolve({ n: m.n, seq: meta.seq })));
   await Promise.all([peer.opened(), relPeer.opened()]);
   assert.equal(peer.encrypted && relPeer.encrypted, true);
 
