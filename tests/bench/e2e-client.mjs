@@ -54,9 +54,10 @@ export async function runE2eClient(mc, spec) {
   const t0 = performance.now();
   await run(spec.n);
   const ms = performance.now() - t0;
+  const encrypted = ch.encrypted;
   ch.dispose();
   if (problems.length) throw new Error(`errors during the run: ${problems.join(", ")}`);
-  return { ms, msgsPerSec: (spec.n / ms) * 1000, checksum: sum, encrypted: ch.encrypted };
+  return { ms, msgsPerSec: (spec.n / ms) * 1000, checksum: sum, encrypted };
 }
 
 async function rtt(mc, spec) {
@@ -75,8 +76,10 @@ async function rtt(mc, spec) {
   for (let i = 0; i < spec.warm; i++) await once(-1 - i);
   const times = [];
   for (let i = 0; i < spec.n; i++) times.push(await once(i));
+  const encrypted = a.encrypted && b.encrypted;
   a.dispose();
   b.dispose();
+  const mean = times.reduce((a, t) => a + t, 0) / times.length;
   times.sort((x, y) => x - y);
-  return { p50: times[times.length >> 1], p90: times[Math.floor(times.length * 0.9)], encrypted: a.encrypted };
+  return { p50: times[times.length >> 1], mean, p90: times[Math.floor(times.length * 0.9)], encrypted };
 }

@@ -5,7 +5,8 @@
 // process (a fresh JIT and heap), each Chromium one in a fresh page; rounds are interleaved
 // (plain, encrypted, plain, encrypted, ...) and the figures are medians.
 //
-//   node tests/bench/e2e.mjs [--rounds 5] [--n 100000] [--rtt-n 2000] [--runtimes node22,chromium]
+//   node tests/bench/e2e.mjs [--rounds 5] [--n 100000] [--warm 20000] [--browser-n 20000]
+//                            [--browser-warm 5000] [--rtt-n 2000] [--runtimes node22,chromium]
 //   (npm run bench -- --only e2e)
 //
 // receive: a flood server (this process, a separate writer) sends n ~120-byte ticks
@@ -36,6 +37,9 @@ const { values: opt } = parseArgs({
     n: { type: "string", default: "100000" },
     warm: { type: "string", default: "20000" },
     "rtt-n": { type: "string", default: "2000" },
+    // Chromium receives far fewer frames a second than Node: fewer per round there.
+    "browser-n": { type: "string", default: "20000" },
+    "browser-warm": { type: "string", default: "5000" },
     runtimes: { type: "string", default: "node22,chromium" },
     client: { type: "string" },
     dist: { type: "string" },
@@ -176,7 +180,9 @@ async function main() {
   const key = randomBytes(32);
   const fragment = `#k=${key.toString("base64url")}`;
   const crypt = await sealer(key);
-  const flood = await startFloodServer(Math.max(n, warm), crypt);
+  const browserN = Number(opt["browser-n"]);
+  const browserWarm = Number(opt["browser-warm"]);
+  const flood = await startFloodServer(Math.max(n, warm, browserN, browserWarm), crypt);
   const { startRelay } = await import(path.join(root, "relay/server.js"));
   const relay = await startRelay({ port: 0, log: false });
   const { url: relayUrl } = await relay.createChannel();
@@ -202,18 +208,23 @@ async function main() {
 
   const figures = {};
   const fetched = { plain: null, e2e: null };
-  for (const rt of runtimes) figures[rt] = { receive: { plain: [], e2e: [] }, send: { plain: [], e2e: [] }, rtt: { plain: [], e2e: [] } };
+  for (const rt of runtimes) figures[rt] = { receive: { plain: [], e2e: [] }, send: { plain: [], e2e: [] }, rtt: { plain: [], e2e: [] }, rttMean: { plain: [], e2e: [] } };
   for (let r = 0; r < rounds; r++) {
     for (const rt of runtimes) {
       const line = [];
       for (const mode of ["receive", "send", "rtt"]) {
         for (const variant of ["plain", "e2e"]) {
           const url = mode === "rtt" ? relayUrl : `${flood.base}/${variant}`;
-          const spec = mode === "rtt" ? { mode, url: variant === "e2e" ? url + fragment : url, n: rttN, warm: Math.ceil(rttN / 10) } : { mode, url: variant === "e2e" ? url + fragment : url, n, warm };
+          const browser = rt === "chromium";
+          const spec =
+            mode === "rtt"
+              ? { mode, url: variant === "e2e" ? url + fragment : url, n: rttN, warm: Math.ceil(rttN / 10) }
+              : { mode, url: variant === "e2e" ? url + fragment : url, n: browser ? browserN : n, warm: browser ? browserWarm : warm };
           const res = await runners[rt](spec);
           if (res.encrypted !== (variant === "e2e")) throw new Error(`${rt} ${mode} ${variant}: channel.encrypted is ${res.encrypted}`);
           if (res.fetched) fetched[variant] ??= res.fetched;
           figures[rt][mode][variant].push(mode === "rtt" ? res.p50 : res.msgsPerSec);
+          if (mode === "rtt") figures[rt].rttMean[variant].push(res.mean);
           line.push(`${mode} ${variant} ${mode === "rtt" ? `${res.p50.toFixed(3)} ms` : `${Math.round(res.msgsPerSec / 1000)}k/s`}`);
         }
       }
@@ -234,7 +245,10 @@ async function main() {
 
   const fmt = (v) => (v >= 1000 ? Math.round(v).toLocaleString("en-US") : v.toFixed(3));
   const met = (ok) => (ok ? "met" : "**not met**");
-  console.log(`\nend-to-end encryption vs plain (${n.toLocaleString("en-US")} ticks, ${rttN} round trips, ${rounds} rounds, medians; ${runtimes.map((r) => versions[r]).join(", ")})\n`);
+  const signed = (v) => `${v < 0 ? "−" : "+"}${Math.abs(v).toFixed(3)}`;
+  console.log(
+    `\nend-to-end encryption vs plain (${n.toLocaleString("en-US")} ticks in Node, ${browserN.toLocaleString("en-US")} in Chromium, ${rttN} round trips, ${rounds} rounds, medians; ${runtimes.map((r) => versions[r]).join(", ")})\n`,
+  );
   console.log("| figure | runtime | plain | encrypted | encrypted vs plain | target |");
   console.log("|---|---|---|---|---|---|");
   for (const rt of runtimes) {
@@ -246,11 +260,18 @@ async function main() {
     }
     const p = median(f.rtt.plain);
     const e = median(f.rtt.e2e);
-    console.log(`| round trip p50, ms (relay, 2 peers) | ${versions[rt]} | ${p.toFixed(3)} | ${e.toFixed(3)} | +${(e - p).toFixed(3)} ms | ≤ +${TARGETS.addedRttMs} ms: ${met(e - p <= TARGETS.addedRttMs)} |`);
+    const pm = median(f.rttMean.plain);
+    const em = median(f.rttMean.e2e);
+    console.log(
+      `| round trip p50 (mean), ms (relay, 2 peers) | ${versions[rt]} | ${p.toFixed(3)} (${pm.toFixed(3)}) | ${e.toFixed(3)} (${em.toFixed(3)}) | ${signed(e - p)} ms (mean ${signed(em - pm)}) | ≤ +${TARGETS.addedRttMs} ms: ${met(e - p <= TARGETS.addedRttMs)} |`,
+    );
   }
   if (chunk) {
     console.log(`| encryption chunk, KB gzip (script tag: ${chunk.files.join(", ") || "nothing"}) | Chromium | 0 | ${chunk.kb.toFixed(1)} | | ≤ ${TARGETS.chunkKB} KB: ${met(chunk.kb <= TARGETS.chunkKB)} |`);
     console.log(`\nA plain script-tag page fetched ${fetched.plain.join(", ")}; an encrypted one also ${chunk.files.join(", ")}.`);
+  }
+  if (runtimes.includes("chromium")) {
+    console.log("Chromium's performance.now() is coarsened to 0.1 ms on a page that is not cross-origin isolated: its round-trip p50 moves in 0.1 ms steps; the mean is finer.");
   }
   process.exit(0);
 }
