@@ -77,16 +77,6 @@ function checkPresenceState(text: string, wire: WireOptions, field: string): voi
   }
 }
 
-/** What DECRYPT_FAILED says of the last frame dropped (js/e2e-socket.ts's reasons). */
-const DROP_REASONS: Record<string, string> = {
-  text: "a text frame, not sealed",
-  short: "shorter than a sealed frame (42 bytes)",
-  version: "not sealed with version 1",
-  auth: "it failed authentication: altered, or sealed with another key",
-  kind: "an unknown kind byte",
-  utf8: "a text frame that is not UTF-8",
-};
-
 /** A route hook of a client class: frames routed with its bit. @internal */
 export type RouteHook = (msg: any, meta: MessageMeta) => void;
 
@@ -556,7 +546,10 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     d.why = why;
     if (d.timer !== null) return;
     const wait = d.last + 1000 - Date.now();
-    if (wait <= 0) return this.#reportDrops();
+    if (wait <= 0) {
+      this.#reportDrops();
+      return;
+    }
     d.timer = setTimeout(() => {
       d.timer = null;
       this.#reportDrops();
@@ -571,7 +564,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     const count = d.unreported;
     d.unreported = 0;
     d.last = Date.now();
-    const why = DROP_REASONS[d.why] ?? d.why;
+    const why = d.why;
     this.#emitError(
       new MetaChannelError(
         "DECRYPT_FAILED",

@@ -21,8 +21,18 @@ const AD = new Uint8Array([VERSION]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a leading U+FEFF is text, kept
 
-/** Why a frame could not be opened (for the DECRYPT_FAILED message). */
+/** Why a frame could not be opened. */
 export type OpenFailure = "short" | "version" | "auth" | "kind" | "utf8";
+
+/** What DECRYPT_FAILED says of the last frame dropped (here, not in the main bundle). */
+const REASONS: Record<OpenFailure | "text", string> = {
+  text: "a text frame, not sealed",
+  short: `shorter than a sealed frame (${OVERHEAD} bytes)`,
+  version: `not sealed with version ${VERSION}`,
+  auth: "it failed authentication: altered, or sealed with another key",
+  kind: "an unknown kind byte",
+  utf8: "a text frame that is not UTF-8",
+};
 
 /** Seals and opens the frames of one key. */
 export interface Sealer {
@@ -32,6 +42,11 @@ export interface Sealer {
   sealBinary(bytes: Uint8Array): Uint8Array;
   /** A received binary frame: the text or bytes it carries, or why it was dropped. */
   open(frame: Uint8Array): { data: string | Uint8Array } | { failure: OpenFailure };
+  /**
+   * A received WebSocket message's data: what to deliver, or why it was dropped (a sentence),
+   * or null when it is over the limit: the core's oversize path reports it, unopened.
+   */
+  receive(data: unknown): { data: string | Uint8Array } | { dropped: string } | null;
 }
 
 // Nonces come from a pool refilled by one crypto.getRandomValues call per 128 frames: in Node
@@ -60,10 +75,20 @@ function seal(key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Ar
   return frame;
 }
 
-/** The sealer of a 32-byte key (the key is copied). */
-export function sealer(keyBytes: Uint8Array): Sealer {
+/** The sealer of a 32-byte key (the key is copied); `maxBytes`: the channel's maxMessageBytes. */
+export function sealer(keyBytes: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Sealer {
   const key = keyBytes.slice();
+  const limit = maxBytes + OVERHEAD;
   return {
+    receive(data) {
+      if (typeof data === "string") return { dropped: REASONS.text }; // a plain frame on an encrypted channel
+      const frame =
+        data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+      if (!frame) return { dropped: REASONS.short };
+      if (frame.length > limit) return null;
+      const opened = this.open(frame);
+      return "failure" in opened ? { dropped: REASONS[opened.failure] } : opened;
+    },
     sealText(text) {
       const bytes = encoder.encode(text);
       return seal(key, 0, bytes.length, (frame, at) => frame.set(bytes, at));

@@ -9,8 +9,6 @@ import { MetaChannelError } from "./errors.js";
 /** Bytes of a key, and its length in base64url without padding. */
 export const KEY_BYTES = 32;
 export const KEY_CHARS = 43;
-const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /** What a channel URL becomes: the URL the core and the socket get, and the key (null: plain). */
 export interface KeyedUrl {
   /** the URL without its fragment */
@@ -22,41 +20,13 @@ export interface KeyedUrl {
 
 const KEY_PROBLEM = `the key in the URL fragment must be ${KEY_CHARS} base64url characters (${KEY_BYTES} bytes); make one with withNewKey(url)`;
 
-/** The 32 bytes of a 43-character base64url key, or null if it is not one (padding, other characters, non-zero spare bits). */
+/**
+ * The 32 bytes of a 43-character base64url key, or null if it is not one (padding, other
+ * characters, or a last character whose 2 spare bits are not zero: one spelling per key).
+ */
 function decodeKey(text: string): Uint8Array | null {
-  if (text.length !== KEY_CHARS) return null;
-  const out = new Uint8Array(KEY_BYTES);
-  let bits = 0;
-  let acc = 0;
-  let o = 0;
-  for (let i = 0; i < KEY_CHARS; i++) {
-    const v = B64URL.indexOf(text[i]!);
-    if (v < 0) return null;
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  // 43 characters carry 258 bits: the last 2 must be zero (one spelling per key).
-  return acc & ((1 << bits) - 1) ? null : out;
-}
-
-function encodeKey(bytes: Uint8Array): string {
-  let text = "";
-  let acc = 0;
-  let bits = 0;
-  for (const b of bytes) {
-    acc = ((acc << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      text += B64URL[(acc >> bits) & 63];
-    }
-  }
-  if (bits) text += B64URL[(acc << (6 - bits)) & 63];
-  return text;
+  if (!/^[\w-]{42}[AEIMQUYcgkosw048]$/.test(text)) return null;
+  return Uint8Array.from(atob(`${text.replace(/-/g, "+").replace(/_/g, "/")}=`), (c) => c.charCodeAt(0));
 }
 
 /**
@@ -121,6 +91,16 @@ export function withNewKey(url: string): string {
   crypto.getRandomValues(key);
   const hash = url.indexOf("#");
   const base = hash < 0 ? url : url.slice(0, hash);
-  const others = hash < 0 ? [] : url.slice(hash + 1).split("&").filter((pair) => pair !== "" && pair !== "k" && !pair.startsWith("k="));
-  return `${base}#${[`k=${encodeKey(key)}`, ...others].join("&")}`;
+  const others =
+    hash < 0
+      ? []
+      : url
+          .slice(hash + 1)
+          .split("&")
+          .filter((pair) => pair !== "" && pair !== "k" && !pair.startsWith("k="));
+  const text = btoa(String.fromCharCode(...key))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .slice(0, KEY_CHARS);
+  return `${base}#${[`k=${text}`, ...others].join("&")}`;
 }

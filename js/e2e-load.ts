@@ -17,8 +17,7 @@ export const E2E_FILE = "metachannel-e2e.mjs";
 
 /** What the chunk exports. */
 export interface EncryptionModule {
-  sealer(key: Uint8Array): Sealer;
-  OVERHEAD: number;
+  sealer(key: Uint8Array, maxBytes: number): Sealer;
 }
 
 // Where the script-tag build was loaded from, captured while it is being evaluated.
@@ -47,22 +46,16 @@ function chunkUrl(): string {
 }
 
 function importChunk(): Promise<EncryptionModule> {
-  if (__MC_FORMAT__ === "iife") {
-    const url = chunkUrl();
-    return import(/* webpackIgnore: true */ /* @vite-ignore */ url).catch((err: unknown) => {
-      throw new MetaChannelError(
-        "LOAD_FAILED",
-        `could not load metachannel's encryption module from ${url}: ${messageOf(err)}. Serve dist/${E2E_FILE} beside the script, ` +
-          'or point to it with ready({ locateFile: (name) => "/path/to/" + name })',
-      );
-    });
-  }
-  // ES modules: the file beside this one (bundlers split it into a chunk); CommonJS: bundled in.
-  return import("./metachannel-e2e.mjs").catch((err: unknown) => {
+  const script = __MC_FORMAT__ === "iife";
+  const url = script ? chunkUrl() : "";
+  // Script tag: by URL. ES modules: the file beside this one (bundlers split it into a chunk); CommonJS: bundled in.
+  return (script ? import(/* webpackIgnore: true */ /* @vite-ignore */ url) : import("./metachannel-e2e.mjs")).catch((err: unknown) => {
     throw new MetaChannelError(
       "LOAD_FAILED",
-      `could not load metachannel's encryption module (${E2E_FILE}, beside the package's metachannel.mjs): ${messageOf(err)}. ` +
-        "Check that the bundler emitted the chunk and that the server serves it",
+      `could not load metachannel's encryption module (${E2E_FILE}${script ? ` from ${url}` : ", beside metachannel.mjs"}): ${messageOf(err)}. ` +
+        (script
+          ? 'Serve it beside the script, or point to it with ready({ locateFile: (name) => "/path/to/" + name })'
+          : "Check that the bundler emitted it and that the server serves it"),
     );
   });
 }

@@ -10,7 +10,7 @@
 // It is returned synchronously; while the encryption chunk is loading it reads CONNECTING and
 // opens the real socket once the chunk is there (at once when it is loaded already).
 import type { SocketLike } from "#core-glue";
-import type { Sealer, OpenFailure } from "./e2e-chunk.js";
+import type { Sealer } from "./e2e-chunk.js";
 import { loadEncryption, loadedEncryption, type EncryptionModule } from "./e2e-load.js";
 
 /** What a sealing socket needs of its channel. */
@@ -18,8 +18,8 @@ export interface SealOptions {
   key: Uint8Array;
   /** the channel's maxMessageBytes: a sealed frame over this + the overhead is not opened */
   maxBytes: number;
-  /** a received frame was dropped: why */
-  dropped(why: OpenFailure | "text"): void;
+  /** a received frame was dropped: why (a sentence) */
+  dropped(why: string): void;
 }
 
 type Handler = ((e: any) => void) | null;
@@ -39,7 +39,6 @@ export class SealedSocket {
   #sealer: Sealer | null = null;
   /** readyState before the real socket exists: CONNECTING, or CLOSED once close() or a failed load ended it */
   #early = CONNECTING;
-  #limit = 0;
   #options: SealOptions;
   #make: () => SocketLike;
 
@@ -78,10 +77,10 @@ export class SealedSocket {
 
   #start(mod: EncryptionModule, sync: boolean): void {
     if (this.#early === CLOSED) return; // closed while the chunk was loading
-    this.#sealer = mod.sealer(this.#options.key);
-    this.#limit = this.#options.maxBytes + mod.OVERHEAD;
+    this.#sealer = mod.sealer(this.#options.key, this.#options.maxBytes);
     let real: SocketLike & Record<string, any>;
-    if (sync) real = this.#make() as SocketLike & Record<string, any>; // a constructor that throws: the factory's own path
+    if (sync)
+      real = this.#make() as SocketLike & Record<string, any>; // a constructor that throws: the factory's own path
     else {
       try {
         real = this.#make() as SocketLike & Record<string, any>;
@@ -109,18 +108,11 @@ export class SealedSocket {
   #receive(e: { data: unknown }): void {
     const on = this.onmessage;
     if (!on) return;
-    const data = e.data;
-    if (typeof data === "string") {
-      this.#options.dropped("text"); // a plain frame on an encrypted channel
-      return;
-    }
-    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
-    if (!frame) return;
-    // Over the limit: the core's oversize path reports it (by its sealed size); never opened.
-    if (frame.length > this.#limit) return on(e);
-    const opened = this.#sealer!.open(frame);
-    if ("failure" in opened) this.#options.dropped(opened.failure);
-    else on({ data: opened.data });
+    const r = this.#sealer!.receive(e.data);
+    // null: over the limit: the core's oversize path reports it (by its sealed size), never opened.
+    if (r === null) on(e);
+    else if ("dropped" in r) this.#options.dropped(r.dropped);
+    else on(r);
   }
 
   send(data: string | Uint8Array | ArrayBuffer): void {

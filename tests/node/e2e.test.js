@@ -172,7 +172,10 @@ test("reliable and presence, encrypted: sockets terminated by the relay, the gap
     Array.from({ length: 15 }, (_, i) => i),
     "in order, once each",
   );
-  assert.ok(got.every((m) => m.meta.from === a.id && m.meta.seq > 0), "reliable tags were sealed and read back");
+  assert.ok(
+    got.every((m) => m.meta.from === a.id && m.meta.seq > 0),
+    "reliable tags were sealed and read back",
+  );
   assert.equal(rb.decrypt.length, 0);
 
   const keyText = /k=([A-Za-z0-9_-]{43})/.exec(url)[1];
@@ -272,7 +275,10 @@ test("hostile frames: bit flips in each position class, truncations, another key
   }
   await waitFor(() => dropped(rb) === n, { what: `${n} drops reported`, timeoutMs: 5000 });
   assert.equal(rb.typed.length, 0, "no hostile frame was delivered");
-  assert.ok(rb.messages.every((m) => m.data?.type === "probe"), "only the probes were delivered");
+  assert.ok(
+    rb.messages.every((m) => m.data?.type === "probe"),
+    "only the probes were delivered",
+  );
   assert.ok(rb.decrypt.every((e) => e.detail.count >= 1 && e.detail.total >= e.detail.count));
   assert.equal(rb.decrypt.at(-1).detail.total, n);
   assert.match(rb.decrypt[0].message, /could not be opened with this channel's key/);
@@ -296,6 +302,7 @@ test("replays: plain mode delivers a replayed sealed frame again (documented); r
 
   const a = channelFor(t, url, FAST);
   const b = channelFor(t, url, FAST);
+  record(a); // the other key's frames below are drops here
   const rb = record(b, ["once"]);
   await Promise.all([a.opened(), b.opened()]);
   a.send({ type: "once", v: 1 });
@@ -305,10 +312,13 @@ test("replays: plain mode delivers a replayed sealed frame again (documented); r
   await waitFor(() => rb.typed.length === 2, { what: "the replay delivered (plain mode)" });
   assert.deepEqual(rb.typed[1], { type: "once", v: 1 });
 
+  a.dispose(); // nothing of the first key on the relay from here on
+  b.dispose();
   const url2 = mc.withNewKey(relay.base);
   const key2 = keyOf(url2);
   const c = channelFor(t, url2, { ...FAST, reliable: true });
   const d = channelFor(t, url2, { ...FAST, reliable: true });
+  record(c);
   const rd = record(d, ["once"]);
   await Promise.all([c.opened(), d.opened()]);
   c.send({ type: "once", v: 2 });
@@ -386,7 +396,10 @@ test("keys that are not 43 base64url characters: INVALID_URL saying what to do, 
   const ch = channelFor(t, null);
   for (const bad of bads) {
     const url = `${relay.base}#k=${bad}`;
-    const expect = { code: "INVALID_URL", message: /the key in the URL fragment must be 43 base64url characters \(32 bytes\); make one with withNewKey\(url\)/ };
+    const expect = {
+      code: "INVALID_URL",
+      message: /the key in the URL fragment must be 43 base64url characters \(32 bytes\); make one with withNewKey\(url\)/,
+    };
     assert.throws(() => new mc.Channel(url), expect);
     assert.throws(() => ch.setUrl(url), expect);
     await assert.rejects(mc.connect(url), expect);
@@ -501,6 +514,26 @@ test("the encryption chunk cannot be loaded: LOAD_FAILED naming metachannel-e2e.
   assert.equal(out.state, "closed");
   assert.match(out.errors[0], /^LOAD_FAILED: could not load metachannel's encryption module \(metachannel-e2e\.mjs/);
   assert.match(r.stdout, /preload: LOAD_FAILED/);
+});
+
+test("a synchronous reliable Channel on a keyed URL while only the plain core is loaded: created at once, sealed once the full core and the chunk are there", async (t) => {
+  const relay = await recordingRelay(t);
+  const url = mc.withNewKey(relay.base);
+  const r = await runScript(`
+    const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.mjs"))});
+    await mc.ready(); // the plain core only: the full core and the encryption chunk load on demand
+    const a = new mc.Channel(${JSON.stringify(url)}, { reliable: true });
+    const b = new mc.Channel(${JSON.stringify(url)}, { reliable: true });
+    const before = [a.state, a.encrypted, a.url === ${JSON.stringify(url)}];
+    a.send({ type: "early", n: 1 }); // queued while the full core loads
+    const got = new Promise((resolve) => b.onMessage("early", (m, meta) => resolve([m.n, meta.seq])));
+    console.log(JSON.stringify({ before, got: await got }));
+    a.dispose(); b.dispose();
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { before: ["connecting", true, true], got: [1, 1] });
+  assert.ok(relay.frames.length >= 2 && relay.frames.every((f) => f.isBinary && f.bytes[0] === 1));
+  assert.deepEqual(new Set(relay.upgrades), new Set(["/ch/tok3n"]));
 });
 
 test("CommonJS: the chunk is bundled into metachannel.cjs; a keyed round trip", async (t) => {

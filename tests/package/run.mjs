@@ -63,6 +63,7 @@ async function main() {
         "dist/metachannel.js",
         "dist/metachannel.wasm",
         "dist/metachannel-lite.wasm",
+        "dist/metachannel-e2e.mjs", // the end-to-end encryption chunk, loaded on demand
         "dist/metachannel.d.ts",
         "dist/store.mjs",
         "dist/store.cjs",
@@ -103,8 +104,12 @@ async function main() {
     // 127 -> 103 KB, lite 49 -> 43 KB, the glue trimmed) brought it to 502 kB (501,841 B); the
     // client subpaths (metachannel/metaframe, /chat, /live-data: ESM, CJS, types), the deferred
     // reliable Channel and the relay's move to relay/ took it to 533 kB (533,457 B): 560 kB,
-    // about 7 % above, so that a regression of that order shows here.
-    check("the tarball is small (< 560 kB packed)", () => (info.size < 560 * 1024 ? true : `${info.size} bytes`));
+    // about 7 % above, so that a regression of that order shows here. End-to-end encryption
+    // (issue 26: the on-demand chunk dist/metachannel-e2e.mjs, 12 kB; @noble/ciphers bundled
+    // into metachannel.cjs, which loads no chunk so that CommonJS hosts without dynamic import
+    // (Jest without vm modules) work; the sealing socket in each of the seven builds) took it to
+    // 566 kB (566,173 B): 600 kB.
+    check("the tarball is small (< 600 kB packed)", () => (info.size < 600 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");
