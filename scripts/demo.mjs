@@ -362,7 +362,8 @@ async function check(url) {
     const encrypted = async (label) => {
       const s = await pageObj.evaluate(() => window.__demo.snapshot());
       const plain = ["chat", "ticker", "progress"].filter((id) => s.frames[id]?.encrypted !== true);
-      if (!s.encrypted || plain.length) throw new Error(`${label}: not end-to-end encrypted (page ${s.encrypted}, frames not encrypted: ${plain.join(", ") || "none"})`);
+      if (!s.encrypted || plain.length)
+        throw new Error(`${label}: not end-to-end encrypted (page ${s.encrypted}, frames not encrypted: ${plain.join(", ") || "none"})`);
       log(`--check: ${label}: the page's URL has a key, every frame's channel is encrypted`);
     };
     await encrypted("before rotation");

@@ -70,7 +70,6 @@ function testFiles(dir) {
     .map((f) => path.join(dir, f));
 }
 
-
 async function main() {
   const groups = ["build", "native"];
   if (suites.includes("browser") || suites.includes("demo") || suites.includes("bundlers")) groups.push("browser");

@@ -20,7 +20,7 @@
 //   not (the network log of two Chromium pages).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -208,7 +208,8 @@ async function main() {
 
   const figures = {};
   const fetched = { plain: null, e2e: null };
-  for (const rt of runtimes) figures[rt] = { receive: { plain: [], e2e: [] }, send: { plain: [], e2e: [] }, rtt: { plain: [], e2e: [] }, rttMean: { plain: [], e2e: [] } };
+  for (const rt of runtimes)
+    figures[rt] = { receive: { plain: [], e2e: [] }, send: { plain: [], e2e: [] }, rtt: { plain: [], e2e: [] }, rttMean: { plain: [], e2e: [] } };
   for (let r = 0; r < rounds; r++) {
     for (const rt of runtimes) {
       const line = [];
@@ -256,7 +257,9 @@ async function main() {
     for (const mode of ["receive", "send"]) {
       const p = median(f[mode].plain);
       const e = median(f[mode].e2e);
-      console.log(`| ${mode}, messages/s | ${versions[rt]} | ${fmt(p)} | ${fmt(e)} | ${(e / p).toFixed(2)}× | ≥ ${TARGETS[mode]}×: ${met(e / p >= TARGETS[mode])} |`);
+      console.log(
+        `| ${mode}, messages/s | ${versions[rt]} | ${fmt(p)} | ${fmt(e)} | ${(e / p).toFixed(2)}× | ≥ ${TARGETS[mode]}×: ${met(e / p >= TARGETS[mode])} |`,
+      );
     }
     const p = median(f.rtt.plain);
     const e = median(f.rtt.e2e);
@@ -267,11 +270,15 @@ async function main() {
     );
   }
   if (chunk) {
-    console.log(`| encryption chunk, KB gzip (script tag: ${chunk.files.join(", ") || "nothing"}) | Chromium | 0 | ${chunk.kb.toFixed(1)} | | ≤ ${TARGETS.chunkKB} KB: ${met(chunk.kb <= TARGETS.chunkKB)} |`);
+    console.log(
+      `| encryption chunk, KB gzip (script tag: ${chunk.files.join(", ") || "nothing"}) | Chromium | 0 | ${chunk.kb.toFixed(1)} | | ≤ ${TARGETS.chunkKB} KB: ${met(chunk.kb <= TARGETS.chunkKB)} |`,
+    );
     console.log(`\nA plain script-tag page fetched ${fetched.plain.join(", ")}; an encrypted one also ${chunk.files.join(", ")}.`);
   }
   if (runtimes.includes("chromium")) {
-    console.log("Chromium's performance.now() is coarsened to 0.1 ms on a page that is not cross-origin isolated: its round-trip p50 moves in 0.1 ms steps; the mean is finer.");
+    console.log(
+      "Chromium's performance.now() is coarsened to 0.1 ms on a page that is not cross-origin isolated: its round-trip p50 moves in 0.1 ms steps; the mean is finer.",
+    );
   }
   process.exit(0);
 }

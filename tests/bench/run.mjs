@@ -75,7 +75,22 @@ const { values: opt } = parseArgs({
 
 const quick = opt.quick;
 const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
-const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "cold", "memory", "channels", "browser", "reliable", "fanout", "relay", "e2e"];
+const ALL_FIGURES = [
+  "receive",
+  "filtered",
+  "send",
+  "rtt",
+  "bundle",
+  "coldstart",
+  "cold",
+  "memory",
+  "channels",
+  "browser",
+  "reliable",
+  "fanout",
+  "relay",
+  "e2e",
+];
 /** Figures that run only when named with --only (each takes minutes and has its own script). */
 const ON_REQUEST = ["fanout", "relay", "e2e"];
 const figures = new Set(

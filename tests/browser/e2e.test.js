@@ -22,7 +22,10 @@ after(() => h?.close());
 
 /** A page with the script tag and nothing else; every request under /dist/ and every WebSocket URL recorded. */
 async function scriptTagPage(name) {
-  writeFileSync(path.join(resultsDir, `${name}.html`), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/dist/metachannel.js"></script>`);
+  writeFileSync(
+    path.join(resultsDir, `${name}.html`),
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/dist/metachannel.js"></script>`,
+  );
   const page = await h.newPage(name);
   const fetched = [];
   const sockets = [];

@@ -40,7 +40,10 @@ async function pythonPeer(t, url) {
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   t.after(() => child.kill());
   await waitFor(() => lines.some((l) => l.ready) || child.exitCode !== null, { what: "the Python peer to open" });
-  assert.ok(lines.some((l) => l.ready), `the Python peer failed: ${stderr}`);
+  assert.ok(
+    lines.some((l) => l.ready),
+    `the Python peer failed: ${stderr}`,
+  );
   return {
     lines,
     exited,
@@ -77,7 +80,9 @@ test("the worked example in docs/security.md: PyNaCl seals exactly that frame, a
   assert.deepEqual(await got, JSON.parse(ex.payload));
 });
 
-test("a Python peer (PyNaCl, websockets) and a JS encrypted channel exchange typed JSON and binary both ways; the relay sees none of it", { skip }, async (t) => {
+test("a Python peer (PyNaCl, websockets) and a JS encrypted channel exchange typed JSON and binary both ways; the relay sees none of it", {
+  skip,
+}, async (t) => {
   const relay = await relayFor(t);
   const frames = recordFrames(relay);
   const { url } = await relay.createChannel();

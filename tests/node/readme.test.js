@@ -17,7 +17,18 @@ import { readmeSnippets, PLACEHOLDER_URL, root } from "../readme/snippets.js";
 const snippets = readmeSnippets();
 const distEntry = path.join(distDir, "metachannel.mjs");
 const SUBPATH_IMPORT = /^import\s*\{[^}]*\}\s*from\s*"metachannel\/(chat|live-data|metaframe)"/m;
-const EXPORTS = ["connect", "ready", "Channel", "ChatClient", "LiveDataClient", "MetaframeClient", "bindMetaframe", "connectFromEnv", "MetaChannelError", "withNewKey"];
+const EXPORTS = [
+  "connect",
+  "ready",
+  "Channel",
+  "ChatClient",
+  "LiveDataClient",
+  "MetaframeClient",
+  "bindMetaframe",
+  "connectFromEnv",
+  "MetaChannelError",
+  "withNewKey",
+];
 
 const run = (cmd, args, { env = {}, cwd = root, timeoutMs = 20000 } = {}) => exec(cmd, args, { env, cwd, timeoutMs });
 
