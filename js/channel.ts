@@ -470,9 +470,13 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       if (from !== to) this.#events.emit("state", { from, to });
       return;
     }
+    const before = [this.#key, this.#fragment, this.#owner.e2e] as const;
     const { base, renew } = this.#keyed(url);
     intoCore(() => {
-      this.#check(this.#mc.setUrl(this.#a, base, renew));
+      const rc = this.#mc.setUrl(this.#a, base, renew);
+      // Refused (CLOSED, DISPOSED): the key stays the one of the URL in use.
+      if (rc !== 0) [this.#key, this.#fragment, this.#owner.e2e] = before;
+      this.#check(rc);
       const now = this.#mc.url(this.#a);
       this.#url = now ? now + this.#fragment : null;
     });

@@ -33,6 +33,14 @@ export function setEncryptionLocator(fn: ((name: string) => string) | undefined)
   locate = fn;
 }
 
+/**
+ * The inline builds (metachannel/inline, metachannel.inline.js: one file, nothing to serve
+ * beside it) carry the chunk and hand it over before anything else. @internal
+ */
+export function adoptEncryption(mod: EncryptionModule): void {
+  loaded = mod;
+}
+
 /** The chunk if it is loaded (then sockets open at once), else null. @internal */
 export function loadedEncryption(): EncryptionModule | null {
   return loaded;

@@ -29,6 +29,8 @@ export { Emitter as _Emitter } from "./emitter.js";
 export { normalizeOptions as _normalizeOptions } from "./options.js";
 /** @internal metachannel/inline */
 export { adoptInlineWasm as _useInlineWasm } from "./loader.js";
+/** @internal metachannel/inline: the encryption chunk carried in the file */
+export { adoptEncryption as _useEncryption } from "./e2e-load.js";
 export { MetaframeClient } from "./metaframe-client.js";
 export { bindMetaframe } from "./bind-metaframe.js";
 export { connectFromEnv } from "./connect-from-env.js";

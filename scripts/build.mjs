@@ -108,12 +108,13 @@ export async function build() {
   // file beside the bundle (ES modules: bundlers split it; the script tag imports it by URL), or
   // bundled in (CommonJS: Node downloads nothing).
   const e2eChunk = path.join(root, "js/e2e-chunk.ts");
-  const wasmChunk = (keepExternal) => ({
+  // metachannel.inline.js (one file) bundles it in too.
+  const wasmChunk = (keepExternal, bundleE2e = false) => ({
     name: "wasm-chunk",
     setup(b) {
       b.onResolve({ filter: /^\.\/metachannel-wasm\.mjs$/ }, (args) => (keepExternal ? { path: args.path, external: true } : { path: inlineModule }));
       b.onResolve({ filter: /^\.\/metachannel-e2e\.mjs$/ }, (args) =>
-        b.initialOptions.format === "cjs" ? { path: e2eChunk } : { path: args.path, external: true },
+        bundleE2e || b.initialOptions.format === "cjs" ? { path: e2eChunk } : { path: args.path, external: true },
       );
     },
   });
@@ -184,7 +185,7 @@ export async function build() {
       outfile: "metachannel.inline.js",
       minify: true,
       logOverride: quiet,
-      plugins: [wasmChunk(false)],
+      plugins: [wasmChunk(false, true)],
     });
   }
   if (!debug) {
@@ -237,8 +238,9 @@ export async function build() {
     writeFileSync(
       path.join(outDir, "metachannel.inline.mjs"),
       "// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n" +
-        'import wasm from "./metachannel-wasm.mjs";\nimport { _useInlineWasm } from "./metachannel.mjs";\n' +
-        '_useInlineWasm(wasm);\nexport * from "./metachannel.mjs";\n',
+        'import wasm from "./metachannel-wasm.mjs";\nimport * as encryption from "./metachannel-e2e.mjs";\n' +
+        'import { _useInlineWasm, _useEncryption } from "./metachannel.mjs";\n' +
+        '_useInlineWasm(wasm);\n_useEncryption(encryption); // one file for bundlers: no chunk to emit or serve\nexport * from "./metachannel.mjs";\n',
     );
     writeFileSync(
       path.join(outDir, "metachannel.inline.cjs"),

@@ -187,14 +187,21 @@ const APPS = [
   {
     name: "rollup-files",
     tool: "rollup",
-    label: 'Rollup + nodeResolve({ browser: true, exportConditions: ["metachannel-files"] }), output.file, the .wasm files copied',
-    files: { "rollup.config.mjs": ROLLUP_CONFIG('{ file: "out/main.js", format: "es" }', '{ browser: true, exportConditions: ["metachannel-files"] }') },
+    label: 'Rollup + nodeResolve({ browser: true, exportConditions: ["metachannel-files"] }), output.file + inlineDynamicImports, the .wasm files copied',
+    // inlineDynamicImports: the encryption chunk (metachannel-e2e.mjs, a dynamic import) would
+    // otherwise be a second chunk, which output.file refuses.
+    files: {
+      "rollup.config.mjs": ROLLUP_CONFIG(
+        '{ file: "out/main.js", format: "es", inlineDynamicImports: true }',
+        '{ browser: true, exportConditions: ["metachannel-files"] }',
+      ),
+    },
     build: [bin("rollup/dist/bin/rollup"), "-c"],
     copyWasm: "out",
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
     filesBuild: true,
-    extra: 'exportConditions: ["metachannel-files"]; cp node_modules/metachannel/dist/*.wasm out/',
+    extra: 'exportConditions: ["metachannel-files"], output.inlineDynamicImports: true; cp node_modules/metachannel/dist/*.wasm out/',
   },
   // metachannel/inline: the wasm inside the JS, nothing to serve beside it.
   {

@@ -1466,6 +1466,24 @@ TEST_F(ChannelTest, SameUrlIsANoOp) {
   EXPECT_EQ(t.aborts, 0u);
 }
 
+// The JS layer's end-to-end key changed for the same URL: another channel all the same (a new
+// socket, the open one closed as for another URL), and the queue is kept.
+TEST_F(ChannelTest, SameUrlRenewedReplacesTheSocket) {
+  no_jitter();
+  open();
+  EXPECT_EQ(ch->set_url(kUrl, /*renew=*/true), ErrorCode::None);
+  EXPECT_EQ(t.aborts, 1u);
+  EXPECT_EQ(t.opens, (std::vector<std::string>{kUrl, kUrl}));
+  EXPECT_EQ(ch->state(), State::Connecting);
+  EXPECT_EQ(send("queued"), ErrorCode::None);
+  ASSERT_TRUE(t.accept());
+  EXPECT_EQ(ch->state(), State::Open);
+  EXPECT_EQ(t.sent_texts(), (std::vector<std::string>{"queued"}));
+  // Not renewed: the same URL stays a no-op.
+  EXPECT_EQ(ch->set_url(kUrl), ErrorCode::None);
+  EXPECT_EQ(t.aborts, 1u);
+}
+
 TEST_F(ChannelTest, NewUrlMidConnect) {
   make();
   ch->set_url(kUrl);

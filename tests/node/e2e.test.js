@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import path from "node:path";
-import { mkdtempSync, mkdirSync, readdirSync, copyFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, copyFileSync, rmSync, existsSync } from "node:fs";
 import { WebSocketServer, WebSocket } from "ws";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { mc, channelFor, distDir, root, waitFor, sleep, runScript, relayFor } from "./helpers.js";
@@ -463,6 +463,13 @@ test("encrypted flag, setUrl to the same base with a new key reconnects (old-key
   assert.equal(a.encrypted, true);
   a.dispose();
   assert.equal(a.encrypted, false);
+
+  // A URL the channel refuses (closed for good) changes neither the URL nor the key.
+  const p = channelFor(t, relay.base, FAST);
+  await p.close();
+  assert.throws(() => p.setUrl(url1), { code: "CLOSED" });
+  assert.equal(p.encrypted, false);
+  assert.equal(p.url, relay.base);
 });
 
 test("no error message ever holds the key or the fragment: refused connections, retries, constructor errors", async (t) => {
@@ -534,6 +541,27 @@ test("a synchronous reliable Channel on a keyed URL while only the plain core is
   assert.deepEqual(JSON.parse(r.stdout), { before: ["connecting", true, true], got: [1, 1] });
   assert.ok(relay.frames.length >= 2 && relay.frames.every((f) => f.isBinary && f.bytes[0] === 1));
   assert.deepEqual(new Set(relay.upgrades), new Set(["/ch/tok3n"]));
+});
+
+test("metachannel/inline carries the chunk (one file): a keyed round trip with no chunk to load", {
+  skip: !existsSync(path.join(distDir, "metachannel.inline.mjs")) && "no inline build in this dist",
+}, async (t) => {
+  const relay = await recordingRelay(t);
+  const url = mc.withNewKey(relay.base);
+  const r = await runScript(`
+    const mc = await import(${JSON.stringify(path.join(distDir, "metachannel.inline.mjs"))});
+    await mc.ready();
+    const a = new mc.Channel(${JSON.stringify(url)}), b = new mc.Channel(${JSON.stringify(url)});
+    // The chunk is there before any load: the sockets are made at once (readyState 0 is the real socket's).
+    const got = new Promise((resolve) => b.onMessage("inline", resolve));
+    await Promise.all([a.opened(), b.opened()]);
+    a.send({ type: "inline", ok: true });
+    console.log(JSON.stringify(await got));
+    a.dispose(); b.dispose();
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '{"type":"inline","ok":true}');
+  assert.ok(relay.frames.length >= 1 && relay.frames.every((f) => f.isBinary && f.bytes[0] === 1));
 });
 
 test("CommonJS: the chunk is bundled into metachannel.cjs; a keyed round trip", async (t) => {
