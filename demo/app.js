@@ -3,6 +3,11 @@
 // `status` output, shown in the status strip. "Rotate URL" asks the demo server to rotate the
 // channel (old sockets are closed with 4001, the worker is restarted on the new URL) and hands
 // the new URL to every frame with mp.setInputs: the frames follow.
+//
+// End-to-end encrypted: the relay hands out keyless URLs (GET /api/demo, POST /api/rotate); this
+// page adds a fresh key with MetaChannel.withNewKey() (in the URL's fragment, which the relay
+// never sees), gives the keyed URL to the frames, and to the demo server for the worker (the
+// container's WEBSOCKET_URL, as a metapage host injects it). A rotation brings a new key.
 import { Metapage } from "/node_modules/@metapages/metapage/dist/index.js";
 
 const FRAMES = {
@@ -67,7 +72,23 @@ function renderPill(id) {
 
 function renderInfo() {
   $("#channel-url").textContent = currentUrl ? redact(currentUrl) : "…";
-  $("#strip-info").textContent = rotations ? `URL rotated ${rotations}× · worker restarted` : "one channel, broadcast to every socket";
+  $("#encrypted").hidden = !currentUrl?.includes("#k=");
+  $("#strip-info").textContent = rotations
+    ? `URL and key rotated ${rotations}× · worker restarted`
+    : "one channel, end-to-end encrypted: the relay forwards sealed frames";
+}
+
+/**
+ * The channel URL the frames and the worker use: the relay's URL with a key this page made
+ * (withNewKey), handed to the demo server for the worker. A URL that already has a key (another
+ * tab made it) is used as it is.
+ */
+async function keyed(url) {
+  if (url.includes("#k=")) return url;
+  const withKey = window.MetaChannel.withNewKey(url);
+  const res = await fetch("/api/worker", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ url: withKey }) });
+  if (!res.ok) throw new Error(`the demo server refused the worker's URL: HTTP ${res.status}`);
+  return (await res.json()).url;
 }
 
 let toastTimer = null;
@@ -87,7 +108,7 @@ function inputsFor(url) {
 
 async function main() {
   const info = await (await fetch("/api/demo", { cache: "no-store" })).json();
-  currentUrl = info.url;
+  currentUrl = await keyed(info.url);
   rotations = info.rotations || 0;
   renderInfo();
 
@@ -120,11 +141,11 @@ async function main() {
       const res = await fetch("/api/rotate", { method: "POST" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const next = await res.json();
-      currentUrl = next.url;
+      currentUrl = await keyed(next.url); // a new token and a new key
       mp.setInputs(inputsFor(currentUrl)); // every frame follows the new URL
       rotations = next.rotations;
       renderInfo();
-      toast("URL rotated: the old one is revoked (close 4001); every frame got the new one, the worker restarted on it.");
+      toast("URL rotated with a new key: the old one is revoked (close 4001); every frame got the new one, the worker restarted on it.");
     } catch (err) {
       toast(`Rotation failed: ${err.message}`);
     } finally {
@@ -138,7 +159,7 @@ async function main() {
 
 // For `npm run demo -- --check`.
 window.__demo = {
-  snapshot: () => ({ rotations, frames: JSON.parse(JSON.stringify(statuses)) }),
+  snapshot: () => ({ rotations, encrypted: Boolean(currentUrl?.includes("#k=")), frames: JSON.parse(JSON.stringify(statuses)) }),
 };
 
 main().catch((err) => {

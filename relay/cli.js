@@ -18,7 +18,10 @@ const HELP = `Usage: metachannel-relay [options]
 
 Broadcast relay for metachannel (docs/deploy.md: running it in production).
 
-  POST /api/channels                 create a channel -> { url, token }
+  POST /api/channels                 create a channel -> { url, token }; the URL has no key:
+                                     for end-to-end encryption the client adds one,
+                                     withNewKey(url) -> url#k=<key> (docs/security.md); the
+                                     relay never generates, sees or holds keys
   POST /api/channels/<token>/rotate  new channel, old sockets closed 4001
   GET  /api/health                   { ok: true }
   GET  /healthz                      { ok, redis }; 503 while Redis is unreachable or shutting down

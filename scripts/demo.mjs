@@ -10,11 +10,17 @@
 //   relay        relay/server.js on PORT (default 8787; the next free port if busy)
 //   page server  PORT+1 (or a free port): demo/ at "/", dist/ at "/dist/",
 //                node_modules/@metapages/ at "/node_modules/@metapages/", plus
-//                GET  /api/demo    -> { url }  the current channel URL
-//                POST /api/rotate  -> { url }  rotates the channel (old sockets get 4001),
-//                                              restarts the worker on the new URL
+//                GET  /api/demo    -> { url }  the current channel URL (with its key once the
+//                                              page has made one)
+//                POST /api/rotate  -> { url }  rotates the channel (old sockets get 4001), stops
+//                                              the worker; the new URL has no key yet
+//                POST /api/worker  { url }     the page's keyed URL (the relay's URL + #k=, made
+//                                  -> { url }  with withNewKey): (re)starts the worker on it
 //   worker       demo/worker/progress-worker.mjs with WEBSOCKET_URL set: progress + quotes + chat bot
 //
+// End-to-end encrypted by default: the relay mints keyless URLs and never sees a key; the page
+// adds one (demo/app.js) and hands it to this server for the worker, as a metapage host injects
+// a container's WEBSOCKET_URL.
 // Channel URLs are secrets: this script never prints one (only ws://host/ch/…).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -89,7 +95,9 @@ const { serveStatic } = await import("./static-server.mjs");
 
 const port = requestedPort();
 const relay = await withFallback(port, (p) => startRelay({ port: p, host: HOST }), "the relay");
-let channel = await relay.createChannel(); // { url, token }
+let channel = await relay.createChannel(); // { url, token }: the relay's URL, no key
+/** The channel URL with the key the page made (POST /api/worker), null until then. */
+let keyedUrl = null;
 let rotations = 0;
 
 // --- the worker -----------------------------------------------------------------------------
@@ -111,7 +119,7 @@ function pipeLines(stream, prefix, write) {
 function startWorker() {
   const child = spawn(process.execPath, [WORKER], {
     cwd: root,
-    env: { ...process.env, WEBSOCKET_URL: channel.url },
+    env: { ...process.env, WEBSOCKET_URL: keyedUrl },
     stdio: ["ignore", "pipe", "pipe", "ipc"], // ipc: the worker exits if this process dies
   });
   child.startedFor = channel.token;
@@ -124,7 +132,7 @@ function startWorker() {
     // It died on its own: bring it back on the current URL. (Ctrl-C reaches the worker too;
     // by the time this runs, shutdown has begun and nothing is restarted.)
     setTimeout(() => {
-      if (!stopping && !worker) {
+      if (!stopping && !worker && keyedUrl) {
         log(`worker exited (${signal ?? `code ${code}`}), restarting it`);
         workerRestarts++;
         worker = startWorker();
@@ -148,7 +156,7 @@ function stopWorker(graceMs = 0) {
   });
 }
 
-worker = startWorker();
+// The worker starts once the page has made the channel's key (POST /api/worker).
 
 // --- page server: static files + /api ---------------------------------------------------------
 
@@ -168,12 +176,12 @@ async function rotate() {
   rotating ??= (async () => {
     const next = await relay.rotate(channel.token); // old sockets (frames and worker) get 4001
     channel = next;
+    keyedUrl = null; // a new token gets a new key, made by the page
     rotations++;
     // The worker's socket got 4001 too: it reports REVOKED and exits by itself (it has no
-    // inputs to learn the new URL from), so it is restarted with the new WEBSOCKET_URL.
+    // inputs to learn the new URL from); it is restarted when the page sends the new keyed URL.
     await stopWorker(1500);
-    worker = startWorker();
-    log(`URL rotated (#${rotations}): now ${redact(channel.url)}; worker restarted on the new URL`);
+    log(`URL rotated (#${rotations}): now ${redact(channel.url)}; the worker restarts with the page's new key`);
   })().finally(() => {
     rotating = null;
   });
@@ -186,7 +194,37 @@ function sendJson(res, status, body) {
 }
 
 function demoInfo() {
-  return { url: channel.url, rotations, workerRestarts, relay: relay.baseUrl };
+  return { url: keyedUrl ?? channel.url, rotations, workerRestarts, relay: relay.baseUrl };
+}
+
+/** POST /api/worker: the page's keyed URL for the current channel; (re)starts the worker on it. */
+async function setWorkerUrl(body) {
+  const url = typeof body?.url === "string" ? body.url : "";
+  if (!url.startsWith(`${channel.url}#k=`)) return false; // another channel's URL, or no key
+  if (url !== keyedUrl) {
+    keyedUrl = url;
+    await stopWorker();
+    worker = startWorker();
+    log(`worker started on ${redact(channel.url)} (end-to-end encrypted)`);
+  }
+  return true;
+}
+
+function readJson(req) {
+  return new Promise((resolve) => {
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (d) => {
+      if (text.length < 16384) text += d;
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        resolve(null);
+      }
+    });
+  });
 }
 
 const page = http.createServer(async (req, res) => {
@@ -196,6 +234,10 @@ const page = http.createServer(async (req, res) => {
     if (pathname === "/api/rotate" && req.method === "POST") {
       req.resume();
       await rotate();
+      return sendJson(res, 200, demoInfo());
+    }
+    if (pathname === "/api/worker" && req.method === "POST") {
+      if (!(await setWorkerUrl(await readJson(req)))) return sendJson(res, 400, { error: "expected { url }: the current channel's URL with #k=<key>" });
       return sendJson(res, 200, demoInfo());
     }
     if (pathname.startsWith("/api/")) return sendJson(res, 404, { error: "not found" });
@@ -240,7 +282,7 @@ async function shutdown() {
 
 if (!CHECK) {
   log(`open ${pageUrl}`);
-  console.log(`  relay ${relay.baseUrl}, channel ${redact(channel.url)}, worker pid ${worker.pid}`);
+  console.log(`  relay ${relay.baseUrl}, channel ${redact(channel.url)}; the worker starts once the page has made the channel's key`);
   console.log("  press Ctrl-C to stop");
   for (const sig of ["SIGINT", "SIGTERM"]) {
     process.on(sig, async () => {
@@ -317,6 +359,14 @@ async function check(url) {
     };
 
     await flowing("before rotation", 0);
+    const encrypted = async (label) => {
+      const s = await pageObj.evaluate(() => window.__demo.snapshot());
+      const plain = ["chat", "ticker", "progress"].filter((id) => s.frames[id]?.encrypted !== true);
+      if (!s.encrypted || plain.length)
+        throw new Error(`${label}: not end-to-end encrypted (page ${s.encrypted}, frames not encrypted: ${plain.join(", ") || "none"})`);
+      log(`--check: ${label}: the page's URL has a key, every frame's channel is encrypted`);
+    };
+    await encrypted("before rotation");
 
     // Round trip through the chat: type a message, see it come back from the relay.
     const chat = pageObj.frameLocator("#frame-chat iframe");
@@ -330,6 +380,7 @@ async function check(url) {
     await pageObj.click("#rotate");
     const baseline = Object.fromEntries(Object.entries(before.frames).map(([id, st]) => [id, st.received]));
     await flowing("after rotation", before.rotations + 1, baseline);
+    await encrypted("after rotation");
 
     // Let the tables, bars and logs fill in for the picture, and the toast go away.
     await pageObj.waitForTimeout(6000);

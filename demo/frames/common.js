@@ -9,6 +9,7 @@
 //   generation  how many times the frame switched to a new URL (0 = the first one)
 //   error       the last error code, e.g. "REVOKED" just after a rotation
 //   peers       the other peers on the channel (presence), lost: messages reported MESSAGES_LOST
+//   encrypted   channel.encrypted: the URL carries a key, every frame is sealed end to end
 // The channel is reliable (nothing lost across drops: try "drop connection" in the status bar).
 // The parent page shows it in its status strip. The frame never shows or reports the URL
 // itself: it is the channel's secret; only ws://host/ch/… is displayed.
@@ -55,6 +56,7 @@
       if (status.generation > 0) bits.push(`URL #${status.generation + 1}`);
       bits.push(`${status.peers} other${status.peers === 1 ? "" : "s"} on the channel`);
       if (status.lost) bits.push(`${status.lost} lost`);
+      if (status.encrypted) bits.push("encrypted");
       extra.textContent = bits.join(" · ");
     };
   }
@@ -63,7 +65,7 @@
     options = options || {};
     const MC = window.MetaChannel;
     const mf = new MC.MetaframeClient();
-    const status = { state: "waiting", attempt: 0, reconnects: 0, received: 0, generation: -1, error: null, peers: 0, lost: 0 };
+    const status = { state: "waiting", attempt: 0, reconnects: 0, received: 0, generation: -1, error: null, peers: 0, lost: 0, encrypted: false };
     const render = statusBar();
 
     let pending = null;
@@ -105,6 +107,7 @@
       report(true);
     });
     channel.on("open", function (e) {
+      status.encrypted = channel.encrypted;
       const url = channel.url || e.url;
       if (url !== openedUrl) {
         openedUrl = url;
@@ -135,6 +138,7 @@
       // Opened before the listeners were attached.
       openedUrl = channel.url;
       status.generation = 0;
+      status.encrypted = channel.encrypted;
     }
     report(true);
     /** Call for each message the frame used: counted in the status output. */

@@ -19,6 +19,9 @@
 //                       --fanout-args "…" passes options on (e.g. "--n 100 --reconnect fast")
 //                       relay (only when named): tests/bench/relay-redis.mjs (npm run bench:relay),
 //                       deliveries/s for 1 relay, 1 relay + Redis, 3 relays + Redis, limits on
+//                       e2e (only when named): tests/bench/e2e.mjs, end-to-end encryption against
+//                       plain metachannel on Node 22 and in Chromium: receive, send, the added
+//                       round-trip p50 and the encryption chunk's gzip bytes (issue 26)
 //   --no-browser        skip the Chromium figures
 //   --clients a,b       only these clients (raw is always kept): raw,rws,party,mc
 //   --dist DIR          metachannel from DIR instead of dist/ (e.g. build/bench-profiling/dist)
@@ -74,9 +77,24 @@ const { values: opt } = parseArgs({
 
 const quick = opt.quick;
 const ROUNDS = Number(opt.rounds || (quick ? 3 : 7));
-const ALL_FIGURES = ["receive", "filtered", "send", "rtt", "bundle", "coldstart", "cold", "memory", "channels", "browser", "reliable", "fanout", "relay"];
+const ALL_FIGURES = [
+  "receive",
+  "filtered",
+  "send",
+  "rtt",
+  "bundle",
+  "coldstart",
+  "cold",
+  "memory",
+  "channels",
+  "browser",
+  "reliable",
+  "fanout",
+  "relay",
+  "e2e",
+];
 /** Figures that run only when named with --only (each takes minutes and has its own script). */
-const ON_REQUEST = ["fanout", "relay"];
+const ON_REQUEST = ["fanout", "relay", "e2e"];
 const figures = new Set(
   opt.only ? opt.only.split(",") : ALL_FIGURES.filter((f) => !ON_REQUEST.includes(f) && !(f === "browser" && (quick || opt["no-browser"]))),
 );
@@ -945,6 +963,16 @@ async function main() {
     if (r.status !== 0) throw new Error(`tests/bench/relay-redis.mjs failed (${r.status ?? r.signal})`);
     reliableMd += `\n${r.stdout}`;
     results.relay = r.stdout.trim();
+  }
+  if (need("e2e")) {
+    log("end-to-end encryption vs plain (Node 22, Chromium)…");
+    const args = [path.join(here, "e2e.mjs"), "--rounds", String(ROUNDS), ...(quick ? ["--n", "20000", "--warm", "5000", "--rtt-n", "500"] : [])];
+    if (opt.dist) args.push("--dist", opt.dist);
+    if (opt["no-browser"]) args.push("--runtimes", "node22");
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (r.status !== 0) throw new Error(`tests/bench/e2e.mjs failed (${r.status ?? r.signal})`);
+    reliableMd += `\n${r.stdout}`;
+    results.e2e = r.stdout.trim();
   }
   results.targets = targets(F);
   results.elapsedSeconds = (performance.now() - t0) / 1000;

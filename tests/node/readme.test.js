@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { WebSocket } from "ws";
 import { exec, rawPeer } from "../tools.mjs";
 import { distDir, relayFor, sleep, waitFor } from "./helpers.js";
 import { readmeSnippets, PLACEHOLDER_URL, root } from "../readme/snippets.js";
@@ -16,7 +17,18 @@ import { readmeSnippets, PLACEHOLDER_URL, root } from "../readme/snippets.js";
 const snippets = readmeSnippets();
 const distEntry = path.join(distDir, "metachannel.mjs");
 const SUBPATH_IMPORT = /^import\s*\{[^}]*\}\s*from\s*"metachannel\/(chat|live-data|metaframe)"/m;
-const EXPORTS = ["connect", "ready", "Channel", "ChatClient", "LiveDataClient", "MetaframeClient", "bindMetaframe", "connectFromEnv", "MetaChannelError"];
+const EXPORTS = [
+  "connect",
+  "ready",
+  "Channel",
+  "ChatClient",
+  "LiveDataClient",
+  "MetaframeClient",
+  "bindMetaframe",
+  "connectFromEnv",
+  "MetaChannelError",
+  "withNewKey",
+];
 
 const run = (cmd, args, { env = {}, cwd = root, timeoutMs = 20000 } = {}) => exec(cmd, args, { env, cwd, timeoutMs });
 
@@ -62,8 +74,31 @@ async function peer(t, url) {
   return p;
 }
 
+/** The relay's view of an encrypted snippet: a raw `ws` client keeping every frame as it came. */
+async function framesPeer(t, url) {
+  const ws = new WebSocket(url);
+  t.after(() => ws.terminate());
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  const frames = [];
+  ws.on("message", (data, isBinary) => frames.push({ binary: isBinary, bytes: Buffer.from(data) }));
+  return { ws, frames };
+}
+
 /** What each runnable js snippet must do, found by a line it contains. */
 const EXPECT = [
+  {
+    marker: 'await connect(withNewKey("ws://127.0.0.1:8787/ch/<token>"))',
+    exitsByItself: false,
+    frames: true,
+    check: ({ frames, out }) => {
+      assert.match(out, /^hi \(channel\.encrypted: true\)$/m, "the snippet opened its own sealed message (the relay echoes to the sender)");
+      assert.ok(frames.length >= 1, "the relay carried the message");
+      for (const f of frames) {
+        assert.equal(f.binary, true, "sealed frames are binary");
+        assert.ok(!f.bytes.toString("latin1").includes("chat.msg"), "no type in the clear");
+      }
+    },
+  },
   {
     marker: 'ch.on("open", () => ch.send({ type: "hello", from: "frame-a" }));',
     exitsByItself: false,
@@ -160,7 +195,7 @@ for (const snippet of js) {
   test(`README.md:${snippet.line} (${snippet.heading}) runs as written`, { timeout: 30000 }, async (t) => {
     const relay = await relayFor(t);
     const { url } = await relay.createChannel();
-    const p = await peer(t, url);
+    const p = expect.frames ? await framesPeer(t, url) : await peer(t, url);
     const dir = mkdtempSync(path.join(os.tmpdir(), "mc-readme-"));
     const file = path.join(dir, "snippet.mjs");
     let { source } = asModule(snippet.code, url);
@@ -176,7 +211,7 @@ for (const snippet of js) {
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}\n--- ran:\n${source}`);
     assert.doesNotMatch(r.stderr, /unhandled error|Error/, r.stderr);
     await sleep(100);
-    if (expect.check) expect.check({ got: p.got, out: r.stdout });
+    if (expect.check) expect.check({ got: p.got, frames: p.frames, out: r.stdout });
   });
 }
 
