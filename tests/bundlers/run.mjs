@@ -60,8 +60,11 @@ const CLIENT_MARKERS = {
 };
 /** The apps that run tests/bundlers/app/main.js, whose pages get the network checks and the reliable round. */
 const PLAIN_APP = (app) => !app.source && !app.serve;
-/** The first 8 bytes of every wasm module ("\0asm", version 1), in base64: marks the inline copy. */
-const WASM_BASE64_HEAD = "AGFzbQEAAAA";
+/**
+ * Marks the inline copy: the first 9 bytes of the gzip scripts/build.mjs writes (gzip -9, no
+ * time stamp), in base64; the inline copy is the wasm gzipped, then base64 (js/loader.ts decodeInline).
+ */
+const WASM_BASE64_HEAD = "H4sIAAAAAAAC";
 
 // ------------------------------------------------------------------ the apps
 // Each: how its users build it (the command, and only the config its users write anyway), where
