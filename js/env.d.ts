@@ -9,6 +9,11 @@ declare const __MC_FORMAT__: "esm" | "cjs" | "iife";
  * to write into the output.
  */
 declare const __MC_FALLBACK__: boolean;
+/**
+ * False in metachannel.core.js (the script tag's channel alone), which exports no
+ * `_useInlineWasm`: the inline copy's decoder (js/loader.ts decodeInline) is left out.
+ */
+declare const __MC_INLINE__: boolean;
 /** package.json's version, substituted by esbuild. */
 declare const __MC_VERSION__: string;
 /** CommonJS only (the cjs build): this file's folder. */

@@ -182,7 +182,7 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
       bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength),
       where: "options.wasmBinary",
     };
-  if (!locateFile && inlineWasm) return { bytes: await decodeInline(inlineWasm, "the inline copy"), where: "the inline copy" };
+  if (__MC_INLINE__ && !locateFile && inlineWasm) return { bytes: await decodeInline(inlineWasm, "the inline copy"), where: "the inline copy" };
   if (isNode) return readWasmInNode(locateFile, name);
   if (locateFile) {
     const url: unknown = locateFile(name);

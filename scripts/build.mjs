@@ -126,9 +126,10 @@ export async function build() {
     ? 'const require = typeof process === "object" && process.versions && process.versions.node ? (await import("node:module")).createRequire(import.meta.url) : undefined;\n' +
       'const __dirname = require ? require("node:path").dirname(require("node:url").fileURLToPath(import.meta.url)) : "";'
     : "";
-  const define = (format, fallback = true) => ({
+  const define = (format, fallback = true, inline = true) => ({
     __MC_FORMAT__: JSON.stringify(format),
     __MC_FALLBACK__: String(fallback),
+    __MC_INLINE__: String(inline),
     __MC_VERSION__: JSON.stringify(pkg.version),
   });
   const quiet = { "empty-import-meta": "silent" };
@@ -169,6 +170,7 @@ export async function build() {
       minify: true,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
+      inline: false, // exports no _useInlineWasm: the inline copy's decoder is dead code here
     });
     outputs.push({
       entryPoints: [inline],
@@ -220,8 +222,8 @@ export async function build() {
     }
   }
   await Promise.all(
-    outputs.map(({ outfile, format, fallback, ...rest }) =>
-      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback) }),
+    outputs.map(({ outfile, format, fallback, inline, ...rest }) =>
+      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback, inline) }),
     ),
   );
   if (!debug) {

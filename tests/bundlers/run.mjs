@@ -635,7 +635,7 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
   const where = fileBased ? "file" : "inline";
   console.log(
     `# ${app.name}: plain page loads ${plain.map((r) => `${new URL(r.url).pathname.slice(1)} ${kb(r.gz)}`).join(" + ")} = ${kb(plainGz)} KB gzip` +
-      (inlineCopies.length ? " (the full core inside the JS, base64)" : ""),
+      (inlineCopies.length ? " (the full core inside the JS, gzip + base64)" : ""),
   );
   report(
     ok && plain.some((r) => r.sha === LITE || r.inline),
@@ -894,7 +894,7 @@ function writeReadmeWeights(measured) {
     if (name) rows.set(name, line);
   }
   for (const { app, weights } of measured) {
-    const core = weights.where === "file" ? "`metachannel-lite.wasm` (file)" : "the full core, base64 in the JS";
+    const core = weights.where === "file" ? "`metachannel-lite.wasm` (file)" : "the full core, gzip + base64 in the JS";
     const rest = weights.where === "file" ? "+ `metachannel.wasm`, fetched once" : "nothing more";
     rows.set(
       app.name,
