@@ -56,6 +56,7 @@ let inlineWasm: string | null = null;
  * @internal
  */
 export function adoptInlineWasm(base64: string): void {
+  if (!__MC_INLINE__) throw new Error("metachannel: this script-tag build takes no inline wasm; load dist/metachannel.inline.js instead");
   inlineWasm = base64;
 }
 

@@ -157,6 +157,7 @@ export async function build() {
       minify: !debug,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
+      inline: false, // the script tag with the wasm inside is metachannel.inline.js (js/inline.ts)
     },
   ];
   if (!debug) {
@@ -170,7 +171,7 @@ export async function build() {
       minify: true,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
-      inline: false, // exports no _useInlineWasm: the inline copy's decoder is dead code here
+      inline: false, // the inline copy's decoder is dead code here
     });
     outputs.push({
       entryPoints: [inline],
