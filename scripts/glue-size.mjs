@@ -34,7 +34,10 @@ function libraryNames(file) {
 export async function glueGroups(glueFile, emscriptenRoot, libraryJs) {
   const esbuild = await import("esbuild");
   const groups = [
-    ["Embind JS runtime (embind/embind.js, embind/emval.js)", new Set([...libraryNames(path.join(emscriptenRoot, "src/embind/embind.js")), ...libraryNames(path.join(emscriptenRoot, "src/embind/emval.js"))])],
+    [
+      "Embind JS runtime (embind/embind.js, embind/emval.js)",
+      new Set([...libraryNames(path.join(emscriptenRoot, "src/embind/embind.js")), ...libraryNames(path.join(emscriptenRoot, "src/embind/emval.js"))]),
+    ],
     ["websocket.h JS (library_websocket.js)", libraryNames(path.join(emscriptenRoot, "src/library_websocket.js"))],
     ["bindings/library.js (MC, the core's mc_* imports)", libraryNames(libraryJs)],
   ];
@@ -70,13 +73,19 @@ export async function glueGroups(glueFile, emscriptenRoot, libraryJs) {
       s.group = hit ? hit[0] : runtime;
     } else s.group = runtime;
   }
-  const minify = async (keep) => (await esbuild.transform([...statements.filter(keep).flatMap((s) => s.text)].join("\n"), { minify: true, format: "esm", logLevel: "silent" })).code;
+  const minify = async (keep) =>
+    (await esbuild.transform([...statements.filter(keep).flatMap((s) => s.text)].join("\n"), { minify: true, format: "esm", logLevel: "silent" })).code;
   const all = await minify(() => true);
   const whole = { minified: all.length, gzip: gz(all) };
   const rows = [];
   for (const group of [...groups.map(([g]) => g), runtime]) {
     const without = await minify((s) => s.group !== group);
-    rows.push({ group, statements: statements.filter((s) => s.group === group).length, minified: whole.minified - without.length, gzip: whole.gzip - gz(without) });
+    rows.push({
+      group,
+      statements: statements.filter((s) => s.group === group).length,
+      minified: whole.minified - without.length,
+      gzip: whole.gzip - gz(without),
+    });
   }
   rows.sort((a, b) => b.gzip - a.gzip);
   return Object.assign(rows, { whole });
