@@ -108,7 +108,7 @@ async function jsTable(entry, outfile) {
     alias: { "#core-glue": glueModule },
     legalComments: "none",
     logLevel: "error",
-    define: { __MC_FORMAT__: '"iife"', __MC_FALLBACK__: "true", __MC_INLINE__: String(entry !== "js/core.ts"), __MC_VERSION__: JSON.stringify(pkg.version) },
+    define: { __MC_FORMAT__: '"iife"', __MC_FALLBACK__: "true", __MC_INLINE__: "false", __MC_VERSION__: JSON.stringify(pkg.version) },
     plugins: [
       {
         name: "wasm-chunk",
