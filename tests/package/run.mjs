@@ -102,9 +102,10 @@ async function main() {
     // React builds with their types took it to 574 kB: 600 kB. Issue 21's size cuts (full wasm
     // 127 -> 103 KB, lite 49 -> 43 KB, the glue trimmed) brought it to 502 kB (501,841 B); the
     // client subpaths (metachannel/metaframe, /chat, /live-data: ESM, CJS, types), the deferred
-    // reliable Channel and the relay's move to relay/ took it to 533 kB (533,457 B): 560 kB,
-    // about 7 % above, so that a regression of that order shows here.
-    check("the tarball is small (< 560 kB packed)", () => (info.size < 560 * 1024 ? true : `${info.size} bytes`));
+    // reliable Channel and the relay's move to relay/ took it to 533 kB (533,457 B). The inline
+    // copies gzipped inside their base64 (three files: 140 -> 65 KB each) brought it to 485 kB
+    // (496,403 B): 520 kB, about 7 % above, so that a regression of that order shows here.
+    check("the tarball is small (< 520 kB packed)", () => (info.size < 520 * 1024 ? true : `${info.size} bytes`));
 
     // ------------------------------------------------------------------ a fresh consumer project
     const project = path.join(tmp, "consumer");
