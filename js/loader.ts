@@ -184,7 +184,9 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
       where: "options.wasmBinary",
     };
   if (__MC_INLINE__ && !locateFile && inlineWasm) return { bytes: await decodeInline(inlineWasm, "the inline copy"), where: "the inline copy" };
-  if (isNode) return readWasmInNode(locateFile, name);
+  // The script-tag builds are for browsers: no fs path in them (isNode is false there too, but
+  // esbuild does not carry that constant across modules).
+  if (__MC_FORMAT__ !== "iife" && isNode) return readWasmInNode(locateFile, name);
   if (locateFile) {
     const url: unknown = locateFile(name);
     if (typeof url !== "string" && !(url instanceof URL)) invalid("options.locateFile(name)", "to return a URL string", url);
@@ -193,7 +195,7 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
   let url = "beside the script";
   try {
     url = defaultWasmUrl(name);
-    if (bundledWithoutWasm(url, name)) throw loadFailed(url, `the bundler did not copy ${name} beside the bundle`);
+    if (__MC_FORMAT__ === "esm" && bundledWithoutWasm(url, name)) throw loadFailed(url, `the bundler did not copy ${name} beside the bundle`);
     const fetched = await fetchWasm(url);
     if (isWasm(fetched.bytes)) return fetched;
     throw loadFailed(url, `got ${describeBytes(fetched.bytes)}`);
