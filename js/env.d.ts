@@ -11,6 +11,12 @@ declare const __MC_FORMAT__: "esm" | "cjs" | "iife";
  * metachannel.bundler.mjs, which hands it `import("./metachannel-e2e.mjs")` to split.
  */
 declare const __MC_FALLBACK__: boolean;
+/**
+ * False in the script-tag builds that load the .wasm files (metachannel.core.js, metachannel.js):
+ * the inline copy's decoder (js/loader.ts decodeInline) is left out of them, and
+ * `_useInlineWasm` throws there (the script tag with the wasm inside is metachannel.inline.js).
+ */
+declare const __MC_INLINE__: boolean;
 /** package.json's version, substituted by esbuild. */
 declare const __MC_VERSION__: string;
 /** CommonJS only (the cjs build): this file's folder. */

@@ -49,15 +49,16 @@ const loads: Record<Slot, Promise<void> | null> = { plain: null, full: null };
 let given: Pick<ReadyOptions, "locateFile" | "wasmBinary"> = {};
 /** True once wasmBinary turned out to hold the lite core: the full core then comes from a file. */
 let givenIsLite = false;
-/** Set by the inline entry (metachannel/inline): the wasm bytes carried in the JS. */
-let inlineWasm: Uint8Array | null = null;
+/** Set by the inline entry (metachannel/inline): the wasm carried in the JS (base64 of its gzip), decoded when loaded. */
+let inlineWasm: string | null = null;
 
 /**
- * Called by the inline entries before anything else, with the wasm in base64.
+ * Called by the inline entries before anything else, with the wasm (gzip, base64).
  * @internal
  */
 export function adoptInlineWasm(base64: string): void {
-  inlineWasm = decodeBase64(base64);
+  if (!__MC_INLINE__) throw new Error("metachannel: this script-tag build takes no inline wasm; load dist/metachannel.inline.js instead");
+  inlineWasm = base64;
 }
 
 /**
@@ -195,8 +196,10 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
       bytes: wasmBinary instanceof ArrayBuffer ? new Uint8Array(wasmBinary) : new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength),
       where: "options.wasmBinary",
     };
-  if (!locateFile && inlineWasm) return { bytes: inlineWasm, where: "the inline copy" };
-  if (isNode) return readWasmInNode(locateFile, name);
+  if (__MC_INLINE__ && !locateFile && inlineWasm) return { bytes: await decodeInline(inlineWasm, "the inline copy"), where: "the inline copy" };
+  // The script-tag builds are for browsers: no fs path in them (isNode is false there too, but
+  // esbuild does not carry that constant across modules).
+  if (__MC_FORMAT__ !== "iife" && isNode) return readWasmInNode(locateFile, name);
   if (locateFile) {
     const url: unknown = locateFile(name);
     if (typeof url !== "string" && !(url instanceof URL)) invalid("options.locateFile(name)", "to return a URL string", url);
@@ -205,7 +208,7 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
   let url = "beside the script";
   try {
     url = defaultWasmUrl(name);
-    if (bundledWithoutWasm(url, name)) throw loadFailed(url, `the bundler did not copy ${name} beside the bundle`);
+    if (__MC_FORMAT__ === "esm" && bundledWithoutWasm(url, name)) throw loadFailed(url, `the bundler did not copy ${name} beside the bundle`);
     const fetched = await fetchWasm(url);
     if (isWasm(fetched.bytes)) return fetched;
     throw loadFailed(url, `got ${describeBytes(fetched.bytes)}`);
@@ -221,15 +224,31 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
       const mod = await import("./metachannel-wasm.mjs").catch(() => {
         throw err;
       });
-      return { bytes: decodeBase64(mod.default), where: "the inline copy (metachannel-wasm.mjs)" };
+      const where = "the inline copy (metachannel-wasm.mjs)";
+      return { bytes: await decodeInline(mod.default, where), where };
     }
     throw err;
   }
 }
 
-/** Base64 (the inline wasm) to bytes. @internal */
-export function decodeBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+/**
+ * The inline wasm to bytes: base64 of the wasm gzipped (scripts/build.mjs), which costs a page
+ * about the wasm file's own gzip size, where base64 of the wasm itself cost 1.3x that.
+ * Plain base64 of a wasm (a caller of the internal _useInlineWasm from before) is taken as is.
+ * @internal
+ */
+export async function decodeInline(text: string, where: string): Promise<Uint8Array> {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  if (typeof DecompressionStream === "undefined") {
+    throw loadFailed(where, "this JS engine has no DecompressionStream (Chrome 80, Firefox 113, Safari 16.4, Node 18 have it) to unpack it");
+  }
+  try {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (err) {
+    throw loadFailed(where, "it does not unpack (corrupt gzip)", err);
+  }
 }
 
 async function compile(source: WasmSource): Promise<WebAssembly.Module> {

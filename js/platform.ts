@@ -3,7 +3,10 @@
 /** A WebSocket class: the global one, the `ws` package's, or one given in options. @internal */
 export type WebSocketClass = new (...args: any[]) => any;
 
-export const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
+// The script-tag builds (IIFE) are for browsers: their Node paths (the `ws` package, reading
+// the .wasm with fs) are left out.
+export const isNode =
+  __MC_FORMAT__ !== "iife" && typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
 
 export const isBrowser = typeof window !== "undefined" && typeof document !== "undefined";
 

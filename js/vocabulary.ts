@@ -186,35 +186,7 @@ export type WireOptions = {
   queueOverflow: string;
 };
 
-/** The defaults of every wire option. */
-export const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze({
-  maxMessageBytes: 1048576,
-  closeTimeoutMs: 5000,
-  closeHandshakeTimeoutMs: 5000,
-  minDelayMs: 500,
-  maxDelayMs: 30000,
-  factor: 2,
-  jitter: 0,
-  maxRetries: Infinity,
-  connectTimeoutMs: 10000,
-  stableAfterMs: 5000,
-  heartbeatIntervalMs: 30000,
-  heartbeatTimeoutMs: 10000,
-  queueMaxMessages: 1000,
-  queueMaxBytes: 1048576,
-  bufferMessages: 1000,
-  bufferBytes: 1048576,
-  bufferAgeMs: 60000,
-  presenceRenewMs: 15000,
-  presenceTimeoutMs: 30000,
-  presenceMaxStateBytes: 4096,
-  reconnect: true,
-  fullJitter: true,
-  heartbeat: false,
-  reliable: false,
-  presence: false,
-  protocols: "",
-  heartbeatMessage: "ping",
-  heartbeatPong: "pong",
-  queueOverflow: "drop-oldest",
-});
+/** The defaults of every wire option (from the three lists). */
+export const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze(
+  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => [o.wire, o.default])) as WireOptions,
+);

@@ -2,6 +2,7 @@
 //   node scripts/build.mjs [--debug]   --debug: ASSERTIONS + SAFE_HEAP wasm into dist-debug/
 import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
 import { generate } from "./gen-vocabulary.mjs";
 import { checkBuilt, generate as generateGlueTypes } from "./gen-glue-types.mjs";
@@ -80,9 +81,12 @@ export async function build() {
   const wasmFile = path.join(buildDir, "metachannel_core.wasm");
   mkdirSync(outDir, { recursive: true });
   const inlineModule = path.join(outDir, "metachannel-wasm.mjs");
+  // gzip -9 inside the base64: a page then downloads about the wasm file's own gzip size (47.9 KB
+  // for the full core), where the base64 of the bare wasm gzips to 61.3 KB.
+  const inlineBase64 = gzipSync(readFileSync(wasmFile), { level: 9 }).toString("base64");
   writeFileSync(
     inlineModule,
-    `// metachannel.wasm, base64: the fallback of metachannel.mjs and the wasm of metachannel/inline.\nexport default ${JSON.stringify(readFileSync(wasmFile).toString("base64"))};\n`,
+    `// metachannel.wasm, gzip, base64 (js/loader.ts decodeInline): the fallback of metachannel.mjs and the wasm of metachannel/inline.\nexport default ${JSON.stringify(inlineBase64)};\n`,
   );
 
   const esbuild = await import("esbuild");
@@ -130,9 +134,10 @@ export async function build() {
     ? 'const require = typeof process === "object" && process.versions && process.versions.node ? (await import("node:module")).createRequire(import.meta.url) : undefined;\n' +
       'const __dirname = require ? require("node:path").dirname(require("node:url").fileURLToPath(import.meta.url)) : "";'
     : "";
-  const define = (format, fallback = true) => ({
+  const define = (format, fallback = true, inline = true) => ({
     __MC_FORMAT__: JSON.stringify(format),
     __MC_FALLBACK__: String(fallback),
+    __MC_INLINE__: String(inline),
     __MC_VERSION__: JSON.stringify(pkg.version),
   });
   const quiet = { "empty-import-meta": "silent" };
@@ -163,6 +168,7 @@ export async function build() {
       minify: !debug,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
+      inline: false, // the script tag with the wasm inside is metachannel.inline.js (js/inline.ts)
     },
   ];
   if (!debug) {
@@ -176,6 +182,7 @@ export async function build() {
       minify: true,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
+      inline: false, // the inline copy's decoder is dead code here
     });
     outputs.push({
       entryPoints: [inline],
@@ -227,14 +234,13 @@ export async function build() {
     }
   }
   await Promise.all(
-    outputs.map(({ outfile, format, fallback, ...rest }) =>
-      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback) }),
+    outputs.map(({ outfile, format, fallback, inline, ...rest }) =>
+      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback, inline) }),
     ),
   );
   if (!debug) {
     // metachannel/inline for bundlers and CDNs: the main build plus the wasm from the chunk
     // (ES module), or carried in the file (CommonJS, which cannot import the ES module chunk).
-    const base64 = readFileSync(wasmFile).toString("base64");
     writeFileSync(
       path.join(outDir, "metachannel.inline.mjs"),
       "// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n" +
@@ -246,7 +252,7 @@ export async function build() {
       path.join(outDir, "metachannel.inline.cjs"),
       '"use strict";\n// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n' +
         'const mc = require("./metachannel.cjs");\n' +
-        `mc._useInlineWasm(${JSON.stringify(base64)});\nmodule.exports = mc;\n`,
+        `mc._useInlineWasm(${JSON.stringify(inlineBase64)});\nmodule.exports = mc;\n`,
     );
     // webpack and Parcel: metachannel.files.mjs (the .wasm files, which they copy), with the
     // encryption chunk as a dynamic import they split into a chunk of the app (metachannel.files.mjs

@@ -20,6 +20,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { root } from "./toolchain.mjs";
 import { WASM_OPT_ARGS } from "./wasm-opt.mjs";
+import { glueGroups } from "./glue-size.mjs";
 import { parseWasm, groupOf } from "./wasm-size.mjs";
 
 const gz = (buf) => gzipSync(buf, { level: 9 }).length;
@@ -107,7 +108,7 @@ async function jsTable(entry, outfile) {
     alias: { "#core-glue": glueModule },
     legalComments: "none",
     logLevel: "error",
-    define: { __MC_FORMAT__: '"iife"', __MC_FALLBACK__: "true", __MC_VERSION__: JSON.stringify(pkg.version) },
+    define: { __MC_FORMAT__: '"iife"', __MC_FALLBACK__: "true", __MC_INLINE__: "false", __MC_VERSION__: JSON.stringify(pkg.version) },
     plugins: [
       {
         name: "wasm-chunk",
@@ -143,6 +144,19 @@ async function jsTable(entry, outfile) {
   return lines;
 }
 
+/** The glue by origin (scripts/glue-size.mjs). */
+async function glueTable() {
+  const emcc = spawnSync("em-config", ["EMSCRIPTEN_ROOT"], { encoding: "utf8", env });
+  const emscriptenRoot = emcc.status === 0 && emcc.stdout.trim() ? emcc.stdout.trim() : "/usr/share/emscripten";
+  const rows = await glueGroups(path.join(root, "build/wasm/core-glue.mjs"), emscriptenRoot, path.join(root, "bindings/library.js"));
+  const lines = [`#### The glue by origin: build/wasm/core-glue.mjs minified ${fmt(rows.whole.minified)} B, gzip ${fmt(rows.whole.gzip)} B`, ""];
+  lines.push("| part | statements | minified | gzip (what the glue loses without it) |");
+  lines.push("|---|---:|---:|---:|");
+  for (const r of rows) lines.push(`| ${r.group} | ${r.statements} | ${fmt(r.minified)} B | ${fmt(r.gzip)} B |`);
+  lines.push("");
+  return lines;
+}
+
 const out = [];
 for (const [label, dist, dir, lite] of [
   ["plain core", "dist/metachannel-lite.wasm", "wasm-names-lite", true],
@@ -153,5 +167,6 @@ for (const [label, dist, dir, lite] of [
   out.push(...wasmTable(label, distFile, namesBuild(dir, lite)).lines);
 }
 out.push(...(await jsTable("js/core.ts", "metachannel.core.js")));
+out.push(...(await glueTable()));
 out.push(...(await jsTable("js/index.ts", "metachannel.js")));
 console.log(out.join("\n"));

@@ -62,7 +62,7 @@ await esbuild.build({
   format: "esm",
   platform: "neutral",
   outfile: path.join(outDir, "metachannel.mjs"),
-  define: { __MC_FORMAT__: JSON.stringify("esm"), __MC_FALLBACK__: "true", __MC_VERSION__: JSON.stringify(pkg.version) },
+  define: { __MC_FORMAT__: JSON.stringify("esm"), __MC_FALLBACK__: "true", __MC_INLINE__: "true", __MC_VERSION__: JSON.stringify(pkg.version) },
 });
 copyFileSync(path.join(buildDir, "metachannel_core.wasm"), path.join(outDir, "metachannel.wasm"));
 for (const f of ["metachannel.mjs", "metachannel.wasm"])

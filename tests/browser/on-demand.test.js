@@ -131,7 +131,7 @@ test("metachannel.core.js (the channel alone): a plain page fetches it and the p
   assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm"]);
   // The bytes, not only the globals: no client's code in the file the page fetched.
   const coreJs = readFileSync(path.join(root, "dist/metachannel.core.js"), "latin1");
-  for (const marker of ["ChatClient(target)", "LiveDataClient(target)", "SetupIframeClientRequest", "bindMetaframe(client)", "AGFzbQEAAAA"]) {
+  for (const marker of ["ChatClient(target)", "LiveDataClient(target)", "SetupIframeClientRequest", "bindMetaframe(client)", "AGFzbQEAAAA", "H4sIAAAAAAAC"]) {
     assert.ok(!coreJs.includes(marker), `metachannel.core.js holds ${marker}`);
   }
   const fullJs = readFileSync(path.join(root, "dist/metachannel.js"), "latin1");
@@ -148,6 +148,28 @@ test("metachannel.core.js (the channel alone): a plain page fetches it and the p
   assert.equal(state, "open");
   assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel-lite.wasm", "/dist/metachannel.wasm"]);
   console.log(`metachannel.core.js with reliable + presence: ${(plainKB + gzipKB("metachannel.wasm")).toFixed(1)} KB gzip`);
+  h.assertNoErrors(page);
+});
+
+test("a page whose first channel is reliable fetches the full core only (never the plain core), and its plain channels then run on it", async () => {
+  const { url } = await h.relay.createChannel();
+  const { page, fetched } = await scriptTagPage("on-demand-reliable-first", "metachannel.core.js");
+  const result = await page.evaluate(async (url) => {
+    const r = await MetaChannel.connect(url, { reliable: true, presence: true });
+    const s = await MetaChannel.connect(url, { reliable: true });
+    await Promise.all([r.opened(), s.opened()]);
+    const got = new Promise((resolve) => s.onMessage("rel", (m) => resolve(m.n)));
+    r.send({ type: "rel", n: 7 });
+    const reliable = await got;
+    const plain = await MetaChannel.connect(url);
+    await plain.opened();
+    return { reliable, plain: plain.state };
+  }, url);
+  assert.deepEqual(result, { reliable: 7, plain: "open" });
+  assert.deepEqual(fetched, ["/dist/metachannel.core.js", "/dist/metachannel.wasm"], "no metachannel-lite.wasm: the full core serves the plain channel too");
+  console.log(
+    `script tag metachannel.core.js, first channel reliable + presence: ${gzipKB("metachannel.core.js").toFixed(1)} + ${gzipKB("metachannel.wasm").toFixed(1)} = ${(gzipKB("metachannel.core.js") + gzipKB("metachannel.wasm")).toFixed(1)} KB gzip`,
+  );
   h.assertNoErrors(page);
 });
 

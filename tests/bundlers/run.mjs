@@ -62,8 +62,11 @@ const CLIENT_MARKERS = {
 };
 /** The apps that run tests/bundlers/app/main.js, whose pages get the network checks and the reliable round. */
 const PLAIN_APP = (app) => !app.source && !app.serve;
-/** The first 8 bytes of every wasm module ("\0asm", version 1), in base64: marks the inline copy. */
-const WASM_BASE64_HEAD = "AGFzbQEAAAA";
+/**
+ * Marks the inline copy: the first 9 bytes of the gzip scripts/build.mjs writes (gzip -9, no
+ * time stamp), in base64; the inline copy is the wasm gzipped, then base64 (js/loader.ts decodeInline).
+ */
+const WASM_BASE64_HEAD = "H4sIAAAAAAAC";
 
 // ------------------------------------------------------------------ the apps
 // Each: how its users build it (the command, and only the config its users write anyway), where
@@ -651,7 +654,7 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
   const where = fileBased ? "file" : "inline";
   console.log(
     `# ${app.name}: plain page loads ${plain.map((r) => `${new URL(r.url).pathname.slice(1)} ${kb(r.gz)}`).join(" + ")} = ${kb(plainGz)} KB gzip` +
-      (inlineCopies.length ? " (the full core inside the JS, base64)" : ""),
+      (inlineCopies.length ? " (the full core inside the JS, gzip + base64)" : ""),
   );
   report(
     ok && plain.some((r) => r.sha === LITE || r.inline),
@@ -910,7 +913,7 @@ function writeReadmeWeights(measured) {
     if (name) rows.set(name, line);
   }
   for (const { app, weights } of measured) {
-    const core = weights.where === "file" ? "`metachannel-lite.wasm` (file)" : "the full core, base64 in the JS";
+    const core = weights.where === "file" ? "`metachannel-lite.wasm` (file)" : "the full core, gzip + base64 in the JS";
     const rest = weights.where === "file" ? "+ `metachannel.wasm`, fetched once" : "nothing more";
     rows.set(
       app.name,
