@@ -103,8 +103,13 @@ function defaultWasmUrl(name: WasmName): string {
  */
 function besideScript(name: string, located?: boolean): string {
   if (located && given.locateFile) return String(given.locateFile(name));
-  // Not a literal: bundlers would take `new URL("./x", import.meta.url)` for an asset to copy.
-  if (located && __MC_FORMAT__ === "esm" && import.meta.url) return new URL(name, import.meta.url).href;
+  if (located && __MC_FORMAT__ === "esm") {
+    // Not `new URL(name, import.meta.url)`: webpack takes that form for an asset to copy, and
+    // warns when the name is not a literal (its users get metachannel.bundler.mjs, which never
+    // comes here).
+    const here = import.meta.url;
+    if (here) return new URL(name, here).href;
+  }
   if (scriptUrl) return new URL(name, scriptUrl).href;
   if (typeof location !== "undefined" && location.href) return new URL(name, location.href).href;
   return name;

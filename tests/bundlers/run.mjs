@@ -728,9 +728,45 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
     console.log(
       `# ${app.name}: the first reliable channels fetched ${added.map((r) => `${new URL(r.url).pathname.slice(1)} ${kb(r.gz)}`).join(" + ") || "nothing more"}; page total with reliable + presence ${kb(plainGz + addedGz)} KB gzip (round ${Date.now() - started} ms)`,
     );
+    await encryptedRound(app, label, { page, responses, relay, plain, fileBased, mc });
     return { plainGz, reliableGz: plainGz + addedGz, where };
   } finally {
     peer.dispose();
+  }
+}
+
+/**
+ * End-to-end encryption in the same page: two channels on a keyed URL (withNewKey, made here so
+ * that the app imports nothing more than a plain page) round-trip a sealed message. The plain
+ * page fetched none of the encryption chunk where the build can keep it apart (the bundlers that
+ * copy files, and the -files builds, which load it by URL: then it is metachannel-e2e.mjs itself),
+ * and the keyed channels fetched it once.
+ */
+async function encryptedRound(app, label, { page, responses, relay, plain, fileBased, mc }) {
+  const MARK = "a text frame, not sealed"; // a string of the chunk (js/e2e-chunk.ts)
+  const { url } = await relay.createChannel();
+  const keyed = mc.withNewKey(url);
+  const before = responses.length;
+  let round = null;
+  try {
+    round = await page.evaluate((u) => window.encryptedRound(u), keyed);
+  } catch (err) {
+    round = { error: err.message.split("\n")[0] };
+  }
+  await settled(responses);
+  const added = loadedCode(responses.slice(before)).filter((r) => r.body?.includes(MARK));
+  report(
+    round?.n === 7 && JSON.stringify(round.encrypted) === "[true,true]",
+    `${label}: then two channels on a keyed URL (withNewKey) round-trip a sealed message`,
+    JSON.stringify(round),
+  );
+  if (fileBased) {
+    const inPlain = plain.filter((r) => r.body?.includes(MARK));
+    report(
+      inPlain.length === 0 && added.length === 1 && (!app.filesBuild || new URL(added[0].url).pathname.endsWith("/metachannel-e2e.mjs")),
+      `${label}: the plain page fetched no encryption code; the keyed channels fetched it once (${app.filesBuild ? "metachannel-e2e.mjs, the copied file" : "a chunk of the app"})`,
+      `plain: ${inPlain.map((r) => r.url).join(", ") || "none"}; keyed: ${added.map((r) => r.url).join(", ") || "none"}`,
+    );
   }
 }
 

@@ -56,6 +56,22 @@ window.reliableRound = async (url) => {
   return { got, presence, states };
 };
 
+/**
+ * End-to-end encryption, driven by the test with a keyed URL it made (withNewKey in Node, so
+ * that this app imports nothing a plain page does not): two channels round-trip a sealed message.
+ */
+window.encryptedRound = async (url) => {
+  const [a, b] = await Promise.all([connect(url), connect(url)]);
+  await Promise.all([a.opened(), b.opened()]);
+  const got = new Promise((resolve) => b.onMessage("secret", (m) => resolve(m.n)));
+  a.send({ type: "secret", n: 7 });
+  const n = await Promise.race([got, new Promise((resolve) => setTimeout(() => resolve(null), 10000))]);
+  const encrypted = [a.encrypted, b.encrypted];
+  a.dispose();
+  b.dispose();
+  return { n, encrypted };
+};
+
 main().then(
   (result) => {
     out.textContent = JSON.stringify(result);
