@@ -41,13 +41,13 @@ namespace {
 
 // Every option that crosses into the core, flat: one member per entry of the option lists.
 struct WireOptions {
-#define MC_X(wire, path, member, def, min, max, kind) double wire = mc::option_default::wire;
+#define MC_X(wire, path, member, def, min, max, kind, ...) double wire = mc::option_default::wire;
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) bool wire = mc::option_default::wire;
+#define MC_X(wire, path, member, def, ...) bool wire = mc::option_default::wire;
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) std::string wire = mc::option_default::wire;
+#define MC_X(wire, path, member, def, ...) std::string wire = mc::option_default::wire;
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
 };
@@ -70,10 +70,10 @@ mc::ChannelConfig config_from(const WireOptions& o) {
 #ifndef MC_LITE
   c.delivery = &mc::Reliability::create;
 #endif
-#define MC_X(wire, path, member, def, min, max, kind) assign(c.member, o.wire);
+#define MC_X(wire, path, member, def, min, max, kind, ...) assign(c.member, o.wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) assign(c.member, o.wire);
+#define MC_X(wire, path, member, def, ...) assign(c.member, o.wire);
   MC_BOOL_OPTIONS(MC_X)
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
@@ -222,10 +222,10 @@ EMSCRIPTEN_KEEPALIVE const char* mc_channel_reliable_stats(WasmChannel* w) {
 
 EMSCRIPTEN_BINDINGS(metachannel) {
   emscripten::value_object<WireOptions> options("WireOptions");
-#define MC_X(wire, path, member, def, min, max, kind) options.field(#wire, &WireOptions::wire);
+#define MC_X(wire, path, member, def, min, max, kind, ...) options.field(#wire, &WireOptions::wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) options.field(#wire, &WireOptions::wire);
+#define MC_X(wire, path, member, def, ...) options.field(#wire, &WireOptions::wire);
   MC_BOOL_OPTIONS(MC_X)
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
