@@ -7,8 +7,8 @@
 // compiler: the lists are expanded by the same preprocessor that builds the core.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -134,7 +134,7 @@ void emit_ts() {
   std::printf(
       "/** The numeric options that cross into the core: wire name, public path, default and bounds. */\n"
       "export const NUMBER_OPTIONS = [\n");
-#define MC_X(wire, path, member, def, min, max, kind, ...)                                                             \
+#define MC_X(wire, path, member, def, min, max, kind, ...)                                                        \
   std::printf("  { wire: \"%s\", path: %s, default: %s, min: %s, max: %s, integer: %s, infinite: %s },\n", #wire, \
               quoted(path).c_str(), number(def).c_str(), number(min).c_str(), number(max).c_str(),                \
               std::strncmp(#kind, "Int", 3) == 0 ? "true" : "false", std::strstr(#kind, "OrInf") ? "true" : "false");
@@ -166,8 +166,10 @@ void emit_ts() {
   // The defaults once, in the lists above: the flat object is built from them when the module
   // loads (a second literal table cost the script-tag page 111 B gzip).
   std::printf(
-      "};\n\n/** The defaults of every wire option (from the three lists). */\nexport const WIRE_DEFAULTS: Readonly<WireOptions> = "
-      "Object.freeze(\n  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => [o.wire, o.default])) as WireOptions,\n);\n");
+      "};\n\n/** The defaults of every wire option (from the three lists). */\nexport const WIRE_DEFAULTS: "
+      "Readonly<WireOptions> = "
+      "Object.freeze(\n  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => "
+      "[o.wire, o.default])) as WireOptions,\n);\n");
 }
 
 void emit_readme_errors() {
@@ -214,12 +216,10 @@ std::vector<Option> all_options() {
   add(Option{#wire, path, "", "", #unit, ts, doc, 'n', static_cast<double>(def), static_cast<double>(max), false, ""});
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def, ts, doc) \
-  add(Option{#wire, path, "", "", "", ts, doc, 'b', 0, 0, def, ""});
+#define MC_X(wire, path, member, def, ts, doc) add(Option{#wire, path, "", "", "", ts, doc, 'b', 0, 0, def, ""});
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def, ts, doc) \
-  add(Option{#wire, path, "", "", "", ts, doc, 's', 0, 0, false, def});
+#define MC_X(wire, path, member, def, ts, doc) add(Option{#wire, path, "", "", "", ts, doc, 's', 0, 0, false, def});
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
   return out;
@@ -336,7 +336,7 @@ void emit_ts_options(const std::string& group) {
 void emit_readme_options() {
   const auto all = all_options();
   std::printf("| option | default | |\n|---|---|---|\n");
-#define MC_X(name, def, note)                                                                                    \
+#define MC_X(name, def, note)                                                     \
   std::printf("| `%s` | %s | %s|\n", name, fill(def, nullptr, true, all).c_str(), \
               (fill(note, nullptr, true, all) + (*(note) ? " " : "")).c_str());
   MC_OPTION_ROWS(MC_X)
@@ -376,7 +376,9 @@ int main(int argc, char** argv) {
   } else if (std::strcmp(what, "reliability-timing") == 0) {
     emit_reliability_timing();
   } else {
-    std::fprintf(stderr, "usage: emit ts|readme-errors|readme-events|ts-events|ts-options [group]|readme-options|reliability-timing\n");
+    std::fprintf(
+        stderr,
+        "usage: emit ts|readme-errors|readme-events|ts-events|ts-options [group]|readme-options|reliability-timing\n");
     return 2;
   }
   return 0;
