@@ -3,7 +3,8 @@
 //
 // Each list is an X-macro. C++ expands it into enums, tables and the option structs' defaults;
 // scripts/gen-vocabulary.mjs compiles scripts/vocabulary/emit.cpp (which expands the same lists)
-// and writes js/vocabulary.ts and the error-code table of README.md from it. The wasm exports
+// and writes js/vocabulary.ts, README.md's error, event and options tables and the events' and
+// options' members of js/types.ts (with their TSDoc) from it. The wasm exports
 // kVocabularyDigest and the JS layer refuses a wasm whose digest is not its own, so the two
 // sides cannot drift: a stale generated file fails the lint suite, a stale wasm fails ready().
 //
