@@ -134,19 +134,19 @@ void emit_ts() {
   std::printf(
       "/** The numeric options that cross into the core: wire name, public path, default and bounds. */\n"
       "export const NUMBER_OPTIONS = [\n");
-#define MC_X(wire, path, member, def, min, max, kind, ...)                                                        \
+#define MC_X(wire, path, group, member, type, def, min, max, kind, ...)                                           \
   std::printf("  { wire: \"%s\", path: %s, default: %s, min: %s, max: %s, integer: %s, infinite: %s },\n", #wire, \
               quoted(path).c_str(), number(def).c_str(), number(min).c_str(), number(max).c_str(),                \
               std::strncmp(#kind, "Int", 3) == 0 ? "true" : "false", std::strstr(#kind, "OrInf") ? "true" : "false");
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
   std::printf("] as const;\n\n/** The boolean options that cross into the core. */\nexport const BOOL_OPTIONS = [\n");
-#define MC_X(wire, path, member, def, ...) \
+#define MC_X(wire, path, group, member, def, ...) \
   std::printf("  { wire: \"%s\", path: %s, default: %s },\n", #wire, quoted(path).c_str(), def ? "true" : "false");
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
   std::printf("] as const;\n\n/** The string options that cross into the core. */\nexport const STRING_OPTIONS = [\n");
-#define MC_X(wire, path, member, def, ...) \
+#define MC_X(wire, path, group, member, type, def, ...) \
   std::printf("  { wire: \"%s\", path: %s, default: %s },\n", #wire, quoted(path).c_str(), quoted(def).c_str());
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
@@ -154,13 +154,13 @@ void emit_ts() {
 
   std::printf("/** What the core's constructor takes: every option, flat (an Embind value_object). */\n");
   std::printf("export type WireOptions = {\n");
-#define MC_X(wire, path, member, def, min, max, kind, ...) std::printf("  %s: number;\n", #wire);
+#define MC_X(wire, path, group, member, type, def, min, max, kind, ...) std::printf("  %s: number;\n", #wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def, ...) std::printf("  %s: boolean;\n", #wire);
+#define MC_X(wire, path, group, member, def, ...) std::printf("  %s: boolean;\n", #wire);
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def, ...) std::printf("  %s: string;\n", #wire);
+#define MC_X(wire, path, group, member, type, def, ...) std::printf("  %s: string;\n", #wire);
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
   // The defaults once, in the lists above: the flat object is built from them when the module
@@ -212,14 +212,15 @@ std::vector<Option> all_options() {
     o.leaf = dot == std::string::npos ? o.path : o.path.substr(dot + 1);
     out.push_back(o);
   };
-#define MC_X(wire, path, member, def, min, max, kind, unit, ts, doc) \
+#define MC_X(wire, path, group, member, type, def, min, max, kind, unit, ts, doc) \
   add(Option{#wire, path, "", "", #unit, ts, doc, 'n', static_cast<double>(def), static_cast<double>(max), false, ""});
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def, ts, doc) add(Option{#wire, path, "", "", "", ts, doc, 'b', 0, 0, def, ""});
+#define MC_X(wire, path, group, member, def, ts, doc) add(Option{#wire, path, "", "", "", ts, doc, 'b', 0, 0, def, ""});
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def, ts, doc) add(Option{#wire, path, "", "", "", ts, doc, 's', 0, 0, false, def});
+#define MC_X(wire, path, group, member, type, def, ts, doc) \
+  add(Option{#wire, path, "", "", "", ts, doc, 's', 0, 0, false, def});
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
   return out;
