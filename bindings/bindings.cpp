@@ -41,13 +41,13 @@ namespace {
 
 // Every option that crosses into the core, flat: one member per entry of the option lists.
 struct WireOptions {
-#define MC_X(wire, path, member, def, min, max, kind) double wire = mc::option_default::wire;
+#define MC_X(wire, path, group, member, type, def, ...) double wire = mc::option_default::wire;
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) bool wire = mc::option_default::wire;
+#define MC_X(wire, path, group, member, def, ...) bool wire = mc::option_default::wire;
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) std::string wire = mc::option_default::wire;
+#define MC_X(wire, path, group, member, type, def, ...) std::string wire = mc::option_default::wire;
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
 };
@@ -63,6 +63,14 @@ void assign(size_t& to, double v) {
   to = std::isnan(v) || v < 0 ? 0 : v >= static_cast<double>(kMax) ? kMax : static_cast<size_t>(v);
 }
 
+// The struct of ChannelConfig an option's member is in (the lists' `struct` column).
+mc::ChannelConfig& in_config(mc::ChannelConfig& c) { return c; }
+mc::ReconnectOptions& in_reconnect(mc::ChannelConfig& c) { return c.reconnect; }
+mc::HeartbeatOptions& in_heartbeat(mc::ChannelConfig& c) { return c.heartbeat; }
+mc::QueueOptions& in_queue(mc::ChannelConfig& c) { return c.queue; }
+mc::ReliableOptions& in_reliable(mc::ChannelConfig& c) { return c.reliable; }
+mc::PresenceOptions& in_presence(mc::ChannelConfig& c) { return c.presence; }
+
 mc::ChannelConfig config_from(const WireOptions& o) {
   mc::ChannelConfig c;
   // The one place the core's optional part is chosen (src/metachannel/delivery.h): the full core
@@ -70,10 +78,8 @@ mc::ChannelConfig config_from(const WireOptions& o) {
 #ifndef MC_LITE
   c.delivery = &mc::Reliability::create;
 #endif
-#define MC_X(wire, path, member, def, min, max, kind) assign(c.member, o.wire);
+#define MC_X(wire, path, group, member, ...) assign(MC_CAT(in_, group)(c).member, o.wire);
   MC_NUMBER_OPTIONS(MC_X)
-#undef MC_X
-#define MC_X(wire, path, member, def) assign(c.member, o.wire);
   MC_BOOL_OPTIONS(MC_X)
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
@@ -222,10 +228,10 @@ EMSCRIPTEN_KEEPALIVE const char* mc_channel_reliable_stats(WasmChannel* w) {
 
 EMSCRIPTEN_BINDINGS(metachannel) {
   emscripten::value_object<WireOptions> options("WireOptions");
-#define MC_X(wire, path, member, def, min, max, kind) options.field(#wire, &WireOptions::wire);
+#define MC_X(wire, ...) options.field(#wire, &WireOptions::wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) options.field(#wire, &WireOptions::wire);
+#define MC_X(wire, ...) options.field(#wire, &WireOptions::wire);
   MC_BOOL_OPTIONS(MC_X)
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X

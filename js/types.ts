@@ -198,36 +198,37 @@ export type MessageType<M> = string extends keyof M ? string : MessageTypeOf<M> 
 
 /** @public */
 export interface ChannelOptions {
-  /** Subprotocols to offer; the negotiated one is `channel.protocol`. */
-  protocols?: string[];
   /** Handshake headers. Node only; in a browser: MetaChannelError HEADERS_UNSUPPORTED. */
   headers?: Record<string, string>;
   /** WebSocket implementation to use (default: the global one, or the `ws` package in Node). */
   WebSocket?: unknown;
-  /** Default: on, with the defaults below. false: a dropped connection closes the channel. */
-  reconnect?: false | ReconnectOptions;
-  /** Default: off (a broadcast channel has nobody to answer pings). */
-  heartbeat?: false | HeartbeatOptions;
   queue?: QueueOptions;
+  // generated from src/metachannel/vocabulary.h (ChannelOptions) by scripts/gen-vocabulary.mjs: do not edit
   /** Default 1 MiB. Larger outgoing: MESSAGE_TOO_LARGE (thrown); larger incoming: dropped + error event. */
   maxMessageBytes?: number;
   /**
-   * Default 5000. How long close() waits for a connection to send what is queued (0: drop
-   * it at once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
+   * Default 5000. How long close() waits for a connection to send what is queued (0: drop it at
+   * once; Infinity: wait for good). What is dropped is reported (CLOSED, detail: count).
    */
   closeTimeoutMs?: number;
   /** Default 5000. A close handshake the server never answers is abandoned after this (close 1006, then "closed"). */
   closeHandshakeTimeoutMs?: number;
+  /** Default: on, with the defaults below. false: a dropped connection closes the channel. */
+  reconnect?: false | ReconnectOptions;
+  /** Default: off (a broadcast channel has nobody to answer pings). */
+  heartbeat?: false | HeartbeatOptions;
   /**
-   * Default false. Exactly once, in order per sender, repaired by the peers themselves over a
-   * relay that only broadcasts: each JSON object sent carries one reserved member
-   * `"_mc": "<id>:<seq>"`. What nobody holds any more is reported once per gap as an error
-   * event MESSAGES_LOST (detail `{ from, count }`). Reliability, not authentication: see
-   * docs/reliability.md.
+   * Default false. Exactly once, in order per sender, repaired by the peers themselves over a relay
+   * that only broadcasts: each JSON object sent carries one reserved member `"_mc": "<id>:<seq>"`.
+   * What nobody holds any more is reported once per gap as an error event MESSAGES_LOST (detail `{ from, count }`).
+   * Reliability, not authentication: see docs/reliability.md.
    */
   reliable?: boolean | ReliableOptions;
   /** Default false. Who else is on the channel: `channel.presence`, `setPresence()`, the "presence" event. */
   presence?: boolean | PresenceOptions;
+  /** Subprotocols to offer; the negotiated one is `channel.protocol`. */
+  protocols?: string[];
+  // end of generated options (ChannelOptions)
 }
 
 /**
@@ -235,28 +236,33 @@ export interface ChannelOptions {
  * @public
  */
 export interface ReliableOptions {
+  // generated from src/metachannel/vocabulary.h (ReliableOptions) by scripts/gen-vocabulary.mjs: do not edit
   /** Default 1000 messages (at most 1048576). */
   bufferMessages?: number;
   /** Default 1 MiB. */
   bufferBytes?: number;
   /** Default 60000 ms. */
   bufferAgeMs?: number;
+  // end of generated options (ReliableOptions)
 }
 
 /** @public */
 export interface PresenceOptions {
   /** This peer's initial state, any JSON value. Default null. */
   state?: unknown;
+  // generated from src/metachannel/vocabulary.h (PresenceOptions) by scripts/gen-vocabulary.mjs: do not edit
   /** Re-announce period. Default 15000 ms. */
   renewMs?: number;
   /** A peer not heard from for this long has left. Default 30000 ms. */
   timeoutMs?: number;
   /** Largest state (as JSON) sent or accepted. Default 4096 bytes. */
   maxStateBytes?: number;
+  // end of generated options (PresenceOptions)
 }
 
 /** @public */
 export interface ReconnectOptions {
+  // generated from src/metachannel/vocabulary.h (ReconnectOptions) by scripts/gen-vocabulary.mjs: do not edit
   /** Default 500. */
   minDelayMs?: number;
   /** Default 30000. */
@@ -271,10 +277,12 @@ export interface ReconnectOptions {
   connectTimeoutMs?: number;
   /** Default 5000: the attempt counter resets only after the connection stayed open this long. */
   stableAfterMs?: number;
+  // end of generated options (ReconnectOptions)
 }
 
 /** @public */
 export interface HeartbeatOptions {
+  // generated from src/metachannel/vocabulary.h (HeartbeatOptions) by scripts/gen-vocabulary.mjs: do not edit
   /** Default 30000. Send `message` every intervalMs while open. */
   intervalMs?: number;
   /** Default 10000. No frame at all for timeoutMs after a ping: HEARTBEAT_TIMEOUT, drop and reconnect. */
@@ -283,16 +291,19 @@ export interface HeartbeatOptions {
   message?: unknown;
   /** Default "pong": a text frame equal to this is swallowed, not dispatched. */
   pong?: string;
+  // end of generated options (HeartbeatOptions)
 }
 
 /** @public */
 export interface QueueOptions {
+  // generated from src/metachannel/vocabulary.h (QueueOptions) by scripts/gen-vocabulary.mjs: do not edit
   /** Default 1000. */
   maxMessages?: number;
   /** Default 1 MiB. */
   maxBytes?: number;
   /** Default "drop-oldest" (with a QUEUE_OVERFLOW error event); "error" makes send() throw QUEUE_OVERFLOW. */
   overflow?: "drop-oldest" | "drop-newest" | "error";
+  // end of generated options (QueueOptions)
 }
 
 /** @public */

@@ -1,6 +1,7 @@
 // Writes what JS knows of the shared vocabulary from its one definition,
 // src/metachannel/vocabulary.h: js/vocabulary.ts, js/types.ts's ChannelEvents members, and
-// README.md's error-code and event tables; and
+// the members of its options interfaces (each with its TSDoc), README.md's error-code, event and
+// options tables; and
 // docs/reliability.md's timing table from src/metachannel/reliability.h (MC_RELIABILITY_TIMING).
 //   node scripts/gen-vocabulary.mjs           write them (npm run build does this first)
 //   node scripts/gen-vocabulary.mjs --check   fail if either is not what the header gives (lint suite)
@@ -26,6 +27,19 @@ const EVENTS_END = "<!-- end of generated events -->";
 const typesFile = path.join(root, "js/types.ts");
 const TYPES_EVENTS_BEGIN = "  // generated from src/metachannel/vocabulary.h (MC_EVENTS) by scripts/gen-vocabulary.mjs: do not edit";
 const TYPES_EVENTS_END = "  // end of generated events";
+// The options interfaces of js/types.ts, by the group of the option paths they hold ("" : plain).
+const OPTION_INTERFACES = {
+  "": "ChannelOptions",
+  reconnect: "ReconnectOptions",
+  heartbeat: "HeartbeatOptions",
+  queue: "QueueOptions",
+  reliable: "ReliableOptions",
+  presence: "PresenceOptions",
+};
+const typesOptionsBegin = (name) => `  // generated from src/metachannel/vocabulary.h (${name}) by scripts/gen-vocabulary.mjs: do not edit`;
+const typesOptionsEnd = (name) => `  // end of generated options (${name})`;
+const OPTIONS_BEGIN = "<!-- generated from src/metachannel/vocabulary.h: options -->";
+const OPTIONS_END = "<!-- end of generated options -->";
 const TIMING_BEGIN = "<!-- generated from src/metachannel/reliability.h: timing -->";
 const TIMING_END = "<!-- end of generated timing -->";
 
@@ -36,7 +50,7 @@ function emitter() {
     const cxx = process.env.CXX || "g++";
     execFileSync(cxx, ["-std=c++17", "-O0", "-Wall", "-Wextra", "-Werror", `-I${path.join(root, "src")}`, source, "-o", tool], { stdio: "inherit" });
   }
-  return (what) => execFileSync(tool, [what], { encoding: "utf8" });
+  return (...args) => execFileSync(tool, args, { encoding: "utf8" });
 }
 
 /** `file`'s text with `body` between the two marker lines. */
@@ -56,8 +70,13 @@ export function generate({ check = false } = {}) {
   const wanted = new Map();
   wanted.set(tsFile, emit("ts"));
   const errors = between(readme, BEGIN, END, emit("readme-errors"));
-  wanted.set(readme, betweenText(errors, readme, EVENTS_BEGIN, EVENTS_END, emit("readme-events")));
-  wanted.set(typesFile, between(typesFile, TYPES_EVENTS_BEGIN, TYPES_EVENTS_END, emit("ts-events")));
+  const events = betweenText(errors, readme, EVENTS_BEGIN, EVENTS_END, emit("readme-events"));
+  wanted.set(readme, betweenText(events, readme, OPTIONS_BEGIN, OPTIONS_END, emit("readme-options")));
+  let types = between(typesFile, TYPES_EVENTS_BEGIN, TYPES_EVENTS_END, emit("ts-events"));
+  for (const [group, name] of Object.entries(OPTION_INTERFACES)) {
+    types = betweenText(types, typesFile, typesOptionsBegin(name), typesOptionsEnd(name), emit("ts-options", group));
+  }
+  wanted.set(typesFile, types);
   wanted.set(relDoc, between(relDoc, TIMING_BEGIN, TIMING_END, emit("reliability-timing")));
   const stale = [];
   for (const [file, content] of wanted) {

@@ -1,12 +1,17 @@
 // Prints js/vocabulary.ts (argument "ts"), README.md's error-code table ("readme-errors") or
-// its event table ("readme-events"), js/types.ts's ChannelEvents members ("ts-events")
+// its event table ("readme-events"), js/types.ts's ChannelEvents members ("ts-events"), the
+// members of an options interface with their TSDoc ("ts-options <group>", "" for ChannelOptions),
+// README.md's options table ("readme-options")
 // from src/metachannel/vocabulary.h, or docs/reliability.md's timing table ("reliability-timing")
 // from src/metachannel/reliability.h. Built and run by scripts/gen-vocabulary.mjs with the host
 // compiler: the lists are expanded by the same preprocessor that builds the core.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "metachannel/reliability.h"
 #include "metachannel/vocabulary.h"
@@ -129,19 +134,19 @@ void emit_ts() {
   std::printf(
       "/** The numeric options that cross into the core: wire name, public path, default and bounds. */\n"
       "export const NUMBER_OPTIONS = [\n");
-#define MC_X(wire, path, member, def, min, max, kind)                                                             \
+#define MC_X(wire, path, group, member, type, def, min, max, kind, ...)                                           \
   std::printf("  { wire: \"%s\", path: %s, default: %s, min: %s, max: %s, integer: %s, infinite: %s },\n", #wire, \
               quoted(path).c_str(), number(def).c_str(), number(min).c_str(), number(max).c_str(),                \
               std::strncmp(#kind, "Int", 3) == 0 ? "true" : "false", std::strstr(#kind, "OrInf") ? "true" : "false");
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
   std::printf("] as const;\n\n/** The boolean options that cross into the core. */\nexport const BOOL_OPTIONS = [\n");
-#define MC_X(wire, path, member, def) \
+#define MC_X(wire, path, group, member, def, ...) \
   std::printf("  { wire: \"%s\", path: %s, default: %s },\n", #wire, quoted(path).c_str(), def ? "true" : "false");
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
   std::printf("] as const;\n\n/** The string options that cross into the core. */\nexport const STRING_OPTIONS = [\n");
-#define MC_X(wire, path, member, def) \
+#define MC_X(wire, path, group, member, type, def, ...) \
   std::printf("  { wire: \"%s\", path: %s, default: %s },\n", #wire, quoted(path).c_str(), quoted(def).c_str());
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
@@ -149,20 +154,22 @@ void emit_ts() {
 
   std::printf("/** What the core's constructor takes: every option, flat (an Embind value_object). */\n");
   std::printf("export type WireOptions = {\n");
-#define MC_X(wire, path, member, def, min, max, kind) std::printf("  %s: number;\n", #wire);
+#define MC_X(wire, path, group, member, type, def, min, max, kind, ...) std::printf("  %s: number;\n", #wire);
   MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) std::printf("  %s: boolean;\n", #wire);
+#define MC_X(wire, path, group, member, def, ...) std::printf("  %s: boolean;\n", #wire);
   MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, member, def) std::printf("  %s: string;\n", #wire);
+#define MC_X(wire, path, group, member, type, def, ...) std::printf("  %s: string;\n", #wire);
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
   // The defaults once, in the lists above: the flat object is built from them when the module
   // loads (a second literal table cost the script-tag page 111 B gzip).
   std::printf(
-      "};\n\n/** The defaults of every wire option (from the three lists). */\nexport const WIRE_DEFAULTS: Readonly<WireOptions> = "
-      "Object.freeze(\n  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => [o.wire, o.default])) as WireOptions,\n);\n");
+      "};\n\n/** The defaults of every wire option (from the three lists). */\nexport const WIRE_DEFAULTS: "
+      "Readonly<WireOptions> = "
+      "Object.freeze(\n  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => "
+      "[o.wire, o.default])) as WireOptions,\n);\n");
 }
 
 void emit_readme_errors() {
@@ -184,6 +191,156 @@ void emit_readme_events() {
 void emit_ts_events() {
 #define MC_X(name, params, doc) std::printf("  /** %s */\n  %s: [%s];\n", doc, #name, params);
   MC_EVENTS(MC_X)
+#undef MC_X
+}
+
+// ------------------------------------------------------------------ option prose (types, README)
+// Every option of the three lists, with what its prose needs.
+struct Option {
+  std::string wire, path, group, leaf, unit, ts, doc;
+  char type;  // 'n', 'b', 's'
+  double num = 0, max = 0;
+  bool flag = false;
+  std::string text;
+};
+
+std::vector<Option> all_options() {
+  std::vector<Option> out;
+  auto add = [&](Option o) {
+    const auto dot = o.path.find('.');
+    o.group = dot == std::string::npos ? "" : o.path.substr(0, dot);
+    o.leaf = dot == std::string::npos ? o.path : o.path.substr(dot + 1);
+    out.push_back(o);
+  };
+#define MC_X(wire, path, group, member, type, def, min, max, kind, unit, ts, doc) \
+  add(Option{#wire, path, "", "", #unit, ts, doc, 'n', static_cast<double>(def), static_cast<double>(max), false, ""});
+  MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, group, member, def, ts, doc) add(Option{#wire, path, "", "", "", ts, doc, 'b', 0, 0, def, ""});
+  MC_BOOL_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, group, member, type, def, ts, doc) \
+  add(Option{#wire, path, "", "", "", ts, doc, 's', 0, 0, false, def});
+  MC_STRING_OPTIONS(MC_X)
+#undef MC_X
+  return out;
+}
+
+const Option* option_named(const std::vector<Option>& all, const std::string& wire) {
+  for (const auto& o : all)
+    if (o.wire == wire) return &o;
+  return nullptr;
+}
+
+// A number as a user reads it: "1 MiB" for whole MiB of bytes; ∞ or Infinity.
+std::string number_prose(double v, const std::string& unit, bool readme) {
+  if (std::isinf(v)) return readme ? "∞" : "Infinity";
+  if (unit == "bytes" && v >= 1048576 && std::fmod(v, 1048576) == 0) return number(v / 1048576) + " MiB";
+  if (unit == "bytes" && !readme) return number(v) + " bytes";
+  return number(v);
+}
+
+// An option's default as the README (readme) or its TSDoc writes it.
+std::string default_prose(const Option& o, bool readme, const std::vector<Option>& all) {
+  if (o.type == 'n') {
+    // reconnect.jitter: "full" unless a number is given (fullJitter).
+    const Option* full = o.wire == "jitter" ? option_named(all, "fullJitter") : nullptr;
+    if (full && full->flag) return "\"full\"";
+    return number_prose(o.num, o.unit, readme);
+  }
+  if (o.type == 'b') return readme ? (o.flag ? "on" : "off") : (o.flag ? "true" : "false");
+  if (readme && o.text.empty()) return "none";
+  return quoted(o.text.c_str());
+}
+
+// The members of a group (not the group's own switch, not fullJitter), "`a` 1, `b` 2" or "a: 1, b: 2".
+std::string group_prose(const std::string& group, bool obj, const std::vector<Option>& all) {
+  Joined out;
+  for (const auto& o : all) {
+    if (o.group != group || o.doc.empty()) continue;
+    const std::string v = default_prose(o, true, all);
+    out.add(obj ? o.leaf + ": " + v : "`" + o.leaf + "` " + v);
+  }
+  return out.text;
+}
+
+// `text` with its $[...] placeholders filled: $[] / $[on] / $[max] of `self`, $[wire],
+// $[group:list], $[group:obj].
+std::string fill(const std::string& text, const Option* self, bool readme, const std::vector<Option>& all) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const size_t open = text.find("$[", i);
+    if (open == std::string::npos) {
+      out += text.substr(i);
+      break;
+    }
+    out += text.substr(i, open - i);
+    const size_t close = text.find(']', open);
+    const std::string key = text.substr(open + 2, close - open - 2);
+    const size_t colon = key.find(':');
+    if (colon != std::string::npos) {
+      out += group_prose(key.substr(0, colon), key.substr(colon + 1) == "obj", all);
+    } else if (self && key.empty()) {
+      out += default_prose(*self, readme, all);
+    } else if (self && key == "on") {
+      out += self->flag ? "on" : "off";
+    } else if (self && key == "max") {
+      out += number_prose(self->max, "", readme);
+    } else if (const Option* o = option_named(all, key)) {
+      out += default_prose(*o, readme, all);
+    } else {
+      std::fprintf(stderr, "vocabulary.h: unknown placeholder $[%s] in \"%s\"\n", key.c_str(), text.c_str());
+      std::exit(1);
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+// js/types.ts: the members of one options interface (group "" is ChannelOptions), each with its TSDoc.
+void emit_ts_options(const std::string& group) {
+  const auto all = all_options();
+  std::string overflows;
+#define MC_X(name, text) overflows += std::string(overflows.empty() ? "" : " | ") + quoted(text);
+  MC_OVERFLOWS(MC_X)
+#undef MC_X
+  for (const auto& o : all) {
+    // A boolean named by a group ("heartbeat") is ChannelOptions' member of that name.
+    const bool top = o.type == 'b' && o.path.find('.') == std::string::npos;
+    if ((top ? "" : o.group) != group || o.doc.empty()) continue;
+    const std::string doc = fill(o.doc, &o, false, all);
+    if (doc.size() + 9 <= 120) {
+      std::printf("  /** %s */\n", doc.c_str());
+    } else {  // wrapped at 100 columns, as by hand
+      std::printf("  /**\n");
+      std::string line;
+      for (size_t i = 0; i <= doc.size();) {
+        size_t sp = doc.find(' ', i);
+        if (sp == std::string::npos) sp = doc.size();
+        const std::string word = doc.substr(i, sp - i);
+        // never inside `code`: an odd count of backticks so far means one is open
+        const bool in_code = std::count(line.begin(), line.end(), '`') % 2 == 1;
+        if (!line.empty() && !in_code && 5 + line.size() + 1 + word.size() > 100) {
+          std::printf("   * %s\n", line.c_str());
+          line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+        i = sp + 1;
+      }
+      std::printf("   * %s\n   */\n", line.c_str());
+    }
+    std::printf("  %s?: %s;\n", o.leaf.c_str(), o.ts == "overflows" ? overflows.c_str() : o.ts.c_str());
+  }
+}
+
+// README.md's options table.
+void emit_readme_options() {
+  const auto all = all_options();
+  std::printf("| option | default | |\n|---|---|---|\n");
+#define MC_X(name, def, note)                                                     \
+  std::printf("| `%s` | %s | %s|\n", name, fill(def, nullptr, true, all).c_str(), \
+              (fill(note, nullptr, true, all) + (*(note) ? " " : "")).c_str());
+  MC_OPTION_ROWS(MC_X)
 #undef MC_X
 }
 
@@ -213,10 +370,16 @@ int main(int argc, char** argv) {
     emit_readme_events();
   } else if (std::strcmp(what, "ts-events") == 0) {
     emit_ts_events();
+  } else if (std::strcmp(what, "ts-options") == 0) {
+    emit_ts_options(argc > 2 ? argv[2] : "");
+  } else if (std::strcmp(what, "readme-options") == 0) {
+    emit_readme_options();
   } else if (std::strcmp(what, "reliability-timing") == 0) {
     emit_reliability_timing();
   } else {
-    std::fprintf(stderr, "usage: emit ts|readme-errors|readme-events|ts-events|reliability-timing\n");
+    std::fprintf(
+        stderr,
+        "usage: emit ts|readme-errors|readme-events|ts-events|ts-options [group]|readme-options|reliability-timing\n");
     return 2;
   }
   return 0;

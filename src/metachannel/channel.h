@@ -20,25 +20,22 @@
 
 namespace mc {
 
+// The options' members, names, types and defaults: src/metachannel/vocabulary.h (as for every
+// option). heartbeat.message is sent as a text frame as is; a text frame equal to
+// heartbeat.pong is swallowed.
 struct HeartbeatOptions {
-  // Defaults: src/metachannel/vocabulary.h (as for every option).
-  bool enabled = option_default::heartbeat;
-  double interval_ms = option_default::heartbeatIntervalMs;
-  double timeout_ms = option_default::heartbeatTimeoutMs;
-  std::string message = option_default::heartbeatMessage;  // sent as a text frame as is
-  std::string pong = option_default::heartbeatPong;        // a text frame equal to this is swallowed
+  MC_OPTION_MEMBERS(heartbeat)
 };
 
 struct ChannelConfig {
-  std::string protocols_csv = option_default::protocols;  // comma-separated subprotocols, "" for none
+  // From the option lists (vocabulary.h): protocols_csv (comma-separated subprotocols, "" for
+  // none), max_message_bytes, closing_timeout_ms (a close handshake the server never answers),
+  // close_drain_ms (close() with messages queued and a connection on its way waits this long
+  // for it to open and send them; 0: drop them at once).
+  MC_OPTION_MEMBERS(config)
   ReconnectOptions reconnect;
   HeartbeatOptions heartbeat;
   QueueOptions queue;
-  size_t max_message_bytes = static_cast<size_t>(option_default::maxMessageBytes);
-  double closing_timeout_ms = option_default::closeHandshakeTimeoutMs;  // a close handshake the server never answers
-  // close() with messages queued and a connection on its way waits this long for it to open
-  // and send them (0: drop them at once).
-  double close_drain_ms = option_default::closeTimeoutMs;
   std::string id;  // id on the wire (reliable/presence); "" = random
   ReliableOptions reliable;
   PresenceOptions presence;

@@ -19,19 +19,16 @@
 namespace mc {
 
 // Defaults: src/metachannel/vocabulary.h (as for every option).
+// The members from the option lists: the resend buffer's bounds (buffer_messages by count,
+// buffer_bytes, buffer_age_ms); presence's renew_ms (re-announce period), timeout_ms (a peer not
+// heard from for this long has left), max_state_bytes.
 struct ReliableOptions {
-  bool enabled = option_default::reliable;
-  size_t buffer_messages = static_cast<size_t>(option_default::bufferMessages);  // resend buffer, by count
-  size_t buffer_bytes = static_cast<size_t>(option_default::bufferBytes);        // by bytes
-  double buffer_age_ms = option_default::bufferAgeMs;                            // by age
+  MC_OPTION_MEMBERS(reliable)
 };
 
 struct PresenceOptions {
-  bool enabled = option_default::presence;
-  std::string state = "null";                             // JSON text of this peer's state
-  double renew_ms = option_default::presenceRenewMs;      // re-announce period
-  double timeout_ms = option_default::presenceTimeoutMs;  // a peer not heard from for this long has left
-  size_t max_state_bytes = static_cast<size_t>(option_default::presenceMaxStateBytes);
+  MC_OPTION_MEMBERS(presence)
+  std::string state = "null";  // JSON text of this peer's state
 };
 
 // What a Delivery asks of the Channel that holds it.

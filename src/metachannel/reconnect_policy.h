@@ -8,17 +8,9 @@
 namespace mc {
 
 struct ReconnectOptions {
-  // Defaults: src/metachannel/vocabulary.h (as for every option).
-  bool enabled = option_default::reconnect;
-  double min_delay_ms = option_default::minDelayMs;
-  double max_delay_ms = option_default::maxDelayMs;
-  double factor = option_default::factor;
-  // Full jitter (the default): uniform in [0, d]. Otherwise d * (1 +/- jitter_fraction).
-  bool full_jitter = option_default::fullJitter;
-  double jitter_fraction = option_default::jitter;
-  double max_retries = option_default::maxRetries;
-  double connect_timeout_ms = option_default::connectTimeoutMs;
-  double stable_after_ms = option_default::stableAfterMs;
+  // Members, types and defaults: src/metachannel/vocabulary.h (as for every option). Full jitter
+  // (full_jitter, the default): uniform in [0, d]. Otherwise d * (1 +/- jitter_fraction).
+  MC_OPTION_MEMBERS(reconnect)
 };
 
 class ReconnectPolicy {

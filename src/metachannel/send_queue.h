@@ -10,10 +10,8 @@
 namespace mc {
 
 struct QueueOptions {
-  // Defaults: src/metachannel/vocabulary.h (as for every option).
-  size_t max_messages = static_cast<size_t>(option_default::queueMaxMessages);
-  size_t max_bytes = static_cast<size_t>(option_default::queueMaxBytes);
-  Overflow overflow = overflow_named(option_default::queueOverflow);
+  // Members, types and defaults: src/metachannel/vocabulary.h (as for every option).
+  MC_OPTION_MEMBERS(queue)
 };
 
 struct QueuedMessage {
