@@ -4,22 +4,7 @@
 
 namespace {
 
-using mc::ErrorCode;
-using mc::State;
-using mc_test::Event;
-using mc_test::FakeScheduler;
-using mc_test::FakeTransport;
-using mc_test::Journal;
-using mc_test::RecordingEvents;
-using E = mc_test::Event;
-using Frame = mc_test::FakeTransport::Frame;
-using mc_test::ChannelTest;
-using mc_test::HeartbeatTest;
-using mc_test::join;
-using mc_test::kAlmostOne;
-using mc_test::kUrl;
-using mc_test::kUrl2;
-using mc_test::Rig;
+using namespace mc_test::channel_names;  // the rig's names (channel_rig.h)
 
 // ============================================================================ synchronous errors
 

@@ -130,3 +130,23 @@ class HeartbeatTest : public ChannelTest {
 };
 
 }  // namespace mc_test
+
+// The names every channel_*_test.cpp uses, declared once: `using namespace mc_test::channel_names;`.
+namespace mc_test::channel_names {
+using mc::ErrorCode;
+using mc::State;
+using mc_test::ChannelTest;
+using mc_test::Event;
+using mc_test::FakeScheduler;
+using mc_test::FakeTransport;
+using mc_test::HeartbeatTest;
+using mc_test::join;
+using mc_test::Journal;
+using mc_test::kAlmostOne;
+using mc_test::kUrl;
+using mc_test::kUrl2;
+using mc_test::RecordingEvents;
+using mc_test::Rig;
+using E = mc_test::Event;
+using Frame = mc_test::FakeTransport::Frame;
+}  // namespace mc_test::channel_names
