@@ -128,10 +128,13 @@ test("heartbeat: the members not given keep their defaults (intervalMs 30000, ti
   const wss = new WebSocketServer({ port: 0 });
   // ws 8's close() waits for its clients: end them first (the channel on the default 30 s
   // heartbeat would otherwise hold the test for 40 s, until its HEARTBEAT_TIMEOUT).
-  t.after(() => new Promise((r) => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(r);
-  }));
+  t.after(
+    () =>
+      new Promise((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(r);
+      }),
+  );
   await new Promise((r) => wss.once("listening", r));
   const frames = [];
   wss.on("connection", (ws) => ws.on("message", (d) => frames.push(String(d)))); // never answers a ping
