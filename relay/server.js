@@ -100,6 +100,8 @@ function nonNegativeInt(value, name, fallback = RELAY_DEFAULTS[name]) {
 /** A channel's sockets on this process, and when it last saw activity (memory mode: expiry). */
 class LocalChannel extends Set {
   touched = Date.now();
+  /** the relay's turn (#turn) in which its sockets were corked, or 0 */
+  corked = 0;
 }
 
 /** A count per key in a fixed window (mints per client address per minute). */
@@ -139,6 +141,19 @@ export class Relay extends EventEmitter {
   // channels this process has sockets on (Redis knows the rest).
   #channels = new Map();
   #sockets = new Set(); // every open socket, for close() and dropAll()
+  // The batching of #fanOut: ws -> its net.Socket (handed to handleUpgrade), the sockets corked
+  // in this turn of the event loop, and the turn's number (a channel corks its sockets once a turn).
+  #netSockets = new WeakMap();
+  #corked = [];
+  #turn = 1;
+  #uncorkScheduled = false;
+  #uncork = () => {
+    this.#uncorkScheduled = false;
+    this.#turn += 1;
+    const corked = this.#corked;
+    this.#corked = [];
+    for (const socket of corked) socket.uncork();
+  };
   #opts;
   #log;
   #closing = null;
@@ -508,9 +523,29 @@ export class Relay extends EventEmitter {
     return sockets.size;
   }
 
-  /** Sends a frame to every open socket of a channel on this process. */
+  /**
+   * Sends a frame to every open socket of a channel on this process. The channel's sockets are
+   * corked for the rest of this turn of the event loop (uncorked in a setImmediate): every
+   * frame a socket gets in one turn goes out in one write, not one syscall per frame (at 100
+   * peers on one channel, 5 messages/s each, that was 50,000 writes a second; see the fanout
+   * bench). The frames' order and content are unchanged.
+   */
   #fanOut(channel, data, isBinary) {
     const m = this.metrics;
+    if (channel.corked !== this.#turn) {
+      channel.corked = this.#turn;
+      for (const peer of channel) {
+        const socket = this.#netSockets.get(peer);
+        if (socket && !socket.destroyed) {
+          socket.cork();
+          this.#corked.push(socket);
+        }
+      }
+      if (!this.#uncorkScheduled) {
+        this.#uncorkScheduled = true;
+        setImmediate(this.#uncork);
+      }
+    }
     for (const peer of channel) {
       if (peer.readyState === peer.OPEN) {
         peer.send(data, { binary: isBinary });
@@ -690,7 +725,10 @@ export class Relay extends EventEmitter {
 
     // handleUpgrade completes synchronously here (no verifyClient), so the
     // size check above cannot race with another upgrade on the same channel.
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, token, key, where));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#netSockets.set(ws, socket);
+      this.#onSocket(ws, req, token, key, where);
+    });
   }
 
   /**
@@ -729,7 +767,10 @@ export class Relay extends EventEmitter {
       if (socket.destroyed) return undefined;
       return this.#refuse(socket, this.#closing ? 503 : 404, "", where);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, token, key, where));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#netSockets.set(ws, socket);
+      this.#onSocket(ws, req, token, key, where);
+    });
   }
 
   #onSocket(ws, req, token, key, where) {

@@ -6,6 +6,8 @@
 //
 //   node tests/bench/fanout.mjs [--n 10,50,100] [--modes plain,reliable] [--reconnect fast,default]
 //                               [--seconds 20] [--settle 15] [--idle 30] [--dist DIR]
+//                               [--cpu-prof DIR]   (a V8 CPU profile of each peer process)
+//                               [--relay DIR]      (another copy of relay/, e.g. to compare two)
 //   (npm run bench -- --only fanout)
 //
 // Printed per run: data frames / the floor (floor = messages sent + each message some peer
@@ -14,6 +16,10 @@
 // once and in order with nothing reported lost, frames in the 3 s after a relay restart per
 // peer, idle control frames per peer per minute, and how long after the last peer was back
 // every peer saw every other's new presence state.
+//
+// Also printed (stderr, per run): the peer processes' CPU time (process.cpuUsage, user +
+// system) during the send phase, per message a peer received (its own echo included): the
+// per-frame cost of a peer. `--drops 0` measures the steady state.
 import { fork } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +41,8 @@ const { values: opt } = parseArgs({
     rate: { type: "string", default: "5" },
     "per-process": { type: "string", default: "25" },
     dist: { type: "string" },
+    relay: { type: "string" }, // DIR: another copy of relay/ (to compare two relays)
+    "cpu-prof": { type: "string" }, // DIR: each peer process writes a V8 CPU profile there
     child: { type: "boolean", default: false },
   },
   strict: false, // also imported by tests/node/reliable-fanout.test.js
@@ -47,6 +55,8 @@ function child() {
   let mc;
   let peers = [];
   const timers = [];
+  let received = 0; // messages "r" received by the peers of this process, echoes included
+  let cpuAt = null;
   process.on("message", async (cmd) => {
     if (cmd.cmd === "start") {
       mc = await import(path.join(cmd.distDir, "metachannel.mjs"));
@@ -61,6 +71,7 @@ function child() {
         });
         const peer = { ch, name, sent: 0, got: new Map(), problems: 0, lost: 0, reopened: 0 };
         ch.onMessage("r", (m) => {
+          received++;
           if (m.src === name) return; // our own echo
           const last = peer.got.get(m.src) ?? 0;
           if (m.n !== last + 1) peer.problems++;
@@ -78,6 +89,7 @@ function child() {
       process.send({ ok: true, names: peers.map((p) => p.name) });
     } else if (cmd.cmd === "send") {
       // Each peer sends `rate` messages/s, spread (not all at once).
+      cpuAt = { cpu: process.cpuUsage(), received, t: performance.now(), hr: process.hrtime.bigint() / 1000n };
       for (const p of peers) {
         const every = 1000 / cmd.rate;
         const start = setTimeout(() => {
@@ -89,7 +101,11 @@ function child() {
       process.send({ ok: true });
     } else if (cmd.cmd === "stop") {
       for (const t of timers) clearInterval(t); // clears timeouts too
-      process.send({ ok: true, sent: Object.fromEntries(peers.map((p) => [p.name, p.sent])) });
+      const cpu = process.cpuUsage(cpuAt.cpu);
+      const cpuStats = { cpuUs: cpu.user + cpu.system, received: received - cpuAt.received, ms: performance.now() - cpuAt.t };
+      // the send phase on the clock of a --cpu-prof profile (µs), to read that part of it
+      if (process.execArgv.includes("--cpu-prof")) console.error(`  send phase of pid ${process.pid}: ${cpuAt.hr} ${process.hrtime.bigint() / 1000n} µs`);
+      process.send({ ok: true, cpu: cpuStats, sent: Object.fromEntries(peers.map((p) => [p.name, p.sent])) });
     } else if (cmd.cmd === "report") {
       // sent: every peer's count; a peer is complete if it got every other's 1..sent once, in order.
       const complete = peers.filter(
@@ -170,8 +186,23 @@ function counter(relay, n) {
   return c;
 }
 
-export async function runFanout({ n, mode, reconnect, seconds, settle, idle, drops, rate, perProcess, distDir, joinMs = 3000, log = () => {} }) {
-  const { startRelay } = await import(path.join(root, "relay/server.js"));
+export async function runFanout({
+  n,
+  mode,
+  reconnect,
+  seconds,
+  settle,
+  idle,
+  drops,
+  rate,
+  perProcess,
+  distDir,
+  cpuProf,
+  relayDir,
+  joinMs = 3000,
+  log = () => {},
+}) {
+  const { startRelay } = await import(path.join(relayDir ? path.resolve(relayDir) : path.join(root, "relay"), "server.js"));
   let relay = await startRelay({ port: 0 });
   const port = relay.port;
   const { url, token } = await relay.createChannel();
@@ -180,7 +211,8 @@ export async function runFanout({ n, mode, reconnect, seconds, settle, idle, dro
   const nProcs = Math.max(1, Math.ceil(n / perProcess));
   const names = [];
   for (let i = 0; i < nProcs; i++) {
-    const proc = fork(fileURLToPath(import.meta.url), ["--child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const execArgv = cpuProf ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(cpuProf)] : [];
+    const proc = fork(fileURLToPath(import.meta.url), ["--child"], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     procs.push(proc);
   }
   try {
@@ -190,6 +222,7 @@ export async function runFanout({ n, mode, reconnect, seconds, settle, idle, dro
     await sleep(joinMs); // joins and their answers settle
     count.data = count.control = count.frames = count.missed = 0;
     count.seen.clear();
+    const relayAt = { cpu: process.cpuUsage(), out: relay.metrics.messagesOut };
     await Promise.all(procs.map((p) => ask(p, { cmd: "send", rate })));
     for (let d = 1; d <= drops; d++) {
       await sleep((seconds * 1000) / (drops + 1));
@@ -198,6 +231,8 @@ export async function runFanout({ n, mode, reconnect, seconds, settle, idle, dro
     }
     await sleep((seconds * 1000) / (drops + 1));
     const stopped = await Promise.all(procs.map((p) => ask(p, { cmd: "stop" })));
+    const relayCpu = process.cpuUsage(relayAt.cpu);
+    const relayOut = relay.metrics.messagesOut - relayAt.out;
     const sentBy = Object.assign({}, ...stopped.map((s) => s.sent));
     const sent = Object.values(sentBy).reduce((a, b) => a + b, 0);
     await sleep(settle * 1000);
@@ -214,6 +249,19 @@ export async function runFanout({ n, mode, reconnect, seconds, settle, idle, dro
       complete: reports.reduce((a, r) => a + r.complete, 0),
       lost: reports.reduce((a, r) => a + r.lost, 0),
       stats: {},
+      cpu: {
+        // CPU µs per received message (all peer processes), and the share of one core each used
+        usPerReceived:
+          stopped.reduce((a, s) => a + s.cpu.cpuUs, 0) /
+          Math.max(
+            1,
+            stopped.reduce((a, s) => a + s.cpu.received, 0),
+          ),
+        corePerProcess: stopped.map((s) => s.cpu.cpuUs / 1000 / s.cpu.ms),
+        // this process (the relay, and the frame counter of the bench) per frame it sent out
+        relayUsPerOut: (relayCpu.user + relayCpu.system) / Math.max(1, relayOut),
+        relayCore: (relayCpu.user + relayCpu.system) / 1000 / stopped[0].cpu.ms,
+      },
     };
     for (const rep of reports) for (const [k, v] of Object.entries(rep.stats)) result.stats[k] = (result.stats[k] || 0) + v;
     if (mode === "reliable") {
@@ -275,10 +323,15 @@ async function main() {
           rate: Number(opt.rate),
           perProcess: Number(opt["per-process"]),
           distDir,
+          cpuProf: opt["cpu-prof"],
+          relayDir: opt.relay,
           log,
         });
         rows.push(r);
         console.log(fanoutRow(r));
+        log(
+          `  cpu (send phase): ${r.cpu.usPerReceived.toFixed(1)} µs per received message; core share per process ${r.cpu.corePerProcess.map((x) => x.toFixed(2)).join(", ")}; relay process ${r.cpu.relayUsPerOut.toFixed(1)} µs per frame out, core share ${r.cpu.relayCore.toFixed(2)}`,
+        );
         if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}`);
       }
     }

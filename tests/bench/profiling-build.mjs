@@ -62,8 +62,10 @@ await esbuild.build({
   format: "esm",
   platform: "neutral",
   outfile: path.join(outDir, "metachannel.mjs"),
+  external: ["./metachannel-e2e.mjs"], // the encryption chunk, as scripts/build.mjs leaves it (copied from dist/)
   define: { __MC_FORMAT__: JSON.stringify("esm"), __MC_FALLBACK__: "true", __MC_INLINE__: "true", __MC_VERSION__: JSON.stringify(pkg.version) },
 });
 copyFileSync(path.join(buildDir, "metachannel_core.wasm"), path.join(outDir, "metachannel.wasm"));
+if (existsSync(path.join(src, "dist/metachannel-e2e.mjs"))) copyFileSync(path.join(src, "dist/metachannel-e2e.mjs"), path.join(outDir, "metachannel-e2e.mjs"));
 for (const f of ["metachannel.mjs", "metachannel.wasm"])
   console.log(`  ${path.relative(root, path.join(outDir, f))}  ${statSync(path.join(outDir, f)).size} bytes`);

@@ -150,6 +150,36 @@ test("two clients exchange text and binary; frame types kept, sender gets its ow
   assert.equal(relay.connections, 2);
 });
 
+test("bursts: frames the relay takes in one turn reach every client complete, in each sender's order, types kept", { timeout: 20000 }, async (t) => {
+  // The relay corks a channel's sockets for the rest of the turn in which it fans a frame out
+  // (one write per socket per turn): a burst of frames from several senders arrives whole.
+  const relay = await relayFor(t);
+  const { url } = await (await fetch(`${relay.baseUrl}/api/channels`, { method: "POST" })).json();
+  const clients = [await connect(t, url), await connect(t, url), await connect(t, url)];
+  const perSender = 300;
+  clients.forEach((ws, i) => {
+    for (let n = 1; n <= perSender; n++) {
+      if (n % 10 === 0) ws.send(Buffer.from([i, n >> 8, n & 255]), { binary: true });
+      else ws.send(`${i}:${n}`);
+    }
+  });
+  for (const ws of clients) {
+    const last = [0, 0, 0];
+    for (let k = 0; k < perSender * clients.length; k++) {
+      const { data, isBinary } = await ws.inbox.next();
+      const [i, n] = isBinary ? [data[0], (data[1] << 8) | data[2]] : data.toString().split(":").map(Number);
+      assert.equal(isBinary, n % 10 === 0, `frame ${i}:${n} kept its type`);
+      assert.equal(n, last[i] + 1, `sender ${i}'s frames in order`);
+      last[i] = n;
+    }
+    assert.deepEqual(last, [perSender, perSender, perSender]);
+  }
+  // A lone frame after the burst is not held back (the sockets are uncorked every turn).
+  clients[0].send("after");
+  for (const ws of clients) assert.equal((await ws.inbox.next()).data.toString(), "after");
+  assert.equal(relay.metrics.messagesOut, (perSender * clients.length + 1) * clients.length);
+});
+
 test("channels are isolated from each other", async (t) => {
   const relay = await relayFor(t);
   const one = await relay.createChannel();
