@@ -230,6 +230,8 @@ class Reliability final : public Delivery {
   bool skip_to(Peer& p, uint64_t to);
   bool drain(Peer& p);
   static void remember(Peer& p, uint64_t seq, const char* data, size_t size);
+  // `seq` is the sender's next: delivered now (Sequenced); what it held behind it drains after.
+  Action deliver_next(Peer& p, uint64_t seq, const char* data, size_t size);
   // A frame repeating a delivered (sender, seq): Drop if it is the same frame (or unknown),
   // Plain if its content differs (a forwarded copy that kept the "_mc" member).
   Action repeated(const Peer& p, uint64_t seq, const char* data, size_t size);

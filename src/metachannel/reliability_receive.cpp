@@ -184,13 +184,8 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   }
   if (seq < p->top) ++stats_.repaired;  // known to be missing: this fills a gap
   if (seq == p->next) {
-    p->next = seq + 1;
-    p->top = std::max(p->top, seq);
     p->progress = t;
-    remember(*p, seq, data, size);
-    draining_ = p;
-    draining_gen_ = generation_;
-    return Action::Sequenced;
+    return deliver_next(*p, seq, data, size);
   }
   // seq > next: a gap.
   if (seq - p->next > rel::kMaxGap) {
@@ -199,12 +194,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     if (!skip_to(*p, seq) || gen != generation_) return Action::Drop;
     p = peer(from, false);
     if (!p || p->next != seq) return Action::Drop;
-    p->next = seq + 1;
-    p->top = std::max(p->top, seq);
-    remember(*p, seq, data, size);
-    draining_ = p;
-    draining_gen_ = generation_;
-    return Action::Sequenced;
+    return deliver_next(*p, seq, data, size);
   }
   const auto held = p->held.find(seq);
   if (held != p->held.end()) {
@@ -226,12 +216,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     if (!p) return Action::Drop;
     if (seq < p->next) return repeated(*p, seq, data, size);
     if (seq == p->next) {
-      p->next = seq + 1;
-      p->top = std::max(p->top, seq);
-      remember(*p, seq, data, size);
-      draining_ = p;
-      draining_gen_ = generation_;
-      return Action::Sequenced;
+      return deliver_next(*p, seq, data, size);
     }
   }
   p->held.emplace(seq, std::string(data, size));
@@ -240,6 +225,15 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   ++stats_.reordered;
   schedule_request(*p, backoff());
   return Action::Drop;
+}
+
+Reliability::Action Reliability::deliver_next(Peer& p, uint64_t seq, const char* data, size_t size) {
+  p.next = seq + 1;
+  p.top = std::max(p.top, seq);
+  remember(p, seq, data, size);
+  draining_ = &p;
+  draining_gen_ = generation_;
+  return Action::Sequenced;
 }
 
 void Reliability::remember(Peer& p, uint64_t seq, const char* data, size_t size) {
