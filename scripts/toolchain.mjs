@@ -1,7 +1,7 @@
 // Set-up shared by `npm run build`, `npm run demo` and `npm test`: makes sure the system
 // packages and node_modules are there, installing them when it can (apt-get as root).
 import { execSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -68,9 +68,13 @@ export function ensurePackages(...groups) {
 }
 
 export function ensureNodeModules() {
-  // ioredis: the relay's Redis mode (an optional dependency) is tested too; Biome: the lint suite.
-  if (["esbuild", "ws", "ioredis", "@biomejs/biome"].every((m) => existsSync(path.join(root, "node_modules", m)))) return;
-  console.log("metachannel: node_modules missing, running npm ci…");
+  // npm records what it installed in node_modules/.package-lock.json: missing, or older than
+  // package-lock.json (a pull or a branch that changed the dependencies), means install again.
+  // (A hand list of modules to look for missed every dependency added after it.)
+  const lock = path.join(root, "package-lock.json");
+  const installed = path.join(root, "node_modules/.package-lock.json");
+  if (existsSync(installed) && (!existsSync(lock) || statSync(installed).mtimeMs >= statSync(lock).mtimeMs)) return;
+  console.log("metachannel: node_modules missing or older than package-lock.json, running npm ci…");
   execSync(existsSync(path.join(root, "package-lock.json")) ? "npm ci" : "npm install", { cwd: root, stdio: "inherit" });
 }
 
