@@ -11,7 +11,9 @@
 //   plaintext     = kind (0x00: a UTF-8 text frame, 0x01: a binary frame) ‖ the frame's payload
 // Every sealed frame travels as a binary WebSocket frame; the overhead is 42 bytes.
 // The cipher is @noble/ciphers (audited, pure JS, synchronous: frames are sealed and opened in
-// the order they come, with no async step between); the random nonces are crypto.getRandomValues.
+// the order they come, with no async step between); in Node, libsodium itself through
+// sodium-native when the application has installed it (useSodium, called by js/e2e-load.ts: the
+// same construction, 2-3x the throughput). The random nonces are crypto.getRandomValues.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 
 export const VERSION = 1;
@@ -58,8 +60,65 @@ const POOL_BYTES = NONCE_BYTES * 128;
 const pool = new Uint8Array(POOL_BYTES);
 let poolAt = POOL_BYTES;
 
+/** The AEAD: XChaCha20-Poly1305 (IETF), associated data AD, a 16-byte tag after the ciphertext. */
+interface Aead {
+  readonly name: string;
+  /** Seals `plain` in place; its tag goes in the TAG_BYTES that follow it in `out` (`plain` = out's start). */
+  seal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array, out: Uint8Array): void;
+  /** The plaintext of `sealed` (ciphertext ‖ tag), or null when it fails authentication. */
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array | null;
+}
+
+const noble: Aead = {
+  name: "@noble/ciphers",
+  seal: (key, nonce, plain, out) => void xchacha20poly1305(key, nonce, AD).encrypt(plain, out),
+  open(key, nonce, sealed) {
+    try {
+      return xchacha20poly1305(key, nonce, AD).decrypt(sealed);
+    } catch {
+      return null;
+    }
+  },
+};
+
+/** The functions of sodium-native (libsodium's names) that the chunk calls. */
+export interface Sodium {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array, nsec: null, npub: Uint8Array, k: Uint8Array): number;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array, npub: Uint8Array, k: Uint8Array): number;
+}
+
+let aead: Aead = noble;
+
+/**
+ * js/e2e-load.ts, in Node: libsodium (sodium-native, if the application installed it) seals and
+ * opens the frames of the sealers made from now on; null goes back to @noble/ciphers. @internal
+ */
+export function useSodium(sodium: Sodium | null): void {
+  aead = sodium
+    ? {
+        name: "sodium-native",
+        seal: (key, nonce, plain, out) => void sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plain, AD, null, nonce, key),
+        open(key, nonce, sealed) {
+          if (sealed.length < TAG_BYTES) return null;
+          const plain = new Uint8Array(sealed.length - TAG_BYTES);
+          try {
+            sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, sealed, AD, nonce, key);
+            return plain;
+          } catch {
+            return null;
+          }
+        },
+      }
+    : noble;
+}
+
+/** Which implementation seals and opens: "@noble/ciphers" or "sodium-native". @internal */
+export function cipherName(): string {
+  return aead.name;
+}
+
 /** `kind ‖ payload` sealed into a new frame; `payload` is written by `fill(frame, at)`. */
-function seal(key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Array, at: number) => void): Uint8Array {
+function seal(cipher: Aead, key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Array, at: number) => void): Uint8Array {
   const frame = new Uint8Array(OVERHEAD + size);
   frame[0] = VERSION;
   if (poolAt === POOL_BYTES) {
@@ -73,7 +132,7 @@ function seal(key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Ar
   frame[start] = kind;
   fill(frame, start + 1);
   // In place: the plaintext sits where its ciphertext goes, the tag after it.
-  xchacha20poly1305(key, frame.subarray(1, start), AD).encrypt(frame.subarray(start, frame.length - TAG_BYTES), frame.subarray(start));
+  cipher.seal(key, frame.subarray(1, start), frame.subarray(start, frame.length - TAG_BYTES), frame.subarray(start));
   return frame;
 }
 
@@ -86,6 +145,7 @@ function keyBytes(key: string | Uint8Array): Uint8Array {
 /** The sealer of a 32-byte key; `maxBytes`: the channel's maxMessageBytes. */
 export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Sealer {
   const key = keyBytes(keyText);
+  const cipher = aead;
   const limit = maxBytes + OVERHEAD;
   return {
     receive(data) {
@@ -99,18 +159,14 @@ export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_
     },
     sealText(text) {
       const bytes = encoder.encode(text);
-      return seal(key, 0, bytes.length, (frame, at) => frame.set(bytes, at));
+      return seal(cipher, key, 0, bytes.length, (frame, at) => frame.set(bytes, at));
     },
-    sealBinary: (bytes) => seal(key, 1, bytes.length, (frame, at) => frame.set(bytes, at)),
+    sealBinary: (bytes) => seal(cipher, key, 1, bytes.length, (frame, at) => frame.set(bytes, at)),
     open(frame) {
       if (frame.length < OVERHEAD) return { failure: "short" };
       if (frame[0] !== VERSION) return { failure: "version" };
-      let plain: Uint8Array;
-      try {
-        plain = xchacha20poly1305(key, frame.subarray(1, 1 + NONCE_BYTES), AD).decrypt(frame.subarray(1 + NONCE_BYTES));
-      } catch {
-        return { failure: "auth" };
-      }
+      const plain = cipher.open(key, frame.subarray(1, 1 + NONCE_BYTES), frame.subarray(1 + NONCE_BYTES));
+      if (!plain) return { failure: "auth" };
       const kind = plain[0];
       if (kind === 1) return { data: plain.subarray(1) };
       if (kind !== 0) return { failure: "kind" };

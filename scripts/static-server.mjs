@@ -20,15 +20,17 @@ const TYPES = {
 };
 
 /**
- * @param {{ mounts: Record<string, string>, port?: number, host?: string }} options
+ * @param {{ mounts: Record<string, string>, port?: number, host?: string, headers?: Record<string, string> }} options
  *   mounts: URL prefix ("/", "/dist/") -> folder on disk
+ *   headers: more response headers on every answer (e.g. the cross-origin isolation pair)
  * @returns {Promise<{ url: string, port: number, close(): Promise<void> }>}
  */
-export async function serveStatic({ mounts, port = 0, host = "127.0.0.1" }) {
+export async function serveStatic({ mounts, port = 0, host = "127.0.0.1", headers = {} }) {
   const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = http.createServer((req, res) => {
     res.setHeader("Access-Control-Allow-Origin", "*");
     res.setHeader("Cache-Control", "no-store");
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (req.method === "OPTIONS") {
       res.writeHead(204, { "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Allow-Headers": "*" });
       res.end();

@@ -143,6 +143,69 @@ test("two encrypted peers: text, binary, typed routing; the relay records only s
   }
 });
 
+test("Node: libsodium (sodium-native, installed here as a devDependency) seals and opens; a channel on @noble/ciphers and one on libsodium read each other, both ways", async (t) => {
+  const relay = await recordingRelay(t);
+  const url = mc.withNewKey(relay.base);
+  await mc.ready({ encryption: true });
+  const { createRequire } = await import("node:module");
+  const sodium = createRequire(import.meta.url)("sodium-native");
+  assert.equal(chunk.cipherName(), "sodium-native", "the chunk took sodium-native when it loaded");
+  // A channel whose sockets seal with noble (the sealer is chosen when a socket is made)...
+  chunk.useSodium(null);
+  let a;
+  try {
+    assert.equal(chunk.cipherName(), "@noble/ciphers");
+    a = channelFor(t, url, FAST);
+    await a.opened();
+  } finally {
+    chunk.useSodium(sodium);
+  }
+  // ...and one on libsodium.
+  const b = channelFor(t, url, FAST);
+  const ra = record(a, ["chat.msg"]);
+  const rb = record(b, ["chat.msg"]);
+  await b.opened();
+  a.send({ type: "chat.msg", text: "from noble" });
+  a.send(new Uint8Array([1, 2, 3]));
+  b.send({ type: "chat.msg", text: "from libsodium" });
+  b.send(new Uint8Array([4, 5, 6]));
+  await waitFor(() => ra.messages.length >= 4 && rb.messages.length >= 4, { what: "4 deliveries at each (own echoes included)" });
+  for (const r of [ra, rb]) {
+    assert.deepEqual(
+      r.typed.map((m) => m.text).sort(),
+      ["from libsodium", "from noble"],
+    );
+    assert.deepEqual(
+      r.messages.filter((m) => m.meta.binary).map((m) => [...m.data]).sort(),
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    );
+    assert.equal(r.errors.length, 0);
+  }
+  // The sealers directly: each opens the other's frames, and rejects the same tampering.
+  const key = keyOf(url);
+  chunk.useSodium(null);
+  const byNoble = chunk.sealer(key);
+  chunk.useSodium(sodium);
+  const bySodium = chunk.sealer(key);
+  for (const [from, to] of [
+    [byNoble, bySodium],
+    [bySodium, byNoble],
+  ]) {
+    assert.equal(to.open(from.sealText("héllo")).data, "héllo");
+    assert.deepEqual([...to.open(from.sealBinary(new Uint8Array([9, 8]))).data], [9, 8]);
+    const frame = from.sealText("tamper me");
+    for (const at of [0, 1, 24, 25, 30, frame.length - 1]) {
+      const bad = frame.slice();
+      bad[at] ^= 0x40;
+      assert.ok("failure" in to.open(bad), `a flipped byte at ${at} opens`);
+    }
+    assert.equal(to.open(frame.subarray(0, frame.length - 1)).failure, "auth");
+  }
+});
+
 test("reliable and presence, encrypted: sockets terminated by the relay, the gap repaired from sealed resends; presence states sealed", async (t) => {
   const relay = await recordingRelay(t);
   const url = mc.withNewKey(relay.base);

