@@ -117,8 +117,37 @@ export function cipherName(): string {
   return aead.name;
 }
 
-/** `kind ‖ payload` sealed into a new frame; `payload` is written by `fill(frame, at)`. */
-function seal(cipher: Aead, key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Array, at: number) => void): Uint8Array {
+/**
+ * A frame this sealer sent, kept until the relay echoes it back (it sends every frame to every
+ * socket of the channel, the sender's included): a received frame byte-identical to one we
+ * sealed is authentic by construction, so its kept plaintext (`kind ‖ payload`) is used and the
+ * cipher is not run again. The result is what opening it would give; a frame that differs in any
+ * byte is opened as any other. The last ECHO_KEEP frames are kept (a relay that echoes nothing
+ * costs that much memory and a length check per frame received).
+ */
+interface Kept {
+  frame: Uint8Array;
+  plain: Uint8Array;
+}
+const ECHO_KEEP = 32;
+
+/** The kept plaintext of `frame` if this sealer sealed exactly these bytes (and it, with the frames kept before it, is let go). */
+function echoed(kept: Kept[], frame: Uint8Array): Uint8Array | null {
+  for (let i = 0; i < kept.length; i++) {
+    const k = kept[i]!.frame;
+    if (k.length !== frame.length || k[1] !== frame[1] || k[2] !== frame[2]) continue; // a nonce's first bytes: most frames stop here
+    let j = 0;
+    while (j < k.length && k[j] === frame[j]) j++;
+    if (j < k.length) continue;
+    const { plain } = kept[i]!;
+    kept.splice(0, i + 1); // echoes come back in the order sent: the ones before it were not echoed
+    return plain;
+  }
+  return null;
+}
+
+/** `kind ‖ payload` sealed into a new frame; `payload` is written by `fill(frame, at)`; `kept`: where the plaintext is kept for its echo. */
+function seal(cipher: Aead, key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Array, at: number) => void, kept?: Kept[]): Uint8Array {
   const frame = new Uint8Array(OVERHEAD + size);
   frame[0] = VERSION;
   if (poolAt === POOL_BYTES) {
@@ -131,8 +160,13 @@ function seal(cipher: Aead, key: Uint8Array, kind: number, size: number, fill: (
   const start = 1 + NONCE_BYTES;
   frame[start] = kind;
   fill(frame, start + 1);
+  const plain = frame.subarray(start, frame.length - TAG_BYTES);
+  if (kept) {
+    if (kept.length === ECHO_KEEP) kept.shift();
+    kept.push({ frame, plain: plain.slice() });
+  }
   // In place: the plaintext sits where its ciphertext goes, the tag after it.
-  cipher.seal(key, frame.subarray(1, start), frame.subarray(start, frame.length - TAG_BYTES), frame.subarray(start));
+  cipher.seal(key, frame.subarray(1, start), plain, frame.subarray(start));
   return frame;
 }
 
@@ -147,6 +181,18 @@ export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_
   const key = keyBytes(keyText);
   const cipher = aead;
   const limit = maxBytes + OVERHEAD;
+  const kept: Kept[] = [];
+  /** `kind ‖ payload` opened: the data, or why it is dropped. */
+  const unpack = (plain: Uint8Array): { data: string | Uint8Array } | { failure: OpenFailure } => {
+    const kind = plain[0];
+    if (kind === 1) return { data: plain.subarray(1) };
+    if (kind !== 0) return { failure: "kind" };
+    try {
+      return { data: decoder.decode(plain.subarray(1)) };
+    } catch {
+      return { failure: "utf8" };
+    }
+  };
   return {
     receive(data) {
       if (typeof data === "string") return { dropped: REASONS.text }; // a plain frame on an encrypted channel
@@ -154,27 +200,21 @@ export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_
         data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
       if (!frame) return { dropped: REASONS.short };
       if (frame.length > limit) return null;
-      const opened = this.open(frame);
+      const own = kept.length ? echoed(kept, frame) : null;
+      // A copy: the kept plaintext is never handed out (a listener may change the bytes it gets).
+      const opened = own ? unpack(own[0] === 1 ? own.slice() : own) : this.open(frame);
       return "failure" in opened ? { dropped: REASONS[opened.failure] } : opened;
     },
     sealText(text) {
       const bytes = encoder.encode(text);
-      return seal(cipher, key, 0, bytes.length, (frame, at) => frame.set(bytes, at));
+      return seal(cipher, key, 0, bytes.length, (frame, at) => frame.set(bytes, at), kept);
     },
-    sealBinary: (bytes) => seal(cipher, key, 1, bytes.length, (frame, at) => frame.set(bytes, at)),
+    sealBinary: (bytes) => seal(cipher, key, 1, bytes.length, (frame, at) => frame.set(bytes, at), kept),
     open(frame) {
       if (frame.length < OVERHEAD) return { failure: "short" };
       if (frame[0] !== VERSION) return { failure: "version" };
       const plain = cipher.open(key, frame.subarray(1, 1 + NONCE_BYTES), frame.subarray(1 + NONCE_BYTES));
-      if (!plain) return { failure: "auth" };
-      const kind = plain[0];
-      if (kind === 1) return { data: plain.subarray(1) };
-      if (kind !== 0) return { failure: "kind" };
-      try {
-        return { data: decoder.decode(plain.subarray(1)) };
-      } catch {
-        return { failure: "utf8" };
-      }
+      return plain ? unpack(plain) : { failure: "auth" };
     },
   };
 }

@@ -28,7 +28,8 @@ async function recordingRelay(t) {
       const bytes = Buffer.from(data);
       rec.frames.push({ bytes, isBinary });
       if (rec.paused) return;
-      for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(bytes, { binary: isBinary });
+      for (const c of wss.clients)
+        if (c.readyState === WebSocket.OPEN) c.send(c === ws && rec.alterEcho ? rec.alterEcho(bytes) : bytes, { binary: isBinary });
     });
   });
   rec.wss = wss;
@@ -204,6 +205,50 @@ test("Node: libsodium (sodium-native, installed here as a devDependency) seals a
     }
     assert.equal(to.open(frame.subarray(0, frame.length - 1)).failure, "auth");
   }
+});
+
+test("a channel's own frames echoed by the relay: delivered from the plaintext kept when sealing, exactly as the other peer opens them; an echo altered in any byte is dropped and reported", async (t) => {
+  const relay = await recordingRelay(t);
+  const url = mc.withNewKey(relay.base);
+  const a = channelFor(t, url, FAST);
+  const b = channelFor(t, url, FAST);
+  const ra = record(a);
+  const rb = record(b);
+  await Promise.all([a.opened(), b.opened()]);
+  const bytes = new Uint8Array([1, 2, 3, 4]);
+  a.send({ type: "chat.msg", text: "own echo" });
+  a.send("a lone \ud800 surrogate"); // UTF-8 has no lone surrogates: both ends get U+FFFD
+  a.send(bytes);
+  bytes[0] = 99; // changed after send: neither end sees it
+  await waitFor(() => ra.messages.length === 3 && rb.messages.length === 3, { what: "3 deliveries at each" });
+  assert.deepEqual(
+    ra.messages.map((m) => [m.data instanceof Uint8Array ? [...m.data] : m.data, m.meta.binary, m.meta.type]),
+    rb.messages.map((m) => [m.data instanceof Uint8Array ? [...m.data] : m.data, m.meta.binary, m.meta.type]),
+  );
+  assert.equal(rb.messages[1].data, "a lone \ufffd surrogate");
+  assert.deepEqual([...rb.messages[2].data], [1, 2, 3, 4]);
+  ra.messages[2].data[1] = 77; // a listener changing its bytes changes nothing kept
+  assert.equal(ra.errors.length + rb.errors.length, 0);
+
+  // The relay alters the copy it echoes to the sender, one byte in each position class.
+  const at = [0, 1, 2, 12, 24, 25, 40, -16, -1];
+  let n = 0;
+  relay.alterEcho = (frame) => {
+    const bad = Buffer.from(frame);
+    const i = at[n++ % at.length];
+    bad[i < 0 ? bad.length + i : i] ^= 0x01;
+    return bad;
+  };
+  for (let i = 0; i < at.length; i++) a.send({ type: "chat.msg", text: `altered echo ${i}` });
+  await waitFor(() => rb.messages.length === 3 + at.length && dropped(ra) === at.length, { what: "b delivers all; a drops every altered echo" });
+  assert.equal(ra.messages.length, 3, "no altered echo is delivered");
+  relay.alterEcho = null;
+  await stillDelivers(b, a, ra, "after");
+
+  // The sealer directly: an echo of a frame sealed long ago (no longer kept) opens by the cipher; every result is the same.
+  const s = chunk.sealer(keyOf(url));
+  const frames = Array.from({ length: 80 }, (_, i) => s.sealText(`frame ${i}`));
+  for (const i of [79, 0, 78, 40, 79]) assert.equal(s.receive(frames[i].slice().buffer).data, `frame ${i}`);
 });
 
 test("reliable and presence, encrypted: sockets terminated by the relay, the gap repaired from sealed resends; presence states sealed", async (t) => {
