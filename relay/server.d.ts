@@ -18,7 +18,7 @@ export interface RelayOptions {
   port?: number;
   /** Default "127.0.0.1". */
   host?: string;
-  /** Frames over this close the sender with 1009. Default 1 MiB; 0: no limit. */
+  /** Frames over this close the sender with 1009. Default 1 MiB + 64 bytes (a client's largest message, sealed); 0: no limit. */
   maxMessageBytes?: number;
   /** Default 256 sockets per channel (more: HTTP 429); 0: no limit. */
   maxClientsPerChannel?: number;

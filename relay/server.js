@@ -31,7 +31,7 @@ import { RedisBackplane, checkRedisUrl } from "./redis.js";
  * the same). Times in seconds; 0 turns a limit off.
  */
 export const RELAY_DEFAULTS = Object.freeze({
-  maxMessageBytes: 1024 * 1024, // a bigger frame closes its sender with 1009
+  maxMessageBytes: 1024 * 1024 + 64, // a bigger frame closes its sender with 1009; the client's 1 MiB + room for an encrypted frame's 42 bytes
   maxClientsPerChannel: 256, // more: HTTP 429 to the upgrade
   maxMessagesPerSecond: 0, // per connection; over it: close 1008
   maxBytesPerSecond: 0, // per connection; over it: close 1008

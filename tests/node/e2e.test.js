@@ -327,6 +327,12 @@ test("through the dev relay (relay/server.js): connect() with a keyed URL works 
     if (!m.meta.binary) assert.deepEqual(m.data, { type: "hello", n: 2 }, "the plain peer reads only its own echo");
     else assert.equal(m.data[0], 1, "to a plain peer, a sealed frame is opaque binary");
   }
+  // The largest message the client takes by default (maxMessageBytes, 1 MiB) is 42 bytes more
+  // once sealed; the dev relay's default limit leaves room for it.
+  const big = new Uint8Array(1024 * 1024).fill(7);
+  a.send(big);
+  await waitFor(() => rb.messages.some((m) => m.meta.binary && m.data.length === big.length), { what: "b got the 1 MiB sealed message" });
+  assert.equal(a.state, "open");
 });
 
 // ------------------------------------------------------------------ hostile frames
