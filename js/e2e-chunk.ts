@@ -12,7 +12,7 @@
 // Every sealed frame travels as a binary WebSocket frame; the overhead is 42 bytes.
 // The cipher is @noble/ciphers (audited, pure JS, synchronous: frames are sealed and opened in
 // the order they come, with no async step between); in Node, libsodium itself through
-// sodium-native when the application has installed it (useSodium, called by js/e2e-load.ts: the
+// sodium-native when the application has installed it (setSodium, called by js/e2e-load.ts: the
 // same construction, 2-3x the throughput). The random nonces are crypto.getRandomValues.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 
@@ -93,7 +93,7 @@ let aead: Aead = noble;
  * js/e2e-load.ts, in Node: libsodium (sodium-native, if the application installed it) seals and
  * opens the frames of the sealers made from now on; null goes back to @noble/ciphers. @internal
  */
-export function useSodium(sodium: Sodium | null): void {
+export function setSodium(sodium: Sodium | null): void {
   aead = sodium
     ? {
         name: "sodium-native",

@@ -16,7 +16,7 @@
 //
 // In Node, libsodium seals and opens when the application has installed sodium-native (an
 // optional peer dependency: 2-3x the throughput of @noble/ciphers, same wire); without it, noble.
-import type { adopt, cipherName, Sodium, sealer, useSodium } from "./e2e-chunk.js";
+import type { adopt, cipherName, Sodium, sealer, setSodium } from "./e2e-chunk.js";
 import { MetaChannelError } from "./errors.js";
 import { isNode } from "./platform.js";
 import { messageOf } from "./util.js";
@@ -25,7 +25,7 @@ import { messageOf } from "./util.js";
 export interface EncryptionModule {
   sealer: typeof sealer;
   adopt: typeof adopt;
-  useSodium: typeof useSodium;
+  setSodium: typeof setSodium;
   cipherName: typeof cipherName;
 }
 
@@ -37,7 +37,7 @@ async function withSodium(mod: EncryptionModule): Promise<EncryptionModule> {
   if (__MC_FORMAT__ !== "iife" && isNode) {
     try {
       const sodium = await import(/* webpackIgnore: true */ /* @vite-ignore */ SODIUM_MODULE);
-      mod.useSodium((sodium.default ?? sodium) as Sodium);
+      mod.setSodium((sodium.default ?? sodium) as Sodium);
     } catch {
       // not installed (or no prebuild for this platform): @noble/ciphers does the work
     }

@@ -30,9 +30,11 @@ export declare function adopt(
   sync: boolean,
 ): void;
 /** Node: libsodium (sodium-native) seals and opens the sealers made from now on; null: @noble/ciphers. */
-export declare function useSodium(sodium: {
-  crypto_aead_xchacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array, nsec: null, npub: Uint8Array, k: Uint8Array): number;
-  crypto_aead_xchacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array, npub: Uint8Array, k: Uint8Array): number;
-} | null): void;
+export declare function setSodium(
+  sodium: {
+    crypto_aead_xchacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array, nsec: null, npub: Uint8Array, k: Uint8Array): number;
+    crypto_aead_xchacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array, npub: Uint8Array, k: Uint8Array): number;
+  } | null,
+): void;
 /** "@noble/ciphers" or "sodium-native". */
 export declare function cipherName(): string;

@@ -160,7 +160,8 @@ async function startChromium(distDir) {
       });
       await page.goto(`${server.url}/e2e.html`);
       await page.waitForFunction(() => window.benchReady === true);
-      if (!(await page.evaluate(() => window.crossOriginIsolated))) throw new Error("the bench page is not cross-origin isolated: its clock would tick in 0.1 ms");
+      if (!(await page.evaluate(() => window.crossOriginIsolated)))
+        throw new Error("the bench page is not cross-origin isolated: its clock would tick in 0.1 ms");
       const result = await page.evaluate((s) => window.benchE2e(s), spec);
       await page.close();
       return { ...result, fetched };

@@ -28,8 +28,7 @@ async function recordingRelay(t) {
       const bytes = Buffer.from(data);
       rec.frames.push({ bytes, isBinary });
       if (rec.paused) return;
-      for (const c of wss.clients)
-        if (c.readyState === WebSocket.OPEN) c.send(c === ws && rec.alterEcho ? rec.alterEcho(bytes) : bytes, { binary: isBinary });
+      for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(c === ws && rec.alterEcho ? rec.alterEcho(bytes) : bytes, { binary: isBinary });
     });
   });
   rec.wss = wss;
@@ -152,14 +151,14 @@ test("Node: libsodium (sodium-native, installed here as a devDependency) seals a
   const sodium = createRequire(import.meta.url)("sodium-native");
   assert.equal(chunk.cipherName(), "sodium-native", "the chunk took sodium-native when it loaded");
   // A channel whose sockets seal with noble (the sealer is chosen when a socket is made)...
-  chunk.useSodium(null);
+  chunk.setSodium(null);
   let a;
   try {
     assert.equal(chunk.cipherName(), "@noble/ciphers");
     a = channelFor(t, url, FAST);
     await a.opened();
   } finally {
-    chunk.useSodium(sodium);
+    chunk.setSodium(sodium);
   }
   // ...and one on libsodium.
   const b = channelFor(t, url, FAST);
@@ -172,12 +171,12 @@ test("Node: libsodium (sodium-native, installed here as a devDependency) seals a
   b.send(new Uint8Array([4, 5, 6]));
   await waitFor(() => ra.messages.length >= 4 && rb.messages.length >= 4, { what: "4 deliveries at each (own echoes included)" });
   for (const r of [ra, rb]) {
+    assert.deepEqual(r.typed.map((m) => m.text).sort(), ["from libsodium", "from noble"]);
     assert.deepEqual(
-      r.typed.map((m) => m.text).sort(),
-      ["from libsodium", "from noble"],
-    );
-    assert.deepEqual(
-      r.messages.filter((m) => m.meta.binary).map((m) => [...m.data]).sort(),
+      r.messages
+        .filter((m) => m.meta.binary)
+        .map((m) => [...m.data])
+        .sort(),
       [
         [1, 2, 3],
         [4, 5, 6],
@@ -187,9 +186,9 @@ test("Node: libsodium (sodium-native, installed here as a devDependency) seals a
   }
   // The sealers directly: each opens the other's frames, and rejects the same tampering.
   const key = keyOf(url);
-  chunk.useSodium(null);
+  chunk.setSodium(null);
   const byNoble = chunk.sealer(key);
-  chunk.useSodium(sodium);
+  chunk.setSodium(sodium);
   const bySodium = chunk.sealer(key);
   for (const [from, to] of [
     [byNoble, bySodium],

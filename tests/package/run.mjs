@@ -174,8 +174,15 @@ async function main() {
         );
       }
       if (i === runs.length - 1 && !sodium) {
-        const add = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", `sodium-native@${sodiumVersion}`], { cwd: project, timeoutMs: 300000 });
-        report(add.code === 0, `npm install sodium-native@${sodiumVersion} (metachannel's optional peer dependency) in the consumer project`, add.stdout + add.stderr);
+        const add = await exec(npm, ["install", "--no-audit", "--no-fund", "--loglevel=error", `sodium-native@${sodiumVersion}`], {
+          cwd: project,
+          timeoutMs: 300000,
+        });
+        report(
+          add.code === 0,
+          `npm install sodium-native@${sodiumVersion} (metachannel's optional peer dependency) in the consumer project`,
+          add.stdout + add.stderr,
+        );
         if (add.code === 0) runs.push(...consumers(true));
       }
     }
