@@ -12,9 +12,10 @@
 // When, and only when, loading the prebuild fails for a missing version, this writes a copy under
 // build/fuzz/jazzer/ in which the two C23 symbols are strtol/strtoul@GLIBC_2.2.5 and the two
 // version needs name versions this system has (GLIBC_2.2.5, GLIBCXX_3.4), and loads the copy.
-// Nothing in node_modules is changed and no code is added: four fields of the ELF's dynamic
-// symbol and version tables are rewritten (their names point at suffixes of the strings already
-// there). A machine whose libraries are new enough loads the prebuild as it is.
+// Nothing in node_modules is changed and no code is added: in the ELF's dynamic symbol and
+// version tables, the two symbols' names (now suffixes of the strings already there) and version
+// indexes, and the two version needs' names and hashes, are rewritten. A machine whose libraries
+// are new enough loads the prebuild as it is.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");

@@ -79,6 +79,12 @@ export function buildTargets(targets) {
   }
 }
 
+/** The command that replays one input (a file named after it) of target `name`, from the repository's root. */
+export function reproduce(name) {
+  if (!isJsTarget(name)) return path.relative(root, path.join(buildDir, name));
+  return `node --require ./tests/fuzz/jazzer-addon.cjs node_modules/@jazzer.js/core/dist/cli.js tests/fuzz/${name}.mjs --sync --mode=regression`;
+}
+
 /** The command that runs target `name` with libFuzzer flags `flags`. */
 function command(name, flags) {
   if (!isJsTarget(name)) return [path.join(buildDir, name), flags];

@@ -13,7 +13,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { artifactsDir, buildDir, buildTargets, corpusOf, isJsTarget, pickTargets, root, runTarget } from "./libfuzzer.mjs";
+import { artifactsDir, buildTargets, corpusOf, isJsTarget, pickTargets, reproduce, root, runTarget } from "./libfuzzer.mjs";
 
 /** A positive number of seconds from environment variable `name`, else `fallback`. */
 function secondsFrom(name, fallback) {
@@ -51,12 +51,6 @@ async function fuzz(name) {
   if (process.env.MC_FUZZ_KEEP_CORPUS) cpSync(corpus, path.join(process.env.MC_FUZZ_KEEP_CORPUS, name), { recursive: true });
   rmSync(work, { recursive: true, force: true });
   return figures;
-}
-
-/** The command that replays one input of target `name`. */
-function reproduce(name) {
-  if (!isJsTarget(name)) return path.relative(root, path.join(buildDir, name));
-  return `node --require ./tests/fuzz/jazzer-addon.cjs node_modules/@jazzer.js/core/dist/cli.js tests/fuzz/${name}.mjs --sync --mode=regression`;
 }
 
 async function main() {
