@@ -5,7 +5,7 @@
 // through tests/fuzz/jazzer.mjs; by hand:
 //   node tests/fuzz/run.mjs e2e_open_fuzz     (MC_FUZZ_SECONDS)
 // Every input is checked against invariants and a violation throws (a finding: the input is
-// written as crash-<sha1>). The first byte of an input picks one of five checks:
+// written as crash-<sha1>). The first byte of an input picks one of six checks:
 //   0 mutate   a frame sealed with the key, changed by the input's edits (bit flips, byte sets,
 //              truncation, appends, deletions, inserts, splices with a frame of another key):
 //              opens iff the bytes are unchanged, to what was sealed; else the failure is
@@ -29,6 +29,9 @@
 //              (the event itself: the core reports it by its size), and counts every drop: the
 //              DECRYPT_FAILED reports' counts plus the unreported ones equal the drops, each
 //              report's total is the drops so far, and its message names a documented reason.
+//   5 start    adopt() of a socket closed while the chunk loaded leaves it closed and opens
+//              nothing; a factory that throws: with `sync` the caller gets the throw, otherwise
+//              the socket reports error then close 1006, as a socket that failed to connect.
 import { Buffer, isUtf8 } from "node:buffer";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -399,7 +402,51 @@ function adoptCheck(d) {
   }
 }
 
-const CHECKS = [mutateCheck, rawCheck, forgeCheck, roundCheck, adoptCheck];
+/** adopt()'s start: a held socket closed while the chunk loaded stays closed; a factory that throws. */
+function adoptStartCheck(d) {
+  const s = heldSocket();
+  const events = [];
+  s.onerror = () => events.push("error");
+  s.onclose = (e) => events.push(`close ${e.code} ${e.wasClean}`);
+  const closedFirst = d.consumeBoolean();
+  if (closedFirst) s.readyState = CLOSED;
+  const sync = d.consumeBoolean();
+  const fails = d.consumeBoolean();
+  const refused = new Error("refused");
+  const real = { readyState: 0, binaryType: "blob", bufferedAmount: 7, protocol: "p", extensions: "x", url: "wss://h/ch/t", refusedStatus: 403, send() {}, close() {} };
+  let made = 0;
+  const make = () => {
+    made++;
+    if (fails) throw refused;
+    return real;
+  };
+  let thrown = null;
+  try {
+    adopt(s, make, { key: KEY_TEXT, maxBytes: 1 << 16, drops: {}, report() {} }, sync);
+  } catch (err) {
+    thrown = err;
+  }
+  if (closedFirst) check(made === 0 && thrown === null && events.length === 0 && s.readyState === CLOSED, "a socket closed while the chunk loaded was opened");
+  else if (fails && sync) check(thrown === refused && events.length === 0, "a synchronous factory's throw did not reach the caller");
+  else if (fails) check(thrown === null && s.readyState === CLOSED && events.join() === "error,close 1006 false", () => `a factory's throw gave ${events.join()}`);
+  else {
+    check(thrown === null && made === 1 && s.readyState === 0 && real.binaryType === "arraybuffer", "adopt() did not open the real socket");
+    // the held socket reads the real one and passes its events on, as they come
+    check(s.bufferedAmount === 7 && s.protocol === "p" && s.extensions === "x" && s.url === "wss://h/ch/t" && s.refusedStatus === 403, "the held socket does not read the real one");
+    const opened = [];
+    s.onopen = (e) => opened.push(e);
+    const open = { type: "open" };
+    const error = { type: "error" };
+    const close = { type: "close", code: 1000 + d.consumeIntegralInRange(0, 15), reason: "", wasClean: true };
+    real.onopen(open);
+    real.onerror(error);
+    real.onclose(close);
+    check(opened[0] === open && events.length === 2 && events[0] === "error" && events[1] === `close ${close.code} true`, () => `events passed on: ${events.join()}`);
+  }
+}
+
+// (new checks go at the end: an input's first byte keeps choosing the same check)
+const CHECKS = [mutateCheck, rawCheck, forgeCheck, roundCheck, adoptCheck, adoptStartCheck];
 
 /** @param {Buffer} data */
 export function fuzz(data) {
