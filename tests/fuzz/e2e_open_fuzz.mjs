@@ -389,7 +389,9 @@ function adoptCheck(d) {
     check(!drops.unreported || drops.timer, "drops wait unreported with no report scheduled");
     for (const r of reports) {
       check(r.detail.count >= 1 && r.detail.total === r.dropsSoFar, () => `a report says ${JSON.stringify(r.detail)} after ${r.dropsSoFar} drops`);
-      const m = /^(?:a frame|(\d+) frames) could not be opened with this channel's key and (?:was|were) dropped \(the last: (.*)\); (\d+) in all$/.exec(r.message);
+      const m = /^(?:a frame|(\d+) frames) could not be opened with this channel's key and (?:was|were) dropped \(the last: (.*)\); (\d+) in all$/.exec(
+        r.message,
+      );
       check(m && Number(m[1] ?? 1) === r.detail.count && Number(m[3]) === r.detail.total && SENTENCES.includes(m[2]), () => `a report reads "${r.message}"`);
     }
     if (d.consumeBoolean()) {
@@ -413,7 +415,17 @@ function adoptStartCheck(d) {
   const sync = d.consumeBoolean();
   const fails = d.consumeBoolean();
   const refused = new Error("refused");
-  const real = { readyState: 0, binaryType: "blob", bufferedAmount: 7, protocol: "p", extensions: "x", url: "wss://h/ch/t", refusedStatus: 403, send() {}, close() {} };
+  const real = {
+    readyState: 0,
+    binaryType: "blob",
+    bufferedAmount: 7,
+    protocol: "p",
+    extensions: "x",
+    url: "wss://h/ch/t",
+    refusedStatus: 403,
+    send() {},
+    close() {},
+  };
   let made = 0;
   const make = () => {
     made++;
@@ -428,11 +440,15 @@ function adoptStartCheck(d) {
   }
   if (closedFirst) check(made === 0 && thrown === null && events.length === 0 && s.readyState === CLOSED, "a socket closed while the chunk loaded was opened");
   else if (fails && sync) check(thrown === refused && events.length === 0, "a synchronous factory's throw did not reach the caller");
-  else if (fails) check(thrown === null && s.readyState === CLOSED && events.join() === "error,close 1006 false", () => `a factory's throw gave ${events.join()}`);
+  else if (fails)
+    check(thrown === null && s.readyState === CLOSED && events.join() === "error,close 1006 false", () => `a factory's throw gave ${events.join()}`);
   else {
     check(thrown === null && made === 1 && s.readyState === 0 && real.binaryType === "arraybuffer", "adopt() did not open the real socket");
     // the held socket reads the real one and passes its events on, as they come
-    check(s.bufferedAmount === 7 && s.protocol === "p" && s.extensions === "x" && s.url === "wss://h/ch/t" && s.refusedStatus === 403, "the held socket does not read the real one");
+    check(
+      s.bufferedAmount === 7 && s.protocol === "p" && s.extensions === "x" && s.url === "wss://h/ch/t" && s.refusedStatus === 403,
+      "the held socket does not read the real one",
+    );
     const opened = [];
     s.onopen = (e) => opened.push(e);
     const open = { type: "open" };
@@ -441,7 +457,10 @@ function adoptStartCheck(d) {
     real.onopen(open);
     real.onerror(error);
     real.onclose(close);
-    check(opened[0] === open && events.length === 2 && events[0] === "error" && events[1] === `close ${close.code} true`, () => `events passed on: ${events.join()}`);
+    check(
+      opened[0] === open && events.length === 2 && events[0] === "error" && events[1] === `close ${close.code} true`,
+      () => `events passed on: ${events.join()}`,
+    );
   }
 }
 

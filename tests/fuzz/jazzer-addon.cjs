@@ -34,7 +34,12 @@ function patchElf(bytes) {
   const sections = [];
   for (let i = 0; i < shnum; i++) {
     const at = shoff + i * shentsize;
-    sections.push({ type: b.readUInt32LE(at + 4), offset: Number(b.readBigUInt64LE(at + 0x18)), size: Number(b.readBigUInt64LE(at + 0x20)), link: b.readUInt32LE(at + 0x28) });
+    sections.push({
+      type: b.readUInt32LE(at + 4),
+      offset: Number(b.readBigUInt64LE(at + 0x18)),
+      size: Number(b.readBigUInt64LE(at + 0x20)),
+      link: b.readUInt32LE(at + 0x28),
+    });
   }
   const one = (type, what) => {
     const s = sections.filter((x) => x.type === type);
@@ -56,7 +61,14 @@ function patchElf(bytes) {
     const file = str(b.readUInt32LE(at + 4));
     let aux = at + b.readUInt32LE(at + 8);
     for (let n = b.readUInt16LE(at + 2); n > 0; n--) {
-      needs.push({ file, at: aux, name: str(b.readUInt32LE(aux + 8)), nameOff: b.readUInt32LE(aux + 8), hash: b.readUInt32LE(aux), index: b.readUInt16LE(aux + 6) });
+      needs.push({
+        file,
+        at: aux,
+        name: str(b.readUInt32LE(aux + 8)),
+        nameOff: b.readUInt32LE(aux + 8),
+        hash: b.readUInt32LE(aux),
+        index: b.readUInt16LE(aux + 6),
+      });
       const next = b.readUInt32LE(aux + 12);
       if (!next) break;
       aux += next;
@@ -105,7 +117,8 @@ Module._extensions[".node"] = function load(module, filename) {
     fs.mkdirSync(OUT_DIR, { recursive: true });
     const out = path.join(OUT_DIR, `fuzzer-linux-x64-${fs.statSync(filename).size}.node`);
     fs.writeFileSync(out, bytes);
-    if (process.env.MC_JAZZER_VERBOSE) console.error(`jazzer-addon: ${err.message.split("\n")[0]}; loading ${path.relative(ROOT, out)} (${renamed} C23 symbols renamed)`);
+    if (process.env.MC_JAZZER_VERBOSE)
+      console.error(`jazzer-addon: ${err.message.split("\n")[0]}; loading ${path.relative(ROOT, out)} (${renamed} C23 symbols renamed)`);
     return loadNode(module, out);
   }
 };
