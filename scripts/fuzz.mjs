@@ -1,19 +1,21 @@
 // npm run fuzz -- --minutes N [target ...]: longer fuzzing that the repository learns from.
 //
-// For each target (default: every tests/fuzz/*_fuzz.cpp), under `nice -n 10`:
+// For each target (default: every tests/fuzz/*_fuzz.cpp and *_fuzz.mjs), under `nice -n 10`:
 //  1. fuzz for N minutes (default 10) into a working corpus kept between runs in
 //     build/fuzz/corpus/<target>/, reading the repository's tests/fuzz/corpus/<dir>/ as seeds;
 //  2. merge the working corpus back into the repository's corpus with `-merge=1`: only the
 //     inputs that add coverage the repository's corpus lacks are copied (minimised by
 //     libFuzzer); nothing already there is removed (hand-written seeds and the inputs of past
 //     findings stay), so `git diff --stat tests/fuzz/corpus` shows what was learned.
+//     Not for the Jazzer.js targets (*_fuzz.mjs): libFuzzer's merge restarts its executable,
+//     which Jazzer.js does not support (tried: every attempt fails, nothing is merged).
 // Prints executions, coverage (cov/ft), corpus sizes and findings per target. Exits 1 when a
 // target found something (the input is kept in build/fuzz/artifacts/, with the command that
 // reproduces it), 2 on bad arguments.
 // The CI run is tests/fuzz/run.mjs (the `fuzz` suite of npm test): bounded, on a copy.
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { artifactsDir, buildDir, buildTargets, corpusOf, fuzzDir, pickTargets, root, runTarget, sh } from "../tests/fuzz/libfuzzer.mjs";
+import { artifactsDir, buildDir, buildTargets, corpusOf, fuzzDir, isJsTarget, pickTargets, reproduce, root, runTarget, sh } from "../tests/fuzz/libfuzzer.mjs";
 
 function usage(problem) {
   console.error(`${problem}\nusage: npm run fuzz -- [--minutes N] [target ...]   (N > 0, default 10; targets default to all)`);
@@ -57,6 +59,10 @@ async function main() {
     r.work = readdirSync(work).length;
     if (r.findings) {
       r.artifacts = readdirSync(artifactDir).map((f) => path.relative(root, path.join(artifactDir, f)));
+    } else if (isJsTarget(name)) {
+      // Jazzer.js cannot run -merge=1 (libFuzzer restarts its own executable for it, and here
+      // that is Node with Jazzer.js's arguments): the working corpus stays in build/fuzz/corpus/.
+      console.log(`  ${name}: no -merge=1 under Jazzer.js; copy inputs worth keeping from ${path.relative(root, work)} by hand`);
     } else {
       // -merge=1 runs every input of the later folders and copies to the first one those that
       // add features; it tolerates crashing inputs (it restarts itself), but we merge only
@@ -69,14 +75,14 @@ async function main() {
     results.push(r);
   }
 
-  console.log(`\n=== npm run fuzz: ${minutes} min per target (libFuzzer + ASan + UBSan)`);
+  console.log(`\n=== npm run fuzz: ${minutes} min per target (C++: libFuzzer + ASan + UBSan; *_fuzz.mjs: Jazzer.js)`);
   for (const r of results) {
     console.log(
       `${r.findings ? "FOUND" : r.ok ? "ok   " : "FAIL "} ${r.name}: ${r.execs} executions in ${r.secs.toFixed(0)} s (${r.execPerSec} exec/s), ` +
         `cov: ${r.cov} ft: ${r.ft}, working corpus ${r.work}, ${r.repoCorpus} ${r.before} -> ${r.after}, findings: ${r.findings}` +
         `${r.ok ? "" : `, exit ${r.code}`}`,
     );
-    for (const a of r.artifacts ?? []) console.log(`      ${a}  (reproduce: ${path.relative(root, path.join(buildDir, r.name))} ${a})`);
+    for (const a of r.artifacts ?? []) console.log(`      ${a}  (reproduce: ${reproduce(r.name)} ${a})`);
   }
   const bad = results.filter((r) => r.findings || !r.ok);
   if (bad.length) {

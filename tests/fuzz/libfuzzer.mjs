@@ -1,6 +1,11 @@
 // What the bounded CI run (tests/fuzz/run.mjs) and the long run (scripts/fuzz.mjs, `npm run
 // fuzz`) share: where things are, the list of targets, building them, and running one libFuzzer
 // target and reading its figures.
+// Two kinds of target, run and reported alike:
+//   tests/fuzz/<name>_fuzz.cpp  C++, built by the `fuzz` CMake preset (clang, libFuzzer + ASan + UBSan)
+//   tests/fuzz/<name>_fuzz.mjs  JavaScript, run by Jazzer.js (@jazzer.js/core: libFuzzer in a Node
+//                               addon) with the files of JS_INSTRUMENT instrumented for coverage;
+//                               it fuzzes the built dist/, so `npm run build` comes first.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -11,13 +16,24 @@ export const fuzzDir = path.join(root, "tests/fuzz");
 export const buildDir = path.join(root, "build/fuzz");
 export const artifactsDir = path.join(buildDir, "artifacts");
 
-/** Every tests/fuzz/*_fuzz.cpp target, sorted. */
+/** Every tests/fuzz/*_fuzz.cpp and *_fuzz.mjs target, sorted. */
 export function allTargets() {
   return readdirSync(fuzzDir)
-    .filter((f) => f.endsWith("_fuzz.cpp"))
-    .map((f) => f.replace(/\.cpp$/, ""))
+    .filter((f) => f.endsWith("_fuzz.cpp") || f.endsWith("_fuzz.mjs"))
+    .map((f) => f.replace(/\.(cpp|mjs)$/, ""))
     .sort();
 }
+
+/** A Jazzer.js target (tests/fuzz/<name>.mjs), not a C++ one. */
+export const isJsTarget = (name) => existsSync(path.join(fuzzDir, `${name}.mjs`));
+
+/**
+ * What Jazzer.js instruments for each JS target (parts of file paths): the built code under test,
+ * whose branches guide the fuzzer, and the target itself (its choices of input shape).
+ */
+const JS_INSTRUMENT = {
+  e2e_open_fuzz: ["dist/metachannel-e2e.mjs"],
+};
 
 /** The targets named on the command line (all when none), or exits 2 naming the unknown one. */
 export function pickTargets(picked) {
@@ -46,10 +62,49 @@ export function sh(cmd, args) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal})`);
 }
 
-/** Configures the `fuzz` CMake preset (clang++, libFuzzer + ASan + UBSan) and builds `targets`. */
+/**
+ * Configures the `fuzz` CMake preset (clang++, libFuzzer + ASan + UBSan) and builds the C++ ones
+ * of `targets`; checks that what the JS ones fuzz is built.
+ */
 export function buildTargets(targets) {
-  sh("cmake", ["--preset", "fuzz"]);
-  sh("cmake", ["--build", buildDir, "-j2", "--target", ...targets]);
+  const cpp = targets.filter((t) => !isJsTarget(t));
+  if (cpp.length) {
+    sh("cmake", ["--preset", "fuzz"]);
+    sh("cmake", ["--build", buildDir, "-j2", "--target", ...cpp]);
+  }
+  for (const t of targets.filter(isJsTarget)) {
+    for (const file of JS_INSTRUMENT[t] ?? []) {
+      if (!existsSync(path.join(root, file))) throw new Error(`${t} fuzzes ${file}, which is not built: run \`npm run build\` first`);
+    }
+  }
+}
+
+/** The command that replays one input (a file named after it) of target `name`, from the repository's root. */
+export function reproduce(name) {
+  if (!isJsTarget(name)) return path.relative(root, path.join(buildDir, name));
+  return `node --require ./tests/fuzz/jazzer-addon.cjs node_modules/@jazzer.js/core/dist/cli.js tests/fuzz/${name}.mjs --sync --mode=regression`;
+}
+
+/** The command that runs target `name` with libFuzzer flags `flags`. */
+function command(name, flags) {
+  if (!isJsTarget(name)) return [path.join(buildDir, name), flags];
+  const instrument = [...(JS_INSTRUMENT[name] ?? []), `tests/fuzz/${name}.mjs`].flatMap((p) => ["-i", p]);
+  return [
+    process.execPath,
+    [
+      // the prebuilt addon on an older glibc/libstdc++ (tests/fuzz/jazzer-addon.cjs says how)
+      "--require",
+      path.join(fuzzDir, "jazzer-addon.cjs"),
+      path.join(root, "node_modules/@jazzer.js/core/dist/cli.js"),
+      path.join(fuzzDir, `${name}.mjs`),
+      ...flags.filter((f) => !f.startsWith("-")), // the corpus folders
+      "--sync",
+      ...instrument,
+      "--timeout=10000", // one input taking longer than this is a finding (a hang)
+      "--",
+      ...flags.filter((f) => f.startsWith("-") && !f.startsWith("-timeout=")),
+    ],
+  ];
 }
 
 /**
@@ -59,7 +114,6 @@ export function buildTargets(targets) {
  */
 export function runTarget({ name, seconds, corpora, artifactDir, nice = false, cwd }) {
   return new Promise((resolve) => {
-    const bin = path.join(buildDir, name);
     const args = [
       `-max_total_time=${seconds}`,
       "-print_final_stats=1",
@@ -70,9 +124,10 @@ export function runTarget({ name, seconds, corpora, artifactDir, nice = false, c
     const dict = path.join(fuzzDir, `${name}.dict`);
     if (existsSync(dict)) args.push(`-dict=${dict}`);
     args.push(...corpora);
+    const [bin, binArgs] = command(name, args);
     const before = readdirSync(artifactDir).length;
     const started = Date.now();
-    const [cmd, argv] = nice ? ["nice", ["-n", "10", bin, ...args]] : [bin, args];
+    const [cmd, argv] = nice ? ["nice", ["-n", "10", bin, ...binArgs]] : [bin, binArgs];
     const child = spawn(cmd, argv, { cwd: cwd ?? root, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let partial = "";
@@ -82,7 +137,7 @@ export function runTarget({ name, seconds, corpora, artifactDir, nice = false, c
       const lines = (partial + chunk).split("\n");
       partial = lines.pop();
       for (const line of lines) {
-        if (/ERROR|SUMMARY|Test unit written|deadly signal|runtime error|INITED|DONE|mismatch|_fuzz:/.test(line)) console.log(`  ${line}`);
+        if (/ERROR|SUMMARY|Test unit written|deadly signal|runtime error|INITED|DONE|mismatch|_fuzz:|Uncaught/.test(line)) console.log(`  ${line}`);
       }
     };
     child.stdout.on("data", onData);
