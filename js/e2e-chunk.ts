@@ -120,35 +120,37 @@ export function cipherName(): string {
 /**
  * A frame this sealer sent, kept until the relay echoes it back (it sends every frame to every
  * socket of the channel, the sender's included): a received frame byte-identical to one we
- * sealed is authentic by construction, so its kept plaintext (`kind ‖ payload`) is used and the
+ * sealed is authentic by construction, so its kept kind and payload are used and the
  * cipher is not run again. The result is what opening it would give; a frame that differs in any
  * byte is opened as any other. The last ECHO_KEEP frames are kept (a relay that echoes nothing
  * costs that much memory and a length check per frame received).
  */
 interface Kept {
   frame: Uint8Array;
-  plain: Uint8Array;
+  kind: number;
+  /** a text frame's UTF-8 (TextEncoder's output, ours), a binary frame's bytes (a copy: the caller may change its own) */
+  payload: Uint8Array;
 }
 const ECHO_KEEP = 32;
 
-/** The kept plaintext of `frame` if this sealer sealed exactly these bytes (and it, with the frames kept before it, is let go). */
-function echoed(kept: Kept[], frame: Uint8Array): Uint8Array | null {
+/** The kept frame that is exactly `frame` (it, with the frames kept before it, is let go), or null. */
+function echoed(kept: Kept[], frame: Uint8Array): Kept | null {
   for (let i = 0; i < kept.length; i++) {
     const k = kept[i]!.frame;
     if (k.length !== frame.length || k[1] !== frame[1] || k[2] !== frame[2]) continue; // a nonce's first bytes: most frames stop here
     let j = 0;
     while (j < k.length && k[j] === frame[j]) j++;
     if (j < k.length) continue;
-    const { plain } = kept[i]!;
+    const own = kept[i]!;
     kept.splice(0, i + 1); // echoes come back in the order sent: the ones before it were not echoed
-    return plain;
+    return own;
   }
   return null;
 }
 
-/** `kind ‖ payload` sealed into a new frame; `payload` is written by `fill(frame, at)`; `kept`: where the plaintext is kept for its echo. */
-function seal(cipher: Aead, key: Uint8Array, kind: number, size: number, fill: (frame: Uint8Array, at: number) => void, kept?: Kept[]): Uint8Array {
-  const frame = new Uint8Array(OVERHEAD + size);
+/** `kind ‖ payload` sealed into a new frame; `kept`: where the frame is kept for its echo. */
+function seal(cipher: Aead, key: Uint8Array, kind: number, payload: Uint8Array, kept: Kept[]): Uint8Array {
+  const frame = new Uint8Array(OVERHEAD + payload.length);
   frame[0] = VERSION;
   if (poolAt === POOL_BYTES) {
     crypto.getRandomValues(pool);
@@ -159,12 +161,10 @@ function seal(cipher: Aead, key: Uint8Array, kind: number, size: number, fill: (
   poolAt += NONCE_BYTES;
   const start = 1 + NONCE_BYTES;
   frame[start] = kind;
-  fill(frame, start + 1);
+  frame.set(payload, start + 1);
   const plain = frame.subarray(start, frame.length - TAG_BYTES);
-  if (kept) {
-    if (kept.length === ECHO_KEEP) kept.shift();
-    kept.push({ frame, plain: plain.slice() });
-  }
+  if (kept.length === ECHO_KEEP) kept.shift();
+  kept.push({ frame, kind, payload: kind === 0 ? payload : payload.slice() });
   // In place: the plaintext sits where its ciphertext goes, the tag after it.
   cipher.seal(key, frame.subarray(1, start), plain, frame.subarray(start));
   return frame;
@@ -201,15 +201,13 @@ export function sealer(keyText: string | Uint8Array, maxBytes = Number.POSITIVE_
       if (!frame) return { dropped: REASONS.short };
       if (frame.length > limit) return null;
       const own = kept.length ? echoed(kept, frame) : null;
-      // A copy: the kept plaintext is never handed out (a listener may change the bytes it gets).
-      const opened = own ? unpack(own[0] === 1 ? own.slice() : own) : this.open(frame);
+      // Kept bytes are never handed out (a listener may change the bytes it gets): a copy.
+      // (TextEncoder's output is UTF-8, so the fatal decoder takes it, as it would the opened frame.)
+      const opened = own ? { data: own.kind === 1 ? own.payload.slice() : decoder.decode(own.payload) } : this.open(frame);
       return "failure" in opened ? { dropped: REASONS[opened.failure] } : opened;
     },
-    sealText(text) {
-      const bytes = encoder.encode(text);
-      return seal(cipher, key, 0, bytes.length, (frame, at) => frame.set(bytes, at), kept);
-    },
-    sealBinary: (bytes) => seal(cipher, key, 1, bytes.length, (frame, at) => frame.set(bytes, at), kept),
+    sealText: (text) => seal(cipher, key, 0, encoder.encode(text), kept),
+    sealBinary: (bytes) => seal(cipher, key, 1, bytes, kept),
     open(frame) {
       if (frame.length < OVERHEAD) return { failure: "short" };
       if (frame[0] !== VERSION) return { failure: "version" };
