@@ -6,6 +6,7 @@
 //
 //   node tests/bench/fanout.mjs [--n 10,50,100] [--modes plain,reliable] [--reconnect fast,default]
 //                               [--seconds 20] [--settle 15] [--idle 30] [--dist DIR]
+//                               [--idle-s 150]     (an idle phase before the send phase, below)
 //                               [--cpu-prof DIR]   (a V8 CPU profile of each peer process)
 //                               [--relay DIR]      (another copy of relay/, e.g. to compare two)
 //   (npm run bench -- --only fanout)
@@ -16,6 +17,13 @@
 // once and in order with nothing reported lost, frames in the 3 s after a relay restart per
 // peer, idle control frames per peer per minute, and how long after the last peer was back
 // every peer saw every other's new presence state.
+//
+// `--idle-s S` (reliable mode): an idle phase of S seconds right after the joins have settled,
+// before any app message or drop: every frame the relay receives on the channel in the window
+// is counted (presence renewals and anything else), printed as frames per peer per minute
+// beside the target (≤ 2). It should span a few renew periods (~50 s at N = 100): 150 s.
+// The `--idle` window after the settle phase counts control frames only, and at N = 100 it is
+// shorter than one renew period (and polluted by a repair backlog after default reconnects).
 //
 // Also printed (stderr, per run): the peer processes' CPU time (process.cpuUsage, user +
 // system) during the send phase, per message a peer received (its own echo included): the
@@ -37,6 +45,7 @@ const { values: opt } = parseArgs({
     seconds: { type: "string", default: "20" },
     settle: { type: "string", default: "15" },
     idle: { type: "string", default: "30" },
+    "idle-s": { type: "string", default: "0" },
     drops: { type: "string", default: "5" },
     rate: { type: "string", default: "5" },
     "per-process": { type: "string", default: "25" },
@@ -165,7 +174,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * broadcast while fewer than `n` sockets were open.
  */
 function counter(relay, n) {
-  const c = { data: 0, control: 0, frames: 0, seen: new Set(), missed: 0, open: 0 };
+  const c = { data: 0, control: 0, frames: 0, hi: 0, seen: new Set(), missed: 0, open: 0 };
   relay.on("connection", ({ socket }) => {
     c.open++;
     socket.on("close", () => c.open--);
@@ -174,6 +183,7 @@ function counter(relay, n) {
       const s = String(data);
       if (s.includes('"type":"_mc"')) {
         c.control++;
+        if (s.includes('"op":"hi"')) c.hi++;
         return;
       }
       c.data++;
@@ -193,6 +203,7 @@ export async function runFanout({
   seconds,
   settle,
   idle,
+  idleS = 0,
   drops,
   rate,
   perProcess,
@@ -220,6 +231,15 @@ export async function runFanout({
     const started = await Promise.all(procs.map((p, i) => ask(p, { cmd: "start", proc: `p${i}`, count: sizes[i], url, mode, reconnect, distDir })));
     for (const s of started) names.push(...s.names);
     await sleep(joinMs); // joins and their answers settle
+    let idlePhase;
+    if (idleS > 0 && mode === "reliable") {
+      // Idle: no app message, no drop; every frame at the relay counts.
+      const at = { frames: count.frames, hi: count.hi };
+      await sleep(idleS * 1000);
+      const frames = count.frames - at.frames;
+      idlePhase = { seconds: idleS, frames, hi: count.hi - at.hi, perPeerPerMin: (frames / n) * (60 / idleS) };
+      log(`  idle ${idleS} s: ${frames} frames at the relay (${idlePhase.hi} hi), ${idlePhase.perPeerPerMin.toFixed(2)} per peer per minute`);
+    }
     count.data = count.control = count.frames = count.missed = 0;
     count.seen.clear();
     const relayAt = { cpu: process.cpuUsage(), out: relay.metrics.messagesOut };
@@ -242,6 +262,7 @@ export async function runFanout({
       mode,
       reconnect,
       processes: nProcs,
+      idlePhase,
       sent,
       floor: sent + count.missed,
       data: count.data,
@@ -294,11 +315,12 @@ export async function runFanout({
 
 export function fanoutRow(r) {
   const f = (x, d = 2) => (x === undefined ? "–" : x.toFixed(d));
-  return `| ${r.n} | ${r.mode} | ${r.reconnect} | ${r.sent} | ${r.floor} (${f(r.floor / r.sent)}×) | ${r.data} | **${f(r.data / r.floor)}×** | ${r.control} (${f(r.control / r.sent)}×) | ${r.complete}/${r.n} | ${r.lost} | ${f(r.afterRestartPerPeer, 1)} | ${f(r.idlePerPeerPerMin, 1)} | ${r.convergedMs === undefined ? "–" : `${r.converged ? "" : "not "}${r.convergedMs} ms`} |`;
+  const idle = r.idlePhase ? `${f(r.idlePhase.perPeerPerMin)} (${r.idlePhase.frames} in ${r.idlePhase.seconds} s) ≤ 2 ${r.idlePhase.perPeerPerMin <= 2 ? "met" : "**not met**"}` : "–";
+  return `| ${r.n} | ${r.mode} | ${r.reconnect} | ${r.sent} | ${r.floor} (${f(r.floor / r.sent)}×) | ${r.data} | **${f(r.data / r.floor)}×** | ${r.control} (${f(r.control / r.sent)}×) | ${r.complete}/${r.n} | ${r.lost} | ${f(r.afterRestartPerPeer, 1)} | ${idle} | ${f(r.idlePerPeerPerMin, 1)} | ${r.convergedMs === undefined ? "–" : `${r.converged ? "" : "not "}${r.convergedMs} ms`} |`;
 }
 
 export const FANOUT_HEADER =
-  "| N | mode | reconnect | sent | floor | data frames | data / floor | control frames (/ sent) | complete | lost | frames/peer in 3 s after restart | idle frames/peer/min | presence converged after restart |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  "| N | mode | reconnect | sent | floor | data frames | data / floor | control frames (/ sent) | complete | lost | frames/peer in 3 s after restart | idle phase: all frames/peer/min (target) | control frames/peer/min after settle | presence converged after restart |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 async function main() {
   const distDir = path.resolve(opt.dist || path.join(root, "dist"));
@@ -319,6 +341,7 @@ async function main() {
           seconds: Number(opt.seconds),
           settle: Number(opt.settle),
           idle: Number(opt.idle),
+          idleS: Number(opt["idle-s"]),
           drops: Number(opt.drops),
           rate: Number(opt.rate),
           perProcess: Number(opt["per-process"]),
