@@ -171,29 +171,84 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Counts what the relay receives on the channel: data frames (a "_mc" tag first, as this SDK
  * writes it, or plain "r" messages) and control frames; `missed`: tags of data frames first
- * broadcast while fewer than `n` sockets were open.
+ * broadcast while fewer than `n` sockets were open. Also, for the analysis of repairs
+ * (`returnClusters`): when each tag was first broadcast (`seen`), and each peer's connections
+ * (`conns`: id -> [{ start, end }], a socket known by the `from` of its first `hi`).
  */
 function counter(relay, n) {
-  const c = { data: 0, control: 0, frames: 0, hi: 0, seen: new Set(), missed: 0, open: 0 };
+  const c = { data: 0, control: 0, frames: 0, hi: 0, ops: {}, seen: new Map(), missed: 0, open: 0, conns: new Map() };
   relay.on("connection", ({ socket }) => {
     c.open++;
-    socket.on("close", () => c.open--);
+    const conn = { start: performance.now(), end: Infinity, id: null };
+    socket.on("close", () => {
+      c.open--;
+      conn.end = performance.now();
+    });
     socket.on("message", (data) => {
       c.frames++;
       const s = String(data);
       if (s.includes('"type":"_mc"')) {
         c.control++;
-        if (s.includes('"op":"hi"')) c.hi++;
+        const op = /"op":"([a-z]+)"/.exec(s)?.[1] ?? "?";
+        c.ops[op] = (c.ops[op] ?? 0) + 1;
+        if (op === "hi") {
+          c.hi++;
+          const from = conn.id === null && /"from":"([^"]+)"/.exec(s);
+          if (from) {
+            conn.id = from[1];
+            if (!c.conns.has(conn.id)) c.conns.set(conn.id, []);
+            c.conns.get(conn.id).push(conn);
+          }
+        }
         return;
       }
       c.data++;
       const key = s.startsWith('{"_mc":"') ? s.slice(8, s.indexOf('"', 8)) : s;
       if (c.seen.has(key)) return;
-      c.seen.add(key);
+      c.seen.set(key, performance.now());
       if (c.open < n) c.missed++;
     });
   });
   return c;
+}
+
+/**
+ * How many times each message has to cross the relay at least if one resend serves every peer
+ * that missed it and is back within `w` ms of the first of them to return (greedy clusters of
+ * the return times): the floor of the bench counts one resend per missed message (w = ∞), which
+ * peers returning seconds apart cannot reach without waiting that long. Returns, per w, the
+ * messages sent plus those resends (reliable mode: peers are known by their `hi`).
+ */
+function returnClusters(c, sent, windows) {
+  const out = Object.fromEntries(windows.map((w) => [w, sent]));
+  let missing = 0;
+  for (const [tag, t] of c.seen) {
+    const colon = tag.lastIndexOf(":");
+    if (tag.startsWith("{") || colon < 0) continue;
+    const sender = tag.slice(0, colon);
+    const returns = [];
+    for (const [id, conns] of c.conns) {
+      if (id === sender || conns.some((x) => x.start <= t && t < x.end)) continue;
+      let back = Infinity;
+      for (const x of conns) if (x.start > t && x.start < back) back = x.start;
+      if (back < Infinity) returns.push(back);
+    }
+    if (returns.length === 0) continue;
+    missing += returns.length;
+    returns.sort((a, b) => a - b);
+    for (const w of windows) {
+      let clusters = 0;
+      let from = 0;
+      for (const r of returns) {
+        if (clusters === 0 || r - from > w) {
+          clusters++;
+          from = r;
+        }
+      }
+      out[w] += clusters;
+    }
+  }
+  return { floors: out, missing };
 }
 
 export async function runFanout({
@@ -242,6 +297,7 @@ export async function runFanout({
     }
     count.data = count.control = count.frames = count.missed = 0;
     count.seen.clear();
+    count.ops = {};
     const relayAt = { cpu: process.cpuUsage(), out: relay.metrics.messagesOut };
     await Promise.all(procs.map((p) => ask(p, { cmd: "send", rate })));
     for (let d = 1; d <= drops; d++) {
@@ -257,12 +313,15 @@ export async function runFanout({
     const sent = Object.values(sentBy).reduce((a, b) => a + b, 0);
     await sleep(settle * 1000);
     const reports = await Promise.all(procs.map((p) => ask(p, { cmd: "report", sent: sentBy })));
+    const clusters = mode === "reliable" ? returnClusters(count, sent, [0, 400, 1000, 2000, 4000, Infinity]) : undefined;
     const result = {
       n,
       mode,
       reconnect,
       processes: nProcs,
       idlePhase,
+      clusters,
+      ops: { ...count.ops },
       sent,
       floor: sent + count.missed,
       data: count.data,
@@ -355,7 +414,12 @@ async function main() {
         log(
           `  cpu (send phase): ${r.cpu.usPerReceived.toFixed(1)} µs per received message; core share per process ${r.cpu.corePerProcess.map((x) => x.toFixed(2)).join(", ")}; relay process ${r.cpu.relayUsPerOut.toFixed(1)} µs per frame out, core share ${r.cpu.relayCore.toFixed(2)}`,
         );
-        if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}`);
+        if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}; control frames at the relay by op: ${JSON.stringify(r.ops)}`);
+        if (r.clusters) {
+          // One resend per group of peers back within w of each other: what the floor assumes (w = ∞) and what it takes with less waiting.
+          const fl = Object.entries(r.clusters.floors).map(([w, v]) => `w = ${w === "Infinity" ? "∞" : `${w / 1000} s`}: ${v} (data ${(r.data / v).toFixed(2)}×)`);
+          log(`  peers that missed a message (sum over messages): ${r.clusters.missing}; sent + one resend per group of peers back within w: ${fl.join("; ")}`);
+        }
       }
     }
   }
