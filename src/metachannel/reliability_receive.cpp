@@ -64,7 +64,7 @@ void Reliability::want(double at) {
 }
 
 void Reliability::schedule_request(Peer& p, double delay) {
-  const double at = now() + delay;
+  const double at = std::max(now() + delay, requests_from_);
   if (at < p.request_at) {
     p.request_at = at;
     want(at);
