@@ -121,7 +121,8 @@ void Reliability::on_open() {
       // The peers' announces (answers to our "ask") come first; then ask, each receiver at
       // its own random time, so one request per gap is enough.
       p.retry_ms = rel::kRequestRetryMs;
-      p.request_at = std::min(p.request_at, std::max(requests_from_, t + rel::kAnswerDelayMaxMs * group_scale() + backoff()));
+      const double at = t + rel::kAnswerDelayMaxMs * group_scale() + backoff();
+      p.request_at = std::min(p.request_at, at < requests_from_ ? requests_from_ + backoff() : at);
     }
   }
   send_hi(/*ask=*/true);

@@ -64,7 +64,9 @@ void Reliability::want(double at) {
 }
 
 void Reliability::schedule_request(Peer& p, double delay) {
-  const double at = std::max(now() + delay, requests_from_);
+  double at = now() + delay;
+  // Held after a reconnect: at the end of the hold, still each at its own random time.
+  if (at < requests_from_) at = requests_from_ + backoff();
   if (at < p.request_at) {
     p.request_at = at;
     want(at);
