@@ -110,9 +110,6 @@ void Reliability::on_open() {
   ++conn_;
   echo_seen_this_conn_ = false;
   echo_check_at_ = t + rel::kEchoTimeoutMs;
-  // After a drop the others come back too, some later than us: asking later lets one request
-  // (and one resend) serve all who are back by then. Nobody to wait for in a pair (G = 1).
-  if (conn_ > 1) requests_from_ = t + rel::kReturnHoldMs * (group_scale() - 1);
   for (auto& [id, p] : peers_) {
     // Time spent away does not count against the peers: they get a fresh chance to speak.
     p.progress = t;
@@ -121,8 +118,7 @@ void Reliability::on_open() {
       // The peers' announces (answers to our "ask") come first; then ask, each receiver at
       // its own random time, so one request per gap is enough.
       p.retry_ms = rel::kRequestRetryMs;
-      const double at = t + rel::kAnswerDelayMaxMs * group_scale() + backoff();
-      p.request_at = std::min(p.request_at, at < requests_from_ ? requests_from_ + backoff() : at);
+      p.request_at = std::min(p.request_at, t + rel::kAnswerDelayMaxMs * group_scale() + backoff());
     }
   }
   send_hi(/*ask=*/true);

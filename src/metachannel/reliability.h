@@ -66,10 +66,6 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kQuietMs, 500, "ms", "G", "tail announce: a `hi` this long after the last sequenced message")                     \
   X(kAnswerDelayMaxMs, 50, "ms", "G", "answering an `ask`: a random delay, uniform in [0, this)")                     \
   X(kAnswerMinIntervalMs, 300, "ms", "G", "at most one answer per this: later asks wait for the next one")            \
-  X(kReturnHoldMs, 400, "ms", "G − 1",                                                                               \
-    "after our own reconnect (not the first open), no request before this: the peers coming back around the same "  \
-    "time (a drop of the whole channel) see the first one's request and share its resend instead of each asking "    \
-    "in turn (0 for two peers: nobody to share with; 1.6 s at 100 peers)")                                           \
   X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
     "a frame resent less than this plus the back-off window ago is not resent again (one resend answers every "       \
     "receiver that asks)")                                                                                            \
@@ -290,7 +286,6 @@ class Reliability final : public Delivery {
   double echo_check_at_ = kNever;
   double last_send_at_ = 0;
   bool tail_pending_ = false;  // sent something since the last announce
-  double requests_from_ = 0;   // no request before this (kReturnHoldMs × (G − 1) after a reconnect)
   double answer_at_ = kNever;  // a "hi" owed (answer to an ask, presence change, renew)
   double last_answer_at_ = -1e300;
   double renew_at_ = kNever;

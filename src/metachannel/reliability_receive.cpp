@@ -64,9 +64,7 @@ void Reliability::want(double at) {
 }
 
 void Reliability::schedule_request(Peer& p, double delay) {
-  double at = now() + delay;
-  // Held after a reconnect: at the end of the hold, still each at its own random time.
-  if (at < requests_from_) at = requests_from_ + backoff();
+  const double at = now() + delay;
   if (at < p.request_at) {
     p.request_at = at;
     want(at);

@@ -302,9 +302,11 @@ INSTANTIATE_TEST_SUITE_P(Peers, FanoutTest, ::testing::Values(10, 50, 100, 200))
 // other tests (one resend per missed message) would need every repair to wait for the last
 // peer to return. Measured here against what one resend per group of peers back within w of
 // each other costs (greedy groups of the return times), and asserted: exactly once, in order,
-// and data frames within the cost of one resend per group back within 1 s (what the request
-// hold after a reconnect, kReturnHoldMs, buys: without it N = 50 and 100 took 1.05x and 1.08x
-// that, with it 0.90x and 0.92x).
+// and data frames within 1.2x the cost of one resend per group back within 1 s (0.98x, 1.05x
+// and 1.08x at N = 10, 50, 100: a returning receiver asks a few hundred ms after it is back,
+// and the sender's resend guard merges what arrives meanwhile). Holding every request for
+// seconds after a reconnect would come closer to the floor here, but it makes all peers ask
+// at once after a fast reconnect (tried: kReturnHoldMs, see docs/reliability.md#many-peers).
 class StaggeredReturnTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(StaggeredReturnTest, PeersBackSecondsApartAfterEachDrop) {
@@ -390,7 +392,7 @@ TEST_P(StaggeredReturnTest, PeersBackSecondsApartAfterEachDrop) {
       static_cast<double>(c.data) / (sent + bound[3]), sent + bound[4], static_cast<double>(c.data) / (sent + bound[4]),
       sent + bound[5], static_cast<double>(c.data) / (sent + bound[5]));
   EXPECT_EQ(f.complete(), n);
-  EXPECT_LE(c.data, sent + bound[2]);
+  EXPECT_LE(static_cast<double>(c.data), 1.2 * static_cast<double>(sent + bound[2]));
   const auto v = f.net.all_violations();
   EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
 }
