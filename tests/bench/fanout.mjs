@@ -374,7 +374,9 @@ export async function runFanout({
 
 export function fanoutRow(r) {
   const f = (x, d = 2) => (x === undefined ? "–" : x.toFixed(d));
-  const idle = r.idlePhase ? `${f(r.idlePhase.perPeerPerMin)} (${r.idlePhase.frames} in ${r.idlePhase.seconds} s) ≤ 2 ${r.idlePhase.perPeerPerMin <= 2 ? "met" : "**not met**"}` : "–";
+  const idle = r.idlePhase
+    ? `${f(r.idlePhase.perPeerPerMin)} (${r.idlePhase.frames} in ${r.idlePhase.seconds} s) ≤ 2 ${r.idlePhase.perPeerPerMin <= 2 ? "met" : "**not met**"}`
+    : "–";
   return `| ${r.n} | ${r.mode} | ${r.reconnect} | ${r.sent} | ${r.floor} (${f(r.floor / r.sent)}×) | ${r.data} | **${f(r.data / r.floor)}×** | ${r.control} (${f(r.control / r.sent)}×) | ${r.complete}/${r.n} | ${r.lost} | ${f(r.afterRestartPerPeer, 1)} | ${idle} | ${f(r.idlePerPeerPerMin, 1)} | ${r.convergedMs === undefined ? "–" : `${r.converged ? "" : "not "}${r.convergedMs} ms`} |`;
 }
 
@@ -417,7 +419,9 @@ async function main() {
         if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}; control frames at the relay by op: ${JSON.stringify(r.ops)}`);
         if (r.clusters) {
           // One resend per group of peers back within w of each other: what the floor assumes (w = ∞) and what it takes with less waiting.
-          const fl = Object.entries(r.clusters.floors).map(([w, v]) => `w = ${w === "Infinity" ? "∞" : `${w / 1000} s`}: ${v} (data ${(r.data / v).toFixed(2)}×)`);
+          const fl = Object.entries(r.clusters.floors).map(
+            ([w, v]) => `w = ${w === "Infinity" ? "∞" : `${w / 1000} s`}: ${v} (data ${(r.data / v).toFixed(2)}×)`,
+          );
           log(`  peers that missed a message (sum over messages): ${r.clusters.missing}; sent + one resend per group of peers back within w: ${fl.join("; ")}`);
         }
       }

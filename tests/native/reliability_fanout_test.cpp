@@ -335,23 +335,26 @@ TEST_P(StaggeredReturnTest, PeersBackSecondsApartAfterEachDrop) {
       }
     }
   };
-  f.run(senders, rounds, [&](int r) {
-    if (r % 17 == 0 && r < 100) {
-      // Full jitter as the default policy: uniform in [0, 500 × 2^attempt) ms, at most 8 s
-      // (drops 3.4 s apart come before the policy's stableAfterMs resets the attempts).
-      const double cap = std::min(8000.0, 500.0 * (1 << attempt++));
-      for (size_t i = 0; i < n; ++i) {
-        f.net.peers[i]->auto_accept = false;
-        due[i] = f.net.clock.now + std::uniform_real_distribution<double>(0, cap)(rng);
-      }
-      f.kill_all();
-    }
-    // 200 ms per round (f.run adds 40 ms) in steps of 10 ms, letting the peers back when due.
-    for (int k = 0; k < 16; ++k) {
-      let_back();
-      f.net.advance(10);
-    }
-  }, /*settle_ms=*/0);
+  f.run(
+      senders, rounds,
+      [&](int r) {
+        if (r % 17 == 0 && r < 100) {
+          // Full jitter as the default policy: uniform in [0, 500 × 2^attempt) ms, at most 8 s
+          // (drops 3.4 s apart come before the policy's stableAfterMs resets the attempts).
+          const double cap = std::min(8000.0, 500.0 * (1 << attempt++));
+          for (size_t i = 0; i < n; ++i) {
+            f.net.peers[i]->auto_accept = false;
+            due[i] = f.net.clock.now + std::uniform_real_distribution<double>(0, cap)(rng);
+          }
+          f.kill_all();
+        }
+        // 200 ms per round (f.run adds 40 ms) in steps of 10 ms, letting the peers back when due.
+        for (int k = 0; k < 16; ++k) {
+          let_back();
+          f.net.advance(10);
+        }
+      },
+      /*settle_ms=*/0);
   // 30 s to settle: every peer is back within 8 s.
   for (int k = 0; k < 3000; ++k) {
     let_back();
