@@ -96,9 +96,11 @@ void Reliability::send_bye(bool final_bye) {
 
 Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
   if (last_peer_ && last_peer_->id == id) return last_peer_;
+  Peer*& cached = peer_cache_[content_hash(id.data(), id.size()) % peer_cache_.size()];
+  if (cached && cached->id == id) return last_peer_ = cached;
   key_.assign(id.data(), id.size());
   const auto it = peers_.find(key_);
-  if (it != peers_.end()) return last_peer_ = &it->second;
+  if (it != peers_.end()) return last_peer_ = cached = &it->second;
   if (!create) return nullptr;
   if (peers_.size() >= rel::kMaxPeers) {
     // Forget the least recently heard peer that is not in the presence map (a present peer
@@ -111,12 +113,14 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
     if (victim == peers_.end()) return nullptr;
     for (const auto& [seq, text] : victim->second.held) held_bytes_ -= text.size();
     last_peer_ = nullptr;
+    peer_cache_.fill(nullptr);
     peers_.erase(victim);
   }
   Peer& p = peers_[std::string(id)];
   p.id = std::string(id);
   p.heard = p.progress = now();
   p.used = ++tick_;
+  peer_cache_[content_hash(id.data(), id.size()) % peer_cache_.size()] = &p;
   return last_peer_ = &p;
 }
 
@@ -226,6 +230,7 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (!p) return;
       for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
       last_peer_ = nullptr;
+      peer_cache_.fill(nullptr);
       peers_.erase(from);
     }
   } else if (op == "nack") {

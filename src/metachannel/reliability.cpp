@@ -155,6 +155,7 @@ void Reliability::reset(bool emit) {
   }
   peers_.clear();
   last_peer_ = nullptr;
+  peer_cache_.fill(nullptr);
   held_bytes_ = 0;
   sent_.clear();
   sent_bytes_ = 0;

@@ -305,6 +305,10 @@ class Reliability final : public Delivery {
   uint64_t sender_seq_ = 0;
   Peer* draining_ = nullptr;   // set by on_text (Sequenced) for after_delivery()
   Peer* last_peer_ = nullptr;  // the sender of the previous frame (the hot path skips the lookup)
+  // Senders by a hash of their id, one per slot (a collision just goes to the map): with many
+  // senders interleaved most frames find theirs here instead of by string comparisons down the
+  // map. Map nodes never move; every erase and clear empties it.
+  std::array<Peer*, 1024> peer_cache_{};
   uint64_t tick_ = 0;
   std::string key_;  // lookup key, reused (no allocation per frame)
   uint64_t draining_gen_ = 0;

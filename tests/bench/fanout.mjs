@@ -6,6 +6,7 @@
 //
 //   node tests/bench/fanout.mjs [--n 10,50,100] [--modes plain,reliable] [--reconnect fast,default]
 //                               [--seconds 20] [--settle 15] [--idle 30] [--dist DIR]
+//                               [--idle-s 150]     (an idle phase before the send phase, below)
 //                               [--cpu-prof DIR]   (a V8 CPU profile of each peer process)
 //                               [--relay DIR]      (another copy of relay/, e.g. to compare two)
 //   (npm run bench -- --only fanout)
@@ -16,6 +17,13 @@
 // once and in order with nothing reported lost, frames in the 3 s after a relay restart per
 // peer, idle control frames per peer per minute, and how long after the last peer was back
 // every peer saw every other's new presence state.
+//
+// `--idle-s S` (reliable mode): an idle phase of S seconds right after the joins have settled,
+// before any app message or drop: every frame the relay receives on the channel in the window
+// is counted (presence renewals and anything else), printed as frames per peer per minute
+// beside the target (≤ 2). It should span a few renew periods (~50 s at N = 100): 150 s.
+// The `--idle` window after the settle phase counts control frames only, and at N = 100 it is
+// shorter than one renew period (and polluted by a repair backlog after default reconnects).
 //
 // Also printed (stderr, per run): the peer processes' CPU time (process.cpuUsage, user +
 // system) during the send phase, per message a peer received (its own echo included): the
@@ -37,6 +45,7 @@ const { values: opt } = parseArgs({
     seconds: { type: "string", default: "20" },
     settle: { type: "string", default: "15" },
     idle: { type: "string", default: "30" },
+    "idle-s": { type: "string", default: "0" },
     drops: { type: "string", default: "5" },
     rate: { type: "string", default: "5" },
     "per-process": { type: "string", default: "25" },
@@ -162,28 +171,84 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Counts what the relay receives on the channel: data frames (a "_mc" tag first, as this SDK
  * writes it, or plain "r" messages) and control frames; `missed`: tags of data frames first
- * broadcast while fewer than `n` sockets were open.
+ * broadcast while fewer than `n` sockets were open. Also, for the analysis of repairs
+ * (`returnClusters`): when each tag was first broadcast (`seen`), and each peer's connections
+ * (`conns`: id -> [{ start, end }], a socket known by the `from` of its first `hi`).
  */
 function counter(relay, n) {
-  const c = { data: 0, control: 0, frames: 0, seen: new Set(), missed: 0, open: 0 };
+  const c = { data: 0, control: 0, frames: 0, hi: 0, ops: {}, seen: new Map(), missed: 0, open: 0, conns: new Map() };
   relay.on("connection", ({ socket }) => {
     c.open++;
-    socket.on("close", () => c.open--);
+    const conn = { start: performance.now(), end: Infinity, id: null };
+    socket.on("close", () => {
+      c.open--;
+      conn.end = performance.now();
+    });
     socket.on("message", (data) => {
       c.frames++;
       const s = String(data);
       if (s.includes('"type":"_mc"')) {
         c.control++;
+        const op = /"op":"([a-z]+)"/.exec(s)?.[1] ?? "?";
+        c.ops[op] = (c.ops[op] ?? 0) + 1;
+        if (op === "hi") {
+          c.hi++;
+          const from = conn.id === null && /"from":"([^"]+)"/.exec(s);
+          if (from) {
+            conn.id = from[1];
+            if (!c.conns.has(conn.id)) c.conns.set(conn.id, []);
+            c.conns.get(conn.id).push(conn);
+          }
+        }
         return;
       }
       c.data++;
       const key = s.startsWith('{"_mc":"') ? s.slice(8, s.indexOf('"', 8)) : s;
       if (c.seen.has(key)) return;
-      c.seen.add(key);
+      c.seen.set(key, performance.now());
       if (c.open < n) c.missed++;
     });
   });
   return c;
+}
+
+/**
+ * How many times each message has to cross the relay at least if one resend serves every peer
+ * that missed it and is back within `w` ms of the first of them to return (greedy clusters of
+ * the return times): the floor of the bench counts one resend per missed message (w = ∞), which
+ * peers returning seconds apart cannot reach without waiting that long. Returns, per w, the
+ * messages sent plus those resends (reliable mode: peers are known by their `hi`).
+ */
+function returnClusters(c, sent, windows) {
+  const out = Object.fromEntries(windows.map((w) => [w, sent]));
+  let missing = 0;
+  for (const [tag, t] of c.seen) {
+    const colon = tag.lastIndexOf(":");
+    if (tag.startsWith("{") || colon < 0) continue;
+    const sender = tag.slice(0, colon);
+    const returns = [];
+    for (const [id, conns] of c.conns) {
+      if (id === sender || conns.some((x) => x.start <= t && t < x.end)) continue;
+      let back = Infinity;
+      for (const x of conns) if (x.start > t && x.start < back) back = x.start;
+      if (back < Infinity) returns.push(back);
+    }
+    if (returns.length === 0) continue;
+    missing += returns.length;
+    returns.sort((a, b) => a - b);
+    for (const w of windows) {
+      let clusters = 0;
+      let from = 0;
+      for (const r of returns) {
+        if (clusters === 0 || r - from > w) {
+          clusters++;
+          from = r;
+        }
+      }
+      out[w] += clusters;
+    }
+  }
+  return { floors: out, missing };
 }
 
 export async function runFanout({
@@ -193,6 +258,7 @@ export async function runFanout({
   seconds,
   settle,
   idle,
+  idleS = 0,
   drops,
   rate,
   perProcess,
@@ -220,8 +286,18 @@ export async function runFanout({
     const started = await Promise.all(procs.map((p, i) => ask(p, { cmd: "start", proc: `p${i}`, count: sizes[i], url, mode, reconnect, distDir })));
     for (const s of started) names.push(...s.names);
     await sleep(joinMs); // joins and their answers settle
+    let idlePhase;
+    if (idleS > 0 && mode === "reliable") {
+      // Idle: no app message, no drop; every frame at the relay counts.
+      const at = { frames: count.frames, hi: count.hi };
+      await sleep(idleS * 1000);
+      const frames = count.frames - at.frames;
+      idlePhase = { seconds: idleS, frames, hi: count.hi - at.hi, perPeerPerMin: (frames / n) * (60 / idleS) };
+      log(`  idle ${idleS} s: ${frames} frames at the relay (${idlePhase.hi} hi), ${idlePhase.perPeerPerMin.toFixed(2)} per peer per minute`);
+    }
     count.data = count.control = count.frames = count.missed = 0;
     count.seen.clear();
+    count.ops = {};
     const relayAt = { cpu: process.cpuUsage(), out: relay.metrics.messagesOut };
     await Promise.all(procs.map((p) => ask(p, { cmd: "send", rate })));
     for (let d = 1; d <= drops; d++) {
@@ -237,11 +313,15 @@ export async function runFanout({
     const sent = Object.values(sentBy).reduce((a, b) => a + b, 0);
     await sleep(settle * 1000);
     const reports = await Promise.all(procs.map((p) => ask(p, { cmd: "report", sent: sentBy })));
+    const clusters = mode === "reliable" ? returnClusters(count, sent, [0, 400, 1000, 2000, 4000, Infinity]) : undefined;
     const result = {
       n,
       mode,
       reconnect,
       processes: nProcs,
+      idlePhase,
+      clusters,
+      ops: { ...count.ops },
       sent,
       floor: sent + count.missed,
       data: count.data,
@@ -294,11 +374,14 @@ export async function runFanout({
 
 export function fanoutRow(r) {
   const f = (x, d = 2) => (x === undefined ? "–" : x.toFixed(d));
-  return `| ${r.n} | ${r.mode} | ${r.reconnect} | ${r.sent} | ${r.floor} (${f(r.floor / r.sent)}×) | ${r.data} | **${f(r.data / r.floor)}×** | ${r.control} (${f(r.control / r.sent)}×) | ${r.complete}/${r.n} | ${r.lost} | ${f(r.afterRestartPerPeer, 1)} | ${f(r.idlePerPeerPerMin, 1)} | ${r.convergedMs === undefined ? "–" : `${r.converged ? "" : "not "}${r.convergedMs} ms`} |`;
+  const idle = r.idlePhase
+    ? `${f(r.idlePhase.perPeerPerMin)} (${r.idlePhase.frames} in ${r.idlePhase.seconds} s) ≤ 2 ${r.idlePhase.perPeerPerMin <= 2 ? "met" : "**not met**"}`
+    : "–";
+  return `| ${r.n} | ${r.mode} | ${r.reconnect} | ${r.sent} | ${r.floor} (${f(r.floor / r.sent)}×) | ${r.data} | **${f(r.data / r.floor)}×** | ${r.control} (${f(r.control / r.sent)}×) | ${r.complete}/${r.n} | ${r.lost} | ${f(r.afterRestartPerPeer, 1)} | ${idle} | ${f(r.idlePerPeerPerMin, 1)} | ${r.convergedMs === undefined ? "–" : `${r.converged ? "" : "not "}${r.convergedMs} ms`} |`;
 }
 
 export const FANOUT_HEADER =
-  "| N | mode | reconnect | sent | floor | data frames | data / floor | control frames (/ sent) | complete | lost | frames/peer in 3 s after restart | idle frames/peer/min | presence converged after restart |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  "| N | mode | reconnect | sent | floor | data frames | data / floor | control frames (/ sent) | complete | lost | frames/peer in 3 s after restart | idle phase: all frames/peer/min (target) | control frames/peer/min after settle | presence converged after restart |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 async function main() {
   const distDir = path.resolve(opt.dist || path.join(root, "dist"));
@@ -319,6 +402,7 @@ async function main() {
           seconds: Number(opt.seconds),
           settle: Number(opt.settle),
           idle: Number(opt.idle),
+          idleS: Number(opt["idle-s"]),
           drops: Number(opt.drops),
           rate: Number(opt.rate),
           perProcess: Number(opt["per-process"]),
@@ -332,7 +416,14 @@ async function main() {
         log(
           `  cpu (send phase): ${r.cpu.usPerReceived.toFixed(1)} µs per received message; core share per process ${r.cpu.corePerProcess.map((x) => x.toFixed(2)).join(", ")}; relay process ${r.cpu.relayUsPerOut.toFixed(1)} µs per frame out, core share ${r.cpu.relayCore.toFixed(2)}`,
         );
-        if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}`);
+        if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}; control frames at the relay by op: ${JSON.stringify(r.ops)}`);
+        if (r.clusters) {
+          // One resend per group of peers back within w of each other: what the floor assumes (w = ∞) and what it takes with less waiting.
+          const fl = Object.entries(r.clusters.floors).map(
+            ([w, v]) => `w = ${w === "Infinity" ? "∞" : `${w / 1000} s`}: ${v} (data ${(r.data / v).toFixed(2)}×)`,
+          );
+          log(`  peers that missed a message (sum over messages): ${r.clusters.missing}; sent + one resend per group of peers back within w: ${fl.join("; ")}`);
+        }
       }
     }
   }

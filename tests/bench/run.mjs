@@ -16,7 +16,8 @@
 //                       (reliable: tests/bench/reliable.mjs, reliable delivery against plain mode)
 //                       fanout (only when named): tests/bench/fanout.mjs, N = 10, 50, 100 peers in
 //                       several processes on the dev relay, frames counted at the relay (issue 22);
-//                       --fanout-args "…" passes options on (e.g. "--n 100 --reconnect fast")
+//                       --fanout-args "…" passes options on (e.g. "--n 100 --reconnect fast"; the
+//                       idle presence figure at 100 peers: "--n 100 --modes reliable --idle-s 150")
 //                       relay (only when named): tests/bench/relay-redis.mjs (npm run bench:relay),
 //                       deliveries/s for 1 relay, 1 relay + Redis, 3 relays + Redis, limits on
 //                       e2e (only when named): tests/bench/e2e.mjs, end-to-end encryption against
