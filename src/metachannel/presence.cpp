@@ -51,6 +51,10 @@ void Reliability::send_hi(bool ask) {
   const double t = now();
   answer_at_ = kNever;
   last_answer_at_ = t;
+  if (tail_pending_) {
+    tail_repeats_ = 0;
+    tail_again_at_ = t + rel::kTailAgainFactor * quiet_ms();
+  }
   tail_pending_ = false;
   if (!open_) return;
   json j = json::object();
@@ -170,7 +174,10 @@ void Reliability::handle_control(const char* data, size_t size) {
     }
     const auto ask = j.find("ask");
     if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
-      // A peer (re)connected: tell it where we are, and ask it again for what we miss.
+      // A peer (re)connected: tell it where we are, and ask it again for what we miss. A
+      // held resend waits for it (kRepairQuietMs).
+      last_return_ = t;
+      if (repair_first_ != kNever) repair_at_ = std::min(repair_first_ + repair_hold(), t + repair_quiet());
       // Only a peer with something to say answers (a reliable peer that never sent has no
       // stream to announce); answers are spread over a window and at most one per interval,
       // both growing with the group, so many asks at once (a relay restart) cost one answer.

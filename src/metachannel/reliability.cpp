@@ -67,6 +67,7 @@ void Reliability::commit(std::string text, bool written) {
   ++stats_.sequenced_sent;
   prune_sent();
   last_send_at_ = t;
+  tail_again_at_ = kNever;
   if (!tail_pending_) {
     tail_pending_ = true;
     want(t + quiet_ms());
@@ -162,7 +163,7 @@ void Reliability::reset(bool emit) {
   draining_ = nullptr;
   tail_pending_ = false;
   answer_at_ = renew_at_ = echo_check_at_ = kNever;
-  peer_sweep_at_ = kNever;
+  peer_sweep_at_ = repair_at_ = repair_first_ = tail_again_at_ = kNever;
   own_echo_max_ = 0;
   open_ = false;
   if (emit && !left.empty()) presence_changed({}, {}, left);
@@ -194,7 +195,7 @@ double Reliability::next_deadline() {
     scheduled_ = kNever;
     return kNever;
   }
-  double next = std::min({answer_at_, echo_check_at_, renew_at_, peer_sweep_at_});
+  double next = std::min({answer_at_, echo_check_at_, renew_at_, peer_sweep_at_, repair_at_, tail_again_at_});
   if (tail_pending_) next = std::min(next, last_send_at_ + quiet_ms());
   scheduled_ = next;
   return next;
@@ -208,11 +209,19 @@ void Reliability::on_wake() {
     if (!echo_seen_this_conn_) relay_echoes_ = false;
   }
   if (tail_pending_ && last_send_at_ + quiet_ms() <= t) answer_at_ = std::min(answer_at_, t);
+  if (tail_again_at_ <= t) {
+    // The same tail, announced again: send_hi() must not start a new round of repeats.
+    const int repeats = tail_repeats_ + 1;
+    tail_again_at_ = repeats < 2 ? t + rel::kTailAgainFactor * rel::kTailAgainFactor * quiet_ms() : kNever;
+    tail_repeats_ = repeats;
+    answer_at_ = std::min(answer_at_, t);
+  }
   if (renew_at_ <= t) {
     renew_at_ = kNever;  // send_hi() sets the next one if it carries a state
     if (popt_.enabled && !hidden_) answer_at_ = std::min(answer_at_, t);
   }
   if (answer_at_ <= t) send_hi(/*ask=*/false);
+  if (repair_at_ <= t) flush_repairs();
   if (peer_sweep_at_ > t) return;
   // Peers: collect first (a listener may reset the channel during any callback below).
   std::vector<std::string> give_up, ask, left;

@@ -64,11 +64,19 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kRequestRetryMaxMs, 3000, "ms", "", "...up to this (plus the window)")                                            \
   X(kGiveUpMs, 10000, "ms", "", "a gap without progress for this long while connected is reported lost")              \
   X(kQuietMs, 500, "ms", "G", "tail announce: a `hi` this long after the last sequenced message")                     \
+  X(kTailAgainFactor, 3, "× quiet", "",                                                                            \
+    "the tail announce goes again this many quiet periods after it, and once more this many times that after "       \
+    "the first repeat (two repeats, unless the sender sends again: a lost announce must not hide a lost tail)")   \
   X(kAnswerDelayMaxMs, 50, "ms", "G", "answering an `ask`: a random delay, uniform in [0, this)")                     \
   X(kAnswerMinIntervalMs, 300, "ms", "G", "at most one answer per this: later asks wait for the next one")            \
   X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
     "a frame resent less than this plus the back-off window ago is not resent again (one resend answers every "       \
     "receiver that asks)")                                                                                            \
+  X(kRepairHoldMs, 1000, "ms", "G − 1",                                                                               \
+    "while peers are coming back (another's `hi` with `ask` less than this ago), a sender holds the resend a "     \
+    "request asks for up to this long after the first request (0 for two peers), so that one resend serves every "  \
+    "receiver back by then; it goes out sooner once no peer has come back for kRepairQuietMs")                                                             \
+  X(kRepairQuietMs, 250, "ms", "G", "...the quiet spell that ends the hold early")                                    \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
   X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
   X(kRttBackoffFactor, 3, "× rtt", "",                                                                                \
@@ -192,6 +200,7 @@ class Reliability final : public Delivery {
     bool echoed;
     double resent_at;
     double written_at = 0;  // when it last went into a socket (0: not yet): its echo times the relay
+    bool wanted = false;    // a receiver asked for it: resent when the repair hold ends
   };
   struct Peer {
     std::string id;
@@ -246,17 +255,23 @@ class Reliability final : public Delivery {
   double backoff_window() const {
     return std::max(rel::kRequestBackoffMaxMs * group_scale(), rel::kRttBackoffFactor * rtt_);
   }
+  // How long a sender holds a requested resend at most (kRepairHoldMs).
+  double repair_hold() const { return rel::kRepairHoldMs * (group_scale() - 1); }
+  // The quiet spell that ends a hold early (kRepairQuietMs): 0 without a hold.
+  double repair_quiet() const { return group_scale() > 1 ? rel::kRepairQuietMs * group_scale() : 0; }
   // How long a request (ours or another receiver's) is given to be answered.
   double answer_wait(const Peer& p) const {
-    return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window();
+    return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window() + repair_quiet();
   }
   // Each peer's tail announce reaches every other: fewer of them as the group grows.
   double quiet_ms() const { return rel::kQuietMs * group_scale(); }
-  double give_up_ms() const { return rel::kGiveUpMs + rel::kRttGiveUpFactor * rtt_; }
+  // Three held repairs fit in it, whatever the group.
+  double give_up_ms() const { return rel::kGiveUpMs + rel::kRttGiveUpFactor * rtt_ + 3 * repair_hold(); }
   double renew_period() const;
   double peer_timeout(const Peer& p) const;
   Ranges uncovered(Peer& p);
   void on_nack(const Ranges& ranges);
+  void flush_repairs();
   void on_others_nack(Peer& p, const Ranges& ranges);
   void on_gone(Peer& p, const Ranges& ranges);
   void send_hi(bool ask);
@@ -286,6 +301,8 @@ class Reliability final : public Delivery {
   double echo_check_at_ = kNever;
   double last_send_at_ = 0;
   bool tail_pending_ = false;  // sent something since the last announce
+  double tail_again_at_ = kNever;  // the tail announce repeated (kTailAgainFactor)
+  int tail_repeats_ = 0;           // repeats of this tail's announce so far
   double answer_at_ = kNever;  // a "hi" owed (answer to an ask, presence change, renew)
   double last_answer_at_ = -1e300;
   double renew_at_ = kNever;
@@ -295,6 +312,9 @@ class Reliability final : public Delivery {
   double resend_bytes_ = rel::kResendBytesPerSecond, resend_bytes_at_ = 0;
   double request_tokens_ = rel::kRequestsPerSecond, request_tokens_at_ = 0;
   double nack_tokens_ = rel::kNacksHandledPerSecond, nack_tokens_at_ = 0;
+  double repair_at_ = kNever;        // the held resends go out then
+  double repair_first_ = kNever;     // the first request of the current hold
+  double last_return_ = -kNever;     // another peer last came back (a `hi` with `ask`)
   uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
   double rtt_ = 0;             // round trip to the relay (own echoes), moving average; 0: unknown
 

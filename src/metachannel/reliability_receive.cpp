@@ -219,11 +219,14 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
       return deliver_next(*p, seq, data, size);
     }
   }
+  // Only a frame past the known top opens a new hole: one that fills in below it, or follows
+  // it directly, leaves the request (or the wait for its answer) as it is.
+  const bool new_hole = seq > p->top + 1;
   p->held.emplace(seq, std::string(data, size));
   held_bytes_ += size;
   p->top = std::max(p->top, seq);
   ++stats_.reordered;
-  schedule_request(*p, backoff());
+  if (new_hole) schedule_request(*p, backoff());
   return Action::Drop;
 }
 
@@ -326,6 +329,7 @@ void Reliability::on_nack(const Ranges& ranges) {
   // first: one resend (broadcast) answers them all.
   const double guard = rel::kResendGuardMs + backoff_window();
   Ranges gone;
+  bool fresh = false;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
     if (a > b) continue;
@@ -335,20 +339,24 @@ void Reliability::on_nack(const Ranges& ranges) {
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
       Sent& m = sent_[static_cast<size_t>(s - low)];
-      if (t - m.resent_at < guard) continue;  // just resent for someone else
-      if (!spend(resend_tokens_, resend_tokens_at_, rel::kResendMessagesPerSecond, rel::kResendMessagesPerSecond, 1) ||
-          !spend(resend_bytes_, resend_bytes_at_, rel::kResendBytesPerSecond, rel::kResendBytesPerSecond,
-                 static_cast<double>(m.text.size()))) {
-        goto done;  // out of budget: the receiver asks again
-      }
-      if (!host_.rel_send(m.text)) goto done;
-      m.resent_at = m.written_at = t;
-      m.conn = conn_;
-      m.echoed = false;
-      ++stats_.resent_on_request;
+      if (m.wanted || t - m.resent_at < guard) continue;  // held already, or just resent for someone else
+      m.wanted = fresh = true;
     }
   }
-done:
+  if (fresh) {
+    // Held: receivers coming back over the next seconds ask for the same frames, and one
+    // resend after they are back serves them all (kRepairHoldMs).
+    if (repair_first_ == kNever) {
+      // Held only while peers are coming back: a loss in a steady channel is repaired at once.
+      repair_first_ = t;
+      repair_at_ = t - last_return_ < repair_hold() ? t + std::min(repair_hold(), repair_quiet()) : t;
+    }
+    if (repair_at_ <= t) {
+      flush_repairs();  // two peers: no hold
+    } else {
+      want(repair_at_);
+    }
+  }
   if (!gone.empty() && open_) {
     json j = json::object();
     j["type"] = std::string(rel::kControlType);
@@ -357,6 +365,29 @@ done:
     j["ranges"] = ranges_json(gone);
     host_.rel_send(dump_json(j));
     ++stats_.gone_sent;
+  }
+}
+
+void Reliability::flush_repairs() {
+  const double t = now();
+  repair_at_ = repair_first_ = kNever;
+  for (Sent& m : sent_) {
+    if (!m.wanted) continue;
+    if (!spend(resend_tokens_, resend_tokens_at_, rel::kResendMessagesPerSecond, rel::kResendMessagesPerSecond, 1) ||
+        !spend(resend_bytes_, resend_bytes_at_, rel::kResendBytesPerSecond, rel::kResendBytesPerSecond,
+               static_cast<double>(m.text.size())) ||
+        !host_.rel_send(m.text)) {
+      // Out of budget (or the socket refused): the rest goes out shortly.
+      repair_first_ = t;
+      repair_at_ = t + 1000 / rel::kRequestsPerSecond;
+      want(repair_at_);
+      return;
+    }
+    m.wanted = false;
+    m.resent_at = m.written_at = t;
+    m.conn = conn_;
+    m.echoed = false;
+    ++stats_.resent_on_request;
   }
 }
 
