@@ -76,6 +76,7 @@ void Reliability::send_hi(bool ask) {
   const double renew = with_state ? renew_period() : 0;
   if (with_state) j["renew"] = renew;
   if (ask) j["ask"] = true;
+  if (ropt_.enabled) j["more"] = true;  // we read "more" in a nack
   std::string text = dump_json(j);
   if (with_state) {
     // The state is compact JSON already (validated by set_presence): splice it in.
@@ -196,6 +197,8 @@ void Reliability::handle_control(const char* data, size_t size) {
         schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
       }
     }
+    const auto more = j.find("more");
+    p->reads_more = more != j.end() && more->is_boolean() && more->get<bool>();
     const auto state = j.find("state");
     const auto renew = j.find("renew");
     if (popt_.enabled && state != j.end()) {
@@ -242,15 +245,23 @@ void Reliability::handle_control(const char* data, size_t size) {
     }
   } else if (op == "nack") {
     if (!ropt_.enabled) return;
+    // "to" with "ranges"; then "more": the other senders the same receiver asks at once.
+    const auto request = [this](const std::string& target, const Ranges& ranges) {
+      if (ranges.empty()) return;
+      if (target == id_) {
+        on_nack(ranges);
+      } else if (Peer* p = peer(target, false)) {
+        on_others_nack(*p, ranges);
+      }
+    };
     const auto to = j.find("to");
     if (to == j.end() || !to->is_string()) return;
-    const std::string& target = to->get_ref<const std::string&>();
-    const Ranges ranges = ranges_of(j);
-    if (ranges.empty()) return;
-    if (target == id_) {
-      on_nack(ranges);
-    } else if (Peer* p = peer(target, false)) {
-      on_others_nack(*p, ranges);
+    request(to->get_ref<const std::string&>(), ranges_of(j));
+    const auto more = j.find("more");
+    if (more == j.end() || !more->is_object()) return;
+    size_t n = 0;
+    for (auto it = more->begin(); it != more->end() && n < rel::kMaxMoreTargets; ++it, ++n) {
+      if (valid_id(it.key())) request(it.key(), ranges_from(it.value()));
     }
   } else if (op == "gone") {
     if (!ropt_.enabled) return;

@@ -43,6 +43,7 @@ constexpr size_t kMaxPeers = 1024;              // per-sender state kept (least 
 constexpr size_t kMaxHeldPerPeer = 4096;        // frames held out of order, per sender
 constexpr size_t kMaxHeldBytes = 8 << 20;       // frames held out of order, all senders
 constexpr size_t kMaxRanges = 16;               // ranges in one nack / gone
+constexpr size_t kMaxMoreTargets = 64;          // other senders asked in one nack ("more")
 constexpr size_t kMaxControlBytes = 16384;      // a control frame larger than this (+ max state) is ignored
 constexpr size_t kDedupeWindow = 128;           // per sender, a content hash of each of the last deliveries
 constexpr double kNacksHandledPerSecond = 500;  // nacks addressed to us that we act on
@@ -221,6 +222,7 @@ class Reliability final : public Delivery {
     };
     std::vector<Cover> covers;
     double renew_ms = 0;  // the renew period it announced ("renew"), 0: none (an older peer)
+    bool reads_more = false;  // its hi says it reads "more" in a nack (older peers: only "to")
     bool present = false;
     std::string state;  // JSON text
     // (seq mod 2^32) << 32 | content hash of the last deliveries, at seq % kDedupeWindow: a

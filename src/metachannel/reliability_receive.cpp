@@ -50,10 +50,26 @@ void Reliability::send_nack(Peer& p) {
   j["from"] = id_;
   j["to"] = p.id;
   j["ranges"] = ranges_json(want_ranges);
+  // The other senders we would ask within the back-off window go in the same frame, if they
+  // read "more": after a return one request asks every sender at once, not one frame each.
+  const double t = now();
+  std::vector<Peer*> asked{&p};
+  json more = json::object();
+  for (auto& [id, q] : peers_) {
+    if (asked.size() > rel::kMaxMoreTargets) break;
+    if (&q == &p || !q.reads_more || !gap_open(q) || q.request_at > t + backoff_window()) continue;
+    const Ranges r = uncovered(q);
+    if (r.empty()) continue;
+    more[id] = ranges_json(r);
+    asked.push_back(&q);
+  }
+  if (!more.empty()) j["more"] = std::move(more);
   host_.rel_send(dump_json(j));
   ++stats_.requests_sent;
-  p.request_at = now() + answer_wait(p);
-  p.retry_ms = std::min(p.retry_ms * 2, rel::kRequestRetryMaxMs);
+  for (Peer* q : asked) {
+    q->request_at = t + answer_wait(*q);
+    q->retry_ms = std::min(q->retry_ms * 2, rel::kRequestRetryMaxMs);
+  }
 }
 
 // ---------------------------------------------------------------------------- receiving

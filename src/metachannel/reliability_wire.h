@@ -51,11 +51,10 @@ inline bool seq_of(const json& j, const char* key, uint64_t& out) {
 
 // Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq), sorted
 // and merged, so what they cover is walked once.
-inline Ranges ranges_of(const json& j) {
+inline Ranges ranges_from(const json& list) {
   Ranges out;
-  const auto it = j.find("ranges");
-  if (it == j.end() || !it->is_array()) return out;
-  for (const json& r : *it) {
+  if (!list.is_array()) return out;
+  for (const json& r : list) {
     if (out.size() >= rel::kMaxRanges) break;
     if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned()) continue;
     const uint64_t a = r[0].get<uint64_t>(), b = r[1].get<uint64_t>();
@@ -72,6 +71,12 @@ inline Ranges ranges_of(const json& j) {
     }
   }
   return merged;
+}
+
+// The "ranges" member of a control message.
+inline Ranges ranges_of(const json& j) {
+  const auto it = j.find("ranges");
+  return it == j.end() ? Ranges() : ranges_from(*it);
 }
 
 // FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).

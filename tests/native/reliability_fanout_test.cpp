@@ -322,15 +322,14 @@ INSTANTIATE_TEST_SUITE_P(Peers, FanoutTest, ::testing::Values(10, 50, 100, 200))
 
 // The default reconnect policy brings the peers back seconds apart after each drop (full
 // jitter up to 0.5 s × 2^attempt), so a message missed by many is missed by peers that return
-// at different times, and a resend cannot serve a peer that is not back yet. The floor of the
-// other tests (one resend per missed message) would need every repair to wait for the last
-// peer to return. Measured here against what one resend per group of peers back within w of
-// each other costs (greedy groups of the return times), and asserted: exactly once, in order,
-// and data frames within 1.2x the cost of one resend per group back within 1 s (0.98x, 1.05x
-// and 1.08x at N = 10, 50, 100: a returning receiver asks a few hundred ms after it is back,
-// and the sender's resend guard merges what arrives meanwhile). Holding every request for
-// seconds after a reconnect would come closer to the floor here, but it makes all peers ask
-// at once after a fast reconnect (tried: kReturnHoldMs, see docs/reliability.md#many-peers).
+// at different times, and a resend cannot serve a peer that is not back yet. Printed beside
+// what one resend per group of peers back within w of each other would cost (greedy groups of
+// the return times); asserted: exactly once, in order, and data frames within 1.3x the floor.
+// What gets there is the sender's side: while peers are coming back it holds a requested resend
+// (up to kRepairHoldMs × (G − 1), ended early by kRepairQuietMs without a return), so one
+// resend serves every receiver back by then. Holding the receivers' requests instead was tried
+// (kReturnHoldMs, docs/reliability.md#many-peers): it made all peers ask at once after a fast
+// reconnect.
 class StaggeredReturnTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(StaggeredReturnTest, PeersBackSecondsApartAfterEachDrop) {
@@ -419,7 +418,9 @@ TEST_P(StaggeredReturnTest, PeersBackSecondsApartAfterEachDrop) {
       static_cast<double>(c.data) / (sent + bound[3]), sent + bound[4], static_cast<double>(c.data) / (sent + bound[4]),
       sent + bound[5], static_cast<double>(c.data) / (sent + bound[5]));
   EXPECT_EQ(f.complete(), n);
-  EXPECT_LE(static_cast<double>(c.data), 1.2 * static_cast<double>(sent + bound[2]));
+  // The sender holds a requested resend while peers are coming back (kRepairHoldMs): 1.13x,
+  // 1.19x and 1.21x the floor at N = 10, 50, 100 (1.41x, 1.97x, 2.21x without the hold).
+  EXPECT_LE(static_cast<double>(c.data), 1.3 * static_cast<double>(sent + bound[5]));
   const auto v = f.net.all_violations();
   EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
 }
