@@ -75,6 +75,25 @@ std::string hostile_control(FuzzedDataProvider& in) {
     s += "]";
   }
   if (in.ConsumeBool()) s += ",\"ask\":" + std::string(in.ConsumeBool() ? "true" : "1");
+  if (in.ConsumeBool()) {
+    // "more": in a hi a flag, in a nack other senders' ranges (honest peers, hostile ids,
+    // non-arrays, more entries than are read).
+    switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+      case 0: s += ",\"more\":" + std::string(in.ConsumeBool() ? "true" : "\"yes\""); break;
+      case 1: s += ",\"more\":[1,2]"; break;
+      default: {
+        s += ",\"more\":{";
+        const size_t n = in.ConsumeIntegralInRange<size_t>(0, 80);
+        for (size_t i = 0; i < n; ++i) {
+          const std::string id = in.ConsumeBool() ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kMaxPeersHere - 1))
+                                                  : kHostileIds[in.ConsumeIntegralInRange<size_t>(0, std::size(kHostileIds) - 1)];
+          s += (i ? ",\"" : "\"") + id + "\":" +
+               (in.ConsumeBool() ? "[[" + num(pick_seq(in)) + "," + num(pick_seq(in)) + "]]" : "7");
+        }
+        s += "}";
+      }
+    }
+  }
   if (in.ConsumeBool()) s += ",\"final\":true";
   if (in.ConsumeBool()) {
     switch (in.ConsumeIntegralInRange<int>(0, 3)) {
