@@ -262,9 +262,12 @@ class Reliability final : public Delivery {
   double repair_hold() const { return std::min(rel::kRepairHoldMs * (group_scale() - 1), rel::kRepairHoldMaxMs); }
   // The quiet spell that ends a hold early (kRepairQuietMs): 0 without a hold.
   double repair_quiet() const { return group_scale() > 1 ? rel::kRepairQuietMs * group_scale() : 0; }
+  // How long a sender may hold what we ask for: the whole hold while peers are coming back
+  // (we see their returns as it does), else the quiet spell.
+  double expected_hold() { return now() - last_return_ < repair_hold() ? repair_hold() : repair_quiet(); }
   // How long a request (ours or another receiver's) is given to be answered.
-  double answer_wait(const Peer& p) const {
-    return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window() + repair_quiet();
+  double answer_wait(const Peer& p) {
+    return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window() + expected_hold();
   }
   // Each peer's tail announce reaches every other: fewer of them as the group grows.
   double quiet_ms() const { return rel::kQuietMs * group_scale(); }

@@ -25,7 +25,9 @@
 // The `--idle` window after the settle phase counts control frames only, and at N = 100 it is
 // shorter than one renew period (and polluted by a repair backlog after default reconnects).
 //
-// Also printed (stderr, per run): the peer processes' CPU time (process.cpuUsage, user +
+// Also printed (stderr, per run): the send → delivery time of the others' messages at each peer
+// (percentiles; a message sent while its sender was away waits for the reconnect, a missed one
+// for its repair: what holding repairs costs in time), and the peer processes' CPU time (process.cpuUsage, user +
 // system) during the send phase, per message a peer received (its own echo included): the
 // per-frame cost of a peer. `--drops 0` measures the steady state.
 import { fork } from "node:child_process";
@@ -36,6 +38,20 @@ import { parseArgs } from "node:util";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const FAST = { minDelayMs: 5, maxDelayMs: 40, stableAfterMs: 200 };
+const LATENCY_SLOTS = 6000; // 10 ms each: up to 60 s
+
+/** Percentiles (ms) of a 10 ms-slot histogram. */
+function percentiles(h, ps) {
+  const total = h.reduce((a, b) => a + b, 0);
+  return ps.map((p) => {
+    let acc = 0;
+    for (let i = 0; i < h.length; i++) {
+      acc += h[i];
+      if (acc >= total * p) return i * 10;
+    }
+    return NaN;
+  });
+}
 
 const { values: opt } = parseArgs({
   options: {
@@ -65,6 +81,7 @@ function child() {
   let peers = [];
   const timers = [];
   let received = 0; // messages "r" received by the peers of this process, echoes included
+  const latency = new Uint32Array(LATENCY_SLOTS); // others' messages by send → delivery time, 10 ms slots
   let cpuAt = null;
   process.on("message", async (cmd) => {
     if (cmd.cmd === "start") {
@@ -82,6 +99,7 @@ function child() {
         ch.onMessage("r", (m) => {
           received++;
           if (m.src === name) return; // our own echo
+          latency[Math.min(LATENCY_SLOTS - 1, Math.max(0, Math.floor((Date.now() - m.at) / 10)))]++;
           const last = peer.got.get(m.src) ?? 0;
           if (m.n !== last + 1) peer.problems++;
           peer.got.set(m.src, Math.max(last, m.n));
@@ -102,7 +120,7 @@ function child() {
       for (const p of peers) {
         const every = 1000 / cmd.rate;
         const start = setTimeout(() => {
-          const timer = setInterval(() => p.ch.send({ type: "r", src: p.name, n: ++p.sent }), every);
+          const timer = setInterval(() => p.ch.send({ type: "r", src: p.name, n: ++p.sent, at: Date.now() }), every);
           timers.push(timer);
         }, Math.random() * every);
         timers.push(start);
@@ -125,7 +143,7 @@ function child() {
       for (const p of peers) {
         for (const [k, v] of Object.entries(p.ch._reliableStats?.() ?? {})) if (typeof v === "number") stats[k] = (stats[k] || 0) + v;
       }
-      process.send({ ok: true, complete, lost, problems: peers.reduce((a, p) => a + p.problems, 0), stats });
+      process.send({ ok: true, complete, lost, problems: peers.reduce((a, p) => a + p.problems, 0), stats, latency: Array.from(latency) });
     } else if (cmd.cmd === "presence") {
       // The relay is down: every peer changes its state; report when all see all others' new one.
       for (const p of peers) if (p.ch.setPresence) p.ch.setPresence({ name: p.name, v: 2 });
@@ -344,6 +362,9 @@ export async function runFanout({
       },
     };
     for (const rep of reports) for (const [k, v] of Object.entries(rep.stats)) result.stats[k] = (result.stats[k] || 0) + v;
+    const hist = new Array(LATENCY_SLOTS).fill(0);
+    for (const rep of reports) rep.latency.forEach((v, i) => (hist[i] += v));
+    result.latencyMs = percentiles(hist, [0.5, 0.9, 0.99, 0.999, 1]);
     if (mode === "reliable") {
       // Idle: presence renews only.
       if (idle > 0) {
@@ -416,6 +437,7 @@ async function main() {
         log(
           `  cpu (send phase): ${r.cpu.usPerReceived.toFixed(1)} µs per received message; core share per process ${r.cpu.corePerProcess.map((x) => x.toFixed(2)).join(", ")}; relay process ${r.cpu.relayUsPerOut.toFixed(1)} µs per frame out, core share ${r.cpu.relayCore.toFixed(2)}`,
         );
+        log(`  send → delivery at the other peers, ms (10 ms slots): p50 ${r.latencyMs[0]}, p90 ${r.latencyMs[1]}, p99 ${r.latencyMs[2]}, p99.9 ${r.latencyMs[3]}, max ${r.latencyMs[4]}`);
         if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}; control frames at the relay by op: ${JSON.stringify(r.ops)}`);
         if (r.clusters) {
           // One resend per group of peers back within w of each other: what the floor assumes (w = ∞) and what it takes with less waiting.
