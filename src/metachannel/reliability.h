@@ -73,12 +73,12 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
     "a frame resent less than this plus the back-off window ago is not resent again (one resend answers every "       \
     "receiver that asks)")                                                                                            \
-  X(kRepairHoldMs, 2000, "ms", "G − 1",                                                                               \
+  X(kRepairHoldMs, 1000, "ms", "G − 1",                                                                               \
     "while peers are coming back (another's `hi` with `ask` less than this ago), a sender holds the resend a "     \
     "request asks for up to this long after the first request (0 for two peers), so that one resend serves every "  \
     "receiver back by then; it goes out sooner once no peer has come back for kRepairQuietMs")                                                             \
-  X(kRepairQuietMs, 500, "ms", "G", "...the quiet spell that ends the hold early")                                    \
-  X(kRepairHoldMaxMs, 5000, "ms", "", "...and the hold is never longer than this")                                    \
+  X(kRepairQuietMs, 250, "ms", "G", "...the quiet spell that ends the hold early")                                    \
+  X(kRepairHoldMaxMs, 2500, "ms", "", "...and the hold is never longer than this")                                    \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
   X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
   X(kRttBackoffFactor, 3, "× rtt", "",                                                                                \

@@ -324,9 +324,10 @@ INSTANTIATE_TEST_SUITE_P(Peers, FanoutTest, ::testing::Values(10, 50, 100, 200))
 // jitter up to 0.5 s × 2^attempt), so a message missed by many is missed by peers that return
 // at different times, and a resend cannot serve a peer that is not back yet. Printed beside
 // what one resend per group of peers back within w of each other would cost (greedy groups of
-// the return times); asserted: exactly once, in order, and data frames within 1.3x the floor.
+// the return times); asserted: exactly once, in order, and data frames within 1.4x the floor.
 // What gets there is the sender's side: while peers are coming back it holds a requested resend
-// (up to kRepairHoldMs × (G − 1), ended early by kRepairQuietMs without a return), so one
+// (up to kRepairHoldMs × (G − 1), at most kRepairHoldMaxMs, ended early by kRepairQuietMs × G
+// without a return), so one
 // resend serves every receiver back by then. Holding the receivers' requests instead was tried
 // (kReturnHoldMs, docs/reliability.md#many-peers): it made all peers ask at once after a fast
 // reconnect.
@@ -419,8 +420,8 @@ TEST_P(StaggeredReturnTest, PeersBackSecondsApartAfterEachDrop) {
       sent + bound[5], static_cast<double>(c.data) / (sent + bound[5]));
   EXPECT_EQ(f.complete(), n);
   // The sender holds a requested resend while peers are coming back (kRepairHoldMs): 1.13x,
-  // 1.19x and 1.21x the floor at N = 10, 50, 100 (1.41x, 1.97x, 2.21x without the hold).
-  EXPECT_LE(static_cast<double>(c.data), 1.3 * static_cast<double>(sent + bound[5]));
+  // 1.28x and 1.34x the floor at N = 10, 50, 100 (1.41x, 1.97x, 2.21x without the hold).
+  EXPECT_LE(static_cast<double>(c.data), 1.4 * static_cast<double>(sent + bound[5]));
   const auto v = f.net.all_violations();
   EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
 }

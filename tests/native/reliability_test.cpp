@@ -465,3 +465,86 @@ TEST(ReliabilityTest, DropConnectionBehavesAsANetworkFailure) {
 }
 
 }  // namespace
+
+namespace {
+
+// A receiver back after missing messages from several senders asks them all in one frame
+// ("more"), and each resends its own; a sender whose hi does not say "more" (an older peer) is
+// asked in a frame of its own ("to"), never in "more".
+TEST(FanoutRequests, OneRequestAsksEverySenderItMissedAndAnOlderSenderInItsOwn) {
+  Net net;
+  for (int i = 0; i < 5; ++i) net.add(reliable_config());
+  NetPeer& r = *net.peers[4];
+  for (size_t s = 0; s < 4; ++s) net.send(s, msg(1));
+  // An older sender: a raw client whose hi has no "more".
+  r.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"old\",\"seq\":0,\"low\":1}");
+  r.t.text(tagged("old", 1, 1));
+  net.advance(5000);
+  r.auto_accept = false;
+  net.kill(4);
+  net.advance(10);
+  for (size_t s = 0; s < 4; ++s) {
+    for (int i = 2; i <= 4; ++i) net.send(s, msg(i));
+  }
+  net.advance(100);
+  const size_t before = r.t.sent.size();
+  r.auto_accept = true;
+  net.advance(20);  // back: its hi with ask brings the others' announces
+  r.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"old\",\"seq\":3,\"low\":1}");
+  r.t.text(tagged("old", 2, 2));
+  r.t.text(tagged("old", 3, 3));
+  net.advance(10000);
+  std::vector<std::string> nacks;
+  for (size_t i = before; i < r.t.sent.size(); ++i) {
+    if (r.t.sent[i].bytes.find("\"op\":\"nack\"") != std::string::npos) nacks.push_back(r.t.sent[i].bytes);
+  }
+  ASSERT_EQ(nacks.size(), 1u) << "one for the four senders of this SDK; the older one answered nothing";
+  const std::string& n = nacks[0];
+  EXPECT_EQ(n.find("\"old\""), std::string::npos) << "an older peer is never asked in more: " << n;
+  ASSERT_NE(n.find("\"more\":{"), std::string::npos) << n;
+  for (int s = 0; s < 4; ++s) {
+    EXPECT_NE(n.find("\"peer" + std::to_string(s) + "\""), std::string::npos) << n;
+    EXPECT_EQ(ns_from(r, "peer" + std::to_string(s)), range(1, 4)) << "from peer" << s;
+    EXPECT_EQ(mc_test::rel(*net.peers[s]->ch).stats().resent_on_request, 3) << "peer" << s;
+  }
+}
+
+// An older sender is asked in "to" only (a frame may carry the others in "more" beside it).
+TEST(FanoutRequests, AnOlderSenderIsAskedInToAlone) {
+  Net net;
+  net.add(reliable_config());
+  NetPeer& r = *net.peers[0];
+  net.add(reliable_config());
+  net.send(1, msg(1));
+  r.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"old\",\"seq\":0,\"low\":1}");
+  r.t.text(tagged("old", 1, 1));
+  net.advance(5000);
+  net.drop = [](size_t from, size_t, const std::string& f) { return from == 1 && f.find("peer1:2\"") != std::string::npos; };
+  const size_t before = r.t.sent.size();
+  net.send(1, msg(2));
+  net.send(1, msg(3));
+  r.t.text(tagged("old", 3, 3));  // old:2 never came
+  net.advance(20);
+  net.drop = nullptr;
+  net.advance(200);
+  std::vector<std::string> nacks;
+  for (size_t i = before; i < r.t.sent.size(); ++i) {
+    if (r.t.sent[i].bytes.find("\"op\":\"nack\"") != std::string::npos) nacks.push_back(r.t.sent[i].bytes);
+  }
+  // Which timer fires first decides the shape: {to: old, more: {peer1}}, or {to: peer1} and
+  // {to: old}; never old in "more".
+  ASSERT_FALSE(nacks.empty());
+  bool old_asked = false, peer1_asked = false;
+  for (const std::string& n : nacks) {
+    if (n.find("\"old\"") != std::string::npos) EXPECT_NE(n.find("\"to\":\"old\",\"ranges\":[[2,2]]"), std::string::npos) << n;
+    old_asked = old_asked || n.find("\"to\":\"old\",\"ranges\":[[2,2]]") != std::string::npos;
+    peer1_asked = peer1_asked || n.find("\"peer1\",\"ranges\":[[2,2]]") != std::string::npos ||
+                  n.find("\"peer1\":[[2,2]]") != std::string::npos;
+  }
+  EXPECT_TRUE(old_asked);
+  EXPECT_TRUE(peer1_asked);
+  EXPECT_EQ(nacks.size(), nacks[0].find("\"to\":\"old\"") != std::string::npos ? 1u : 2u) << nacks[0];
+  EXPECT_EQ(ns_from(r, "peer1"), range(1, 3));
+}
+
+}  // namespace
