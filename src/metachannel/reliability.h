@@ -65,18 +65,19 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kRequestRetryMaxMs, 3000, "ms", "", "...up to this (plus the window)")                                            \
   X(kGiveUpMs, 10000, "ms", "", "a gap without progress for this long while connected is reported lost")              \
   X(kQuietMs, 500, "ms", "G", "tail announce: a `hi` this long after the last sequenced message")                     \
-  X(kTailAgainFactor, 3, "× quiet", "",                                                                            \
-    "the tail announce goes again this many quiet periods after it, and once more this many times that after "       \
-    "the first repeat (two repeats, unless the sender sends again: a lost announce must not hide a lost tail)")   \
+  X(kTailAgainFactor, 3, "× quiet", "",                                                                               \
+    "the tail announce goes again this many quiet periods after it, and once more this many times that after "        \
+    "the first repeat (two repeats, unless the sender sends again: a lost announce must not hide a lost tail)")       \
   X(kAnswerDelayMaxMs, 50, "ms", "G", "answering an `ask`: a random delay, uniform in [0, this)")                     \
   X(kAnswerMinIntervalMs, 300, "ms", "G", "at most one answer per this: later asks wait for the next one")            \
   X(kResendGuardMs, 100, "ms", "+ window",                                                                            \
     "a frame resent less than this plus the back-off window ago is not resent again (one resend answers every "       \
     "receiver that asks)")                                                                                            \
   X(kRepairHoldMs, 1000, "ms", "G − 1",                                                                               \
-    "while peers are coming back (another's `hi` with `ask` less than this ago), a sender holds the resend a "     \
-    "request asks for up to this long after the first request (0 for two peers), so that one resend serves every "  \
-    "receiver back by then; it goes out sooner once no peer has come back for kRepairQuietMs")                                                             \
+    "while peers are coming back (another's `hi` with `ask`, or our own reconnect, less than the hold ago), a "       \
+    "sender holds the resend a request asks for up to this long after the first request (0 for two peers), so "       \
+    "that one resend serves every receiver back by then; it goes out sooner once no peer has come back for "          \
+    "kRepairQuietMs")                                                                                                 \
   X(kRepairQuietMs, 250, "ms", "G", "...the quiet spell that ends the hold early")                                    \
   X(kRepairHoldMaxMs, 2500, "ms", "", "...and the hold is never longer than this")                                    \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
@@ -222,7 +223,7 @@ class Reliability final : public Delivery {
       double until;
     };
     std::vector<Cover> covers;
-    double renew_ms = 0;  // the renew period it announced ("renew"), 0: none (an older peer)
+    double renew_ms = 0;      // the renew period it announced ("renew"), 0: none (an older peer)
     bool reads_more = false;  // its hi says it reads "more" in a nack (older peers: only "to")
     bool present = false;
     std::string state;  // JSON text
@@ -306,10 +307,10 @@ class Reliability final : public Delivery {
   bool echo_seen_this_conn_ = false;
   double echo_check_at_ = kNever;
   double last_send_at_ = 0;
-  bool tail_pending_ = false;  // sent something since the last announce
+  bool tail_pending_ = false;      // sent something since the last announce
   double tail_again_at_ = kNever;  // the tail announce repeated (kTailAgainFactor)
   int tail_repeats_ = 0;           // repeats of this tail's announce so far
-  double answer_at_ = kNever;  // a "hi" owed (answer to an ask, presence change, renew)
+  double answer_at_ = kNever;      // a "hi" owed (answer to an ask, presence change, renew)
   double last_answer_at_ = -1e300;
   double renew_at_ = kNever;
   double last_presence_at_ = -1e300;
@@ -318,11 +319,11 @@ class Reliability final : public Delivery {
   double resend_bytes_ = rel::kResendBytesPerSecond, resend_bytes_at_ = 0;
   double request_tokens_ = rel::kRequestsPerSecond, request_tokens_at_ = 0;
   double nack_tokens_ = rel::kNacksHandledPerSecond, nack_tokens_at_ = 0;
-  double repair_at_ = kNever;        // the held resends go out then
-  double repair_first_ = kNever;     // the first request of the current hold
-  double last_return_ = -kNever;     // another peer last came back (a `hi` with `ask`)
-  uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
-  double rtt_ = 0;             // round trip to the relay (own echoes), moving average; 0: unknown
+  double repair_at_ = kNever;     // the held resends go out then
+  double repair_first_ = kNever;  // the first request of the current hold
+  double last_return_ = -kNever;  // another peer last came back (a `hi` with `ask`)
+  uint64_t own_echo_max_ = 0;     // our own frames echoed and delivered
+  double rtt_ = 0;                // round trip to the relay (own echoes), moving average; 0: unknown
 
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm

@@ -437,7 +437,9 @@ async function main() {
         log(
           `  cpu (send phase): ${r.cpu.usPerReceived.toFixed(1)} µs per received message; core share per process ${r.cpu.corePerProcess.map((x) => x.toFixed(2)).join(", ")}; relay process ${r.cpu.relayUsPerOut.toFixed(1)} µs per frame out, core share ${r.cpu.relayCore.toFixed(2)}`,
         );
-        log(`  send → delivery at the other peers, ms (10 ms slots): p50 ${r.latencyMs[0]}, p90 ${r.latencyMs[1]}, p99 ${r.latencyMs[2]}, p99.9 ${r.latencyMs[3]}, max ${r.latencyMs[4]}`);
+        log(
+          `  send → delivery at the other peers, ms (10 ms slots): p50 ${r.latencyMs[0]}, p90 ${r.latencyMs[1]}, p99 ${r.latencyMs[2]}, p99.9 ${r.latencyMs[3]}, max ${r.latencyMs[4]}`,
+        );
         if (r.mode === "reliable") log(`  stats: ${JSON.stringify(r.stats)}; control frames at the relay by op: ${JSON.stringify(r.ops)}`);
         if (r.clusters) {
           // One resend per group of peers back within w of each other: what the floor assumes (w = ∞) and what it takes with less waiting.

@@ -85,10 +85,11 @@ std::string hostile_control(FuzzedDataProvider& in) {
         s += ",\"more\":{";
         const size_t n = in.ConsumeIntegralInRange<size_t>(0, 80);
         for (size_t i = 0; i < n; ++i) {
-          const std::string id = in.ConsumeBool() ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kMaxPeersHere - 1))
-                                                  : kHostileIds[in.ConsumeIntegralInRange<size_t>(0, std::size(kHostileIds) - 1)];
-          s += (i ? ",\"" : "\"") + id + "\":" +
-               (in.ConsumeBool() ? "[[" + num(pick_seq(in)) + "," + num(pick_seq(in)) + "]]" : "7");
+          const std::string id = in.ConsumeBool()
+                                     ? "peer" + num(in.ConsumeIntegralInRange<size_t>(0, kMaxPeersHere - 1))
+                                     : kHostileIds[in.ConsumeIntegralInRange<size_t>(0, std::size(kHostileIds) - 1)];
+          s += (i ? ",\"" : "\"") + id +
+               "\":" + (in.ConsumeBool() ? "[[" + num(pick_seq(in)) + "," + num(pick_seq(in)) + "]]" : "7");
         }
         s += "}";
       }

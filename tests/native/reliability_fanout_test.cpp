@@ -137,9 +137,9 @@ class Fanout {
     const Count c = count();
     EXPECT_EQ(complete(), net.peers.size());
     EXPECT_LE(static_cast<double>(c.data), data_over_floor * static_cast<double>(floor()));
-    EXPECT_LE(static_cast<double>(c.control),
-              control_per_sent * static_cast<double>(sent_) + static_cast<double>(drops * net.peers.size()) +
-                  2 * static_cast<double>(senders_));
+    EXPECT_LE(static_cast<double>(c.control), control_per_sent * static_cast<double>(sent_) +
+                                                  static_cast<double>(drops * net.peers.size()) +
+                                                  2 * static_cast<double>(senders_));
     const auto v = net.all_violations();
     EXPECT_TRUE(v.empty()) << (v.empty() ? "" : v.front());
   }

@@ -519,7 +519,9 @@ TEST(FanoutRequests, AnOlderSenderIsAskedInToAlone) {
   r.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"old\",\"seq\":0,\"low\":1}");
   r.t.text(tagged("old", 1, 1));
   net.advance(5000);
-  net.drop = [](size_t from, size_t, const std::string& f) { return from == 1 && f.find("peer1:2\"") != std::string::npos; };
+  net.drop = [](size_t from, size_t, const std::string& f) {
+    return from == 1 && f.find("peer1:2\"") != std::string::npos;
+  };
   const size_t before = r.t.sent.size();
   net.send(1, msg(2));
   net.send(1, msg(3));
@@ -536,7 +538,8 @@ TEST(FanoutRequests, AnOlderSenderIsAskedInToAlone) {
   ASSERT_FALSE(nacks.empty());
   bool old_asked = false, peer1_asked = false;
   for (const std::string& n : nacks) {
-    if (n.find("\"old\"") != std::string::npos) EXPECT_NE(n.find("\"to\":\"old\",\"ranges\":[[2,2]]"), std::string::npos) << n;
+    if (n.find("\"old\"") != std::string::npos)
+      EXPECT_NE(n.find("\"to\":\"old\",\"ranges\":[[2,2]]"), std::string::npos) << n;
     old_asked = old_asked || n.find("\"to\":\"old\",\"ranges\":[[2,2]]") != std::string::npos;
     peer1_asked = peer1_asked || n.find("\"peer1\",\"ranges\":[[2,2]]") != std::string::npos ||
                   n.find("\"peer1\":[[2,2]]") != std::string::npos;
