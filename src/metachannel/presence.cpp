@@ -177,7 +177,7 @@ void Reliability::handle_control(const char* data, size_t size) {
     if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss. A
       // held resend waits for it (kRepairQuietMs).
-      last_return_ = t;
+      note_return(t);
       if (repair_first_ != kNever) repair_at_ = std::min(repair_first_ + repair_hold(), t + repair_quiet());
       // Only a peer with something to say answers (a reliable peer that never sent has no
       // stream to announce); answers are spread over a window and at most one per interval,

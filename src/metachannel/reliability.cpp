@@ -109,7 +109,7 @@ void Reliability::on_open() {
   const double t = now();
   open_ = true;
   ++conn_;
-  last_return_ = t;  // we are back: so may others be (a relay restart, a drop of every socket)
+  note_return(t);  // we are back: so may others be (a relay restart, a drop of every socket)
   echo_seen_this_conn_ = false;
   echo_check_at_ = t + rel::kEchoTimeoutMs;
   for (auto& [id, p] : peers_) {

@@ -78,7 +78,11 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
     "sender holds the resend a request asks for up to this long after the first request (0 for two peers), so "       \
     "that one resend serves every receiver back by then; it goes out sooner once no peer has come back for "          \
     "kRepairQuietMs")                                                                                                 \
-  X(kRepairQuietMs, 250, "ms", "G", "...the quiet spell that ends the hold early")                                    \
+  X(kRepairQuietMs, 250, "ms", "G",                                                                                   \
+    "...the quiet spell that ends the hold early: at most this, and kRepairQuietGaps times the mean time between "    \
+    "the returns seen so far (peers back within milliseconds of each other end it soon)")                             \
+  X(kRepairQuietGaps, 16, "× gap", "", "...that multiple")                                                            \
+  X(kRepairQuietMinMs, 200, "ms", "", "...and never less than this (a single return waits this long for others)")     \
   X(kRepairHoldMaxMs, 2500, "ms", "", "...and the hold is never longer than this")                                    \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
   X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
@@ -262,7 +266,21 @@ class Reliability final : public Delivery {
   // How long a sender holds a requested resend at most (kRepairHoldMs).
   double repair_hold() const { return std::min(rel::kRepairHoldMs * (group_scale() - 1), rel::kRepairHoldMaxMs); }
   // The quiet spell that ends a hold early (kRepairQuietMs): 0 without a hold.
-  double repair_quiet() const { return group_scale() > 1 ? rel::kRepairQuietMs * group_scale() : 0; }
+  double repair_quiet() const {
+    if (group_scale() <= 1) return 0;
+    const double cap = rel::kRepairQuietMs * group_scale();
+    const double gap = returns_ >= 2 ? (last_return_ - returns_from_) / (returns_ - 1) : 0;
+    return std::min(cap, std::max(rel::kRepairQuietMinMs, rel::kRepairQuietGaps * gap));
+  }
+  // A peer came back (or we did): the returns of one episode time the quiet spell.
+  void note_return(double t) {
+    if (t - last_return_ >= repair_hold()) {
+      returns_from_ = t;
+      returns_ = 0;
+    }
+    ++returns_;
+    last_return_ = t;
+  }
   // How long a sender may hold what we ask for: the whole hold while peers are coming back
   // (we see their returns as it does), else the quiet spell.
   double expected_hold() { return now() - last_return_ < repair_hold() ? repair_hold() : repair_quiet(); }
@@ -319,11 +337,13 @@ class Reliability final : public Delivery {
   double resend_bytes_ = rel::kResendBytesPerSecond, resend_bytes_at_ = 0;
   double request_tokens_ = rel::kRequestsPerSecond, request_tokens_at_ = 0;
   double nack_tokens_ = rel::kNacksHandledPerSecond, nack_tokens_at_ = 0;
-  double repair_at_ = kNever;     // the held resends go out then
-  double repair_first_ = kNever;  // the first request of the current hold
-  double last_return_ = -kNever;  // another peer last came back (a `hi` with `ask`)
-  uint64_t own_echo_max_ = 0;     // our own frames echoed and delivered
-  double rtt_ = 0;                // round trip to the relay (own echoes), moving average; 0: unknown
+  double repair_at_ = kNever;      // the held resends go out then
+  double repair_first_ = kNever;   // the first request of the current hold
+  double last_return_ = -kNever;   // a peer last came back (a `hi` with `ask`, or our own open)
+  double returns_from_ = -kNever;  // the first return of this episode (returns less than a hold apart)
+  uint32_t returns_ = 0;           // returns in this episode
+  uint64_t own_echo_max_ = 0;      // our own frames echoed and delivered
+  double rtt_ = 0;                 // round trip to the relay (own echoes), moving average; 0: unknown
 
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
