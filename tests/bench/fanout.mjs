@@ -363,7 +363,9 @@ export async function runFanout({
     };
     for (const rep of reports) for (const [k, v] of Object.entries(rep.stats)) result.stats[k] = (result.stats[k] || 0) + v;
     const hist = new Array(LATENCY_SLOTS).fill(0);
-    for (const rep of reports) rep.latency.forEach((v, i) => (hist[i] += v));
+    for (const rep of reports) {
+      for (let i = 0; i < LATENCY_SLOTS; i++) hist[i] += rep.latency[i];
+    }
     result.latencyMs = percentiles(hist, [0.5, 0.9, 0.99, 0.999, 1]);
     if (mode === "reliable") {
       // Idle: presence renews only.
