@@ -551,3 +551,52 @@ TEST(FanoutRequests, AnOlderSenderIsAskedInToAlone) {
 }
 
 }  // namespace
+
+namespace {
+
+size_t data_frames(const NetPeer& p, size_t from = 0) {
+  size_t n = 0;
+  for (size_t i = from; i < p.t.sent.size(); ++i) n += p.t.sent[i].bytes.rfind("{\"_mc\"", 0) == 0;
+  return n;
+}
+
+// A steady channel (nobody came back lately): a request is answered at once, in the same turn.
+TEST(RepairHold, ASteadyChannelIsRepairedAtOnce) {
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  for (int i = 0; i < 9; ++i) net.add(reliable_config());
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(rel::kRepairHoldMaxMs * 4);  // long after the joins
+  const size_t before = a.t.sent.size();
+  a.t.text("{\"type\":\"_mc\",\"op\":\"nack\",\"from\":\"peer5\",\"to\":\"peer0\",\"ranges\":[[2,2]]}");
+  EXPECT_EQ(data_frames(a, before), 1u);
+}
+
+// Peers coming back: the resend waits for them (each return pushes it by the quiet spell, up
+// to the hold), and then goes once for every receiver that asked.
+TEST(RepairHold, ReturningPeersShareOneHeldResend) {
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  for (int i = 0; i < 9; ++i) net.add(reliable_config());
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(rel::kRepairHoldMaxMs * 4);
+  const size_t before = a.t.sent.size();
+  const auto back_and_ask = [&](int who) {
+    a.t.text("{\"type\":\"_mc\",\"op\":\"hi\",\"from\":\"peer" + std::to_string(who) +
+             "\",\"seq\":0,\"low\":1,\"ask\":true,\"more\":true}");
+    a.t.text("{\"type\":\"_mc\",\"op\":\"nack\",\"from\":\"peer" + std::to_string(who) +
+             "\",\"to\":\"peer0\",\"ranges\":[[2,3]]}");
+  };
+  back_and_ask(5);
+  EXPECT_EQ(data_frames(a, before), 0u) << "held: a peer just came back";
+  for (int who = 6; who <= 9; ++who) {
+    net.advance(100);  // returns 100 ms apart
+    back_and_ask(who);
+  }
+  EXPECT_EQ(data_frames(a, before), 0u);
+  net.advance(rel::kRepairHoldMaxMs);
+  EXPECT_EQ(data_frames(a, before), 2u) << "frames 2 and 3 once, for all five";
+  EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_on_request, 2);
+}
+
+}  // namespace
