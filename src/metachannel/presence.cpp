@@ -178,7 +178,7 @@ void Reliability::handle_control(const char* data, size_t size) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss. A
       // held resend waits for it (kRepairQuietMs).
       note_return(t);
-      if (repair_first_ != kNever) repair_at_ = std::min(repair_first_ + repair_hold(), t + repair_quiet());
+      if (repair_first_ != kNever) repair_at_ = hold_end(t);
       // Only a peer with something to say answers (a reliable peer that never sent has no
       // stream to announce); answers are spread over a window and at most one per interval,
       // both growing with the group, so many asks at once (a relay restart) cost one answer.

@@ -272,6 +272,8 @@ class Reliability final : public Delivery {
     const double gap = returns_ >= 2 ? (last_return_ - returns_from_) / (returns_ - 1) : 0;
     return std::min(cap, std::max(rel::kRepairQuietMinMs, rel::kRepairQuietGaps * gap));
   }
+  // When the current hold ends, seen at `t`: a quiet spell from now, at most the whole hold.
+  double hold_end(double t) const { return std::min(repair_first_ + repair_hold(), t + repair_quiet()); }
   // A peer came back (or we did): the returns of one episode time the quiet spell.
   void note_return(double t) {
     if (t - last_return_ >= repair_hold()) {

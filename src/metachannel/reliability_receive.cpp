@@ -365,10 +365,10 @@ void Reliability::on_nack(const Ranges& ranges) {
     if (repair_first_ == kNever) {
       // Held only while peers are coming back: a loss in a steady channel is repaired at once.
       repair_first_ = t;
-      repair_at_ = t - last_return_ < repair_hold() ? t + std::min(repair_hold(), repair_quiet()) : t;
+      repair_at_ = t - last_return_ < repair_hold() ? hold_end(t) : t;
     }
     if (repair_at_ <= t) {
-      flush_repairs();  // two peers: no hold
+      flush_repairs();  // no hold: two peers, or nobody came back lately
     } else {
       want(repair_at_);
     }

@@ -27,9 +27,9 @@
 //
 // Also printed (stderr, per run): the send → delivery time of the others' messages at each peer
 // (percentiles; a message sent while its sender was away waits for the reconnect, a missed one
-// for its repair: what holding repairs costs in time), and the peer processes' CPU time (process.cpuUsage, user +
-// system) during the send phase, per message a peer received (its own echo included): the
-// per-frame cost of a peer. `--drops 0` measures the steady state.
+// for its repair: what holding repairs costs in time), and the peer processes' CPU time
+// (process.cpuUsage, user + system) during the send phase, per message a peer received (its own
+// echo included): the per-frame cost of a peer. `--drops 0` measures the steady state.
 import { fork } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
