@@ -116,6 +116,7 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
       if (victim == peers_.end() || i->second.used < victim->second.used) victim = i;
     }
     if (victim == peers_.end()) return nullptr;
+    back(victim->second);
     for (const auto& [seq, text] : victim->second.held) held_bytes_ -= text.size();
     last_peer_ = nullptr;
     peer_cache_.fill(nullptr);
@@ -164,6 +165,11 @@ void Reliability::handle_control(const char* data, size_t size) {
     Peer* p = peer(from, true);
     if (!p) return;
     p->heard = t;
+    p->used = ++tick_;
+    if (back(*p) && repair_first_ != kNever) {
+      repair_at_ = hold_end(t);  // the last peer that dropped with us is back
+      want(repair_at_);
+    }
     const uint64_t gen = generation_;
     uint64_t seq = 0, low = 0;
     if (ropt_.enabled && seq_of(j, "seq", seq)) {
@@ -224,6 +230,7 @@ void Reliability::handle_control(const char* data, size_t size) {
     const auto fin = j.find("final");
     const bool final_bye = fin != j.end() && fin->is_boolean() && fin->get<bool>();
     const bool was_present = p->present;
+    back(*p);  // it left: a held resend no longer waits for it
     p->present = false;
     p->state.clear();
     const uint64_t gen = generation_;

@@ -109,6 +109,11 @@ void Reliability::on_open() {
   const double t = now();
   open_ = true;
   ++conn_;
+  open_tick_ = tick_;
+  open_at_ = t;
+  away_ = 0;
+  for (const auto& [id, p] : peers_) away_ += p.away;
+  away_episode_ = away_ > 0;
   note_return(t);  // we are back: so may others be (a relay restart, a drop of every socket)
   echo_seen_this_conn_ = false;
   echo_check_at_ = t + rel::kEchoTimeoutMs;
@@ -122,6 +127,11 @@ void Reliability::on_open() {
       p.retry_ms = rel::kRequestRetryMs;
       p.request_at = std::min(p.request_at, t + rel::kAnswerDelayMaxMs * group_scale() + backoff());
     }
+  }
+  if (repair_first_ != kNever) {
+    // Resends held before the drop: the same hold, from now, for the peers coming back now.
+    repair_first_ = t;
+    repair_at_ = hold_end(t);
   }
   send_hi(/*ask=*/true);
   if (ropt_.enabled && relay_echoes_ && rtt_ < rel::kResendOnReconnectMaxRttMs) {
@@ -139,6 +149,17 @@ void Reliability::on_open() {
 }
 
 void Reliability::on_drop() {
+  if (open_) {
+    // The peers heard on this socket likely dropped with it (a relay restart drops every
+    // socket): held resends wait for them to be back (kRepairAwayHoldMs). Only peers that
+    // answer our `ask` count (one that has sent, or is present), so each one's answer says it is back;
+    // those still away from a drop a moment ago stay away.
+    const double t = now();
+    for (auto& [id, p] : peers_) {
+      p.away = (p.used > open_tick_ && ((p.seq_known && p.top > 0) || p.present)) ||
+               (p.away && t - open_at_ < rel::kRepairAwayHoldMs);
+    }
+  }
   open_ = false;
   echo_check_at_ = kNever;
   draining_ = nullptr;
@@ -165,6 +186,8 @@ void Reliability::reset(bool emit) {
   tail_pending_ = false;
   answer_at_ = renew_at_ = echo_check_at_ = kNever;
   peer_sweep_at_ = repair_at_ = repair_first_ = tail_again_at_ = kNever;
+  away_ = 0;
+  away_episode_ = false;
   own_echo_max_ = 0;
   open_ = false;
   if (emit && !left.empty()) presence_changed({}, {}, left);

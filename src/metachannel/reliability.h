@@ -84,6 +84,10 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kRepairQuietGaps, 16, "× gap", "", "...that multiple")                                                            \
   X(kRepairQuietMinMs, 200, "ms", "", "...and never less than this (a single return waits this long for others)")     \
   X(kRepairHoldMaxMs, 2500, "ms", "", "...and the hold is never longer than this")                                    \
+  X(kRepairAwayHoldMs, 8000, "ms", "",                                                                                \
+    "after our own socket dropped, the peers heard on it dropped with it (a relay restart, a network change): "       \
+    "a requested resend is held until every one of them is back, at most this long after the first request, "         \
+    "and goes out at once when the last is back")                                                                     \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
   X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
   X(kRttBackoffFactor, 3, "× rtt", "",                                                                                \
@@ -230,6 +234,7 @@ class Reliability final : public Delivery {
     double renew_ms = 0;      // the renew period it announced ("renew"), 0: none (an older peer)
     bool reads_more = false;  // its hi says it reads "more" in a nack (older peers: only "to")
     bool present = false;
+    bool away = false;  // heard on a socket of ours that dropped, not heard since (kRepairAwayHoldMs)
     std::string state;  // JSON text
     // (seq mod 2^32) << 32 | content hash of the last deliveries, at seq % kDedupeWindow: a
     // frame that repeats a delivered (sender, seq) with other content was forwarded.
@@ -264,7 +269,17 @@ class Reliability final : public Delivery {
     return std::max(rel::kRequestBackoffMaxMs * group_scale(), rel::kRttBackoffFactor * rtt_);
   }
   // How long a sender holds a requested resend at most (kRepairHoldMs).
-  double repair_hold() const { return std::min(rel::kRepairHoldMs * (group_scale() - 1), rel::kRepairHoldMaxMs); }
+  double repair_hold() const {
+    if (away_episode_ && away_ > 0) return rel::kRepairAwayHoldMs;
+    return std::min(rel::kRepairHoldMs * (group_scale() - 1), rel::kRepairHoldMaxMs);
+  }
+  // `p` is heard again (or left): no longer waited for (kRepairAwayHoldMs). True if it was the
+  // last one a hold waited for.
+  bool back(Peer& p) {
+    if (!p.away) return false;
+    p.away = false;
+    return --away_ == 0;
+  }
   // The quiet spell that ends a hold early (kRepairQuietMs): 0 without a hold.
   double repair_quiet() const {
     if (group_scale() <= 1) return 0;
@@ -273,7 +288,16 @@ class Reliability final : public Delivery {
     return std::min(cap, std::max(rel::kRepairQuietMinMs, rel::kRepairQuietGaps * gap));
   }
   // When the current hold ends, seen at `t`: a quiet spell from now, at most the whole hold.
-  double hold_end(double t) const { return std::min(repair_first_ + repair_hold(), t + repair_quiet()); }
+  double hold_end(double t) {
+    if (away_episode_) {
+      // Our socket dropped and the peers heard on it are coming back: the resend waits for the
+      // last of them, then goes at once.
+      if (away_ > 0 && t < open_at_ + rel::kRepairAwayHoldMs) return open_at_ + rel::kRepairAwayHoldMs;
+      away_episode_ = false;
+      return t;
+    }
+    return std::min(repair_first_ + repair_hold(), t + repair_quiet());
+  }
   // A peer came back (or we did): the returns of one episode time the quiet spell.
   void note_return(double t) {
     if (t - last_return_ >= repair_hold()) {
@@ -344,8 +368,12 @@ class Reliability final : public Delivery {
   double last_return_ = -kNever;   // a peer last came back (a `hi` with `ask`, or our own open)
   double returns_from_ = -kNever;  // the first return of this episode (returns less than a hold apart)
   uint32_t returns_ = 0;           // returns in this episode
-  uint64_t own_echo_max_ = 0;      // our own frames echoed and delivered
-  double rtt_ = 0;                 // round trip to the relay (own echoes), moving average; 0: unknown
+  uint64_t open_tick_ = 0;         // tick_ when our socket opened: a peer heard since is back
+  double open_at_ = 0;
+  size_t away_ = 0;            // peers with `away` set
+  bool away_episode_ = false;  // since our socket reopened, until every away peer is back (or late)
+  uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
+  double rtt_ = 0;             // round trip to the relay (own echoes), moving average; 0: unknown
 
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
