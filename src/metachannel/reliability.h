@@ -85,9 +85,9 @@ constexpr double kRequestsPerSecond = 100;  // nacks sent, all senders together
   X(kRepairQuietMinMs, 200, "ms", "", "...and never less than this (a single return waits this long for others)")     \
   X(kRepairHoldMaxMs, 2500, "ms", "", "...and the hold is never longer than this")                                    \
   X(kRepairAwayHoldMs, 8000, "ms", "",                                                                                \
-    "after our own socket dropped, the peers heard on it dropped with it (a relay restart, a network change): "       \
-    "a requested resend is held until every one of them is back, at most this long after the first request, "         \
-    "and goes out at once when the last is back")                                                                     \
+    "after our own socket dropped, the peers heard on it that answer an `ask` (one that has sent, or is present) "    \
+    "likely dropped with it (a relay restart drops every socket): a requested resend is held until each of them "     \
+    "is heard again, at most this long after our socket reopened, and goes out at once when the last is back")        \
   X(kEchoTimeoutMs, 2000, "ms", "", "no echo of our own `hi` within this after open: the relay does not echo")        \
   X(kPresenceMinIntervalMs, 50, "ms", "", "setPresence() announces at most this often")                               \
   X(kRttBackoffFactor, 3, "× rtt", "",                                                                                \

@@ -599,4 +599,56 @@ TEST(RepairHold, ReturningPeersShareOneHeldResend) {
   EXPECT_EQ(mc_test::rel(*a.ch).stats().resent_on_request, 2);
 }
 
+// Every socket dropped (a relay restart) and the peers back seconds apart, as the default
+// reconnect policy brings them: peer 0's last two frames died with its socket, and its resend
+// waits for every peer heard on that socket to be back, then goes once (kRepairAwayHoldMs).
+// `last` is when peer 4 comes back (ms after the drop; < 0: never).
+void away_peers_return(Net& net, double last) {
+  for (int i = 0; i < 5; ++i) net.add(reliable_config(/*presence=*/true));
+  for (int i = 1; i <= 3; ++i) net.send(0, msg(i));
+  net.advance(5000);
+  net.blackhole[0] = true;
+  net.send(0, msg(4));
+  net.send(0, msg(5));
+  net.pump();
+  net.blackhole[0] = false;
+  for (size_t i = 0; i < 5; ++i) {
+    net.peers[i]->auto_accept = false;
+    net.kill(i);
+  }
+  const double due[5] = {100, 200, 1000, 2500, last};
+  for (int step = 0; step * 10 < 4000; ++step) {
+    for (size_t i = 0; i < 5; ++i) {
+      if (due[i] >= 0 && due[i] <= step * 10) net.peers[i]->auto_accept = true;
+    }
+    net.advance(10);
+  }
+}
+
+TEST(RepairHold, AfterEverySocketDroppedTheResendWaitsForTheLastPeerBack) {
+  Net net;
+  away_peers_return(net, 6000);
+  // 4 s after the drop: three receivers are back and asked; peer 4 is not back.
+  EXPECT_EQ(ns_from(*net.peers[1], "peer0"), range(1, 3));
+  EXPECT_EQ(mc_test::rel(*net.peers[0]->ch).stats().resent_on_request, 0);
+  net.advance(2000);
+  net.peers[4]->auto_accept = true;
+  net.advance(1000);
+  for (size_t i = 1; i < 5; ++i) EXPECT_EQ(ns_from(*net.peers[i], "peer0"), range(1, 5)) << "peer" << i;
+  EXPECT_EQ(mc_test::rel(*net.peers[0]->ch).stats().resent_on_request, 2) << "frames 4 and 5 once, for all four";
+  expect_clean(net);
+}
+
+TEST(RepairHold, APeerThatNeverComesBackHoldsTheResendAtMostTheAwayHold) {
+  Net net;
+  away_peers_return(net, -1);
+  EXPECT_EQ(mc_test::rel(*net.peers[0]->ch).stats().resent_on_request, 0);
+  net.advance(rel::kRepairAwayHoldMs - 4000 + 1000);  // peer 0 reopened 100 ms after the drop
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(ns_from(*net.peers[i], "peer0"), range(1, 5)) << "peer" << i;
+    EXPECT_TRUE(net.peers[i]->ev.lost.empty());
+  }
+  EXPECT_EQ(mc_test::rel(*net.peers[0]->ch).stats().resent_on_request, 2);
+}
+
 }  // namespace
