@@ -278,6 +278,7 @@ class Reliability final : public Delivery {
   bool back(Peer& p) {
     if (!p.away) return false;
     p.away = false;
+    if (away_ == 0) return false;  // marked by on_drop(), not counted yet (on_open() counts)
     return --away_ == 0;
   }
   // The quiet spell that ends a hold early (kRepairQuietMs): 0 without a hold.
