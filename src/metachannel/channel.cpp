@@ -17,6 +17,12 @@ namespace mc {
 
 using namespace channel_detail;  // NOLINT(google-build-using-namespace): the helpers of this part
 
+std::string channel_detail::cat(std::initializer_list<std::string_view> parts) {
+  std::string s;
+  for (const std::string_view part : parts) s.append(part.data(), part.size());
+  return s;
+}
+
 Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
     : transport_(transport),
       scheduler_(scheduler),
@@ -83,7 +89,8 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
     return ErrorCode::None;
   }
   const std::string problem = validate_ws_url(url);
-  if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL " + redact_url(url) + ": " + problem);
+  if (!problem.empty())
+    return fail(ErrorCode::InvalidUrl, cat({"invalid channel URL ", redact_url(url), ": ", problem}));
   if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_ || renew) {
     if (rel_) {
@@ -115,9 +122,9 @@ ErrorCode Channel::send_binary(const uint8_t* data, size_t size) {
 ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
   if (size > config_.max_message_bytes) {
-    return fail(ErrorCode::MessageTooLarge, "the message is " + number(static_cast<double>(size)) +
-                                                " bytes; maxMessageBytes is " +
-                                                number(static_cast<double>(config_.max_message_bytes)));
+    return fail(ErrorCode::MessageTooLarge,
+                cat({"the message is ", number(static_cast<double>(size)), " bytes; maxMessageBytes is ",
+                     number(static_cast<double>(config_.max_message_bytes))}));
   }
   if (closed_by_user_ || state_ == State::Closing) {
     return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent");
@@ -129,9 +136,9 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     out_envelope_.scan(data, size);
     if (rel_->tag(data, size, out_envelope_, tagged)) {
       if (tagged.size() > config_.max_message_bytes) {
-        return fail(ErrorCode::MessageTooLarge, "the message is " + number(static_cast<double>(tagged.size())) +
-                                                    " bytes with its reliable-delivery tag; maxMessageBytes is " +
-                                                    number(static_cast<double>(config_.max_message_bytes)));
+        return fail(ErrorCode::MessageTooLarge, cat({"the message is ", number(static_cast<double>(tagged.size())),
+                                                     " bytes with its reliable-delivery tag; maxMessageBytes is ",
+                                                     number(static_cast<double>(config_.max_message_bytes))}));
       }
       sequenced = true;
       data = tagged.data();
@@ -156,7 +163,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     case SendQueue::Push::Queued: return ErrorCode::None;
     case SendQueue::Push::QueuedDropped:
       report(ErrorCode::QueueOverflow,
-             "the send queue was full; dropped the " + number(static_cast<double>(dropped)) + " oldest message(s)",
+             cat({"the send queue was full; dropped the ", number(static_cast<double>(dropped)), " oldest message(s)"}),
              static_cast<double>(dropped));
       return ErrorCode::None;
     case SendQueue::Push::DroppedNewest:
@@ -165,15 +172,15 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
       return ErrorCode::None;
     case SendQueue::Push::Rejected:
       return fail(ErrorCode::QueueOverflow,
-                  "the send queue is full (" + number(static_cast<double>(queue_.size())) + " messages, " +
-                      number(static_cast<double>(queue_.bytes())) +
-                      " bytes); the message was not queued. Raise queue.maxMessages/maxBytes or wait for \"open\"");
+                  cat({"the send queue is full (", number(static_cast<double>(queue_.size())), " messages, ",
+                       number(static_cast<double>(queue_.bytes())),
+                       " bytes); the message was not queued. Raise queue.maxMessages/maxBytes or wait for \"open\""}));
     case SendQueue::Push::TooLarge:
-      return fail(ErrorCode::QueueOverflow, "the message (" + number(static_cast<double>(size)) +
-                                                " bytes) can never fit in the send queue (queue.maxBytes " +
-                                                number(static_cast<double>(queue_.options().max_bytes)) +
-                                                ", maxMessages " +
-                                                number(static_cast<double>(queue_.options().max_messages)) + ")");
+      return fail(ErrorCode::QueueOverflow,
+                  cat({"the message (", number(static_cast<double>(size)),
+                       " bytes) can never fit in the send queue (queue.maxBytes ",
+                       number(static_cast<double>(queue_.options().max_bytes)), ", maxMessages ",
+                       number(static_cast<double>(queue_.options().max_messages)), ")"}));
   }
   return ErrorCode::None;
 }
@@ -181,11 +188,11 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
 ErrorCode Channel::close(int code, std::string_view reason) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
   if (code != 0 && !is_sendable_close_code(code)) {
-    return fail(ErrorCode::InvalidArgument, "close code must be 1000 or in 3000-4999 (got " + number(code) + ")");
+    return fail(ErrorCode::InvalidArgument, cat({"close code must be 1000 or in 3000-4999 (got ", number(code), ")"}));
   }
   if (reason.size() > 123) {
-    return fail(ErrorCode::InvalidArgument, "close reason is " + number(static_cast<double>(reason.size())) +
-                                                " bytes of UTF-8; at most 123 are allowed");
+    return fail(ErrorCode::InvalidArgument, cat({"close reason is ", number(static_cast<double>(reason.size())),
+                                                 " bytes of UTF-8; at most 123 are allowed"}));
   }
   if (closed_by_user_) return ErrorCode::None;
   closed_by_user_ = true;
@@ -214,9 +221,10 @@ ErrorCode Channel::close(int code, std::string_view reason) {
 void Channel::drop_queue_on_close(const char* why) {
   const size_t dropped = queue_.clear();
   if (!dropped) return;
-  report(ErrorCode::Closed,
-         "close() dropped " + number(static_cast<double>(dropped)) + " queued message(s) that were never sent" + why,
-         static_cast<double>(dropped));
+  report(
+      ErrorCode::Closed,
+      cat({"close() dropped ", number(static_cast<double>(dropped)), " queued message(s) that were never sent", why}),
+      static_cast<double>(dropped));
 }
 
 void Channel::finish_close(bool socket_open) {
@@ -328,12 +336,12 @@ void Channel::start_attempt() {
     if (!why.empty()) {
       // The same arguments would fail the same way: say why once and stop (setUrl() or
       // reconnect() tries again, after the cause is fixed).
-      report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_) + ": " + why +
-                                         "; not retrying (the same arguments would fail again)");
+      report(ErrorCode::SocketError, cat({"could not create a WebSocket for ", redact_url(url_), ": ", why,
+                                          "; not retrying (the same arguments would fail again)"}));
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    report(ErrorCode::SocketError, "could not create a WebSocket for " + redact_url(url_));
+    report(ErrorCode::SocketError, cat({"could not create a WebSocket for ", redact_url(url_)}));
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
@@ -390,14 +398,15 @@ void Channel::on_transport_error() {
     }
     const uint64_t mine = epoch_;
     report(ErrorCode::SocketError,
-           "could not connect to " + redact_url(url_) +
-               (status != 0 ? ": the server answered the upgrade with HTTP " + number(status) : std::string()),
+           cat({"could not connect to ", redact_url(url_),
+                status != 0 ? ": the server answered the upgrade with HTTP " : "",
+                status != 0 ? number(status) : std::string()}),
            status);
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
   if (state_ == State::Open)
-    report(ErrorCode::SocketError, "the connection to " + redact_url(url_) + " reported an error");
+    report(ErrorCode::SocketError, cat({"the connection to ", redact_url(url_), " reported an error"}));
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -455,9 +464,9 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
     case ReconnectPolicy::CloseVerdict::Revoked:
       if (refused_status != 0) {
         end_channel(ErrorCode::Revoked,
-                    "the server refused " + redact_url(url_) + " with HTTP " + number(refused_status) +
-                        ": it does not know this channel (expired, forgotten by a restart, or rotated); call setUrl() "
-                        "with a valid URL",
+                    cat({"the server refused ", redact_url(url_), " with HTTP ", number(refused_status),
+                         ": it does not know this channel (expired, forgotten by a restart, or rotated); call setUrl() "
+                         "with a valid URL"}),
                     refused_status);
         return;
       }
@@ -467,8 +476,8 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
       return;
     case ReconnectPolicy::CloseVerdict::Stop:
       end_channel(ErrorCode::SocketError,
-                  "the server closed the channel with code " + number(code) +
-                      ", which means it will not accept this client as it is; not reconnecting",
+                  cat({"the server closed the channel with code ", number(code),
+                       ", which means it will not accept this client as it is; not reconnecting"}),
                   code);
       return;
     case ReconnectPolicy::CloseVerdict::Reconnect:
@@ -486,11 +495,11 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
   if (online_) {
     ++attempt_;
     if (policy_.exhausted(attempt_)) {
-      end_channel(ErrorCode::RetriesExhausted,
-                  "gave up reconnecting to " + redact_url(url_) + " after " +
-                      number(static_cast<double>(attempt_ - 1)) +
-                      " retries (reconnect.maxRetries); call reconnect() to try again",
-                  attempt_ - 1);
+      end_channel(
+          ErrorCode::RetriesExhausted,
+          cat({"gave up reconnecting to ", redact_url(url_), " after ", number(static_cast<double>(attempt_ - 1)),
+               " retries (reconnect.maxRetries); call reconnect() to try again"}),
+          attempt_ - 1);
       return;
     }
   }
@@ -527,17 +536,17 @@ void Channel::on_wake() {
     connect_deadline_ = kNever;
     abort_socket();
     const uint64_t mine = epoch_;
-    report(ErrorCode::ConnectTimeout, "no WebSocket handshake from " + redact_url(url_) + " within " +
-                                          number(config_.reconnect.connect_timeout_ms) +
-                                          " ms (reconnect.connectTimeoutMs)");
+    report(ErrorCode::ConnectTimeout,
+           cat({"no WebSocket handshake from ", redact_url(url_), " within ",
+                number(config_.reconnect.connect_timeout_ms), " ms (reconnect.connectTimeoutMs)"}));
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
     abort_socket();
     const uint64_t mine = epoch_;
-    report(ErrorCode::HeartbeatTimeout, "no frame from " + redact_url(url_) + " within " +
-                                            number(config_.heartbeat.timeout_ms) +
-                                            " ms of a heartbeat ping; dropping the connection");
+    report(ErrorCode::HeartbeatTimeout,
+           cat({"no frame from ", redact_url(url_), " within ", number(config_.heartbeat.timeout_ms),
+                " ms of a heartbeat ping; dropping the connection"}));
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;

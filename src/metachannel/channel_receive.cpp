@@ -95,8 +95,8 @@ bool Channel::rel_deliver(const char* data, size_t size, std::string_view from, 
 void Channel::rel_lost(const std::string& from, double count) {
   if (disposed_) return;
   events_.on_lost(from, count,
-                  number(count) + " message(s) from peer " + from +
-                      " were lost: no peer holds them any more (it left, or they aged out of its resend buffer)");
+                  cat({number(count), " message(s) from peer ", from,
+                       " were lost: no peer holds them any more (it left, or they aged out of its resend buffer)"}));
 }
 
 void Channel::rel_presence(const std::string& json) {
@@ -108,7 +108,7 @@ ErrorCode Channel::set_presence(std::string_view json) {
   const std::string problem = rel_                       ? rel_->set_presence(json)
                               : config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
                                                          : "presence is off on this channel; pass options.presence";
-  if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): " + problem);
+  if (!problem.empty()) return fail(ErrorCode::InvalidArgument, cat({"setPresence(state): ", problem}));
   return ErrorCode::None;
 }
 
@@ -128,8 +128,8 @@ void Channel::on_transport_oversize(bool text, double size) {
 
 void Channel::report_oversize(bool text, double size) {
   report(ErrorCode::MessageTooLarge,
-         std::string("dropped an incoming ") + (text ? "text" : "binary") + " frame of " + number(size) +
-             " bytes or more (maxMessageBytes is " + number(static_cast<double>(config_.max_message_bytes)) + ")",
+         cat({"dropped an incoming ", text ? "text" : "binary", " frame of ", number(size),
+              " bytes or more (maxMessageBytes is ", number(static_cast<double>(config_.max_message_bytes)), ")"}),
          size);
 }
 
