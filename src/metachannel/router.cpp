@@ -1,18 +1,34 @@
 #include "metachannel/router.h"
 
+#include <algorithm>
+
 namespace mc {
 
 int Router::field_slot(std::string_view field) { return fields_.add(field); }
 
+Router::Counts::const_iterator Router::lower(const Counts& m, std::string_view value) {
+  return std::lower_bound(m.begin(), m.end(), value, [](const Counts::value_type& e, std::string_view v) {
+    return std::string_view(e.first) < v;
+  });
+}
+
+bool Router::holds(const Counts& m, std::string_view value) {
+  const auto it = lower(m, value);
+  return it != m.end() && it->first == value;
+}
+
 void Router::add(int slot, std::string_view value, int delta) {
   if (slot < 0 || slot >= fields_.size() || delta == 0) return;
   Counts& m = values_[slot];
-  auto it = m.find(value);
-  if (it == m.end()) {
-    if (delta > 0) m.emplace(std::string(value), delta);
-  } else {
-    it->second += delta;
-    if (it->second <= 0) m.erase(it);
+  // Moved into place by swaps (cheap for a std::string): less wasm than vector's insert and erase.
+  size_t i = lower(m, value) - m.cbegin();
+  if (i == m.size() || m[i].first != value) {
+    if (delta <= 0) return;
+    m.emplace_back(std::string(value), delta);
+    for (size_t j = m.size() - 1; j > i; --j) m[j].swap(m[j - 1]);
+  } else if ((m[i].second += delta) <= 0) {
+    for (; i + 1 < m.size(); ++i) m[i].swap(m[i + 1]);
+    m.pop_back();
   }
   if (m.empty()) {
     wanted_ &= ~(1u << slot);
@@ -24,8 +40,8 @@ void Router::add(int slot, std::string_view value, int delta) {
 int Router::count(int slot, std::string_view value) const {
   if (slot < 0 || slot >= fields_.size()) return 0;
   const Counts& m = values_[slot];
-  auto it = m.find(value);
-  return it == m.end() ? 0 : it->second;
+  const auto it = lower(m, value);
+  return it != m.end() && it->first == value ? it->second : 0;
 }
 
 uint32_t Router::route_text(const Envelope& e) const {
@@ -35,8 +51,7 @@ uint32_t Router::route_text(const Envelope& e) const {
     if (any_object_ > 0) r |= route::kAnyObject;
     for (uint32_t m = e.present_fields() & wanted_; m != 0; m &= m - 1) {
       const int slot = __builtin_ctz(m);
-      const Counts& values = values_[slot];
-      if (values.find(e.values_[slot]) != values.end()) r |= route::field(slot);
+      if (holds(values_[slot], e.values_[slot])) r |= route::field(slot);
     }
   }
   if (r == 0) return 0;

@@ -8,9 +8,10 @@
 // knows what a client routes on.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "metachannel/envelope.h"
 #include "metachannel/vocabulary.h"
@@ -74,7 +75,12 @@ class Router {
   void clear();
 
  private:
-  using Counts = std::map<std::string, int, std::less<>>;
+  // The values of one slot with interest, sorted by value (a handful per slot: a sorted vector
+  // is a binary search per frame like a map, with less code in the wasm than a red-black tree).
+  using Counts = std::vector<std::pair<std::string, int>>;
+  // The entry for `value` in `m`, or where it would be inserted.
+  static Counts::const_iterator lower(const Counts& m, std::string_view value);
+  static bool holds(const Counts& m, std::string_view value);
   static void bump(int& count, int delta) { count = count + delta < 0 ? 0 : count + delta; }
   FieldSet fields_;
   int message_ = 0;
