@@ -10,12 +10,16 @@ SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size
       case Overflow::DropNewest: return Push::DroppedNewest;
       case Overflow::Error: return Push::Rejected;
       case Overflow::DropOldest:
-        while (!items_.empty() && !fits(1, size)) {
+        while (!empty() && !fits(1, size)) {
           pop_front();
           ++dropped;
         }
         break;
     }
+  }
+  if (head_ != 0 && head_ * 2 >= items_.size()) {
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
   }
   items_.push_back(QueuedMessage{binary, std::string(data, size), seq});
   bytes_ += size;
@@ -23,14 +27,19 @@ SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size
 }
 
 void SendQueue::pop_front() {
-  bytes_ -= items_.front().bytes.size();
-  items_.pop_front();
+  QueuedMessage& m = items_[head_];
+  bytes_ -= m.bytes.size();
+  std::string().swap(m.bytes);  // its memory goes now, not when the slot is reused
+  if (++head_ == items_.size()) {
+    items_.clear();
+    head_ = 0;
+  }
 }
 
 size_t SendQueue::clear() {
-  const size_t n = items_.size();
-  items_.clear();
-  items_.shrink_to_fit();
+  const size_t n = size();
+  std::vector<QueuedMessage>().swap(items_);
+  head_ = 0;
   bytes_ = 0;
   return n;
 }
