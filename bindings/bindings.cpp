@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "emscripten_platform.h"
 #include "metachannel/channel.h"
@@ -88,11 +89,11 @@ mc::ChannelConfig config_from(const WireOptions& o) {
 
 class WasmChannel final : public mc::ChannelEvents {
  public:
-  WasmChannel(int handle, const WireOptions& options)
+  // The config is moved into the Channel (which keeps its own): no second copy here.
+  WasmChannel(int handle, mc::ChannelConfig config)
       : handle_(handle),
-        channel_config_(config_from(options)),
-        transport_(handle, static_cast<double>(channel_config_.max_message_bytes)),
-        channel_(transport_, scheduler_, *this, channel_config_) {
+        transport_(handle, static_cast<double>(config.max_message_bytes)),
+        channel_(transport_, scheduler_, *this, std::move(config)) {
     scheduler_.set_listener(&channel_);
   }
 
@@ -134,7 +135,6 @@ class WasmChannel final : public mc::ChannelEvents {
 
  private:
   int handle_;
-  mc::ChannelConfig channel_config_;
   mc::EmscriptenTransport transport_;
   mc::EmscriptenScheduler scheduler_;
   mc::Channel channel_;
@@ -143,7 +143,9 @@ class WasmChannel final : public mc::ChannelEvents {
 // A channel's lifetime: made here (its options cross as the WireOptions value_object), freed by
 // mc_channel_delete. Not an Embind class_: its runtime (handles, registered pointers, up-casts)
 // was most of the Embind glue, and JS only ever needs the address.
-double createChannel(int handle, const WireOptions& options) { return (new WasmChannel(handle, options))->address(); }
+double createChannel(int handle, const WireOptions& options) {
+  return (new WasmChannel(handle, config_from(options)))->address();
+}
 
 std::string validateUrl(const std::string& url) { return mc::validate_ws_url(url); }
 std::string redactUrl(const std::string& url) { return mc::redact_url(url); }

@@ -106,5 +106,86 @@ export function trimGlue(glue) {
     "createWasm",
   );
 
+  // 4. Start-up leftovers, and helpers the module has a smaller form of:
+  // - the heap views nothing reads (of HEAP8, HEAP16, HEAPU16, HEAPF32: those Embind's readers
+  //   do not use), and the Module["HEAP*"] copies of every view (the JS layer reads none:
+  //   bindings/library.js uses the glue's own);
+  // - the environment flags, scriptDirectory/locateFile and _scriptDir: only the environment
+  //   block (1.) read them;
+  // - Module.preloadedImages/preloadedAudios (the file packager's; there is no filesystem);
+  // - Emscripten's UTF-8 writer (a 40-line loop) and byte counter, used for a socket's
+  //   protocol, a close reason and Embind's std::string: TextEncoder, as bindings/library.js
+  //   encodes everything else (a lone surrogate becomes U+FFFD there, as in every other text the
+  //   module takes).
+  // In the order updateGlobalBufferAndViews() makes them.
+  const views = [
+    ["HEAP8", "Int8Array"],
+    ["HEAP16", "Int16Array"],
+    ["HEAP32", "Int32Array"],
+    ["HEAPU8", "Uint8Array"],
+    ["HEAPU16", "Uint16Array"],
+    ["HEAPU32", "Uint32Array"],
+    ["HEAPF32", "Float32Array"],
+    ["HEAPF64", "Float64Array"],
+  ];
+  const refs = (name) => (text.match(new RegExp(`(^|[^\\w$"])${name}(?![\\w$"])`, "g")) || []).length;
+  // Declared, assigned: a view used nowhere else has exactly these two references.
+  const unused = new Set(["HEAP8", "HEAP16", "HEAPU16", "HEAPF32"].filter((name) => refs(name) === 2));
+  const kept = views.filter(([name]) => !unused.has(name));
+  text = replaceOnce(
+    text,
+    "var buffer,HEAP8,HEAPU8,HEAP16,HEAPU16,HEAP32,HEAPU32,HEAPF32,HEAPF64;",
+    `var buffer,${kept.map(([name]) => name).join(",")};`,
+    "the heap views' declaration",
+  );
+  text = replaceOnce(
+    text,
+    `function updateGlobalBufferAndViews(buf){buffer=buf;${views.map(([name, type]) => `Module["${name}"]=${name}=new ${type}(buf)`).join(";")}}`,
+    `function updateGlobalBufferAndViews(buf){buffer=buf;${kept.map(([name, type]) => `${name}=new ${type}(buf)`).join(";")}}`,
+    "updateGlobalBufferAndViews",
+  );
+  text = replaceOnce(
+    text,
+    'var ENVIRONMENT_IS_WEB=typeof window=="object";var ENVIRONMENT_IS_WORKER=typeof importScripts=="function";var ENVIRONMENT_IS_NODE=typeof process=="object"&&typeof process.versions=="object"&&typeof process.versions.node=="string";',
+    "",
+    "the environment flags",
+  );
+  text = replaceOnce(text, 'var scriptDirectory="";function locateFile(path){return scriptDirectory+path}', "", "scriptDirectory");
+  text = replaceOnce(
+    text,
+    "var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;",
+    "",
+    "_scriptDir",
+  );
+  text = replaceOnce(text, 'Module["preloadedImages"]={};Module["preloadedAudios"]={};', "", "preloadedImages");
+  text = dropFunction(text, "stringToUTF8Array");
+  text = dropFunction(text, "lengthBytesUTF8");
+  text = replaceOnce(
+    text,
+    "function stringToUTF8(str,outPtr,maxBytesToWrite){return stringToUTF8Array(str,HEAPU8,outPtr,maxBytesToWrite)}",
+    "function stringToUTF8(str,outPtr,maxBytesToWrite){var n=UTF8Encoder.encodeInto(str,HEAPU8.subarray(outPtr,outPtr+maxBytesToWrite-1)).written;HEAPU8[outPtr+n]=0;return n}" +
+      "function lengthBytesUTF8(str){return UTF8Encoder.encode(str).length}",
+    "stringToUTF8",
+  );
+  text = replaceOnce(
+    text,
+    'var UTF8Decoder=new TextDecoder("utf8");',
+    'var UTF8Decoder=new TextDecoder("utf8");var UTF8Encoder=new TextEncoder;',
+    "UTF8Decoder",
+  );
+  for (const name of [
+    ...unused,
+    "ENVIRONMENT_IS_WEB",
+    "ENVIRONMENT_IS_WORKER",
+    "ENVIRONMENT_IS_NODE",
+    "scriptDirectory",
+    "locateFile",
+    "_scriptDir",
+    "stringToUTF8Array",
+  ]) {
+    if (new RegExp(`(^|[^\\w$])${name}(?![\\w$])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
   return { text, removed: before - text.length, exports: exports.length };
 }
