@@ -463,11 +463,12 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
   switch (verdict) {
     case ReconnectPolicy::CloseVerdict::Revoked:
       if (refused_status != 0) {
-        end_channel(ErrorCode::Revoked,
-                    cat({"the server refused ", redact_url(url_), " with HTTP ", number(refused_status),
-                         ": it does not know this channel (expired, forgotten by a restart, or rotated); call setUrl() "
-                         "with a valid URL"}),
-                    refused_status);
+        end_channel(
+            ErrorCode::Revoked,
+            cat({"the server refused ", redact_url(url_), " with HTTP ", number(refused_status),
+                 ": it does not know this channel (expired, forgotten by a restart, or rotated); call setUrl() ",
+                 "with a valid URL"}),
+            refused_status);
         return;
       }
       end_channel(ErrorCode::Revoked,
