@@ -4,9 +4,12 @@
 //   inside an event listener while an outer one is on the stack, which Embind's invokers
 //   (built without DYNAMIC_EXECUTION) do not survive. bindings/library.js wraps the ones that
 //   take or return text.
-// - Embind carries what is called once and never re-entered: createChannel with
-//   its options as one value_object (WireOptions, from the option lists in
-//   src/metachannel/vocabulary.h), the vocabulary digest, validateUrl/redactUrl.
+// - A channel is made by mc_channel_create from its options written flat into one heap block
+//   in the order of the option lists (src/metachannel/vocabulary.h; the JS side is
+//   MC.createChannel in bindings/library.js): an Embind value_object of the same options cost
+//   about 1 KB of wasm and the glue its field readers.
+// - Embind carries what is called once and never re-entered and takes or returns text or
+//   constants: validateUrl/redactUrl, the vocabulary digest, the core's kind.
 // - Events out of C++ are imports implemented in bindings/library.js (a direct wasm import
 //   call: cheaper than an Embind val call per frame).
 #include <emscripten/bind.h>
@@ -40,29 +43,16 @@ void mc_emit_presence(int h, const char* p, int n);
 
 namespace {
 
-// Every option that crosses into the core, flat: one member per entry of the option lists.
-struct WireOptions {
-#define MC_X(wire, path, group, member, type, def, ...) double wire = mc::option_default::wire;
-  MC_NUMBER_OPTIONS(MC_X)
-#undef MC_X
-#define MC_X(wire, path, group, member, def, ...) bool wire = mc::option_default::wire;
-  MC_BOOL_OPTIONS(MC_X)
-#undef MC_X
-#define MC_X(wire, path, group, member, type, def, ...) std::string wire = mc::option_default::wire;
-  MC_STRING_OPTIONS(MC_X)
-#undef MC_X
-};
-
 // js/options.ts validated every value against the same lists' bounds. size_t is 32 bits in
 // wasm: a larger count (Infinity included) means "no limit", never a wrapped or truncated one.
 void assign(double& to, double v) { to = v; }
-void assign(bool& to, bool v) { to = v; }
-void assign(std::string& to, const std::string& v) { to = v; }
-void assign(mc::Overflow& to, const std::string& v) { to = mc::overflow_named(v.c_str()); }
+void assign(bool& to, double v) { to = v != 0; }
 void assign(size_t& to, double v) {
   constexpr size_t kMax = std::numeric_limits<size_t>::max();
   to = std::isnan(v) || v < 0 ? 0 : v >= static_cast<double>(kMax) ? kMax : static_cast<size_t>(v);
 }
+void assign(std::string& to, std::string_view v) { to = v; }
+void assign(mc::Overflow& to, std::string_view v) { to = mc::overflow_named(std::string(v).c_str()); }
 
 // The struct of ChannelConfig an option's member is in (the lists' `struct` column).
 mc::ChannelConfig& in_config(mc::ChannelConfig& c) { return c; }
@@ -72,16 +62,30 @@ mc::QueueOptions& in_queue(mc::ChannelConfig& c) { return c.queue; }
 mc::ReliableOptions& in_reliable(mc::ChannelConfig& c) { return c.reliable; }
 mc::PresenceOptions& in_presence(mc::ChannelConfig& c) { return c.presence; }
 
-mc::ChannelConfig config_from(const WireOptions& o) {
+// Every option, flat, as MC.createChannel (bindings/library.js) writes it: one f64 slot per
+// entry of the three lists, in their order (a number; a bool as 0 or 1; a string's UTF-8 byte
+// count), then the strings' bytes one after the other.
+mc::ChannelConfig config_from(const double* slot) {
   mc::ChannelConfig c;
   // The one place the core's optional part is chosen (src/metachannel/delivery.h): the full core
   // links reliability.cpp; the lite core links neither it nor nlohmann/json.
 #ifndef MC_LITE
   c.delivery = &mc::Reliability::create;
 #endif
-#define MC_X(wire, path, group, member, ...) assign(MC_CAT(in_, group)(c).member, o.wire);
+#define MC_X(wire, path, group, member, ...) +1
+  const char* text =
+      reinterpret_cast<const char*>(slot + (0 MC_NUMBER_OPTIONS(MC_X) MC_BOOL_OPTIONS(MC_X) MC_STRING_OPTIONS(MC_X)));
+#undef MC_X
+#define MC_X(wire, path, group, member, ...) assign(MC_CAT(in_, group)(c).member, *slot++);
   MC_NUMBER_OPTIONS(MC_X)
   MC_BOOL_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, group, member, ...)                         \
+  {                                                                  \
+    const auto n = static_cast<size_t>(*slot++);                     \
+    assign(MC_CAT(in_, group)(c).member, std::string_view(text, n)); \
+    text += n;                                                       \
+  }
   MC_STRING_OPTIONS(MC_X)
 #undef MC_X
   return c;
@@ -140,13 +144,6 @@ class WasmChannel final : public mc::ChannelEvents {
   mc::Channel channel_;
 };
 
-// A channel's lifetime: made here (its options cross as the WireOptions value_object), freed by
-// mc_channel_delete. Not an Embind class_: its runtime (handles, registered pointers, up-casts)
-// was most of the Embind glue, and JS only ever needs the address.
-double createChannel(int handle, const WireOptions& options) {
-  return (new WasmChannel(handle, config_from(options)))->address();
-}
-
 std::string validateUrl(const std::string& url) { return mc::validate_ws_url(url); }
 std::string redactUrl(const std::string& url) { return mc::redact_url(url); }
 
@@ -165,6 +162,13 @@ const char* put(std::string s) {
 extern "C" {
 EMSCRIPTEN_KEEPALIVE int mc_out_size() { return static_cast<int>(out.size()); }
 
+// A channel's lifetime: made here from its options (config_from above; MC.createChannel in
+// bindings/library.js writes them), freed by mc_channel_delete. Not an Embind class_: its
+// runtime (handles, registered pointers, up-casts) was most of the Embind glue, and JS only
+// ever needs the address.
+EMSCRIPTEN_KEEPALIVE double mc_channel_create(int handle, const double* options) {
+  return (new WasmChannel(handle, config_from(options)))->address();
+}
 EMSCRIPTEN_KEEPALIVE void mc_channel_delete(WasmChannel* w) { delete w; }
 
 // renew: 1 when the JS layer's end-to-end key changed for the same URL (Channel::set_url).
@@ -229,15 +233,6 @@ EMSCRIPTEN_KEEPALIVE const char* mc_channel_reliable_stats(WasmChannel* w) {
 }
 
 EMSCRIPTEN_BINDINGS(metachannel) {
-  emscripten::value_object<WireOptions> options("WireOptions");
-#define MC_X(wire, ...) options.field(#wire, &WireOptions::wire);
-  MC_NUMBER_OPTIONS(MC_X)
-#undef MC_X
-#define MC_X(wire, ...) options.field(#wire, &WireOptions::wire);
-  MC_BOOL_OPTIONS(MC_X)
-  MC_STRING_OPTIONS(MC_X)
-#undef MC_X
-  emscripten::function("createChannel", &createChannel);
   emscripten::function("validateUrl", &validateUrl);
   emscripten::function("redactUrl", &redactUrl);
   emscripten::constant("VOCABULARY_DIGEST", static_cast<double>(mc::kVocabularyDigest));

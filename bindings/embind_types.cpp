@@ -6,17 +6,14 @@
 // memory_view types. Each registration is a wasm import whose JS comes into the glue (the UTF-16
 // and UTF-32 converters, the emval handle table, the memory-view decoders, BigInt), and its
 // __getTypeName formats with sprintf("%p"), which keeps musl's printf_core in the wasm. The
-// boundary (bindings.cpp: createChannel with the WireOptions value_object, validateUrl,
-// redactUrl, VOCABULARY_DIGEST, RELIABILITY) needs four of those types: bool, int, double and
-// std::string. Defining __getTypeName here means the linker never pulls bind.o out of
-// libembind.a (nothing else in it is referenced), so only these four are registered.
-// A type used at the boundary but not registered here fails loudly when the module starts
-// (Embind's BindingError "... has unknown type ..." from createChannel's registration), which
-// every test that loads the wasm would show.
+// boundary (bindings.cpp: validateUrl, redactUrl, VOCABULARY_DIGEST, RELIABILITY) needs
+// three of those types: bool, double and std::string. Defining __getTypeName here means the linker never pulls
+// bind.o out of libembind.a (nothing else in it is referenced), so only these three are registered. A type used at the
+// boundary but not registered here fails loudly when the module starts (Embind's BindingError "... has unknown type
+// ..." from a function's registration), which every test that loads the wasm would show.
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
 
-#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -41,7 +38,6 @@ namespace {
 __attribute__((constructor)) void register_boundary_types() {
   using namespace emscripten::internal;
   _embind_register_bool(TypeID<bool>::get(), "bool", sizeof(bool), true, false);
-  _embind_register_integer(TypeID<int>::get(), "int", sizeof(int), INT_MIN, INT_MAX);
   _embind_register_float(TypeID<double>::get(), "double", sizeof(double));
   _embind_register_std_string(TypeID<std::string>::get(), "std::string");
 }

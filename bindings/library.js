@@ -8,8 +8,9 @@
 //   bindings/bindings.cpp and bindings/emscripten_platform.cpp): events out of the core,
 //   and the socket operations emscripten/websocket.h lacks.
 // - Calls into the core are raw exports (`_mc_channel_*`, bindings/bindings.cpp); the wrappers
-//   here take and return JS strings. Embind is used only where no call can re-enter it
-//   (createChannel, constants, validateUrl/redactUrl): an Embind invoker built without
+//   here take and return JS strings (createChannel writes the options into one heap block).
+//   Embind is used only where no call can re-enter it (constants, validateUrl/redactUrl): an
+//   Embind invoker built without
 //   DYNAMIC_EXECUTION shares its argument arrays between calls, which a re-entrant call from an
 //   event listener would overwrite.
 //
@@ -151,6 +152,33 @@ mergeInto(LibraryManager.library, {
     },
 
     // --- calls that take or return text (the others are `_mc_channel_*` exports, called directly)
+    /**
+     * Makes a channel (mc_channel_create) from `values`: every option in the order of the
+     * option lists (src/metachannel/vocabulary.h; js/vocabulary.ts's WIRE_ORDER), a number, a
+     * boolean or a string each. One heap block: an f64 slot per option (a boolean as 0 or 1, a
+     * string as its UTF-8 byte count), then the strings' bytes.
+     */
+    createChannel: function (handle, values) {
+      var count = values.length;
+      var capacity = 8 * count;
+      var i, v;
+      for (i = 0; i < count; i++) if (typeof values[i] === "string") capacity += values[i].length * 3;
+      var p = _malloc(capacity);
+      var at = p + 8 * count;
+      try {
+        for (i = 0; i < count; i++) {
+          v = values[i];
+          if (typeof v === "string") {
+            v = MC.encoder.encodeInto(v, HEAPU8.subarray(at, p + capacity)).written;
+            at += v;
+          }
+          HEAPF64[(p >> 3) + i] = v;
+        }
+        return _mc_channel_create(handle, p);
+      } finally {
+        _free(p);
+      }
+    },
     // renew: the same URL with another end-to-end key (a new socket; reliable streams start over).
     setUrl: function (channel, url, renew) {
       return MC.withText(url, function (p, n) {

@@ -5,7 +5,7 @@
 // presence channel before the full core is loaded). One file over 500 lines: the class is the
 // public API, and what is left here is its methods and their TSDoc (about half of the lines).
 import type { CoreBridge, CoreModule } from "#core-glue";
-import { deleteLater, enterCore, inCore, installEvents, intoCore, leaveCore, newHandle, sinks, type Sink } from "./core-bridge.js";
+import { createChannel, deleteLater, enterCore, inCore, installEvents, intoCore, leaveCore, newHandle, sinks, type Sink } from "./core-bridge.js";
 import { splitKeyedUrl } from "./e2e-key.js";
 import { loadEncryption } from "./e2e-load.js";
 import { Emitter } from "./emitter.js";
@@ -149,7 +149,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       this.#pending = { wire, url: target, closed: false, failed: false, sent: [], presence: presenceState, routes: [] };
       this.#url = target;
       if (target !== null) this.#keyed(target); // starts loading the encryption chunk too
-      this.#a = core.createChannel(this.#handle, { ...wire, reliable: false, presence: false });
+      this.#a = createChannel(core, this.#handle, { ...wire, reliable: false, presence: false });
       this.#watchBrowserSignals(wire.presence);
       loadFullCore().then(
         () => this.#adopt(),
@@ -157,7 +157,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       );
       return;
     }
-    this.#a = core.createChannel(this.#handle, wire);
+    this.#a = createChannel(core, this.#handle, wire);
     if (presenceState !== undefined) {
       const rc = this.#mc.setPresence(this.#a, presenceState); // the core checks presence.maxStateBytes
       if (rc !== 0) {
@@ -683,7 +683,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     sinks.set(this.#handle, sink);
     this.#core = core;
     this.#mc = core.mc;
-    const a = core.createChannel(this.#handle, p.wire);
+    const a = createChannel(core, this.#handle, p.wire);
     this.#a = a;
     this.#pending = null;
     intoCore(() =>

@@ -4,7 +4,7 @@
 // wasm object only once no C++ frame of it is on the stack.
 import type { CoreEvents, CoreModule } from "#core-glue";
 import type { ErrorCode } from "./errors.js";
-import { ERROR_CODES } from "./vocabulary.js";
+import { ERROR_CODES, WIRE_ORDER, type WireOptions } from "./vocabulary.js";
 
 /**
  * What the core calls for one live Channel: js/core-glue.d.ts's CoreEvents without the handle
@@ -13,6 +13,21 @@ import { ERROR_CODES } from "./vocabulary.js";
 export type Sink = {
   [K in Exclude<keyof CoreEvents, "error">]: CoreEvents[K] extends (h: number, ...args: infer A) => void ? (...args: A) => void : never;
 } & { error(code: ErrorCode, message: string, detail: unknown): void };
+
+/**
+ * Makes the core's channel for `handle` and returns its address: every option in the order the
+ * core reads them (WIRE_ORDER). A missing one throws: the core must never read a made-up value.
+ */
+export function createChannel(core: CoreModule, handle: number, wire: Readonly<WireOptions>): number {
+  return core.mc.createChannel(
+    handle,
+    WIRE_ORDER.map((o) => {
+      const v = wire[o.wire];
+      if (v === undefined) throw new TypeError(`option ${o.wire} missing`);
+      return v;
+    }),
+  );
+}
 
 /** handle -> event sink of a live Channel; the wasm core calls into these. */
 export const sinks = new Map<number, Sink>();

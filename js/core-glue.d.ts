@@ -3,39 +3,6 @@
 // sees it (its other side: bindings/bindings.cpp and bindings/library.js). Internal: never
 // part of the public types.
 declare module "#core-glue" {
-  // js/vocabulary.ts's WireOptions, copied by scripts/gen-glue-types.mjs (api-extractor fails on an `import type` from js/vocabulary.ts here): do not edit
-  type WireOptions = {
-    maxMessageBytes: number;
-    closeTimeoutMs: number;
-    closeHandshakeTimeoutMs: number;
-    minDelayMs: number;
-    maxDelayMs: number;
-    factor: number;
-    jitter: number;
-    maxRetries: number;
-    connectTimeoutMs: number;
-    stableAfterMs: number;
-    heartbeatIntervalMs: number;
-    heartbeatTimeoutMs: number;
-    queueMaxMessages: number;
-    queueMaxBytes: number;
-    bufferMessages: number;
-    bufferBytes: number;
-    bufferAgeMs: number;
-    presenceRenewMs: number;
-    presenceTimeoutMs: number;
-    presenceMaxStateBytes: number;
-    reconnect: boolean;
-    fullJitter: boolean;
-    heartbeat: boolean;
-    reliable: boolean;
-    presence: boolean;
-    protocols: string;
-    heartbeatMessage: string;
-    heartbeatPong: string;
-    queueOverflow: string;
-  };
-  // end of WireOptions
   /** Return codes of the core's calls: 0 = ok, else an index into ERROR_CODES. */
   type Rc = number;
   /** The address of a WasmChannel in wasm memory: what the raw exports take. */
@@ -72,6 +39,12 @@ declare module "#core-glue" {
     createSocket: ((url: string, protocols: string[] | undefined, owner: number) => SocketLike) | null;
     /** Set by the socket factory when the constructor threw (read by the platform layer). */
     createError: string | null;
+    /**
+     * Makes a channel and returns its address (freed by _mc_channel_delete). `values`: every
+     * wire option (js/vocabulary.ts's WireOptions) in the core's order (js/vocabulary.ts's WIRE_ORDER; js/core-bridge.ts
+     * createChannel() builds it).
+     */
+    createChannel(handle: number, values: ReadonlyArray<number | boolean | string>): Address;
     /** `direct`: try the direct path first (false on a reliable channel: the core tags its objects). */
     sendText(channel: Address, text: string, direct: boolean): Rc;
     sendBinary(channel: Address, bytes: Uint8Array): Rc;
@@ -100,11 +73,6 @@ declare module "#core-glue" {
 
   /** The instantiated module: Embind exports, `mc` (bindings/library.js) and the raw exports. */
   export interface CoreModule {
-    /**
-     * Makes a channel and returns its address. `options`: every option, flat: js/vocabulary.ts's
-     * WireOptions (Embind's value_object throws if a member is missing). Freed by _mc_channel_delete.
-     */
-    createChannel(handle: number, options: Readonly<WireOptions>): Address;
     /** "" if `url` is a valid channel URL, else what is wrong with it. */
     validateUrl(url: string): string;
     /** `url` with its path and query replaced (ws://host/…). */
@@ -120,6 +88,7 @@ declare module "#core-glue" {
     // 0 or an index into ERROR_CODES. The build checks both cores' glue against this list.
     // generated from bindings/*.cpp (EMSCRIPTEN_KEEPALIVE) by scripts/gen-glue-types.mjs: do not edit
     _mc_out_size(): number;
+    _mc_channel_create(handle: number, options: number): number;
     _mc_channel_delete(channel: Address): void;
     _mc_channel_set_url(channel: Address, p: number, n: number, renew: number): number;
     _mc_channel_send_text(channel: Address, p: number, n: number): number;

@@ -153,7 +153,7 @@ export const STRING_OPTIONS = [
   { wire: "queueOverflow", path: "queue.overflow", default: "drop-oldest" },
 ] as const;
 
-/** What the core's constructor takes: every option, flat (an Embind value_object). */
+/** What the core's constructor takes: every option, flat (MC.createChannel in bindings/library.js writes it in WIRE_ORDER). */
 export type WireOptions = {
   maxMessageBytes: number;
   closeTimeoutMs: number;
@@ -186,7 +186,10 @@ export type WireOptions = {
   queueOverflow: string;
 };
 
+/** Every wire option in the order the core reads them (mc_channel_create, bindings/bindings.cpp). */
+export const WIRE_ORDER = [...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS];
+
 /** The defaults of every wire option (from the three lists). */
 export const WIRE_DEFAULTS: Readonly<WireOptions> = Object.freeze(
-  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => [o.wire, o.default])) as WireOptions,
+  Object.fromEntries(WIRE_ORDER.map((o) => [o.wire, o.default])) as WireOptions,
 );

@@ -3,9 +3,7 @@
 //   - Embind: every `emscripten::function("name", …)` / `emscripten::constant("name", …)` of
 //     bindings/bindings.cpp.
 // generate(): writes the raw exports' declarations into js/core-glue.d.ts (between the marker
-// lines), with a copy of js/vocabulary.ts's WireOptions for createChannel (a copy, not an
-// `import type` from js/vocabulary.ts: api-extractor, scripts/api.mjs, fails on that import in
-// this file); the Embind members
+// lines); the Embind members
 // there are written by hand, with their types, and checked here by name. checkBuilt(): at build time, fails if a built glue (full and lite core) does not export
 // exactly those raw functions, or its wasm lacks an Embind name (so the declaration cannot
 // drift from the wasm without failing the build).
@@ -19,18 +17,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dts = path.join(root, "js/core-glue.d.ts");
 const BEGIN = "    // generated from bindings/*.cpp (EMSCRIPTEN_KEEPALIVE) by scripts/gen-glue-types.mjs: do not edit";
 const END = "    // end of generated raw exports";
-const WIRE_BEGIN =
-  "  // js/vocabulary.ts's WireOptions, copied by scripts/gen-glue-types.mjs (api-extractor fails on an `import type` from js/vocabulary.ts here): do not edit";
-const WIRE_END = "  // end of WireOptions";
-
-/** js/vocabulary.ts's WireOptions type (itself generated from src/metachannel/vocabulary.h), indented for the module. */
-function wireOptions() {
-  const vocabulary = readFileSync(path.join(root, "js/vocabulary.ts"), "utf8");
-  const m = /^export type WireOptions = \{\n[\s\S]*?\n\};$/m.exec(vocabulary);
-  if (!m) throw new Error("gen-glue-types: js/vocabulary.ts has no WireOptions (run node scripts/gen-vocabulary.mjs)");
-  return m[0].replace(/^export /, "").replace(/^/gm, "  ");
-}
-
 function between(text, begin, end, body) {
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
@@ -85,7 +71,7 @@ function declarations() {
 
 export function generate({ check = false } = {}) {
   const text = readFileSync(dts, "utf8");
-  const wanted = between(between(text, BEGIN, END, declarations()), WIRE_BEGIN, WIRE_END, wireOptions());
+  const wanted = between(text, BEGIN, END, declarations());
   // The Embind members are declared by hand (their types are not in the C++ text): by name, exactly those.
   const iface = wanted.slice(wanted.indexOf("export interface CoreModule {"));
   const declared = [...iface.slice(0, iface.indexOf("\n  }")).matchAll(/^ {4}([A-Za-z]\w*)[(:]/gm)].map((m) => m[1]).filter((n) => n !== "mc");

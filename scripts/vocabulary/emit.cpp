@@ -152,7 +152,9 @@ void emit_ts() {
 #undef MC_X
   std::printf("] as const;\n\n");
 
-  std::printf("/** What the core's constructor takes: every option, flat (an Embind value_object). */\n");
+  std::printf(
+      "/** What the core's constructor takes: every option, flat (MC.createChannel in bindings/library.js writes it "
+      "in WIRE_ORDER). */\n");
   std::printf("export type WireOptions = {\n");
 #define MC_X(wire, path, group, member, type, def, min, max, kind, ...) std::printf("  %s: number;\n", #wire);
   MC_NUMBER_OPTIONS(MC_X)
@@ -166,10 +168,11 @@ void emit_ts() {
   // The defaults once, in the lists above: the flat object is built from them when the module
   // loads (a second literal table cost the script-tag page 111 B gzip).
   std::printf(
-      "};\n\n/** The defaults of every wire option (from the three lists). */\nexport const WIRE_DEFAULTS: "
+      "};\n\n/** Every wire option in the order the core reads them (mc_channel_create, bindings/bindings.cpp). */\n"
+      "export const WIRE_ORDER = [...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS];\n\n"
+      "/** The defaults of every wire option (from the three lists). */\nexport const WIRE_DEFAULTS: "
       "Readonly<WireOptions> = "
-      "Object.freeze(\n  Object.fromEntries([...NUMBER_OPTIONS, ...BOOL_OPTIONS, ...STRING_OPTIONS].map((o) => "
-      "[o.wire, o.default])) as WireOptions,\n);\n");
+      "Object.freeze(\n  Object.fromEntries(WIRE_ORDER.map((o) => [o.wire, o.default])) as WireOptions,\n);\n");
 }
 
 void emit_readme_errors() {
