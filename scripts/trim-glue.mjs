@@ -144,20 +144,17 @@ export function trimGlue(glue) {
     `function updateGlobalBufferAndViews(buf){buffer=buf;${kept.map(([name, type]) => `${name}=new ${type}(buf)`).join(";")}}`,
     "updateGlobalBufferAndViews",
   );
-  text = replaceOnce(
-    text,
-    'var ENVIRONMENT_IS_WEB=typeof window=="object";var ENVIRONMENT_IS_WORKER=typeof importScripts=="function";var ENVIRONMENT_IS_NODE=typeof process=="object"&&typeof process.versions=="object"&&typeof process.versions.node=="string";',
-    "",
-    "the environment flags",
-  );
-  text = replaceOnce(text, 'var scriptDirectory="";function locateFile(path){return scriptDirectory+path}', "", "scriptDirectory");
-  text = replaceOnce(
-    text,
-    "var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;",
-    "",
-    "_scriptDir",
-  );
-  text = replaceOnce(text, 'Module["preloadedImages"]={};Module["preloadedAudios"]={};', "", "preloadedImages");
+  // Start-up leftovers nothing reads once the environment block (1.) is gone: [text, what].
+  for (const [leftover, what] of [
+    [
+      'var ENVIRONMENT_IS_WEB=typeof window=="object";var ENVIRONMENT_IS_WORKER=typeof importScripts=="function";var ENVIRONMENT_IS_NODE=typeof process=="object"&&typeof process.versions=="object"&&typeof process.versions.node=="string";',
+      "the environment flags",
+    ],
+    ['var scriptDirectory="";function locateFile(path){return scriptDirectory+path}', "scriptDirectory"],
+    ["var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;", "_scriptDir"],
+    ['Module["preloadedImages"]={};Module["preloadedAudios"]={};', "preloadedImages"],
+  ])
+    text = replaceOnce(text, leftover, "", what);
   text = dropFunction(text, "stringToUTF8Array");
   text = dropFunction(text, "lengthBytesUTF8");
   text = replaceOnce(
