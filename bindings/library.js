@@ -10,9 +10,8 @@
 // - Calls into the core are raw exports (`_mc_channel_*`, bindings/bindings.cpp); the wrappers
 //   here take and return JS strings (createChannel writes the options into one heap block).
 //   Embind is used only where no call can re-enter it (constants, validateUrl/redactUrl): an
-//   Embind invoker built without
-//   DYNAMIC_EXECUTION shares its argument arrays between calls, which a re-entrant call from an
-//   event listener would overwrite.
+//   Embind invoker built without DYNAMIC_EXECUTION shares its argument arrays between calls,
+//   which a re-entrant call from an event listener would overwrite.
 //
 // Text crosses by pointer and length, so a U+0000 inside a frame survives.
 
