@@ -152,8 +152,8 @@ void Reliability::on_drop() {
   if (open_) {
     // The peers heard on this socket likely dropped with it (a relay restart drops every
     // socket): held resends wait for them to be back (kRepairAwayHoldMs). Only peers that
-    // answer our `ask` count (one that has sent, or is present), so each one's answer says it is back;
-    // those still away from a drop a moment ago stay away.
+    // answer our `ask` count (one that has sent, or is present), so each one's `hi` says it
+    // is back; those still away from a drop a moment ago stay away.
     const double t = now();
     for (auto& [id, p] : peers_) {
       p.away = (p.used > open_tick_ && ((p.seq_known && p.top > 0) || p.present)) ||

@@ -270,9 +270,11 @@ class Reliability final : public Delivery {
   }
   // How long a sender holds a requested resend at most (kRepairHoldMs).
   double repair_hold() const {
-    if (away_episode_ && away_ > 0) return rel::kRepairAwayHoldMs;
+    if (waiting_for_away()) return rel::kRepairAwayHoldMs;
     return std::min(rel::kRepairHoldMs * (group_scale() - 1), rel::kRepairHoldMaxMs);
   }
+  // Our socket reopened after a drop and peers that dropped with it are not back yet.
+  bool waiting_for_away() const { return away_episode_ && away_ > 0; }
   // `p` is heard again (or left): no longer waited for (kRepairAwayHoldMs). True if it was the
   // last one a hold waited for.
   bool back(Peer& p) {
@@ -288,12 +290,12 @@ class Reliability final : public Delivery {
     const double gap = returns_ >= 2 ? (last_return_ - returns_from_) / (returns_ - 1) : 0;
     return std::min(cap, std::max(rel::kRepairQuietMinMs, rel::kRepairQuietGaps * gap));
   }
-  // When the current hold ends, seen at `t`: a quiet spell from now, at most the whole hold.
+  // When the current hold ends, seen at `t`. After our own drop: when the last peer that dropped
+  // with us is back (at once if none is away), at most kRepairAwayHoldMs after we reopened.
+  // Otherwise: a quiet spell from now, at most the whole hold.
   double hold_end(double t) {
     if (away_episode_) {
-      // Our socket dropped and the peers heard on it are coming back: the resend waits for the
-      // last of them, then goes at once.
-      if (away_ > 0 && t < open_at_ + rel::kRepairAwayHoldMs) return open_at_ + rel::kRepairAwayHoldMs;
+      if (waiting_for_away() && t < open_at_ + rel::kRepairAwayHoldMs) return open_at_ + rel::kRepairAwayHoldMs;
       away_episode_ = false;
       return t;
     }
@@ -369,12 +371,12 @@ class Reliability final : public Delivery {
   double last_return_ = -kNever;   // a peer last came back (a `hi` with `ask`, or our own open)
   double returns_from_ = -kNever;  // the first return of this episode (returns less than a hold apart)
   uint32_t returns_ = 0;           // returns in this episode
-  uint64_t open_tick_ = 0;         // tick_ when our socket opened: a peer heard since is back
-  double open_at_ = 0;
-  size_t away_ = 0;            // peers with `away` set
-  bool away_episode_ = false;  // since our socket reopened, until every away peer is back (or late)
-  uint64_t own_echo_max_ = 0;  // our own frames echoed and delivered
-  double rtt_ = 0;             // round trip to the relay (own echoes), moving average; 0: unknown
+  uint64_t open_tick_ = 0;         // tick_ when our socket opened: a peer `used` after it was heard on it
+  double open_at_ = 0;             // when our socket opened
+  size_t away_ = 0;                // peers with `away` set
+  bool away_episode_ = false;      // since our socket reopened, until every away peer is back (or late)
+  uint64_t own_echo_max_ = 0;      // our own frames echoed and delivered
+  double rtt_ = 0;                 // round trip to the relay (own echoes), moving average; 0: unknown
 
   // receiver
   std::map<std::string, Peer> peers_;  // not unordered_map: its hashing and rehashing code cost 3.8 KB of wasm
