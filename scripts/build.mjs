@@ -238,6 +238,17 @@ export async function build() {
       esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback, inline) }),
     ),
   );
+  // The files browsers download as they are (the script tags, the encryption chunk) get a second
+  // pass from terser over esbuild's minified output: two compress passes and its mangler, whose
+  // names follow the output's character frequencies, gzip 6 % smaller (metachannel.core.js
+  // 19,604 -> 18,395 B; docs/benchmarks.md, "What each cut saved"). No unsafe options.
+  const { minify: terse } = await import("terser");
+  for (const { outfile, format, minify } of outputs) {
+    if (!minify) continue;
+    const file = path.join(outDir, outfile);
+    const out = await terse(readFileSync(file, "utf8"), { ecma: 2020, module: format === "esm", compress: { passes: 2 }, mangle: true });
+    writeFileSync(file, out.code);
+  }
   if (!debug) {
     // metachannel/inline for bundlers and CDNs: the main build plus the wasm from the chunk
     // (ES module), or carried in the file (CommonJS, which cannot import the ES module chunk).
