@@ -12,6 +12,8 @@
 //   Module["asm"]["x"]).apply(null,arguments)}`, 35 of them, 5.7 KB before minification),
 //   there so that a call made before instantiation fails late: here the exports are set on
 //   Module (and on the glue's own variables that use them) when the instance arrives.
+// And Embind's JS runtime keeps only what the surface uses (3. below: two functions, two
+// constants, three types, all registered at start-up).
 // Every edit must find its text exactly once, or the build stops and names it: a different
 // emcc (or a new setting) is a deliberate change, to be looked at, never silently half-trimmed.
 // The debug build keeps its glue whole (its ASSERTIONS checks wrap these same parts).
@@ -85,28 +87,7 @@ export function trimGlue(glue) {
     "the glue's own instantiation",
   );
 
-  // 3. The lazy export wrappers: set the exports when the instance arrives.
-  const wrapper = /var ([\w$]+)=Module\["\1"\]=function\(\)\{return\(\1=Module\["\1"\]=Module\["asm"\]\["([\w$]+)"\]\)\.apply\(null,arguments\)\};/g;
-  const exports = [];
-  text = text.replace(wrapper, (_, name, wasmName) => {
-    exports.push([name, wasmName]);
-    return "";
-  });
-  if (exports.length < 10)
-    throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
-  // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
-  const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
-  const map = JSON.stringify(Object.fromEntries(exports));
-  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name]) => `${name}=Module["${name}"];`).join("")}`;
-  text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
-  text = replaceOnce(
-    text,
-    "function createWasm(){",
-    `${used.length ? `var ${used.map(([n]) => n).join(",")};` : ""}var EXPORT_NAMES=${map};function createWasm(){`,
-    "createWasm",
-  );
-
-  // 4. Embind's runtime without the features the surface does not use. The boundary is two
+  // 3. Embind's runtime without the features the surface does not use. The boundary is two
   // functions and two constants (bindings/bindings.cpp) over three types (bool, double,
   // std::string; bindings/embind_types.cpp), registered while the module starts, so:
   // - no overloads and no name registered twice: a function is set on Module once its types are
@@ -175,8 +156,29 @@ export function trimGlue(glue) {
     text = dropFunction(text, name);
   text = replaceOnce(text, "var char_0=48;var char_9=57;", "", "char_0/char_9");
 
+  // 4. The lazy export wrappers: set the exports when the instance arrives.
+  const wrapper = /var ([\w$]+)=Module\["\1"\]=function\(\)\{return\(\1=Module\["\1"\]=Module\["asm"\]\["([\w$]+)"\]\)\.apply\(null,arguments\)\};/g;
+  const exports = [];
+  text = text.replace(wrapper, (_, name, wasmName) => {
+    exports.push([name, wasmName]);
+    return "";
+  });
+  if (exports.length < 10)
+    throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
+  const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
+  const map = JSON.stringify(Object.fromEntries(exports));
+  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name]) => `${name}=Module["${name}"];`).join("")}`;
+  text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
+  text = replaceOnce(
+    text,
+    "function createWasm(){",
+    `${used.length ? `var ${used.map(([n]) => n).join(",")};` : ""}var EXPORT_NAMES=${map};function createWasm(){`,
+    "createWasm",
+  );
+
   // 5. Start-up leftovers, and helpers the module has a smaller form of:
-  // - the heap views nothing reads (of HEAP8, HEAP16, HEAPU16, HEAPF32: with 4.'s readers
+  // - the heap views nothing reads (of HEAP8, HEAP16, HEAPU16, HEAPF32: with 3.'s readers
   //   gone, all four), and the Module["HEAP*"] copies of every view (the JS layer reads none:
   //   bindings/library.js uses the glue's own);
   // - the environment flags, scriptDirectory/locateFile and _scriptDir: only the environment
@@ -222,6 +224,8 @@ export function trimGlue(glue) {
     ['var scriptDirectory="";function locateFile(path){return scriptDirectory+path}', "scriptDirectory"],
     ["var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;", "_scriptDir"],
     ['Module["preloadedImages"]={};Module["preloadedAudios"]={};', "preloadedImages"],
+    ["var out=console.log.bind(console);", "out (console.log: nothing prints)"],
+    ["var wasmBinary;", "wasmBinary (the loader's, never the glue's)"],
   ])
     text = replaceOnce(text, leftover, "", what);
   text = dropFunction(text, "stringToUTF8Array");
