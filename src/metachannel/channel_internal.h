@@ -9,23 +9,31 @@
 #include <string>
 #include <string_view>
 
-#include "metachannel/decimal.h"
-
 namespace mc {
 // Not an anonymous namespace: inline functions with external linkage are one copy in the link.
 namespace channel_detail {
 
-// Whole numbers for messages (see decimal.h).
-inline std::string number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (v < 0) return "-" + number(-v);
-  if (!(v < 1e18)) return v == std::numeric_limits<double>::infinity() ? "Infinity" : "1e18+";
-  return decimal(static_cast<uint64_t>(v));
-}
+// What message() puts in place of a "{}": text, or a whole number (a double: NaN, Infinity,
+// negatives and values from 1e18 up read NaN, Infinity, -N and 1e18+).
+class MessageArg {
+ public:
+  MessageArg(std::string_view text) : data_(text.data()), size_(text.size()) {}  // NOLINT(google-explicit-constructor)
+  MessageArg(const std::string& text)
+      : data_(text.data()), size_(text.size()) {}                                 // NOLINT(google-explicit-constructor)
+  MessageArg(double number) : data_(nullptr), size_(kNumber), number_(number) {}  // NOLINT(google-explicit-constructor)
 
-// A message from its parts, made in one string: a chain of operator+ makes and frees a
-// temporary per part (defined in channel.cpp).
-std::string cat(std::initializer_list<std::string_view> parts);
+ private:
+  friend std::string message(const char* text, std::initializer_list<MessageArg> args);
+  static constexpr size_t kNumber = static_cast<size_t>(-1);
+  const char* data_;
+  size_t size_;
+  double number_;  // only for a number (left unset for text: one store less per argument)
+};
+
+// A message: `text` with each "{}" replaced by the next of `args`, made in one string (defined
+// in channel.cpp). One literal per message, not one per piece: the call sites are the code
+// size of every error path (a chain of operator+ also made and freed a temporary per part).
+std::string message(const char* text, std::initializer_list<MessageArg> args);
 
 inline bool equals(const char* data, size_t size, const std::string& s) {
   return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
