@@ -13,7 +13,7 @@ namespace mc {
 // Not an anonymous namespace: inline functions with external linkage are one copy in the link.
 namespace channel_detail {
 
-// What message() puts in place of a "{}": text, or a whole number (a double: NaN, Infinity,
+// What append_message() puts in place of a "{}": text, or a whole number (a double: NaN, Infinity,
 // negatives and values from 1e18 up read NaN, Infinity, -N and 1e18+).
 class MessageArg {
  public:
@@ -23,17 +23,18 @@ class MessageArg {
   MessageArg(double number) : data_(nullptr), size_(kNumber), number_(number) {}  // NOLINT(google-explicit-constructor)
 
  private:
-  friend std::string message(const char* text, std::initializer_list<MessageArg> args);
+  friend void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);
   static constexpr size_t kNumber = static_cast<size_t>(-1);
   const char* data_;
   size_t size_;
   double number_;  // only for a number (left unset for text: one store less per argument)
 };
 
-// A message: `text` with each "{}" replaced by the next of `args`, made in one string (defined
-// in channel.cpp). One literal per message, not one per piece: the call sites are the code
-// size of every error path (a chain of operator+ also made and freed a temporary per part).
-std::string message(const char* text, std::initializer_list<MessageArg> args);
+// Appends a message: `text` with each "{}" replaced by the next of `args` (more args than holes:
+// the rest unused), in one string (defined in channel.cpp). One literal per message, not one per
+// piece, and no std::string at the call site (Channel::fail and Channel::report take the text and
+// its arguments): the call sites are the code size of every error path.
+void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);
 
 inline bool equals(const char* data, size_t size, const std::string& s) {
   return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
