@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "metachannel/channel_internal.h"
-#include "metachannel/decimal.h"
 #include "metachannel/url.h"
 
 namespace mc {

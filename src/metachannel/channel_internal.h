@@ -17,10 +17,11 @@ namespace channel_detail {
 // negatives and values from 1e18 up read NaN, Infinity, -N and 1e18+).
 class MessageArg {
  public:
-  MessageArg(std::string_view text) : data_(text.data()), size_(text.size()) {}  // NOLINT(google-explicit-constructor)
-  MessageArg(const std::string& text)
-      : data_(text.data()), size_(text.size()) {}                                 // NOLINT(google-explicit-constructor)
-  MessageArg(double number) : data_(nullptr), size_(kNumber), number_(number) {}  // NOLINT(google-explicit-constructor)
+  // Implicit, so that a message's arguments are listed as they are. noinline: each is then one
+  // call per argument; inlined at every call site they were 601 B more of the lite wasm (124 B gzip).
+  __attribute__((noinline)) MessageArg(std::string_view text) : data_(text.data()), size_(text.size()) {}
+  __attribute__((noinline)) MessageArg(const std::string& text) : data_(text.data()), size_(text.size()) {}
+  __attribute__((noinline)) MessageArg(double number) : data_(nullptr), size_(kNumber), number_(number) {}
 
  private:
   friend void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);
