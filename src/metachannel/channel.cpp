@@ -10,17 +10,47 @@
 #include <utility>
 
 #include "metachannel/channel_internal.h"
-#include "metachannel/decimal.h"
 #include "metachannel/url.h"
 
 namespace mc {
 
 using namespace channel_detail;  // NOLINT(google-build-using-namespace): the helpers of this part
 
-std::string channel_detail::cat(std::initializer_list<std::string_view> parts) {
-  std::string s;
-  for (const std::string_view part : parts) s.append(part.data(), part.size());
-  return s;
+void channel_detail::append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args) {
+  const MessageArg* arg = args.begin();
+  for (const char* p = text;; p += 2) {
+    const char* hole = p;
+    while (*hole && !(hole[0] == '{' && hole[1] == '}')) ++hole;
+    s.append(p, static_cast<size_t>(hole - p));
+    if (!*hole) return;
+    const MessageArg& a = *arg++;
+    if (a.size_ != MessageArg::kNumber) {
+      s.append(a.data_, a.size_);
+      p = hole;
+      continue;
+    }
+    p = hole;
+    double v = a.number_;
+    if (std::isnan(v)) {
+      s.append("NaN");
+      continue;
+    }
+    if (v < 0) {
+      s.push_back('-');
+      v = -v;
+    }
+    if (!(v < 1e18)) {
+      s.append(v == std::numeric_limits<double>::infinity() ? "Infinity" : "1e18+");
+      continue;
+    }
+    char digits[20];
+    size_t i = sizeof(digits);
+    for (auto u = static_cast<uint64_t>(v);; u /= 10) {
+      digits[--i] = static_cast<char>('0' + u % 10);
+      if (u < 10) break;
+    }
+    s.append(digits + i, sizeof(digits) - i);
+  }
 }
 
 Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
@@ -47,13 +77,17 @@ Channel::~Channel() {
   transport_.set_listener(nullptr);
 }
 
-ErrorCode Channel::fail(ErrorCode code, std::string message) {
-  last_error_ = std::move(message);
+ErrorCode Channel::fail(ErrorCode code, const char* text, std::initializer_list<MessageArg> args) {
+  last_error_.clear();
+  append_message(last_error_, text, args);
   return code;
 }
 
-void Channel::report(ErrorCode code, const std::string& message, double detail) {
-  if (!disposed_) events_.on_error(code, message, detail);
+void Channel::report(ErrorCode code, double detail, const char* text, std::initializer_list<MessageArg> args) {
+  if (disposed_) return;
+  std::string message;
+  append_message(message, text, args);
+  events_.on_error(code, message, detail);
 }
 
 bool Channel::transition(State to) {
@@ -70,9 +104,9 @@ bool Channel::transition(State to) {
 // ---------------------------------------------------------------------------------- API
 
 ErrorCode Channel::set_url(std::string_view url, bool renew) {
-  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});
   if (closed_by_user_)
-    return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
+    return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again", {});
   if (url.empty()) {
     if (url_.empty() && state_ == State::Idle) return ErrorCode::None;
     if (rel_) rel_->step_away(url_);  // "bye"; the peers' streams and the resend buffer wait for a return to url_
@@ -89,8 +123,7 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
     return ErrorCode::None;
   }
   const std::string problem = validate_ws_url(url);
-  if (!problem.empty())
-    return fail(ErrorCode::InvalidUrl, cat({"invalid channel URL ", redact_url(url), ": ", problem}));
+  if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), problem});
   if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_ || renew) {
     if (rel_) {
@@ -120,14 +153,13 @@ ErrorCode Channel::send_binary(const uint8_t* data, size_t size) {
 }
 
 ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
-  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});
   if (size > config_.max_message_bytes) {
-    return fail(ErrorCode::MessageTooLarge,
-                cat({"the message is ", number(static_cast<double>(size)), " bytes; maxMessageBytes is ",
-                     number(static_cast<double>(config_.max_message_bytes))}));
+    return fail(ErrorCode::MessageTooLarge, "the message is {} bytes; maxMessageBytes is {}",
+                {static_cast<double>(size), static_cast<double>(config_.max_message_bytes)});
   }
   if (closed_by_user_ || state_ == State::Closing) {
-    return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent");
+    return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent", {});
   }
   // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
   std::string tagged;
@@ -136,9 +168,9 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     out_envelope_.scan(data, size);
     if (rel_->tag(data, size, out_envelope_, tagged)) {
       if (tagged.size() > config_.max_message_bytes) {
-        return fail(ErrorCode::MessageTooLarge, cat({"the message is ", number(static_cast<double>(tagged.size())),
-                                                     " bytes with its reliable-delivery tag; maxMessageBytes is ",
-                                                     number(static_cast<double>(config_.max_message_bytes))}));
+        return fail(ErrorCode::MessageTooLarge,
+                    "the message is {} bytes with its reliable-delivery tag; maxMessageBytes is {}",
+                    {static_cast<double>(tagged.size()), static_cast<double>(config_.max_message_bytes)});
       }
       sequenced = true;
       data = tagged.data();
@@ -162,37 +194,36 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   switch (pushed) {
     case SendQueue::Push::Queued: return ErrorCode::None;
     case SendQueue::Push::QueuedDropped:
-      report(ErrorCode::QueueOverflow,
-             cat({"the send queue was full; dropped the ", number(static_cast<double>(dropped)), " oldest message(s)"}),
-             static_cast<double>(dropped));
+      report(ErrorCode::QueueOverflow, static_cast<double>(dropped),
+             "the send queue was full; dropped the {} oldest message(s)", {static_cast<double>(dropped)});
       return ErrorCode::None;
     case SendQueue::Push::DroppedNewest:
-      report(ErrorCode::QueueOverflow, "the send queue was full; dropped the message just sent (overflow: drop-newest)",
-             1);
+      report(ErrorCode::QueueOverflow, 1,
+             "the send queue was full; dropped the message just sent (overflow: drop-newest)", {});
       return ErrorCode::None;
     case SendQueue::Push::Rejected:
       return fail(ErrorCode::QueueOverflow,
-                  cat({"the send queue is full (", number(static_cast<double>(queue_.size())), " messages, ",
-                       number(static_cast<double>(queue_.bytes())),
-                       " bytes); the message was not queued. Raise queue.maxMessages/maxBytes or wait for \"open\""}));
+                  "the send queue is full ({} messages, {} bytes); the message was not queued. Raise "
+                  "queue.maxMessages/maxBytes or wait for \"open\"",
+                  {static_cast<double>(queue_.size()), static_cast<double>(queue_.bytes())});
     case SendQueue::Push::TooLarge:
       return fail(ErrorCode::QueueOverflow,
-                  cat({"the message (", number(static_cast<double>(size)),
-                       " bytes) can never fit in the send queue (queue.maxBytes ",
-                       number(static_cast<double>(queue_.options().max_bytes)), ", maxMessages ",
-                       number(static_cast<double>(queue_.options().max_messages)), ")"}));
+                  "the message ({} bytes) can never fit in the send queue (queue.maxBytes {}, maxMessages {})",
+                  {static_cast<double>(size), static_cast<double>(queue_.options().max_bytes),
+                   static_cast<double>(queue_.options().max_messages)});
   }
   return ErrorCode::None;
 }
 
 ErrorCode Channel::close(int code, std::string_view reason) {
-  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});
   if (code != 0 && !is_sendable_close_code(code)) {
-    return fail(ErrorCode::InvalidArgument, cat({"close code must be 1000 or in 3000-4999 (got ", number(code), ")"}));
+    return fail(ErrorCode::InvalidArgument, "close code must be 1000 or in 3000-4999 (got {})",
+                {static_cast<double>(code)});
   }
   if (reason.size() > 123) {
-    return fail(ErrorCode::InvalidArgument, cat({"close reason is ", number(static_cast<double>(reason.size())),
-                                                 " bytes of UTF-8; at most 123 are allowed"}));
+    return fail(ErrorCode::InvalidArgument, "close reason is {} bytes of UTF-8; at most 123 are allowed",
+                {static_cast<double>(reason.size())});
   }
   if (closed_by_user_) return ErrorCode::None;
   closed_by_user_ = true;
@@ -221,10 +252,8 @@ ErrorCode Channel::close(int code, std::string_view reason) {
 void Channel::drop_queue_on_close(const char* why) {
   const size_t dropped = queue_.clear();
   if (!dropped) return;
-  report(
-      ErrorCode::Closed,
-      cat({"close() dropped ", number(static_cast<double>(dropped)), " queued message(s) that were never sent", why}),
-      static_cast<double>(dropped));
+  report(ErrorCode::Closed, static_cast<double>(dropped), "close() dropped {} queued message(s) that were never sent{}",
+         {static_cast<double>(dropped), std::string_view(why)});
 }
 
 void Channel::finish_close(bool socket_open) {
@@ -254,9 +283,9 @@ void Channel::finish_close(bool socket_open) {
 }
 
 ErrorCode Channel::reconnect_now() {
-  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});
   if (closed_by_user_)
-    return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again");
+    return fail(ErrorCode::Closed, "close() was called on this channel; create a new Channel to connect again", {});
   attempt_ = 0;
   if (url_.empty()) return ErrorCode::None;
   if (state_ == State::Reconnecting || state_ == State::Closed) {
@@ -336,12 +365,13 @@ void Channel::start_attempt() {
     if (!why.empty()) {
       // The same arguments would fail the same way: say why once and stop (setUrl() or
       // reconnect() tries again, after the cause is fixed).
-      report(ErrorCode::SocketError, cat({"could not create a WebSocket for ", redact_url(url_), ": ", why,
-                                          "; not retrying (the same arguments would fail again)"}));
+      report(ErrorCode::SocketError, 0,
+             "could not create a WebSocket for {}: {}; not retrying (the same arguments would fail again)",
+             {redact_url(url_), why});
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    report(ErrorCode::SocketError, cat({"could not create a WebSocket for ", redact_url(url_)}));
+    report(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {redact_url(url_)});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
@@ -397,16 +427,15 @@ void Channel::on_transport_error() {
       return;
     }
     const uint64_t mine = epoch_;
-    report(ErrorCode::SocketError,
-           cat({"could not connect to ", redact_url(url_),
-                status != 0 ? ": the server answered the upgrade with HTTP " : "",
-                status != 0 ? number(status) : std::string()}),
-           status);
+    report(ErrorCode::SocketError, status,
+           status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
+                       : "could not connect to {}",  // (the status left unused)
+           {redact_url(url_), static_cast<double>(status)});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
   if (state_ == State::Open)
-    report(ErrorCode::SocketError, cat({"the connection to ", redact_url(url_), " reported an error"}));
+    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {redact_url(url_)});
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -451,10 +480,10 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
   // A drop that ends the channel: the close event (once, for the socket that was live), then
   // the error that says why, then "closed". In this order a listener that calls close(),
   // setUrl() or reconnect() in either event cannot swallow the close event.
-  auto end_channel = [&](ErrorCode error, const std::string& message, double detail) {
+  auto end_channel = [&](ErrorCode error, double detail, const char* text, std::initializer_list<MessageArg> args) {
     if (state_ == State::Open || state_ == State::Connecting) events_.on_close(code, reason, clean, false);
     if (!still_mine()) return;
-    report(error, message, detail);
+    report(error, detail, text, args);
     if (still_mine()) enter_closed(code, reason, clean, /*emit_close=*/false);
   };
 
@@ -463,23 +492,21 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
   switch (verdict) {
     case ReconnectPolicy::CloseVerdict::Revoked:
       if (refused_status != 0) {
-        end_channel(
-            ErrorCode::Revoked,
-            cat({"the server refused ", redact_url(url_), " with HTTP ", number(refused_status),
-                 ": it does not know this channel (expired, forgotten by a restart, or rotated); call setUrl() ",
-                 "with a valid URL"}),
-            refused_status);
+        end_channel(ErrorCode::Revoked, refused_status,
+                    "the server refused {} with HTTP {}: it does not know this channel (expired, forgotten by "
+                    "a restart, or rotated); call setUrl() with a valid URL",
+                    {redact_url(url_), static_cast<double>(refused_status)});
         return;
       }
-      end_channel(ErrorCode::Revoked,
+      end_channel(ErrorCode::Revoked, code,
                   "the server revoked this channel URL (close 4001: it was rotated); call setUrl() with the new URL",
-                  code);
+                  {});
       return;
     case ReconnectPolicy::CloseVerdict::Stop:
-      end_channel(ErrorCode::SocketError,
-                  cat({"the server closed the channel with code ", number(code),
-                       ", which means it will not accept this client as it is; not reconnecting"}),
-                  code);
+      end_channel(ErrorCode::SocketError, code,
+                  "the server closed the channel with code {}, which means it will not accept this client as "
+                  "it is; not reconnecting",
+                  {static_cast<double>(code)});
       return;
     case ReconnectPolicy::CloseVerdict::Reconnect:
     case ReconnectPolicy::CloseVerdict::ReconnectNow: break;
@@ -496,11 +523,9 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
   if (online_) {
     ++attempt_;
     if (policy_.exhausted(attempt_)) {
-      end_channel(
-          ErrorCode::RetriesExhausted,
-          cat({"gave up reconnecting to ", redact_url(url_), " after ", number(static_cast<double>(attempt_ - 1)),
-               " retries (reconnect.maxRetries); call reconnect() to try again"}),
-          attempt_ - 1);
+      end_channel(ErrorCode::RetriesExhausted, attempt_ - 1,
+                  "gave up reconnecting to {} after {} retries (reconnect.maxRetries); call reconnect() to try again",
+                  {redact_url(url_), static_cast<double>(attempt_ - 1)});
       return;
     }
   }
@@ -537,17 +562,15 @@ void Channel::on_wake() {
     connect_deadline_ = kNever;
     abort_socket();
     const uint64_t mine = epoch_;
-    report(ErrorCode::ConnectTimeout,
-           cat({"no WebSocket handshake from ", redact_url(url_), " within ",
-                number(config_.reconnect.connect_timeout_ms), " ms (reconnect.connectTimeoutMs)"}));
+    report(ErrorCode::ConnectTimeout, 0, "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
+           {redact_url(url_), config_.reconnect.connect_timeout_ms});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
     abort_socket();
     const uint64_t mine = epoch_;
-    report(ErrorCode::HeartbeatTimeout,
-           cat({"no frame from ", redact_url(url_), " within ", number(config_.heartbeat.timeout_ms),
-                " ms of a heartbeat ping; dropping the connection"}));
+    report(ErrorCode::HeartbeatTimeout, 0, "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
+           {redact_url(url_), config_.heartbeat.timeout_ms});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <string>
@@ -19,6 +20,10 @@
 #include "metachannel/types.h"
 
 namespace mc {
+
+namespace channel_detail {
+class MessageArg;
+}  // namespace channel_detail
 
 // The options' members, names, types and defaults: src/metachannel/vocabulary.h (as for every
 // option). heartbeat.message is sent as a text frame as is; a text frame equal to
@@ -154,7 +159,8 @@ class Channel final : public TransportListener, public SchedulerListener, privat
  private:
   static constexpr double kNever = std::numeric_limits<double>::infinity();
 
-  ErrorCode fail(ErrorCode code, std::string message);
+  // The error's text: `text` with each "{}" replaced by the next of `args` (channel_internal.h).
+  ErrorCode fail(ErrorCode code, const char* text, std::initializer_list<channel_detail::MessageArg> args);
   // Moves to `to` and emits "state". False if a listener changed the state (or disposed)
   // meanwhile, in which case the caller must stop what it was doing.
   bool transition(State to);
@@ -176,7 +182,8 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void enter_closed(int code, std::string_view reason, bool clean, bool emit_close = true);
   // Forgets the current socket (transport_.abort()), if there is one.
   void abort_socket();
-  void clear_timers();
+  // noinline: five stores of kNever, otherwise inlined at each of its callers.
+  __attribute__((noinline)) void clear_timers();
   void reschedule();
   ErrorCode send_frame(bool binary, const char* data, size_t size);
   void saw_traffic();
@@ -186,7 +193,7 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   void update_receive();
   // Nothing but the router decides what a frame is (no heartbeat strings, no reliability).
   bool router_decides() const { return !config_.heartbeat.enabled && !rel_; }
-  void report(ErrorCode code, const std::string& message, double detail = 0);
+  void report(ErrorCode code, double detail, const char* text, std::initializer_list<channel_detail::MessageArg> args);
   // DeliveryHost
   bool rel_send(const std::string& text) override;
   bool rel_deliver(const char* data, size_t size, std::string_view from, double seq) override;

@@ -94,9 +94,12 @@ bool Channel::rel_deliver(const char* data, size_t size, std::string_view from, 
 
 void Channel::rel_lost(const std::string& from, double count) {
   if (disposed_) return;
-  events_.on_lost(from, count,
-                  cat({number(count), " message(s) from peer ", from,
-                       " were lost: no peer holds them any more (it left, or they aged out of its resend buffer)"}));
+  std::string message;
+  append_message(message,
+                 "{} message(s) from peer {} were lost: no peer holds them any more (it left, or they aged out of "
+                 "its resend buffer)",
+                 {count, from});
+  events_.on_lost(from, count, message);
 }
 
 void Channel::rel_presence(const std::string& json) {
@@ -104,11 +107,11 @@ void Channel::rel_presence(const std::string& json) {
 }
 
 ErrorCode Channel::set_presence(std::string_view json) {
-  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel");
+  if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});
   const std::string problem = rel_                       ? rel_->set_presence(json)
                               : config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
                                                          : "presence is off on this channel; pass options.presence";
-  if (!problem.empty()) return fail(ErrorCode::InvalidArgument, cat({"setPresence(state): ", problem}));
+  if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): {}", {problem});
   return ErrorCode::None;
 }
 
@@ -127,10 +130,9 @@ void Channel::on_transport_oversize(bool text, double size) {
 }
 
 void Channel::report_oversize(bool text, double size) {
-  report(ErrorCode::MessageTooLarge,
-         cat({"dropped an incoming ", text ? "text" : "binary", " frame of ", number(size),
-              " bytes or more (maxMessageBytes is ", number(static_cast<double>(config_.max_message_bytes)), ")"}),
-         size);
+  report(ErrorCode::MessageTooLarge, size, "dropped an incoming {} frame of {} bytes or more (maxMessageBytes is {})",
+         {text ? std::string_view("text") : std::string_view("binary"), size,
+          static_cast<double>(config_.max_message_bytes)});
 }
 
 }  // namespace mc

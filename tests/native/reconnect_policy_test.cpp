@@ -66,6 +66,23 @@ TEST(ReconnectPolicy, CapHoldsForHugeAttempts) {
   EXPECT_EQ(three.base_delay(4), 1000);
 }
 
+// base_delay() multiplies by squaring, not with std::pow: for factors whose powers are not
+// exact in a double it may differ from pow() in the last bits, never by more.
+TEST(ReconnectPolicy, BaseDelayIsMinTimesFactorPowerForAnyFactor) {
+  for (const double factor : {1.1, 1.3, 1.5, 1.7, 2.5, 3.14159, 10.0}) {
+    ReconnectOptions o;
+    o.min_delay_ms = 250;
+    o.factor = factor;
+    o.max_delay_ms = std::numeric_limits<double>::max();
+    const ReconnectPolicy p(o);
+    for (uint32_t attempt = 1; attempt <= 40; ++attempt) {
+      SCOPED_TRACE(testing::Message() << "factor " << factor << ", attempt " << attempt);
+      const double expected = 250 * std::pow(factor, attempt - 1);
+      EXPECT_NEAR(p.base_delay(attempt), expected, expected * 1e-14);
+    }
+  }
+}
+
 TEST(ReconnectPolicy, FullJitterIsUniformInZeroToBase) {
   const ReconnectPolicy p;
   for (uint32_t attempt = 1; attempt <= 10; ++attempt) {
