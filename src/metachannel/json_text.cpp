@@ -128,40 +128,100 @@ std::string dump_json(const Json& j) {
   return out;
 }
 
+// nlohmann's lexer and DOM builder under a grammar loop of our own, with a depth limit. Not
+// Json::parse or Json::sax_parse: nlohmann's parse loop keeps its object/array stack in a
+// std::vector<bool> (1.8 KB of wasm for push_back alone) and builds a parse_error exception
+// object for each error it reports, whose std::exception vtable brings libc++abi's type_info
+// machinery (dynamic_cast search, 1.4 KB); with its callback parser's std::function and second
+// copy of the loop that was about 5 KB more. The language accepted is the loop's in
+// nlohmann's parser<>::sax_parse_internal (strict: nothing but whitespace after the value),
+// and the tokens are its lexer's (a UTF-8 BOM skipped at the start, no comments). A
+// container is refused when kMaxJsonDepth are open around it, so at most kMaxJsonDepth
+// levels (the outermost included) are ever open: a fixed stack.
 namespace {
 
-// nlohmann's DOM builder with a depth limit. A SAX handler instead of Json::parse's callback
-// parser: the callback parser (and the std::function, vector<bool> stacks and second copy of
-// the parse loop it brings) cost about 5 KB of wasm. `depth_` counts the open objects and
-// arrays; refusing the one that would be level kMaxJsonDepth + 1 stops the parse.
-class DepthLimitedBuilder : public nlohmann::detail::json_sax_dom_parser<Json> {
- public:
-  using Base = nlohmann::detail::json_sax_dom_parser<Json>;
-  explicit DepthLimitedBuilder(Json& result) : Base(result, /*allow_exceptions=*/false) {}
-  bool start_object(std::size_t n) { return open() && Base::start_object(n); }
-  bool start_array(std::size_t n) { return open() && Base::start_array(n); }
-  bool end_object() {
-    --depth_;
-    return Base::end_object();
+// False: not JSON, or too deep (`result` then holds what was built so far).
+bool parse_into(Json& result, std::string_view text) {
+  using Adapter = nlohmann::detail::iterator_input_adapter<const char*>;
+  using Lexer = nlohmann::detail::lexer<Json, Adapter>;
+  using Token = Lexer::token_type;
+  nlohmann::detail::json_sax_dom_parser<Json> dom(result, /*allow_exceptions=*/false);
+  Lexer lexer(Adapter(text.data(), text.data() + text.size()), /*ignore_comments_=*/false);
+  bool in_array[kMaxJsonDepth];  // per open container: array (true) or object
+  int depth = 0;
+  Token t = lexer.scan();
+  for (;;) {
+    // A value starts at `t`.
+    switch (t) {
+      case Token::begin_object:
+        if (depth == kMaxJsonDepth) return false;
+        dom.start_object(static_cast<std::size_t>(-1));
+        t = lexer.scan();
+        if (t == Token::end_object) {
+          dom.end_object();
+          break;
+        }
+        if (t != Token::value_string) return false;
+        dom.key(lexer.get_string());
+        if (lexer.scan() != Token::name_separator) return false;
+        in_array[depth++] = false;
+        t = lexer.scan();
+        continue;
+      case Token::begin_array:
+        if (depth == kMaxJsonDepth) return false;
+        dom.start_array(static_cast<std::size_t>(-1));
+        t = lexer.scan();
+        if (t == Token::end_array) {
+          dom.end_array();
+          break;
+        }
+        in_array[depth++] = true;
+        continue;
+      case Token::value_float: {
+        const double x = lexer.get_number_float();
+        if (!std::isfinite(x)) return false;  // nlohmann: "number overflow"
+        dom.number_float(x, lexer.get_string());
+        break;
+      }
+      case Token::literal_false: dom.boolean(false); break;
+      case Token::literal_true: dom.boolean(true); break;
+      case Token::literal_null: dom.null(); break;
+      case Token::value_integer: dom.number_integer(lexer.get_number_integer()); break;
+      case Token::value_unsigned: dom.number_unsigned(lexer.get_number_unsigned()); break;
+      case Token::value_string: dom.string(lexer.get_string()); break;
+      default: return false;  // a parse error, or a token out of place
+    }
+    // A value ended: close what it ends, then the next value (after its key in an object).
+    for (;;) {
+      if (depth == 0) return lexer.scan() == Token::end_of_input;
+      t = lexer.scan();
+      const bool array = in_array[depth - 1];
+      if (t == Token::value_separator) {
+        t = lexer.scan();
+        if (!array) {
+          if (t != Token::value_string) return false;
+          dom.key(lexer.get_string());
+          if (lexer.scan() != Token::name_separator) return false;
+          t = lexer.scan();
+        }
+        break;
+      }
+      if (t != (array ? Token::end_array : Token::end_object)) return false;
+      if (array) {
+        dom.end_array();
+      } else {
+        dom.end_object();
+      }
+      --depth;
+    }
   }
-  bool end_array() {
-    --depth_;
-    return Base::end_array();
-  }
-
- private:
-  bool open() { return depth_++ < kMaxJsonDepth; }
-  int depth_ = 0;
-};
+}
 
 }  // namespace
 
 Json parse_json_limited(std::string_view text) {
   Json j;
-  DepthLimitedBuilder builder(j);
-  // false: not JSON, trailing text, or too deep (the builder stopped it).
-  if (!Json::sax_parse(text.begin(), text.end(), &builder) || builder.is_errored())
-    return Json(Json::value_t::discarded);
+  if (!parse_into(j, text)) return Json(Json::value_t::discarded);
   return j;
 }
 
