@@ -20,7 +20,7 @@ namespace {
 // (floats by its own to_chars, "null" when not finite).
 constexpr char kReplacement[] = "\xEF\xBF\xBD";
 
-void dump_string(const std::string& s, std::string& out) {
+void dump_string(std::string_view s, std::string& out) {
   out += '"';
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -50,7 +50,7 @@ void dump_string(const std::string& s, std::string& out) {
           }
       }
     } else {
-      out.append(s, i, n);
+      out.append(s.data() + i, n);
     }
     i += n;
   }
@@ -70,6 +70,16 @@ void dump_integer(Int v, std::string& out) {
   } while (m);
   if (negative) *--p = '-';
   out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+void dump_double(double x, std::string& out) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  const char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
+  out.append(buf, static_cast<size_t>(end - buf));
 }
 
 void dump_value(const Json& j, std::string& out) {
@@ -102,17 +112,7 @@ void dump_value(const Json& j, std::string& out) {
     case Json::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
     case Json::value_t::number_integer: dump_integer(j.get<std::int64_t>(), out); return;
     case Json::value_t::number_unsigned: dump_integer(j.get<std::uint64_t>(), out); return;
-    case Json::value_t::number_float: {
-      const double x = j.get<double>();
-      if (!std::isfinite(x)) {
-        out += "null";
-        return;
-      }
-      char buf[64];
-      const char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
-      out.append(buf, static_cast<size_t>(end - buf));
-      return;
-    }
+    case Json::value_t::number_float: dump_double(j.get<double>(), out); return;
     case Json::value_t::discarded: out += "<discarded>"; return;
     case Json::value_t::binary:  // never made by the core (nlohmann writes its own form)
     case Json::value_t::null:
@@ -127,6 +127,10 @@ std::string dump_json(const Json& j) {
   dump_value(j, out);
   return out;
 }
+
+void append_json_string(std::string_view s, std::string& out) { dump_string(s, out); }
+void append_json_unsigned(std::uint64_t v, std::string& out) { dump_integer(v, out); }
+void append_json_double(double x, std::string& out) { dump_double(x, out); }
 
 // nlohmann's lexer and DOM builder under a grammar loop of our own, with a depth limit. Not
 // Json::parse or Json::sax_parse: nlohmann's parse loop keeps its object/array stack in a

@@ -57,10 +57,7 @@ void Reliability::send_hi(bool ask) {
   }
   tail_pending_ = false;
   if (!open_) return;
-  json j = json::object();
-  j["type"] = std::string(rel::kControlType);
-  j["op"] = "hi";
-  j["from"] = id_;
+  std::string text = control("hi", id_);
   if (ropt_.enabled) {
     prune_sent();
     // The last number written before this hi: what still waits in the send queue (sent before
@@ -69,20 +66,25 @@ void Reliability::send_hi(bool ask) {
     // Unwritten messages are a suffix of the buffer: the queue writes in order.
     uint64_t last = next_seq_ - 1;
     for (auto it = sent_.rbegin(); it != sent_.rend() && it->conn == 0; ++it) last = it->seq - 1;
-    j["seq"] = last;
-    j["low"] = sent_.empty() ? last + 1 : std::min(sent_.front().seq, last + 1);
+    member(text, "seq");
+    append_json_unsigned(last, text);
+    member(text, "low");
+    append_json_unsigned(sent_.empty() ? last + 1 : std::min(sent_.front().seq, last + 1), text);
   }
   const bool with_state = popt_.enabled && !hidden_;
   const double renew = with_state ? renew_period() : 0;
-  if (with_state) j["renew"] = renew;
-  if (ask) j["ask"] = true;
-  if (ropt_.enabled) j["more"] = true;  // we read "more" in a nack
-  std::string text = dump_json(j);
   if (with_state) {
-    // The state is compact JSON already (validated by set_presence): splice it in.
-    text.pop_back();
-    text += ",\"state\":" + popt_.state + "}";
+    member(text, "renew");
+    append_json_double(renew, text);
   }
+  if (ask) text += ",\"ask\":true";
+  if (ropt_.enabled) text += ",\"more\":true";  // we read "more" in a nack
+  if (with_state) {
+    // The state is compact JSON already (validated by set_presence).
+    member(text, "state");
+    text += popt_.state;
+  }
+  text += '}';
   host_.rel_send(text);
   if (with_state) {
     last_presence_at_ = t;
@@ -91,12 +93,10 @@ void Reliability::send_hi(bool ask) {
 }
 
 void Reliability::send_bye(bool final_bye) {
-  json j = json::object();
-  j["type"] = std::string(rel::kControlType);
-  j["op"] = "bye";
-  j["from"] = id_;
-  if (final_bye) j["final"] = true;
-  host_.rel_send(dump_json(j));
+  std::string text = control("bye", id_);
+  if (final_bye) text += ",\"final\":true";
+  text += '}';
+  host_.rel_send(text);
 }
 
 Reliability::Peer* Reliability::peer(std::string_view id, bool create) {

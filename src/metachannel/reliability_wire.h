@@ -94,10 +94,38 @@ inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
   return (seq & 0xffffffffull) << 32 | content_hash(data, size);
 }
 
-inline json ranges_json(const Ranges& ranges) {
-  json a = json::array();
-  for (const auto& r : ranges) a.push_back(json::array({r.first, r.second}));
-  return a;
+// Control messages are written as text, member by member, byte for byte what dump_json writes
+// for the document with the same members in the same order (no nlohmann document is built).
+// control(): {"type":"_mc","op":<op>,"from":<from> - the caller adds members and the '}'.
+inline std::string control(const char* op, std::string_view from) {
+  std::string out = "{\"type\":\"";
+  out += rel::kControlType;
+  out += "\",\"op\":\"";
+  out += op;
+  out += "\",\"from\":";
+  append_json_string(from, out);
+  return out;
+}
+
+// ,"<name>": (names are plain ASCII, nothing to escape)
+inline void member(std::string& out, const char* name) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+}
+
+// [[first,last],...]
+inline void append_ranges(const Ranges& ranges, std::string& out) {
+  out += '[';
+  for (const auto& r : ranges) {
+    if (out.back() != '[') out += ',';
+    out += '[';
+    append_json_unsigned(r.first, out);
+    out += ',';
+    append_json_unsigned(r.second, out);
+    out += ']';
+  }
+  out += ']';
 }
 
 }  // namespace rel_wire
