@@ -59,9 +59,11 @@ inline Ranges ranges_from(const json& list) {
     if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned()) continue;
     const uint64_t a = r[0].get<uint64_t>(), b = r[1].get<uint64_t>();
     if (a < 1 || a > b || b > rel::kMaxSeq) continue;
+    // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
+    size_t i = out.size();
     out.emplace_back(a, b);
+    for (; i > 0 && out[i] < out[i - 1]; --i) std::swap(out[i], out[i - 1]);
   }
-  std::sort(out.begin(), out.end());
   Ranges merged;
   for (const auto& r : out) {
     if (!merged.empty() && r.first <= merged.back().second + 1) {
