@@ -65,7 +65,7 @@ void Reliability::send_hi(bool ask) {
     // still expect it (announcing it would make a new receiver drop it as "before its time").
     // Unwritten messages are a suffix of the buffer: the queue writes in order.
     uint64_t last = next_seq_ - 1;
-    for (auto it = sent_.rbegin(); it != sent_.rend() && it->conn == 0; ++it) last = it->seq - 1;
+    for (size_t i = sent_.size(); i-- > 0 && sent_[i].conn == 0;) last = sent_[i].seq - 1;
     member(text, "seq");
     append_json_unsigned(last, text);
     member(text, "low");
@@ -117,10 +117,7 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
     }
     if (victim == peers_.end()) return nullptr;
     back(victim->second);
-    for (const auto& [seq, text] : victim->second.held) held_bytes_ -= text.size();
-    last_peer_ = nullptr;
-    peer_cache_.fill(nullptr);
-    peers_.erase(victim);
+    forget_peer(victim);
   }
   Peer& p = peers_[std::string(id)];
   p.id = std::string(id);
@@ -128,6 +125,13 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
   p.used = ++tick_;
   peer_cache_[content_hash(id.data(), id.size()) % peer_cache_.size()] = &p;
   return last_peer_ = &p;
+}
+
+void Reliability::forget_peer(std::map<std::string, Peer>::iterator it) {
+  for (const auto& [seq, text] : it->second.held) held_bytes_ -= text.size();
+  last_peer_ = nullptr;
+  peer_cache_.fill(nullptr);
+  peers_.erase(it);
 }
 
 double Reliability::renew_period() const {
@@ -245,10 +249,7 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (gap_open(*p) && (!skip_to(*p, p->top + 1) || gen != generation_)) return;
       p = peer(from, false);
       if (!p) return;
-      for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
-      last_peer_ = nullptr;
-      peer_cache_.fill(nullptr);
-      peers_.erase(from);
+      forget_peer(peers_.find(from));
     }
   } else if (op == "nack") {
     if (!ropt_.enabled) return;
