@@ -231,10 +231,43 @@ Json parse_json_limited(std::string_view text) {
 
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out) {
   out.clear();
-  Json j = object_json.empty() ? Json::object() : parse_json_limited(object_json);
+  const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
   if (!j.is_object()) return false;  // not an object, invalid, or too deep
-  for (const auto& [k, v] : fields) j[k] = v;
-  out = dump_json(j);
+  // Written as dump_json(j) after j[name] = value for each field (without the document's
+  // operator[] and copy): the members in order, a field's value in place of the member of its
+  // name, then the other fields in order; of fields with the same name the last value wins, at
+  // the first one's place.
+  const auto& members = j.get_ref<const Json::object_t&>();
+  const auto value_of = [&fields](const std::string& name) {
+    const std::string* v = nullptr;
+    for (const auto& f : fields) {
+      if (f.first == name) v = &f.second;
+    }
+    return v;
+  };
+  out += '{';
+  for (const auto& member : members) {
+    if (out.size() > 1) out += ',';
+    dump_string(member.first, out);
+    out += ':';
+    if (const std::string* v = value_of(member.first)) {
+      dump_string(*v, out);
+    } else {
+      dump_value(member.second, out);
+    }
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& name = fields[i].first;
+    bool written = false;
+    for (const auto& member : members) written = written || member.first == name;
+    for (size_t k = 0; k < i; ++k) written = written || fields[k].first == name;
+    if (written) continue;
+    if (out.size() > 1) out += ',';
+    dump_string(name, out);
+    out += ':';
+    dump_string(*value_of(name), out);
+  }
+  out += '}';
   return true;
 }
 

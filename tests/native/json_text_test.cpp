@@ -230,6 +230,29 @@ TEST(JsonText, MergeAddsAndReplacesKeepingOrder) {
   EXPECT_EQ(out, "{\"x\":\"\xC3\xA9\",\"q\":\"\\\"\\\\\"}");
 }
 
+// merge_envelope writes its output itself: what j[name] = value for each field and then
+// dump_json(j) would write.
+TEST(JsonText, MergeIsAssignmentThenDump) {
+  std::mt19937 rng(20261208);
+  static const char* const names[] = {"a", "b", "_mc", "type", "\xC3\xA9"};
+  for (int i = 0; i < 20000; ++i) {
+    mc::Json doc = random_value(rng, 0);
+    if (!doc.is_object()) doc = mc::Json::object();
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) doc[names[rng() % 5]] = static_cast<uint64_t>(rng() % 9);
+    const std::string text = mc::dump_json(doc);
+    mc::Json expected = mc::parse_json_limited(text);
+    ASSERT_TRUE(expected.is_object()) << text;
+    Fields fields;
+    for (int n = static_cast<int>(rng() % 4); n > 0; --n) {
+      fields.emplace_back(names[rng() % 5], std::to_string(rng() % 100) + (rng() % 2 ? "\"\n" : ""));
+    }
+    for (const auto& [k, v] : fields) expected[k] = v;
+    std::string out;
+    ASSERT_TRUE(merge_envelope(text, fields, out)) << text;
+    ASSERT_EQ(out, mc::dump_json(expected)) << text;
+  }
+}
+
 TEST(JsonText, MergeRejectsNonObjects) {
   for (const char* in :
        {"[]", "[1,2]", "\"s\"", "1", "true", "null", "{", R"({"a":})", "{} {}", "text", R"({"a":1,})"}) {
