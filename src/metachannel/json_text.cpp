@@ -132,16 +132,15 @@ void append_json_string(std::string_view s, std::string& out) { dump_string(s, o
 void append_json_unsigned(std::uint64_t v, std::string& out) { dump_integer(v, out); }
 void append_json_double(double x, std::string& out) { dump_double(x, out); }
 
-// nlohmann's lexer and DOM builder under a grammar loop of our own, with a depth limit. Not
+// nlohmann's lexer and document under a grammar loop of our own, with a depth limit. Not
 // Json::parse or Json::sax_parse: nlohmann's parse loop keeps its object/array stack in a
 // std::vector<bool> (1.8 KB of wasm for push_back alone) and builds a parse_error exception
 // object for each error it reports, whose std::exception vtable brings libc++abi's type_info
 // machinery (dynamic_cast search, 1.4 KB); with its callback parser's std::function and second
-// copy of the loop that was about 5 KB more. The language accepted is the loop's in
-// nlohmann's parser<>::sax_parse_internal (strict: nothing but whitespace after the value),
-// and the tokens are its lexer's (a UTF-8 BOM skipped at the start, no comments). A
-// container is refused when kMaxJsonDepth are open around it, so at most kMaxJsonDepth
-// levels (the outermost included) are ever open: a fixed stack.
+// copy of the loop that was about 5 KB more, and its SAX document builder another 1.9 KB. The language accepted is the
+// loop's in nlohmann's parser<>::sax_parse_internal (strict: nothing but whitespace after the value), and the tokens
+// are its lexer's (a UTF-8 BOM skipped at the start, no comments). A container is refused when kMaxJsonDepth are open
+// around it, so at most kMaxJsonDepth levels (the outermost included) are ever open: a fixed stack.
 namespace {
 
 // False: not JSON, or too deep (`result` then holds what was built so far).
@@ -149,73 +148,78 @@ bool parse_into(Json& result, std::string_view text) {
   using Adapter = nlohmann::detail::iterator_input_adapter<const char*>;
   using Lexer = nlohmann::detail::lexer<Json, Adapter>;
   using Token = Lexer::token_type;
-  nlohmann::detail::json_sax_dom_parser<Json> dom(result, /*allow_exceptions=*/false);
   Lexer lexer(Adapter(text.data(), text.data() + text.size()), /*ignore_comments_=*/false);
-  bool in_array[kMaxJsonDepth];  // per open container: array (true) or object
+  // The document is built as nlohmann's json_sax_dom_parser builds it (one put() instead of its
+  // handle_value<> per value type, a fixed stack instead of its vector).
+  Json* open[kMaxJsonDepth];  // the open containers, outermost first
   int depth = 0;
+  Json* member = nullptr;  // in an object: the value the last key made
+  const auto put = [&](Json&& v) -> Json* {
+    if (depth == 0) {
+      result = std::move(v);
+      return &result;
+    }
+    Json& top = *open[depth - 1];
+    if (top.is_array()) {
+      auto& a = top.get_ref<Json::array_t&>();
+      a.push_back(std::move(v));
+      return &a.back();
+    }
+    *member = std::move(v);
+    return member;
+  };
+  // After a '{' or a ',' in an object: the key, its ':' and the token after it.
+  const auto key = [&](Token& t) {
+    if (t != Token::value_string) return false;
+    member = &open[depth - 1]->get_ref<Json::object_t&>()[lexer.get_string()];
+    if (lexer.scan() != Token::name_separator) return false;
+    t = lexer.scan();
+    return true;
+  };
   Token t = lexer.scan();
   for (;;) {
     // A value starts at `t`.
-    switch (t) {
-      case Token::begin_object:
-        if (depth == kMaxJsonDepth) return false;
-        dom.start_object(static_cast<std::size_t>(-1));
-        t = lexer.scan();
-        if (t == Token::end_object) {
-          dom.end_object();
-          break;
-        }
-        if (t != Token::value_string) return false;
-        dom.key(lexer.get_string());
-        if (lexer.scan() != Token::name_separator) return false;
-        in_array[depth++] = false;
-        t = lexer.scan();
+    if (t == Token::begin_object || t == Token::begin_array) {
+      if (depth == kMaxJsonDepth) return false;
+      const bool array = t == Token::begin_array;
+      Json* container = put(Json(array ? Json::value_t::array : Json::value_t::object));
+      t = lexer.scan();
+      if (t != (array ? Token::end_array : Token::end_object)) {
+        open[depth++] = container;
+        if (!array && !key(t)) return false;
         continue;
-      case Token::begin_array:
-        if (depth == kMaxJsonDepth) return false;
-        dom.start_array(static_cast<std::size_t>(-1));
-        t = lexer.scan();
-        if (t == Token::end_array) {
-          dom.end_array();
-          break;
-        }
-        in_array[depth++] = true;
-        continue;
-      case Token::value_float: {
-        const double x = lexer.get_number_float();
-        if (!std::isfinite(x)) return false;  // nlohmann: "number overflow"
-        dom.number_float(x, lexer.get_string());
-        break;
       }
-      case Token::literal_false: dom.boolean(false); break;
-      case Token::literal_true: dom.boolean(true); break;
-      case Token::literal_null: dom.null(); break;
-      case Token::value_integer: dom.number_integer(lexer.get_number_integer()); break;
-      case Token::value_unsigned: dom.number_unsigned(lexer.get_number_unsigned()); break;
-      case Token::value_string: dom.string(lexer.get_string()); break;
-      default: return false;  // a parse error, or a token out of place
+      // empty: closed already
+    } else {
+      Json value;  // null
+      switch (t) {
+        case Token::value_float: {
+          const double x = lexer.get_number_float();
+          if (!std::isfinite(x)) return false;  // nlohmann: "number overflow"
+          value = Json(x);
+          break;
+        }
+        case Token::literal_false: value = Json(false); break;
+        case Token::literal_true: value = Json(true); break;
+        case Token::literal_null: break;
+        case Token::value_integer: value = Json(lexer.get_number_integer()); break;
+        case Token::value_unsigned: value = Json(lexer.get_number_unsigned()); break;
+        case Token::value_string: value = Json(lexer.get_string()); break;
+        default: return false;  // a parse error, or a token out of place
+      }
+      put(std::move(value));
     }
     // A value ended: close what it ends, then the next value (after its key in an object).
     for (;;) {
       if (depth == 0) return lexer.scan() == Token::end_of_input;
       t = lexer.scan();
-      const bool array = in_array[depth - 1];
+      const bool array = open[depth - 1]->is_array();
       if (t == Token::value_separator) {
         t = lexer.scan();
-        if (!array) {
-          if (t != Token::value_string) return false;
-          dom.key(lexer.get_string());
-          if (lexer.scan() != Token::name_separator) return false;
-          t = lexer.scan();
-        }
+        if (!array && !key(t)) return false;
         break;
       }
       if (t != (array ? Token::end_array : Token::end_object)) return false;
-      if (array) {
-        dom.end_array();
-      } else {
-        dom.end_object();
-      }
       --depth;
     }
   }
