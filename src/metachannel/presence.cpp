@@ -154,9 +154,9 @@ void Reliability::handle_control(const char* data, size_t size) {
   if (size > rel::kMaxControlBytes + popt_.max_state_bytes) return;
   const json j = parse_json_limited(std::string_view(data, size));
   if (!j.is_object()) return;
-  const auto op_it = j.find("op");
-  const auto from_it = j.find("from");
-  if (op_it == j.end() || !op_it->is_string() || from_it == j.end() || !from_it->is_string()) return;
+  const json* op_it = member_of(j, "op");
+  const json* from_it = member_of(j, "from");
+  if (!op_it || !op_it->is_string() || !from_it || !from_it->is_string()) return;
   const std::string& op = op_it->get_ref<const std::string&>();
   const std::string& from = from_it->get_ref<const std::string&>();
   if (!valid_id(from)) return;
@@ -183,8 +183,7 @@ void Reliability::handle_control(const char* data, size_t size) {
       p = peer(from, false);
       if (!p) return;
     }
-    const auto ask = j.find("ask");
-    if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
+    if (flag(j, "ask")) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss. A
       // held resend waits for it (kRepairQuietMs).
       note_return(t);
@@ -207,13 +206,12 @@ void Reliability::handle_control(const char* data, size_t size) {
         schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
       }
     }
-    const auto more = j.find("more");
-    p->reads_more = more != j.end() && more->is_boolean() && more->get<bool>();
-    const auto state = j.find("state");
-    const auto renew = j.find("renew");
-    if (popt_.enabled && state != j.end()) {
+    p->reads_more = flag(j, "more");
+    const json* state = member_of(j, "state");
+    const json* renew = member_of(j, "renew");
+    if (popt_.enabled && state) {
       p->renew_ms = 0;
-      if (renew != j.end() && renew->is_number() && renew->get<double>() >= 1) {
+      if (renew && renew->is_number() && renew->get<double>() >= 1) {
         p->renew_ms = std::min(renew->get<double>(), 1e9);
       }
       std::string text = dump_json(*state);
@@ -231,8 +229,7 @@ void Reliability::handle_control(const char* data, size_t size) {
   } else if (op == "bye") {
     Peer* p = peer(from, false);
     if (!p) return;
-    const auto fin = j.find("final");
-    const bool final_bye = fin != j.end() && fin->is_boolean() && fin->get<bool>();
+    const bool final_bye = flag(j, "final");
     const bool was_present = p->present;
     back(*p);  // it left: a held resend no longer waits for it
     p->present = false;
@@ -262,14 +259,15 @@ void Reliability::handle_control(const char* data, size_t size) {
         on_others_nack(*p, ranges);
       }
     };
-    const auto to = j.find("to");
-    if (to == j.end() || !to->is_string()) return;
+    const json* to = member_of(j, "to");
+    if (!to || !to->is_string()) return;
     request(to->get_ref<const std::string&>(), ranges_of(j));
-    const auto more = j.find("more");
-    if (more == j.end() || !more->is_object()) return;
+    const json* more = member_of(j, "more");
+    if (!more || !more->is_object()) return;
     size_t n = 0;
-    for (auto it = more->begin(); it != more->end() && n < rel::kMaxMoreTargets; ++it, ++n) {
-      if (valid_id(it.key())) request(it.key(), ranges_from(it.value()));
+    for (const auto& [id, ranges] : more->get_ref<const json::object_t&>()) {
+      if (n++ >= rel::kMaxMoreTargets) break;
+      if (valid_id(id)) request(id, ranges_from(ranges));
     }
   } else if (op == "gone") {
     if (!ropt_.enabled) return;
