@@ -219,10 +219,10 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (!p->present) {
         p->present = true;
         p->state = std::move(text);
-        presence_changed({from}, {}, {});
+        presence_changed(Change::Joined, &from, 1);
       } else if (text != p->state) {
         p->state = std::move(text);
-        presence_changed({}, {from}, {});
+        presence_changed(Change::Updated, &from, 1);
       }
       want(t + peer_timeout(*p));
     }
@@ -236,7 +236,7 @@ void Reliability::handle_control(const char* data, size_t size) {
     p->state.clear();
     const uint64_t gen = generation_;
     if (was_present) {
-      presence_changed({}, {}, {from});
+      presence_changed(Change::Left, &from, 1);
       if (gen != generation_) return;
       p = peer(from, false);
       if (!p) return;
@@ -310,20 +310,29 @@ void Reliability::on_hi(Peer& p, uint64_t seq, uint64_t low) {
   if (cur && gap_open(*cur)) schedule_request(*cur, backoff());
 }
 
-void Reliability::presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
-                                   const std::vector<std::string>& left) {
-  // Ids are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
-  const auto members = [this](const std::vector<std::string>& ids) {
-    std::string out = "{";
-    for (const std::string& id : ids) {
-      const auto it = peers_.find(id);
-      if (out.size() > 1) out += ",";
-      out += "\"" + id + "\":" + (it != peers_.end() && !it->second.state.empty() ? it->second.state : "null");
+void Reliability::presence_changed(Change change, const std::string* ids, size_t n) {
+  // {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}, two of them empty. Ids
+  // are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
+  std::string out = "{\"joined\":{";
+  const auto members = [&](Change kind) {
+    for (size_t i = 0; kind == change && i < n; ++i) {
+      const auto it = peers_.find(ids[i]);
+      if (i) out += ',';
+      out += '"';
+      out += ids[i];
+      out += "\":";
+      out += it != peers_.end() && !it->second.state.empty() ? it->second.state : "null";
     }
-    return out + "}";
   };
-  std::string out = "{\"joined\":" + members(joined) + ",\"updated\":" + members(updated) + ",\"left\":[";
-  for (size_t i = 0; i < left.size(); ++i) out += (i ? ",\"" : "\"") + left[i] + "\"";
+  members(Change::Joined);
+  out += "},\"updated\":{";
+  members(Change::Updated);
+  out += "},\"left\":[";
+  for (size_t i = 0; change == Change::Left && i < n; ++i) {
+    out += i ? ",\"" : "\"";
+    out += ids[i];
+    out += '"';
+  }
   out += "]}";
   host_.rel_presence(out);
 }

@@ -190,7 +190,7 @@ void Reliability::reset(bool emit) {
   away_episode_ = false;
   own_echo_max_ = 0;
   open_ = false;
-  if (emit && !left.empty()) presence_changed({}, {}, left);
+  if (emit && !left.empty()) presence_changed(Change::Left, left.data(), left.size());
 }
 
 void Reliability::step_away(std::string_view url) {
@@ -204,7 +204,7 @@ void Reliability::step_away(std::string_view url) {
     p.state.clear();
     left.push_back(id);
   }
-  if (!left.empty()) presence_changed({}, {}, left);
+  if (!left.empty()) presence_changed(Change::Left, left.data(), left.size());
 }
 
 void Reliability::enter(std::string_view url) {
@@ -266,7 +266,7 @@ void Reliability::on_wake() {
     for (const std::string& id : left) {
       if (Peer* p = peer(id, false)) p->present = false;
     }
-    presence_changed({}, {}, left);
+    presence_changed(Change::Left, left.data(), left.size());
     if (gen != generation_) return;
     for (const std::string& id : left) {
       if (Peer* p = peer(id, false)) p->state.clear();

@@ -380,8 +380,9 @@ class Reliability final : public Delivery {
   void send_hi(bool ask);
   void send_nack(Peer& p);
   void send_bye(bool final_bye);
-  void presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
-                        const std::vector<std::string>& left);
+  // One presence event: the `n` peers at `ids` joined, updated or left (the other two lists empty).
+  enum class Change : uint8_t { Joined, Updated, Left };
+  void presence_changed(Change change, const std::string* ids, size_t n);
   // Erases a peer, its held frames and the lookup caches (one copy of the map's erase code).
   void forget_peer(std::map<std::string, Peer>::iterator it);
   bool spend(double& tokens, double& at, double rate, double burst, double cost);
