@@ -20,7 +20,7 @@ namespace {
 // (floats by its own to_chars, "null" when not finite).
 constexpr char kReplacement[] = "\xEF\xBF\xBD";
 
-void dump_string(const std::string& s, std::string& out) {
+void dump_string(std::string_view s, std::string& out) {
   out += '"';
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -50,7 +50,7 @@ void dump_string(const std::string& s, std::string& out) {
           }
       }
     } else {
-      out.append(s, i, n);
+      out.append(s.data() + i, n);
     }
     i += n;
   }
@@ -70,6 +70,16 @@ void dump_integer(Int v, std::string& out) {
   } while (m);
   if (negative) *--p = '-';
   out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+void dump_double(double x, std::string& out) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  const char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
+  out.append(buf, static_cast<size_t>(end - buf));
 }
 
 void dump_value(const Json& j, std::string& out) {
@@ -102,17 +112,7 @@ void dump_value(const Json& j, std::string& out) {
     case Json::value_t::boolean: out += j.get<bool>() ? "true" : "false"; return;
     case Json::value_t::number_integer: dump_integer(j.get<std::int64_t>(), out); return;
     case Json::value_t::number_unsigned: dump_integer(j.get<std::uint64_t>(), out); return;
-    case Json::value_t::number_float: {
-      const double x = j.get<double>();
-      if (!std::isfinite(x)) {
-        out += "null";
-        return;
-      }
-      char buf[64];
-      const char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
-      out.append(buf, static_cast<size_t>(end - buf));
-      return;
-    }
+    case Json::value_t::number_float: dump_double(j.get<double>(), out); return;
     case Json::value_t::discarded: out += "<discarded>"; return;
     case Json::value_t::binary:  // never made by the core (nlohmann writes its own form)
     case Json::value_t::null:
@@ -128,49 +128,150 @@ std::string dump_json(const Json& j) {
   return out;
 }
 
+void append_json_string(std::string_view s, std::string& out) { dump_string(s, out); }
+void append_json_unsigned(std::uint64_t v, std::string& out) { dump_integer(v, out); }
+void append_json_double(double x, std::string& out) { dump_double(x, out); }
+
+// nlohmann's lexer and document under a grammar loop of our own, with a depth limit. Not
+// Json::parse or Json::sax_parse: nlohmann's parse loop keeps its object/array stack in a
+// std::vector<bool> (1.8 KB of wasm for push_back alone) and builds a parse_error exception
+// object for each error it reports, whose std::exception vtable brings libc++abi's type_info
+// machinery (dynamic_cast search, 1.4 KB); with its callback parser's std::function and second
+// copy of the loop that was about 5 KB more, and its SAX document builder another 1.9 KB. The language accepted is the
+// loop's in nlohmann's parser<>::sax_parse_internal (strict: nothing but whitespace after the value), and the tokens
+// are its lexer's (a UTF-8 BOM skipped at the start, no comments). A container is refused when kMaxJsonDepth are open
+// around it, so at most kMaxJsonDepth levels (the outermost included) are ever open: a fixed stack.
 namespace {
 
-// nlohmann's DOM builder with a depth limit. A SAX handler instead of Json::parse's callback
-// parser: the callback parser (and the std::function, vector<bool> stacks and second copy of
-// the parse loop it brings) cost about 5 KB of wasm. `depth_` counts the open objects and
-// arrays; refusing the one that would be level kMaxJsonDepth + 1 stops the parse.
-class DepthLimitedBuilder : public nlohmann::detail::json_sax_dom_parser<Json> {
- public:
-  using Base = nlohmann::detail::json_sax_dom_parser<Json>;
-  explicit DepthLimitedBuilder(Json& result) : Base(result, /*allow_exceptions=*/false) {}
-  bool start_object(std::size_t n) { return open() && Base::start_object(n); }
-  bool start_array(std::size_t n) { return open() && Base::start_array(n); }
-  bool end_object() {
-    --depth_;
-    return Base::end_object();
+// False: not JSON, or too deep (`result` then holds what was built so far).
+bool parse_into(Json& result, std::string_view text) {
+  using Adapter = nlohmann::detail::iterator_input_adapter<const char*>;
+  using Lexer = nlohmann::detail::lexer<Json, Adapter>;
+  using Token = Lexer::token_type;
+  Lexer lexer(Adapter(text.data(), text.data() + text.size()), /*ignore_comments_=*/false);
+  // The document is built as nlohmann's json_sax_dom_parser builds it (one put() instead of its
+  // handle_value<> per value type, a fixed stack instead of its vector).
+  Json* open[kMaxJsonDepth];  // the open containers, outermost first
+  int depth = 0;
+  Json* member = nullptr;  // in an object: the value the last key made
+  const auto put = [&](Json&& v) -> Json* {
+    if (depth == 0) {
+      result = std::move(v);
+      return &result;
+    }
+    Json& top = *open[depth - 1];
+    if (top.is_array()) {
+      auto& a = top.get_ref<Json::array_t&>();
+      a.push_back(std::move(v));
+      return &a.back();
+    }
+    *member = std::move(v);
+    return member;
+  };
+  // After a '{' or a ',' in an object: the key, its ':' and the token after it.
+  const auto key = [&](Token& t) {
+    if (t != Token::value_string) return false;
+    member = &open[depth - 1]->get_ref<Json::object_t&>()[lexer.get_string()];
+    if (lexer.scan() != Token::name_separator) return false;
+    t = lexer.scan();
+    return true;
+  };
+  Token t = lexer.scan();
+  for (;;) {
+    // A value starts at `t`.
+    if (t == Token::begin_object || t == Token::begin_array) {
+      if (depth == kMaxJsonDepth) return false;
+      const bool array = t == Token::begin_array;
+      Json* container = put(Json(array ? Json::value_t::array : Json::value_t::object));
+      t = lexer.scan();
+      if (t != (array ? Token::end_array : Token::end_object)) {
+        open[depth++] = container;
+        if (!array && !key(t)) return false;
+        continue;
+      }
+      // empty: closed already
+    } else {
+      Json value;  // null
+      switch (t) {
+        case Token::value_float: {
+          const double x = lexer.get_number_float();
+          if (!std::isfinite(x)) return false;  // nlohmann: "number overflow"
+          value = Json(x);
+          break;
+        }
+        case Token::literal_false: value = Json(false); break;
+        case Token::literal_true: value = Json(true); break;
+        case Token::literal_null: break;
+        case Token::value_integer: value = Json(lexer.get_number_integer()); break;
+        case Token::value_unsigned: value = Json(lexer.get_number_unsigned()); break;
+        case Token::value_string: value = Json(lexer.get_string()); break;
+        default: return false;  // a parse error, or a token out of place
+      }
+      put(std::move(value));
+    }
+    // A value ended: close what it ends, then the next value (after its key in an object).
+    for (;;) {
+      if (depth == 0) return lexer.scan() == Token::end_of_input;
+      t = lexer.scan();
+      const bool array = open[depth - 1]->is_array();
+      if (t == Token::value_separator) {
+        t = lexer.scan();
+        if (!array && !key(t)) return false;
+        break;
+      }
+      if (t != (array ? Token::end_array : Token::end_object)) return false;
+      --depth;
+    }
   }
-  bool end_array() {
-    --depth_;
-    return Base::end_array();
-  }
-
- private:
-  bool open() { return depth_++ < kMaxJsonDepth; }
-  int depth_ = 0;
-};
+}
 
 }  // namespace
 
 Json parse_json_limited(std::string_view text) {
   Json j;
-  DepthLimitedBuilder builder(j);
-  // false: not JSON, trailing text, or too deep (the builder stopped it).
-  if (!Json::sax_parse(text.begin(), text.end(), &builder) || builder.is_errored())
-    return Json(Json::value_t::discarded);
+  if (!parse_into(j, text)) return Json(Json::value_t::discarded);
   return j;
 }
 
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out) {
   out.clear();
-  Json j = object_json.empty() ? Json::object() : parse_json_limited(object_json);
+  const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
   if (!j.is_object()) return false;  // not an object, invalid, or too deep
-  for (const auto& [k, v] : fields) j[k] = v;
-  out = dump_json(j);
+  // Written as dump_json(j) after j[name] = value for each field (without the document's
+  // operator[] and copy): the members in order, a field's value in place of the member of its
+  // name, then the other fields in order; of fields with the same name the last value wins, at
+  // the first one's place.
+  const auto& members = j.get_ref<const Json::object_t&>();
+  const auto value_of = [&fields](const std::string& name) {
+    const std::string* v = nullptr;
+    for (const auto& f : fields) {
+      if (f.first == name) v = &f.second;
+    }
+    return v;
+  };
+  out += '{';
+  for (const auto& member : members) {
+    if (out.size() > 1) out += ',';
+    dump_string(member.first, out);
+    out += ':';
+    if (const std::string* v = value_of(member.first)) {
+      dump_string(*v, out);
+    } else {
+      dump_value(member.second, out);
+    }
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& name = fields[i].first;
+    bool written = false;
+    for (const auto& member : members) written = written || member.first == name;
+    for (size_t k = 0; k < i; ++k) written = written || fields[k].first == name;
+    if (written) continue;
+    if (out.size() > 1) out += ',';
+    dump_string(name, out);
+    out += ':';
+    dump_string(*value_of(name), out);
+  }
+  out += '}';
   return true;
 }
 

@@ -3,6 +3,7 @@
 // abort nor exhaust the small wasm stack. Incoming frames are never parsed into a document
 // for routing: see Envelope.
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -18,6 +19,12 @@ constexpr int kMaxJsonDepth = 100;
 
 // Compact JSON; a lone surrogate from JS becomes U+FFFD instead of aborting (no exceptions).
 std::string dump_json(const Json& j);
+
+// Pieces of what dump_json writes, appended to `out`, for text built without a document (the
+// control messages): a string, a number_unsigned and a number_float value.
+void append_json_string(std::string_view s, std::string& out);
+void append_json_unsigned(std::uint64_t v, std::string& out);
+void append_json_double(double x, std::string& out);
 
 // `text` parsed (iteratively), or a discarded value when it is not JSON or nests objects and
 // arrays more than kMaxJsonDepth levels deep (the outermost included).

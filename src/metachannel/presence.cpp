@@ -57,10 +57,7 @@ void Reliability::send_hi(bool ask) {
   }
   tail_pending_ = false;
   if (!open_) return;
-  json j = json::object();
-  j["type"] = std::string(rel::kControlType);
-  j["op"] = "hi";
-  j["from"] = id_;
+  std::string text = control("hi", id_);
   if (ropt_.enabled) {
     prune_sent();
     // The last number written before this hi: what still waits in the send queue (sent before
@@ -68,21 +65,26 @@ void Reliability::send_hi(bool ask) {
     // still expect it (announcing it would make a new receiver drop it as "before its time").
     // Unwritten messages are a suffix of the buffer: the queue writes in order.
     uint64_t last = next_seq_ - 1;
-    for (auto it = sent_.rbegin(); it != sent_.rend() && it->conn == 0; ++it) last = it->seq - 1;
-    j["seq"] = last;
-    j["low"] = sent_.empty() ? last + 1 : std::min(sent_.front().seq, last + 1);
+    for (size_t i = sent_.size(); i-- > 0 && sent_[i].conn == 0;) last = sent_[i].seq - 1;
+    member(text, "seq");
+    append_json_unsigned(last, text);
+    member(text, "low");
+    append_json_unsigned(sent_.empty() ? last + 1 : std::min(sent_.front().seq, last + 1), text);
   }
   const bool with_state = popt_.enabled && !hidden_;
   const double renew = with_state ? renew_period() : 0;
-  if (with_state) j["renew"] = renew;
-  if (ask) j["ask"] = true;
-  if (ropt_.enabled) j["more"] = true;  // we read "more" in a nack
-  std::string text = dump_json(j);
   if (with_state) {
-    // The state is compact JSON already (validated by set_presence): splice it in.
-    text.pop_back();
-    text += ",\"state\":" + popt_.state + "}";
+    member(text, "renew");
+    append_json_double(renew, text);
   }
+  if (ask) text += ",\"ask\":true";
+  if (ropt_.enabled) text += ",\"more\":true";  // we read "more" in a nack
+  if (with_state) {
+    // The state is compact JSON already (validated by set_presence).
+    member(text, "state");
+    text += popt_.state;
+  }
+  text += '}';
   host_.rel_send(text);
   if (with_state) {
     last_presence_at_ = t;
@@ -91,12 +93,10 @@ void Reliability::send_hi(bool ask) {
 }
 
 void Reliability::send_bye(bool final_bye) {
-  json j = json::object();
-  j["type"] = std::string(rel::kControlType);
-  j["op"] = "bye";
-  j["from"] = id_;
-  if (final_bye) j["final"] = true;
-  host_.rel_send(dump_json(j));
+  std::string text = control("bye", id_);
+  if (final_bye) text += ",\"final\":true";
+  text += '}';
+  host_.rel_send(text);
 }
 
 Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
@@ -117,10 +117,7 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
     }
     if (victim == peers_.end()) return nullptr;
     back(victim->second);
-    for (const auto& [seq, text] : victim->second.held) held_bytes_ -= text.size();
-    last_peer_ = nullptr;
-    peer_cache_.fill(nullptr);
-    peers_.erase(victim);
+    forget_peer(victim);
   }
   Peer& p = peers_[std::string(id)];
   p.id = std::string(id);
@@ -128,6 +125,13 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
   p.used = ++tick_;
   peer_cache_[content_hash(id.data(), id.size()) % peer_cache_.size()] = &p;
   return last_peer_ = &p;
+}
+
+void Reliability::forget_peer(std::map<std::string, Peer>::iterator it) {
+  for (const auto& [seq, text] : it->second.held) held_bytes_ -= text.size();
+  last_peer_ = nullptr;
+  peer_cache_.fill(nullptr);
+  peers_.erase(it);
 }
 
 double Reliability::renew_period() const {
@@ -150,9 +154,9 @@ void Reliability::handle_control(const char* data, size_t size) {
   if (size > rel::kMaxControlBytes + popt_.max_state_bytes) return;
   const json j = parse_json_limited(std::string_view(data, size));
   if (!j.is_object()) return;
-  const auto op_it = j.find("op");
-  const auto from_it = j.find("from");
-  if (op_it == j.end() || !op_it->is_string() || from_it == j.end() || !from_it->is_string()) return;
+  const json* op_it = member_of(j, "op");
+  const json* from_it = member_of(j, "from");
+  if (!op_it || !op_it->is_string() || !from_it || !from_it->is_string()) return;
   const std::string& op = op_it->get_ref<const std::string&>();
   const std::string& from = from_it->get_ref<const std::string&>();
   if (!valid_id(from)) return;
@@ -179,8 +183,7 @@ void Reliability::handle_control(const char* data, size_t size) {
       p = peer(from, false);
       if (!p) return;
     }
-    const auto ask = j.find("ask");
-    if (ask != j.end() && ask->is_boolean() && ask->get<bool>()) {
+    if (flag(j, "ask")) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss. A
       // held resend waits for it (kRepairQuietMs).
       note_return(t);
@@ -203,13 +206,12 @@ void Reliability::handle_control(const char* data, size_t size) {
         schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
       }
     }
-    const auto more = j.find("more");
-    p->reads_more = more != j.end() && more->is_boolean() && more->get<bool>();
-    const auto state = j.find("state");
-    const auto renew = j.find("renew");
-    if (popt_.enabled && state != j.end()) {
+    p->reads_more = flag(j, "more");
+    const json* state = member_of(j, "state");
+    const json* renew = member_of(j, "renew");
+    if (popt_.enabled && state) {
       p->renew_ms = 0;
-      if (renew != j.end() && renew->is_number() && renew->get<double>() >= 1) {
+      if (renew && renew->is_number() && renew->get<double>() >= 1) {
         p->renew_ms = std::min(renew->get<double>(), 1e9);
       }
       std::string text = dump_json(*state);
@@ -217,25 +219,24 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (!p->present) {
         p->present = true;
         p->state = std::move(text);
-        presence_changed({from}, {}, {});
+        presence_changed(Change::Joined, &from, 1);
       } else if (text != p->state) {
         p->state = std::move(text);
-        presence_changed({}, {from}, {});
+        presence_changed(Change::Updated, &from, 1);
       }
       want(t + peer_timeout(*p));
     }
   } else if (op == "bye") {
     Peer* p = peer(from, false);
     if (!p) return;
-    const auto fin = j.find("final");
-    const bool final_bye = fin != j.end() && fin->is_boolean() && fin->get<bool>();
+    const bool final_bye = flag(j, "final");
     const bool was_present = p->present;
     back(*p);  // it left: a held resend no longer waits for it
     p->present = false;
     p->state.clear();
     const uint64_t gen = generation_;
     if (was_present) {
-      presence_changed({}, {}, {from});
+      presence_changed(Change::Left, &from, 1);
       if (gen != generation_) return;
       p = peer(from, false);
       if (!p) return;
@@ -245,10 +246,7 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (gap_open(*p) && (!skip_to(*p, p->top + 1) || gen != generation_)) return;
       p = peer(from, false);
       if (!p) return;
-      for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
-      last_peer_ = nullptr;
-      peer_cache_.fill(nullptr);
-      peers_.erase(from);
+      forget_peer(peers_.find(from));
     }
   } else if (op == "nack") {
     if (!ropt_.enabled) return;
@@ -261,14 +259,15 @@ void Reliability::handle_control(const char* data, size_t size) {
         on_others_nack(*p, ranges);
       }
     };
-    const auto to = j.find("to");
-    if (to == j.end() || !to->is_string()) return;
+    const json* to = member_of(j, "to");
+    if (!to || !to->is_string()) return;
     request(to->get_ref<const std::string&>(), ranges_of(j));
-    const auto more = j.find("more");
-    if (more == j.end() || !more->is_object()) return;
+    const json* more = member_of(j, "more");
+    if (!more || !more->is_object()) return;
     size_t n = 0;
-    for (auto it = more->begin(); it != more->end() && n < rel::kMaxMoreTargets; ++it, ++n) {
-      if (valid_id(it.key())) request(it.key(), ranges_from(it.value()));
+    for (const auto& [id, ranges] : more->get_ref<const json::object_t&>()) {
+      if (n++ >= rel::kMaxMoreTargets) break;
+      if (valid_id(id)) request(id, ranges_from(ranges));
     }
   } else if (op == "gone") {
     if (!ropt_.enabled) return;
@@ -311,20 +310,29 @@ void Reliability::on_hi(Peer& p, uint64_t seq, uint64_t low) {
   if (cur && gap_open(*cur)) schedule_request(*cur, backoff());
 }
 
-void Reliability::presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
-                                   const std::vector<std::string>& left) {
-  // Ids are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
-  const auto members = [this](const std::vector<std::string>& ids) {
-    std::string out = "{";
-    for (const std::string& id : ids) {
-      const auto it = peers_.find(id);
-      if (out.size() > 1) out += ",";
-      out += "\"" + id + "\":" + (it != peers_.end() && !it->second.state.empty() ? it->second.state : "null");
+void Reliability::presence_changed(Change change, const std::string* ids, size_t n) {
+  // {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}, two of them empty. Ids
+  // are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
+  std::string out = "{\"joined\":{";
+  const auto members = [&](Change kind) {
+    for (size_t i = 0; kind == change && i < n; ++i) {
+      const auto it = peers_.find(ids[i]);
+      if (i) out += ',';
+      out += '"';
+      out += ids[i];
+      out += "\":";
+      out += it != peers_.end() && !it->second.state.empty() ? it->second.state : "null";
     }
-    return out + "}";
   };
-  std::string out = "{\"joined\":" + members(joined) + ",\"updated\":" + members(updated) + ",\"left\":[";
-  for (size_t i = 0; i < left.size(); ++i) out += (i ? ",\"" : "\"") + left[i] + "\"";
+  members(Change::Joined);
+  out += "},\"updated\":{";
+  members(Change::Updated);
+  out += "},\"left\":[";
+  for (size_t i = 0; change == Change::Left && i < n; ++i) {
+    out += i ? ",\"" : "\"";
+    out += ids[i];
+    out += '"';
+  }
   out += "]}";
   host_.rel_presence(out);
 }

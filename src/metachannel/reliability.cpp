@@ -190,7 +190,7 @@ void Reliability::reset(bool emit) {
   away_episode_ = false;
   own_echo_max_ = 0;
   open_ = false;
-  if (emit && !left.empty()) presence_changed({}, {}, left);
+  if (emit && !left.empty()) presence_changed(Change::Left, left.data(), left.size());
 }
 
 void Reliability::step_away(std::string_view url) {
@@ -204,7 +204,7 @@ void Reliability::step_away(std::string_view url) {
     p.state.clear();
     left.push_back(id);
   }
-  if (!left.empty()) presence_changed({}, {}, left);
+  if (!left.empty()) presence_changed(Change::Left, left.data(), left.size());
 }
 
 void Reliability::enter(std::string_view url) {
@@ -266,7 +266,7 @@ void Reliability::on_wake() {
     for (const std::string& id : left) {
       if (Peer* p = peer(id, false)) p->present = false;
     }
-    presence_changed({}, {}, left);
+    presence_changed(Change::Left, left.data(), left.size());
     if (gen != generation_) return;
     for (const std::string& id : left) {
       if (Peer* p = peer(id, false)) p->state.clear();
@@ -290,24 +290,40 @@ size_t Reliability::held_count() const {
 }
 
 std::string Reliability::stats_json() const {
-  json j = json::object();
-  j["sequencedSent"] = stats_.sequenced_sent;
-  j["resentAfterReconnect"] = stats_.resent_after_reconnect;
-  j["resentOnRequest"] = stats_.resent_on_request;
-  j["requestsSent"] = stats_.requests_sent;
-  j["requestsCancelled"] = stats_.requests_cancelled;
-  j["duplicatesDropped"] = stats_.duplicates_dropped;
-  j["forwarded"] = stats_.forwarded;
-  j["reordered"] = stats_.reordered;
-  j["repaired"] = stats_.repaired;
-  j["lost"] = stats_.lost;
-  j["goneSent"] = stats_.gone_sent;
-  j["relayEchoes"] = relay_echoes_;
-  j["rttMs"] = rtt_;
-  j["buffered"] = sent_.size();
-  j["held"] = held_count();
-  j["peers"] = peers_.size();
-  return dump_json(j);
+  // What dump_json writes for these members in this order: the counters and rttMs as floats,
+  // the sizes as unsigned.
+  const std::pair<const char*, double> counters[] = {
+      {"sequencedSent", stats_.sequenced_sent},
+      {"resentAfterReconnect", stats_.resent_after_reconnect},
+      {"resentOnRequest", stats_.resent_on_request},
+      {"requestsSent", stats_.requests_sent},
+      {"requestsCancelled", stats_.requests_cancelled},
+      {"duplicatesDropped", stats_.duplicates_dropped},
+      {"forwarded", stats_.forwarded},
+      {"reordered", stats_.reordered},
+      {"repaired", stats_.repaired},
+      {"lost", stats_.lost},
+      {"goneSent", stats_.gone_sent},
+  };
+  std::string out = "{";
+  for (const auto& [name, value] : counters) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += name;
+    out += "\":";
+    append_json_double(value, out);
+  }
+  out += relay_echoes_ ? ",\"relayEchoes\":true" : ",\"relayEchoes\":false";
+  member(out, "rttMs");
+  append_json_double(rtt_, out);
+  member(out, "buffered");
+  append_json_unsigned(sent_.size(), out);
+  member(out, "held");
+  append_json_unsigned(held_count(), out);
+  member(out, "peers");
+  append_json_unsigned(peers_.size(), out);
+  out += '}';
+  return out;
 }
 
 }  // namespace mc

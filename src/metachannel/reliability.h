@@ -17,11 +17,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "metachannel/delivery.h"
@@ -122,6 +122,55 @@ struct ReliabilityStats {
   double repaired = 0;   // frames that filled a gap
   double lost = 0;       // frames reported MESSAGES_LOST
   double gone_sent = 0;  // ranges answered with "gone"
+};
+
+// The resend buffer's container: a ring over one vector, grown by doubling (std::deque's block
+// map, its iterators and its split buffers cost about 1 KB of wasm). A popped slot's element is
+// reset at once (its text freed); clear() frees everything.
+template <typename T>
+class Ring {
+ public:
+  bool empty() const { return n_ == 0; }
+  size_t size() const { return n_; }
+  T& operator[](size_t i) { return v_[(head_ + i) & (v_.size() - 1)]; }
+  const T& operator[](size_t i) const { return v_[(head_ + i) & (v_.size() - 1)]; }
+  T& front() { return (*this)[0]; }
+  const T& front() const { return (*this)[0]; }
+  void push_back(T x) {
+    if (n_ == v_.size()) grow();
+    (*this)[n_++] = std::move(x);
+  }
+  void pop_front() {
+    front() = T();
+    head_ = (head_ + 1) & (v_.size() - 1);
+    --n_;
+  }
+  void clear() {
+    std::vector<T>().swap(v_);
+    head_ = n_ = 0;
+  }
+  struct iterator {
+    Ring* ring;
+    size_t i;
+    T& operator*() const { return (*ring)[i]; }
+    iterator& operator++() {
+      ++i;
+      return *this;
+    }
+    bool operator!=(const iterator& o) const { return i != o.i; }
+  };
+  iterator begin() { return {this, 0}; }
+  iterator end() { return {this, n_}; }
+
+ private:
+  void grow() {
+    std::vector<T> bigger(v_.empty() ? 16 : 2 * v_.size());
+    for (size_t i = 0; i < n_; ++i) bigger[i] = std::move((*this)[i]);
+    v_.swap(bigger);
+    head_ = 0;
+  }
+  std::vector<T> v_;  // size: 0 or a power of two
+  size_t head_ = 0, n_ = 0;
 };
 
 // The Delivery of the full core (delivery.h says what each hook is for).
@@ -331,9 +380,11 @@ class Reliability final : public Delivery {
   void send_hi(bool ask);
   void send_nack(Peer& p);
   void send_bye(bool final_bye);
-  void presence_changed(const std::vector<std::string>& joined, const std::vector<std::string>& updated,
-                        const std::vector<std::string>& left);
-  void forget_peer(Peer& p);
+  // One presence event: the `n` peers at `ids` joined, updated or left (the other two lists empty).
+  enum class Change : uint8_t { Joined, Updated, Left };
+  void presence_changed(Change change, const std::string* ids, size_t n);
+  // Erases a peer, its held frames and the lookup caches (one copy of the map's erase code).
+  void forget_peer(std::map<std::string, Peer>::iterator it);
   bool spend(double& tokens, double& at, double rate, double burst, double cost);
   Ranges missing(const Peer& p) const;
 
@@ -346,7 +397,7 @@ class Reliability final : public Delivery {
 
   // sender
   uint64_t next_seq_ = 1;
-  std::deque<Sent> sent_;  // contiguous sequence numbers, oldest first
+  Ring<Sent> sent_;  // contiguous sequence numbers, oldest first
   size_t sent_bytes_ = 0;
   uint32_t conn_ = 0;
   bool open_ = false;

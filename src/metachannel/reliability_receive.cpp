@@ -44,27 +44,35 @@ void Reliability::send_nack(Peer& p) {
     p.request_at = now() + 1000 / rel::kRequestsPerSecond;
     return;
   }
-  json j = json::object();
-  j["type"] = std::string(rel::kControlType);
-  j["op"] = "nack";
-  j["from"] = id_;
-  j["to"] = p.id;
-  j["ranges"] = ranges_json(want_ranges);
+  std::string text = control("nack", id_);
+  member(text, "to");
+  append_json_string(p.id, text);
+  member(text, "ranges");
+  append_ranges(want_ranges, text);
   // The other senders we would ask within the back-off window go in the same frame, if they
   // read "more": after a return one request asks every sender at once, not one frame each.
   const double t = now();
   std::vector<Peer*> asked{&p};
-  json more = json::object();
+  std::string more;  // its members: "<id>":<ranges>,...
   for (auto& [id, q] : peers_) {
     if (asked.size() > rel::kMaxMoreTargets) break;
     if (&q == &p || !q.reads_more || !gap_open(q) || q.request_at > t + backoff_window()) continue;
     const Ranges r = uncovered(q);
     if (r.empty()) continue;
-    more[id] = ranges_json(r);
+    if (!more.empty()) more += ',';
+    append_json_string(id, more);
+    more += ':';
+    append_ranges(r, more);
     asked.push_back(&q);
   }
-  if (!more.empty()) j["more"] = std::move(more);
-  host_.rel_send(dump_json(j));
+  if (!more.empty()) {
+    member(text, "more");
+    text += '{';
+    text += more;
+    text += '}';
+  }
+  text += '}';
+  host_.rel_send(text);
   ++stats_.requests_sent;
   for (Peer* q : asked) {
     q->request_at = t + answer_wait(*q);
@@ -374,12 +382,11 @@ void Reliability::on_nack(const Ranges& ranges) {
     }
   }
   if (!gone.empty() && open_) {
-    json j = json::object();
-    j["type"] = std::string(rel::kControlType);
-    j["op"] = "gone";
-    j["from"] = id_;
-    j["ranges"] = ranges_json(gone);
-    host_.rel_send(dump_json(j));
+    std::string text = control("gone", id_);
+    member(text, "ranges");
+    append_ranges(gone, text);
+    text += '}';
+    host_.rel_send(text);
     ++stats_.gone_sent;
   }
 }

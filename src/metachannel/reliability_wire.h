@@ -40,12 +40,27 @@ inline bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq)
   return true;
 }
 
+// The member `name` of the object `j`, or null: what j.find(name) finds, read from the
+// object's members without nlohmann's iterators.
+inline const json* member_of(const json& j, const char* name) {
+  for (const auto& m : j.get_ref<const json::object_t&>()) {
+    if (m.first == name) return &m.second;
+  }
+  return nullptr;
+}
+
+// The member `name` of the object `j` is true.
+inline bool flag(const json& j, const char* name) {
+  const json* v = member_of(j, name);
+  return v && v->is_boolean() && v->get<bool>();
+}
+
 inline bool seq_of(const json& j, const char* key, uint64_t& out) {
-  const auto it = j.find(key);
-  if (it == j.end() || !it->is_number_unsigned()) return false;
-  const uint64_t v = it->get<uint64_t>();
-  if (v > rel::kMaxSeq) return false;
-  out = v;
+  const json* v = member_of(j, key);
+  if (!v || !v->is_number_unsigned()) return false;
+  const uint64_t n = v->get<uint64_t>();
+  if (n > rel::kMaxSeq) return false;
+  out = n;
   return true;
 }
 
@@ -54,14 +69,18 @@ inline bool seq_of(const json& j, const char* key, uint64_t& out) {
 inline Ranges ranges_from(const json& list) {
   Ranges out;
   if (!list.is_array()) return out;
-  for (const json& r : list) {
+  for (const json& r : list.get_ref<const json::array_t&>()) {
     if (out.size() >= rel::kMaxRanges) break;
-    if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned()) continue;
-    const uint64_t a = r[0].get<uint64_t>(), b = r[1].get<uint64_t>();
+    if (!r.is_array()) continue;
+    const auto& pair = r.get_ref<const json::array_t&>();
+    if (pair.size() != 2 || !pair[0].is_number_unsigned() || !pair[1].is_number_unsigned()) continue;
+    const uint64_t a = pair[0].get<uint64_t>(), b = pair[1].get<uint64_t>();
     if (a < 1 || a > b || b > rel::kMaxSeq) continue;
+    // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
+    size_t i = out.size();
     out.emplace_back(a, b);
+    for (; i > 0 && out[i] < out[i - 1]; --i) std::swap(out[i], out[i - 1]);
   }
-  std::sort(out.begin(), out.end());
   Ranges merged;
   for (const auto& r : out) {
     if (!merged.empty() && r.first <= merged.back().second + 1) {
@@ -75,8 +94,8 @@ inline Ranges ranges_from(const json& list) {
 
 // The "ranges" member of a control message.
 inline Ranges ranges_of(const json& j) {
-  const auto it = j.find("ranges");
-  return it == j.end() ? Ranges() : ranges_from(*it);
+  const json* v = member_of(j, "ranges");
+  return v ? ranges_from(*v) : Ranges();
 }
 
 // FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).
@@ -94,10 +113,38 @@ inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
   return (seq & 0xffffffffull) << 32 | content_hash(data, size);
 }
 
-inline json ranges_json(const Ranges& ranges) {
-  json a = json::array();
-  for (const auto& r : ranges) a.push_back(json::array({r.first, r.second}));
-  return a;
+// Control messages are written as text, member by member, byte for byte what dump_json writes
+// for the document with the same members in the same order (no nlohmann document is built).
+// control(): {"type":"_mc","op":<op>,"from":<from> - the caller adds members and the '}'.
+inline std::string control(const char* op, std::string_view from) {
+  std::string out = "{\"type\":\"";
+  out += rel::kControlType;
+  out += "\",\"op\":\"";
+  out += op;
+  out += "\",\"from\":";
+  append_json_string(from, out);
+  return out;
+}
+
+// ,"<name>": (names are plain ASCII, nothing to escape)
+inline void member(std::string& out, const char* name) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+}
+
+// [[first,last],...]
+inline void append_ranges(const Ranges& ranges, std::string& out) {
+  out += '[';
+  for (const auto& r : ranges) {
+    if (out.back() != '[') out += ',';
+    out += '[';
+    append_json_unsigned(r.first, out);
+    out += ',';
+    append_json_unsigned(r.second, out);
+    out += ']';
+  }
+  out += ']';
 }
 
 }  // namespace rel_wire

@@ -114,6 +114,110 @@ TEST(JsonText, DumpIsNlohmannsDumpByteForByte) {
   EXPECT_EQ(mc::dump_json(mc::Json(mc::Json::value_t::discarded)), mc::Json(mc::Json::value_t::discarded).dump());
 }
 
+// parse_json_limited runs nlohmann's lexer and DOM builder under a loop of its own: whatever
+// nlohmann's own parse accepts (within the depth limit) it reads as the same document, and
+// whatever nlohmann refuses it refuses.
+void expect_parse_like_nlohmann(const std::string& text) {
+  const mc::Json ours = mc::parse_json_limited(text);
+  const mc::Json theirs = mc::Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  ASSERT_EQ(ours.is_discarded(), theirs.is_discarded()) << text;
+  if (ours.is_discarded()) return;
+  ASSERT_EQ(ours, theirs) << text;
+  ASSERT_EQ(mc::dump_json(ours), mc::dump_json(theirs)) << text;  // the number types too
+}
+
+TEST(JsonText, ParseAcceptsWhatNlohmannAccepts) {
+  for (const char* text : {"",
+                           " ",
+                           "{}",
+                           "[]",
+                           " {} ",
+                           "{} {}",
+                           "[1,]",
+                           "[,1]",
+                           "{\"a\":1,}",
+                           "{,}",
+                           "{\"a\"}",
+                           "{\"a\":}",
+                           "{1:2}",
+                           "[1 2]",
+                           "{\"a\":1 \"b\":2}",
+                           "{\"a\":1,\"a\":2,\"b\":[true,false,null]}",
+                           "1e400",
+                           "-1e400",
+                           "[1e400]",
+                           "-0",
+                           "0.5",
+                           "-9223372036854775809",
+                           "18446744073709551615",
+                           "18446744073709551616",
+                           "\xEF\xBB\xBF{}",
+                           " \xEF\xBB\xBF{}",
+                           "\xEF\xBB{}",
+                           "\"\\ud800\"",
+                           "\"\\ud83d\\ude00\"",
+                           "\"\x01\"",
+                           "\"\xFF\"",
+                           "/*c*/1",
+                           "[1]]",
+                           "{\"a\":{\"b\":[{}]}}",
+                           "[[[]]]",
+                           "[[[]]",
+                           "nul",
+                           "true false",
+                           "\"a\":1"}) {
+    expect_parse_like_nlohmann(text);
+  }
+  // Random token strings (short: never deeper than the limit) and random documents, mutated.
+  static const char* const tokens[] = {"{",     "}",     "[", "]",  ",",           ":",
+                                       "\"a\"", "\"b\"", "1", "-2", "2.5",         "1e999",
+                                       "true",  "null",  " ", "x",  "\"\\u00e9\"", "18446744073709551615"};
+  std::mt19937 rng(20261207);
+  for (int i = 0; i < 100000; ++i) {
+    std::string text;
+    const size_t n = rng() % 24;
+    for (size_t k = 0; k < n; ++k) text += tokens[rng() % (sizeof tokens / sizeof *tokens)];
+    expect_parse_like_nlohmann(text);
+  }
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = mc::dump_json(random_value(rng, 0));
+    expect_parse_like_nlohmann(text);
+    if (text.empty()) continue;
+    const size_t at = rng() % text.size();
+    switch (rng() % 3) {
+      case 0: text.erase(at, 1); break;
+      case 1: text.insert(at, 1, "{}[],:\" 1"[rng() % 9]); break;
+      default: text[at] = "{}[],:\" 1"[rng() % 9]; break;
+    }
+    expect_parse_like_nlohmann(text);
+  }
+}
+
+TEST(JsonText, ParseDepthLimitCountsObjectsAndArrays) {
+  for (int depth : {1, 2, 50, mc::kMaxJsonDepth}) {
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      std::string open, close;
+      for (int k = 0; k < depth; ++k) {
+        const bool array = pattern == 0 || (pattern == 2 && k % 2 == 1);
+        open += array ? "[" : "{\"k\":";
+        close.insert(0, array ? "]" : "}");
+      }
+      const std::string inner[] = {"1", "[]", "{}"};
+      for (const std::string& in : inner) {
+        const std::string text = open + in + close;
+        const bool fits = depth < mc::kMaxJsonDepth || in == "1";
+        SCOPED_TRACE(text);
+        if (fits) {
+          expect_parse_like_nlohmann(text);
+        } else {
+          EXPECT_TRUE(mc::parse_json_limited(text).is_discarded());
+        }
+        EXPECT_TRUE(mc::parse_json_limited(open + in + close.substr(1)).is_discarded());
+      }
+    }
+  }
+}
+
 TEST(JsonText, MergeAddsAndReplacesKeepingOrder) {
   std::string out = "stale";
   ASSERT_TRUE(merge_envelope(R"({"type":"request","data":{"n":[1,2]},"re":"old"})", {{"re", "7"}, {"id", "x"}}, out));
@@ -124,6 +228,29 @@ TEST(JsonText, MergeAddsAndReplacesKeepingOrder) {
   EXPECT_EQ(out, "{}");
   ASSERT_TRUE(merge_envelope(R"({"x":"\u00e9"})", {{"q", "\"\\"}}, out));
   EXPECT_EQ(out, "{\"x\":\"\xC3\xA9\",\"q\":\"\\\"\\\\\"}");
+}
+
+// merge_envelope writes its output itself: what j[name] = value for each field and then
+// dump_json(j) would write.
+TEST(JsonText, MergeIsAssignmentThenDump) {
+  std::mt19937 rng(20261208);
+  static const char* const names[] = {"a", "b", "_mc", "type", "\xC3\xA9"};
+  for (int i = 0; i < 20000; ++i) {
+    mc::Json doc = random_value(rng, 0);
+    if (!doc.is_object()) doc = mc::Json::object();
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) doc[names[rng() % 5]] = static_cast<uint64_t>(rng() % 9);
+    const std::string text = mc::dump_json(doc);
+    mc::Json expected = mc::parse_json_limited(text);
+    ASSERT_TRUE(expected.is_object()) << text;
+    Fields fields;
+    for (int n = static_cast<int>(rng() % 4); n > 0; --n) {
+      fields.emplace_back(names[rng() % 5], std::to_string(rng() % 100) + (rng() % 2 ? "\"\n" : ""));
+    }
+    for (const auto& [k, v] : fields) expected[k] = v;
+    std::string out;
+    ASSERT_TRUE(merge_envelope(text, fields, out)) << text;
+    ASSERT_EQ(out, mc::dump_json(expected)) << text;
+  }
 }
 
 TEST(JsonText, MergeRejectsNonObjects) {

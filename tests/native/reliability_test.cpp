@@ -47,6 +47,28 @@ TEST(ReliabilityTest, TheTagCountsAgainstMaxMessageBytesAndNothingIsConsumedOnRe
   EXPECT_EQ(mc_test::rel(*a.ch).next_seq(), 1u);
 }
 
+// stats_json() (reliableStats() in JS) is written without a JSON document: byte for byte what
+// dump_json wrote for the document it used to build (counters and rttMs as floats, sizes as
+// unsigned integers).
+TEST(ReliabilityTest, StatsJsonIsTheCountersInTheirOrder) {
+  Net net;
+  NetPeer& a = net.add(reliable_config());
+  NetPeer& b = net.add(reliable_config());
+  for (int i = 1; i <= 5; ++i) net.send(0, msg(i));
+  net.pump();
+  b.t.text(tagged("peer0", 3, 3));
+  b.t.text(tagged("x", 1, 1));
+  b.t.text(tagged("x", 4, 4));
+  EXPECT_EQ(mc_test::rel(*a.ch).stats_json(),
+            "{\"sequencedSent\":5.0,\"resentAfterReconnect\":0.0,\"resentOnRequest\":0.0,\"requestsSent\":0.0,"
+            "\"requestsCancelled\":0.0,\"duplicatesDropped\":0.0,\"forwarded\":0.0,\"reordered\":0.0,\"repaired\":0.0,"
+            "\"lost\":0.0,\"goneSent\":0.0,\"relayEchoes\":true,\"rttMs\":0.0,\"buffered\":5,\"held\":0,\"peers\":1}");
+  EXPECT_EQ(mc_test::rel(*b.ch).stats_json(),
+            "{\"sequencedSent\":0.0,\"resentAfterReconnect\":0.0,\"resentOnRequest\":0.0,\"requestsSent\":0.0,"
+            "\"requestsCancelled\":0.0,\"duplicatesDropped\":1.0,\"forwarded\":0.0,\"reordered\":1.0,\"repaired\":0.0,"
+            "\"lost\":0.0,\"goneSent\":0.0,\"relayEchoes\":true,\"rttMs\":0.0,\"buffered\":0,\"held\":1,\"peers\":2}");
+}
+
 TEST(ReliabilityTest, ExactlyOnceInOrderAndDuplicatesDropped) {
   Net net;
   net.add(reliable_config());
