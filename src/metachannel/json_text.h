@@ -1,6 +1,7 @@
-// nlohmann/json as the core uses it for control messages (reliability.cpp): one compact
-// serialiser, one depth-limited parser and one member merge, so hostile input can neither
-// abort nor exhaust the small wasm stack. Incoming frames are never parsed into a document
+// nlohmann/json as the core uses it for control messages (reliability.cpp): nlohmann's lexer
+// (tokens, escapes, UTF-8, numbers) under a depth-limited grammar loop into nlohmann's
+// document, one compact serialiser and one member merge written here, so hostile input can
+// neither abort nor exhaust the small wasm stack. Incoming frames are never parsed into a document
 // for routing: see Envelope.
 #pragma once
 #include <cstdint>

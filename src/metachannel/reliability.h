@@ -7,7 +7,8 @@
 // and is kept in a bounded resend buffer. Receiver: per sender, duplicates are dropped and
 // frames are delivered in sequence order; a gap is asked for ("nack") after a short random
 // back-off, which another receiver's request for the same range cancels. Control messages
-// ({"type":"_mc","op":...}) are built and parsed with nlohmann/json.
+// ({"type":"_mc","op":...}) are read with nlohmann/json (its lexer, into its document:
+// json_text.h) and written as text by the core (json_text.cpp's writer).
 //
 // Reliability, not authentication: anyone who can write to the channel can forge ids and
 // sequence numbers. The bounds below keep such a peer from making a client allocate or
