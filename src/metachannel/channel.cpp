@@ -60,9 +60,11 @@ Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& even
       config_(std::move(config)),
       policy_(config_.reconnect),
       queue_(config_.queue) {
+#ifndef MC_NO_DELIVERY
   if (config_.delivery && (config_.reliable.enabled || config_.presence.enabled)) {
     rel_ = config_.delivery(*this, scheduler_, config_.id, config_.reliable, config_.presence);
   }
+#endif
   transport_.set_listener(this);
 }
 

@@ -210,10 +210,21 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   Router router_;
   ReceivePlan plan_;  // what the transport was last told
   Envelope envelope_;
-  Envelope out_envelope_;          // outgoing frames (a send from a listener must not clobber envelope_)
-  Envelope held_envelope_;         // frames delivered late by the reliability layer
+  Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
+  Envelope held_envelope_;  // frames delivered late by the reliability layer
+#ifdef MC_NO_DELIVERY
+  // The lite core's build (CMake METACHANNEL_LITE): no Delivery is ever made (no factory links),
+  // and with this the compiler knows it: every branch on rel_ is dropped from the wasm.
+  struct NoDelivery {
+    explicit operator bool() const { return false; }
+    Delivery* operator->() const { return nullptr; }
+    Delivery* get() const { return nullptr; }
+  };
+  NoDelivery rel_;
+#else
   std::unique_ptr<Delivery> rel_;  // null: neither reliable nor presence (or not in this core)
-  std::string id_;                 // the wire id without a Delivery (id())
+#endif
+  std::string id_;  // the wire id without a Delivery (id())
 
   State state_ = State::Idle;
   std::string url_;
