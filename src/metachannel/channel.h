@@ -70,7 +70,16 @@ class ChannelEvents {
   ~ChannelEvents() = default;
 };
 
-class Channel final : public TransportListener, public SchedulerListener, private DeliveryHost {
+#ifdef MC_NO_DELIVERY
+// The lite core's build (MC_NO_DELIVERY, below): no Delivery ever calls a host, so a Channel is
+// none (its hooks and what they reach would only be kept alive by the vtable).
+struct NoDeliveryHost {};
+using ChannelDeliveryHost = NoDeliveryHost;
+#else
+using ChannelDeliveryHost = DeliveryHost;
+#endif
+
+class Channel final : public TransportListener, public SchedulerListener, private ChannelDeliveryHost {
  public:
   Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
   ~Channel();
@@ -194,12 +203,14 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // Nothing but the router decides what a frame is (no heartbeat strings, no reliability).
   bool router_decides() const { return !config_.heartbeat.enabled && !rel_; }
   void report(ErrorCode code, double detail, const char* text, std::initializer_list<channel_detail::MessageArg> args);
-  // DeliveryHost
+#ifndef MC_NO_DELIVERY
+  // DeliveryHost (not a base of the lite core's Channel: nothing there would call it)
   bool rel_send(const std::string& text) override;
   bool rel_deliver(const char* data, size_t size, std::string_view from, double seq) override;
   void rel_lost(const std::string& from, double count) override;
   void rel_presence(const std::string& json) override;
   void rel_reschedule() override { reschedule(); }
+#endif
 
   Transport& transport_;
   Scheduler& scheduler_;
