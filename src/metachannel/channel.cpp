@@ -166,6 +166,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
   std::string tagged;
   bool sequenced = false;
+#ifndef MC_NO_DELIVERY
   if (!binary && reliable()) {
     out_envelope_.scan(data, size);
     if (rel_->tag(data, size, out_envelope_, tagged)) {
@@ -179,6 +180,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
       size = tagged.size();
     }
   }
+#endif
   if (state_ == State::Open && live_ && queue_.empty()) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);

@@ -221,8 +221,10 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   Router router_;
   ReceivePlan plan_;  // what the transport was last told
   Envelope envelope_;
+#ifndef MC_NO_DELIVERY
   Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
   Envelope held_envelope_;  // frames delivered late by the reliability layer
+#endif
 #ifdef MC_NO_DELIVERY
   // The lite core's build (CMake METACHANNEL_LITE): no Delivery is ever made (no factory links),
   // and with this the compiler knows it: every branch on rel_ is dropped from the wasm.
