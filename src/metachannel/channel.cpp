@@ -124,8 +124,9 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
     if (epoch_ == mine) transition(State::Idle);
     return ErrorCode::None;
   }
-  const std::string problem = validate_ws_url(url);
-  if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), problem});
+  if (const char* problem = ws_url_problem(url)) {
+    return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), std::string_view(problem)});
+  }
   if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_ || renew) {
     if (rel_) {
