@@ -47,11 +47,12 @@ namespace {
 // wasm: a larger count (Infinity included) means "no limit", never a wrapped or truncated one.
 void assign(double& to, double v) { to = v; }
 void assign(bool& to, double v) { to = v != 0; }
-void assign(size_t& to, double v) {
+// noinline (this one and the string's): one call per option, not the conversion inlined at each.
+__attribute__((noinline)) void assign(size_t& to, double v) {
   constexpr size_t kMax = std::numeric_limits<size_t>::max();
   to = std::isnan(v) || v < 0 ? 0 : v >= static_cast<double>(kMax) ? kMax : static_cast<size_t>(v);
 }
-void assign(std::string& to, std::string_view v) { to = v; }
+__attribute__((noinline)) void assign(std::string& to, std::string_view v) { to = v; }
 void assign(mc::Overflow& to, std::string_view v) { to = mc::overflow_named(std::string(v).c_str()); }
 
 // The struct of ChannelConfig an option's member is in (the lists' `struct` column).

@@ -60,9 +60,11 @@ Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& even
       config_(std::move(config)),
       policy_(config_.reconnect),
       queue_(config_.queue) {
+#ifndef MC_NO_DELIVERY
   if (config_.delivery && (config_.reliable.enabled || config_.presence.enabled)) {
     rel_ = config_.delivery(*this, scheduler_, config_.id, config_.reliable, config_.presence);
   }
+#endif
   transport_.set_listener(this);
 }
 
@@ -122,8 +124,9 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
     if (epoch_ == mine) transition(State::Idle);
     return ErrorCode::None;
   }
-  const std::string problem = validate_ws_url(url);
-  if (!problem.empty()) return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), problem});
+  if (const char* problem = ws_url_problem(url)) {
+    return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), std::string_view(problem)});
+  }
   if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_ || renew) {
     if (rel_) {
@@ -164,6 +167,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
   // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
   std::string tagged;
   bool sequenced = false;
+#ifndef MC_NO_DELIVERY
   if (!binary && reliable()) {
     out_envelope_.scan(data, size);
     if (rel_->tag(data, size, out_envelope_, tagged)) {
@@ -177,6 +181,7 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
       size = tagged.size();
     }
   }
+#endif
   if (state_ == State::Open && live_ && queue_.empty()) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);

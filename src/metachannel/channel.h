@@ -70,7 +70,16 @@ class ChannelEvents {
   ~ChannelEvents() = default;
 };
 
-class Channel final : public TransportListener, public SchedulerListener, private DeliveryHost {
+#ifdef MC_NO_DELIVERY
+// The lite core's build (MC_NO_DELIVERY, below): no Delivery ever calls a host, so a Channel is
+// none (its hooks and what they reach would only be kept alive by the vtable).
+struct NoDeliveryHost {};
+using ChannelDeliveryHost = NoDeliveryHost;
+#else
+using ChannelDeliveryHost = DeliveryHost;
+#endif
+
+class Channel final : public TransportListener, public SchedulerListener, private ChannelDeliveryHost {
  public:
   Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
   ~Channel();
@@ -194,12 +203,14 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // Nothing but the router decides what a frame is (no heartbeat strings, no reliability).
   bool router_decides() const { return !config_.heartbeat.enabled && !rel_; }
   void report(ErrorCode code, double detail, const char* text, std::initializer_list<channel_detail::MessageArg> args);
-  // DeliveryHost
+#ifndef MC_NO_DELIVERY
+  // DeliveryHost (not a base of the lite core's Channel: nothing there would call it)
   bool rel_send(const std::string& text) override;
   bool rel_deliver(const char* data, size_t size, std::string_view from, double seq) override;
   void rel_lost(const std::string& from, double count) override;
   void rel_presence(const std::string& json) override;
   void rel_reschedule() override { reschedule(); }
+#endif
 
   Transport& transport_;
   Scheduler& scheduler_;
@@ -210,10 +221,23 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   Router router_;
   ReceivePlan plan_;  // what the transport was last told
   Envelope envelope_;
-  Envelope out_envelope_;          // outgoing frames (a send from a listener must not clobber envelope_)
-  Envelope held_envelope_;         // frames delivered late by the reliability layer
+#ifndef MC_NO_DELIVERY
+  Envelope out_envelope_;   // outgoing frames (a send from a listener must not clobber envelope_)
+  Envelope held_envelope_;  // frames delivered late by the reliability layer
+#endif
+#ifdef MC_NO_DELIVERY
+  // The lite core's build (CMake METACHANNEL_LITE): no Delivery is ever made (no factory links),
+  // and with this the compiler knows it: every branch on rel_ is dropped from the wasm.
+  struct NoDelivery {
+    explicit operator bool() const { return false; }
+    Delivery* operator->() const { return nullptr; }
+    Delivery* get() const { return nullptr; }
+  };
+  NoDelivery rel_;
+#else
   std::unique_ptr<Delivery> rel_;  // null: neither reliable nor presence (or not in this core)
-  std::string id_;                 // the wire id without a Delivery (id())
+#endif
+  std::string id_;  // the wire id without a Delivery (id())
 
   State state_ = State::Idle;
   std::string url_;

@@ -79,6 +79,7 @@ void Channel::on_transport_text(const char* data, size_t size) {
   if (r) events_.on_text(data, size, r, {}, 0);
 }
 
+#ifndef MC_NO_DELIVERY  // the DeliveryHost calls (channel.h)
 bool Channel::rel_send(const std::string& text) {
   if (disposed_ || !live_) return false;
   return transport_.send_text(text.data(), text.size());
@@ -105,6 +106,7 @@ void Channel::rel_lost(const std::string& from, double count) {
 void Channel::rel_presence(const std::string& json) {
   if (!disposed_) events_.on_presence(json);
 }
+#endif
 
 ErrorCode Channel::set_presence(std::string_view json) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});

@@ -21,7 +21,7 @@ size_t scheme_length(std::string_view url) {
 
 }  // namespace
 
-std::string validate_ws_url(std::string_view url) {
+const char* ws_url_problem(std::string_view url) {
   if (url.empty()) return "the URL is empty; expected ws://host/path or wss://host/path";
   if (url.size() > 8192) return "the URL is longer than 8192 characters";
   const size_t scheme = scheme_length(url);
@@ -71,7 +71,7 @@ std::string validate_ws_url(std::string_view url) {
     }
     if (value < 1 || value > 65535) return "the URL's port must be a number from 1 to 65535";
   }
-  return std::string();
+  return nullptr;
 }
 
 std::string redact_url(std::string_view url) {
