@@ -98,47 +98,52 @@ export function trimGlue(glue) {
   // - std::string only as UTF-8 text from and to JS strings (no Latin-1 or byte-array forms);
   // - the error classes only thrown, never exported on Module, and named without the
   //   legal-name rewrite that only eval-built functions (DYNAMIC_EXECUTION) read.
-  text = replaceOnce(
-    text,
-    'exposePublicSymbol(name,function(){throwUnboundTypeError("Cannot call "+name+" due to unbound types",argTypes)},argCount-1);whenDependentTypesAreResolved([],argTypes,function(argTypes){var invokerArgsArray=[argTypes[0],null].concat(argTypes.slice(1));replacePublicSymbol(name,craftInvokerFunction(name,invokerArgsArray,null,rawInvoker,fn),argCount-1);return[]})',
-    "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,[argTypes[0],null].concat(argTypes.slice(1)),null,rawInvoker,fn);return[]})",
-    "Embind's function registration",
-  );
-  text = replaceOnce(
-    text,
-    'function makeDynCaller(){if(signature.includes("j")){return getDynCaller(signature,rawFunction)}return getWasmTableEntry(rawFunction)}var fp=makeDynCaller();',
-    'var fp=signature.includes("j")?null:getWasmTableEntry(rawFunction);',
-    "embind__requireFunction",
-  );
-  text = replaceOnce(text, '"readValueFromPointer":floatReadValueFromPointer(name,shift),', "", "float's readValueFromPointer");
-  text = replaceOnce(
-    text,
-    '"readValueFromPointer":function(pointer){var heap;if(size===1){heap=HEAP8}else if(size===2){heap=HEAP16}else if(size===4){heap=HEAP32}else{throw new TypeError("Unknown boolean type size: "+name)}return this["fromWireType"](heap[pointer>>shift])},',
-    "",
-    "bool's readValueFromPointer",
-  );
-  text = replaceOnce(text, '"readValueFromPointer":simpleReadValueFromPointer,', "", "std::string's readValueFromPointer");
-  for (const fn of ["__embind_register_bool(rawType,name,size,trueValue,falseValue){", "__embind_register_float(rawType,name,size){"])
-    text = replaceOnce(text, `function ${fn}var shift=getShiftFromSize(size);`, `function ${fn}`, `${fn.slice(0, fn.indexOf("("))}'s shift`);
-  text = replaceOnce(
-    text,
-    'var stdStringIsUTF8=name==="std::string";registerType(rawType,{name:name,"fromWireType":function(value){var length=HEAPU32[value>>2];var str;if(stdStringIsUTF8){var decodeStartPtr=value+4;for(var i=0;i<=length;++i){var currentBytePtr=value+4+i;if(i==length||HEAPU8[currentBytePtr]==0){var maxRead=currentBytePtr-decodeStartPtr;var stringSegment=UTF8ToString(decodeStartPtr,maxRead);if(str===undefined){str=stringSegment}else{str+=String.fromCharCode(0);str+=stringSegment}decodeStartPtr=currentBytePtr+1}}}else{var a=new Array(length);for(var i=0;i<length;++i){a[i]=String.fromCharCode(HEAPU8[value+4+i])}str=a.join("")}_free(value);return str},"toWireType":function(destructors,value){if(value instanceof ArrayBuffer){value=new Uint8Array(value)}var getLength;var valueIsOfTypeString=typeof value=="string";if(!(valueIsOfTypeString||value instanceof Uint8Array||value instanceof Uint8ClampedArray||value instanceof Int8Array)){throwBindingError("Cannot pass non-string to std::string")}if(stdStringIsUTF8&&valueIsOfTypeString){getLength=(()=>lengthBytesUTF8(value))}else{getLength=(()=>value.length)}var length=getLength();var ptr=_malloc(4+length+1);HEAPU32[ptr>>2]=length;if(stdStringIsUTF8&&valueIsOfTypeString){stringToUTF8(value,ptr+4,length+1)}else{if(valueIsOfTypeString){for(var i=0;i<length;++i){var charCode=value.charCodeAt(i);if(charCode>255){_free(ptr);throwBindingError("String has UTF-16 code units that do not fit in 8 bits")}HEAPU8[ptr+4+i]=charCode}}else{for(var i=0;i<length;++i){HEAPU8[ptr+4+i]=value[i]}}}if(destructors!==null){destructors.push(_free,ptr)}return ptr},',
-    'registerType(rawType,{name:name,"fromWireType":function(value){var length=HEAPU32[value>>2];var str;var decodeStartPtr=value+4;for(var i=0;i<=length;++i){var currentBytePtr=value+4+i;if(i==length||HEAPU8[currentBytePtr]==0){var stringSegment=UTF8ToString(decodeStartPtr,currentBytePtr-decodeStartPtr);if(str===undefined){str=stringSegment}else{str+="\\0"+stringSegment}decodeStartPtr=currentBytePtr+1}}_free(value);return str},"toWireType":function(destructors,value){if(typeof value!="string"){throwBindingError("Cannot pass non-string to std::string")}var length=lengthBytesUTF8(value);var ptr=_malloc(4+length+1);HEAPU32[ptr>>2]=length;stringToUTF8(value,ptr+4,length+1);if(destructors!==null){destructors.push(_free,ptr)}return ptr},',
-    "std::string's converters",
-  );
-  text = replaceOnce(
-    text,
-    'BindingError=Module["BindingError"]=extendError(Error,"BindingError");InternalError=Module["InternalError"]=extendError(Error,"InternalError");UnboundTypeError=Module["UnboundTypeError"]=extendError(Error,"UnboundTypeError");',
-    'BindingError=extendError(Error,"BindingError");InternalError=extendError(Error,"InternalError");',
-    "Embind's error classes",
-  );
-  text = replaceOnce(text, "var UnboundTypeError=undefined;", "", "UnboundTypeError");
-  text = replaceOnce(
-    text,
-    "function createNamedFunction(name,body){name=makeLegalFunctionName(name);return function(){null;return body.apply(this,arguments)}}",
-    "function createNamedFunction(name,body){return function(){return body.apply(this,arguments)}}",
-    "createNamedFunction",
-  );
+  for (const [from, to, what] of [
+    [
+      'exposePublicSymbol(name,function(){throwUnboundTypeError("Cannot call "+name+" due to unbound types",argTypes)},argCount-1);whenDependentTypesAreResolved([],argTypes,function(argTypes){var invokerArgsArray=[argTypes[0],null].concat(argTypes.slice(1));replacePublicSymbol(name,craftInvokerFunction(name,invokerArgsArray,null,rawInvoker,fn),argCount-1);return[]})',
+      "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,[argTypes[0],null].concat(argTypes.slice(1)),null,rawInvoker,fn);return[]})",
+      "Embind's function registration",
+    ],
+    [
+      'function makeDynCaller(){if(signature.includes("j")){return getDynCaller(signature,rawFunction)}return getWasmTableEntry(rawFunction)}var fp=makeDynCaller();',
+      'var fp=signature.includes("j")?null:getWasmTableEntry(rawFunction);',
+      "embind__requireFunction",
+    ],
+    ['"readValueFromPointer":floatReadValueFromPointer(name,shift),', "", "float's readValueFromPointer"],
+    [
+      '"readValueFromPointer":function(pointer){var heap;if(size===1){heap=HEAP8}else if(size===2){heap=HEAP16}else if(size===4){heap=HEAP32}else{throw new TypeError("Unknown boolean type size: "+name)}return this["fromWireType"](heap[pointer>>shift])},',
+      "",
+      "bool's readValueFromPointer",
+    ],
+    ['"readValueFromPointer":simpleReadValueFromPointer,', "", "std::string's readValueFromPointer"],
+    [
+      "function __embind_register_bool(rawType,name,size,trueValue,falseValue){var shift=getShiftFromSize(size);",
+      "function __embind_register_bool(rawType,name,size,trueValue,falseValue){",
+      "bool's shift",
+    ],
+    [
+      "function __embind_register_float(rawType,name,size){var shift=getShiftFromSize(size);",
+      "function __embind_register_float(rawType,name,size){",
+      "float's shift",
+    ],
+    [
+      'var stdStringIsUTF8=name==="std::string";registerType(rawType,{name:name,"fromWireType":function(value){var length=HEAPU32[value>>2];var str;if(stdStringIsUTF8){var decodeStartPtr=value+4;for(var i=0;i<=length;++i){var currentBytePtr=value+4+i;if(i==length||HEAPU8[currentBytePtr]==0){var maxRead=currentBytePtr-decodeStartPtr;var stringSegment=UTF8ToString(decodeStartPtr,maxRead);if(str===undefined){str=stringSegment}else{str+=String.fromCharCode(0);str+=stringSegment}decodeStartPtr=currentBytePtr+1}}}else{var a=new Array(length);for(var i=0;i<length;++i){a[i]=String.fromCharCode(HEAPU8[value+4+i])}str=a.join("")}_free(value);return str},"toWireType":function(destructors,value){if(value instanceof ArrayBuffer){value=new Uint8Array(value)}var getLength;var valueIsOfTypeString=typeof value=="string";if(!(valueIsOfTypeString||value instanceof Uint8Array||value instanceof Uint8ClampedArray||value instanceof Int8Array)){throwBindingError("Cannot pass non-string to std::string")}if(stdStringIsUTF8&&valueIsOfTypeString){getLength=(()=>lengthBytesUTF8(value))}else{getLength=(()=>value.length)}var length=getLength();var ptr=_malloc(4+length+1);HEAPU32[ptr>>2]=length;if(stdStringIsUTF8&&valueIsOfTypeString){stringToUTF8(value,ptr+4,length+1)}else{if(valueIsOfTypeString){for(var i=0;i<length;++i){var charCode=value.charCodeAt(i);if(charCode>255){_free(ptr);throwBindingError("String has UTF-16 code units that do not fit in 8 bits")}HEAPU8[ptr+4+i]=charCode}}else{for(var i=0;i<length;++i){HEAPU8[ptr+4+i]=value[i]}}}if(destructors!==null){destructors.push(_free,ptr)}return ptr},',
+      'registerType(rawType,{name:name,"fromWireType":function(value){var length=HEAPU32[value>>2];var str;var decodeStartPtr=value+4;for(var i=0;i<=length;++i){var currentBytePtr=value+4+i;if(i==length||HEAPU8[currentBytePtr]==0){var stringSegment=UTF8ToString(decodeStartPtr,currentBytePtr-decodeStartPtr);if(str===undefined){str=stringSegment}else{str+="\\0"+stringSegment}decodeStartPtr=currentBytePtr+1}}_free(value);return str},"toWireType":function(destructors,value){if(typeof value!="string"){throwBindingError("Cannot pass non-string to std::string")}var length=lengthBytesUTF8(value);var ptr=_malloc(4+length+1);HEAPU32[ptr>>2]=length;stringToUTF8(value,ptr+4,length+1);if(destructors!==null){destructors.push(_free,ptr)}return ptr},',
+      "std::string's converters",
+    ],
+    [
+      'BindingError=Module["BindingError"]=extendError(Error,"BindingError");InternalError=Module["InternalError"]=extendError(Error,"InternalError");UnboundTypeError=Module["UnboundTypeError"]=extendError(Error,"UnboundTypeError");',
+      'BindingError=extendError(Error,"BindingError");InternalError=extendError(Error,"InternalError");',
+      "Embind's error classes",
+    ],
+    ["var UnboundTypeError=undefined;", "", "UnboundTypeError"],
+    [
+      "function createNamedFunction(name,body){name=makeLegalFunctionName(name);return function(){null;return body.apply(this,arguments)}}",
+      "function createNamedFunction(name,body){return function(){return body.apply(this,arguments)}}",
+      "createNamedFunction",
+    ],
+  ])
+    text = replaceOnce(text, from, to, what);
   for (const name of [
     "ensureOverloadTable",
     "exposePublicSymbol",
