@@ -23,6 +23,11 @@ void channel_detail::append_message(std::string& s, const char* text, std::initi
     while (*hole && !(hole[0] == '{' && hole[1] == '}')) ++hole;
     s.append(p, static_cast<size_t>(hole - p));
     if (!*hole) return;
+    if (arg == args.end()) {  // more holes than arguments (a mistake at a call site): shown as is
+      s.append(hole, 2);
+      p = hole;
+      continue;
+    }
     const MessageArg& a = *arg++;
     if (a.size_ != MessageArg::kNumber) {
       s.append(a.data_, a.size_);
