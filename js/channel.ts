@@ -10,13 +10,22 @@ import { splitKeyedUrl } from "./e2e-key.js";
 import { loadEncryption } from "./e2e-load.js";
 import { Emitter } from "./emitter.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { fullCore, loadFullCore, requireCore } from "./loader.js";
+import { coreReadyFor, fullCore, loadFullCore, readyFor, requireCore } from "./loader.js";
 import { normalizeOptions, jsonText } from "./options.js";
-import { defaultWebSocket } from "./platform.js";
+import { defaultWebSocket, loadNodeWebSocket } from "./platform.js";
 import { request as sendRequest, reply as sendReply } from "./request.js";
 import { checkPresenceState, codeOf, keep, LONE_SURROGATE, replay, type Pending } from "./placeholder.js";
 import { receiver, type RouteHook } from "./receive.js";
-import { registerSocketOwner, unregisterSocketOwner, type SocketOwner } from "./socket-factory.js";
+import {
+  claimEarlySocket,
+  discardEarly,
+  offerEarlySocket,
+  openEarlySocket,
+  registerSocketOwner,
+  unregisterSocketOwner,
+  type EarlySocket,
+  type SocketOwner,
+} from "./socket-factory.js";
 import type {
   ChannelEvent,
   ChannelEvents,
@@ -140,7 +149,7 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
     this.#maxMessageBytes = maxMessageBytes;
     this.#direct = !wire.reliable;
     this.#handle = newHandle();
-    this.#owner = { WebSocket, headers, e2e: null };
+    this.#owner = { WebSocket, headers, e2e: null, early: claimEarlySocket() };
     registerSocketOwner(this.#handle, this.#owner);
     sinks.set(this.#handle, this.#makeSink());
     if (!full) {
@@ -828,4 +837,33 @@ export class Channel<M extends MessageMap<M> = UntypedMessages> {
       reconnecting: (attempt, delayMs) => this.#events.emit("reconnecting", { attempt, delayMs }),
     };
   }
+}
+
+/**
+ * connect() and connectFromEnv(): awaits the core `options` need, then makes the Channel. While
+ * that core is still loading, the channel's socket is opened at once (its handshake runs while
+ * the wasm is fetched and compiled) and given to the channel's first attempt; if the load fails
+ * or the channel is not made, it is closed.
+ */
+export async function openChannel<M extends MessageMap<M> = UntypedMessages>(url: string, options?: ChannelOptions): Promise<Channel<M>> {
+  let early: EarlySocket | null = null;
+  const wanted = typeof url === "string" && !coreReadyFor(options);
+  const loading = readyFor(options);
+  if (wanted) {
+    loading.catch(() => {}); // awaited below; not "unhandled" while the socket opens
+    try {
+      const { WebSocket, headers, wire } = normalizeOptions(options);
+      if (!WebSocket && !defaultWebSocket()) await loadNodeWebSocket(); // Node 20: the ws package (what ready() loads)
+      early = openEarlySocket(url, WebSocket || defaultWebSocket(), headers, wire.protocols);
+    } catch {
+      // bad options: the Channel constructor throws the same error once the core is there
+    }
+  }
+  try {
+    await loading;
+  } catch (err) {
+    if (early) discardEarly(early);
+    throw err;
+  }
+  return offerEarlySocket(early, () => new Channel<M>(url, options));
 }

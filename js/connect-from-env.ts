@@ -1,9 +1,8 @@
 // connectFromEnv: the Node worker side of a metapage container. The container gets its
 // channel URL injected as an environment variable (WEBSOCKET_URL by default); this reads it
 // and connects, or fails with a message that says what to do.
-import { Channel } from "./channel.js";
+import { type Channel, openChannel } from "./channel.js";
 import { MetaChannelError, invalid } from "./errors.js";
-import { readyFor } from "./loader.js";
 import type { ConnectFromEnvOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export const DEFAULT_ENV = "WEBSOCKET_URL";
@@ -32,9 +31,8 @@ export async function connectFromEnv<M extends MessageMap<M> = UntypedMessages>(
   if (!value) {
     throw new MetaChannelError("INVALID_URL", `${env} is not set; a metapage container gets it injected, or set it to a ws:// URL`, { env });
   }
-  await readyFor(channelOptions);
   try {
-    return new Channel<M>(value, channelOptions);
+    return await openChannel<M>(value, channelOptions);
   } catch (err) {
     if (err instanceof MetaChannelError && err.code === "INVALID_URL") {
       // The core's message shows ws://host/… only; say where the URL came from.

@@ -7,8 +7,7 @@
  *
  * @packageDocumentation
  */
-import { Channel } from "./channel.js";
-import { readyFor } from "./loader.js";
+import { type Channel, openChannel } from "./channel.js";
 import type { ChannelOptions, MessageMap, UntypedMessages } from "./types.js";
 
 export { ready, isSupported } from "./loader.js";
@@ -19,6 +18,8 @@ export { MetaChannelError, type ErrorCode } from "./errors.js";
 export { invalid as _invalid } from "./errors.js";
 /** @internal ready() for a Channel with these options (the full core when they ask for reliable or presence), for metachannel/store */
 export { readyFor as _readyFor } from "./loader.js";
+/** @internal connect() for connectFromEnv (metachannel/metaframe) */
+export { openChannel as _openChannel } from "./channel.js";
 /** @internal wasm heap size, for leak tests */
 export { memoryBytes as _memoryBytes } from "./loader.js";
 /** @internal the route hub, shared by the clients of the root entry and of metachannel/chat, /live-data, /metaframe */
@@ -88,6 +89,5 @@ export const version: string = __MC_VERSION__;
  * @public
  */
 export async function connect<M extends MessageMap<M> = UntypedMessages>(url: string, options?: ChannelOptions): Promise<Channel<M>> {
-  await readyFor(options);
-  return new Channel<M>(url, options);
+  return openChannel<M>(url, options);
 }

@@ -80,6 +80,11 @@ export function fullCore(): CoreModule | null {
 }
 
 /** Loads the full core once (racing callers share one load). @internal */
+/** True when the core a Channel with these options runs on is loaded (the full one for reliable or presence). @internal */
+export function coreReadyFor(options: unknown): boolean {
+  return wantsFullCore(options) ? cores.full !== null : (cores.plain ?? cores.full) !== null;
+}
+
 export function loadFullCore(): Promise<void> {
   return ready({ core: "full" });
 }

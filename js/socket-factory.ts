@@ -13,6 +13,107 @@ export interface SocketOwner {
   headers: Record<string, string> | undefined;
   /** Set while the channel's URL carries an end-to-end key: its sockets seal (js/e2e-chunk.ts's adopt). */
   e2e?: SealOptions | null;
+  /** The socket connect() opened while the core was loading, for this channel's first attempt. */
+  early?: EarlySocket | null;
+}
+
+/**
+ * A socket connect() opened before the core it waits for was ready (the handshake then runs
+ * while the wasm loads): what the first attempt of the channel it makes is given, instead of a
+ * new socket, when that attempt is to the same URL and subprotocols. Until then it records its
+ * events, replayed to the core in order (never before connect() has resolved).
+ */
+export interface EarlySocket {
+  url: string;
+  protocols: string;
+  socket: SocketLike;
+  events: Event[];
+  record: (ev: Event) => void;
+}
+
+const SOCKET_EVENTS = ["open", "message", "error", "close"] as const;
+/** Handed from connect() to the Channel it constructs (claimEarlySocket). */
+let handoff: EarlySocket | null = null;
+
+/**
+ * Opens the socket of connect(url, options) now, when the core it waits for is still loading
+ * and the URL is one the core will take: null otherwise (the channel then opens its own, as
+ * always). `WS`, `headers` and `protocols`: the checked options.
+ */
+export function openEarlySocket(
+  url: string,
+  WS: WebSocketClass | null | undefined,
+  headers: Record<string, string> | undefined,
+  protocols: string,
+): EarlySocket | null {
+  // The core is the judge of a URL (src/metachannel/url.cpp); this only leaves out what it
+  // refuses (spaces, control characters, a port 0, ...) or what needs more than a socket (a
+  // #fragment: end-to-end encryption's key): printable characters but "#" after the scheme.
+  if (!WS || url.length > 8192 || !/^wss?:\/\/[!"$-~\u0080-\uffff]+$/i.test(url)) return null;
+  try {
+    const u = new URL(url);
+    if (!u.hostname || u.port === "0") return null;
+    const socket = openSocket(WS, url, protocols ? protocols.split(",") : undefined, headers);
+    (socket as { binaryType?: string }).binaryType = "arraybuffer";
+    const early: EarlySocket = { url, protocols, socket, events: [], record: (ev) => early.events.push(ev) };
+    for (const type of SOCKET_EVENTS) (socket as unknown as EventTarget).addEventListener(type, early.record);
+    return early;
+  } catch {
+    return null; // the channel's own attempt reports it, as it would have
+  }
+}
+
+/** Runs `make` (a Channel constructor) with `early` on offer to it; closes `early` if it was not taken. */
+export function offerEarlySocket<T>(early: EarlySocket | null, make: () => T): T {
+  handoff = early;
+  try {
+    return make();
+  } finally {
+    if (handoff) discardEarly(handoff);
+    handoff = null;
+  }
+}
+
+/** The Channel constructor's side of offerEarlySocket(). */
+export function claimEarlySocket(): EarlySocket | null {
+  const early = handoff;
+  handoff = null;
+  return early;
+}
+
+function stopRecording(early: EarlySocket): void {
+  for (const type of SOCKET_EVENTS) (early.socket as unknown as EventTarget).removeEventListener(type, early.record);
+}
+
+/** Closes an early socket no channel took. */
+export function discardEarly(early: EarlySocket): void {
+  stopRecording(early);
+  early.events.length = 0;
+  early.socket.close();
+}
+
+/**
+ * Gives the core an early socket. emscripten/websocket.h and bindings/library.js set its
+ * on* handlers as soon as this returns: they are held aside until the events recorded so far
+ * have been replayed to them, in order, on a later task (as a new socket's events would come),
+ * and then set on the socket itself.
+ */
+function adoptEarly(early: EarlySocket): SocketLike {
+  const s = early.socket as unknown as Record<string, unknown>;
+  const held: Record<string, unknown> = { onopen: null, onmessage: null, onerror: null, onclose: null };
+  for (const key of Object.keys(held)) {
+    Object.defineProperty(s, key, { configurable: true, get: () => held[key], set: (f: unknown) => (held[key] = f) });
+  }
+  setTimeout(() => {
+    for (const ev of early.events) (held[`on${ev.type}`] as ((e: Event) => void) | null)?.call(s, ev);
+    stopRecording(early);
+    early.events.length = 0;
+    for (const key of Object.keys(held)) {
+      delete s[key];
+      s[key] = held[key];
+    }
+  }, 0);
+  return early.socket;
 }
 
 /** owner handle -> { WebSocket, headers } */
@@ -23,6 +124,8 @@ export function registerSocketOwner(handle: number, entry: SocketOwner): void {
 }
 
 export function unregisterSocketOwner(handle: number): void {
+  const early = owners.get(handle)?.early;
+  if (early) discardEarly(early);
   owners.delete(handle);
 }
 
@@ -82,6 +185,12 @@ export function installSocketFactory(core: CoreModule): void {
     // Never null here: a Channel is only made when a WebSocket implementation exists.
     const WS = (entry?.WebSocket || defaultWebSocket()) as WebSocketClass;
     const e2e = entry?.e2e;
+    const early = entry?.early;
+    if (early) {
+      entry.early = null;
+      if (!e2e && early.url === url && early.protocols === (protocols ? protocols.join(",") : "")) return adoptEarly(early);
+      discardEarly(early);
+    }
     try {
       const make = () => openSocket(WS, url, protocols, entry?.headers);
       if (!e2e) return make();

@@ -28,7 +28,7 @@ export const CLIENT_ENTRIES = {
   "live-data": { values: ["LiveDataClient"], types: [] },
 };
 const ROOT_SHARED = {
-  "./channel.js": 'export { Channel } from "metachannel";',
+  "./channel.js": 'export { Channel, _openChannel as openChannel } from "metachannel";',
   "./loader.js": 'export { _readyFor as readyFor } from "metachannel";',
   "./errors.js": 'export { MetaChannelError, _invalid as invalid } from "metachannel";',
   "./route-hub.js": 'export { _RouteHub as RouteHub } from "metachannel";',

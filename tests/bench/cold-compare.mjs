@@ -1,4 +1,4 @@
-// Cold start of two builds side by side: import → ready() → the first plain channel open, each
+// Cold start of two builds side by side: import → connect() → the first plain channel open, each
 // run a fresh process (tests/bench/client.mjs, mode "cold"), the two dist folders interleaved
 // (A B A B ...) against one flood server, medians. For a before/after of a change:
 //
@@ -46,6 +46,6 @@ console.log(`Node ${spawnSync(opt.node, ["--version"], { encoding: "utf8" }).std
 dists.forEach((d, k) => {
   const f = (key) => median(runs[k].map((r) => r[key])).toFixed(1);
   console.log(
-    `${k === 0 ? "before" : "after "} ${d}: total ${f("totalMs")} ms = import ${f("importMs")} + ready ${f("readyMs")} (compile ${f("compileMs")}, instantiate ${f("instantiateMs")}) + open ${f("openMs")}`,
+    `${k === 0 ? "before" : "after "} ${d}: total ${f("totalMs")} ms = import ${f("importMs")} + connect() ${f("readyMs")} (the core's load: compile ${f("compileMs")}, instantiate ${f("instantiateMs")}; the socket opens meanwhile) + → open ${f("openMs")}`,
   );
 });

@@ -800,7 +800,7 @@ function markdown(R) {
     if (F.cold) {
       const c = F.cold;
       L.push(
-        `- Node ${c.node}, import → first plain channel open, ${c.n} fresh processes: median **${c.medianMs.toFixed(1)} ms** (import ${c.importMs.toFixed(1)} + ready ${c.readyMs.toFixed(1)} [WebAssembly.compile ${c.compileMs.toFixed(1)}, instantiate ${c.instantiateMs.toFixed(1)}] + connect → open ${c.openMs.toFixed(1)} ms; min ${c.minMs.toFixed(1)}, max ${c.maxMs.toFixed(1)}; a raw WebSocket's own open ${c.rawOpenMs.toFixed(1)} ms); process start → open ${c.sinceProcessStartMs.toFixed(1)} ms. Runs: ${c.runsMs.join(", ")}.`,
+        `- Node ${c.node}, import → first plain channel open, ${c.n} fresh processes: median **${c.medianMs.toFixed(1)} ms** (import ${c.importMs.toFixed(1)} + connect() ${c.readyMs.toFixed(1)} [the core's load: WebAssembly.compile ${c.compileMs.toFixed(1)}, instantiate ${c.instantiateMs.toFixed(1)}; the socket opens meanwhile] + → open ${c.openMs.toFixed(1)} ms; min ${c.minMs.toFixed(1)}, max ${c.maxMs.toFixed(1)}; a raw WebSocket's own open ${c.rawOpenMs.toFixed(1)} ms); process start → open ${c.sinceProcessStartMs.toFixed(1)} ms. Runs: ${c.runsMs.join(", ")}.`,
       );
     }
     if (F.browser?.coldStart)
