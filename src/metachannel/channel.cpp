@@ -41,7 +41,7 @@ void channel_detail::append_message(std::string& s, const char* text, std::initi
       continue;
     }
     if (v < 0) {
-      s.push_back('-');
+      s.append("-", 1);  // (no push_back in the lite core: see json_unescape)
       v = -v;
     }
     if (!(v < 1e18)) {
