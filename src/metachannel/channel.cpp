@@ -59,10 +59,15 @@ void channel_detail::append_message(std::string& s, const char* text, std::initi
 }
 
 Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
+    : Channel(
+          transport, scheduler, events,
+          [](const void* c) { return std::move(*static_cast<ChannelConfig*>(const_cast<void*>(c))); }, &config) {}
+
+Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ConfigMaker make, const void* arg)
     : transport_(transport),
       scheduler_(scheduler),
       events_(events),
-      config_(std::move(config)),
+      config_(make(arg)),  // a prvalue: made in place
       policy_(config_.reconnect),
       queue_(config_.queue) {
 #ifndef MC_NO_DELIVERY

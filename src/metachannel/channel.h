@@ -82,6 +82,11 @@ using ChannelDeliveryHost = DeliveryHost;
 class Channel final : public TransportListener, public SchedulerListener, private ChannelDeliveryHost {
  public:
   Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
+  // The same, with the config made in place by make(arg): no ChannelConfig is moved (the wasm
+  // build reads the options straight into the channel's own; a move constructor of every
+  // option was 346 B of the lite wasm).
+  using ConfigMaker = ChannelConfig (*)(const void* arg);
+  Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ConfigMaker make, const void* arg);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
