@@ -29,12 +29,15 @@ void channel_detail::append_message(std::string& s, const char* text, std::initi
       continue;
     }
     const MessageArg& a = *arg++;
-    if (a.size_ != MessageArg::kNumber) {
-      s.append(a.data_, a.size_);
-      p = hole;
+    p = hole;
+    if (a.size_ == MessageArg::kUrl) {
+      append_redacted_url(s, std::string_view(a.data_, a.url_size_));
       continue;
     }
-    p = hole;
+    if (a.size_ != MessageArg::kNumber) {
+      s.append(a.data_, a.size_);
+      continue;
+    }
     double v = a.number_;
     if (std::isnan(v)) {
       s.append("NaN");
@@ -135,7 +138,7 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
     return ErrorCode::None;
   }
   if (const char* problem = ws_url_problem(url)) {
-    return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), std::string_view(problem)});
+    return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {RedactedUrl{url}, std::string_view(problem)});
   }
   if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_ || renew) {
@@ -382,11 +385,11 @@ void Channel::start_attempt() {
       // reconnect() tries again, after the cause is fixed).
       report(ErrorCode::SocketError, 0,
              "could not create a WebSocket for {}: {}; not retrying (the same arguments would fail again)",
-             {redact_url(url_), why});
+             {RedactedUrl{url_}, why});
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    report(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {redact_url(url_)});
+    report(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrl{url_}});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
@@ -445,12 +448,12 @@ void Channel::on_transport_error() {
     report(ErrorCode::SocketError, status,
            status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
                        : "could not connect to {}",  // (the status left unused)
-           {redact_url(url_), static_cast<double>(status)});
+           {RedactedUrl{url_}, static_cast<double>(status)});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
     return;
   }
   if (state_ == State::Open)
-    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {redact_url(url_)});
+    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {RedactedUrl{url_}});
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -510,7 +513,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
         end_channel(ErrorCode::Revoked, refused_status,
                     "the server refused {} with HTTP {}: it does not know this channel (expired, forgotten by "
                     "a restart, or rotated); call setUrl() with a valid URL",
-                    {redact_url(url_), static_cast<double>(refused_status)});
+                    {RedactedUrl{url_}, static_cast<double>(refused_status)});
         return;
       }
       end_channel(ErrorCode::Revoked, code,
@@ -540,7 +543,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
     if (policy_.exhausted(attempt_)) {
       end_channel(ErrorCode::RetriesExhausted, attempt_ - 1,
                   "gave up reconnecting to {} after {} retries (reconnect.maxRetries); call reconnect() to try again",
-                  {redact_url(url_), static_cast<double>(attempt_ - 1)});
+                  {RedactedUrl{url_}, static_cast<double>(attempt_ - 1)});
       return;
     }
   }
@@ -578,14 +581,14 @@ void Channel::on_wake() {
     abort_socket();
     const uint64_t mine = epoch_;
     report(ErrorCode::ConnectTimeout, 0, "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
-           {redact_url(url_), config_.reconnect.connect_timeout_ms});
+           {RedactedUrl{url_}, config_.reconnect.connect_timeout_ms});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
     abort_socket();
     const uint64_t mine = epoch_;
     report(ErrorCode::HeartbeatTimeout, 0, "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
-           {redact_url(url_), config_.heartbeat.timeout_ms});
+           {RedactedUrl{url_}, config_.heartbeat.timeout_ms});
     if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;

@@ -90,15 +90,20 @@ const char* ws_url_problem(std::string_view url) {
   return nullptr;
 }
 
-std::string redact_url(std::string_view url) {
+void append_redacted_url(std::string& out, std::string_view url) {
   const size_t scheme = scheme_length(url);
-  if (scheme == 0) return "(a URL that is not ws:// or wss://)";
-  std::string out(url.substr(0, scheme));
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (scheme == 0) {
+    out.append("(a URL that is not ws:// or wss://)");
+    return;
   }
+  out.append(scheme == 6 ? "wss://" : "ws://", scheme);  // the scheme in lower case
   out.append(host_port(url, scheme));
   out.append("/\xE2\x80\xA6");  // "/…"
+}
+
+std::string redact_url(std::string_view url) {
+  std::string out;
+  append_redacted_url(out, url);
   return out;
 }
 
