@@ -153,10 +153,11 @@ std::string_view text(const char* p, int n) { return {p, static_cast<size_t>(n)}
 
 // The out buffer of the calls that return text: bindings/library.js reads it at once.
 std::string out;
-const char* put(std::string s) {
+const char* put(std::string&& s) {
   out = std::move(s);
   return out.c_str();
 }
+const char* put(const std::string& s) { return put(std::string(s)); }  // one copy, made here
 
 }  // namespace
 
