@@ -178,9 +178,11 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent", {});
   }
   // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
+#ifdef MC_NO_DELIVERY
+  constexpr bool sequenced = false;  // (the lite core: no tag, and no std::string made for one)
+#else
   std::string tagged;
   bool sequenced = false;
-#ifndef MC_NO_DELIVERY
   if (!binary && reliable()) {
     out_envelope_.scan(data, size);
     if (rel_->tag(data, size, out_envelope_, tagged)) {
@@ -199,16 +201,20 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);
     if (ok) {
+#ifndef MC_NO_DELIVERY
       if (sequenced) rel_->commit(std::move(tagged), /*written=*/true);
+#endif
       return ErrorCode::None;
     }
   }
   size_t dropped = 0;
   const SendQueue::Push pushed =
       queue_.push(binary, data, size, dropped, sequenced ? static_cast<uint64_t>(rel_->pending_seq()) : 0);
+#ifndef MC_NO_DELIVERY
   if (sequenced && (pushed == SendQueue::Push::Queued || pushed == SendQueue::Push::QueuedDropped)) {
     rel_->commit(std::move(tagged), /*written=*/false);
   }
+#endif
   switch (pushed) {
     case SendQueue::Push::Queued: return ErrorCode::None;
     case SendQueue::Push::QueuedDropped:
