@@ -446,15 +446,11 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
         tag_ = body;
       }
     } else {
-      // A number or a literal (most members that are not strings) directly; containers
-      // through skip_value and its nesting stack.
+      // A number (the most common member that is not a string) directly; a literal or a
+      // container through skip_value (which reads them as it would inside a container: the
+      // same checks, without a second copy of the literal cases here).
       const char first = c.peek();
-      const bool ok = first == '-' || is_digit(first) ? scan_number(c)
-                      : first == 't'                  ? scan_literal(c, "true")
-                      : first == 'f'                  ? scan_literal(c, "false")
-                      : first == 'n'                  ? scan_literal(c, "null")
-                                                      : skip_value(c);
-      if (!ok) return false;
+      if (!(first == '-' || is_digit(first) ? scan_number(c) : skip_value(c))) return false;
       // Present but not a string: not routable by this field.
       if (slot >= 0) present_ &= ~(1u << slot);
       if (is_tag) has_tag_ = false;
