@@ -334,9 +334,8 @@ __attribute__((always_inline)) inline uint64_t head8(const char* s, size_t n) {
 
 }  // namespace
 
-__attribute__((always_inline)) inline int FieldSet::match(std::string_view key) const {
+__attribute__((always_inline)) inline int FieldSet::match(std::string_view key, uint64_t head) const {
   const size_t n = key.size();
-  const uint64_t head = head8(key.data(), n);
   for (int i = 0; i < size_; ++i) {
     if (length_[i] == n && head_[i] == head &&
         (n <= 8 || std::memcmp(names_[i].data() + 8, key.data() + 8, n - 8) == 0)) {
@@ -346,15 +345,22 @@ __attribute__((always_inline)) inline int FieldSet::match(std::string_view key) 
   return -1;
 }
 
+__attribute__((always_inline)) inline int FieldSet::match(std::string_view key) const {
+  return match(key, head8(key.data(), key.size()));
+}
+
 int FieldSet::find(std::string_view name) const { return may_match(name) ? match(name) : -1; }
 
 int FieldSet::add(std::string_view name) {
-  const int found = find(name);
-  if (found >= 0) return found;
+  const uint64_t head = head8(name.data(), name.size());  // once, for the lookup and the new slot
+  if (may_match(name)) {
+    const int found = match(name, head);
+    if (found >= 0) return found;
+  }
   if (size_ >= kMaxFields || name.empty() || name == "_mc" || !utf8_well_formed(name)) return -1;
   names_[size_].assign(name.data(), name.size());
   length_[size_] = name.size();
-  head_[size_] = head8(name.data(), name.size());
+  head_[size_] = head;
   filter_ |= uint64_t{1} << filter_bit(name);
   return size_++;
 }
