@@ -395,8 +395,7 @@ void Channel::start_attempt() {
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    report(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrl{url_}});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrl{url_}});
     return;
   }
   live_ = true;
@@ -450,12 +449,10 @@ void Channel::on_transport_error() {
       handle_drop(close_code::kAbnormal, "", false, status);  // reported there (REVOKED)
       return;
     }
-    const uint64_t mine = epoch_;
-    report(ErrorCode::SocketError, status,
-           status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
-                       : "could not connect to {}",  // (the status left unused)
-           {RedactedUrl{url_}, static_cast<double>(status)});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::SocketError, status,
+                    status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
+                                : "could not connect to {}",  // (the status left unused)
+                    {RedactedUrl{url_}, static_cast<double>(status)});
     return;
   }
   if (state_ == State::Open)
@@ -476,6 +473,14 @@ void Channel::abort_socket() {
   if (!live_) return;
   live_ = false;
   transport_.abort();
+}
+
+void Channel::drop_with_error(ErrorCode code, double detail, const char* text,
+                              std::initializer_list<MessageArg> args) {
+  abort_socket();
+  const uint64_t mine = epoch_;
+  report(code, detail, text, args);
+  if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
 }
 
 void Channel::enter_closed(int code, std::string_view reason, bool clean, bool emit_close) {
@@ -584,18 +589,14 @@ void Channel::on_wake() {
   }
   if (state_ == State::Connecting && connect_deadline_ <= now) {
     connect_deadline_ = kNever;
-    abort_socket();
-    const uint64_t mine = epoch_;
-    report(ErrorCode::ConnectTimeout, 0, "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
-           {RedactedUrl{url_}, config_.reconnect.connect_timeout_ms});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::ConnectTimeout, 0,
+                    "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
+                    {RedactedUrl{url_}, config_.reconnect.connect_timeout_ms});
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
-    abort_socket();
-    const uint64_t mine = epoch_;
-    report(ErrorCode::HeartbeatTimeout, 0, "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
-           {RedactedUrl{url_}, config_.heartbeat.timeout_ms});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::HeartbeatTimeout, 0,
+                    "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
+                    {RedactedUrl{url_}, config_.heartbeat.timeout_ms});
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;
     transport_.send_text(hb.message.data(), hb.message.size());

@@ -191,6 +191,10 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
   // refused_status: the HTTP status of a refused upgrade (0: none), classified instead of `code`.
   void handle_drop(int code, std::string_view reason, bool clean, int refused_status = 0);
+  // The attempt or connection failed (a timeout, an error): drops the socket, reports why, then
+  // handle_drop(1006) unless a listener of that error changed the channel meanwhile.
+  void drop_with_error(ErrorCode code, double detail, const char* text,
+                       std::initializer_list<channel_detail::MessageArg> args);
   void schedule_retry(bool at_once = false);
   // emit_close: whether this socket's close event is still to be emitted.
   void enter_closed(int code, std::string_view reason, bool clean, bool emit_close = true);
