@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -49,7 +50,7 @@ class MessageArg {
 void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);
 
 inline bool equals(const char* data, size_t size, const std::string& s) {
-  return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
+  return !s.empty() && size == s.size() && std::memcmp(s.data(), data, size) == 0;
 }
 
 }  // namespace channel_detail
