@@ -475,8 +475,7 @@ void Channel::abort_socket() {
   transport_.abort();
 }
 
-void Channel::drop_with_error(ErrorCode code, double detail, const char* text,
-                              std::initializer_list<MessageArg> args) {
+void Channel::drop_with_error(ErrorCode code, double detail, const char* text, std::initializer_list<MessageArg> args) {
   abort_socket();
   const uint64_t mine = epoch_;
   report(code, detail, text, args);
