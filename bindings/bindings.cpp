@@ -66,7 +66,8 @@ mc::PresenceOptions& in_presence(mc::ChannelConfig& c) { return c.presence; }
 // Every option, flat, as MC.createChannel (bindings/library.js) writes it: one f64 slot per
 // entry of the three lists, in their order (a number; a bool as 0 or 1; a string's UTF-8 byte
 // count), then the strings' bytes one after the other.
-mc::ChannelConfig config_from(const double* slot) {
+mc::ChannelConfig config_from(const void* options) {
+  const auto* slot = static_cast<const double*>(options);
   mc::ChannelConfig c;
   // The one place the core's optional part is chosen (src/metachannel/delivery.h): the full core
   // links reliability.cpp; the lite core links neither it nor nlohmann/json.
@@ -94,11 +95,10 @@ mc::ChannelConfig config_from(const double* slot) {
 
 class WasmChannel final : public mc::ChannelEvents {
  public:
-  // The config is moved into the Channel (which keeps its own): no second copy here.
-  WasmChannel(int handle, mc::ChannelConfig config)
-      : handle_(handle),
-        transport_(handle, static_cast<double>(config.max_message_bytes)),
-        channel_(transport_, scheduler_, *this, std::move(config)) {
+  // The config is read from the options into the Channel's own (config_from): no copy, no move.
+  WasmChannel(int handle, const double* options)
+      : handle_(handle), transport_(handle), channel_(transport_, scheduler_, *this, &config_from, options) {
+    transport_.set_max_frame_bytes(static_cast<double>(channel_.config().max_message_bytes));
     scheduler_.set_listener(&channel_);
   }
 
@@ -153,10 +153,11 @@ std::string_view text(const char* p, int n) { return {p, static_cast<size_t>(n)}
 
 // The out buffer of the calls that return text: bindings/library.js reads it at once.
 std::string out;
-const char* put(std::string s) {
+const char* put(std::string&& s) {
   out = std::move(s);
   return out.c_str();
 }
+const char* put(const std::string& s) { return put(std::string(s)); }  // one copy, made here
 
 }  // namespace
 
@@ -168,7 +169,7 @@ EMSCRIPTEN_KEEPALIVE int mc_out_size() { return static_cast<int>(out.size()); }
 // runtime (handles, registered pointers, up-casts) was most of the Embind glue, and JS only
 // ever needs the address.
 EMSCRIPTEN_KEEPALIVE double mc_channel_create(int handle, const double* options) {
-  return (new WasmChannel(handle, config_from(options)))->address();
+  return (new WasmChannel(handle, options))->address();
 }
 EMSCRIPTEN_KEEPALIVE void mc_channel_delete(WasmChannel* w) { delete w; }
 

@@ -14,8 +14,9 @@ class EmscriptenTransport final : public Transport {
  public:
   // `owner` tells the JS socket factory which channel's options (WebSocket class, headers)
   // apply to the sockets this transport creates.
-  // Frames longer than `max_frame_bytes` are reported by size, never copied into the heap.
-  EmscriptenTransport(int owner, double max_frame_bytes) : owner_(owner), max_frame_bytes_(max_frame_bytes) {}
+  explicit EmscriptenTransport(int owner) : owner_(owner) {}
+  // Frames longer than this are reported by size, never copied into the heap (set before open()).
+  void set_max_frame_bytes(double max_frame_bytes) { max_frame_bytes_ = max_frame_bytes; }
   ~EmscriptenTransport() override;
   void set_listener(TransportListener* listener) override { listener_ = listener; }
   bool open(const std::string& url, const std::string& protocols_csv) override;
@@ -41,7 +42,7 @@ class EmscriptenTransport final : public Transport {
  private:
   void release();  // delete the socket and its slot; no more callbacks from it
   int owner_;
-  double max_frame_bytes_;
+  double max_frame_bytes_ = 0;
   int socket_ = 0;
   std::string open_error_;
   bool plan_set_ = false;

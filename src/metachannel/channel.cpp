@@ -29,19 +29,22 @@ void channel_detail::append_message(std::string& s, const char* text, std::initi
       continue;
     }
     const MessageArg& a = *arg++;
-    if (a.size_ != MessageArg::kNumber) {
-      s.append(a.data_, a.size_);
-      p = hole;
+    p = hole;
+    if (a.size_ == MessageArg::kUrl) {
+      append_redacted_url(s, std::string_view(a.data_, a.url_size_));
       continue;
     }
-    p = hole;
+    if (a.size_ != MessageArg::kNumber) {
+      s.append(a.data_, a.size_);
+      continue;
+    }
     double v = a.number_;
     if (std::isnan(v)) {
       s.append("NaN");
       continue;
     }
     if (v < 0) {
-      s.push_back('-');
+      s.append("-", 1);  // (no push_back in the lite core: see json_unescape)
       v = -v;
     }
     if (!(v < 1e18)) {
@@ -59,10 +62,15 @@ void channel_detail::append_message(std::string& s, const char* text, std::initi
 }
 
 Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config)
+    : Channel(
+          transport, scheduler, events,
+          [](const void* c) { return std::move(*static_cast<ChannelConfig*>(const_cast<void*>(c))); }, &config) {}
+
+Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ConfigMaker make, const void* arg)
     : transport_(transport),
       scheduler_(scheduler),
       events_(events),
-      config_(std::move(config)),
+      config_(make(arg)),  // a prvalue: made in place
       policy_(config_.reconnect),
       queue_(config_.queue) {
 #ifndef MC_NO_DELIVERY
@@ -130,7 +138,7 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
     return ErrorCode::None;
   }
   if (const char* problem = ws_url_problem(url)) {
-    return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {redact_url(url), std::string_view(problem)});
+    return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {RedactedUrl{url}, std::string_view(problem)});
   }
   if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
   if (url != url_ || renew) {
@@ -170,9 +178,11 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     return fail(ErrorCode::Closed, "close() was called on this channel; messages can no longer be sent", {});
   }
   // Reliable: a JSON object gets its sequence tag; it counts once the channel accepted it.
+#ifdef MC_NO_DELIVERY
+  constexpr bool sequenced = false;  // (the lite core: no tag, and no std::string made for one)
+#else
   std::string tagged;
   bool sequenced = false;
-#ifndef MC_NO_DELIVERY
   if (!binary && reliable()) {
     out_envelope_.scan(data, size);
     if (rel_->tag(data, size, out_envelope_, tagged)) {
@@ -191,16 +201,20 @@ ErrorCode Channel::send_frame(bool binary, const char* data, size_t size) {
     const bool ok = binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(data), size)
                            : transport_.send_text(data, size);
     if (ok) {
+#ifndef MC_NO_DELIVERY
       if (sequenced) rel_->commit(std::move(tagged), /*written=*/true);
+#endif
       return ErrorCode::None;
     }
   }
   size_t dropped = 0;
   const SendQueue::Push pushed =
       queue_.push(binary, data, size, dropped, sequenced ? static_cast<uint64_t>(rel_->pending_seq()) : 0);
+#ifndef MC_NO_DELIVERY
   if (sequenced && (pushed == SendQueue::Push::Queued || pushed == SendQueue::Push::QueuedDropped)) {
     rel_->commit(std::move(tagged), /*written=*/false);
   }
+#endif
   switch (pushed) {
     case SendQueue::Push::Queued: return ErrorCode::None;
     case SendQueue::Push::QueuedDropped:
@@ -377,12 +391,11 @@ void Channel::start_attempt() {
       // reconnect() tries again, after the cause is fixed).
       report(ErrorCode::SocketError, 0,
              "could not create a WebSocket for {}: {}; not retrying (the same arguments would fail again)",
-             {redact_url(url_), why});
+             {RedactedUrl{url_}, why});
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    report(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {redact_url(url_)});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrl{url_}});
     return;
   }
   live_ = true;
@@ -436,16 +449,14 @@ void Channel::on_transport_error() {
       handle_drop(close_code::kAbnormal, "", false, status);  // reported there (REVOKED)
       return;
     }
-    const uint64_t mine = epoch_;
-    report(ErrorCode::SocketError, status,
-           status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
-                       : "could not connect to {}",  // (the status left unused)
-           {redact_url(url_), static_cast<double>(status)});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::SocketError, status,
+                    status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
+                                : "could not connect to {}",  // (the status left unused)
+                    {RedactedUrl{url_}, static_cast<double>(status)});
     return;
   }
   if (state_ == State::Open)
-    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {redact_url(url_)});
+    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {RedactedUrl{url_}});
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -462,6 +473,13 @@ void Channel::abort_socket() {
   if (!live_) return;
   live_ = false;
   transport_.abort();
+}
+
+void Channel::drop_with_error(ErrorCode code, double detail, const char* text, std::initializer_list<MessageArg> args) {
+  abort_socket();
+  const uint64_t mine = epoch_;
+  report(code, detail, text, args);
+  if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
 }
 
 void Channel::enter_closed(int code, std::string_view reason, bool clean, bool emit_close) {
@@ -505,7 +523,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
         end_channel(ErrorCode::Revoked, refused_status,
                     "the server refused {} with HTTP {}: it does not know this channel (expired, forgotten by "
                     "a restart, or rotated); call setUrl() with a valid URL",
-                    {redact_url(url_), static_cast<double>(refused_status)});
+                    {RedactedUrl{url_}, static_cast<double>(refused_status)});
         return;
       }
       end_channel(ErrorCode::Revoked, code,
@@ -535,7 +553,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
     if (policy_.exhausted(attempt_)) {
       end_channel(ErrorCode::RetriesExhausted, attempt_ - 1,
                   "gave up reconnecting to {} after {} retries (reconnect.maxRetries); call reconnect() to try again",
-                  {redact_url(url_), static_cast<double>(attempt_ - 1)});
+                  {RedactedUrl{url_}, static_cast<double>(attempt_ - 1)});
       return;
     }
   }
@@ -570,18 +588,14 @@ void Channel::on_wake() {
   }
   if (state_ == State::Connecting && connect_deadline_ <= now) {
     connect_deadline_ = kNever;
-    abort_socket();
-    const uint64_t mine = epoch_;
-    report(ErrorCode::ConnectTimeout, 0, "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
-           {redact_url(url_), config_.reconnect.connect_timeout_ms});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::ConnectTimeout, 0,
+                    "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
+                    {RedactedUrl{url_}, config_.reconnect.connect_timeout_ms});
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
-    abort_socket();
-    const uint64_t mine = epoch_;
-    report(ErrorCode::HeartbeatTimeout, 0, "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
-           {redact_url(url_), config_.heartbeat.timeout_ms});
-    if (!disposed_ && epoch_ == mine) handle_drop(close_code::kAbnormal, "", false);
+    drop_with_error(ErrorCode::HeartbeatTimeout, 0,
+                    "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
+                    {RedactedUrl{url_}, config_.heartbeat.timeout_ms});
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;
     transport_.send_text(hb.message.data(), hb.message.size());

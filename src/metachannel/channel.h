@@ -82,6 +82,11 @@ using ChannelDeliveryHost = DeliveryHost;
 class Channel final : public TransportListener, public SchedulerListener, private ChannelDeliveryHost {
  public:
   Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ChannelConfig config);
+  // The same, with the config made in place by make(arg): no ChannelConfig is moved (the wasm
+  // build reads the options straight into the channel's own; a move constructor of every
+  // option was 346 B of the lite wasm).
+  using ConfigMaker = ChannelConfig (*)(const void* arg);
+  Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& events, ConfigMaker make, const void* arg);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -186,6 +191,10 @@ class Channel final : public TransportListener, public SchedulerListener, privat
   // The socket is gone (closed, failed, timed out). Decides between reconnect and closed.
   // refused_status: the HTTP status of a refused upgrade (0: none), classified instead of `code`.
   void handle_drop(int code, std::string_view reason, bool clean, int refused_status = 0);
+  // The attempt or connection failed (a timeout, an error): drops the socket, reports why, then
+  // handle_drop(1006) unless a listener of that error changed the channel meanwhile.
+  void drop_with_error(ErrorCode code, double detail, const char* text,
+                       std::initializer_list<channel_detail::MessageArg> args);
   void schedule_retry(bool at_once = false);
   // emit_close: whether this socket's close event is still to be emitted.
   void enter_closed(int code, std::string_view reason, bool clean, bool emit_close = true);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -13,8 +14,14 @@ namespace mc {
 // Not an anonymous namespace: inline functions with external linkage are one copy in the link.
 namespace channel_detail {
 
-// What append_message() puts in place of a "{}": text, or a whole number (a double: NaN, Infinity,
-// negatives and values from 1e18 up read NaN, Infinity, -N and 1e18+).
+// A message argument shown as redact_url() writes it (url.h), with no std::string made for it at
+// the call site.
+struct RedactedUrl {
+  std::string_view url;
+};
+
+// What append_message() puts in place of a "{}": text, a URL redacted, or a whole number (a
+// double: NaN, Infinity, negatives and values from 1e18 up read NaN, Infinity, -N and 1e18+).
 class MessageArg {
  public:
   // Implicit, so that a message's arguments are listed as they are. noinline: each is then one
@@ -22,13 +29,18 @@ class MessageArg {
   __attribute__((noinline)) MessageArg(std::string_view text) : data_(text.data()), size_(text.size()) {}
   __attribute__((noinline)) MessageArg(const std::string& text) : data_(text.data()), size_(text.size()) {}
   __attribute__((noinline)) MessageArg(double number) : data_(nullptr), size_(kNumber), number_(number) {}
+  __attribute__((noinline)) MessageArg(RedactedUrl u) : data_(u.url.data()), size_(kUrl), url_size_(u.url.size()) {}
 
  private:
   friend void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);
   static constexpr size_t kNumber = static_cast<size_t>(-1);
+  static constexpr size_t kUrl = static_cast<size_t>(-2);
   const char* data_;
-  size_t size_;
-  double number_;  // only for a number (left unset for text: one store less per argument)
+  size_t size_;  // or kNumber, or kUrl
+  union {
+    double number_;    // for a number (left unset for text: one store less per argument)
+    size_t url_size_;  // for a URL (its bytes are at data_)
+  };
 };
 
 // Appends a message: `text` with each "{}" replaced by the next of `args` (more args than holes:
@@ -38,7 +50,7 @@ class MessageArg {
 void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);
 
 inline bool equals(const char* data, size_t size, const std::string& s) {
-  return !s.empty() && size == s.size() && std::equal(s.begin(), s.end(), data);
+  return !s.empty() && size == s.size() && std::memcmp(s.data(), data, size) == 0;
 }
 
 }  // namespace channel_detail

@@ -110,9 +110,13 @@ void Channel::rel_presence(const std::string& json) {
 
 ErrorCode Channel::set_presence(std::string_view json) {
   if (disposed_) return fail(ErrorCode::Disposed, "this channel was disposed; create a new Channel", {});
-  const std::string problem = rel_                       ? rel_->set_presence(json)
-                              : config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
-                                                         : "presence is off on this channel; pass options.presence";
+  if (!rel_) {  // (the lite core's only case: no std::string made for the literal)
+    return fail(
+        ErrorCode::InvalidArgument, "setPresence(state): {}",
+        {std::string_view(config_.presence.enabled ? "presence is not in the lite core (metachannel-lite.wasm)"
+                                                   : "presence is off on this channel; pass options.presence")});
+  }
+  const std::string problem = rel_->set_presence(json);
   if (!problem.empty()) return fail(ErrorCode::InvalidArgument, "setPresence(state): {}", {problem});
   return ErrorCode::None;
 }

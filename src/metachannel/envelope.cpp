@@ -183,7 +183,7 @@ bool skip_value(Cursor& c) {
       if (c.peek() == (first == '{' ? '}' : ']')) {
         ++c.p;  // empty container
       } else {
-        open.push_back(first);
+        open.append(&first, 1);  // (no push_back: see json_unescape)
         if (first == '{' && !scan_member_name(c)) return false;
         done = false;
       }
@@ -224,29 +224,21 @@ bool looks_like_json_start(char c) {
   return c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+// Writes the UTF-8 form of `cp` (at most U+10FFFF) to `b`; returns its length (1-4).
+size_t utf8_encode(uint32_t cp, char* b) {
+  const size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  for (size_t k = n - 1; k > 0; --k, cp >>= 6) b[k] = static_cast<char>(0x80 | (cp & 0x3F));
+  // The lead byte: the bits left, under 0xC0, 0xE0 or 0xF0 for 2, 3 or 4 bytes.
+  b[0] = static_cast<char>(n == 1 ? cp : ((0xFF00u >> n) & 0xFFu) | cp);
+  return n;
 }
 
-bool read_hex4(std::string_view s, size_t i, uint32_t& v) {
-  if (i + 4 > s.size()) return false;
+// The four hex digits at p (before end) as a number; false if there are fewer or one is not hex.
+bool read_hex4(const char* p, const char* end, uint32_t& v) {
+  if (end - p < 4) return false;
   v = 0;
-  for (size_t k = i; k < i + 4; ++k) {
-    const char ch = s[k];
+  for (int k = 0; k < 4; ++k) {
+    const char ch = p[k];
     v <<= 4;
     if (ch >= '0' && ch <= '9') v |= static_cast<uint32_t>(ch - '0');
     else if (ch >= 'a' && ch <= 'f') v |= static_cast<uint32_t>(ch - 'a' + 10);
@@ -259,47 +251,46 @@ bool read_hex4(std::string_view s, size_t i, uint32_t& v) {
 }  // namespace
 
 bool json_unescape(std::string_view s, std::string& out) {
-  out.clear();
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char ch = s[i];
-    if (ch != '\\') {
-      out.push_back(ch);
-      continue;
-    }
-    if (++i >= s.size()) return false;
-    switch (s[i]) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '/': out.push_back('/'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'u': {
-        uint32_t cp;
-        if (!read_hex4(s, i + 1, cp)) return false;
-        i += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          // A high surrogate: JSON.parse pairs it with a following \uDC00-\uDFFF, and keeps it
-          // lone otherwise. A lone surrogate has no UTF-8 form; use U+FFFD as TextDecoder would.
-          uint32_t lo;
-          if (i + 2 < s.size() && s[i + 1] == '\\' && s[i + 2] == 'u' && read_hex4(s, i + 3, lo) && lo >= 0xDC00 &&
-              lo <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            i += 6;
-          } else {
-            cp = 0xFFFD;
-          }
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+  out.clear();  // (no reserve(): appending grows it, and the buffers keep their capacity)
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  // Each run of plain bytes is appended at once, then each escape's bytes at once (no
+  // push_back: one call per piece, and its growth path not in the wasm).
+  static constexpr char kEscapes[] = {'"', '\\', '/', 'b', 'f', 'n', 'r', 't'};
+  static constexpr char kMeanings[] = {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'};
+  while (p < end) {
+    const char* const run = p;
+    while (p < end && *p != '\\') ++p;
+    out.append(run, static_cast<size_t>(p - run));
+    if (p == end) break;
+    if (++p == end) return false;
+    const char e = *p++;
+    char bytes[4];
+    size_t n = 1;
+    size_t k = 0;
+    while (k < sizeof(kEscapes) && kEscapes[k] != e) ++k;
+    if (k < sizeof(kEscapes)) {
+      bytes[0] = kMeanings[k];
+    } else {
+      uint32_t cp;
+      if (e != 'u' || !read_hex4(p, end, cp)) return false;
+      p += 4;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        // A high surrogate: JSON.parse pairs it with a following \uDC00-\uDFFF, and keeps it
+        // lone otherwise. A lone surrogate has no UTF-8 form; use U+FFFD as TextDecoder would.
+        uint32_t lo;
+        if (end - p >= 2 && p[0] == '\\' && p[1] == 'u' && read_hex4(p + 2, end, lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          p += 6;
+        } else {
           cp = 0xFFFD;
         }
-        append_utf8(out, cp);
-        break;
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        cp = 0xFFFD;
       }
-      default: return false;
+      n = utf8_encode(cp, bytes);
     }
+    out.append(bytes, n);
   }
   return true;
 }
@@ -343,9 +334,8 @@ __attribute__((always_inline)) inline uint64_t head8(const char* s, size_t n) {
 
 }  // namespace
 
-__attribute__((always_inline)) inline int FieldSet::match(std::string_view key) const {
+__attribute__((always_inline)) inline int FieldSet::match(std::string_view key, uint64_t head) const {
   const size_t n = key.size();
-  const uint64_t head = head8(key.data(), n);
   for (int i = 0; i < size_; ++i) {
     if (length_[i] == n && head_[i] == head &&
         (n <= 8 || std::memcmp(names_[i].data() + 8, key.data() + 8, n - 8) == 0)) {
@@ -355,15 +345,22 @@ __attribute__((always_inline)) inline int FieldSet::match(std::string_view key) 
   return -1;
 }
 
+__attribute__((always_inline)) inline int FieldSet::match(std::string_view key) const {
+  return match(key, head8(key.data(), key.size()));
+}
+
 int FieldSet::find(std::string_view name) const { return may_match(name) ? match(name) : -1; }
 
 int FieldSet::add(std::string_view name) {
-  const int found = find(name);
-  if (found >= 0) return found;
+  const uint64_t head = head8(name.data(), name.size());  // once, for the lookup and the new slot
+  if (may_match(name)) {
+    const int found = match(name, head);
+    if (found >= 0) return found;
+  }
   if (size_ >= kMaxFields || name.empty() || name == "_mc" || !utf8_well_formed(name)) return -1;
   names_[size_].assign(name.data(), name.size());
   length_[size_] = name.size();
-  head_[size_] = head8(name.data(), name.size());
+  head_[size_] = head;
   filter_ |= uint64_t{1} << filter_bit(name);
   return size_++;
 }
@@ -455,15 +452,11 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
         tag_ = body;
       }
     } else {
-      // A number or a literal (most members that are not strings) directly; containers
-      // through skip_value and its nesting stack.
+      // A number (the most common member that is not a string) directly; a literal or a
+      // container through skip_value (which reads them as it would inside a container: the
+      // same checks, without a second copy of the literal cases here).
       const char first = c.peek();
-      const bool ok = first == '-' || is_digit(first) ? scan_number(c)
-                      : first == 't'                  ? scan_literal(c, "true")
-                      : first == 'f'                  ? scan_literal(c, "false")
-                      : first == 'n'                  ? scan_literal(c, "null")
-                                                      : skip_value(c);
-      if (!ok) return false;
+      if (!(first == '-' || is_digit(first) ? scan_number(c) : skip_value(c))) return false;
       // Present but not a string: not routable by this field.
       if (slot >= 0) present_ &= ~(1u << slot);
       if (is_tag) has_tag_ = false;

@@ -51,8 +51,10 @@ class FieldSet {
     return (byte(0) * 5u + byte(name.size() - 1) * 3u + static_cast<unsigned>(name.size())) & 63u;
   }
   bool may_match(std::string_view name) const { return !name.empty() && ((filter_ >> filter_bit(name)) & 1u); }
-  // The slot of the member name `key` (which may_match), or -1.
+  // The slot of the member name `key` (which may_match), or -1. `head`: head8() of key
+  // (envelope.cpp), when the caller has it.
   int match(std::string_view key) const;
+  int match(std::string_view key, uint64_t head) const;
   std::string names_[kMaxFields];
   // Per slot: the name's length and a number made of its first bytes (head8() in envelope.cpp),
   // so a name is mostly told apart without a memcmp call.

@@ -78,13 +78,15 @@ bool Router::prefilter(std::string& out) const {
         out.clear();
         return false;
       }
-      if (!out.empty()) out.push_back('\0');
       // A scanned value is the text between its quotes as written, or unescaped from a frame
       // that has a backslash: `"value"` is in the raw text of every frame without one that
-      // matches (a value that needs escaping can only match a frame with a backslash).
-      out.push_back('"');
+      // matches (a value that needs escaping can only match a frame with a backslash). After
+      // the first, a NUL before it. (append, not push_back: no growth path of its own.)
+      static constexpr char kOpen[] = {'\0', '"'};
+      const bool first = out.empty();
+      out.append(kOpen + (first ? 1 : 0), first ? 1 : 2);
       out.append(value);
-      out.push_back('"');
+      out.append(kOpen + 1, 1);
     }
   }
   return true;

@@ -19,6 +19,22 @@ size_t scheme_length(std::string_view url) {
   return 0;
 }
 
+// The host and port of `url` (whose scheme is `scheme` bytes): the authority, which ends at the
+// first "/", "?", "#" or backslash (browsers' URL parser reads a backslash as "/" in ws: and wss:
+// URLs), without its userinfo (up to the last "@": secret too). Plain loops, shared by both
+// callers: string_view's find/find_first_of/rfind were each a function of the wasm (find(char)
+// an inlined memchr).
+std::string_view host_port(std::string_view url, size_t scheme) {
+  size_t end = scheme;
+  size_t start = scheme;
+  for (; end < url.size(); ++end) {
+    const char c = url[end];
+    if (c == '/' || c == '?' || c == '#' || c == '\\') break;
+    if (c == '@') start = end + 1;
+  }
+  return url.substr(start, end - start);
+}
+
 }  // namespace
 
 const char* ws_url_problem(std::string_view url) {
@@ -26,22 +42,21 @@ const char* ws_url_problem(std::string_view url) {
   if (url.size() > 8192) return "the URL is longer than 8192 characters";
   const size_t scheme = scheme_length(url);
   if (scheme == 0) return "the URL must start with ws:// or wss://";
+  bool fragment = false;
   for (char ch : url) {
     const unsigned char c = static_cast<unsigned char>(ch);
     if (c <= 0x20 || c == 0x7f) return "the URL contains a space or control character; percent-encode it";
+    fragment |= c == '#';
   }
-  if (url.find('#') != std::string_view::npos) return "a WebSocket URL cannot have a #fragment";
-  // Browsers' URL parser reads a backslash as "/" in ws: and wss: URLs: it ends the authority too.
-  const size_t end = url.find_first_of("/?\\", scheme);
-  std::string_view authority = url.substr(scheme, end == std::string_view::npos ? url.size() - scheme : end - scheme);
-  const size_t at = authority.rfind('@');
-  std::string_view hostport = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  if (fragment) return "a WebSocket URL cannot have a #fragment";
+  const std::string_view hostport = host_port(url, scheme);
   if (hostport.empty()) return "the URL has no host";
   std::string_view host = hostport;
   std::string_view port;
   if (hostport.front() == '[') {
-    const size_t close = hostport.find(']');
-    if (close == std::string_view::npos) return "the URL has an unterminated [IPv6] host";
+    size_t close = 0;
+    while (close < hostport.size() && hostport[close] != ']') ++close;
+    if (close == hostport.size()) return "the URL has an unterminated [IPv6] host";
     host = hostport.substr(0, close + 1);
     std::string_view rest = hostport.substr(close + 1);
     if (!rest.empty()) {
@@ -49,10 +64,11 @@ const char* ws_url_problem(std::string_view url) {
       port = rest.substr(1);
     }
   } else {
-    const size_t colon = hostport.rfind(':');
-    if (colon != std::string_view::npos) {
-      host = hostport.substr(0, colon);
-      port = hostport.substr(colon + 1);
+    size_t colon = hostport.size();
+    while (colon > 0 && hostport[colon - 1] != ':') --colon;
+    if (colon != 0) {  // just past the last ':'
+      host = hostport.substr(0, colon - 1);
+      port = hostport.substr(colon);
     }
   }
   if (host.empty() || host == "[]") return "the URL has no host";
@@ -74,19 +90,20 @@ const char* ws_url_problem(std::string_view url) {
   return nullptr;
 }
 
-std::string redact_url(std::string_view url) {
+void append_redacted_url(std::string& out, std::string_view url) {
   const size_t scheme = scheme_length(url);
-  if (scheme == 0) return "(a URL that is not ws:// or wss://)";
-  const size_t end = url.find_first_of("/?#\\", scheme);  // a backslash is "/" to browsers
-  std::string_view authority = url.substr(scheme, end == std::string_view::npos ? url.size() - scheme : end - scheme);
-  const size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) authority = authority.substr(at + 1);  // userinfo is secret too
-  std::string out(url.substr(0, scheme));
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (scheme == 0) {
+    out.append("(a URL that is not ws:// or wss://)");
+    return;
   }
-  out.append(authority);
+  out.append(scheme == 6 ? "wss://" : "ws://", scheme);  // the scheme in lower case
+  out.append(host_port(url, scheme));
   out.append("/\xE2\x80\xA6");  // "/…"
+}
+
+std::string redact_url(std::string_view url) {
+  std::string out;
+  append_redacted_url(out, url);
   return out;
 }
 

@@ -16,5 +16,7 @@ inline std::string validate_ws_url(std::string_view url) {
 }
 // "ws://host:port/…": scheme and authority only (no userinfo), the secret part elided.
 std::string redact_url(std::string_view url);
+// The same, appended to `out`.
+void append_redacted_url(std::string& out, std::string_view url);
 
 }  // namespace mc
