@@ -7,13 +7,14 @@
 // - the environment block that finds the script's directory and defines XHR readers
 //   (read_, readAsync, readBinary, setWindowTitle): only the glue's own fetch used them;
 // - that fetch: wasmBinaryFile, isDataURI, getBinary, getBinaryPromise, instantiateArrayBuffer,
-//   instantiateAsync (without the hook the glue now rejects its promise, saying why);
+//   instantiateAsync (6. then calls the hook without a fallback);
 // - one lazy wrapper per wasm export (`var _f=Module["_f"]=function(){return(_f=Module["_f"]=
 //   Module["asm"]["x"]).apply(null,arguments)}`, 35 of them, 5.7 KB before minification),
 //   there so that a call made before instantiation fails late: here the exports are set on
 //   Module (and on the glue's own variables that use them) when the instance arrives.
 // And Embind's JS runtime keeps only what the surface uses (3. below: two functions, two
 // constants, three types, all registered at start-up).
+// The start-up itself is the one path the loader takes (6.).
 // Every edit must find its text exactly once, or the build stops and names it: a different
 // emcc (or a new setting) is a deliberate change, to be looked at, never silently half-trimmed.
 // The debug build keeps its glue whole (its ASSERTIONS checks wrap these same parts).
@@ -172,8 +173,10 @@ export function trimGlue(glue) {
     throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
   const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
-  const map = JSON.stringify(Object.fromEntries(exports));
-  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name]) => `${name}=Module["${name}"];`).join("")}`;
+  // On Module: the raw exports js/ calls (`_mc_*`: js/core-glue.d.ts, checked by
+  // scripts/gen-glue-types.mjs); the glue's own calls (_malloc, _free, ...) use its variables.
+  const map = JSON.stringify(Object.fromEntries(exports.filter(([name]) => name.startsWith("_mc_"))));
+  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name, wasmName]) => `${name}=exports["${wasmName}"];`).join("")}`;
   text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
   text = replaceOnce(
     text,
@@ -259,6 +262,71 @@ export function trimGlue(glue) {
     "stringToUTF8Array",
   ]) {
     if (new RegExp(`(^|[^\\w$])${name}(?![\\w$])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
+  // 6. The start-up the loader's one path needs. The glue runs once per core, started by
+  // js/loader.ts with the compiled module in hand, and never exits:
+  // - receiveInstance() runs the constructors and resolves the module's promise itself, where
+  //   emcc counts run dependencies (one: the instance), queues pre-run, init and post-run
+  //   callbacks (only the constructors) and calls run() when the count drops; without
+  //   Module["asm"], Module["run"] and Module["calledRun"] (js/ reads none);
+  // - instantiateWasm is always given and never throws (js/loader.ts: it returns at once and
+  //   settles through receive()), so the glue calls it without a try/catch or a fallback;
+  // - no exit() and no "unwind" (no exit runtime, no main loop): a timer callback only checks
+  //   ABORT, and ExitStatus, handleException, quit_ and EXITSTATUS go;
+  // - the loader compiles the wasm before the glue runs, so WebAssembly exists; the module
+  //   options are only instantiateWasm, so the copy kept of them (moduleOverrides) is a no-op.
+  {
+    const m = /Module\["asm"\]=exports;(.*?)wasmMemory=Module\["asm"\]\["([\w$]+)"\];updateGlobalBufferAndViews\(wasmMemory\.buffer\);wasmTable=Module\["asm"\]\["([\w$]+)"\];addOnInit\(Module\["asm"\]\["([\w$]+)"\]\);removeRunDependency\("wasm-instantiate"\)\}addRunDependency\("wasm-instantiate"\);if\(Module\["instantiateWasm"\]\)\{try\{var exports=Module\["instantiateWasm"\]\(info,receiveInstance\);return exports\}catch\(e\)\{err\("Module\.instantiateWasm callback failed with error: "\+e\);return false\}\}readyPromiseReject\(new Error\("metachannel: the core starts only through its loader \(instantiateWasm\)"\)\);return\{\}\}/.exec(text);
+    if (!m || text.indexOf(m[0], m.index + 1) !== -1) throw new Error("trim-glue: receiveInstance/createWasm: not found exactly once (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+    const [, assigned, memory, table, ctors] = m;
+    text = text.replace(
+      m[0],
+      `${assigned}wasmMemory=exports["${memory}"];updateGlobalBufferAndViews(wasmMemory.buffer);wasmTable=exports["${table}"];exports["${ctors}"]();readyPromiseResolve(Module)}Module["instantiateWasm"](info,receiveInstance)}`,
+    );
+  }
+  for (const [from, to, what] of [
+    ["var asm=createWasm();", "createWasm();", "createWasm's call"],
+    ['var Module=typeof createMetachannelCore!="undefined"?createMetachannelCore:{};', "var Module=createMetachannelCore;", "Module (the factory's argument, made {} if absent just above)"],
+    ["var moduleOverrides=Object.assign({},Module);", "", "moduleOverrides"],
+    ["Object.assign(Module,moduleOverrides);moduleOverrides=null;", "", "moduleOverrides' return"],
+    ["var arguments_=[];", "", "arguments_"],
+    ["var quit_=(status,toThrow)=>{throw toThrow};", "", "quit_"],
+    ['if(typeof WebAssembly!="object"){abort("no native wasm support detected")}', "", "the WebAssembly check"],
+    ["var EXITSTATUS;", "", "EXITSTATUS"],
+    ["ABORT=true;EXITSTATUS=1;", "ABORT=true;", "abort's EXITSTATUS"],
+    ["var __ATPRERUN__=[];var __ATINIT__=[];var __ATPOSTRUN__=[];var runtimeInitialized=false;var runtimeExited=false;", "", "the start-up queues"],
+    ["var runDependencies=0;var runDependencyWatcher=null;var dependenciesFulfilled=null;", "", "the run dependencies"],
+    ["var calledRun;", "", "calledRun"],
+    ["dependenciesFulfilled=function runCaller(){if(!calledRun)run();if(!calledRun)dependenciesFulfilled=runCaller};", "", "runCaller"],
+    ['Module["run"]=run;run();', "", "run()"],
+    [
+      "function _emscripten_set_timeout(cb,msecs,userData){return setTimeout(function(){callUserCallback(function(){getWasmTableEntry(cb)(userData)})},msecs)}",
+      "function _emscripten_set_timeout(cb,msecs,userData){return setTimeout(function(){if(!ABORT)getWasmTableEntry(cb)(userData)},msecs)}",
+      "emscripten_set_timeout",
+    ],
+  ])
+    text = replaceOnce(text, from, to, what);
+  for (const name of [
+    "preRun",
+    "initRuntime",
+    "postRun",
+    "addOnInit",
+    "addRunDependency",
+    "removeRunDependency",
+    "callRuntimeCallbacks",
+    "handleException",
+    "callUserCallback",
+    "ExitStatus",
+    "run",
+  ])
+    text = dropFunction(text, name);
+  once(text, "createMetachannelCore = createMetachannelCore || {};", "the factory's argument");
+  if (/Module\["asm"\]|"unwind"|function _(?:exit|proc_exit)\(/.test(text))
+    throw new Error('trim-glue: the glue still reads Module["asm"], or can exit or unwind (emcc 3.1.6 output, a new import?); see scripts/trim-glue.mjs');
+  for (const name of ["moduleOverrides", "arguments_", "quit_", "EXITSTATUS", "__ATINIT__", "runtimeExited", "runtimeInitialized", "runDependencies", "dependenciesFulfilled", "calledRun", "callUserCallback", "handleException", "ExitStatus", "run"]) {
+    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
       throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   }
 
