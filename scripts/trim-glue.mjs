@@ -12,8 +12,8 @@
 //   Module["asm"]["x"]).apply(null,arguments)}`, 35 of them, 5.7 KB before minification),
 //   there so that a call made before instantiation fails late: here the exports are set on
 //   Module (and on the glue's own variables that use them) when the instance arrives.
-// And Embind's JS runtime keeps only what the surface uses (3. below: two functions, two
-// constants, three types, all registered at start-up).
+// And Embind's JS runtime keeps only what the surface uses (3. and 7. below: two functions,
+// two constants, three types, all registered at start-up).
 // The start-up itself is the one path the loader takes (6.).
 // Every edit must find its text exactly once, or the build stops and names it: a different
 // emcc (or a new setting) is a deliberate change, to be looked at, never silently half-trimmed.
@@ -102,7 +102,7 @@ export function trimGlue(glue) {
   for (const [from, to, what] of [
     [
       'exposePublicSymbol(name,function(){throwUnboundTypeError("Cannot call "+name+" due to unbound types",argTypes)},argCount-1);whenDependentTypesAreResolved([],argTypes,function(argTypes){var invokerArgsArray=[argTypes[0],null].concat(argTypes.slice(1));replacePublicSymbol(name,craftInvokerFunction(name,invokerArgsArray,null,rawInvoker,fn),argCount-1);return[]})',
-      "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,[argTypes[0],null].concat(argTypes.slice(1)),null,rawInvoker,fn);return[]})",
+      "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,argTypes,rawInvoker,fn);return[]})",
       "Embind's function registration",
     ],
     [
@@ -326,6 +326,74 @@ export function trimGlue(glue) {
   if (/Module\["asm"\]|"unwind"|function _(?:exit|proc_exit)\(/.test(text))
     throw new Error('trim-glue: the glue still reads Module["asm"], or can exit or unwind (emcc 3.1.6 output, a new import?); see scripts/trim-glue.mjs');
   for (const name of ["moduleOverrides", "arguments_", "quit_", "EXITSTATUS", "__ATINIT__", "runtimeExited", "runtimeInitialized", "runDependencies", "dependenciesFulfilled", "calledRun", "callUserCallback", "handleException", "ExitStatus", "run"]) {
+    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
+  // 7. Embind's registration and invoker for this surface alone (3.): every registered type is
+  // one of the three, each registered once by bindings/embind_types.cpp, and a function or a
+  // constant waits for its types but registers none of its own (no class, no value type), so:
+  // - registerType() stores the type and wakes what waits for it, without checks that only a
+  //   binding mistake fails (a type registered twice, a missing argPackAdvance);
+  // - whenDependentTypesAreResolved() calls back with the types (no types of its own to
+  //   register, no typeDependencies table, no InternalError);
+  // - the invoker (no DYNAMIC_EXECUTION) makes its argument list per call (the shared arrays
+  //   went with the class-method and destructor-stack cases: each type frees its own value),
+  //   and every function returns a value (void is not among the types);
+  // - readLatin1String reads the ASCII names without a 256-entry table;
+  // - BindingError (a wrong argument: never, as js/ passes strings) is an Error named
+  //   BindingError, without Embind's error-class factory.
+  {
+    const registers = [...text.matchAll(/function (__embind_register_\w+)\(/g)].map((m) => m[1]).sort().join(",");
+    const expected = "__embind_register_bool,__embind_register_constant,__embind_register_float,__embind_register_function,__embind_register_std_string";
+    if (registers !== expected)
+      throw new Error(`trim-glue: Embind registers ${registers}, where this trim expects ${expected} (bindings/bindings.cpp, bindings/embind_types.cpp); see scripts/trim-glue.mjs`);
+    const calls = text.split("whenDependentTypesAreResolved(").length - 2; // less the definition
+    const withoutOwn = text.split("whenDependentTypesAreResolved([],").length - 1;
+    if (calls !== withoutOwn) throw new Error("trim-glue: a type waits for its dependencies with types of its own to register (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+  }
+  for (const [from, to, what] of [
+    [
+      'function registerType(rawType,registeredInstance,options={}){if(!("argPackAdvance"in registeredInstance)){throw new TypeError("registerType registeredInstance requires argPackAdvance")}var name=registeredInstance.name;if(!rawType){throwBindingError(\'type "\'+name+\'" must have a positive integer typeid pointer\')}if(registeredTypes.hasOwnProperty(rawType)){if(options.ignoreDuplicateRegistrations){return}else{throwBindingError("Cannot register type \'"+name+"\' twice")}}registeredTypes[rawType]=registeredInstance;delete typeDependencies[rawType];if(awaitingDependencies.hasOwnProperty(rawType)){var callbacks=awaitingDependencies[rawType];delete awaitingDependencies[rawType];callbacks.forEach(function(cb){cb()})}}',
+      "function registerType(rawType,registeredInstance){registeredTypes[rawType]=registeredInstance;if(awaitingDependencies.hasOwnProperty(rawType)){var callbacks=awaitingDependencies[rawType];delete awaitingDependencies[rawType];callbacks.forEach(function(cb){cb()})}}",
+      "registerType",
+    ],
+    [
+      "function whenDependentTypesAreResolved(myTypes,dependentTypes,getTypeConverters){myTypes.forEach(function(type){typeDependencies[type]=dependentTypes});function onComplete(typeConverters){var myTypeConverters=getTypeConverters(typeConverters);if(myTypeConverters.length!==myTypes.length){throwInternalError(\"Mismatched type converter count\")}for(var i=0;i<myTypes.length;++i){registerType(myTypes[i],myTypeConverters[i])}}var typeConverters",
+      "function whenDependentTypesAreResolved(myTypes,dependentTypes,onComplete){var typeConverters",
+      "whenDependentTypesAreResolved",
+    ],
+    ["var typeDependencies={};", "", "typeDependencies"],
+    [
+      "function craftInvokerFunction(humanName,argTypes,classType,cppInvokerFunc,cppTargetFunc){var argCount=argTypes.length;if(argCount<2){throwBindingError(\"argTypes array size mismatch! Must at least get return value and 'this' types!\")}var isClassMethodFunc=argTypes[1]!==null&&classType!==null;var needsDestructorStack=false;for(var i=1;i<argTypes.length;++i){if(argTypes[i]!==null&&argTypes[i].destructorFunction===undefined){needsDestructorStack=true;break}}var returns=argTypes[0].name!==\"void\";var expectedArgCount=argCount-2;var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];return function(){if(arguments.length!==expectedArgCount){throwBindingError(\"function \"+humanName+\" called with \"+arguments.length+\" arguments, expected \"+expectedArgCount+\" args!\")}destructors.length=0;var thisWired;invokerFuncArgs.length=isClassMethodFunc?2:1;invokerFuncArgs[0]=cppTargetFunc;if(isClassMethodFunc){thisWired=argTypes[1][\"toWireType\"](destructors,this);invokerFuncArgs[1]=thisWired}for(var i=0;i<expectedArgCount;++i){argsWired[i]=argTypes[i+2][\"toWireType\"](destructors,arguments[i]);invokerFuncArgs.push(argsWired[i])}var rv=cppInvokerFunc.apply(null,invokerFuncArgs);function onDone(rv){if(needsDestructorStack){runDestructors(destructors)}else{for(var i=isClassMethodFunc?1:2;i<argTypes.length;i++){var param=i===1?thisWired:argsWired[i-2];if(argTypes[i].destructorFunction!==null){argTypes[i].destructorFunction(param)}}}if(returns){return argTypes[0][\"fromWireType\"](rv)}}return onDone(rv)}}",
+      // argTypes: the return type, then the arguments' (3.'s registration passes them as they come).
+      "function craftInvokerFunction(humanName,argTypes,cppInvokerFunc,cppTargetFunc){var expectedArgCount=argTypes.length-1;return function(){if(arguments.length!==expectedArgCount){throwBindingError(\"function \"+humanName+\" called with \"+arguments.length+\" arguments, expected \"+expectedArgCount+\" args!\")}var args=[cppTargetFunc];for(var i=1;i<=expectedArgCount;++i)args.push(argTypes[i][\"toWireType\"](null,arguments[i-1]));var rv=cppInvokerFunc.apply(null,args);for(i=1;i<=expectedArgCount;++i)if(argTypes[i].destructorFunction)argTypes[i].destructorFunction(args[i]);return argTypes[0][\"fromWireType\"](rv)}}",
+      "craftInvokerFunction",
+    ],
+    [
+      "function readLatin1String(ptr){var ret=\"\";var c=ptr;while(HEAPU8[c]){ret+=embind_charCodes[HEAPU8[c++]]}return ret}",
+      "function readLatin1String(ptr){var ret=\"\";while(HEAPU8[ptr])ret+=String.fromCharCode(HEAPU8[ptr++]);return ret}",
+      "readLatin1String",
+    ],
+    ["var embind_charCodes=undefined;", "", "embind_charCodes"],
+    ["function throwBindingError(message){throw new BindingError(message)}", 'function throwBindingError(message){var e=new Error(message);e.name="BindingError";throw e}', "throwBindingError"],
+    ['embind_init_charCodes();BindingError=extendError(Error,"BindingError");InternalError=extendError(Error,"InternalError");', "", "Embind's start-up"],
+    ["var BindingError=undefined;", "", "BindingError"],
+    ["var InternalError=undefined;", "", "InternalError"],
+  ])
+    text = replaceOnce(text, from, to, what);
+  // argPackAdvance was read by registerType's check alone; the invoker passes no destructor
+  // list (std::string's destructorFunction frees its copy).
+  const packs = text.split('"argPackAdvance":8,').length - 1;
+  if (packs !== 3) throw new Error(`trim-glue: "argPackAdvance":8 ${packs} times, expected 3 (bool, double, std::string; emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  text = text.split('"argPackAdvance":8,').join("");
+  // A type's name was read by the invoker's void check and the error messages that name types (gone).
+  const named = "name=readLatin1String(name);registerType(rawType,{name:name,";
+  if (text.split(named).length - 1 !== 3) throw new Error("trim-glue: the three types' registrations (bool, double, std::string) not found as expected (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+  text = text.split(named).join("registerType(rawType,{");
+  text = replaceOnce(text, "if(destructors!==null){destructors.push(_free,ptr)}return ptr}", "return ptr}", "std::string's destructor list");
+  for (const name of ["embind_init_charCodes", "createNamedFunction", "extendError", "throwInternalError", "runDestructors"]) text = dropFunction(text, name);
+  for (const name of ["typeDependencies", "embind_charCodes", "BindingError", "InternalError", "extendError", "throwInternalError", "runDestructors", "createNamedFunction", "argPackAdvance"]) {
     if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
       throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   }
