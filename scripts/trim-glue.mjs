@@ -278,8 +278,12 @@ export function trimGlue(glue) {
   // - the loader compiles the wasm before the glue runs, so WebAssembly exists; the module
   //   options are only instantiateWasm, so the copy kept of them (moduleOverrides) is a no-op.
   {
-    const m = /Module\["asm"\]=exports;(.*?)wasmMemory=Module\["asm"\]\["([\w$]+)"\];updateGlobalBufferAndViews\(wasmMemory\.buffer\);wasmTable=Module\["asm"\]\["([\w$]+)"\];addOnInit\(Module\["asm"\]\["([\w$]+)"\]\);removeRunDependency\("wasm-instantiate"\)\}addRunDependency\("wasm-instantiate"\);if\(Module\["instantiateWasm"\]\)\{try\{var exports=Module\["instantiateWasm"\]\(info,receiveInstance\);return exports\}catch\(e\)\{err\("Module\.instantiateWasm callback failed with error: "\+e\);return false\}\}readyPromiseReject\(new Error\("metachannel: the core starts only through its loader \(instantiateWasm\)"\)\);return\{\}\}/.exec(text);
-    if (!m || text.indexOf(m[0], m.index + 1) !== -1) throw new Error("trim-glue: receiveInstance/createWasm: not found exactly once (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+    const m =
+      /Module\["asm"\]=exports;(.*?)wasmMemory=Module\["asm"\]\["([\w$]+)"\];updateGlobalBufferAndViews\(wasmMemory\.buffer\);wasmTable=Module\["asm"\]\["([\w$]+)"\];addOnInit\(Module\["asm"\]\["([\w$]+)"\]\);removeRunDependency\("wasm-instantiate"\)\}addRunDependency\("wasm-instantiate"\);if\(Module\["instantiateWasm"\]\)\{try\{var exports=Module\["instantiateWasm"\]\(info,receiveInstance\);return exports\}catch\(e\)\{err\("Module\.instantiateWasm callback failed with error: "\+e\);return false\}\}readyPromiseReject\(new Error\("metachannel: the core starts only through its loader \(instantiateWasm\)"\)\);return\{\}\}/.exec(
+        text,
+      );
+    if (!m || text.indexOf(m[0], m.index + 1) !== -1)
+      throw new Error("trim-glue: receiveInstance/createWasm: not found exactly once (emcc 3.1.6 output); see scripts/trim-glue.mjs");
     const [, assigned, memory, table, ctors] = m;
     text = text.replace(
       m[0],
@@ -288,7 +292,11 @@ export function trimGlue(glue) {
   }
   for (const [from, to, what] of [
     ["var asm=createWasm();", "createWasm();", "createWasm's call"],
-    ['var Module=typeof createMetachannelCore!="undefined"?createMetachannelCore:{};', "var Module=createMetachannelCore;", "Module (the factory's argument, made {} if absent just above)"],
+    [
+      'var Module=typeof createMetachannelCore!="undefined"?createMetachannelCore:{};',
+      "var Module=createMetachannelCore;",
+      "Module (the factory's argument, made {} if absent just above)",
+    ],
     ["var moduleOverrides=Object.assign({},Module);", "", "moduleOverrides"],
     ["Object.assign(Module,moduleOverrides);moduleOverrides=null;", "", "moduleOverrides' return"],
     ["var arguments_=[];", "", "arguments_"],
@@ -325,7 +333,22 @@ export function trimGlue(glue) {
   once(text, "createMetachannelCore = createMetachannelCore || {};", "the factory's argument");
   if (/Module\["asm"\]|"unwind"|function _(?:exit|proc_exit)\(/.test(text))
     throw new Error('trim-glue: the glue still reads Module["asm"], or can exit or unwind (emcc 3.1.6 output, a new import?); see scripts/trim-glue.mjs');
-  for (const name of ["moduleOverrides", "arguments_", "quit_", "EXITSTATUS", "__ATINIT__", "runtimeExited", "runtimeInitialized", "runDependencies", "dependenciesFulfilled", "calledRun", "callUserCallback", "handleException", "ExitStatus", "run"]) {
+  for (const name of [
+    "moduleOverrides",
+    "arguments_",
+    "quit_",
+    "EXITSTATUS",
+    "__ATINIT__",
+    "runtimeExited",
+    "runtimeInitialized",
+    "runDependencies",
+    "dependenciesFulfilled",
+    "calledRun",
+    "callUserCallback",
+    "handleException",
+    "ExitStatus",
+    "run",
+  ]) {
     if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
       throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   }
@@ -344,13 +367,19 @@ export function trimGlue(glue) {
   // - BindingError (a wrong argument: never, as js/ passes strings) is an Error named
   //   BindingError, without Embind's error-class factory.
   {
-    const registers = [...text.matchAll(/function (__embind_register_\w+)\(/g)].map((m) => m[1]).sort().join(",");
+    const registers = [...text.matchAll(/function (__embind_register_\w+)\(/g)]
+      .map((m) => m[1])
+      .sort()
+      .join(",");
     const expected = "__embind_register_bool,__embind_register_constant,__embind_register_float,__embind_register_function,__embind_register_std_string";
     if (registers !== expected)
-      throw new Error(`trim-glue: Embind registers ${registers}, where this trim expects ${expected} (bindings/bindings.cpp, bindings/embind_types.cpp); see scripts/trim-glue.mjs`);
+      throw new Error(
+        `trim-glue: Embind registers ${registers}, where this trim expects ${expected} (bindings/bindings.cpp, bindings/embind_types.cpp); see scripts/trim-glue.mjs`,
+      );
     const calls = text.split("whenDependentTypesAreResolved(").length - 2; // less the definition
     const withoutOwn = text.split("whenDependentTypesAreResolved([],").length - 1;
-    if (calls !== withoutOwn) throw new Error("trim-glue: a type waits for its dependencies with types of its own to register (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+    if (calls !== withoutOwn)
+      throw new Error("trim-glue: a type waits for its dependencies with types of its own to register (emcc 3.1.6 output); see scripts/trim-glue.mjs");
   }
   for (const [from, to, what] of [
     [
@@ -359,24 +388,28 @@ export function trimGlue(glue) {
       "registerType",
     ],
     [
-      "function whenDependentTypesAreResolved(myTypes,dependentTypes,getTypeConverters){myTypes.forEach(function(type){typeDependencies[type]=dependentTypes});function onComplete(typeConverters){var myTypeConverters=getTypeConverters(typeConverters);if(myTypeConverters.length!==myTypes.length){throwInternalError(\"Mismatched type converter count\")}for(var i=0;i<myTypes.length;++i){registerType(myTypes[i],myTypeConverters[i])}}var typeConverters",
+      'function whenDependentTypesAreResolved(myTypes,dependentTypes,getTypeConverters){myTypes.forEach(function(type){typeDependencies[type]=dependentTypes});function onComplete(typeConverters){var myTypeConverters=getTypeConverters(typeConverters);if(myTypeConverters.length!==myTypes.length){throwInternalError("Mismatched type converter count")}for(var i=0;i<myTypes.length;++i){registerType(myTypes[i],myTypeConverters[i])}}var typeConverters',
       "function whenDependentTypesAreResolved(myTypes,dependentTypes,onComplete){var typeConverters",
       "whenDependentTypesAreResolved",
     ],
     ["var typeDependencies={};", "", "typeDependencies"],
     [
-      "function craftInvokerFunction(humanName,argTypes,classType,cppInvokerFunc,cppTargetFunc){var argCount=argTypes.length;if(argCount<2){throwBindingError(\"argTypes array size mismatch! Must at least get return value and 'this' types!\")}var isClassMethodFunc=argTypes[1]!==null&&classType!==null;var needsDestructorStack=false;for(var i=1;i<argTypes.length;++i){if(argTypes[i]!==null&&argTypes[i].destructorFunction===undefined){needsDestructorStack=true;break}}var returns=argTypes[0].name!==\"void\";var expectedArgCount=argCount-2;var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];return function(){if(arguments.length!==expectedArgCount){throwBindingError(\"function \"+humanName+\" called with \"+arguments.length+\" arguments, expected \"+expectedArgCount+\" args!\")}destructors.length=0;var thisWired;invokerFuncArgs.length=isClassMethodFunc?2:1;invokerFuncArgs[0]=cppTargetFunc;if(isClassMethodFunc){thisWired=argTypes[1][\"toWireType\"](destructors,this);invokerFuncArgs[1]=thisWired}for(var i=0;i<expectedArgCount;++i){argsWired[i]=argTypes[i+2][\"toWireType\"](destructors,arguments[i]);invokerFuncArgs.push(argsWired[i])}var rv=cppInvokerFunc.apply(null,invokerFuncArgs);function onDone(rv){if(needsDestructorStack){runDestructors(destructors)}else{for(var i=isClassMethodFunc?1:2;i<argTypes.length;i++){var param=i===1?thisWired:argsWired[i-2];if(argTypes[i].destructorFunction!==null){argTypes[i].destructorFunction(param)}}}if(returns){return argTypes[0][\"fromWireType\"](rv)}}return onDone(rv)}}",
+      'function craftInvokerFunction(humanName,argTypes,classType,cppInvokerFunc,cppTargetFunc){var argCount=argTypes.length;if(argCount<2){throwBindingError("argTypes array size mismatch! Must at least get return value and \'this\' types!")}var isClassMethodFunc=argTypes[1]!==null&&classType!==null;var needsDestructorStack=false;for(var i=1;i<argTypes.length;++i){if(argTypes[i]!==null&&argTypes[i].destructorFunction===undefined){needsDestructorStack=true;break}}var returns=argTypes[0].name!=="void";var expectedArgCount=argCount-2;var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];return function(){if(arguments.length!==expectedArgCount){throwBindingError("function "+humanName+" called with "+arguments.length+" arguments, expected "+expectedArgCount+" args!")}destructors.length=0;var thisWired;invokerFuncArgs.length=isClassMethodFunc?2:1;invokerFuncArgs[0]=cppTargetFunc;if(isClassMethodFunc){thisWired=argTypes[1]["toWireType"](destructors,this);invokerFuncArgs[1]=thisWired}for(var i=0;i<expectedArgCount;++i){argsWired[i]=argTypes[i+2]["toWireType"](destructors,arguments[i]);invokerFuncArgs.push(argsWired[i])}var rv=cppInvokerFunc.apply(null,invokerFuncArgs);function onDone(rv){if(needsDestructorStack){runDestructors(destructors)}else{for(var i=isClassMethodFunc?1:2;i<argTypes.length;i++){var param=i===1?thisWired:argsWired[i-2];if(argTypes[i].destructorFunction!==null){argTypes[i].destructorFunction(param)}}}if(returns){return argTypes[0]["fromWireType"](rv)}}return onDone(rv)}}',
       // argTypes: the return type, then the arguments' (3.'s registration passes them as they come).
-      "function craftInvokerFunction(humanName,argTypes,cppInvokerFunc,cppTargetFunc){var expectedArgCount=argTypes.length-1;return function(){if(arguments.length!==expectedArgCount){throwBindingError(\"function \"+humanName+\" called with \"+arguments.length+\" arguments, expected \"+expectedArgCount+\" args!\")}var args=[cppTargetFunc];for(var i=1;i<=expectedArgCount;++i)args.push(argTypes[i][\"toWireType\"](null,arguments[i-1]));var rv=cppInvokerFunc.apply(null,args);for(i=1;i<=expectedArgCount;++i)if(argTypes[i].destructorFunction)argTypes[i].destructorFunction(args[i]);return argTypes[0][\"fromWireType\"](rv)}}",
+      'function craftInvokerFunction(humanName,argTypes,cppInvokerFunc,cppTargetFunc){var expectedArgCount=argTypes.length-1;return function(){if(arguments.length!==expectedArgCount){throwBindingError("function "+humanName+" called with "+arguments.length+" arguments, expected "+expectedArgCount+" args!")}var args=[cppTargetFunc];for(var i=1;i<=expectedArgCount;++i)args.push(argTypes[i]["toWireType"](null,arguments[i-1]));var rv=cppInvokerFunc.apply(null,args);for(i=1;i<=expectedArgCount;++i)if(argTypes[i].destructorFunction)argTypes[i].destructorFunction(args[i]);return argTypes[0]["fromWireType"](rv)}}',
       "craftInvokerFunction",
     ],
     [
-      "function readLatin1String(ptr){var ret=\"\";var c=ptr;while(HEAPU8[c]){ret+=embind_charCodes[HEAPU8[c++]]}return ret}",
-      "function readLatin1String(ptr){var ret=\"\";while(HEAPU8[ptr])ret+=String.fromCharCode(HEAPU8[ptr++]);return ret}",
+      'function readLatin1String(ptr){var ret="";var c=ptr;while(HEAPU8[c]){ret+=embind_charCodes[HEAPU8[c++]]}return ret}',
+      'function readLatin1String(ptr){var ret="";while(HEAPU8[ptr])ret+=String.fromCharCode(HEAPU8[ptr++]);return ret}',
       "readLatin1String",
     ],
     ["var embind_charCodes=undefined;", "", "embind_charCodes"],
-    ["function throwBindingError(message){throw new BindingError(message)}", 'function throwBindingError(message){var e=new Error(message);e.name="BindingError";throw e}', "throwBindingError"],
+    [
+      "function throwBindingError(message){throw new BindingError(message)}",
+      'function throwBindingError(message){var e=new Error(message);e.name="BindingError";throw e}',
+      "throwBindingError",
+    ],
     ['embind_init_charCodes();BindingError=extendError(Error,"BindingError");InternalError=extendError(Error,"InternalError");', "", "Embind's start-up"],
     ["var BindingError=undefined;", "", "BindingError"],
     ["var InternalError=undefined;", "", "InternalError"],
@@ -385,15 +418,65 @@ export function trimGlue(glue) {
   // argPackAdvance was read by registerType's check alone; the invoker passes no destructor
   // list (std::string's destructorFunction frees its copy).
   const packs = text.split('"argPackAdvance":8,').length - 1;
-  if (packs !== 3) throw new Error(`trim-glue: "argPackAdvance":8 ${packs} times, expected 3 (bool, double, std::string; emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  if (packs !== 3)
+    throw new Error(`trim-glue: "argPackAdvance":8 ${packs} times, expected 3 (bool, double, std::string; emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   text = text.split('"argPackAdvance":8,').join("");
   // A type's name was read by the invoker's void check and the error messages that name types (gone).
   const named = "name=readLatin1String(name);registerType(rawType,{name:name,";
-  if (text.split(named).length - 1 !== 3) throw new Error("trim-glue: the three types' registrations (bool, double, std::string) not found as expected (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+  if (text.split(named).length - 1 !== 3)
+    throw new Error(
+      "trim-glue: the three types' registrations (bool, double, std::string) not found as expected (emcc 3.1.6 output); see scripts/trim-glue.mjs",
+    );
   text = text.split(named).join("registerType(rawType,{");
   text = replaceOnce(text, "if(destructors!==null){destructors.push(_free,ptr)}return ptr}", "return ptr}", "std::string's destructor list");
   for (const name of ["embind_init_charCodes", "createNamedFunction", "extendError", "throwInternalError", "runDestructors"]) text = dropFunction(text, name);
-  for (const name of ["typeDependencies", "embind_charCodes", "BindingError", "InternalError", "extendError", "throwInternalError", "runDestructors", "createNamedFunction", "argPackAdvance"]) {
+  for (const name of [
+    "typeDependencies",
+    "embind_charCodes",
+    "BindingError",
+    "InternalError",
+    "extendError",
+    "throwInternalError",
+    "runDestructors",
+    "createNamedFunction",
+    "argPackAdvance",
+  ]) {
+    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
+  // 8. Memory growth, strings and websocket.h's JS, smaller for the same result:
+  // - emscripten_resize_heap() with its two helpers folded in (the 2 GB limit, the grow call);
+  //   the old size is HEAPU8's, so no `buffer` variable;
+  // - std::string from wasm decoded at once: a U+0000 inside decodes as itself, and the BOM a
+  //   piecewise decode would drop after each one is dropped the same (Embind decodes each
+  //   NUL-separated piece on its own);
+  // - emscripten_websocket_close() decodes its reason once (3.1.6 decodes it twice, the
+  //   first copy unused); emscripten_websocket_new() without its `typeof WebSocket` check
+  //   (WebSocket is bindings/library.js's function here, always defined).
+  for (const [from, to, what] of [
+    [
+      "function _emscripten_get_heap_max(){return 2147483648}function emscripten_realloc_buffer(size){try{wasmMemory.grow(size-buffer.byteLength+65535>>>16);updateGlobalBufferAndViews(wasmMemory.buffer);return 1}catch(e){}}function _emscripten_resize_heap(requestedSize){var oldSize=HEAPU8.length;requestedSize=requestedSize>>>0;var maxHeapSize=_emscripten_get_heap_max();if(requestedSize>maxHeapSize){return false}let alignUp=(x,multiple)=>x+(multiple-x%multiple)%multiple;for(var cutDown=1;cutDown<=4;cutDown*=2){var overGrownHeapSize=oldSize*(1+.2/cutDown);overGrownHeapSize=Math.min(overGrownHeapSize,requestedSize+100663296);var newSize=Math.min(maxHeapSize,alignUp(Math.max(requestedSize,overGrownHeapSize),65536));var replacement=emscripten_realloc_buffer(newSize);if(replacement){return true}}return false}",
+      "function _emscripten_resize_heap(requestedSize){var oldSize=HEAPU8.length;requestedSize=requestedSize>>>0;if(requestedSize>2147483648){return false}for(var cutDown=1;cutDown<=4;cutDown*=2){var x=Math.max(requestedSize,Math.min(oldSize*(1+.2/cutDown),requestedSize+100663296));var newSize=Math.min(2147483648,x+(65536-x%65536)%65536);try{wasmMemory.grow(newSize-oldSize+65535>>>16);updateGlobalBufferAndViews(wasmMemory.buffer);return true}catch(e){}}return false}",
+      "emscripten_resize_heap",
+    ],
+    ["function updateGlobalBufferAndViews(buf){buffer=buf;", "function updateGlobalBufferAndViews(buf){", "updateGlobalBufferAndViews' buffer"],
+    ["var buffer,", "var ", "the buffer variable"],
+    [
+      'var length=HEAPU32[value>>2];var str;var decodeStartPtr=value+4;for(var i=0;i<=length;++i){var currentBytePtr=value+4+i;if(i==length||HEAPU8[currentBytePtr]==0){var stringSegment=UTF8ToString(decodeStartPtr,currentBytePtr-decodeStartPtr);if(str===undefined){str=stringSegment}else{str+="\\0"+stringSegment}decodeStartPtr=currentBytePtr+1}}_free(value);return str}',
+      'var str=UTF8Decoder.decode(HEAPU8.subarray(value+4,value+4+HEAPU32[value>>2])).replace(/\\0\\uFEFF/g,"\\0");_free(value);return str}',
+      "std::string's fromWireType",
+    ],
+    ["var reasonStr=reason?UTF8ToString(reason):undefined;", "", "emscripten_websocket_close's unused reasonStr"],
+    [
+      'function _emscripten_websocket_new(createAttributes){if(typeof WebSocket=="undefined"){return-1}',
+      "function _emscripten_websocket_new(createAttributes){",
+      "emscripten_websocket_new's check",
+    ],
+  ])
+    text = replaceOnce(text, from, to, what);
+  once(text, "function WebSocket(url,protocols){", "bindings/library.js's WebSocket");
+  for (const name of ["buffer", "_emscripten_get_heap_max", "emscripten_realloc_buffer"]) {
     if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
       throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   }
