@@ -35,7 +35,7 @@ mergeInto(LibraryManager.library, {
     // string is kept, so the socket sends it as is instead of a decoded copy.
     // `direct`: false on a reliable channel, whose text the core must tag: one crossing, not a
     // refused direct attempt first.
-    sendText: function (channel, text, direct) {
+    sendText: (channel, text, direct) => {
       var capacity = text.length * 3;
       var outer = mcPendingSend;
       // The fast path: open, nothing queued, not reliable: the socket sends `text` as is
@@ -55,7 +55,7 @@ mergeInto(LibraryManager.library, {
         mcPendingSend = outer;
       }
     },
-    sendBinary: function (channel, bytes) {
+    sendBinary: (channel, bytes) => {
       var p = _malloc(bytes.length || 1);
       try {
         HEAPU8.set(bytes, p);
@@ -72,7 +72,7 @@ mergeInto(LibraryManager.library, {
      * boolean or a string each. One heap block: an f64 slot per option (a boolean as 0 or 1, a
      * string as its UTF-8 byte count), then the strings' bytes.
      */
-    createChannel: function (handle, values) {
+    createChannel: (handle, values) => {
       var count = values.length;
       var capacity = 8 * count;
       var i, v;
@@ -94,44 +94,44 @@ mergeInto(LibraryManager.library, {
       }
     },
     // renew: the same URL with another end-to-end key (a new socket; reliable streams start over).
-    setUrl: function (channel, url, renew) {
-      return mcWithText(url, function (p, n) {
+    setUrl: (channel, url, renew) => {
+      return mcWithText(url, (p, n) => {
         return _mc_channel_set_url(channel, p, n, renew ? 1 : 0);
       });
     },
-    close: function (channel, code, reason) {
-      return mcWithText(reason, function (p, n) {
+    close: (channel, code, reason) => {
+      return mcWithText(reason, (p, n) => {
         return _mc_channel_close(channel, code, p, n);
       });
     },
-    setPresence: function (channel, json) {
-      return mcWithText(json, function (p, n) {
+    setPresence: (channel, json) => {
+      return mcWithText(json, (p, n) => {
         return _mc_channel_set_presence(channel, p, n);
       });
     },
-    fieldSlot: function (channel, name) {
-      return mcWithText(name, function (p, n) {
+    fieldSlot: (channel, name) => {
+      return mcWithText(name, (p, n) => {
         return _mc_channel_field_slot(channel, p, n);
       });
     },
-    route: function (channel, slot, value, delta) {
-      mcWithText(value, function (p, n) {
+    route: (channel, slot, value, delta) => {
+      mcWithText(value, (p, n) => {
         _mc_channel_route(channel, slot, p, n, delta);
       });
     },
-    url: function (channel) {
+    url: (channel) => {
       return mcOut(_mc_channel_url(channel));
     },
-    id: function (channel) {
+    id: (channel) => {
       return mcOut(_mc_channel_id(channel));
     },
-    lastError: function (channel) {
+    lastError: (channel) => {
       return mcOut(_mc_channel_last_error(channel));
     },
-    reliableStats: function (channel) {
+    reliableStats: (channel) => {
       return mcOut(_mc_channel_reliable_stats(channel));
     },
-    memoryBytes: function () {
+    memoryBytes: () => {
       return HEAPU8.length;
     },
   },
@@ -163,7 +163,8 @@ mergeInto(LibraryManager.library, {
       while (i < size && HEAPU8[ptr + i] === last.charCodeAt(i)) i++;
       if (i === size) return last;
     }
-    return (mcLastSender = String.fromCharCode.apply(null, HEAPU8.subarray(ptr, ptr + size)));
+    mcLastSender = String.fromCharCode.apply(null, HEAPU8.subarray(ptr, ptr + size));
+    return mcLastSender;
   },
   /** The string the last `_mc_out_*` call left in the core's out buffer. */
   $mcOut__deps: ["$mcDecode"],
@@ -322,7 +323,7 @@ mergeInto(LibraryManager.library, {
     mcLastSocket = null;
     if (!s) return;
     mcSockets[id] = s;
-    s.onmessage = function (e) {
+    s.onmessage = (e) => {
       const data = e.data;
       if (typeof data === "string") {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
