@@ -2,8 +2,11 @@
 //
 // - `MC` is the module's one slot for metachannel: every value the JS layer and this file
 //   share lives in it, declared here once (js/core-glue.d.ts gives its type to the JS layer,
-//   which reaches it as `core.mc`). The JS layer sets `events` and `createSocket`; everything
-//   else is this file's.
+//   which reaches it as `core.mc`). The JS layer sets `events`, `createSocket` and
+//   `createError`; its other members are the calls the JS layer makes. What only this file
+//   reads (buffers, codecs, the sockets) is a `$mc*` library symbol of its own instead: a
+//   variable or function of the glue's scope, which the script-tag builds' minifier renames,
+//   where a member's name ships as written.
 // - The `mc_*` functions below are the C++ core's imports (declared `extern "C"` in
 //   bindings/bindings.cpp and bindings/emscripten_platform.cpp): events out of the core,
 //   and the socket operations emscripten/websocket.h lacks.
@@ -16,131 +19,43 @@
 // Text crosses by pointer and length, so a U+0000 inside a frame survives.
 
 mergeInto(LibraryManager.library, {
-  // Objects in a library entry are serialised at link time: the codecs are made at start-up.
-  $MC__postset: 'MC.decoder = new TextDecoder("utf-8"); MC.encoder = new TextEncoder(); MC.plans = new Map(); Module["mc"] = MC;',
-  $MC__deps: ["malloc", "free"],
+  $MC__postset: 'Module["mc"] = MC;',
+  $MC__deps: ["malloc", "free", "$mcOut", "$mcWithText", "$mcEncoder", "$mcSendBuf", "$mcSendSize", "$mcPendingSend"],
   $MC: {
     // --- set by the JS layer
     /** The core's events, by channel handle (js/core-bridge.ts installs it). */
     events: null,
     /** (url, protocols, owner) => a WebSocket (js/socket-factory.ts installs it). */
     createSocket: null,
-
-    // --- sockets
-    /** The handle of the channel whose transport is opening a socket right now. */
-    socketOwner: 0,
     /** Why the socket factory could not make the last socket (a string), or null. */
     createError: null,
-    /** The socket the factory made last, until its transport adopts it by websocket.h's id. */
-    lastSocket: null,
-    /** websocket.h id -> socket, for the sockets a transport adopted. */
-    sockets: {},
-
-    // --- text in and out of the heap
-    decoder: null,
-    encoder: null,
-    /** Text from the heap by pointer and length. */
-    decode: function (ptr, size) {
-      return size ? MC.decoder.decode(HEAPU8.subarray(ptr, ptr + size)) : "";
-    },
-    /**
-     * A reliable sender's id from the heap (1-64 of [A-Za-z0-9_-], checked by the core: ASCII),
-     * without TextDecoder; the last one is kept, as consecutive frames mostly share a sender.
-     */
-    lastSender: "",
-    sender: function (ptr, size) {
-      var last = MC.lastSender;
-      var i = 0;
-      if (last.length === size) {
-        while (i < size && HEAPU8[ptr + i] === last.charCodeAt(i)) i++;
-        if (i === size) return last;
-      }
-      MC.lastSender = String.fromCharCode.apply(null, HEAPU8.subarray(ptr, ptr + size));
-      return MC.lastSender;
-    },
-    /** The string the last `_mc_out_*` call left in the core's out buffer. */
-    out: function (ptr) {
-      return MC.decode(ptr, _mc_out_size());
-    },
-    /** Calls fn(ptr, length) with `text` as UTF-8 in a heap block of its own (re-entrancy safe). */
-    withText: function (text, fn) {
-      var capacity = text.length * 3 + 1;
-      var p = _malloc(capacity);
-      try {
-        return fn(p, MC.encoder.encodeInto(text, HEAPU8.subarray(p, p + capacity)).written);
-      } finally {
-        _free(p);
-      }
-    },
-
-    // --- the receive path: one reusable heap buffer for incoming frames
-    scratch: 0,
-    scratchSize: 0,
-    /** A view of the whole buffer, kept until the buffer or the heap (growth) changes. */
-    scratchView: null,
-    scratchFor: function (size) {
-      if (size > MC.scratchSize) {
-        if (MC.scratch) _free(MC.scratch);
-        MC.scratchSize = Math.max(size, 2 * MC.scratchSize, 4096);
-        MC.scratch = _malloc(MC.scratchSize);
-        MC.scratchView = null;
-      }
-      if (MC.scratchView === null || MC.scratchView.buffer !== HEAPU8.buffer) {
-        MC.scratchView = HEAPU8.subarray(MC.scratch, MC.scratch + MC.scratchSize);
-      }
-      return MC.scratch;
-    },
-    /** The text frame being delivered right now: handed to listeners as is, never decoded back. */
-    lastText: null,
-    /**
-     * The core's receive plans (ReceivePlan in src/metachannel/transport.h), by transport, for
-     * text frames within the size limit: {route, wanted: null} routes every frame with
-     * `route` (0: drops it), for the JS layer's own parse; {route: 0, wanted} drops a frame
-     * `wanted` does not match (it could not match the router). No
-     * entry: the core reads every frame. A Map, made at start-up; the core replaces an entry
-     * on every change of state or interest.
-     */
-    plans: null,
-    /**
-     * The prefilter's test: a backslash or one of the needles (the core's NUL-separated list),
-     * as one regular expression (one pass over the frame; two String.includes calls took 40%
-     * longer on a 120-byte frame in Node 22).
-     */
-    wantedTest: function (needles) {
-      const parts = ["\\\\"];
-      for (const needle of needles) if (needle) parts.push(needle.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
-      return new RegExp(parts.join("|"));
-    },
 
     // --- the send path: the text is encoded into a buffer of its own (never the receive
     // scratch, which a send from inside a message listener would overwrite) and the original
     // string is kept, so the socket sends it as is instead of a decoded copy.
-    sendBuf: 0,
-    sendSize: 0,
-    pendingSend: null,
     // `direct`: false on a reliable channel, whose text the core must tag: one crossing, not a
     // refused direct attempt first.
-    sendText: function (channel, text, direct) {
+    sendText: (channel, text, direct) => {
       var capacity = text.length * 3;
-      var outer = MC.pendingSend;
+      var outer = mcPendingSend;
       // The fast path: open, nothing queued, not reliable: the socket sends `text` as is
       // (pointer 0 stands for it) and it never enters the heap.
-      MC.pendingSend = { ptr: 0, text: text };
+      mcPendingSend = { ptr: 0, text: text };
       try {
         if (direct && _mc_channel_send_direct(channel, capacity)) return 0;
-        if (capacity > MC.sendSize) {
-          if (MC.sendBuf) _free(MC.sendBuf);
-          MC.sendSize = Math.max(capacity, 2 * MC.sendSize, 1024);
-          MC.sendBuf = _malloc(MC.sendSize);
+        if (capacity > mcSendSize) {
+          if (mcSendBuf) _free(mcSendBuf);
+          mcSendSize = Math.max(capacity, 2 * mcSendSize, 1024);
+          mcSendBuf = _malloc(mcSendSize);
         }
-        const n = MC.encoder.encodeInto(text, HEAPU8.subarray(MC.sendBuf, MC.sendBuf + capacity)).written;
-        MC.pendingSend.ptr = MC.sendBuf;
-        return _mc_channel_send_text(channel, MC.sendBuf, n);
+        const n = mcEncoder.encodeInto(text, HEAPU8.subarray(mcSendBuf, mcSendBuf + capacity)).written;
+        mcPendingSend.ptr = mcSendBuf;
+        return _mc_channel_send_text(channel, mcSendBuf, n);
       } finally {
-        MC.pendingSend = outer;
+        mcPendingSend = outer;
       }
     },
-    sendBinary: function (channel, bytes) {
+    sendBinary: (channel, bytes) => {
       var p = _malloc(bytes.length || 1);
       try {
         HEAPU8.set(bytes, p);
@@ -157,7 +72,7 @@ mergeInto(LibraryManager.library, {
      * boolean or a string each. One heap block: an f64 slot per option (a boolean as 0 or 1, a
      * string as its UTF-8 byte count), then the strings' bytes.
      */
-    createChannel: function (handle, values) {
+    createChannel: (handle, values) => {
       var count = values.length;
       var capacity = 8 * count;
       var i, v;
@@ -168,7 +83,7 @@ mergeInto(LibraryManager.library, {
         for (i = 0; i < count; i++) {
           v = values[i];
           if (typeof v === "string") {
-            v = MC.encoder.encodeInto(v, HEAPU8.subarray(at, p + capacity)).written;
+            v = mcEncoder.encodeInto(v, HEAPU8.subarray(at, p + capacity)).written;
             at += v;
           }
           HEAPF64[(p >> 3) + i] = v;
@@ -179,57 +94,149 @@ mergeInto(LibraryManager.library, {
       }
     },
     // renew: the same URL with another end-to-end key (a new socket; reliable streams start over).
-    setUrl: function (channel, url, renew) {
-      return MC.withText(url, function (p, n) {
+    setUrl: (channel, url, renew) => {
+      return mcWithText(url, (p, n) => {
         return _mc_channel_set_url(channel, p, n, renew ? 1 : 0);
       });
     },
-    close: function (channel, code, reason) {
-      return MC.withText(reason, function (p, n) {
+    close: (channel, code, reason) => {
+      return mcWithText(reason, (p, n) => {
         return _mc_channel_close(channel, code, p, n);
       });
     },
-    setPresence: function (channel, json) {
-      return MC.withText(json, function (p, n) {
+    setPresence: (channel, json) => {
+      return mcWithText(json, (p, n) => {
         return _mc_channel_set_presence(channel, p, n);
       });
     },
-    fieldSlot: function (channel, name) {
-      return MC.withText(name, function (p, n) {
+    fieldSlot: (channel, name) => {
+      return mcWithText(name, (p, n) => {
         return _mc_channel_field_slot(channel, p, n);
       });
     },
-    route: function (channel, slot, value, delta) {
-      MC.withText(value, function (p, n) {
+    route: (channel, slot, value, delta) => {
+      mcWithText(value, (p, n) => {
         _mc_channel_route(channel, slot, p, n, delta);
       });
     },
-    url: function (channel) {
-      return MC.out(_mc_channel_url(channel));
+    url: (channel) => {
+      return mcOut(_mc_channel_url(channel));
     },
-    id: function (channel) {
-      return MC.out(_mc_channel_id(channel));
+    id: (channel) => {
+      return mcOut(_mc_channel_id(channel));
     },
-    lastError: function (channel) {
-      return MC.out(_mc_channel_last_error(channel));
+    lastError: (channel) => {
+      return mcOut(_mc_channel_last_error(channel));
     },
-    reliableStats: function (channel) {
-      return MC.out(_mc_channel_reliable_stats(channel));
+    reliableStats: (channel) => {
+      return mcOut(_mc_channel_reliable_stats(channel));
     },
-    memoryBytes: function () {
+    memoryBytes: () => {
       return HEAPU8.length;
     },
   },
+
+  // --- sockets
+  /** The handle of the channel whose transport is opening a socket right now. */
+  $mcSocketOwner: 0,
+  /** The socket the factory made last, until its transport adopts it by websocket.h's id. */
+  $mcLastSocket: "=null",
+  /** websocket.h id -> socket, for the sockets a transport adopted. */
+  $mcSockets: "={}",
+
+  // --- text in and out of the heap (decoding with the runtime's UTF8Decoder, TEXTDECODER=2)
+  $mcEncoder: "=new TextEncoder()",
+  /** Text from the heap by pointer and length. */
+  $mcDecode: function (ptr, size) {
+    return size ? UTF8Decoder.decode(HEAPU8.subarray(ptr, ptr + size)) : "";
+  },
+  /**
+   * A reliable sender's id from the heap (1-64 of [A-Za-z0-9_-], checked by the core: ASCII),
+   * without TextDecoder; the last one is kept, as consecutive frames mostly share a sender.
+   */
+  $mcLastSender: '=""',
+  $mcSender__deps: ["$mcLastSender"],
+  $mcSender: function (ptr, size) {
+    var last = mcLastSender;
+    var i = 0;
+    if (last.length === size) {
+      while (i < size && HEAPU8[ptr + i] === last.charCodeAt(i)) i++;
+      if (i === size) return last;
+    }
+    mcLastSender = String.fromCharCode.apply(null, HEAPU8.subarray(ptr, ptr + size));
+    return mcLastSender;
+  },
+  /** The string the last `_mc_out_*` call left in the core's out buffer. */
+  $mcOut__deps: ["$mcDecode"],
+  $mcOut: function (ptr) {
+    return mcDecode(ptr, _mc_out_size());
+  },
+  /** Calls fn(ptr, length) with `text` as UTF-8 in a heap block of its own (re-entrancy safe). */
+  $mcWithText__deps: ["$mcEncoder", "malloc", "free"],
+  $mcWithText: function (text, fn) {
+    var capacity = text.length * 3 + 1;
+    var p = _malloc(capacity);
+    try {
+      return fn(p, mcEncoder.encodeInto(text, HEAPU8.subarray(p, p + capacity)).written);
+    } finally {
+      _free(p);
+    }
+  },
+
+  // --- the receive path: one reusable heap buffer for incoming frames
+  $mcScratch: 0,
+  $mcScratchSize: 0,
+  /** A view of the whole buffer, kept until the buffer or the heap (growth) changes. */
+  $mcScratchView: "=null",
+  $mcScratchFor__deps: ["$mcScratch", "$mcScratchSize", "$mcScratchView", "malloc", "free"],
+  $mcScratchFor: function (size) {
+    if (size > mcScratchSize) {
+      if (mcScratch) _free(mcScratch);
+      mcScratchSize = Math.max(size, 2 * mcScratchSize, 4096);
+      mcScratch = _malloc(mcScratchSize);
+      mcScratchView = null;
+    }
+    if (mcScratchView === null || mcScratchView.buffer !== HEAPU8.buffer) {
+      mcScratchView = HEAPU8.subarray(mcScratch, mcScratch + mcScratchSize);
+    }
+    return mcScratch;
+  },
+  /** The text frame being delivered right now: handed to listeners as is, never decoded back. */
+  $mcLastText: "=null",
+  /**
+   * The core's receive plans (ReceivePlan in src/metachannel/transport.h), by transport, for
+   * text frames within the size limit: {route, wanted: null} routes every frame with
+   * `route` (0: drops it), for the JS layer's own parse; {route: 0, wanted} drops a frame
+   * `wanted` does not match (it could not match the router). No
+   * entry: the core reads every frame. The core replaces an entry on every change of state or
+   * interest.
+   */
+  $mcPlans: "=new Map()",
+  /**
+   * The prefilter's test: a backslash or one of the needles (the core's NUL-separated list),
+   * as one regular expression (one pass over the frame; two String.includes calls took 40%
+   * longer on a 120-byte frame in Node 22).
+   */
+  $mcWantedTest: function (needles) {
+    const parts = ["\\\\"];
+    for (const needle of needles) if (needle) parts.push(needle.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+    return new RegExp(parts.join("|"));
+  },
+
+  // --- the send path (MC.sendText): its buffer, and the frame being sent right now
+  $mcSendBuf: 0,
+  $mcSendSize: 0,
+  $mcPendingSend: "=null",
 
   // websocket.h creates sockets with `new WebSocket(url, protocols)`. This module-scope
   // function shadows the global class inside the module, so each socket is made by the
   // channel's own factory (js/socket-factory.ts): its WebSocket class (options.WebSocket, the
   // global one, or the `ws` package) and headers apply, and a constructor that throws never
   // throws through wasm.
-  $WebSocket__deps: ["$MC"],
+  $WebSocket__deps: ["$MC", "$mcSocketOwner", "$mcLastSocket"],
   $WebSocket: function (url, protocols) {
-    var socket = MC.createSocket(url, protocols, MC.socketOwner);
-    MC.lastSocket = socket;
+    var socket = MC.createSocket(url, protocols, mcSocketOwner);
+    mcLastSocket = socket;
     return socket;
   },
 
@@ -238,50 +245,50 @@ mergeInto(LibraryManager.library, {
   mc_emit_state: function (h, from, to) {
     MC.events.state(h, from, to);
   },
-  mc_emit_open__deps: ["$MC"],
+  mc_emit_open__deps: ["$MC", "$mcDecode"],
   mc_emit_open: function (h, p, n) {
-    MC.events.open(h, MC.decode(p, n));
+    MC.events.open(h, mcDecode(p, n));
   },
   // The hot path. `current`: the frame is the one being received (its original string is in
-  // MC.lastText); 0 for a reliable frame that waited for a gap, decoded from the heap.
+  // mcLastText); 0 for a reliable frame that waited for a gap, decoded from the heap.
   // `from`/`seq`: the sender and sequence number the core read in a reliable frame's tag
   // (route bit SEQ; "" and 0 otherwise): JS never parses the tag again.
-  mc_emit_text__deps: ["$MC"],
+  mc_emit_text__deps: ["$MC", "$mcDecode", "$mcLastText", "$mcSender"],
   mc_emit_text: function (h, p, n, route, current, from, fromN, seq) {
-    var text = current && MC.lastText !== null ? MC.lastText : MC.decode(p, n);
-    MC.events.text(h, text, route, fromN ? MC.sender(from, fromN) : "", seq);
+    var text = current && mcLastText !== null ? mcLastText : mcDecode(p, n);
+    MC.events.text(h, text, route, fromN ? mcSender(from, fromN) : "", seq);
   },
   mc_emit_binary__deps: ["$MC"],
   mc_emit_binary: function (h, p, n, route) {
     MC.events.binary(h, HEAPU8.slice(p, p + n), route);
   },
-  mc_emit_close__deps: ["$MC"],
+  mc_emit_close__deps: ["$MC", "$mcDecode"],
   mc_emit_close: function (h, code, p, n, clean, again) {
-    MC.events.close(h, code, MC.decode(p, n), !!clean, !!again);
+    MC.events.close(h, code, mcDecode(p, n), !!clean, !!again);
   },
-  mc_emit_error__deps: ["$MC"],
+  mc_emit_error__deps: ["$MC", "$mcDecode"],
   mc_emit_error: function (h, code, p, n, detail) {
-    MC.events.error(h, code, MC.decode(p, n), detail);
+    MC.events.error(h, code, mcDecode(p, n), detail);
   },
   mc_emit_reconnecting__deps: ["$MC"],
   mc_emit_reconnecting: function (h, attempt, delay) {
     MC.events.reconnecting(h, attempt, delay);
   },
-  mc_emit_lost__deps: ["$MC"],
+  mc_emit_lost__deps: ["$MC", "$mcDecode"],
   mc_emit_lost: function (h, f, fn, count, p, n) {
-    MC.events.lost(h, MC.decode(f, fn), count, MC.decode(p, n));
+    MC.events.lost(h, mcDecode(f, fn), count, mcDecode(p, n));
   },
-  mc_emit_presence__deps: ["$MC"],
+  mc_emit_presence__deps: ["$MC", "$mcDecode"],
   mc_emit_presence: function (h, p, n) {
-    MC.events.presence(h, MC.decode(p, n));
+    MC.events.presence(h, mcDecode(p, n));
   },
 
   // ------------------------------------------------------------------ sockets
   // Whose options apply to the next socket (the transport calls this before websocket.h's new).
-  mc_socket_owner__deps: ["$MC", "$WebSocket"],
+  mc_socket_owner__deps: ["$mcSocketOwner", "$mcLastSocket", "$WebSocket"],
   mc_socket_owner: function (owner) {
-    MC.socketOwner = owner;
-    MC.lastSocket = null;
+    mcSocketOwner = owner;
+    mcLastSocket = null;
   },
 
   // Why the factory could not make the last socket, as a malloc'd string (the caller frees
@@ -297,12 +304,12 @@ mergeInto(LibraryManager.library, {
     return p;
   },
 
-  // The core's receive plan for a transport (Channel::update_receive; `plans` above). mode:
+  // The core's receive plan for a transport (Channel::update_receive; `$mcPlans` above). mode:
   // ReceivePlan::Mode (0 Read, 1 Route, 2 Prefilter).
-  mc_transport_plan__deps: ["$MC"],
+  mc_transport_plan__deps: ["$mcDecode", "$mcPlans", "$mcWantedTest"],
   mc_transport_plan: function (transport, mode, route, p, n) {
-    if (mode === 0) MC.plans.delete(transport);
-    else MC.plans.set(transport, { route: route, wanted: mode === 2 ? MC.wantedTest(n ? MC.decode(p, n).split("\0") : []) : null });
+    if (mode === 0) mcPlans.delete(transport);
+    else mcPlans.set(transport, { route: route, wanted: mode === 2 ? mcWantedTest(n ? mcDecode(p, n).split("\0") : []) : null });
   },
 
   // The transport takes the socket websocket.h just created (id) and receives its frames here
@@ -310,19 +317,19 @@ mergeInto(LibraryManager.library, {
   // encodes text with a JS loop). Text is encoded with TextEncoder.encodeInto into one reusable
   // buffer and its original string kept for the JS layer; a frame over the size limit is
   // reported by size without entering the heap (which would grow for good).
-  mc_socket_adopt__deps: ["$MC"],
+  mc_socket_adopt__deps: ["$MC", "$mcLastSocket", "$mcSockets", "$mcLastText", "$mcPlans", "$mcScratchFor", "$mcScratchView", "$mcEncoder"],
   mc_socket_adopt: function (id, transport, maxBytes, owner) {
-    const s = MC.lastSocket;
-    MC.lastSocket = null;
+    const s = mcLastSocket;
+    mcLastSocket = null;
     if (!s) return;
-    MC.sockets[id] = s;
-    s.onmessage = function (e) {
+    mcSockets[id] = s;
+    s.onmessage = (e) => {
       const data = e.data;
       if (typeof data === "string") {
         if (data.length > maxBytes) return _mc_transport_oversize(transport, 1, data.length);
-        // The core's plan (`plans`), for a frame surely within the limit (ASCII is a byte a
+        // The core's plan (`$mcPlans`), for a frame surely within the limit (ASCII is a byte a
         // unit, other text up to 3): the frame is routed or dropped here, without entering wasm.
-        const plan = MC.plans.get(transport);
+        const plan = mcPlans.get(transport);
         if (plan !== undefined && data.length * 3 <= maxBytes) {
           if (plan.wanted === null) {
             // The fast path: the core reads nothing in the frame; js/receive.ts routes it by
@@ -333,23 +340,23 @@ mergeInto(LibraryManager.library, {
           // The prefilter: none of the wanted values (and no escape) is in the frame.
           if (!plan.wanted.test(data)) return;
         }
-        MC.lastText = data;
+        mcLastText = data;
         try {
           // ASCII (the usual envelope) fits in data.length bytes; other text needs up to 3 a unit.
-          let p = MC.scratchFor(data.length);
-          let r = MC.encoder.encodeInto(data, MC.scratchView);
+          let p = mcScratchFor(data.length);
+          let r = mcEncoder.encodeInto(data, mcScratchView);
           if (r.read !== data.length) {
-            p = MC.scratchFor(data.length * 3);
-            r = MC.encoder.encodeInto(data, MC.scratchView);
+            p = mcScratchFor(data.length * 3);
+            r = mcEncoder.encodeInto(data, mcScratchView);
           }
           _mc_transport_frame(transport, 1, p, r.written);
         } finally {
-          MC.lastText = null;
+          mcLastText = null;
         }
       } else {
         const bytes = new Uint8Array(data);
         if (bytes.length > maxBytes) return _mc_transport_oversize(transport, 0, bytes.length);
-        const q = MC.scratchFor(bytes.length);
+        const q = mcScratchFor(bytes.length);
         HEAPU8.set(bytes, q);
         _mc_transport_frame(transport, 0, q, bytes.length);
       }
@@ -358,46 +365,46 @@ mergeInto(LibraryManager.library, {
 
   // websocket.h only sends NUL-terminated text; this sends by length, and never on a socket
   // that is not OPEN (a send while CONNECTING throws InvalidStateError through wasm).
-  mc_socket_send_text__deps: ["$MC"],
+  mc_socket_send_text__deps: ["$mcSockets", "$mcDecode", "$mcPendingSend"],
   mc_socket_send_text: function (id, data, size) {
-    var s = MC.sockets[id];
+    var s = mcSockets[id];
     if (!s || s.readyState !== 1) return 0;
-    const pending = MC.pendingSend;
+    const pending = mcPendingSend;
     // The frame JS is sending right now: send its original string, not a decoded copy.
-    s.send(pending && pending.ptr === data ? pending.text : MC.decode(data, size));
+    s.send(pending && pending.ptr === data ? pending.text : mcDecode(data, size));
     return 1;
   },
-  mc_socket_ready_state__deps: ["$MC"],
+  mc_socket_ready_state__deps: ["$mcSockets"],
   mc_socket_ready_state: function (id) {
-    var s = MC.sockets[id];
+    var s = mcSockets[id];
     return s ? s.readyState : 3;
   },
   // The HTTP status a refused upgrade got instead of 101 (js/socket-factory.ts records it from
   // the `ws` package's error), or 0: browsers and undici never tell.
-  mc_socket_refused_status__deps: ["$MC"],
+  mc_socket_refused_status__deps: ["$mcSockets"],
   mc_socket_refused_status: function (id) {
-    var s = MC.sockets[id];
+    var s = mcSockets[id];
     return (s && s.refusedStatus) | 0;
   },
-  mc_socket_buffered_amount__deps: ["$MC"],
+  mc_socket_buffered_amount__deps: ["$mcSockets"],
   mc_socket_buffered_amount: function (id) {
-    var s = MC.sockets[id];
+    var s = mcSockets[id];
     return s ? s.bufferedAmount || 0 : 0;
   },
   // strtod's conversion (bindings/libc_wraps.cpp): the text of a decimal number (sign, digits,
   // fraction, exponent; ASCII) to the nearest double, by Number(), which rounds correctly.
-  mc_number_from_text__deps: ["$MC"],
+  mc_number_from_text__deps: ["$mcDecode"],
   mc_number_from_text: function (p, n) {
-    return Number(MC.decode(p, n));
+    return Number(mcDecode(p, n));
   },
   // After emscripten_websocket_delete: forgets the socket here, and frees websocket.h's slot,
   // which 3.1.6's emscripten_websocket_delete leaks (it deletes WS.sockets[socket], not
   // [socketId]); in releases that delete the slot themselves this finds nothing to do.
-  mc_socket_forget__deps: ["$MC", "$WS"],
+  mc_socket_forget__deps: ["$mcSockets", "$WS"],
   mc_socket_forget: function (id) {
-    var s = MC.sockets[id];
+    var s = mcSockets[id];
     if (s) s.onmessage = null;
-    delete MC.sockets[id];
+    delete mcSockets[id];
     if (WS.sockets[id]) delete WS.sockets[id];
   },
 });

@@ -7,13 +7,14 @@
 // - the environment block that finds the script's directory and defines XHR readers
 //   (read_, readAsync, readBinary, setWindowTitle): only the glue's own fetch used them;
 // - that fetch: wasmBinaryFile, isDataURI, getBinary, getBinaryPromise, instantiateArrayBuffer,
-//   instantiateAsync (without the hook the glue now rejects its promise, saying why);
+//   instantiateAsync (6. then calls the hook without a fallback);
 // - one lazy wrapper per wasm export (`var _f=Module["_f"]=function(){return(_f=Module["_f"]=
 //   Module["asm"]["x"]).apply(null,arguments)}`, 35 of them, 5.7 KB before minification),
 //   there so that a call made before instantiation fails late: here the exports are set on
 //   Module (and on the glue's own variables that use them) when the instance arrives.
-// And Embind's JS runtime keeps only what the surface uses (3. below: two functions, two
-// constants, three types, all registered at start-up).
+// And Embind's JS runtime keeps only what the surface uses (3. and 7. below: two functions,
+// two constants, three types, all registered at start-up).
+// The start-up itself is the one path the loader takes (6.).
 // Every edit must find its text exactly once, or the build stops and names it: a different
 // emcc (or a new setting) is a deliberate change, to be looked at, never silently half-trimmed.
 // The debug build keeps its glue whole (its ASSERTIONS checks wrap these same parts).
@@ -101,7 +102,7 @@ export function trimGlue(glue) {
   for (const [from, to, what] of [
     [
       'exposePublicSymbol(name,function(){throwUnboundTypeError("Cannot call "+name+" due to unbound types",argTypes)},argCount-1);whenDependentTypesAreResolved([],argTypes,function(argTypes){var invokerArgsArray=[argTypes[0],null].concat(argTypes.slice(1));replacePublicSymbol(name,craftInvokerFunction(name,invokerArgsArray,null,rawInvoker,fn),argCount-1);return[]})',
-      "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,[argTypes[0],null].concat(argTypes.slice(1)),null,rawInvoker,fn);return[]})",
+      "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,argTypes,rawInvoker,fn);return[]})",
       "Embind's function registration",
     ],
     [
@@ -172,8 +173,10 @@ export function trimGlue(glue) {
     throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
   const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
-  const map = JSON.stringify(Object.fromEntries(exports));
-  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name]) => `${name}=Module["${name}"];`).join("")}`;
+  // On Module: the raw exports js/ calls (`_mc_*`: js/core-glue.d.ts, checked by
+  // scripts/gen-glue-types.mjs); the glue's own calls (_malloc, _free, ...) use its variables.
+  const map = JSON.stringify(Object.fromEntries(exports.filter(([name]) => name.startsWith("_mc_"))));
+  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name, wasmName]) => `${name}=exports["${wasmName}"];`).join("")}`;
   text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
   text = replaceOnce(
     text,
@@ -259,6 +262,222 @@ export function trimGlue(glue) {
     "stringToUTF8Array",
   ]) {
     if (new RegExp(`(^|[^\\w$])${name}(?![\\w$])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
+  // 6. The start-up the loader's one path needs. The glue runs once per core, started by
+  // js/loader.ts with the compiled module in hand, and never exits:
+  // - receiveInstance() runs the constructors and resolves the module's promise itself, where
+  //   emcc counts run dependencies (one: the instance), queues pre-run, init and post-run
+  //   callbacks (only the constructors) and calls run() when the count drops; without
+  //   Module["asm"], Module["run"] and Module["calledRun"] (js/ reads none);
+  // - instantiateWasm is always given and never throws (js/loader.ts: it returns at once and
+  //   settles through receive()), so the glue calls it without a try/catch or a fallback;
+  // - no exit() and no "unwind" (no exit runtime, no main loop): a timer callback only checks
+  //   ABORT, and ExitStatus, handleException, quit_ and EXITSTATUS go;
+  // - the loader compiles the wasm before the glue runs, so WebAssembly exists; the module
+  //   options are only instantiateWasm, so the copy kept of them (moduleOverrides) is a no-op.
+  {
+    const m =
+      /Module\["asm"\]=exports;(.*?)wasmMemory=Module\["asm"\]\["([\w$]+)"\];updateGlobalBufferAndViews\(wasmMemory\.buffer\);wasmTable=Module\["asm"\]\["([\w$]+)"\];addOnInit\(Module\["asm"\]\["([\w$]+)"\]\);removeRunDependency\("wasm-instantiate"\)\}addRunDependency\("wasm-instantiate"\);if\(Module\["instantiateWasm"\]\)\{try\{var exports=Module\["instantiateWasm"\]\(info,receiveInstance\);return exports\}catch\(e\)\{err\("Module\.instantiateWasm callback failed with error: "\+e\);return false\}\}readyPromiseReject\(new Error\("metachannel: the core starts only through its loader \(instantiateWasm\)"\)\);return\{\}\}/.exec(
+        text,
+      );
+    if (!m || text.indexOf(m[0], m.index + 1) !== -1)
+      throw new Error("trim-glue: receiveInstance/createWasm: not found exactly once (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+    const [, assigned, memory, table, ctors] = m;
+    text = text.replace(
+      m[0],
+      `${assigned}wasmMemory=exports["${memory}"];updateGlobalBufferAndViews(wasmMemory.buffer);wasmTable=exports["${table}"];exports["${ctors}"]();readyPromiseResolve(Module)}Module["instantiateWasm"](info,receiveInstance)}`,
+    );
+  }
+  for (const [from, to, what] of [
+    ["var asm=createWasm();", "createWasm();", "createWasm's call"],
+    [
+      'var Module=typeof createMetachannelCore!="undefined"?createMetachannelCore:{};',
+      "var Module=createMetachannelCore;",
+      "Module (the factory's argument, made {} if absent just above)",
+    ],
+    ["var moduleOverrides=Object.assign({},Module);", "", "moduleOverrides"],
+    ["Object.assign(Module,moduleOverrides);moduleOverrides=null;", "", "moduleOverrides' return"],
+    ["var arguments_=[];", "", "arguments_"],
+    ["var quit_=(status,toThrow)=>{throw toThrow};", "", "quit_"],
+    ['if(typeof WebAssembly!="object"){abort("no native wasm support detected")}', "", "the WebAssembly check"],
+    ["var EXITSTATUS;", "", "EXITSTATUS"],
+    ["ABORT=true;EXITSTATUS=1;", "ABORT=true;", "abort's EXITSTATUS"],
+    ["var __ATPRERUN__=[];var __ATINIT__=[];var __ATPOSTRUN__=[];var runtimeInitialized=false;var runtimeExited=false;", "", "the start-up queues"],
+    ["var runDependencies=0;var runDependencyWatcher=null;var dependenciesFulfilled=null;", "", "the run dependencies"],
+    ["var calledRun;", "", "calledRun"],
+    ["dependenciesFulfilled=function runCaller(){if(!calledRun)run();if(!calledRun)dependenciesFulfilled=runCaller};", "", "runCaller"],
+    ['Module["run"]=run;run();', "", "run()"],
+    [
+      "function _emscripten_set_timeout(cb,msecs,userData){return setTimeout(function(){callUserCallback(function(){getWasmTableEntry(cb)(userData)})},msecs)}",
+      "function _emscripten_set_timeout(cb,msecs,userData){return setTimeout(function(){if(!ABORT)getWasmTableEntry(cb)(userData)},msecs)}",
+      "emscripten_set_timeout",
+    ],
+  ])
+    text = replaceOnce(text, from, to, what);
+  for (const name of [
+    "preRun",
+    "initRuntime",
+    "postRun",
+    "addOnInit",
+    "addRunDependency",
+    "removeRunDependency",
+    "callRuntimeCallbacks",
+    "handleException",
+    "callUserCallback",
+    "ExitStatus",
+    "run",
+  ])
+    text = dropFunction(text, name);
+  once(text, "createMetachannelCore = createMetachannelCore || {};", "the factory's argument");
+  if (/Module\["asm"\]|"unwind"|function _(?:exit|proc_exit)\(/.test(text))
+    throw new Error('trim-glue: the glue still reads Module["asm"], or can exit or unwind (emcc 3.1.6 output, a new import?); see scripts/trim-glue.mjs');
+  for (const name of [
+    "moduleOverrides",
+    "arguments_",
+    "quit_",
+    "EXITSTATUS",
+    "__ATINIT__",
+    "runtimeExited",
+    "runtimeInitialized",
+    "runDependencies",
+    "dependenciesFulfilled",
+    "calledRun",
+    "callUserCallback",
+    "handleException",
+    "ExitStatus",
+    "run",
+  ]) {
+    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
+  // 7. Embind's registration and invoker for this surface alone (3.): every registered type is
+  // one of the three, each registered once by bindings/embind_types.cpp, and a function or a
+  // constant waits for its types but registers none of its own (no class, no value type), so:
+  // - registerType() stores the type and wakes what waits for it, without checks that only a
+  //   binding mistake fails (a type registered twice, a missing argPackAdvance);
+  // - whenDependentTypesAreResolved() calls back with the types (no types of its own to
+  //   register, no typeDependencies table, no InternalError);
+  // - the invoker (no DYNAMIC_EXECUTION) makes its argument list per call (the shared arrays
+  //   went with the class-method and destructor-stack cases: each type frees its own value),
+  //   and every function returns a value (void is not among the types);
+  // - readLatin1String reads the ASCII names without a 256-entry table;
+  // - BindingError (a wrong argument: never, as js/ passes strings) is an Error named
+  //   BindingError, without Embind's error-class factory.
+  {
+    const registers = [...text.matchAll(/function (__embind_register_\w+)\(/g)]
+      .map((m) => m[1])
+      .sort()
+      .join(",");
+    const expected = "__embind_register_bool,__embind_register_constant,__embind_register_float,__embind_register_function,__embind_register_std_string";
+    if (registers !== expected)
+      throw new Error(
+        `trim-glue: Embind registers ${registers}, where this trim expects ${expected} (bindings/bindings.cpp, bindings/embind_types.cpp); see scripts/trim-glue.mjs`,
+      );
+    const calls = text.split("whenDependentTypesAreResolved(").length - 2; // less the definition
+    const withoutOwn = text.split("whenDependentTypesAreResolved([],").length - 1;
+    if (calls !== withoutOwn)
+      throw new Error("trim-glue: a type waits for its dependencies with types of its own to register (emcc 3.1.6 output); see scripts/trim-glue.mjs");
+  }
+  for (const [from, to, what] of [
+    [
+      'function registerType(rawType,registeredInstance,options={}){if(!("argPackAdvance"in registeredInstance)){throw new TypeError("registerType registeredInstance requires argPackAdvance")}var name=registeredInstance.name;if(!rawType){throwBindingError(\'type "\'+name+\'" must have a positive integer typeid pointer\')}if(registeredTypes.hasOwnProperty(rawType)){if(options.ignoreDuplicateRegistrations){return}else{throwBindingError("Cannot register type \'"+name+"\' twice")}}registeredTypes[rawType]=registeredInstance;delete typeDependencies[rawType];if(awaitingDependencies.hasOwnProperty(rawType)){var callbacks=awaitingDependencies[rawType];delete awaitingDependencies[rawType];callbacks.forEach(function(cb){cb()})}}',
+      "function registerType(rawType,registeredInstance){registeredTypes[rawType]=registeredInstance;if(awaitingDependencies.hasOwnProperty(rawType)){var callbacks=awaitingDependencies[rawType];delete awaitingDependencies[rawType];callbacks.forEach(function(cb){cb()})}}",
+      "registerType",
+    ],
+    [
+      'function whenDependentTypesAreResolved(myTypes,dependentTypes,getTypeConverters){myTypes.forEach(function(type){typeDependencies[type]=dependentTypes});function onComplete(typeConverters){var myTypeConverters=getTypeConverters(typeConverters);if(myTypeConverters.length!==myTypes.length){throwInternalError("Mismatched type converter count")}for(var i=0;i<myTypes.length;++i){registerType(myTypes[i],myTypeConverters[i])}}var typeConverters',
+      "function whenDependentTypesAreResolved(myTypes,dependentTypes,onComplete){var typeConverters",
+      "whenDependentTypesAreResolved",
+    ],
+    ["var typeDependencies={};", "", "typeDependencies"],
+    [
+      'function craftInvokerFunction(humanName,argTypes,classType,cppInvokerFunc,cppTargetFunc){var argCount=argTypes.length;if(argCount<2){throwBindingError("argTypes array size mismatch! Must at least get return value and \'this\' types!")}var isClassMethodFunc=argTypes[1]!==null&&classType!==null;var needsDestructorStack=false;for(var i=1;i<argTypes.length;++i){if(argTypes[i]!==null&&argTypes[i].destructorFunction===undefined){needsDestructorStack=true;break}}var returns=argTypes[0].name!=="void";var expectedArgCount=argCount-2;var argsWired=new Array(expectedArgCount);var invokerFuncArgs=[];var destructors=[];return function(){if(arguments.length!==expectedArgCount){throwBindingError("function "+humanName+" called with "+arguments.length+" arguments, expected "+expectedArgCount+" args!")}destructors.length=0;var thisWired;invokerFuncArgs.length=isClassMethodFunc?2:1;invokerFuncArgs[0]=cppTargetFunc;if(isClassMethodFunc){thisWired=argTypes[1]["toWireType"](destructors,this);invokerFuncArgs[1]=thisWired}for(var i=0;i<expectedArgCount;++i){argsWired[i]=argTypes[i+2]["toWireType"](destructors,arguments[i]);invokerFuncArgs.push(argsWired[i])}var rv=cppInvokerFunc.apply(null,invokerFuncArgs);function onDone(rv){if(needsDestructorStack){runDestructors(destructors)}else{for(var i=isClassMethodFunc?1:2;i<argTypes.length;i++){var param=i===1?thisWired:argsWired[i-2];if(argTypes[i].destructorFunction!==null){argTypes[i].destructorFunction(param)}}}if(returns){return argTypes[0]["fromWireType"](rv)}}return onDone(rv)}}',
+      // argTypes: the return type, then the arguments' (3.'s registration passes them as they come).
+      'function craftInvokerFunction(humanName,argTypes,cppInvokerFunc,cppTargetFunc){var expectedArgCount=argTypes.length-1;return function(){if(arguments.length!==expectedArgCount){throwBindingError("function "+humanName+" called with "+arguments.length+" arguments, expected "+expectedArgCount+" args!")}var args=[cppTargetFunc];for(var i=1;i<=expectedArgCount;++i)args.push(argTypes[i]["toWireType"](null,arguments[i-1]));var rv=cppInvokerFunc.apply(null,args);for(i=1;i<=expectedArgCount;++i)if(argTypes[i].destructorFunction)argTypes[i].destructorFunction(args[i]);return argTypes[0]["fromWireType"](rv)}}',
+      "craftInvokerFunction",
+    ],
+    [
+      'function readLatin1String(ptr){var ret="";var c=ptr;while(HEAPU8[c]){ret+=embind_charCodes[HEAPU8[c++]]}return ret}',
+      'function readLatin1String(ptr){var ret="";while(HEAPU8[ptr])ret+=String.fromCharCode(HEAPU8[ptr++]);return ret}',
+      "readLatin1String",
+    ],
+    ["var embind_charCodes=undefined;", "", "embind_charCodes"],
+    [
+      "function throwBindingError(message){throw new BindingError(message)}",
+      'function throwBindingError(message){var e=new Error(message);e.name="BindingError";throw e}',
+      "throwBindingError",
+    ],
+    ['embind_init_charCodes();BindingError=extendError(Error,"BindingError");InternalError=extendError(Error,"InternalError");', "", "Embind's start-up"],
+    ["var BindingError=undefined;", "", "BindingError"],
+    ["var InternalError=undefined;", "", "InternalError"],
+  ])
+    text = replaceOnce(text, from, to, what);
+  // argPackAdvance was read by registerType's check alone; the invoker passes no destructor
+  // list (std::string's destructorFunction frees its copy).
+  const packs = text.split('"argPackAdvance":8,').length - 1;
+  if (packs !== 3)
+    throw new Error(`trim-glue: "argPackAdvance":8 ${packs} times, expected 3 (bool, double, std::string; emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  text = text.split('"argPackAdvance":8,').join("");
+  // A type's name was read by the invoker's void check and the error messages that name types (gone).
+  const named = "name=readLatin1String(name);registerType(rawType,{name:name,";
+  if (text.split(named).length - 1 !== 3)
+    throw new Error(
+      "trim-glue: the three types' registrations (bool, double, std::string) not found as expected (emcc 3.1.6 output); see scripts/trim-glue.mjs",
+    );
+  text = text.split(named).join("registerType(rawType,{");
+  text = replaceOnce(text, "if(destructors!==null){destructors.push(_free,ptr)}return ptr}", "return ptr}", "std::string's destructor list");
+  for (const name of ["embind_init_charCodes", "createNamedFunction", "extendError", "throwInternalError", "runDestructors"]) text = dropFunction(text, name);
+  for (const name of [
+    "typeDependencies",
+    "embind_charCodes",
+    "BindingError",
+    "InternalError",
+    "extendError",
+    "throwInternalError",
+    "runDestructors",
+    "createNamedFunction",
+    "argPackAdvance",
+  ]) {
+    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
+      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+
+  // 8. Memory growth, strings and websocket.h's JS, smaller for the same result:
+  // - emscripten_resize_heap() with its two helpers folded in (the 2 GB limit, the grow call);
+  //   the old size is HEAPU8's, so no `buffer` variable;
+  // - std::string from wasm decoded at once: a U+0000 inside decodes as itself, and the BOM a
+  //   piecewise decode would drop after each one is dropped the same (Embind decodes each
+  //   NUL-separated piece on its own);
+  // - emscripten_websocket_close() decodes its reason once (3.1.6 decodes it twice, the
+  //   first copy unused); emscripten_websocket_new() without its `typeof WebSocket` check
+  //   (WebSocket is bindings/library.js's function here, always defined).
+  for (const [from, to, what] of [
+    [
+      "function _emscripten_get_heap_max(){return 2147483648}function emscripten_realloc_buffer(size){try{wasmMemory.grow(size-buffer.byteLength+65535>>>16);updateGlobalBufferAndViews(wasmMemory.buffer);return 1}catch(e){}}function _emscripten_resize_heap(requestedSize){var oldSize=HEAPU8.length;requestedSize=requestedSize>>>0;var maxHeapSize=_emscripten_get_heap_max();if(requestedSize>maxHeapSize){return false}let alignUp=(x,multiple)=>x+(multiple-x%multiple)%multiple;for(var cutDown=1;cutDown<=4;cutDown*=2){var overGrownHeapSize=oldSize*(1+.2/cutDown);overGrownHeapSize=Math.min(overGrownHeapSize,requestedSize+100663296);var newSize=Math.min(maxHeapSize,alignUp(Math.max(requestedSize,overGrownHeapSize),65536));var replacement=emscripten_realloc_buffer(newSize);if(replacement){return true}}return false}",
+      "function _emscripten_resize_heap(requestedSize){var oldSize=HEAPU8.length;requestedSize=requestedSize>>>0;if(requestedSize>2147483648){return false}for(var cutDown=1;cutDown<=4;cutDown*=2){var x=Math.max(requestedSize,Math.min(oldSize*(1+.2/cutDown),requestedSize+100663296));var newSize=Math.min(2147483648,x+(65536-x%65536)%65536);try{wasmMemory.grow(newSize-oldSize+65535>>>16);updateGlobalBufferAndViews(wasmMemory.buffer);return true}catch(e){}}return false}",
+      "emscripten_resize_heap",
+    ],
+    ["function updateGlobalBufferAndViews(buf){buffer=buf;", "function updateGlobalBufferAndViews(buf){", "updateGlobalBufferAndViews' buffer"],
+    ["var buffer,", "var ", "the buffer variable"],
+    [
+      'var length=HEAPU32[value>>2];var str;var decodeStartPtr=value+4;for(var i=0;i<=length;++i){var currentBytePtr=value+4+i;if(i==length||HEAPU8[currentBytePtr]==0){var stringSegment=UTF8ToString(decodeStartPtr,currentBytePtr-decodeStartPtr);if(str===undefined){str=stringSegment}else{str+="\\0"+stringSegment}decodeStartPtr=currentBytePtr+1}}_free(value);return str}',
+      'var str=UTF8Decoder.decode(HEAPU8.subarray(value+4,value+4+HEAPU32[value>>2])).replace(/\\0\\uFEFF/g,"\\0");_free(value);return str}',
+      "std::string's fromWireType",
+    ],
+    ["var reasonStr=reason?UTF8ToString(reason):undefined;", "", "emscripten_websocket_close's unused reasonStr"],
+    [
+      'function _emscripten_websocket_new(createAttributes){if(typeof WebSocket=="undefined"){return-1}',
+      "function _emscripten_websocket_new(createAttributes){",
+      "emscripten_websocket_new's check",
+    ],
+  ])
+    text = replaceOnce(text, from, to, what);
+  once(text, "function WebSocket(url,protocols){", "bindings/library.js's WebSocket");
+  for (const name of ["buffer", "_emscripten_get_heap_max", "emscripten_realloc_buffer"]) {
+    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
       throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   }
 
