@@ -103,8 +103,11 @@ double Reliability::backoff() {
   // RFC 5740's random back-off: a truncated exponential on the window, lambda = ln(group) + 1,
   // so that of many receivers missing the same frames few draw an early time, and the first
   // request's broadcast reaches the others before they ask.
-  const double lambda = std::log(static_cast<double>(peers_.size()) + 1) + 1;
-  const double f = std::log1p(scheduler_.random01() * std::expm1(lambda)) / lambda;
+  // f = log1p(r * expm1(lambda)) / lambda, written with log alone: exp(lambda) = e * (n + 1), so
+  // no libm log1p and expm1 (about 1 KB of wasm) beside the log group_scale() needs.
+  const double n = static_cast<double>(peers_.size()) + 1;
+  const double lambda = std::log(n) + 1;
+  const double f = std::log(1 + scheduler_.random01() * (2.718281828459045 * n - 1)) / lambda;
   return rel::kRequestBackoffMinMs + f * (backoff_window() - rel::kRequestBackoffMinMs);
 }
 
