@@ -38,4 +38,10 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 // or nests objects/arrays more than kMaxJsonDepth levels deep, the object itself included.
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out);
 
+namespace json_text_detail {
+// The cached power of ten nlohmann's to_chars reads from its table for the binary exponent e,
+// computed (the writer's float format; json_text_test.cpp checks it against the table).
+nlohmann::detail::dtoa_impl::cached_power cached_power(int e);
+}  // namespace json_text_detail
+
 }  // namespace mc
