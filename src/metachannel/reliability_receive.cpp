@@ -115,18 +115,30 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
   const double t = now();
   p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
                  p.covers.end());
-  Ranges out = missing(p);
-  for (const Peer::Cover& c : p.covers) {
-    Ranges next;
-    for (const auto& [a, b] : out) {
-      if (c.last < a || c.first > b) {
-        next.emplace_back(a, b);
-        continue;
+  // What is missing less what the covers hold: each missing range walked from its start, past
+  // every cover that holds the current number, then up to the next cover's start (sorted
+  // maximal ranges, as one pass per cover splitting the list would give, without a list per
+  // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap.
+  Ranges out;
+  for (auto [a, b] : missing(p)) {
+    for (;;) {
+      for (bool moved = true; moved && a <= b;) {
+        moved = false;
+        for (const Peer::Cover& c : p.covers) {
+          if (c.first <= a && a <= c.last) {
+            a = c.last + 1;
+            moved = true;
+          }
+        }
       }
-      if (a < c.first) next.emplace_back(a, c.first - 1);
-      if (c.last < b) next.emplace_back(c.last + 1, b);
+      if (a > b) break;
+      uint64_t end = b;
+      for (const Peer::Cover& c : p.covers) {
+        if (c.first > a && c.first <= end) end = c.first - 1;
+      }
+      out.emplace_back(a, end);
+      a = end + 1;
     }
-    out = std::move(next);
   }
   return out;
 }
