@@ -356,4 +356,31 @@ bool merge_envelope(std::string_view object_json, const Fields& fields, std::str
   return true;
 }
 
+bool merge_member(std::string_view object_json, std::string_view name, std::string_view value, std::string& out) {
+  out.clear();
+  const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
+  if (!j.is_object()) return false;
+  bool written = false;
+  out += '{';
+  for (const auto& member : j.get_ref<const Json::object_t&>()) {
+    if (out.size() > 1) out += ',';
+    dump_string(member.first, out);
+    out += ':';
+    if (member.first == name) {
+      dump_string(value, out);
+      written = true;
+    } else {
+      dump_value(member.second, out);
+    }
+  }
+  if (!written) {
+    if (out.size() > 1) out += ',';
+    dump_string(name, out);
+    out += ':';
+    dump_string(value, out);
+  }
+  out += '}';
+  return true;
+}
+
 }  // namespace mc

@@ -39,7 +39,7 @@ bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::str
   const std::string value = id_ + ":" + decimal(next_seq_);
   if (e.tag_members() > 0) {
     // The object already has a member of that name (a forwarded message): replace it.
-    return merge_envelope(std::string_view(data, size), {{std::string(rel::kTagMember), value}}, out);
+    return merge_member(std::string_view(data, size), rel::kTagMember, value, out);
   }
   size_t open = 0;
   while (open < size && data[open] != '{') ++open;

@@ -290,6 +290,22 @@ TEST(JsonText, MergeIsAssignmentThenDump) {
     std::string out;
     ASSERT_TRUE(merge_envelope(text, fields, out)) << text;
     ASSERT_EQ(out, mc::dump_json(expected)) << text;
+    // merge_member: the one-field case (the reliable tag), the same text.
+    if (fields.size() == 1) {
+      std::string one;
+      ASSERT_TRUE(mc::merge_member(text, fields[0].first, fields[0].second, one)) << text;
+      ASSERT_EQ(one, out) << text;
+    }
+  }
+}
+
+TEST(JsonText, MergeMemberIsMergeEnvelopeWithOneField) {
+  for (const char* in : {"", "{}", "  {}  ", R"({"a":1,"_mc":"x:1","b":[1,{"c":null}]})", R"({"_mc":1})",
+                         R"({"x":"\u00e9","y":1.5e300})", "[1]", "1", "{", R"({"a":1}x)"}) {
+    std::string a, b;
+    const bool ok = merge_envelope(in, {{"_mc", "id:7"}}, a);
+    ASSERT_EQ(mc::merge_member(in, "_mc", "id:7", b), ok) << in;
+    ASSERT_EQ(a, b) << in;
   }
 }
 
