@@ -31,8 +31,11 @@ std::string Reliability::set_presence(std::string_view text) {
   if (j.is_discarded()) return "the state is not a JSON value (or nests more than 100 levels)";
   std::string compact = dump_json(j);
   if (compact.size() > popt_.max_state_bytes) {
-    return "the state is " + decimal(compact.size()) + " bytes of JSON; presence.maxStateBytes is " +
-           decimal(popt_.max_state_bytes);
+    std::string problem = "the state is ";
+    problem += decimal(compact.size());
+    problem += " bytes of JSON; presence.maxStateBytes is ";
+    problem += decimal(popt_.max_state_bytes);
+    return problem;
   }
   popt_.state = std::move(compact);
   if (open_ && !hidden_) {
