@@ -36,7 +36,9 @@ Reliability::Reliability(DeliveryHost& host, Scheduler& scheduler, std::string i
 
 bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::string& out) {
   if (!ropt_.enabled || !e.is_object() || next_seq_ > rel::kMaxSeq) return false;
-  const std::string value = id_ + ":" + decimal(next_seq_);
+  std::string value = id_;
+  value += ':';
+  value += decimal(next_seq_);
   if (e.tag_members() > 0) {
     // The object already has a member of that name (a forwarded message): replace it.
     return merge_member(std::string_view(data, size), rel::kTagMember, value, out);
