@@ -1,6 +1,7 @@
-// The two libc calls nlohmann/json makes, linked without musl's general code for them.
+// The libc calls nlohmann/json makes, linked without musl's general code for them.
 //
-// The wasm link wraps them (-Wl,--wrap=snprintf -Wl,--wrap=strtod, CMakeLists.txt): every call
+// The wasm link wraps them (-Wl,--wrap=snprintf -Wl,--wrap=strtod and, for the full core,
+// -Wl,--wrap=strtoull -Wl,--wrap=strtoll: CMakeLists.txt): every call
 // in the module goes to the __wrap_ function here. nlohmann/json (the full core's control
 // messages) is their only caller.
 //
@@ -150,6 +151,55 @@ double __wrap_strtod(const char* s, char** end) {
   const double v = mc_number_from_text(start, static_cast<int>(p - start));
   if (std::isinf(v) || (v == 0 && nonzero)) errno = ERANGE;
   return v;
+}
+
+// strtoull and strtoll: nlohmann converts an integer token (digits, a '-' first for strtoll) as
+// it reads it, with base 10. musl's shared strtox (any base, "0x" prefixes) was 396 B; this
+// reads what strtoull/strtoll read in base 10 (leading space, a sign, digits) and returns what
+// they return: no digits, 0 with *end = s; out of range, the limit and errno ERANGE; strtoull of
+// "-n" is n negated modulo 2^64. Any other base traps.
+namespace {
+
+// The magnitude of [space][sign]digits, saturated at UINT64_MAX (`over`: it did not fit).
+uint64_t read_decimal(const char* s, char** end, int base, bool& negative, bool& over) {
+  if (base != 10) __builtin_trap();
+  const char* p = s;
+  while (*p == ' ' || (*p >= '\t' && *p <= '\r')) ++p;
+  negative = *p == '-';
+  if (*p == '+' || *p == '-') ++p;
+  const char* digits = p;
+  uint64_t m = 0;
+  over = false;
+  for (; is_digit(*p); ++p) {
+    const unsigned d = static_cast<unsigned>(*p - '0');
+    if (m > (UINT64_MAX - d) / 10) over = true;
+    m = over ? UINT64_MAX : m * 10 + d;
+  }
+  if (end) *end = const_cast<char*>(p == digits ? s : p);
+  return m;
+}
+
+}  // namespace
+
+unsigned long long __wrap_strtoull(const char* s, char** end, int base) {
+  bool negative, over;
+  const uint64_t m = read_decimal(s, end, base, negative, over);
+  if (over) {
+    errno = ERANGE;
+    return UINT64_MAX;
+  }
+  return negative ? 0 - m : m;
+}
+
+long long __wrap_strtoll(const char* s, char** end, int base) {
+  bool negative, over;
+  const uint64_t m = read_decimal(s, end, base, negative, over);
+  const uint64_t limit = negative ? uint64_t{1} << 63 : INT64_MAX;
+  if (over || m > limit) {
+    errno = ERANGE;
+    return negative ? INT64_MIN : INT64_MAX;
+  }
+  return negative ? static_cast<long long>(0 - m) : static_cast<long long>(m);
 }
 
 }  // extern "C"

@@ -37,5 +37,13 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 // the same name. Returns false (and leaves `out` empty) if `object_json` is not a JSON object,
 // or nests objects/arrays more than kMaxJsonDepth levels deep, the object itself included.
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out);
+// merge_envelope with the one field name: value (the reliable tag), without a Fields list.
+bool merge_member(std::string_view object_json, std::string_view name, std::string_view value, std::string& out);
+
+namespace json_text_detail {
+// The cached power of ten nlohmann's to_chars reads from its table for the binary exponent e,
+// computed (the writer's float format; json_text_test.cpp checks it against the table).
+nlohmann::detail::dtoa_impl::cached_power cached_power(int e);
+}  // namespace json_text_detail
 
 }  // namespace mc

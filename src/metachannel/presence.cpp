@@ -31,8 +31,11 @@ std::string Reliability::set_presence(std::string_view text) {
   if (j.is_discarded()) return "the state is not a JSON value (or nests more than 100 levels)";
   std::string compact = dump_json(j);
   if (compact.size() > popt_.max_state_bytes) {
-    return "the state is " + decimal(compact.size()) + " bytes of JSON; presence.maxStateBytes is " +
-           decimal(popt_.max_state_bytes);
+    std::string problem = "the state is ";
+    problem += decimal(compact.size());
+    problem += " bytes of JSON; presence.maxStateBytes is ";
+    problem += decimal(popt_.max_state_bytes);
+    return problem;
   }
   popt_.state = std::move(compact);
   if (open_ && !hidden_) {
@@ -313,20 +316,18 @@ void Reliability::on_hi(Peer& p, uint64_t seq, uint64_t low) {
 void Reliability::presence_changed(Change change, const std::string* ids, size_t n) {
   // {"joined":{id:state,...},"updated":{id:state,...},"left":[id,...]}, two of them empty. Ids
   // are [A-Za-z0-9_-] and states are JSON already: plain concatenation is valid JSON.
+  // The id: state members are written once, after "joined" or after "updated".
   std::string out = "{\"joined\":{";
-  const auto members = [&](Change kind) {
-    for (size_t i = 0; kind == change && i < n; ++i) {
-      const auto it = peers_.find(ids[i]);
-      if (i) out += ',';
-      out += '"';
-      out += ids[i];
-      out += "\":";
-      out += it != peers_.end() && !it->second.state.empty() ? it->second.state : "null";
-    }
-  };
-  members(Change::Joined);
-  out += "},\"updated\":{";
-  members(Change::Updated);
+  if (change == Change::Updated) out += "},\"updated\":{";
+  for (size_t i = 0; change != Change::Left && i < n; ++i) {
+    const auto it = peers_.find(ids[i]);
+    if (i) out += ',';
+    out += '"';
+    out += ids[i];
+    out += "\":";
+    out += it != peers_.end() && !it->second.state.empty() ? it->second.state : "null";
+  }
+  if (change != Change::Updated) out += "},\"updated\":{";
   out += "},\"left\":[";
   for (size_t i = 0; change == Change::Left && i < n; ++i) {
     out += i ? ",\"" : "\"";

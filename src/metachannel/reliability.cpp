@@ -36,10 +36,12 @@ Reliability::Reliability(DeliveryHost& host, Scheduler& scheduler, std::string i
 
 bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::string& out) {
   if (!ropt_.enabled || !e.is_object() || next_seq_ > rel::kMaxSeq) return false;
-  const std::string value = id_ + ":" + decimal(next_seq_);
+  std::string value = id_;
+  value += ':';
+  value += decimal(next_seq_);
   if (e.tag_members() > 0) {
     // The object already has a member of that name (a forwarded message): replace it.
-    return merge_envelope(std::string_view(data, size), {{std::string(rel::kTagMember), value}}, out);
+    return merge_member(std::string_view(data, size), rel::kTagMember, value, out);
   }
   size_t open = 0;
   while (open < size && data[open] != '{') ++open;

@@ -103,8 +103,11 @@ double Reliability::backoff() {
   // RFC 5740's random back-off: a truncated exponential on the window, lambda = ln(group) + 1,
   // so that of many receivers missing the same frames few draw an early time, and the first
   // request's broadcast reaches the others before they ask.
-  const double lambda = std::log(static_cast<double>(peers_.size()) + 1) + 1;
-  const double f = std::log1p(scheduler_.random01() * std::expm1(lambda)) / lambda;
+  // f = log1p(r * expm1(lambda)) / lambda, written with log alone: exp(lambda) = e * (n + 1), so
+  // no libm log1p and expm1 (about 1 KB of wasm) beside the log group_scale() needs.
+  const double n = static_cast<double>(peers_.size()) + 1;
+  const double lambda = std::log(n) + 1;
+  const double f = std::log(1 + scheduler_.random01() * (2.718281828459045 * n - 1)) / lambda;
   return rel::kRequestBackoffMinMs + f * (backoff_window() - rel::kRequestBackoffMinMs);
 }
 
@@ -112,18 +115,30 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
   const double t = now();
   p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
                  p.covers.end());
-  Ranges out = missing(p);
-  for (const Peer::Cover& c : p.covers) {
-    Ranges next;
-    for (const auto& [a, b] : out) {
-      if (c.last < a || c.first > b) {
-        next.emplace_back(a, b);
-        continue;
+  // What is missing less what the covers hold: each missing range walked from its start, past
+  // every cover that holds the current number, then up to the next cover's start (sorted
+  // maximal ranges, as one pass per cover splitting the list would give, without a list per
+  // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap.
+  Ranges out;
+  for (auto [a, b] : missing(p)) {
+    for (;;) {
+      for (bool moved = true; moved && a <= b;) {
+        moved = false;
+        for (const Peer::Cover& c : p.covers) {
+          if (c.first <= a && a <= c.last) {
+            a = c.last + 1;
+            moved = true;
+          }
+        }
       }
-      if (a < c.first) next.emplace_back(a, c.first - 1);
-      if (c.last < b) next.emplace_back(c.last + 1, b);
+      if (a > b) break;
+      uint64_t end = b;
+      for (const Peer::Cover& c : p.covers) {
+        if (c.first > a && c.first <= end) end = c.first - 1;
+      }
+      out.emplace_back(a, end);
+      a = end + 1;
     }
-    out = std::move(next);
   }
   return out;
 }

@@ -81,15 +81,17 @@ inline Ranges ranges_from(const json& list) {
     out.emplace_back(a, b);
     for (; i > 0 && out[i] < out[i - 1]; --i) std::swap(out[i], out[i - 1]);
   }
-  Ranges merged;
-  for (const auto& r : out) {
-    if (!merged.empty() && r.first <= merged.back().second + 1) {
-      merged.back().second = std::max(merged.back().second, r.second);
+  // Merged in place: w ranges kept so far.
+  size_t w = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (w > 0 && out[i].first <= out[w - 1].second + 1) {
+      out[w - 1].second = std::max(out[w - 1].second, out[i].second);
     } else {
-      merged.push_back(r);
+      out[w++] = out[i];
     }
   }
-  return merged;
+  while (out.size() > w) out.pop_back();
+  return out;
 }
 
 // The "ranges" member of a control message.

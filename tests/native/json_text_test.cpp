@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -124,6 +125,45 @@ void expect_parse_like_nlohmann(const std::string& text) {
   if (ours.is_discarded()) return;
   ASSERT_EQ(ours, theirs) << text;
   ASSERT_EQ(mc::dump_json(ours), mc::dump_json(theirs)) << text;  // the number types too
+}
+
+// The float writer computes the cached powers of ten nlohmann's to_chars keeps in a table: every
+// binary exponent a double can give (normalized or not) must get the table's entry, bit for bit.
+TEST(JsonText, CachedPowersAreNlohmannsTable) {
+  for (int e = -1137; e <= 960; ++e) {
+    const auto ours = mc::json_text_detail::cached_power(e);
+    const auto theirs = nlohmann::detail::dtoa_impl::get_cached_power_for_binary_exponent(e);
+    ASSERT_EQ(ours.f, theirs.f) << e;
+    ASSERT_EQ(ours.e, theirs.e) << e;
+    ASSERT_EQ(ours.k, theirs.k) << e;
+  }
+}
+
+// ... and so writes every double as nlohmann's to_chars does: random bit patterns (every
+// exponent, subnormals), integers and the extremes.
+TEST(JsonText, DoublesAreNlohmannsToChars) {
+  std::mt19937_64 rng(7);
+  const auto check = [](double x) {
+    char buf[64];
+    const char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
+    std::string ours;
+    mc::append_json_double(x, ours);
+    ASSERT_EQ(ours, std::string(buf, static_cast<size_t>(end - buf))) << x;
+  };
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t bits = rng();
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    if (std::isfinite(x)) check(x);
+  }
+  for (int i = -1100; i < 1024; ++i) check(std::ldexp(1.0, i));
+  for (int i = 0; i < 100000; ++i) check(static_cast<double>(i) / 8);
+  check(0.0);
+  check(-0.0);
+  check(std::numeric_limits<double>::max());
+  check(std::numeric_limits<double>::min());
+  check(std::numeric_limits<double>::denorm_min());
+  check(9007199254740993.0);
 }
 
 TEST(JsonText, ParseAcceptsWhatNlohmannAccepts) {
@@ -250,6 +290,22 @@ TEST(JsonText, MergeIsAssignmentThenDump) {
     std::string out;
     ASSERT_TRUE(merge_envelope(text, fields, out)) << text;
     ASSERT_EQ(out, mc::dump_json(expected)) << text;
+    // merge_member: the one-field case (the reliable tag), the same text.
+    if (fields.size() == 1) {
+      std::string one;
+      ASSERT_TRUE(mc::merge_member(text, fields[0].first, fields[0].second, one)) << text;
+      ASSERT_EQ(one, out) << text;
+    }
+  }
+}
+
+TEST(JsonText, MergeMemberIsMergeEnvelopeWithOneField) {
+  for (const char* in : {"", "{}", "  {}  ", R"({"a":1,"_mc":"x:1","b":[1,{"c":null}]})", R"({"_mc":1})",
+                         R"({"x":"\u00e9","y":1.5e300})", "[1]", "1", "{", R"({"a":1}x)"}) {
+    std::string a, b;
+    const bool ok = merge_envelope(in, {{"_mc", "id:7"}}, a);
+    ASSERT_EQ(mc::merge_member(in, "_mc", "id:7", b), ok) << in;
+    ASSERT_EQ(a, b) << in;
   }
 }
 
