@@ -39,6 +39,19 @@ async function scriptTagPage(name, script = "metachannel.js") {
   return { page, fetched };
 }
 
+/** A script-tag page with the HTTP cache off; `emulate(conditions)` sets the network (CDP). */
+async function throttledPage(name) {
+  const { page } = await scriptTagPage(name);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const emulate = (conditions) =>
+    cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1, ...conditions });
+  return { page, emulate };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** In the page: two plain channels on `url`, a message between them. */
 async function openPlain(url) {
   const a = await MetaChannel.connect(url);
@@ -277,13 +290,9 @@ test("compatibility in Chromium: await ready(); new Channel(url, { reliable, pre
 
 test("the first reliable connect()'s added latency in Chromium (the full core's fetch, compile and start), measured against a second one, cache off; local and on an emulated 20 Mbit/s, 40 ms link", async () => {
   const { url } = await h.relay.createChannel();
-  const { page } = await scriptTagPage("on-demand-latency");
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const { page, emulate } = await throttledPage("on-demand-latency");
   const measure = async (label, conditions) => {
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1, ...conditions });
+    await emulate(conditions);
     const runs = [];
     for (let i = 0; i < 5; i++) {
       await page.goto(page.url()); // a fresh page: no core loaded, the HTTP cache off
@@ -321,13 +330,9 @@ test("the first reliable connect()'s added latency in Chromium (the full core's 
 
 test("a fresh page's first connect() → open: the socket's handshake runs while the core loads (printed against ready() first, then connect())", async () => {
   const { url } = await h.relay.createChannel();
-  const { page } = await scriptTagPage("on-demand-early-socket");
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const { page, emulate } = await throttledPage("on-demand-early-socket");
   const measure = async (label, conditions) => {
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1, ...conditions });
+    await emulate(conditions);
     const runs = { readyFirst: [], connectAlone: [] };
     for (let i = 0; i < 5; i++) {
       for (const mode of Object.keys(runs)) {

@@ -61,22 +61,28 @@ async function slowWasm(t, { missing = false } = {}) {
   return { base: `http://127.0.0.1:${server.address().port}/`, sent };
 }
 
-/** Runs `body` in a fresh process with `mc`, `url`, `base` (the wasm server) and `out` (printed). */
-async function scenario(url, base, body) {
+/**
+ * A greeter (`refuse`: answers every upgrade with that HTTP status) and a slow wasm server
+ * (`missing`: 404), then `body` in a fresh process that has started ready() on that server and
+ * has `mc`, `url`, `tick` and `out` (printed). Resolves { out, server, wasm }.
+ */
+async function scenario(t, body, { refuse = 0, missing = false } = {}) {
+  const server = await greeter(t, { refuse });
+  const wasm = await slowWasm(t, { missing });
   const r = await runScript(
     `const mc = await import(${JSON.stringify(dist)});
-     const url = ${JSON.stringify(url)};
-     const base = ${JSON.stringify(base)};
+     const url = ${JSON.stringify(server.url)};
      const out = { events: [], unhandled: [] };
      process.on("unhandledRejection", (e) => out.unhandled.push(String(e)));
      const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+     mc.ready({ locateFile: (name) => ${JSON.stringify(wasm.base)} + name }).catch(() => {}); // connect() reports a failed load
      ${body}
      console.log(JSON.stringify(out));
      process.exit(0);`,
     { timeoutMs: 20000 },
   );
   assert.equal(r.code, 0, `the scenario failed:\n${r.stderr}\n${r.stdout}`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1));
+  return { out: JSON.parse(r.stdout.trim().split("\n").at(-1)), server, wasm };
 }
 
 for (const [what, options] of [
@@ -84,13 +90,9 @@ for (const [what, options] of [
   ["the first reliable connect()", "{ reliable: true }"],
 ]) {
   test(`${what} opens its socket while the core loads; the channel takes it and gets what arrived meanwhile, in order`, async (t) => {
-    const server = await greeter(t);
-    const wasm = await slowWasm(t);
-    const out = await scenario(
-      server.url,
-      wasm.base,
-      `mc.ready({ locateFile: (name) => base + name });
-       const ch = await mc.connect(url, ${options});
+    const { out, server, wasm } = await scenario(
+      t,
+      `const ch = await mc.connect(url, ${options});
        ch.on("open", () => out.events.push("open"));
        ch.on("error", (e) => out.events.push("error " + e.code));
        ch.onMessage("hello", (m) => out.events.push("hello " + m.n));
@@ -115,19 +117,16 @@ for (const [what, options] of [
 }
 
 test("the core's load failing rejects connect() with LOAD_FAILED and closes the socket it had opened", async (t) => {
-  const server = await greeter(t);
-  const wasm = await slowWasm(t, { missing: true });
-  const out = await scenario(
-    server.url,
-    wasm.base,
-    `mc.ready({ locateFile: (name) => base + name }).catch(() => {});
-     try {
+  const { out, server } = await scenario(
+    t,
+    `try {
        await mc.connect(url);
      } catch (err) {
        out.code = err.code;
        out.message = err.message;
      }
      await tick(200);`,
+    { missing: true },
   );
   assert.equal(out.code, "LOAD_FAILED");
   assert.match(out.message, /HTTP 404/);
@@ -137,13 +136,9 @@ test("the core's load failing rejects connect() with LOAD_FAILED and closes the 
 });
 
 test("a URL the core refuses gets no early socket: connect() rejects with INVALID_URL and nothing connects", async (t) => {
-  const server = await greeter(t);
-  const wasm = await slowWasm(t);
-  const out = await scenario(
-    server.url,
-    wasm.base,
-    `mc.ready({ locateFile: (name) => base + name });
-     for (const bad of [url + "/a b", "ws://127.0.0.1:0/ch"]) {
+  const { out, server } = await scenario(
+    t,
+    `for (const bad of [url + "/a b", "ws://127.0.0.1:0/ch"]) {
        try {
          await mc.connect(bad);
        } catch (err) {
@@ -156,13 +151,9 @@ test("a URL the core refuses gets no early socket: connect() rejects with INVALI
 });
 
 test("close() right after connect(), before the early socket's events reach the core: closed, no error, the socket closed", async (t) => {
-  const server = await greeter(t);
-  const wasm = await slowWasm(t);
-  const out = await scenario(
-    server.url,
-    wasm.base,
-    `mc.ready({ locateFile: (name) => base + name });
-     const ch = await mc.connect(url);
+  const { out, server } = await scenario(
+    t,
+    `const ch = await mc.connect(url);
      ch.on("error", (e) => out.events.push("error " + e.code));
      ch.on("message", () => out.events.push("message"));
      await ch.close();
@@ -177,13 +168,9 @@ test("close() right after connect(), before the early socket's events reach the 
 });
 
 test("an upgrade refused on the early socket is reported as on any other attempt (the same error, then a reconnect)", async (t) => {
-  const server = await greeter(t, { refuse: 403 });
-  const wasm = await slowWasm(t);
-  const out = await scenario(
-    server.url,
-    wasm.base,
-    `mc.ready({ locateFile: (name) => base + name });
-     const first = await mc.connect(url, { reconnect: { minDelayMs: 50, maxDelayMs: 50 } });
+  const { out } = await scenario(
+    t,
+    `const first = await mc.connect(url, { reconnect: { minDelayMs: 50, maxDelayMs: 50 } });
      const errors = [];
      first.on("error", (e) => errors.push(e.code + ": " + e.message));
      first.on("reconnecting", () => errors.push("reconnecting"));
@@ -198,6 +185,7 @@ test("an upgrade refused on the early socket is reported as on any other attempt
      second.dispose();
      out.first = errors.slice(0, 2);
      out.second = again.slice(0, 2);`,
+    { refuse: 403 },
   );
   assert.deepEqual(out.first, out.second);
   assert.match(out.first[0], /^SOCKET_ERROR/);
