@@ -84,6 +84,10 @@ test("handshake: requests retried with doubling backoff until answered, then Ack
 test("dispose() stops the handshake retries and the message listener", { timeout: 60000 }, async () => {
   const page = await rawParent("dispose", { answerAt: Infinity });
   await until(async () => (await page.evaluate(() => window.log.length)) >= 2, "two requests");
+  // The frame's channel exists (its page awaits ready(), then bindMetaframe()): on a loaded
+  // machine the wasm can arrive after the second request, and a dispose before it would leave
+  // the page without a channel to check.
+  await until(() => frameEval(page, () => window.__mc.ready === true), "the frame's bound channel");
   const pending = await frameEval(page, () => {
     const p = window.__mc.client.connected().then(
       () => "resolved",
