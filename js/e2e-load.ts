@@ -34,7 +34,7 @@ const SODIUM_MODULE = "sodium-native";
 
 /** Node: hands the chunk sodium-native if it resolves from here (else the chunk keeps noble). */
 async function withSodium(mod: EncryptionModule): Promise<EncryptionModule> {
-  if (__MC_FORMAT__ !== "iife" && isNode) {
+  if (!__MC_BROWSER__ && isNode) {
     try {
       const sodium = await import(/* webpackIgnore: true */ /* @vite-ignore */ SODIUM_MODULE);
       mod.setSodium((sodium.default ?? sodium) as Sodium);

@@ -17,6 +17,13 @@ declare const __MC_FALLBACK__: boolean;
  * `_useInlineWasm` throws there (the script tag with the wasm inside is metachannel.inline.js).
  */
 declare const __MC_INLINE__: boolean;
+/**
+ * True in the builds for browsers and workers only: the script tags (IIFE) and the ES modules
+ * bundlers take under the "browser" export condition (metachannel.browser.mjs,
+ * metachannel.files.browser.mjs). Their Node paths (the `ws` package, reading the .wasm with
+ * fs, sodium-native) are left out.
+ */
+declare const __MC_BROWSER__: boolean;
 /** package.json's version, substituted by esbuild. */
 declare const __MC_VERSION__: string;
 /** CommonJS only (the cjs build): this file's folder. */

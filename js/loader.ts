@@ -207,9 +207,9 @@ async function wasmBytes({ locateFile, wasmBinary, core }: ReadyOptions): Promis
       where: "options.wasmBinary",
     };
   if (__MC_INLINE__ && !locateFile && inlineWasm) return { bytes: await decodeInline(inlineWasm, "the inline copy"), where: "the inline copy" };
-  // The script-tag builds are for browsers: no fs path in them (isNode is false there too, but
-  // esbuild does not carry that constant across modules).
-  if (__MC_FORMAT__ !== "iife" && isNode) return readWasmInNode(locateFile, name);
+  // The browser builds: no fs path in them (isNode is false there too, but esbuild does not
+  // carry that constant across modules).
+  if (!__MC_BROWSER__ && isNode) return readWasmInNode(locateFile, name);
   if (locateFile) {
     const url: unknown = locateFile(name);
     if (typeof url !== "string" && !(url instanceof URL)) invalid("options.locateFile(name)", "to return a URL string", url);

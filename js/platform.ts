@@ -3,10 +3,10 @@
 /** A WebSocket class: the global one, the `ws` package's, or one given in options. @internal */
 export type WebSocketClass = new (...args: any[]) => any;
 
-// The script-tag builds (IIFE) are for browsers: their Node paths (the `ws` package, reading
-// the .wasm with fs) are left out.
+// The browser builds (the script tags, and the ES modules bundlers take under the "browser"
+// condition) leave out their Node paths (the `ws` package, reading the .wasm with fs).
 export const isNode =
-  __MC_FORMAT__ !== "iife" && typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
+  !__MC_BROWSER__ && typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
 
 export const isBrowser = typeof window !== "undefined" && typeof document !== "undefined";
 
@@ -19,7 +19,7 @@ const WS_MODULE = "ws";
 export async function loadNodeWebSocket(): Promise<void> {
   // `in`, not `typeof`: reading globalThis.WebSocket makes Node load undici (~30 ms of
   // cold start); the first Channel reads it instead, as a raw `new WebSocket` would.
-  if (!isNode || "WebSocket" in globalThis || wsPackage) return;
+  if (__MC_BROWSER__ || !isNode || "WebSocket" in globalThis || wsPackage) return;
   try {
     const mod = await import(/* webpackIgnore: true */ /* @vite-ignore */ WS_MODULE);
     wsPackage = mod.default || mod.WebSocket || null;

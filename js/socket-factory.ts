@@ -217,9 +217,9 @@ export function installSocketFactory(core: CoreModule): void {
 /** A new socket of class WS (throws what its constructor throws). */
 function openSocket(WS: WebSocketClass, url: string, protocols: string[] | undefined, headers: Record<string, string> | undefined): SocketLike {
   let socket: SocketLike & { on?: (event: string, listener: (err: unknown) => void) => void };
-  // The script-tag builds (IIFE) run in browsers and workers, where the `ws` package is not:
-  // its two branches below are left out of them.
-  if (headers && __MC_FORMAT__ !== "iife" && isWsPackageClass(WS)) {
+  // The browser builds run in browsers and workers, where the `ws` package is not: its two
+  // branches below are left out of them.
+  if (headers && !__MC_BROWSER__ && isWsPackageClass(WS)) {
     socket = new WS(url, protocols || [], { headers });
   } else if (headers) {
     // undici (Node 22's global WebSocket) takes a WebSocketInit with headers.
@@ -231,7 +231,7 @@ function openSocket(WS: WebSocketClass, url: string, protocols: string[] | undef
   // (for example when a connecting socket is closed). Errors reach the core via onerror,
   // which runs after this listener: the core then reads the HTTP status of a refused
   // upgrade (mc_socket_refused_status in bindings/library.js).
-  if (__MC_FORMAT__ !== "iife" && typeof socket.on === "function") {
+  if (!__MC_BROWSER__ && typeof socket.on === "function") {
     const s = socket;
     socket.on("error", (err: unknown) => {
       const m = REFUSED.exec((err as { message?: unknown } | null)?.message as string);

@@ -134,8 +134,9 @@ export async function build() {
     ? 'const require = typeof process === "object" && process.versions && process.versions.node ? (await import("node:module")).createRequire(import.meta.url) : undefined;\n' +
       'const __dirname = require ? require("node:path").dirname(require("node:url").fileURLToPath(import.meta.url)) : "";'
     : "";
-  const define = (format, fallback = true, inline = true) => ({
+  const define = (format, fallback = true, inline = true, browser = format === "iife") => ({
     __MC_FORMAT__: JSON.stringify(format),
+    __MC_BROWSER__: String(browser),
     __MC_FALLBACK__: String(fallback),
     __MC_INLINE__: String(inline),
     __MC_VERSION__: JSON.stringify(pkg.version),
@@ -157,6 +158,22 @@ export async function build() {
       banner: { js: esmBanner },
       plugins: [wasmChunk(true)],
       fallback: false,
+    },
+    // The same two for browsers and workers only (the "browser" export condition, which Vite,
+    // webpack, esbuild and Rollup's node-resolve set for a web build; Parcel through the
+    // "browser" field): without the Node paths (the `ws` package, reading the .wasm with fs,
+    // sodium-native), and minified by terser alone (below), which keeps the bundlers' magic
+    // comments (`webpackIgnore`, `@vite-ignore`) that esbuild's minifier drops.
+    { entryPoints: [main], format: "esm", platform: "browser", outfile: "metachannel.browser.mjs", plugins: [wasmChunk(true)], browser: true, terse: true },
+    {
+      entryPoints: [main],
+      format: "esm",
+      platform: "browser",
+      outfile: "metachannel.files.browser.mjs",
+      plugins: [wasmChunk(true)],
+      fallback: false,
+      browser: true,
+      terse: true,
     },
     { entryPoints: [main], format: "cjs", platform: "node", outfile: "metachannel.cjs", logOverride: quiet, plugins: [wasmChunk(false)] },
     {
@@ -234,8 +251,8 @@ export async function build() {
     }
   }
   await Promise.all(
-    outputs.map(({ outfile, format, fallback, inline, ...rest }) =>
-      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback, inline) }),
+    outputs.map(({ outfile, format, fallback, inline, browser, terse, ...rest }) =>
+      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback, inline, browser) }),
     ),
   );
   // The files browsers download as they are (the script tags, the encryption chunk) get a second
@@ -243,10 +260,16 @@ export async function build() {
   // names follow the output's character frequencies, gzip 6 % smaller (metachannel.core.js
   // 19,604 -> 18,395 B; docs/benchmarks.md, "What each cut saved"). No unsafe options.
   const { minify: terse } = await import("terser");
-  for (const { outfile, format, minify } of outputs) {
-    if (!minify) continue;
+  for (const { outfile, format, minify, terse: terseOnly } of outputs) {
+    if (!minify && !(terseOnly && !debug)) continue;
     const file = path.join(outDir, outfile);
-    const out = await terse(readFileSync(file, "utf8"), { ecma: 2020, module: format === "esm", compress: { passes: 2 }, mangle: true });
+    const out = await terse(readFileSync(file, "utf8"), {
+      ecma: 2020,
+      module: format === "esm",
+      compress: { passes: 2 },
+      mangle: true,
+      ...(terseOnly ? { format: { comments: /webpackIgnore|@vite-ignore/ } } : {}),
+    });
     writeFileSync(file, out.code);
   }
   if (!debug) {
@@ -268,13 +291,25 @@ export async function build() {
     // webpack and Parcel: metachannel.files.mjs (the .wasm files, which they copy), with the
     // encryption chunk as a dynamic import they split into a chunk of the app (metachannel.files.mjs
     // alone loads it by URL: the metachannel-files condition, esbuild and Rollup, whose users copy it).
-    writeFileSync(
-      path.join(outDir, "metachannel.bundler.mjs"),
-      "// metachannel for webpack and Parcel: metachannel.files.mjs, the encryption chunk split by the bundler.\n" +
-        'import { _useEncryptionImport } from "./metachannel.files.mjs";\n' +
-        '_useEncryptionImport(() => import("./metachannel-e2e.mjs"));\nexport * from "./metachannel.files.mjs";\n',
+    // metachannel.bundler.browser.mjs: the same over metachannel.files.browser.mjs, for a web
+    // build (webpack's "browser" condition; Parcel through the "browser" field's file map).
+    for (const [outfile, files] of [
+      ["metachannel.bundler.mjs", "metachannel.files.mjs"],
+      ["metachannel.bundler.browser.mjs", "metachannel.files.browser.mjs"],
+    ]) {
+      writeFileSync(
+        path.join(outDir, outfile),
+        `// metachannel for webpack and Parcel: ${files}, the encryption chunk split by the bundler.\n` +
+          `import { _useEncryptionImport } from "./${files}";\n` +
+          `_useEncryptionImport(() => import("./metachannel-e2e.mjs"));\nexport * from "./${files}";\n`,
+      );
+    }
+    outputs.push(
+      { outfile: "metachannel.inline.mjs" },
+      { outfile: "metachannel.inline.cjs" },
+      { outfile: "metachannel.bundler.mjs" },
+      { outfile: "metachannel.bundler.browser.mjs" },
     );
-    outputs.push({ outfile: "metachannel.inline.mjs" }, { outfile: "metachannel.inline.cjs" }, { outfile: "metachannel.bundler.mjs" });
   }
   copyFileSync(wasmFile, path.join(outDir, "metachannel.wasm"));
   const wasmFiles = ["metachannel.wasm"];
