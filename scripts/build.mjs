@@ -275,13 +275,19 @@ export async function build() {
   if (!debug) {
     // metachannel/inline for bundlers and CDNs: the main build plus the wasm from the chunk
     // (ES module), or carried in the file (CommonJS, which cannot import the ES module chunk).
-    writeFileSync(
-      path.join(outDir, "metachannel.inline.mjs"),
-      "// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n" +
-        'import wasm from "./metachannel-wasm.mjs";\nimport * as encryption from "./metachannel-e2e.mjs";\n' +
-        'import { _useInlineWasm, _useEncryption } from "./metachannel.mjs";\n' +
-        '_useInlineWasm(wasm);\n_useEncryption(encryption); // one file for bundlers: no chunk to emit or serve\nexport * from "./metachannel.mjs";\n',
-    );
+    // metachannel.inline.browser.mjs: the same over metachannel.browser.mjs (the "browser" condition).
+    for (const [outfile, main] of [
+      ["metachannel.inline.mjs", "metachannel.mjs"],
+      ["metachannel.inline.browser.mjs", "metachannel.browser.mjs"],
+    ]) {
+      writeFileSync(
+        path.join(outDir, outfile),
+        "// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n" +
+          'import wasm from "./metachannel-wasm.mjs";\nimport * as encryption from "./metachannel-e2e.mjs";\n' +
+          `import { _useInlineWasm, _useEncryption } from "./${main}";\n` +
+          `_useInlineWasm(wasm);\n_useEncryption(encryption); // one file for bundlers: no chunk to emit or serve\nexport * from "./${main}";\n`,
+      );
+    }
     writeFileSync(
       path.join(outDir, "metachannel.inline.cjs"),
       '"use strict";\n// metachannel with the wasm inside the JS (no metachannel.wasm to serve).\n' +
@@ -306,6 +312,7 @@ export async function build() {
     }
     outputs.push(
       { outfile: "metachannel.inline.mjs" },
+      { outfile: "metachannel.inline.browser.mjs" },
       { outfile: "metachannel.inline.cjs" },
       { outfile: "metachannel.bundler.mjs" },
       { outfile: "metachannel.bundler.browser.mjs" },

@@ -60,6 +60,28 @@ const CLIENT_MARKERS = {
   MetaframeClient: "SetupIframeClientRequest",
   bindMetaframe: "bindMetaframe(client)",
 };
+/**
+ * Markers of the package's Node-only path (reading the .wasm with fs, js/loader.ts): a web
+ * build that resolves the package with the "browser" condition (or Parcel's "browser" field)
+ * gets the browser build, which holds neither.
+ */
+const NODE_MARKERS = ["node:fs", "getBuiltinModule"];
+/** The apps whose tool resolves with the "browser" condition (Rollup: every app but `rollup`, whose nodeResolve() has no browser: true). */
+const BROWSER_RESOLVED = new Set([
+  "vite-build",
+  "webpack",
+  "parcel",
+  "esbuild-esm",
+  "esbuild-iife",
+  "rollup-browser",
+  "rollup-dir",
+  "rollup-inline",
+  "esbuild-files",
+  "esbuild-iife-files",
+  "rollup-files",
+  "vite-inline",
+  "webpack-inline",
+]);
 /** The apps that run tests/bundlers/app/main.js, whose pages get the network checks and the reliable round. */
 const PLAIN_APP = (app) => !app.source && !app.serve;
 /**
@@ -668,6 +690,10 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
     );
   }
   report(clients.length === 0, `${label}: the plain page's JS holds no client code it did not import`, `found: ${clients.join(", ")}`);
+  if (BROWSER_RESOLVED.has(app.name)) {
+    const nodePaths = NODE_MARKERS.filter((marker) => plain.some((r) => r.body?.includes(marker)));
+    report(nodePaths.length === 0, `${label}: the plain page's JS holds none of the package's Node-only paths (its browser build)`, `found: ${nodePaths.join(", ")}`);
+  }
   if (!ok) return { plainGz, reliableGz: null, where };
 
   // The reliable round, with a Node peer (the package built in this checkout: the same wire).
