@@ -611,7 +611,9 @@ async function runApp(app, { work, tarball, browser, relay, summary }) {
 
 async function pageChecks(app, label, { browser, relay, pageUrl, dir }) {
   const plainApp = PLAIN_APP(app);
-  const result = await openApp(browser, `${pageUrl}?relay=${encodeURIComponent(relay.baseUrl)}`, { keep: plainApp });
+  // The same app under a dev server (vite-dev): the keyed round too (the encryption chunk as the dev server serves it).
+  const devApp = !!app.serve && !app.source;
+  const result = await openApp(browser, `${pageUrl}?relay=${encodeURIComponent(relay.baseUrl)}`, { keep: plainApp || devApp });
   let roundTrip = null;
   try {
     roundTrip = result.status === "ok" ? JSON.parse(result.text) : null;
@@ -632,6 +634,15 @@ async function pageChecks(app, label, { browser, relay, pageUrl, dir }) {
   if (plainApp && result.page) {
     try {
       result.weights = await networkChecks(app, label, { result, relay, dir, ok });
+    } finally {
+      await settled(result.responses);
+      await result.context.close();
+    }
+  }
+  if (devApp && result.page) {
+    try {
+      const mc = await import(path.join(root, "dist/metachannel.mjs"));
+      await encryptedRound(app, label, { page: result.page, responses: result.responses, relay, plain: [], fileBased: false, mc });
     } finally {
       await settled(result.responses);
       await result.context.close();
@@ -692,7 +703,11 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
   report(clients.length === 0, `${label}: the plain page's JS holds no client code it did not import`, `found: ${clients.join(", ")}`);
   if (BROWSER_RESOLVED.has(app.name)) {
     const nodePaths = NODE_MARKERS.filter((marker) => plain.some((r) => r.body?.includes(marker)));
-    report(nodePaths.length === 0, `${label}: the plain page's JS holds none of the package's Node-only paths (its browser build)`, `found: ${nodePaths.join(", ")}`);
+    report(
+      nodePaths.length === 0,
+      `${label}: the plain page's JS holds none of the package's Node-only paths (its browser build)`,
+      `found: ${nodePaths.join(", ")}`,
+    );
   }
   if (!ok) return { plainGz, reliableGz: null, where };
 
@@ -790,7 +805,7 @@ async function encryptedRound(app, label, { page, responses, relay, plain, fileB
     const inPlain = plain.filter((r) => r.body?.includes(MARK));
     report(
       inPlain.length === 0 && added.length === 1 && (!app.filesBuild || new URL(added[0].url).pathname.endsWith("/metachannel-e2e.mjs")),
-      `${label}: the plain page fetched no encryption code; the keyed channels fetched it once (${app.filesBuild ? "metachannel-e2e.mjs, the copied file" : "a chunk of the app"})`,
+      `${label}: the plain page fetched no encryption code; the keyed channels fetched it once (${app.filesBuild ? "metachannel-e2e.mjs, the copied file" : "a chunk of the app, or an asset it imports by URL (Vite, webpack)"})`,
       `plain: ${inPlain.map((r) => r.url).join(", ") || "none"}; keyed: ${added.map((r) => r.url).join(", ") || "none"}`,
     );
   }
