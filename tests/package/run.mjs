@@ -9,7 +9,7 @@ import { exec, npmPack, tap } from "../tools.mjs";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const { report, check, indent, end } = tap();
 
@@ -133,6 +133,28 @@ async function main() {
       if (installed.version !== pkg.version) return `installed ${installed.version}, expected ${pkg.version}`;
       return existsSync(path.join(project, "node_modules/metachannel/dist/metachannel.wasm")) ? true : "no .wasm";
     });
+
+    // Every ES module entry of the package root exports the same names: a web build (the
+    // browser condition), webpack's wrapper and the inline entries get exactly the API Node gets.
+    {
+      const dist = path.join(project, "node_modules/metachannel/dist");
+      const names = async (f) =>
+        Object.keys(await import(pathToFileURL(path.join(dist, f)).href))
+          .sort()
+          .join(", ");
+      const want = await names("metachannel.mjs");
+      const builds = ["browser", "files", "files.browser", "bundler", "webpack", "inline", "inline.browser"].map((b) => `metachannel.${b}.mjs`);
+      const differ = [];
+      for (const f of builds) {
+        const got = await names(f);
+        if (got !== want) differ.push(`${f}: ${got}`);
+      }
+      report(
+        differ.length === 0,
+        `the root's ES module builds (${builds.join(", ")}) export what dist/metachannel.mjs exports`,
+        `metachannel.mjs: ${want}\n${differ.join("\n")}`,
+      );
+    }
 
     // ------------------------------------------------------------------ ESM and CJS under Node 20 and 22
     const node22 = process.env.MC_NODE22 || (await installNode22(tmp));
