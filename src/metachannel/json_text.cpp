@@ -314,6 +314,150 @@ Json parse_json_limited(std::string_view text) {
   return j;
 }
 
+// compact_json: nlohmann's lexer under a grammar of our own, writing each token's compact form
+// as it comes (what parse_into and dump_value do through a document, without the document: its
+// variant values, their copies and destructors, the ordered_map and vector code were about 4 KB
+// of the full core's wasm). Containers recurse, at most kMaxJsonDepth levels (a few dozen bytes
+// of stack each). A repeated member name is what the document's operator[] made of it: the
+// first place, the last value (spliced in over the earlier one's text).
+namespace {
+
+// s[from, to) replaced by `with` (appends: no std::string::replace or insert in the wasm).
+void splice(std::string& s, size_t from, size_t to, std::string_view with) {
+  std::string r(s.data(), from);
+  r.append(with.data(), with.size());
+  r.append(s.data() + to, s.size() - to);
+  s.swap(r);
+}
+
+class Compactor {
+ public:
+  using Adapter = nlohmann::detail::iterator_input_adapter<const char*>;
+  using Lexer = nlohmann::detail::lexer<Json, Adapter>;
+  using Token = Lexer::token_type;
+
+  Compactor(std::string_view text, std::string& out)
+      : lexer_(Adapter(text.data(), text.data() + text.size()), /*ignore_comments_=*/false), out_(out) {}
+
+  bool run(JsonMembers* members) {
+    out_.clear();
+    return value(lexer_.scan(), 0, members) && lexer_.scan() == Token::end_of_input;
+  }
+
+ private:
+  // The value that starts at `t`, with `depth` containers open around it. Sets unsigned_ and
+  // number_ for it.
+  bool value(Token t, int depth, JsonMembers* members) {
+    unsigned_ = false;
+    number_ = std::numeric_limits<double>::quiet_NaN();
+    switch (t) {
+      case Token::begin_object:
+      case Token::begin_array: return container(t == Token::begin_array, depth, members);
+      case Token::value_string: dump_string(lexer_.get_string(), out_); return true;
+      case Token::value_unsigned: {
+        const std::uint64_t v = lexer_.get_number_unsigned();
+        dump_integer(v, out_);
+        unsigned_ = true;
+        number_ = static_cast<double>(v);
+        return true;
+      }
+      case Token::value_integer: {
+        const std::int64_t v = lexer_.get_number_integer();
+        dump_integer(v, out_);
+        number_ = static_cast<double>(v);
+        return true;
+      }
+      case Token::value_float: {
+        const double x = lexer_.get_number_float();
+        if (!std::isfinite(x)) return false;  // nlohmann: "number overflow"
+        dump_double(x, out_);
+        number_ = x;
+        return true;
+      }
+      case Token::literal_true: out_ += "true"; return true;
+      case Token::literal_false: out_ += "false"; return true;
+      case Token::literal_null: out_ += "null"; return true;
+      default: return false;  // a parse error, or a token out of place
+    }
+  }
+
+  bool container(bool array, int depth, JsonMembers* members) {
+    if (depth == kMaxJsonDepth) return false;
+    JsonMembers own;
+    JsonMembers& items = members ? *members : own;
+    items.clear();
+    out_ += array ? '[' : '{';
+    const Token close = array ? Token::end_array : Token::end_object;
+    Token t = lexer_.scan();
+    if (t != close) {
+      for (;;) {
+        std::string name;
+        if (!array) {
+          if (t != Token::value_string) return false;
+          name = lexer_.get_string();
+          if (lexer_.scan() != Token::name_separator) return false;
+          t = lexer_.scan();
+        }
+        JsonMember* same = nullptr;
+        if (!array) {
+          for (JsonMember& m : items) {
+            if (m.name == name) same = &m;
+          }
+        }
+        if (!same && !items.empty()) out_ += ',';
+        if (!same && !array) {
+          dump_string(name, out_);
+          out_ += ':';
+        }
+        const size_t begin = out_.size();
+        if (!value(t, depth + 1, nullptr)) return false;
+        if (same) {
+          // The earlier value's text gives way to this one's; the members after it move.
+          const std::string v(out_.data() + begin, out_.size() - begin);
+          out_.resize(begin);
+          const size_t was = same->end - same->begin;
+          splice(out_, same->begin, same->end, v);
+          for (JsonMember* m = same; m != items.data() + items.size(); ++m) {
+            if (m != same) m->begin = m->begin + v.size() - was;
+            m->end = m->end + v.size() - was;
+          }
+          same->is_unsigned = unsigned_;
+          same->number = number_;
+        } else {
+          items.push_back(JsonMember{std::move(name), begin, out_.size(), unsigned_, number_});
+        }
+        t = lexer_.scan();
+        if (t == close) break;
+        if (t != Token::value_separator) return false;
+        t = lexer_.scan();
+      }
+    }
+    out_ += array ? ']' : '}';
+    unsigned_ = false;
+    number_ = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+
+  Lexer lexer_;
+  std::string& out_;
+  bool unsigned_ = false;
+  double number_ = 0;
+};
+
+}  // namespace
+
+bool compact_json(std::string_view text, std::string& out, JsonMembers* members) {
+  if (members) members->clear();
+  return Compactor(text, out).run(members);
+}
+
+const JsonMember* find_member(const JsonMembers& members, std::string_view name) {
+  for (const JsonMember& m : members) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out) {
   out.clear();
   const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
@@ -357,29 +501,25 @@ bool merge_envelope(std::string_view object_json, const Fields& fields, std::str
 }
 
 bool merge_member(std::string_view object_json, std::string_view name, std::string_view value, std::string& out) {
-  out.clear();
-  const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
-  if (!j.is_object()) return false;
-  bool written = false;
-  out += '{';
-  for (const auto& member : j.get_ref<const Json::object_t&>()) {
-    if (out.size() > 1) out += ',';
-    dump_string(member.first, out);
-    out += ':';
-    if (member.first == name) {
-      dump_string(value, out);
-      written = true;
-    } else {
-      dump_value(member.second, out);
-    }
+  // The object in compact form, then the member `name` given `value` in place (or added last).
+  JsonMembers members;
+  if (object_json.empty()) {
+    out = "{}";
+  } else if (!compact_json(object_json, out, &members) || out[0] != '{') {
+    out.clear();
+    return false;
   }
-  if (!written) {
-    if (out.size() > 1) out += ',';
-    dump_string(name, out);
-    out += ':';
-    dump_string(value, out);
+  std::string v;
+  dump_string(value, v);
+  if (const JsonMember* m = find_member(members, name)) {
+    splice(out, m->begin, m->end, v);
+    return true;
   }
-  out += '}';
+  std::string add = members.empty() ? "" : ",";
+  dump_string(name, add);
+  add += ':';
+  add += v;
+  splice(out, out.size() - 1, out.size() - 1, add);
   return true;
 }
 

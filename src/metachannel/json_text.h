@@ -31,6 +31,26 @@ void append_json_double(double x, std::string& out);
 // arrays more than kMaxJsonDepth levels deep (the outermost included).
 Json parse_json_limited(std::string_view text);
 
+// A member of the object (or an item of the array, name empty) compact_json read: its name and
+// where its value's compact text lies in the output.
+struct JsonMember {
+  std::string name;
+  size_t begin, end;  // the value's compact text: out[begin, end)
+  bool is_unsigned;   // a number nlohmann reads as number_unsigned (no sign, fraction or exponent)
+  double number;      // a number's value, as nlohmann's get<double>() gives it; NaN for any other value
+};
+using JsonMembers = std::vector<JsonMember>;
+
+// `text` in compact form, byte for byte dump_json(parse_json_limited(text)) (the same language,
+// depth limit, member order: a repeated name keeps its first place and its last value; the same
+// numbers), written as it is read, without a document. False (`out` then unspecified) when
+// `text` is not JSON or too deep. `members`, if given: the members of the value when it is an
+// object, its items when it is an array (else empty).
+bool compact_json(std::string_view text, std::string& out, JsonMembers* members = nullptr);
+
+// `name` among `members`, or null.
+const JsonMember* find_member(const JsonMembers& members, std::string_view name);
+
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 // Adds string `fields` to a JSON object given as text (`{}` if empty), replacing members of

@@ -26,8 +26,8 @@ Reliability::Reliability(DeliveryHost& host, Scheduler& scheduler, std::string i
     : host_(host), scheduler_(scheduler), ropt_(reliable), popt_(std::move(presence)), id_(std::move(id)) {
   if (!valid_id(id_)) id_.clear();
   if (active() && id_.empty()) make_id();
-  const json state = parse_json_limited(popt_.state);
-  popt_.state = state.is_discarded() ? "null" : dump_json(state);
+  std::string state;
+  popt_.state = compact_json(popt_.state, state) ? std::move(state) : "null";
   const double t = scheduler_.now_ms();
   resend_tokens_at_ = resend_bytes_at_ = request_tokens_at_ = nack_tokens_at_ = t;
 }

@@ -17,7 +17,6 @@ namespace mc {
 // Not an anonymous namespace: inline functions with external linkage are one copy in the link.
 namespace rel_wire {
 
-using json = Json;
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
 static_assert(rel::kMaxIdBytes == 64, "valid_wire_id (wire_id.cpp) checks 1-64 bytes");
@@ -40,45 +39,53 @@ inline bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq)
   return true;
 }
 
-// The member `name` of the object `j`, or null: what j.find(name) finds, read from the
-// object's members without nlohmann's iterators.
-inline const json* member_of(const json& j, const char* name) {
-  for (const auto& m : j.get_ref<const json::object_t&>()) {
-    if (m.first == name) return &m.second;
+// Control messages are read in compact form (compact_json): `members` are the message's
+// members, their values' text in `text`.
+struct Message {
+  std::string text;
+  JsonMembers members;
+  std::string_view value(const JsonMember& m) const { return std::string_view(text).substr(m.begin, m.end - m.begin); }
+  // The member `name`'s value is true.
+  bool flag(const char* name) const {
+    const JsonMember* m = find_member(members, name);
+    return m && value(*m) == "true";
   }
-  return nullptr;
-}
+  // The member `name` is a string: its text between the quotes (the string itself unless it
+  // has an escape, which no id has: compare it with ids only), else null.
+  bool string_of(const char* name, std::string_view& out) const {
+    const JsonMember* m = find_member(members, name);
+    if (!m || text[m->begin] != '"') return false;
+    out = value(*m).substr(1, m->end - m->begin - 2);
+    return true;
+  }
+  // The member `name` is a sequence number (a number_unsigned up to kMaxSeq).
+  bool seq_of(const char* name, uint64_t& out) const {
+    const JsonMember* m = find_member(members, name);
+    if (!m || !m->is_unsigned || m->number > static_cast<double>(rel::kMaxSeq)) return false;
+    out = static_cast<uint64_t>(m->number);  // exact: at most 2^53 - 1
+    return true;
+  }
+};
 
-// The member `name` of the object `j` is true.
-inline bool flag(const json& j, const char* name) {
-  const json* v = member_of(j, name);
-  return v && v->is_boolean() && v->get<bool>();
-}
-
-inline bool seq_of(const json& j, const char* key, uint64_t& out) {
-  const json* v = member_of(j, key);
-  if (!v || !v->is_number_unsigned()) return false;
-  const uint64_t n = v->get<uint64_t>();
-  if (n > rel::kMaxSeq) return false;
-  out = n;
-  return true;
-}
-
-// Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq), sorted
-// and merged, so what they cover is walked once.
-inline Ranges ranges_from(const json& list) {
+// Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq) of the list
+// (compact JSON text), sorted and merged, so what they cover is walked once.
+inline Ranges ranges_from(std::string_view list) {
   Ranges out;
-  if (!list.is_array()) return out;
-  for (const json& r : list.get_ref<const json::array_t&>()) {
+  if (list.empty() || list[0] != '[') return out;
+  std::string items_text, pair_text;
+  JsonMembers items, pair;
+  compact_json(list, items_text, &items);
+  for (const JsonMember& r : items) {
     if (out.size() >= rel::kMaxRanges) break;
-    if (!r.is_array()) continue;
-    const auto& pair = r.get_ref<const json::array_t&>();
-    if (pair.size() != 2 || !pair[0].is_number_unsigned() || !pair[1].is_number_unsigned()) continue;
-    const uint64_t a = pair[0].get<uint64_t>(), b = pair[1].get<uint64_t>();
-    if (a < 1 || a > b || b > rel::kMaxSeq) continue;
+    if (items_text[r.begin] != '[') continue;
+    compact_json(std::string_view(items_text).substr(r.begin, r.end - r.begin), pair_text, &pair);
+    if (pair.size() != 2 || !pair[0].is_unsigned || !pair[1].is_unsigned) continue;
+    // Exact as doubles once b <= kMaxSeq < 2^53.
+    const double a = pair[0].number, b = pair[1].number;
+    if (a < 1 || a > b || b > static_cast<double>(rel::kMaxSeq)) continue;
     // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
     size_t i = out.size();
-    out.emplace_back(a, b);
+    out.emplace_back(static_cast<uint64_t>(a), static_cast<uint64_t>(b));
     for (; i > 0 && out[i] < out[i - 1]; --i) std::swap(out[i], out[i - 1]);
   }
   // Merged in place: w ranges kept so far.
@@ -95,9 +102,9 @@ inline Ranges ranges_from(const json& list) {
 }
 
 // The "ranges" member of a control message.
-inline Ranges ranges_of(const json& j) {
-  const json* v = member_of(j, "ranges");
-  return v ? ranges_from(*v) : Ranges();
+inline Ranges ranges_of(const Message& j) {
+  const JsonMember* m = find_member(j.members, "ranges");
+  return m ? ranges_from(j.value(*m)) : Ranges();
 }
 
 // FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).
