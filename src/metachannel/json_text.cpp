@@ -110,19 +110,21 @@ void dump_string(std::string_view s, std::string& out) {
   out += '"';
 }
 
-template <typename Int>
-void dump_integer(Int v, std::string& out) {
+// One writer for both integer types: the magnitude (-INT64_MIN does not fit an int64_t) and a sign.
+void dump_digits(std::uint64_t m, bool negative, std::string& out) {
   char buf[24];
   char* p = buf + sizeof buf;
-  const bool negative = v < 0;
-  // Magnitude as unsigned: -INT64_MIN does not fit an int64_t.
-  auto m = negative ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
   do {
     *--p = static_cast<char>('0' + m % 10);
     m /= 10;
   } while (m);
   if (negative) *--p = '-';
   out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+void dump_integer(std::uint64_t v, std::string& out) { dump_digits(v, false, out); }
+void dump_integer(std::int64_t v, std::string& out) {
+  dump_digits(v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v), v < 0, out);
 }
 
 namespace dtoa = nlohmann::detail::dtoa_impl;
