@@ -21,9 +21,9 @@ std::unique_ptr<Delivery> Reliability::create(DeliveryHost& host, Scheduler& sch
 
 void Reliability::make_id() { id_ = random_wire_id(scheduler_); }
 
-Reliability::Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
-                         PresenceOptions presence)
-    : host_(host), scheduler_(scheduler), ropt_(reliable), popt_(std::move(presence)), id_(std::move(id)) {
+Reliability::Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, const ReliableOptions& reliable,
+                         const PresenceOptions& presence)
+    : host_(host), scheduler_(scheduler), ropt_(reliable), popt_(presence), id_(std::move(id)) {
   if (!valid_id(id_)) id_.clear();
   if (active() && id_.empty()) make_id();
   std::string state;

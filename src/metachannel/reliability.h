@@ -180,8 +180,8 @@ class Reliability final : public Delivery {
   using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
-  Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
-              PresenceOptions presence);
+  Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, const ReliableOptions& reliable,
+              const PresenceOptions& presence);
   Reliability(const Reliability&) = delete;
   Reliability& operator=(const Reliability&) = delete;
   // The DeliveryFactory the full core passes in ChannelConfig::delivery.
