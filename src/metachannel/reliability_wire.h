@@ -70,35 +70,37 @@ struct Message {
 // Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq) of the list
 // (compact JSON text), sorted and merged, so what they cover is walked once.
 inline Ranges ranges_from(std::string_view list) {
-  Ranges out;
-  if (list.empty() || list[0] != '[') return out;
-  std::string items_text, pair_text;
-  JsonMembers items, pair;
-  compact_json(list, items_text, &items);
-  for (const JsonMember& r : items) {
-    if (out.size() >= rel::kMaxRanges) break;
-    if (items_text[r.begin] != '[') continue;
-    compact_json(std::string_view(items_text).substr(r.begin, r.end - r.begin), pair_text, &pair);
-    if (pair.size() != 2 || !pair[0].is_unsigned || !pair[1].is_unsigned) continue;
-    // Exact as doubles once b <= kMaxSeq < 2^53.
-    const double a = pair[0].number, b = pair[1].number;
-    if (a < 1 || a > b || b > static_cast<double>(rel::kMaxSeq)) continue;
-    // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
-    size_t i = out.size();
-    out.emplace_back(static_cast<uint64_t>(a), static_cast<uint64_t>(b));
-    for (; i > 0 && out[i] < out[i - 1]; --i) std::swap(out[i], out[i - 1]);
+  // Gathered in a fixed array, the vector made once at the end (no growth code here).
+  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
+  size_t n = 0;
+  if (!list.empty() && list[0] == '[') {
+    std::string items_text, pair_text;
+    JsonMembers items, pair;
+    compact_json(list, items_text, &items);
+    for (const JsonMember& item : items) {
+      if (n >= rel::kMaxRanges) break;
+      if (items_text[item.begin] != '[') continue;
+      compact_json(std::string_view(items_text).substr(item.begin, item.end - item.begin), pair_text, &pair);
+      if (pair.size() != 2 || !pair[0].is_unsigned || !pair[1].is_unsigned) continue;
+      // Exact as doubles once b <= kMaxSeq < 2^53.
+      const double a = pair[0].number, b = pair[1].number;
+      if (a < 1 || a > b || b > static_cast<double>(rel::kMaxSeq)) continue;
+      // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
+      size_t i = n++;
+      r[i] = {static_cast<uint64_t>(a), static_cast<uint64_t>(b)};
+      for (; i > 0 && r[i] < r[i - 1]; --i) std::swap(r[i], r[i - 1]);
+    }
   }
   // Merged in place: w ranges kept so far.
   size_t w = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (w > 0 && out[i].first <= out[w - 1].second + 1) {
-      out[w - 1].second = std::max(out[w - 1].second, out[i].second);
+  for (size_t i = 0; i < n; ++i) {
+    if (w > 0 && r[i].first <= r[w - 1].second + 1) {
+      r[w - 1].second = std::max(r[w - 1].second, r[i].second);
     } else {
-      out[w++] = out[i];
+      r[w++] = r[i];
     }
   }
-  while (out.size() > w) out.pop_back();
-  return out;
+  return Ranges(r, r + w);
 }
 
 // The "ranges" member of a control message.
