@@ -13,16 +13,19 @@ namespace mc {
 using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
 
 Reliability::Ranges Reliability::missing(const Peer& p) const {
-  Ranges out;
-  if (!gap_open(p)) return out;
-  uint64_t cur = p.next;
-  for (const auto& [seq, text] : p.held) {
-    if (out.size() >= rel::kMaxRanges) return out;
-    if (seq > cur) out.emplace_back(cur, seq - 1);
-    cur = seq + 1;
+  // At most kMaxRanges: a stack array, the vector made once.
+  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
+  size_t n = 0;
+  if (gap_open(p)) {
+    uint64_t cur = p.next;
+    for (const auto& [seq, text] : p.held) {
+      if (n >= rel::kMaxRanges) break;
+      if (seq > cur) r[n++] = {cur, seq - 1};
+      cur = seq + 1;
+    }
+    if (n < rel::kMaxRanges && cur <= p.top) r[n++] = {cur, p.top};
   }
-  if (out.size() < rel::kMaxRanges && cur <= p.top) out.emplace_back(cur, p.top);
-  return out;
+  return Ranges(r, r + n);
 }
 
 void Reliability::send_nack(Peer& p) {
