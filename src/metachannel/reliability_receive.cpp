@@ -121,8 +121,12 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
   // What is missing less what the covers hold: each missing range walked from its start, past
   // every cover that holds the current number, then up to the next cover's start (sorted
   // maximal ranges, as one pass per cover splitting the list would give, without a list per
-  // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap.
-  Ranges out;
+  // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap. Each piece after
+  // a range's first starts right after a distinct cover's start - 1, so there are at most
+  // kMaxRanges missing ranges + 2 * kMaxRanges covers (on_others_nack keeps no more) of them:
+  // a stack array, the vector made once.
+  std::pair<uint64_t, uint64_t> out[3 * rel::kMaxRanges];
+  size_t n = 0;
   for (auto [a, b] : missing(p)) {
     for (;;) {
       for (bool moved = true; moved && a <= b;) {
@@ -139,11 +143,11 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
       for (const Peer::Cover& c : p.covers) {
         if (c.first > a && c.first <= end) end = c.first - 1;
       }
-      out.emplace_back(a, end);
+      out[n++] = {a, end};
       a = end + 1;
     }
   }
-  return out;
+  return Ranges(out, out + n);
 }
 
 Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
