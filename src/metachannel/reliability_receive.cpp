@@ -55,10 +55,11 @@ void Reliability::send_nack(Peer& p) {
   // The other senders we would ask within the back-off window go in the same frame, if they
   // read "more": after a return one request asks every sender at once, not one frame each.
   const double t = now();
-  std::vector<Peer*> asked{&p};
+  Peer* asked[rel::kMaxMoreTargets + 1] = {&p};  // p and at most kMaxMoreTargets others
+  size_t n_asked = 1;
   std::string more;  // its members: "<id>":<ranges>,...
   for (auto& [id, q] : peers_) {
-    if (asked.size() > rel::kMaxMoreTargets) break;
+    if (n_asked > rel::kMaxMoreTargets) break;
     if (&q == &p || !q.reads_more || !gap_open(q) || q.request_at > t + backoff_window()) continue;
     const Ranges r = uncovered(q);
     if (r.empty()) continue;
@@ -66,7 +67,7 @@ void Reliability::send_nack(Peer& p) {
     append_json_string(id, more);
     more += ':';
     append_ranges(r, more);
-    asked.push_back(&q);
+    asked[n_asked++] = &q;
   }
   if (!more.empty()) {
     member(text, "more");
@@ -77,7 +78,8 @@ void Reliability::send_nack(Peer& p) {
   text += '}';
   host_.rel_send(text);
   ++stats_.requests_sent;
-  for (Peer* q : asked) {
+  for (size_t i = 0; i < n_asked; ++i) {
+    Peer* q = asked[i];
     q->request_at = t + answer_wait(*q);
     q->retry_ms = std::min(q->retry_ms * 2, rel::kRequestRetryMaxMs);
   }
@@ -374,13 +376,14 @@ void Reliability::on_nack(const Ranges& ranges) {
   // Other receivers' requests for the same frames come within the back-off window of the
   // first: one resend (broadcast) answers them all.
   const double guard = rel::kResendGuardMs + backoff_window();
-  Ranges gone;
+  std::pair<uint64_t, uint64_t> gone[rel::kMaxRanges];  // one per range asked for (ranges_from: at most kMaxRanges)
+  size_t n_gone = 0;
   bool fresh = false;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
     if (a > b) continue;
     if (a < low) {
-      gone.emplace_back(a, std::min(b, low - 1));
+      gone[n_gone++] = {a, std::min(b, low - 1)};
       a = low;
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
@@ -403,10 +406,10 @@ void Reliability::on_nack(const Ranges& ranges) {
       want(repair_at_);
     }
   }
-  if (!gone.empty() && open_) {
+  if (n_gone > 0 && open_) {
     std::string text = control("gone", id_);
     member(text, "ranges");
-    append_ranges(gone, text);
+    append_ranges(Ranges(gone, gone + n_gone), text);
     text += '}';
     host_.rel_send(text);
     ++stats_.gone_sent;
