@@ -300,7 +300,9 @@ class Reliability final : public Delivery {
   // Everything below `to` is either delivered from `held` or counted lost (reported once).
   // False if the host asked to stop.
   bool skip_to(Peer& p, uint64_t to);
-  bool drain(Peer& p);
+  // What `p` holds from its next on without a hole, delivered; with `to` (skip_to), first
+  // everything held below it, and `next` moved to it.
+  bool drain(Peer& p, uint64_t to = 0);
   static void remember(Peer& p, uint64_t seq, const char* data, size_t size);
   // `seq` is the sender's next: delivered now (Sequenced); what it held behind it drains after.
   Action deliver_next(Peer& p, uint64_t seq, const char* data, size_t size);

@@ -308,10 +308,20 @@ void Reliability::after_delivery() {
   drain(*p);
 }
 
-bool Reliability::drain(Peer& p) {
+bool Reliability::drain(Peer& p, uint64_t to) {
   const std::string id = p.id;
   Peer* cur = &p;
-  while (!cur->held.empty() && cur->held.begin()->first <= cur->next) {
+  // skip_to's part first (to > 0): everything held below `to`, holes or not; then `next` is at
+  // least `to`, and what follows without a hole is delivered.
+  bool below_to = to > 0;
+  for (;;) {
+    if (cur->held.empty() || cur->held.begin()->first >= (below_to ? to : cur->next + 1)) {
+      if (!below_to) break;
+      below_to = false;
+      cur->next = std::max(cur->next, to);
+      cur->progress = now();
+      continue;
+    }
     auto it = cur->held.begin();
     const uint64_t seq = it->first;
     std::string text = std::move(it->second);
@@ -319,7 +329,7 @@ bool Reliability::drain(Peer& p) {
     held_bytes_ -= text.size();
     if (seq < cur->next) continue;  // already delivered (cannot happen; kept safe)
     cur->next = seq + 1;
-    cur->progress = now();
+    if (!below_to) cur->progress = now();
     remember(*cur, seq, text.data(), text.size());
     const uint64_t gen = generation_;
     if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
@@ -348,24 +358,8 @@ bool Reliability::skip_to(Peer& p, uint64_t to) {
     if (gen != generation_) return false;
   }
   Peer* cur = peer(id, false);
-  if (!cur) return false;
   // Deliver what was held below `to`, in order, then everything that follows without a hole.
-  while (!cur->held.empty() && cur->held.begin()->first < to) {
-    auto it = cur->held.begin();
-    const uint64_t seq = it->first;
-    std::string text = std::move(it->second);
-    cur->held.erase(it);
-    held_bytes_ -= text.size();
-    if (seq < cur->next) continue;
-    cur->next = seq + 1;
-    remember(*cur, seq, text.data(), text.size());
-    if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
-    cur = peer(id, false);
-    if (!cur) return false;
-  }
-  cur->next = std::max(cur->next, to);
-  cur->progress = now();
-  return drain(*cur);
+  return cur && drain(*cur, to);
 }
 
 void Reliability::on_nack(const Ranges& ranges) {
