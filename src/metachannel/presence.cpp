@@ -291,11 +291,7 @@ void Reliability::on_hi(Peer& p, uint64_t seq, uint64_t low) {
   }
   if (seq + 1 < p.next) {
     if (p.next - seq > rel::kMaxGap) {  // restarted far behind (or a forger): follow it
-      for (const auto& [s, text] : p.held) held_bytes_ -= text.size();
-      p.held.clear();
-      p.next = seq + 1;
-      p.top = seq;
-      p.request_at = kNever;
+      restart(p, seq);
     }
     return;
   }

@@ -303,6 +303,9 @@ class Reliability final : public Delivery {
   // What `p` holds from its next on without a hole, delivered; with `to` (skip_to), first
   // everything held below it, and `next` moved to it.
   bool drain(Peer& p, uint64_t to = 0);
+  // The sender's stream restarted far behind (or a forger): what it held is dropped, `seq` is
+  // its last, nothing is asked for.
+  void restart(Peer& p, uint64_t seq);
   static void remember(Peer& p, uint64_t seq, const char* data, size_t size);
   // `seq` is the sender's next: delivered now (Sequenced); what it held behind it drains after.
   Action deliver_next(Peer& p, uint64_t seq, const char* data, size_t size);

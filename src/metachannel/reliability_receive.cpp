@@ -219,12 +219,8 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   if (seq < p->next) {
     if (p->next - seq > rel::kMaxGap) {
       // Far behind anything it could resend: the stream restarted (or a forger). Follow it.
-      for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
-      p->held.clear();
-      p->next = seq + 1;
-      p->top = seq;
+      restart(*p, seq);
       p->progress = t;
-      p->request_at = kNever;
       remember(*p, seq, data, size);
       return Action::Sequenced;
     }
@@ -306,6 +302,14 @@ void Reliability::after_delivery() {
   draining_ = nullptr;
   if (!p || draining_gen_ != generation_) return;
   drain(*p);
+}
+
+void Reliability::restart(Peer& p, uint64_t seq) {
+  for (const auto& [s, text] : p.held) held_bytes_ -= text.size();
+  p.held.clear();
+  p.next = seq + 1;
+  p.top = seq;
+  p.request_at = kNever;
 }
 
 bool Reliability::drain(Peer& p, uint64_t to) {
