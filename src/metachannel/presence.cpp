@@ -121,12 +121,12 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
     back(victim->second);
     forget_peer(victim);
   }
-  Peer& p = peers_[std::string(id)];
-  p.id = std::string(id);
+  // key_ still holds the id (forget_peer does not touch it); `cached` is its slot.
+  Peer& p = peers_[key_];
+  p.id = key_;
   p.heard = p.progress = now();
   p.used = ++tick_;
-  peer_cache_[content_hash(id.data(), id.size()) % peer_cache_.size()] = &p;
-  return last_peer_ = &p;
+  return last_peer_ = cached = &p;
 }
 
 void Reliability::forget_peer(std::map<std::string, Peer>::iterator it) {
