@@ -396,7 +396,7 @@ class Compactor {
         std::string name;
         if (!array) {
           if (t != Token::value_string) return false;
-          name = lexer_.get_string();
+          name.assign(lexer_.get_string().data(), lexer_.get_string().size());  // (no string operator= in the wasm)
           if (lexer_.scan() != Token::name_separator) return false;
           t = lexer_.scan();
         }

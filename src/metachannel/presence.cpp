@@ -123,7 +123,7 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
   }
   // key_ still holds the id (forget_peer does not touch it); `cached` is its slot.
   Peer& p = peers_[key_];
-  p.id = key_;
+  p.id.assign(key_.data(), key_.size());
   p.heard = p.progress = now();
   p.used = ++tick_;
   return last_peer_ = cached = &p;
