@@ -110,6 +110,34 @@ void dump_string(std::string_view s, std::string& out) {
   out += '"';
 }
 
+// dump_string for text known to be valid UTF-8 (what the lexer reads is: it refuses ill-formed
+// UTF-8 and lone surrogates; ids are ASCII): the same output, without the UTF-8 check and its
+// replacement. What the core writes goes through this one; dump_string stays for dump_json.
+void write_string(std::string_view s, std::string& out) {
+  out += '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += "0123456789abcdef"[c >> 4];
+          out += "0123456789abcdef"[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
 // One writer for both integer types: the magnitude (-INT64_MIN does not fit an int64_t) and a sign.
 void dump_digits(std::uint64_t m, bool negative, std::string& out) {
   char buf[24];
@@ -211,7 +239,7 @@ std::string dump_json(const Json& j) {
   return out;
 }
 
-void append_json_string(std::string_view s, std::string& out) { dump_string(s, out); }
+void append_json_string(std::string_view s, std::string& out) { write_string(s, out); }
 void append_json_unsigned(std::uint64_t v, std::string& out) { dump_integer(v, out); }
 void append_json_double(double x, std::string& out) { dump_double(x, out); }
 
@@ -355,7 +383,7 @@ class Compactor {
     switch (t) {
       case Token::begin_object:
       case Token::begin_array: return container(t == Token::begin_array, depth, members);
-      case Token::value_string: dump_string(lexer_.get_string(), out_); return true;
+      case Token::value_string: write_string(lexer_.get_string(), out_); return true;
       case Token::value_unsigned: {
         const std::uint64_t v = lexer_.get_number_unsigned();
         dump_integer(v, out_);
@@ -408,7 +436,7 @@ class Compactor {
         }
         if (!same && !items.empty()) out_ += ',';
         if (!same && !array) {
-          dump_string(name, out_);
+          write_string(name, out_);
           out_ += ':';
         }
         const size_t begin = out_.size();
@@ -512,13 +540,13 @@ bool merge_member(std::string_view object_json, std::string_view name, std::stri
     return false;
   }
   std::string v;
-  dump_string(value, v);
+  write_string(value, v);
   if (const JsonMember* m = find_member(members, name)) {
     splice(out, m->begin, m->end, v);
     return true;
   }
   std::string add = members.empty() ? "" : ",";
-  dump_string(name, add);
+  write_string(name, add);
   add += ':';
   add += v;
   splice(out, out.size() - 1, out.size() - 1, add);

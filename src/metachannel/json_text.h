@@ -22,7 +22,8 @@ constexpr int kMaxJsonDepth = 100;
 std::string dump_json(const Json& j);
 
 // Pieces of what dump_json writes, appended to `out`, for text built without a document (the
-// control messages): a string, a number_unsigned and a number_float value.
+// control messages): a string (valid UTF-8: nothing is replaced), a number_unsigned and a
+// number_float value.
 void append_json_string(std::string_view s, std::string& out);
 void append_json_unsigned(std::uint64_t v, std::string& out);
 void append_json_double(double x, std::string& out);
@@ -57,7 +58,8 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 // the same name. Returns false (and leaves `out` empty) if `object_json` is not a JSON object,
 // or nests objects/arrays more than kMaxJsonDepth levels deep, the object itself included.
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out);
-// merge_envelope with the one field name: value (the reliable tag), without a Fields list.
+// merge_envelope with the one field name: value (the reliable tag), without a Fields list;
+// `name` and `value` valid UTF-8.
 bool merge_member(std::string_view object_json, std::string_view name, std::string_view value, std::string& out);
 
 namespace json_text_detail {
