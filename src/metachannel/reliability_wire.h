@@ -4,6 +4,7 @@
 // the Channel).
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -117,7 +118,7 @@ inline uint32_t content_hash(const char* data, size_t size) {
 }
 
 inline bool equals(const std::string& s, const char* data, size_t size) {
-  return s.size() == size && std::equal(s.begin(), s.end(), data);
+  return s.size() == size && std::memcmp(s.data(), data, size) == 0;
 }
 
 inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
