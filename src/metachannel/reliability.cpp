@@ -269,8 +269,10 @@ void Reliability::on_wake() {
     }
     presence_changed(Change::Left, left.data(), left.size());
     if (gen != generation_) return;
-    for (const std::string& id : left) {
-      if (Peer* p = peer(id, false)) p->state.clear();
+    // Their states, kept until the event was out. A peer that is not present holds no state
+    // elsewhere (bye and step_away clear it as they mark it), so this clears theirs only.
+    for (auto& [id, p] : peers_) {
+      if (!p.present) p.state.clear();
     }
   }
   double next = kNever;
