@@ -132,7 +132,7 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
 void Reliability::forget_peer(std::map<std::string, Peer>::iterator it) {
   for (const auto& [seq, text] : it->second.held) held_bytes_ -= text.size();
   last_peer_ = nullptr;
-  peer_cache_.fill(nullptr);
+  std::memset(peer_cache_.data(), 0, sizeof peer_cache_);  // (all null; no std::array::fill in the wasm)
   peers_.erase(it);
 }
 

@@ -179,7 +179,7 @@ void Reliability::reset(bool emit) {
   }
   peers_.clear();
   last_peer_ = nullptr;
-  peer_cache_.fill(nullptr);
+  std::memset(peer_cache_.data(), 0, sizeof peer_cache_);  // (all null; no std::array::fill in the wasm)
   held_bytes_ = 0;
   sent_.clear();
   sent_bytes_ = 0;
