@@ -31,9 +31,9 @@ std::string Reliability::set_presence(std::string_view text) {
   if (!compact_json(text, compact)) return "the state is not a JSON value (or nests more than 100 levels)";
   if (compact.size() > popt_.max_state_bytes) {
     std::string problem = "the state is ";
-    problem += decimal(compact.size());
+    append_json_unsigned(compact.size(), problem);  // the number's digits (json_text's writer)
     problem += " bytes of JSON; presence.maxStateBytes is ";
-    problem += decimal(popt_.max_state_bytes);
+    append_json_unsigned(popt_.max_state_bytes, problem);
     return problem;
   }
   popt_.state = std::move(compact);

@@ -38,7 +38,7 @@ bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::str
   if (!ropt_.enabled || !e.is_object() || next_seq_ > rel::kMaxSeq) return false;
   std::string value = id_;
   value += ':';
-  value += decimal(next_seq_);
+  append_json_unsigned(next_seq_, value);  // its digits
   if (e.tag_members() > 0) {
     // The object already has a member of that name (a forwarded message): replace it.
     return merge_member(std::string_view(data, size), rel::kTagMember, value, out);

@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "metachannel/decimal.h"
 #include "metachannel/json_text.h"
 #include "metachannel/reliability.h"
 
