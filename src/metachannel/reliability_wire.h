@@ -24,10 +24,12 @@ inline bool valid_id(std::string_view id) { return valid_wire_id(id); }
 
 // "<id>:<seq>" with seq a decimal integer in 1..kMaxSeq without leading zeros.
 inline bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq) {
-  const size_t colon = tag.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  id = tag.substr(0, colon);
-  const std::string_view digits = tag.substr(colon + 1);
+  // The last ':' (a plain loop: no rfind or substr with its bounds check).
+  size_t colon = tag.size();
+  while (colon > 0 && tag[colon - 1] != ':') --colon;
+  if (colon == 0) return false;
+  id = std::string_view(tag.data(), colon - 1);
+  const std::string_view digits(tag.data() + colon, tag.size() - colon);
   if (!valid_id(id) || digits.empty() || digits.size() > 16 || digits[0] == '0') return false;
   uint64_t v = 0;
   for (char c : digits) {

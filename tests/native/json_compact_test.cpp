@@ -273,3 +273,44 @@ TEST(JsonCompact, ControlReadersAreTheDocumentReaders) {
 }
 
 }  // namespace
+
+namespace {
+
+// parse_tag's last-':' search written as a loop: the same split as rfind/substr.
+bool old_parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq) {
+  const size_t colon = tag.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  id = tag.substr(0, colon);
+  const std::string_view digits = tag.substr(colon + 1);
+  if (!mc::valid_wire_id(id) || digits.empty() || digits.size() > 16 || digits[0] == '0') return false;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > mc::rel::kMaxSeq) return false;
+  seq = v;
+  return true;
+}
+
+TEST(JsonCompact, ParseTagIsRfindAndSubstr) {
+  std::mt19937 rng(20261210);
+  static const char alphabet[] = {'a', 'Z', '1', '0', '9', ':', ':', '-', '_', ' ', '.'};
+  int accepted = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string tag;
+    for (int n = static_cast<int>(rng() % 24); n > 0; --n) tag += alphabet[rng() % sizeof alphabet];
+    std::string_view a, b;
+    uint64_t x = 0, y = 0;
+    const bool ours = mc::rel_wire::parse_tag(tag, a, x);
+    ASSERT_EQ(ours, old_parse_tag(tag, b, y)) << tag;
+    if (ours) {
+      ++accepted;
+      ASSERT_EQ(a, b) << tag;
+      ASSERT_EQ(x, y) << tag;
+    }
+  }
+  EXPECT_GT(accepted, 500);  // (964 of the 300,000 are tags)
+}
+
+}  // namespace
