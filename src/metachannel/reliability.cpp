@@ -308,14 +308,12 @@ std::string Reliability::stats_json() const {
       {"lost", stats_.lost},
       {"goneSent", stats_.gone_sent},
   };
-  std::string out = "{";
+  std::string out;
   for (const auto& [name, value] : counters) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    out += name;
-    out += "\":";
+    member(out, name);  // ,"<name>": (the first one's comma becomes the '{' below)
     append_json_double(value, out);
   }
+  out[0] = '{';
   out += relay_echoes_ ? ",\"relayEchoes\":true" : ",\"relayEchoes\":false";
   member(out, "rttMs");
   append_json_double(rtt_, out);
