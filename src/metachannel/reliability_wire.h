@@ -131,9 +131,8 @@ inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
 // for the document with the same members in the same order (no nlohmann document is built).
 // control(): {"type":"_mc","op":<op>,"from":<from> - the caller adds members and the '}'.
 inline std::string control(const char* op, std::string_view from) {
-  std::string out = "{\"type\":\"";
-  out += rel::kControlType;
-  out += "\",\"op\":\"";
+  static_assert(rel::kControlType == "_mc", "the literal below");
+  std::string out = "{\"type\":\"_mc\",\"op\":\"";
   out += op;
   out += "\",\"from\":";
   append_json_string(from, out);
