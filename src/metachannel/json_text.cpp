@@ -114,25 +114,24 @@ void dump_string(std::string_view s, std::string& out) {
 // UTF-8 and lone surrogates; ids are ASCII): the same output, without the UTF-8 check and its
 // replacement. What the core writes goes through this one; dump_string stays for dump_json.
 void write_string(std::string_view s, std::string& out) {
+  // The escapes dump_string writes: \" \\ \b \f \n \r \t, else \u00XX below 0x20.
+  static constexpr char kEscaped[] = "\"\\\b\f\n\r\t", kLetter[] = "\"\\bfnrt";
   out += '"';
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += "0123456789abcdef"[c >> 4];
-          out += "0123456789abcdef"[c & 15];
-        } else {
-          out += ch;
-        }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      out += ch;
+      continue;
+    }
+    size_t k = 0;
+    while (k < 7 && kEscaped[k] != ch) ++k;
+    out += '\\';
+    if (k < 7) {
+      out += kLetter[k];
+    } else {
+      out += "u00";
+      out += "0123456789abcdef"[c >> 4];
+      out += "0123456789abcdef"[c & 15];
     }
   }
   out += '"';
