@@ -50,12 +50,11 @@ bool Reliability::tag(const char* data, size_t size, const Envelope& e, std::str
     ++after;
   }
   const bool empty = after < size && data[after] == '}';
-  out.clear();  // (no reserve(): 196 B of wasm for one allocation less; appending grows it)
-  out.append(data, open + 1);
+  // (no reserve(): 196 B of wasm for one allocation less; appending grows it)
+  out.assign(data, open + 1);
   out.append("\"_mc\":\"");
   out.append(value);
-  out.push_back('"');
-  if (!empty) out.push_back(',');
+  out.append(empty ? "\"" : "\",");
   out.append(data + open + 1, size - open - 1);
   return true;
 }
