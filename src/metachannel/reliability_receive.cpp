@@ -118,8 +118,12 @@ double Reliability::backoff() {
 
 Reliability::Ranges Reliability::uncovered(Peer& p) {
   const double t = now();
-  p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
-                 p.covers.end());
+  // The covers still running, kept in order (a plain loop: no remove_if and erase).
+  size_t w = 0;
+  for (const Peer::Cover& c : p.covers) {
+    if (!(c.until <= t)) p.covers[w++] = c;
+  }
+  while (p.covers.size() > w) p.covers.pop_back();
   // What is missing less what the covers hold: each missing range walked from its start, past
   // every cover that holds the current number, then up to the next cover's start (sorted
   // maximal ranges, as one pass per cover splitting the list would give, without a list per
