@@ -110,19 +110,48 @@ void dump_string(std::string_view s, std::string& out) {
   out += '"';
 }
 
-template <typename Int>
-void dump_integer(Int v, std::string& out) {
+// dump_string for text known to be valid UTF-8 (what the lexer reads is: it refuses ill-formed
+// UTF-8 and lone surrogates; ids are ASCII): the same output, without the UTF-8 check and its
+// replacement. What the core writes goes through this one; dump_string stays for dump_json.
+void write_string(std::string_view s, std::string& out) {
+  // The escapes dump_string writes: \" \\ \b \f \n \r \t, else \u00XX below 0x20.
+  static constexpr char kEscaped[] = "\"\\\b\f\n\r\t", kLetter[] = "\"\\bfnrt";
+  out += '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      out += ch;
+      continue;
+    }
+    size_t k = 0;
+    while (k < 7 && kEscaped[k] != ch) ++k;
+    out += '\\';
+    if (k < 7) {
+      out += kLetter[k];
+    } else {
+      out += "u00";
+      out += "0123456789abcdef"[c >> 4];
+      out += "0123456789abcdef"[c & 15];
+    }
+  }
+  out += '"';
+}
+
+// One writer for both integer types: the magnitude (-INT64_MIN does not fit an int64_t) and a sign.
+void dump_digits(std::uint64_t m, bool negative, std::string& out) {
   char buf[24];
   char* p = buf + sizeof buf;
-  const bool negative = v < 0;
-  // Magnitude as unsigned: -INT64_MIN does not fit an int64_t.
-  auto m = negative ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
   do {
     *--p = static_cast<char>('0' + m % 10);
     m /= 10;
   } while (m);
   if (negative) *--p = '-';
   out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+void dump_integer(std::uint64_t v, std::string& out) { dump_digits(v, false, out); }
+void dump_integer(std::int64_t v, std::string& out) {
+  dump_digits(v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v), v < 0, out);
 }
 
 namespace dtoa = nlohmann::detail::dtoa_impl;
@@ -209,7 +238,7 @@ std::string dump_json(const Json& j) {
   return out;
 }
 
-void append_json_string(std::string_view s, std::string& out) { dump_string(s, out); }
+void append_json_string(std::string_view s, std::string& out) { write_string(s, out); }
 void append_json_unsigned(std::uint64_t v, std::string& out) { dump_integer(v, out); }
 void append_json_double(double x, std::string& out) { dump_double(x, out); }
 
@@ -314,6 +343,150 @@ Json parse_json_limited(std::string_view text) {
   return j;
 }
 
+// compact_json: nlohmann's lexer under a grammar of our own, writing each token's compact form
+// as it comes (what parse_into and dump_value do through a document, without the document: its
+// variant values, their copies and destructors, the ordered_map and vector code were about 4 KB
+// of the full core's wasm). Containers recurse, at most kMaxJsonDepth levels (a few dozen bytes
+// of stack each). A repeated member name is what the document's operator[] made of it: the
+// first place, the last value (spliced in over the earlier one's text).
+namespace {
+
+// s[from, to) replaced by `with` (appends: no std::string::replace or insert in the wasm).
+void splice(std::string& s, size_t from, size_t to, std::string_view with) {
+  std::string r(s.data(), from);
+  r.append(with.data(), with.size());
+  r.append(s.data() + to, s.size() - to);
+  s.swap(r);
+}
+
+class Compactor {
+ public:
+  using Adapter = nlohmann::detail::iterator_input_adapter<const char*>;
+  using Lexer = nlohmann::detail::lexer<Json, Adapter>;
+  using Token = Lexer::token_type;
+
+  Compactor(std::string_view text, std::string& out)
+      : lexer_(Adapter(text.data(), text.data() + text.size()), /*ignore_comments_=*/false), out_(out) {}
+
+  bool run(JsonMembers* members) {
+    out_.clear();
+    return value(lexer_.scan(), 0, members) && lexer_.scan() == Token::end_of_input;
+  }
+
+ private:
+  // The value that starts at `t`, with `depth` containers open around it. Sets unsigned_ and
+  // number_ for it.
+  bool value(Token t, int depth, JsonMembers* members) {
+    unsigned_ = false;
+    number_ = std::numeric_limits<double>::quiet_NaN();
+    switch (t) {
+      case Token::begin_object:
+      case Token::begin_array: return container(t == Token::begin_array, depth, members);
+      case Token::value_string: write_string(lexer_.get_string(), out_); return true;
+      case Token::value_unsigned: {
+        const std::uint64_t v = lexer_.get_number_unsigned();
+        dump_integer(v, out_);
+        unsigned_ = true;
+        number_ = static_cast<double>(v);
+        return true;
+      }
+      case Token::value_integer: {
+        const std::int64_t v = lexer_.get_number_integer();
+        dump_integer(v, out_);
+        number_ = static_cast<double>(v);
+        return true;
+      }
+      case Token::value_float: {
+        const double x = lexer_.get_number_float();
+        if (!std::isfinite(x)) return false;  // nlohmann: "number overflow"
+        dump_double(x, out_);
+        number_ = x;
+        return true;
+      }
+      case Token::literal_true: out_ += "true"; return true;
+      case Token::literal_false: out_ += "false"; return true;
+      case Token::literal_null: out_ += "null"; return true;
+      default: return false;  // a parse error, or a token out of place
+    }
+  }
+
+  bool container(bool array, int depth, JsonMembers* members) {
+    if (depth == kMaxJsonDepth) return false;
+    JsonMembers own;
+    JsonMembers& items = members ? *members : own;
+    items.clear();
+    out_ += array ? '[' : '{';
+    const Token close = array ? Token::end_array : Token::end_object;
+    Token t = lexer_.scan();
+    if (t != close) {
+      for (;;) {
+        std::string name;
+        if (!array) {
+          if (t != Token::value_string) return false;
+          name.assign(lexer_.get_string().data(), lexer_.get_string().size());  // (no string operator= in the wasm)
+          if (lexer_.scan() != Token::name_separator) return false;
+          t = lexer_.scan();
+        }
+        JsonMember* same = nullptr;
+        if (!array) {
+          for (JsonMember& m : items) {
+            if (m.name == name) same = &m;
+          }
+        }
+        if (!same && !items.empty()) out_ += ',';
+        if (!same && !array) {
+          write_string(name, out_);
+          out_ += ':';
+        }
+        const size_t begin = out_.size();
+        if (!value(t, depth + 1, nullptr)) return false;
+        if (same) {
+          // The earlier value's text gives way to this one's; the members after it move.
+          const std::string v(out_.data() + begin, out_.size() - begin);
+          out_.resize(begin);
+          const size_t was = same->end - same->begin;
+          splice(out_, same->begin, same->end, v);
+          for (JsonMember* m = same; m != items.data() + items.size(); ++m) {
+            if (m != same) m->begin = m->begin + v.size() - was;
+            m->end = m->end + v.size() - was;
+          }
+          same->is_unsigned = unsigned_;
+          same->number = number_;
+        } else {
+          items.push_back(JsonMember{std::move(name), begin, out_.size(), unsigned_, number_});
+        }
+        t = lexer_.scan();
+        if (t == close) break;
+        if (t != Token::value_separator) return false;
+        t = lexer_.scan();
+      }
+    }
+    out_ += array ? ']' : '}';
+    unsigned_ = false;
+    number_ = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+
+  Lexer lexer_;
+  std::string& out_;
+  bool unsigned_ = false;
+  double number_ = 0;
+};
+
+}  // namespace
+
+bool compact_json(std::string_view text, std::string& out, JsonMembers* members) {
+  if (members) members->clear();
+  return Compactor(text, out).run(members);
+}
+
+const JsonMember* find_member(const JsonMembers& members, std::string_view name) {
+  for (const JsonMember& m : members) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
 bool merge_envelope(std::string_view object_json, const Fields& fields, std::string& out) {
   out.clear();
   const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
@@ -357,29 +530,25 @@ bool merge_envelope(std::string_view object_json, const Fields& fields, std::str
 }
 
 bool merge_member(std::string_view object_json, std::string_view name, std::string_view value, std::string& out) {
-  out.clear();
-  const Json j = object_json.empty() ? Json(Json::value_t::object) : parse_json_limited(object_json);
-  if (!j.is_object()) return false;
-  bool written = false;
-  out += '{';
-  for (const auto& member : j.get_ref<const Json::object_t&>()) {
-    if (out.size() > 1) out += ',';
-    dump_string(member.first, out);
-    out += ':';
-    if (member.first == name) {
-      dump_string(value, out);
-      written = true;
-    } else {
-      dump_value(member.second, out);
-    }
+  // The object in compact form, then the member `name` given `value` in place (or added last).
+  JsonMembers members;
+  if (object_json.empty()) {
+    out = "{}";
+  } else if (!compact_json(object_json, out, &members) || out[0] != '{') {
+    out.clear();
+    return false;
   }
-  if (!written) {
-    if (out.size() > 1) out += ',';
-    dump_string(name, out);
-    out += ':';
-    dump_string(value, out);
+  std::string v;
+  write_string(value, v);
+  if (const JsonMember* m = find_member(members, name)) {
+    splice(out, m->begin, m->end, v);
+    return true;
   }
-  out += '}';
+  std::string add = members.empty() ? "" : ",";
+  write_string(name, add);
+  add += ':';
+  add += v;
+  splice(out, out.size() - 1, out.size() - 1, add);
   return true;
 }
 

@@ -27,14 +27,13 @@ void Reliability::set_hidden(bool hidden) {
 
 std::string Reliability::set_presence(std::string_view text) {
   if (!popt_.enabled) return "presence is off on this channel; pass options.presence";
-  json j = parse_json_limited(text);
-  if (j.is_discarded()) return "the state is not a JSON value (or nests more than 100 levels)";
-  std::string compact = dump_json(j);
+  std::string compact;
+  if (!compact_json(text, compact)) return "the state is not a JSON value (or nests more than 100 levels)";
   if (compact.size() > popt_.max_state_bytes) {
     std::string problem = "the state is ";
-    problem += decimal(compact.size());
+    append_json_unsigned(compact.size(), problem);  // the number's digits (json_text's writer)
     problem += " bytes of JSON; presence.maxStateBytes is ";
-    problem += decimal(popt_.max_state_bytes);
+    append_json_unsigned(popt_.max_state_bytes, problem);
     return problem;
   }
   popt_.state = std::move(compact);
@@ -122,18 +121,18 @@ Reliability::Peer* Reliability::peer(std::string_view id, bool create) {
     back(victim->second);
     forget_peer(victim);
   }
-  Peer& p = peers_[std::string(id)];
-  p.id = std::string(id);
+  // key_ still holds the id (forget_peer does not touch it); `cached` is its slot.
+  Peer& p = peers_[key_];
+  p.id.assign(key_.data(), key_.size());
   p.heard = p.progress = now();
   p.used = ++tick_;
-  peer_cache_[content_hash(id.data(), id.size()) % peer_cache_.size()] = &p;
-  return last_peer_ = &p;
+  return last_peer_ = cached = &p;
 }
 
 void Reliability::forget_peer(std::map<std::string, Peer>::iterator it) {
   for (const auto& [seq, text] : it->second.held) held_bytes_ -= text.size();
   last_peer_ = nullptr;
-  peer_cache_.fill(nullptr);
+  std::memset(peer_cache_.data(), 0, sizeof peer_cache_);  // (all null; no std::array::fill in the wasm)
   peers_.erase(it);
 }
 
@@ -155,14 +154,12 @@ double Reliability::peer_timeout(const Peer& p) const {
 
 void Reliability::handle_control(const char* data, size_t size) {
   if (size > rel::kMaxControlBytes + popt_.max_state_bytes) return;
-  const json j = parse_json_limited(std::string_view(data, size));
-  if (!j.is_object()) return;
-  const json* op_it = member_of(j, "op");
-  const json* from_it = member_of(j, "from");
-  if (!op_it || !op_it->is_string() || !from_it || !from_it->is_string()) return;
-  const std::string& op = op_it->get_ref<const std::string&>();
-  const std::string& from = from_it->get_ref<const std::string&>();
-  if (!valid_id(from)) return;
+  Message j;
+  if (!compact_json(std::string_view(data, size), j.text, &j.members) || j.text[0] != '{') return;
+  std::string_view op, from_text;
+  if (!j.string_of("op", op) || !j.string_of("from", from_text)) return;
+  if (!valid_id(from_text)) return;  // so `from_text` is the string itself (no escapes)
+  const std::string from(from_text);
   if (from == id_) {
     relay_echoes_ = echo_seen_this_conn_ = true;  // our own control message, echoed
     return;
@@ -179,14 +176,14 @@ void Reliability::handle_control(const char* data, size_t size) {
     }
     const uint64_t gen = generation_;
     uint64_t seq = 0, low = 0;
-    if (ropt_.enabled && seq_of(j, "seq", seq)) {
-      if (!seq_of(j, "low", low)) low = 0;
+    if (ropt_.enabled && j.seq_of("seq", seq)) {
+      if (!j.seq_of("low", low)) low = 0;
       on_hi(*p, seq, low);
       if (gen != generation_) return;
       p = peer(from, false);
       if (!p) return;
     }
-    if (flag(j, "ask")) {
+    if (j.flag("ask")) {
       // A peer (re)connected: tell it where we are, and ask it again for what we miss. A
       // held resend waits for it (kRepairQuietMs).
       note_return(t);
@@ -209,15 +206,13 @@ void Reliability::handle_control(const char* data, size_t size) {
         schedule_request(*p, rel::kAnswerDelayMaxMs * group_scale() + backoff());
       }
     }
-    p->reads_more = flag(j, "more");
-    const json* state = member_of(j, "state");
-    const json* renew = member_of(j, "renew");
+    p->reads_more = j.flag("more");
+    const JsonMember* state = find_member(j.members, "state");
+    const JsonMember* renew = find_member(j.members, "renew");
     if (popt_.enabled && state) {
       p->renew_ms = 0;
-      if (renew && renew->is_number() && renew->get<double>() >= 1) {
-        p->renew_ms = std::min(renew->get<double>(), 1e9);
-      }
-      std::string text = dump_json(*state);
+      if (renew && renew->number >= 1) p->renew_ms = std::min(renew->number, 1e9);  // NaN: not a number
+      std::string text(j.value(*state));
       if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
       if (!p->present) {
         p->present = true;
@@ -232,7 +227,7 @@ void Reliability::handle_control(const char* data, size_t size) {
   } else if (op == "bye") {
     Peer* p = peer(from, false);
     if (!p) return;
-    const bool final_bye = flag(j, "final");
+    const bool final_bye = j.flag("final");
     const bool was_present = p->present;
     back(*p);  // it left: a held resend no longer waits for it
     p->present = false;
@@ -254,7 +249,7 @@ void Reliability::handle_control(const char* data, size_t size) {
   } else if (op == "nack") {
     if (!ropt_.enabled) return;
     // "to" with "ranges"; then "more": the other senders the same receiver asks at once.
-    const auto request = [this](const std::string& target, const Ranges& ranges) {
+    const auto request = [this](std::string_view target, const Ranges& ranges) {
       if (ranges.empty()) return;
       if (target == id_) {
         on_nack(ranges);
@@ -262,15 +257,18 @@ void Reliability::handle_control(const char* data, size_t size) {
         on_others_nack(*p, ranges);
       }
     };
-    const json* to = member_of(j, "to");
-    if (!to || !to->is_string()) return;
-    request(to->get_ref<const std::string&>(), ranges_of(j));
-    const json* more = member_of(j, "more");
-    if (!more || !more->is_object()) return;
+    // "to" is compared with ids only: its text between the quotes will do (escapes match no id).
+    std::string_view to;
+    if (!j.string_of("to", to)) return;
+    request(to, ranges_of(j));
+    const JsonMember* more_member = find_member(j.members, "more");
+    if (!more_member || j.text[more_member->begin] != '{') return;
+    Message more;
+    compact_json(j.value(*more_member), more.text, &more.members);
     size_t n = 0;
-    for (const auto& [id, ranges] : more->get_ref<const json::object_t&>()) {
+    for (const JsonMember& m : more.members) {
       if (n++ >= rel::kMaxMoreTargets) break;
-      if (valid_id(id)) request(id, ranges_from(ranges));
+      if (valid_id(m.name)) request(m.name, ranges_from(more.value(m)));
     }
   } else if (op == "gone") {
     if (!ropt_.enabled) return;
@@ -293,11 +291,7 @@ void Reliability::on_hi(Peer& p, uint64_t seq, uint64_t low) {
   }
   if (seq + 1 < p.next) {
     if (p.next - seq > rel::kMaxGap) {  // restarted far behind (or a forger): follow it
-      for (const auto& [s, text] : p.held) held_bytes_ -= text.size();
-      p.held.clear();
-      p.next = seq + 1;
-      p.top = seq;
-      p.request_at = kNever;
+      restart(p, seq);
     }
     return;
   }

@@ -180,8 +180,8 @@ class Reliability final : public Delivery {
   using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
-  Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, ReliableOptions reliable,
-              PresenceOptions presence);
+  Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, const ReliableOptions& reliable,
+              const PresenceOptions& presence);
   Reliability(const Reliability&) = delete;
   Reliability& operator=(const Reliability&) = delete;
   // The DeliveryFactory the full core passes in ChannelConfig::delivery.
@@ -300,7 +300,12 @@ class Reliability final : public Delivery {
   // Everything below `to` is either delivered from `held` or counted lost (reported once).
   // False if the host asked to stop.
   bool skip_to(Peer& p, uint64_t to);
-  bool drain(Peer& p);
+  // What `p` holds from its next on without a hole, delivered; with `to` (skip_to), first
+  // everything held below it, and `next` moved to it.
+  bool drain(Peer& p, uint64_t to = 0);
+  // The sender's stream restarted far behind (or a forger): what it held is dropped, `seq` is
+  // its last, nothing is asked for.
+  void restart(Peer& p, uint64_t seq);
   static void remember(Peer& p, uint64_t seq, const char* data, size_t size);
   // `seq` is the sender's next: delivered now (Sequenced); what it held behind it drains after.
   Action deliver_next(Peer& p, uint64_t seq, const char* data, size_t size);

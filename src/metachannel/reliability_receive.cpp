@@ -13,16 +13,19 @@ namespace mc {
 using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
 
 Reliability::Ranges Reliability::missing(const Peer& p) const {
-  Ranges out;
-  if (!gap_open(p)) return out;
-  uint64_t cur = p.next;
-  for (const auto& [seq, text] : p.held) {
-    if (out.size() >= rel::kMaxRanges) return out;
-    if (seq > cur) out.emplace_back(cur, seq - 1);
-    cur = seq + 1;
+  // At most kMaxRanges: a stack array, the vector made once.
+  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
+  size_t n = 0;
+  if (gap_open(p)) {
+    uint64_t cur = p.next;
+    for (const auto& [seq, text] : p.held) {
+      if (n >= rel::kMaxRanges) break;
+      if (seq > cur) r[n++] = {cur, seq - 1};
+      cur = seq + 1;
+    }
+    if (n < rel::kMaxRanges && cur <= p.top) r[n++] = {cur, p.top};
   }
-  if (out.size() < rel::kMaxRanges && cur <= p.top) out.emplace_back(cur, p.top);
-  return out;
+  return Ranges(r, r + n);
 }
 
 void Reliability::send_nack(Peer& p) {
@@ -52,10 +55,11 @@ void Reliability::send_nack(Peer& p) {
   // The other senders we would ask within the back-off window go in the same frame, if they
   // read "more": after a return one request asks every sender at once, not one frame each.
   const double t = now();
-  std::vector<Peer*> asked{&p};
+  Peer* asked[rel::kMaxMoreTargets + 1] = {&p};  // p and at most kMaxMoreTargets others
+  size_t n_asked = 1;
   std::string more;  // its members: "<id>":<ranges>,...
   for (auto& [id, q] : peers_) {
-    if (asked.size() > rel::kMaxMoreTargets) break;
+    if (n_asked > rel::kMaxMoreTargets) break;
     if (&q == &p || !q.reads_more || !gap_open(q) || q.request_at > t + backoff_window()) continue;
     const Ranges r = uncovered(q);
     if (r.empty()) continue;
@@ -63,7 +67,7 @@ void Reliability::send_nack(Peer& p) {
     append_json_string(id, more);
     more += ':';
     append_ranges(r, more);
-    asked.push_back(&q);
+    asked[n_asked++] = &q;
   }
   if (!more.empty()) {
     member(text, "more");
@@ -74,7 +78,8 @@ void Reliability::send_nack(Peer& p) {
   text += '}';
   host_.rel_send(text);
   ++stats_.requests_sent;
-  for (Peer* q : asked) {
+  for (size_t i = 0; i < n_asked; ++i) {
+    Peer* q = asked[i];
     q->request_at = t + answer_wait(*q);
     q->retry_ms = std::min(q->retry_ms * 2, rel::kRequestRetryMaxMs);
   }
@@ -113,13 +118,21 @@ double Reliability::backoff() {
 
 Reliability::Ranges Reliability::uncovered(Peer& p) {
   const double t = now();
-  p.covers.erase(std::remove_if(p.covers.begin(), p.covers.end(), [t](const Peer::Cover& c) { return c.until <= t; }),
-                 p.covers.end());
+  // The covers still running, kept in order (a plain loop: no remove_if and erase).
+  size_t w = 0;
+  for (const Peer::Cover& c : p.covers) {
+    if (!(c.until <= t)) p.covers[w++] = c;
+  }
+  while (p.covers.size() > w) p.covers.pop_back();
   // What is missing less what the covers hold: each missing range walked from its start, past
   // every cover that holds the current number, then up to the next cover's start (sorted
   // maximal ranges, as one pass per cover splitting the list would give, without a list per
-  // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap.
-  Ranges out;
+  // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap. Each piece after
+  // a range's first starts right after a distinct cover's start - 1, so there are at most
+  // kMaxRanges missing ranges + 2 * kMaxRanges covers (on_others_nack keeps no more) of them:
+  // a stack array, the vector made once.
+  std::pair<uint64_t, uint64_t> out[3 * rel::kMaxRanges];
+  size_t n = 0;
   for (auto [a, b] : missing(p)) {
     for (;;) {
       for (bool moved = true; moved && a <= b;) {
@@ -136,11 +149,11 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
       for (const Peer::Cover& c : p.covers) {
         if (c.first > a && c.first <= end) end = c.first - 1;
       }
-      out.emplace_back(a, end);
+      out[n++] = {a, end};
       a = end + 1;
     }
   }
-  return out;
+  return Ranges(out, out + n);
 }
 
 Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
@@ -210,12 +223,8 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   if (seq < p->next) {
     if (p->next - seq > rel::kMaxGap) {
       // Far behind anything it could resend: the stream restarted (or a forger). Follow it.
-      for (const auto& [s, text] : p->held) held_bytes_ -= text.size();
-      p->held.clear();
-      p->next = seq + 1;
-      p->top = seq;
+      restart(*p, seq);
       p->progress = t;
-      p->request_at = kNever;
       remember(*p, seq, data, size);
       return Action::Sequenced;
     }
@@ -299,10 +308,28 @@ void Reliability::after_delivery() {
   drain(*p);
 }
 
-bool Reliability::drain(Peer& p) {
+void Reliability::restart(Peer& p, uint64_t seq) {
+  for (const auto& [s, text] : p.held) held_bytes_ -= text.size();
+  p.held.clear();
+  p.next = seq + 1;
+  p.top = seq;
+  p.request_at = kNever;
+}
+
+bool Reliability::drain(Peer& p, uint64_t to) {
   const std::string id = p.id;
   Peer* cur = &p;
-  while (!cur->held.empty() && cur->held.begin()->first <= cur->next) {
+  // skip_to's part first (to > 0): everything held below `to`, holes or not; then `next` is at
+  // least `to`, and what follows without a hole is delivered.
+  bool below_to = to > 0;
+  for (;;) {
+    if (cur->held.empty() || cur->held.begin()->first >= (below_to ? to : cur->next + 1)) {
+      if (!below_to) break;
+      below_to = false;
+      cur->next = std::max(cur->next, to);
+      cur->progress = now();
+      continue;
+    }
     auto it = cur->held.begin();
     const uint64_t seq = it->first;
     std::string text = std::move(it->second);
@@ -310,7 +337,7 @@ bool Reliability::drain(Peer& p) {
     held_bytes_ -= text.size();
     if (seq < cur->next) continue;  // already delivered (cannot happen; kept safe)
     cur->next = seq + 1;
-    cur->progress = now();
+    if (!below_to) cur->progress = now();
     remember(*cur, seq, text.data(), text.size());
     const uint64_t gen = generation_;
     if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
@@ -339,24 +366,8 @@ bool Reliability::skip_to(Peer& p, uint64_t to) {
     if (gen != generation_) return false;
   }
   Peer* cur = peer(id, false);
-  if (!cur) return false;
   // Deliver what was held below `to`, in order, then everything that follows without a hole.
-  while (!cur->held.empty() && cur->held.begin()->first < to) {
-    auto it = cur->held.begin();
-    const uint64_t seq = it->first;
-    std::string text = std::move(it->second);
-    cur->held.erase(it);
-    held_bytes_ -= text.size();
-    if (seq < cur->next) continue;
-    cur->next = seq + 1;
-    remember(*cur, seq, text.data(), text.size());
-    if (!host_.rel_deliver(text.data(), text.size(), id, static_cast<double>(seq)) || gen != generation_) return false;
-    cur = peer(id, false);
-    if (!cur) return false;
-  }
-  cur->next = std::max(cur->next, to);
-  cur->progress = now();
-  return drain(*cur);
+  return cur && drain(*cur, to);
 }
 
 void Reliability::on_nack(const Ranges& ranges) {
@@ -367,13 +378,14 @@ void Reliability::on_nack(const Ranges& ranges) {
   // Other receivers' requests for the same frames come within the back-off window of the
   // first: one resend (broadcast) answers them all.
   const double guard = rel::kResendGuardMs + backoff_window();
-  Ranges gone;
+  std::pair<uint64_t, uint64_t> gone[rel::kMaxRanges];  // one per range asked for (ranges_from: at most kMaxRanges)
+  size_t n_gone = 0;
   bool fresh = false;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
     if (a > b) continue;
     if (a < low) {
-      gone.emplace_back(a, std::min(b, low - 1));
+      gone[n_gone++] = {a, std::min(b, low - 1)};
       a = low;
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
@@ -396,10 +408,10 @@ void Reliability::on_nack(const Ranges& ranges) {
       want(repair_at_);
     }
   }
-  if (!gone.empty() && open_) {
+  if (n_gone > 0 && open_) {
     std::string text = control("gone", id_);
     member(text, "ranges");
-    append_ranges(gone, text);
+    append_ranges(Ranges(gone, gone + n_gone), text);
     text += '}';
     host_.rel_send(text);
     ++stats_.gone_sent;

@@ -4,12 +4,12 @@
 // the Channel).
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "metachannel/decimal.h"
 #include "metachannel/json_text.h"
 #include "metachannel/reliability.h"
 
@@ -17,7 +17,6 @@ namespace mc {
 // Not an anonymous namespace: inline functions with external linkage are one copy in the link.
 namespace rel_wire {
 
-using json = Json;
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
 static_assert(rel::kMaxIdBytes == 64, "valid_wire_id (wire_id.cpp) checks 1-64 bytes");
@@ -25,10 +24,12 @@ inline bool valid_id(std::string_view id) { return valid_wire_id(id); }
 
 // "<id>:<seq>" with seq a decimal integer in 1..kMaxSeq without leading zeros.
 inline bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq) {
-  const size_t colon = tag.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  id = tag.substr(0, colon);
-  const std::string_view digits = tag.substr(colon + 1);
+  // The last ':' (a plain loop: no rfind or substr with its bounds check).
+  size_t colon = tag.size();
+  while (colon > 0 && tag[colon - 1] != ':') --colon;
+  if (colon == 0) return false;
+  id = std::string_view(tag.data(), colon - 1);
+  const std::string_view digits(tag.data() + colon, tag.size() - colon);
   if (!valid_id(id) || digits.empty() || digits.size() > 16 || digits[0] == '0') return false;
   uint64_t v = 0;
   for (char c : digits) {
@@ -40,64 +41,75 @@ inline bool parse_tag(std::string_view tag, std::string_view& id, uint64_t& seq)
   return true;
 }
 
-// The member `name` of the object `j`, or null: what j.find(name) finds, read from the
-// object's members without nlohmann's iterators.
-inline const json* member_of(const json& j, const char* name) {
-  for (const auto& m : j.get_ref<const json::object_t&>()) {
-    if (m.first == name) return &m.second;
+// Control messages are read in compact form (compact_json): `members` are the message's
+// members, their values' text in `text`.
+struct Message {
+  std::string text;
+  JsonMembers members;
+  // (Spans compact_json wrote: no bounds check of substr() needed.)
+  std::string_view value(const JsonMember& m) const { return std::string_view(text.data() + m.begin, m.end - m.begin); }
+  // The member `name`'s value is true.
+  bool flag(const char* name) const {
+    const JsonMember* m = find_member(members, name);
+    return m && value(*m) == "true";
   }
-  return nullptr;
-}
+  // The member `name` is a string: its text between the quotes (the string itself unless it
+  // has an escape, which no id has: compare it with ids only), else null.
+  bool string_of(const char* name, std::string_view& out) const {
+    const JsonMember* m = find_member(members, name);
+    if (!m || text[m->begin] != '"') return false;
+    out = std::string_view(text.data() + m->begin + 1, m->end - m->begin - 2);
+    return true;
+  }
+  // The member `name` is a sequence number (a number_unsigned up to kMaxSeq).
+  bool seq_of(const char* name, uint64_t& out) const {
+    const JsonMember* m = find_member(members, name);
+    if (!m || !m->is_unsigned || m->number > static_cast<double>(rel::kMaxSeq)) return false;
+    out = static_cast<uint64_t>(m->number);  // exact: at most 2^53 - 1
+    return true;
+  }
+};
 
-// The member `name` of the object `j` is true.
-inline bool flag(const json& j, const char* name) {
-  const json* v = member_of(j, name);
-  return v && v->is_boolean() && v->get<bool>();
-}
-
-inline bool seq_of(const json& j, const char* key, uint64_t& out) {
-  const json* v = member_of(j, key);
-  if (!v || !v->is_number_unsigned()) return false;
-  const uint64_t n = v->get<uint64_t>();
-  if (n > rel::kMaxSeq) return false;
-  out = n;
-  return true;
-}
-
-// Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq), sorted
-// and merged, so what they cover is walked once.
-inline Ranges ranges_from(const json& list) {
-  Ranges out;
-  if (!list.is_array()) return out;
-  for (const json& r : list.get_ref<const json::array_t&>()) {
-    if (out.size() >= rel::kMaxRanges) break;
-    if (!r.is_array()) continue;
-    const auto& pair = r.get_ref<const json::array_t&>();
-    if (pair.size() != 2 || !pair[0].is_number_unsigned() || !pair[1].is_number_unsigned()) continue;
-    const uint64_t a = pair[0].get<uint64_t>(), b = pair[1].get<uint64_t>();
-    if (a < 1 || a > b || b > rel::kMaxSeq) continue;
-    // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
-    size_t i = out.size();
-    out.emplace_back(a, b);
-    for (; i > 0 && out[i] < out[i - 1]; --i) std::swap(out[i], out[i - 1]);
+// Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq) of the list
+// (compact JSON text), sorted and merged, so what they cover is walked once.
+inline Ranges ranges_from(std::string_view list) {
+  // Gathered in a fixed array, the vector made once at the end (no growth code here).
+  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
+  size_t n = 0;
+  if (!list.empty() && list[0] == '[') {
+    std::string items_text, pair_text;
+    JsonMembers items, pair;
+    compact_json(list, items_text, &items);
+    for (const JsonMember& item : items) {
+      if (n >= rel::kMaxRanges) break;
+      if (items_text[item.begin] != '[') continue;
+      compact_json(std::string_view(items_text.data() + item.begin, item.end - item.begin), pair_text, &pair);
+      if (pair.size() != 2 || !pair[0].is_unsigned || !pair[1].is_unsigned) continue;
+      // Exact as doubles once b <= kMaxSeq < 2^53.
+      const double a = pair[0].number, b = pair[1].number;
+      if (a < 1 || a > b || b > static_cast<double>(rel::kMaxSeq)) continue;
+      // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
+      size_t i = n++;
+      r[i] = {static_cast<uint64_t>(a), static_cast<uint64_t>(b)};
+      for (; i > 0 && r[i] < r[i - 1]; --i) std::swap(r[i], r[i - 1]);
+    }
   }
   // Merged in place: w ranges kept so far.
   size_t w = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (w > 0 && out[i].first <= out[w - 1].second + 1) {
-      out[w - 1].second = std::max(out[w - 1].second, out[i].second);
+  for (size_t i = 0; i < n; ++i) {
+    if (w > 0 && r[i].first <= r[w - 1].second + 1) {
+      r[w - 1].second = std::max(r[w - 1].second, r[i].second);
     } else {
-      out[w++] = out[i];
+      r[w++] = r[i];
     }
   }
-  while (out.size() > w) out.pop_back();
-  return out;
+  return Ranges(r, r + w);
 }
 
 // The "ranges" member of a control message.
-inline Ranges ranges_of(const json& j) {
-  const json* v = member_of(j, "ranges");
-  return v ? ranges_from(*v) : Ranges();
+inline Ranges ranges_of(const Message& j) {
+  const JsonMember* m = find_member(j.members, "ranges");
+  return m ? ranges_from(j.value(*m)) : Ranges();
 }
 
 // FNV-1a, 32 bits: a frame's identity for the dedupe window (a resend is the frame byte for byte).
@@ -108,7 +120,7 @@ inline uint32_t content_hash(const char* data, size_t size) {
 }
 
 inline bool equals(const std::string& s, const char* data, size_t size) {
-  return s.size() == size && std::equal(s.begin(), s.end(), data);
+  return s.size() == size && std::memcmp(s.data(), data, size) == 0;
 }
 
 inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
@@ -119,9 +131,8 @@ inline uint64_t seen_key(uint64_t seq, const char* data, size_t size) {
 // for the document with the same members in the same order (no nlohmann document is built).
 // control(): {"type":"_mc","op":<op>,"from":<from> - the caller adds members and the '}'.
 inline std::string control(const char* op, std::string_view from) {
-  std::string out = "{\"type\":\"";
-  out += rel::kControlType;
-  out += "\",\"op\":\"";
+  static_assert(rel::kControlType == "_mc", "the literal below");
+  std::string out = "{\"type\":\"_mc\",\"op\":\"";
   out += op;
   out += "\",\"from\":";
   append_json_string(from, out);
