@@ -16,9 +16,13 @@
 #include <emscripten/emscripten.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "emscripten_platform.h"
@@ -45,23 +49,48 @@ namespace {
 
 // js/options.ts validated every value against the same lists' bounds. size_t is 32 bits in
 // wasm: a larger count (Infinity included) means "no limit", never a wrapped or truncated one.
-void assign(double& to, double v) { to = v; }
-void assign(bool& to, double v) { to = v != 0; }
 // noinline (this one and the string's): one call per option, not the conversion inlined at each.
 __attribute__((noinline)) void assign(size_t& to, double v) {
   constexpr size_t kMax = std::numeric_limits<size_t>::max();
   to = std::isnan(v) || v < 0 ? 0 : v >= static_cast<double>(kMax) ? kMax : static_cast<size_t>(v);
 }
 __attribute__((noinline)) void assign(std::string& to, std::string_view v) { to = v; }
-void assign(mc::Overflow& to, std::string_view v) { to = mc::overflow_named(std::string(v).c_str()); }
 
-// The struct of ChannelConfig an option's member is in (the lists' `struct` column).
-mc::ChannelConfig& in_config(mc::ChannelConfig& c) { return c; }
-mc::ReconnectOptions& in_reconnect(mc::ChannelConfig& c) { return c.reconnect; }
-mc::HeartbeatOptions& in_heartbeat(mc::ChannelConfig& c) { return c.heartbeat; }
-mc::QueueOptions& in_queue(mc::ChannelConfig& c) { return c.queue; }
-mc::ReliableOptions& in_reliable(mc::ChannelConfig& c) { return c.reliable; }
-mc::PresenceOptions& in_presence(mc::ChannelConfig& c) { return c.presence; }
+// Where an option's member is in ChannelConfig (the lists' `struct` column): its path from
+// ChannelConfig, for offsetof.
+#define MC_IN_config(member) member
+#define MC_IN_reconnect(member) reconnect.member
+#define MC_IN_heartbeat(member) heartbeat.member
+#define MC_IN_queue(member) queue.member
+#define MC_IN_reliable(member) reliable.member
+#define MC_IN_presence(member) presence.member
+
+// Every option as a table (where its member is, and its type): one loop reads them all, not a
+// load and a store (or a call) written out per option.
+using mc::Overflow;  // (as the lists spell the type)
+enum Kind : uint8_t { kDouble, kSize, kBool, kString, kOverflow };
+struct Field {
+  uint16_t offset;
+  Kind kind;
+};
+template <class T>
+constexpr Kind kind_of() {
+  return std::is_same_v<T, size_t> ? kSize : std::is_same_v<T, mc::Overflow> ? kOverflow : std::is_same_v<T, std::string> ? kString : kDouble;
+}
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winvalid-offsetof"  // ChannelConfig holds std::string members
+constexpr Field kFields[] = {
+#define MC_X(wire, path, group, member, type, ...) {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kind_of<type>()},
+    MC_NUMBER_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, group, member, ...) {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kBool},
+        MC_BOOL_OPTIONS(MC_X)
+#undef MC_X
+#define MC_X(wire, path, group, member, type, ...) {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kind_of<type>()},
+            MC_STRING_OPTIONS(MC_X)
+#undef MC_X
+};
+#pragma clang diagnostic pop
 
 // Every option, flat, as MC.createChannel (bindings/library.js) writes it: one f64 slot per
 // entry of the three lists, in their order (a number; a bool as 0 or 1; a string's UTF-8 byte
@@ -74,22 +103,31 @@ mc::ChannelConfig config_from(const void* options) {
 #ifndef MC_LITE
   c.delivery = &mc::Reliability::create;
 #endif
-#define MC_X(wire, path, group, member, ...) +1
-  const char* text =
-      reinterpret_cast<const char*>(slot + (0 MC_NUMBER_OPTIONS(MC_X) MC_BOOL_OPTIONS(MC_X) MC_STRING_OPTIONS(MC_X)));
-#undef MC_X
-#define MC_X(wire, path, group, member, ...) assign(MC_CAT(in_, group)(c).member, *slot++);
-  MC_NUMBER_OPTIONS(MC_X)
-  MC_BOOL_OPTIONS(MC_X)
-#undef MC_X
-#define MC_X(wire, path, group, member, ...)                         \
-  {                                                                  \
-    const auto n = static_cast<size_t>(*slot++);                     \
-    assign(MC_CAT(in_, group)(c).member, std::string_view(text, n)); \
-    text += n;                                                       \
+  const char* text = reinterpret_cast<const char*>(slot + std::size(kFields));
+  char* const base = reinterpret_cast<char*>(&c);
+  for (const Field& f : kFields) {
+    const double v = *slot++;
+    char* const to = base + f.offset;
+    if (f.kind == kDouble) {
+      *reinterpret_cast<double*>(to) = v;
+    } else if (f.kind == kBool) {
+      *reinterpret_cast<bool*>(to) = v != 0;
+    } else if (f.kind == kSize) {
+      assign(*reinterpret_cast<size_t*>(to), v);
+    } else {
+      const auto n = static_cast<size_t>(v);
+      if (f.kind == kString) {
+        assign(*reinterpret_cast<std::string*>(to), std::string_view(text, n));
+      } else {
+        // The policy of that name, as overflow_named() of the text up to a NUL would read it (no
+        // name is longer than 15 bytes: a longer text matches none either way).
+        char name[16] = {};
+        std::memcpy(name, text, n < sizeof(name) ? n : sizeof(name) - 1);
+        *reinterpret_cast<mc::Overflow*>(to) = mc::overflow_named(name);
+      }
+      text += n;
+    }
   }
-  MC_STRING_OPTIONS(MC_X)
-#undef MC_X
   return c;
 }
 
