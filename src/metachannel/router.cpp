@@ -1,33 +1,38 @@
 #include "metachannel/router.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace mc {
 
 int Router::field_slot(std::string_view field) { return fields_.add(field); }
 
 Router::Counts::const_iterator Router::lower(const Counts& m, std::string_view value) {
-  return std::lower_bound(m.begin(), m.end(), value, [](const Counts::value_type& e, std::string_view v) {
-    return std::string_view(e.first) < v;
-  });
+  return std::lower_bound(m.begin(), m.end(), value,
+                          [](const Value& e, std::string_view v) { return e.view() < v; });
 }
 
 bool Router::holds(const Counts& m, std::string_view value) {
   const auto it = lower(m, value);
-  return it != m.end() && it->first == value;
+  return it != m.end() && it->view() == value;
 }
 
 void Router::add(int slot, std::string_view value, int delta) {
   if (slot < 0 || slot >= fields_.size() || delta == 0) return;
   Counts& m = values_[slot];
-  // Moved into place by swaps (cheap for a std::string): less wasm than vector's insert and erase.
-  size_t i = lower(m, value) - m.cbegin();
-  if (i == m.size() || m[i].first != value) {
+  // Moved into place by copying bytes (Value is a plain struct).
+  const size_t i = static_cast<size_t>(lower(m, value) - m.cbegin());
+  if (i == m.size() || m[i].view() != value) {
     if (delta <= 0) return;
-    m.emplace_back(std::string(value), delta);
-    for (size_t j = m.size() - 1; j > i; --j) m[j].swap(m[j - 1]);
-  } else if ((m[i].second += delta) <= 0) {
-    for (; i + 1 < m.size(); ++i) m[i].swap(m[i + 1]);
+    char* const bytes = new char[value.size()];
+    std::memcpy(bytes, value.data(), value.size());
+    m.push_back(Value{bytes, value.size(), delta});
+    const Value added = m.back();
+    std::memmove(m.data() + i + 1, m.data() + i, (m.size() - 1 - i) * sizeof(Value));
+    m[i] = added;
+  } else if ((m[i].count += delta) <= 0) {
+    delete[] m[i].data;
+    std::memmove(m.data() + i, m.data() + i + 1, (m.size() - 1 - i) * sizeof(Value));
     m.pop_back();
   }
   if (m.empty()) {
@@ -41,7 +46,7 @@ int Router::count(int slot, std::string_view value) const {
   if (slot < 0 || slot >= fields_.size()) return 0;
   const Counts& m = values_[slot];
   const auto it = lower(m, value);
-  return it != m.end() && it->first == value ? it->second : 0;
+  return it != m.end() && it->view() == value ? it->count : 0;
 }
 
 uint32_t Router::route_text(const Envelope& e) const {
@@ -73,7 +78,8 @@ bool Router::prefilter(std::string& out) const {
   if (message_ > 0 || any_object_ > 0 || unscanned_ok()) return false;
   size_t values = 0;
   for (int slot = 0; slot < fields_.size(); ++slot) {
-    for (const auto& [value, count] : values_[slot]) {
+    for (const Value& v : values_[slot]) {
+      const std::string_view value = v.view();
       if (++values > kMaxPrefilterValues) {
         out.clear();
         return false;
@@ -95,7 +101,10 @@ bool Router::prefilter(std::string& out) const {
 void Router::clear() {
   message_ = any_object_ = 0;
   wanted_ = 0;
-  for (Counts& m : values_) m.clear();
+  for (Counts& m : values_) {
+    for (const Value& v : m) delete[] v.data;
+    m.clear();
+  }
 }
 
 }  // namespace mc

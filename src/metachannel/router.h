@@ -74,10 +74,24 @@ class Router {
   // Drops all interest; the field slots stay.
   void clear();
 
+  Router() = default;
+  ~Router() { clear(); }
+  Router(const Router&) = delete;  // (the values' bytes are owned)
+  Router& operator=(const Router&) = delete;
+
  private:
+  // A value with interest and its count. Its bytes are its own (new[], freed by add() and
+  // clear()): a plain struct, so the vector grows, inserts and erases by copying bytes, with
+  // none of std::string's moves and destructors in the wasm.
+  struct Value {
+    char* data;
+    size_t size;
+    int count;
+    std::string_view view() const { return {data, size}; }
+  };
   // The values of one slot with interest, sorted by value (a handful per slot: a sorted vector
   // is a binary search per frame like a map, with less code in the wasm than a red-black tree).
-  using Counts = std::vector<std::pair<std::string, int>>;
+  using Counts = std::vector<Value>;
   // The entry for `value` in `m`, or where it would be inserted.
   static Counts::const_iterator lower(const Counts& m, std::string_view value);
   static bool holds(const Counts& m, std::string_view value);
