@@ -97,7 +97,7 @@ constexpr Field kFields[] = {
 // count), then the strings' bytes one after the other.
 mc::ChannelConfig config_from(const void* options) {
   const auto* slot = static_cast<const double*>(options);
-  mc::ChannelConfig c;
+  mc::ChannelConfig c{mc::Unset{}};  // (no default stored only to be overwritten below)
   // The one place the core's optional part is chosen (src/metachannel/delivery.h): the full core
   // links reliability.cpp; the lite core links neither it nor nlohmann/json.
 #ifndef MC_LITE

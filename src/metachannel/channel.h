@@ -30,6 +30,9 @@ class MessageArg;
 // heartbeat.pong is swallowed.
 struct HeartbeatOptions {
   MC_OPTION_MEMBERS(heartbeat)
+  HeartbeatOptions() = default;
+  explicit HeartbeatOptions(Unset) : MC_UNSET_MEMBERS(heartbeat) unset_() {}
+  char unset_ = 0;  // (ends the Unset initialiser list)
 };
 
 struct ChannelConfig {
@@ -47,6 +50,12 @@ struct ChannelConfig {
   // Makes the Delivery when `reliable` or `presence` is enabled: Reliability::create in the full
   // core; nullptr in the lite core, where neither is available (delivery.h).
   DeliveryFactory delivery = nullptr;
+
+  ChannelConfig() = default;
+  // Every option of ChannelConfig and of its reconnect, heartbeat and queue left zero or empty
+  // (reliable and presence keep their defaults), for a caller that sets each one.
+  explicit ChannelConfig(Unset u)
+      : MC_UNSET_MEMBERS(config) reconnect(u), heartbeat(u), queue(u), id(), reliable(), presence(), delivery() {}
 };
 
 class ChannelEvents {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "metachannel/types.h"
 #include "metachannel/vocabulary.h"
 
 namespace mc {
@@ -11,6 +12,9 @@ struct ReconnectOptions {
   // Members, types and defaults: src/metachannel/vocabulary.h (as for every option). Full jitter
   // (full_jitter, the default): uniform in [0, d]. Otherwise d * (1 +/- jitter_fraction).
   MC_OPTION_MEMBERS(reconnect)
+  ReconnectOptions() = default;
+  explicit ReconnectOptions(Unset) : MC_UNSET_MEMBERS(reconnect) unset_() {}
+  char unset_ = 0;  // (ends the Unset initialiser list)
 };
 
 class ReconnectPolicy {

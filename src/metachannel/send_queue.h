@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "metachannel/types.h"
 #include "metachannel/vocabulary.h"
 
 namespace mc {
@@ -12,6 +13,9 @@ namespace mc {
 struct QueueOptions {
   // Members, types and defaults: src/metachannel/vocabulary.h (as for every option).
   MC_OPTION_MEMBERS(queue)
+  QueueOptions() = default;
+  explicit QueueOptions(Unset) : MC_UNSET_MEMBERS(queue) unset_() {}
+  char unset_ = 0;  // (ends the Unset initialiser list)
 };
 
 struct QueuedMessage {
