@@ -625,14 +625,19 @@ void Channel::reschedule() {
   double next = kNever;
   switch (state_) {
     case State::Connecting: next = connect_deadline_; break;
-    case State::Open: next = std::min({ping_at_, pong_deadline_, rel_ ? rel_->next_deadline() : kNever}); break;
+    case State::Open:
+      next = std::min(ping_at_, pong_deadline_);
+      if (rel_) next = std::min(next, rel_->next_deadline());
+      break;
     case State::Reconnecting: next = retry_at_; break;
     case State::Closing: next = closing_deadline_; break;
     case State::Idle:
     case State::Closed: break;
   }
   // The state may not have been entered yet (callers set deadlines just before transitions).
-  next = std::min({next, connect_deadline_, retry_at_, closing_deadline_, drain_deadline_});
+  // (pairwise std::min from the left, as min_element compares, not the initializer_list form:
+  // no array and min_element call)
+  next = std::min(std::min(std::min(std::min(next, connect_deadline_), retry_at_), closing_deadline_), drain_deadline_);
   if (next == kNever) {
     scheduler_.cancel_wake();
   } else {
