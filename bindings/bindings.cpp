@@ -75,18 +75,23 @@ struct Field {
 };
 template <class T>
 constexpr Kind kind_of() {
-  return std::is_same_v<T, size_t> ? kSize : std::is_same_v<T, mc::Overflow> ? kOverflow : std::is_same_v<T, std::string> ? kString : kDouble;
+  return std::is_same_v<T, size_t>         ? kSize
+         : std::is_same_v<T, mc::Overflow> ? kOverflow
+         : std::is_same_v<T, std::string>  ? kString
+                                           : kDouble;
 }
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Winvalid-offsetof"  // ChannelConfig holds std::string members
 constexpr Field kFields[] = {
-#define MC_X(wire, path, group, member, type, ...) {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kind_of<type>()},
+#define MC_X(wire, path, group, member, type, ...) \
+  {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kind_of<type>()},
     MC_NUMBER_OPTIONS(MC_X)
 #undef MC_X
 #define MC_X(wire, path, group, member, ...) {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kBool},
         MC_BOOL_OPTIONS(MC_X)
 #undef MC_X
-#define MC_X(wire, path, group, member, type, ...) {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kind_of<type>()},
+#define MC_X(wire, path, group, member, type, ...) \
+  {offsetof(mc::ChannelConfig, MC_CAT(MC_IN_, group)(member)), kind_of<type>()},
             MC_STRING_OPTIONS(MC_X)
 #undef MC_X
 };

@@ -8,8 +8,7 @@ namespace mc {
 int Router::field_slot(std::string_view field) { return fields_.add(field); }
 
 Router::Counts::const_iterator Router::lower(const Counts& m, std::string_view value) {
-  return std::lower_bound(m.begin(), m.end(), value,
-                          [](const Value& e, std::string_view v) { return e.view() < v; });
+  return std::lower_bound(m.begin(), m.end(), value, [](const Value& e, std::string_view v) { return e.view() < v; });
 }
 
 bool Router::holds(const Counts& m, std::string_view value) {

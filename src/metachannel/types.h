@@ -23,11 +23,9 @@ struct Unset {};
 #define MC_UNSET_MEMBER_reconnect(...) MC_UNSET_MEMBER_(reconnect, __VA_ARGS__)
 #define MC_UNSET_MEMBER_heartbeat(...) MC_UNSET_MEMBER_(heartbeat, __VA_ARGS__)
 #define MC_UNSET_MEMBER_queue(...) MC_UNSET_MEMBER_(queue, __VA_ARGS__)
-#define MC_UNSET_MEMBERS(group)                       \
+#define MC_UNSET_MEMBERS(group)                      \
   MC_NUMBER_OPTIONS(MC_CAT(MC_UNSET_MEMBER_, group)) \
   MC_BOOL_OPTIONS(MC_CAT(MC_UNSET_MEMBER_, group))   \
   MC_STRING_OPTIONS(MC_CAT(MC_UNSET_MEMBER_, group))
 
-namespace mc {
-
-}  // namespace mc
+namespace mc {}  // namespace mc

@@ -24,11 +24,32 @@ using mc::Json;
 void random_text(std::mt19937& rng, int depth, std::string& out) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   static const char* const names[] = {"\"a\"", "\"b\"", "\"c\"", "\"seq\"", "\"ranges\"", "\"\\u0061\"", "\"\""};
-  static const char* const scalars[] = {"0",     "-0",    "1",         "7",        "9007199254740991", "9007199254740992",
-                                        "-5",    "1.0",   "1e2",       "2.5",      "-0.0",             "1e400",
-                                        "true",  "false", "null",      "\"x\"",    "\"\\\"q\\\\\"",    "\"\\u00e9\\n\"",
-                                        "\"hi\"", "0.1",  "18446744073709551615", "18446744073709551616", "-9223372036854775809",
-                                        "1E-7", "\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\x7F\"", "\"\\u001f\\b\\/\\f\\r\\t\""};
+  static const char* const scalars[] = {"0",
+                                        "-0",
+                                        "1",
+                                        "7",
+                                        "9007199254740991",
+                                        "9007199254740992",
+                                        "-5",
+                                        "1.0",
+                                        "1e2",
+                                        "2.5",
+                                        "-0.0",
+                                        "1e400",
+                                        "true",
+                                        "false",
+                                        "null",
+                                        "\"x\"",
+                                        "\"\\\"q\\\\\"",
+                                        "\"\\u00e9\\n\"",
+                                        "\"hi\"",
+                                        "0.1",
+                                        "18446744073709551615",
+                                        "18446744073709551616",
+                                        "-9223372036854775809",
+                                        "1E-7",
+                                        "\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\x7F\"",
+                                        "\"\\u001f\\b\\/\\f\\r\\t\""};
   const auto ws = [&] {
     if (pick(4) == 0) out += " \n\t\r"[pick(4)];
   };
@@ -171,8 +192,21 @@ mc::rel_wire::Ranges old_ranges_from(const Json& list) {
 }
 
 std::string random_number(std::mt19937& rng) {
-  static const char* const special[] = {"0",   "-0",  "1",    "1.0", "1e2", "-3",  "9007199254740991", "9007199254740992",
-                                        "9007199254740993", "18446744073709551615", "2.5", "true", "null", "\"1\"", "[1]"};
+  static const char* const special[] = {"0",
+                                        "-0",
+                                        "1",
+                                        "1.0",
+                                        "1e2",
+                                        "-3",
+                                        "9007199254740991",
+                                        "9007199254740992",
+                                        "9007199254740993",
+                                        "18446744073709551615",
+                                        "2.5",
+                                        "true",
+                                        "null",
+                                        "\"1\"",
+                                        "[1]"};
   if (rng() % 3 == 0) return special[rng() % (sizeof special / sizeof *special)];
   return std::to_string(rng() % 40);
 }
@@ -202,7 +236,8 @@ constexpr int kControlMessages = MC_CONTROL_MESSAGES;
 
 TEST(JsonCompact, ControlReadersAreTheDocumentReaders) {
   std::mt19937 rng(20261209);
-  static const char* const names[] = {"op", "from", "to", "seq", "low", "ask", "more", "final", "renew", "state", "ranges"};
+  static const char* const names[] = {"op",   "from",  "to",    "seq",   "low",   "ask",
+                                      "more", "final", "renew", "state", "ranges"};
   // 40,000 here (6 s in a debug build); the change was checked with 300,000.
   for (int i = 0; i < kControlMessages; ++i) {
     std::string text = "{";
@@ -267,7 +302,8 @@ TEST(JsonCompact, ControlReadersAreTheDocumentReaders) {
         }
       }
     }
-    ASSERT_EQ(mc::rel_wire::ranges_of(msg), old_ranges_from(old_member_of(doc, "ranges") ? *old_member_of(doc, "ranges") : Json()))
+    ASSERT_EQ(mc::rel_wire::ranges_of(msg),
+              old_ranges_from(old_member_of(doc, "ranges") ? *old_member_of(doc, "ranges") : Json()))
         << text;
   }
 }
