@@ -27,5 +27,3 @@ struct Unset {};
   MC_NUMBER_OPTIONS(MC_CAT(MC_UNSET_MEMBER_, group)) \
   MC_BOOL_OPTIONS(MC_CAT(MC_UNSET_MEMBER_, group))   \
   MC_STRING_OPTIONS(MC_CAT(MC_UNSET_MEMBER_, group))
-
-namespace mc {}  // namespace mc

@@ -62,8 +62,9 @@ const CLIENT_MARKERS = {
 };
 /**
  * Markers of the package's Node-only path (reading the .wasm with fs, js/loader.ts): a web
- * build that resolves the package with the "browser" condition (or Parcel's "browser" field)
- * gets the browser build, which holds neither.
+ * build that resolves the package with the "browser" condition gets the browser build, which
+ * holds neither (Parcel takes metachannel.bundler.mjs through the "module" field: its own
+ * minifier drops them).
  */
 const NODE_MARKERS = ["node:fs", "getBuiltinModule"];
 /** The apps whose tool resolves with the "browser" condition (Rollup: every app but `rollup`, whose nodeResolve() has no browser: true). */
