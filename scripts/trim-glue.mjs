@@ -57,6 +57,29 @@ function replaceOnce(text, from, to, what) {
   return text.slice(0, at) + to + text.slice(at + from.length);
 }
 
+/** Each [from, to, what] of `edits`, in order, by replaceOnce (every `from` exactly once). */
+function replaceEach(text, edits) {
+  for (const [from, to, what] of edits) text = replaceOnce(text, from, to, what);
+  return text;
+}
+
+/** Removes `function name(...){...}` for each name (each exactly once). */
+function dropFunctions(text, names) {
+  for (const name of names) text = dropFunction(text, name);
+  return text;
+}
+
+/**
+ * Throws if one of `names`, removed above, is still referenced as an identifier; with `member`
+ * (the default) a `.name` member or a `"name"` key does not count as one.
+ */
+function assertGone(text, names, { member = true } = {}) {
+  for (const name of names) {
+    const use = member ? new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`) : new RegExp(`(^|[^\\w$])${name}(?![\\w$])`);
+    if (use.test(text)) throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
+  }
+}
+
 /** @returns {{ text: string, removed: number, exports: number }} */
 export function trimGlue(glue) {
   let text = glue;
@@ -79,8 +102,7 @@ export function trimGlue(glue) {
     "wasmBinaryFile",
   );
   text = replaceOnce(text, 'var dataURIPrefix="data:application/octet-stream;base64,";', "", "dataURIPrefix");
-  for (const name of ["isDataURI", "getBinary", "getBinaryPromise", "instantiateArrayBuffer", "instantiateAsync", "receiveInstantiationResult"])
-    text = dropFunction(text, name);
+  text = dropFunctions(text, ["isDataURI", "getBinary", "getBinaryPromise", "instantiateArrayBuffer", "instantiateAsync", "receiveInstantiationResult"]);
   text = replaceOnce(
     text,
     "instantiateAsync().catch(readyPromiseReject);return{}",
@@ -99,7 +121,7 @@ export function trimGlue(glue) {
   // - std::string only as UTF-8 text from and to JS strings (no Latin-1 or byte-array forms);
   // - the error classes only thrown, never exported on Module, and named without the
   //   legal-name rewrite that only eval-built functions (DYNAMIC_EXECUTION) read.
-  for (const [from, to, what] of [
+  text = replaceEach(text, [
     [
       'exposePublicSymbol(name,function(){throwUnboundTypeError("Cannot call "+name+" due to unbound types",argTypes)},argCount-1);whenDependentTypesAreResolved([],argTypes,function(argTypes){var invokerArgsArray=[argTypes[0],null].concat(argTypes.slice(1));replacePublicSymbol(name,craftInvokerFunction(name,invokerArgsArray,null,rawInvoker,fn),argCount-1);return[]})',
       "whenDependentTypesAreResolved([],argTypes,function(argTypes){Module[name]=craftInvokerFunction(name,argTypes,rawInvoker,fn);return[]})",
@@ -143,9 +165,8 @@ export function trimGlue(glue) {
       "function createNamedFunction(name,body){return function(){return body.apply(this,arguments)}}",
       "createNamedFunction",
     ],
-  ])
-    text = replaceOnce(text, from, to, what);
-  for (const name of [
+  ]);
+  text = dropFunctions(text, [
     "ensureOverloadTable",
     "exposePublicSymbol",
     "replacePublicSymbol",
@@ -158,8 +179,7 @@ export function trimGlue(glue) {
     "simpleReadValueFromPointer",
     "getShiftFromSize",
     "makeLegalFunctionName",
-  ])
-    text = dropFunction(text, name);
+  ]);
   text = replaceOnce(text, "var char_0=48;var char_9=57;", "", "char_0/char_9");
 
   // 4. The lazy export wrappers: set the exports when the instance arrives.
@@ -251,19 +271,11 @@ export function trimGlue(glue) {
     'var UTF8Decoder=new TextDecoder("utf8");var UTF8Encoder=new TextEncoder;',
     "UTF8Decoder",
   );
-  for (const name of [
-    ...unused,
-    "ENVIRONMENT_IS_WEB",
-    "ENVIRONMENT_IS_WORKER",
-    "ENVIRONMENT_IS_NODE",
-    "scriptDirectory",
-    "locateFile",
-    "_scriptDir",
-    "stringToUTF8Array",
-  ]) {
-    if (new RegExp(`(^|[^\\w$])${name}(?![\\w$])`).test(text))
-      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
-  }
+  assertGone(
+    text,
+    [...unused, "ENVIRONMENT_IS_WEB", "ENVIRONMENT_IS_WORKER", "ENVIRONMENT_IS_NODE", "scriptDirectory", "locateFile", "_scriptDir", "stringToUTF8Array"],
+    { member: false },
+  );
 
   // 6. The start-up the loader's one path needs. The glue runs once per core, started by
   // js/loader.ts with the compiled module in hand, and never exits:
@@ -290,7 +302,7 @@ export function trimGlue(glue) {
       `${assigned}wasmMemory=exports["${memory}"];updateGlobalBufferAndViews(wasmMemory.buffer);wasmTable=exports["${table}"];exports["${ctors}"]();readyPromiseResolve(Module)}Module["instantiateWasm"](info,receiveInstance)}`,
     );
   }
-  for (const [from, to, what] of [
+  text = replaceEach(text, [
     ["var asm=createWasm();", "createWasm();", "createWasm's call"],
     [
       'var Module=typeof createMetachannelCore!="undefined"?createMetachannelCore:{};',
@@ -314,9 +326,8 @@ export function trimGlue(glue) {
       "function _emscripten_set_timeout(cb,msecs,userData){return setTimeout(function(){if(!ABORT)getWasmTableEntry(cb)(userData)},msecs)}",
       "emscripten_set_timeout",
     ],
-  ])
-    text = replaceOnce(text, from, to, what);
-  for (const name of [
+  ]);
+  text = dropFunctions(text, [
     "preRun",
     "initRuntime",
     "postRun",
@@ -328,12 +339,11 @@ export function trimGlue(glue) {
     "callUserCallback",
     "ExitStatus",
     "run",
-  ])
-    text = dropFunction(text, name);
+  ]);
   once(text, "createMetachannelCore = createMetachannelCore || {};", "the factory's argument");
   if (/Module\["asm"\]|"unwind"|function _(?:exit|proc_exit)\(/.test(text))
     throw new Error('trim-glue: the glue still reads Module["asm"], or can exit or unwind (emcc 3.1.6 output, a new import?); see scripts/trim-glue.mjs');
-  for (const name of [
+  assertGone(text, [
     "moduleOverrides",
     "arguments_",
     "quit_",
@@ -348,10 +358,7 @@ export function trimGlue(glue) {
     "handleException",
     "ExitStatus",
     "run",
-  ]) {
-    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
-      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
-  }
+  ]);
 
   // 7. Embind's registration and invoker for this surface alone (3.): every registered type is
   // one of the three, each registered once by bindings/embind_types.cpp, and a function or a
@@ -381,7 +388,7 @@ export function trimGlue(glue) {
     if (calls !== withoutOwn)
       throw new Error("trim-glue: a type waits for its dependencies with types of its own to register (emcc 3.1.6 output); see scripts/trim-glue.mjs");
   }
-  for (const [from, to, what] of [
+  text = replaceEach(text, [
     [
       'function registerType(rawType,registeredInstance,options={}){if(!("argPackAdvance"in registeredInstance)){throw new TypeError("registerType registeredInstance requires argPackAdvance")}var name=registeredInstance.name;if(!rawType){throwBindingError(\'type "\'+name+\'" must have a positive integer typeid pointer\')}if(registeredTypes.hasOwnProperty(rawType)){if(options.ignoreDuplicateRegistrations){return}else{throwBindingError("Cannot register type \'"+name+"\' twice")}}registeredTypes[rawType]=registeredInstance;delete typeDependencies[rawType];if(awaitingDependencies.hasOwnProperty(rawType)){var callbacks=awaitingDependencies[rawType];delete awaitingDependencies[rawType];callbacks.forEach(function(cb){cb()})}}',
       "function registerType(rawType,registeredInstance){registeredTypes[rawType]=registeredInstance;if(awaitingDependencies.hasOwnProperty(rawType)){var callbacks=awaitingDependencies[rawType];delete awaitingDependencies[rawType];callbacks.forEach(function(cb){cb()})}}",
@@ -413,8 +420,7 @@ export function trimGlue(glue) {
     ['embind_init_charCodes();BindingError=extendError(Error,"BindingError");InternalError=extendError(Error,"InternalError");', "", "Embind's start-up"],
     ["var BindingError=undefined;", "", "BindingError"],
     ["var InternalError=undefined;", "", "InternalError"],
-  ])
-    text = replaceOnce(text, from, to, what);
+  ]);
   // argPackAdvance was read by registerType's check alone; the invoker passes no destructor
   // list (std::string's destructorFunction frees its copy).
   const packs = text.split('"argPackAdvance":8,').length - 1;
@@ -429,8 +435,8 @@ export function trimGlue(glue) {
     );
   text = text.split(named).join("registerType(rawType,{");
   text = replaceOnce(text, "if(destructors!==null){destructors.push(_free,ptr)}return ptr}", "return ptr}", "std::string's destructor list");
-  for (const name of ["embind_init_charCodes", "createNamedFunction", "extendError", "throwInternalError", "runDestructors"]) text = dropFunction(text, name);
-  for (const name of [
+  text = dropFunctions(text, ["embind_init_charCodes", "createNamedFunction", "extendError", "throwInternalError", "runDestructors"]);
+  assertGone(text, [
     "typeDependencies",
     "embind_charCodes",
     "BindingError",
@@ -440,10 +446,7 @@ export function trimGlue(glue) {
     "runDestructors",
     "createNamedFunction",
     "argPackAdvance",
-  ]) {
-    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
-      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
-  }
+  ]);
 
   // 8. Memory growth, strings and websocket.h's JS, smaller for the same result:
   // - emscripten_resize_heap() with its two helpers folded in (the 2 GB limit, the grow call);
@@ -454,7 +457,7 @@ export function trimGlue(glue) {
   // - emscripten_websocket_close() decodes its reason once (3.1.6 decodes it twice, the
   //   first copy unused); emscripten_websocket_new() without its `typeof WebSocket` check
   //   (WebSocket is bindings/library.js's function here, always defined).
-  for (const [from, to, what] of [
+  text = replaceEach(text, [
     [
       "function _emscripten_get_heap_max(){return 2147483648}function emscripten_realloc_buffer(size){try{wasmMemory.grow(size-buffer.byteLength+65535>>>16);updateGlobalBufferAndViews(wasmMemory.buffer);return 1}catch(e){}}function _emscripten_resize_heap(requestedSize){var oldSize=HEAPU8.length;requestedSize=requestedSize>>>0;var maxHeapSize=_emscripten_get_heap_max();if(requestedSize>maxHeapSize){return false}let alignUp=(x,multiple)=>x+(multiple-x%multiple)%multiple;for(var cutDown=1;cutDown<=4;cutDown*=2){var overGrownHeapSize=oldSize*(1+.2/cutDown);overGrownHeapSize=Math.min(overGrownHeapSize,requestedSize+100663296);var newSize=Math.min(maxHeapSize,alignUp(Math.max(requestedSize,overGrownHeapSize),65536));var replacement=emscripten_realloc_buffer(newSize);if(replacement){return true}}return false}",
       "function _emscripten_resize_heap(requestedSize){var oldSize=HEAPU8.length;requestedSize=requestedSize>>>0;if(requestedSize>2147483648){return false}for(var cutDown=1;cutDown<=4;cutDown*=2){var x=Math.max(requestedSize,Math.min(oldSize*(1+.2/cutDown),requestedSize+100663296));var newSize=Math.min(2147483648,x+(65536-x%65536)%65536);try{wasmMemory.grow(newSize-oldSize+65535>>>16);updateGlobalBufferAndViews(wasmMemory.buffer);return true}catch(e){}}return false}",
@@ -473,13 +476,9 @@ export function trimGlue(glue) {
       "function _emscripten_websocket_new(createAttributes){",
       "emscripten_websocket_new's check",
     ],
-  ])
-    text = replaceOnce(text, from, to, what);
+  ]);
   once(text, "function WebSocket(url,protocols){", "bindings/library.js's WebSocket");
-  for (const name of ["buffer", "_emscripten_get_heap_max", "emscripten_realloc_buffer"]) {
-    if (new RegExp(`(^|[^\\w$."])${name}(?![\\w$"])`).test(text))
-      throw new Error(`trim-glue: ${name} is still used after its removal (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
-  }
+  assertGone(text, ["buffer", "_emscripten_get_heap_max", "emscripten_realloc_buffer"]);
 
   return { text, removed: before - text.length, exports: exports.length };
 }
