@@ -67,22 +67,6 @@ const CLIENT_MARKERS = {
  * minifier drops them).
  */
 const NODE_MARKERS = ["node:fs", "getBuiltinModule"];
-/** The apps whose tool resolves with the "browser" condition (Rollup: every app but `rollup`, whose nodeResolve() has no browser: true). */
-const BROWSER_RESOLVED = new Set([
-  "vite-build",
-  "webpack",
-  "parcel",
-  "esbuild-esm",
-  "esbuild-iife",
-  "rollup-browser",
-  "rollup-dir",
-  "rollup-inline",
-  "esbuild-files",
-  "esbuild-iife-files",
-  "rollup-files",
-  "vite-inline",
-  "webpack-inline",
-]);
 /** The apps that run tests/bundlers/app/main.js, whose pages get the network checks and the reliable round. */
 const PLAIN_APP = (app) => !app.source && !app.serve;
 /**
@@ -166,6 +150,7 @@ const APPS = [
     out: "out",
     page: ["index.html", MODULE_PAGE("main.js")],
     extra: "nothing",
+    noBrowserCondition: true, // the one app whose resolver sets no "browser" condition
   },
   {
     name: "rollup-browser",
@@ -702,7 +687,7 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
     );
   }
   report(clients.length === 0, `${label}: the plain page's JS holds no client code it did not import`, `found: ${clients.join(", ")}`);
-  if (BROWSER_RESOLVED.has(app.name)) {
+  if (!app.noBrowserCondition) {
     const nodePaths = NODE_MARKERS.filter((marker) => plain.some((r) => r.body?.includes(marker)));
     report(
       nodePaths.length === 0,
