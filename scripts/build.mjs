@@ -1,6 +1,6 @@
 // npm run build: the wasm core (CMake + Emscripten) and the JS bundles (esbuild) into dist/.
 //   node scripts/build.mjs [--debug]   --debug: ASSERTIONS + SAFE_HEAP wasm into dist-debug/
-import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { root, ensurePackages, ensureNodeModules, run } from "./toolchain.mjs";
@@ -35,6 +35,20 @@ const ROOT_SHARED = {
   "./emitter.js": 'export { _Emitter as Emitter } from "metachannel";',
   "./options.js": 'export { _normalizeOptions as normalizeOptions } from "metachannel";',
 };
+
+/**
+ * The core's raw exports (`_mc_*`) that js/ reads from the module object (`core._mc_…(…)`):
+ * what the trimmed glue puts on it (scripts/trim-glue.mjs); library.js calls the others by the
+ * glue's own variables.
+ */
+function rawExportsReadByJs() {
+  const names = new Set();
+  for (const file of readdirSync(path.join(root, "js"))) {
+    if (!file.endsWith(".ts") || file.endsWith(".d.ts")) continue;
+    for (const [, name] of readFileSync(path.join(root, "js", file), "utf8").matchAll(/\.(_mc_\w+)/g)) names.add(name);
+  }
+  return names;
+}
 
 export async function build() {
   ensurePackages("build");
@@ -73,7 +87,7 @@ export async function build() {
   let glue = readFileSync(path.join(buildDir, "metachannel_core.js"), "utf8");
   const trailer = glue.indexOf("if (typeof exports === 'object' && typeof module === 'object')");
   if (trailer !== -1) glue = glue.slice(0, trailer);
-  if (!debug) glue = (await import("./trim-glue.mjs")).trimGlue(glue).text; // what the loader never runs (scripts/trim-glue.mjs)
+  if (!debug) glue = (await import("./trim-glue.mjs")).trimGlue(glue, rawExportsReadByJs()).text; // what the loader never runs (scripts/trim-glue.mjs)
   const glueModule = path.join(buildDir, "core-glue.mjs");
   writeFileSync(glueModule, `${glue}\nexport default createMetachannelCore;\n`);
 
@@ -142,6 +156,10 @@ export async function build() {
     __MC_VERSION__: JSON.stringify(pkg.version),
   });
   const quiet = { "empty-import-meta": "silent" };
+  // The builds for browsers and bundlers (not Node's metachannel.mjs / .cjs, kept readable) name
+  // the core's raw exports (`core._mc_channel_state(…)`, set on the module by the trimmed glue)
+  // by short names: each is one bundle with its glue, and nothing outside it reads them.
+  const MANGLE = { mangleProps: /^_mc_/ };
   const outputs = [
     // The encryption chunk (js/e2e-chunk.ts with @noble/ciphers), loaded on demand by every
     // build but the CommonJS one; minified: browsers download it as is from the script tag.
@@ -158,13 +176,14 @@ export async function build() {
       banner: { js: esmBanner },
       plugins: [wasmChunk(true)],
       fallback: false,
+      mangle: true,
     },
     // The same two for browsers and workers only (the "browser" export condition, which Vite,
     // webpack, esbuild and Rollup's node-resolve set for a web build; Parcel reads the "module"
     // field, metachannel.bundler.mjs, instead): without the Node paths (the `ws` package, reading the .wasm with fs,
     // sodium-native), and minified by terser alone (below), which keeps the bundlers' magic
     // comments (`webpackIgnore`, `@vite-ignore`) that esbuild's minifier drops.
-    { entryPoints: [main], format: "esm", platform: "browser", outfile: "metachannel.browser.mjs", plugins: [wasmChunk(true)], browser: true, terse: true },
+    { entryPoints: [main], format: "esm", platform: "browser", outfile: "metachannel.browser.mjs", plugins: [wasmChunk(true)], browser: true, terse: true, mangle: true },
     {
       entryPoints: [main],
       format: "esm",
@@ -174,6 +193,7 @@ export async function build() {
       fallback: false,
       browser: true,
       terse: true,
+      mangle: true,
     },
     { entryPoints: [main], format: "cjs", platform: "node", outfile: "metachannel.cjs", logOverride: quiet, plugins: [wasmChunk(false)] },
     {
@@ -183,6 +203,7 @@ export async function build() {
       globalName: "MetaChannel",
       outfile: "metachannel.js",
       minify: !debug,
+      mangle: true,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
       inline: false, // the script tag with the wasm inside is metachannel.inline.js (js/inline.ts)
@@ -197,6 +218,7 @@ export async function build() {
       globalName: "MetaChannel",
       outfile: "metachannel.core.js",
       minify: true,
+      mangle: true,
       logOverride: quiet,
       plugins: [wasmChunk(false)],
       inline: false, // the inline copy's decoder is dead code here
@@ -208,6 +230,7 @@ export async function build() {
       globalName: "MetaChannel",
       outfile: "metachannel.inline.js",
       minify: true,
+      mangle: true,
       logOverride: quiet,
       plugins: [wasmChunk(false, true)],
     });
@@ -251,8 +274,15 @@ export async function build() {
     }
   }
   await Promise.all(
-    outputs.map(({ outfile, format, fallback, inline, browser, terse, ...rest }) =>
-      esbuild.build({ ...common, ...rest, format, outfile: path.join(outDir, outfile), define: define(format, fallback, inline, browser) }),
+    outputs.map(({ outfile, format, fallback, inline, browser, terse, mangle, ...rest }) =>
+      esbuild.build({
+        ...common,
+        ...rest,
+        ...(mangle && !debug ? MANGLE : {}),
+        format,
+        outfile: path.join(outDir, outfile),
+        define: define(format, fallback, inline, browser),
+      }),
     ),
   );
   // The files browsers download as they are (the script tags, the encryption chunk) get a second

@@ -81,7 +81,7 @@ function assertGone(text, names, { member = true } = {}) {
 }
 
 /** @returns {{ text: string, removed: number, exports: number }} */
-export function trimGlue(glue) {
+export function trimGlue(glue, jsReads = new Set()) {
   let text = glue;
   const before = text.length;
 
@@ -193,17 +193,17 @@ export function trimGlue(glue) {
     throw new Error(`trim-glue: found ${exports.length} export wrappers, expected dozens (emcc 3.1.6 output); see scripts/trim-glue.mjs`);
   // The glue's own code calls some exports by their variable (_malloc, _free, _mc_out_size, ...).
   const used = exports.filter(([name]) => new RegExp(`(^|[^\\w$."])${name.replace(/\$/g, "\\$")}(?![\\w$"])`).test(text));
-  // On Module: the raw exports js/ calls (`_mc_*`: js/core-glue.d.ts, checked by
-  // scripts/gen-glue-types.mjs); the glue's own calls (_malloc, _free, ...) use its variables.
-  const map = JSON.stringify(Object.fromEntries(exports.filter(([name]) => name.startsWith("_mc_"))));
-  const assign = `for(var k in EXPORT_NAMES)Module[k]=exports[EXPORT_NAMES[k]];${used.map(([name, wasmName]) => `${name}=exports["${wasmName}"];`).join("")}`;
+  // On Module: the raw exports (`_mc_*`: js/core-glue.d.ts, checked by
+  // scripts/gen-glue-types.mjs) that js/ reads from it (`jsReads`), each by a plain property
+  // assignment, so that a build that mangles `_mc_` properties (scripts/build.mjs) renames
+  // them here and at js/'s call sites alike; the glue's own calls (_malloc, _free, ...) use its
+  // variables.
+  const onModule = exports.filter(([name]) => name.startsWith("_mc_") && jsReads.has(name));
+  const unknown = [...jsReads].filter((name) => !exports.some(([n]) => n === name));
+  if (unknown.length) throw new Error(`trim-glue: js/ reads ${unknown.join(", ")} from the core, which the wasm does not export`);
+  const assign = [...onModule.map(([name, wasmName]) => `Module.${name}=exports["${wasmName}"];`), ...used.map(([name, wasmName]) => `${name}=exports["${wasmName}"];`)].join("");
   text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
-  text = replaceOnce(
-    text,
-    "function createWasm(){",
-    `${used.length ? `var ${used.map(([n]) => n).join(",")};` : ""}var EXPORT_NAMES=${map};function createWasm(){`,
-    "createWasm",
-  );
+  if (used.length) text = replaceOnce(text, "function createWasm(){", `var ${used.map(([n]) => n).join(",")};function createWasm(){`, "createWasm");
 
   // 5. Start-up leftovers, and helpers the module has a smaller form of:
   // - the heap views nothing reads (of HEAP8, HEAP16, HEAPU16, HEAPF32: with 3.'s readers
