@@ -183,7 +183,16 @@ export async function build() {
     // field, metachannel.bundler.mjs, instead): without the Node paths (the `ws` package, reading the .wasm with fs,
     // sodium-native), and minified by terser alone (below), which keeps the bundlers' magic
     // comments (`webpackIgnore`, `@vite-ignore`) that esbuild's minifier drops.
-    { entryPoints: [main], format: "esm", platform: "browser", outfile: "metachannel.browser.mjs", plugins: [wasmChunk(true)], browser: true, terse: true, mangle: true },
+    {
+      entryPoints: [main],
+      format: "esm",
+      platform: "browser",
+      outfile: "metachannel.browser.mjs",
+      plugins: [wasmChunk(true)],
+      browser: true,
+      terse: true,
+      mangle: true,
+    },
     {
       entryPoints: [main],
       format: "esm",

@@ -201,7 +201,10 @@ export function trimGlue(glue, jsReads = new Set()) {
   const onModule = exports.filter(([name]) => name.startsWith("_mc_") && jsReads.has(name));
   const unknown = [...jsReads].filter((name) => !exports.some(([n]) => n === name));
   if (unknown.length) throw new Error(`trim-glue: js/ reads ${unknown.join(", ")} from the core, which the wasm does not export`);
-  const assign = [...onModule.map(([name, wasmName]) => `Module.${name}=exports["${wasmName}"];`), ...used.map(([name, wasmName]) => `${name}=exports["${wasmName}"];`)].join("");
+  const assign = [
+    ...onModule.map(([name, wasmName]) => `Module.${name}=exports["${wasmName}"];`),
+    ...used.map(([name, wasmName]) => `${name}=exports["${wasmName}"];`),
+  ].join("");
   text = replaceOnce(text, 'Module["asm"]=exports;', `Module["asm"]=exports;${assign}`, "receiveInstance");
   if (used.length) text = replaceOnce(text, "function createWasm(){", `var ${used.map(([n]) => n).join(",")};function createWasm(){`, "createWasm");
 
