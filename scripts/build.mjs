@@ -44,9 +44,9 @@ const ROOT_SHARED = {
  * object holds the same values.
  */
 export function esmToGlobal(text, name) {
-  const last = /\bexport\s*\{([^}]*)\};?\s*$/.exec(text);
+  const last = /\bexport\s*\{([^}]*)\};?\s*(\/\/# sourceMappingURL=\S*\s*)?$/.exec(text); // the debug build's inline source map last
   const body = last ? text.slice(0, last.index) : "";
-  if (!last || /(^|[;\n}])\s*(import|export)\s*[{*\w]/.test(body)) {
+  if (!last || /(^|[;\n}])\s*(import|export)\b\s*[{*\w]/.test(body)) {
     throw new Error(`build: expected an ES module whose only export is one closing "export { ... }" statement, to define the global ${name}`);
   }
   const members = last[1]
@@ -57,7 +57,7 @@ export function esmToGlobal(text, name) {
       const [local, as, exported] = s.split(/\s+/);
       return as === "as" ? `${exported}:${local}` : local;
     });
-  return `"use strict";var ${name}=(()=>{${body}return{${members.join(",")}}})();\n`;
+  return `"use strict";var ${name}=(()=>{${body}return{${members.join(",")}}})();\n${last[2] ?? ""}`;
 }
 
 /**
