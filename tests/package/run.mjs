@@ -8,6 +8,7 @@
 import { exec, npmPack, tap } from "../tools.mjs";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import vm from "node:vm";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -153,6 +154,41 @@ async function main() {
         differ.length === 0,
         `the root's ES module builds (${builds.join(", ")}) export what dist/metachannel.mjs exports`,
         `metachannel.mjs: ${want}\n${differ.join("\n")}`,
+      );
+    }
+
+    // The script tags define the global MetaChannel (scripts/build.mjs, esmToGlobal): metachannel.js
+    // and metachannel.inline.js with what metachannel.mjs exports, metachannel.core.js with what
+    // js/core.ts exports; each run as a classic script in a context of its own.
+    {
+      const dist = path.join(project, "node_modules/metachannel/dist");
+      const esm = Object.keys(await import(pathToFileURL(path.join(dist, "metachannel.mjs")).href)).sort();
+      const core = /export \{([^}]*)\} from "\.\/index\.js"/
+        .exec(readFileSync(path.join(root, "js/core.ts"), "utf8"))[1]
+        .split(",")
+        .map((n) => n.trim())
+        .sort();
+      const differ = [];
+      for (const [f, want] of [
+        ["metachannel.js", esm],
+        ["metachannel.inline.js", esm],
+        ["metachannel.core.js", core],
+      ]) {
+        const ctx = vm.createContext({ console, TextEncoder, TextDecoder, URL, setTimeout, clearTimeout, queueMicrotask, WebAssembly, performance });
+        try {
+          vm.runInContext(readFileSync(path.join(dist, f), "utf8"), ctx, { filename: f });
+          const g = vm.runInContext("typeof MetaChannel === 'object' ? MetaChannel : null", ctx);
+          const got = g ? Object.keys(g).sort() : [];
+          const bad = got.join(", ") !== want.join(", ") || typeof g.connect !== "function" || g.version !== pkg.version;
+          if (bad) differ.push(`${f}: ${got.join(", ")} (connect: ${typeof g?.connect}, version: ${g?.version})`);
+        } catch (err) {
+          differ.push(`${f}: ${err.message}`);
+        }
+      }
+      report(
+        differ.length === 0,
+        "the script tags define MetaChannel: metachannel.js and metachannel.inline.js with what metachannel.mjs exports, metachannel.core.js with what js/core.ts exports",
+        differ.join("\n"),
       );
     }
 
