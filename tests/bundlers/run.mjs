@@ -720,7 +720,7 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
     const started = Date.now();
     let round = null;
     try {
-      round = await page.evaluate((u) => window.reliableRound(u), url);
+      round = await page.evaluate(RELIABLE_ROUND, url);
     } catch (err) {
       round = { error: err.message.split("\n")[0] };
     }
@@ -763,6 +763,50 @@ async function networkChecks(app, label, { result, relay, dir, ok }) {
 }
 
 /**
+ * The reliable round, run in the page with the app's own `connect` (window.connect, set by
+ * app/main.js): a plain and two reliable channels opened at once (the two racing for the full
+ * core, one with presence), a reliable message each way with the test's Node peer (it answers
+ * 41 with 42), and presence. Sent by the test, not bundled in the app, so that the app's page is
+ * a plain channel's.
+ */
+const RELIABLE_ROUND = async (url) => {
+  const { connect } = window;
+  const [r1, r2, p] = await Promise.all([
+    connect(url, { reliable: true, presence: { state: { who: "page" } } }),
+    connect(url, { reliable: true }),
+    connect(url),
+  ]);
+  await Promise.all([r1.opened(), r2.opened(), p.opened()]);
+  const fromNode = new Promise((resolve) => r2.onMessage("rel", (m, meta) => meta.from !== r1.id && resolve({ n: m.n, from: meta.from })));
+  r1.send({ type: "rel", n: 41 });
+  const got = await Promise.race([fromNode, new Promise((resolve) => setTimeout(() => resolve(null), 10000))]);
+  const end = Date.now() + 10000;
+  const seesNode = () => [...r1.presence.values()].some((s) => s && s.who === "node");
+  while (!seesNode() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  const presence = seesNode();
+  const states = [r1.state, r2.state, p.state];
+  for (const ch of [r1, r2, p]) ch.dispose();
+  return { got, presence, states };
+};
+
+/**
+ * The encrypted round, likewise: two channels on a keyed URL the test made (withNewKey in Node,
+ * so that the app imports nothing a plain page does not) round-trip a sealed message.
+ */
+const ENCRYPTED_ROUND = async (url) => {
+  const { connect } = window;
+  const [a, b] = await Promise.all([connect(url), connect(url)]);
+  await Promise.all([a.opened(), b.opened()]);
+  const got = new Promise((resolve) => b.onMessage("secret", (m) => resolve(m.n)));
+  a.send({ type: "secret", n: 7 });
+  const n = await Promise.race([got, new Promise((resolve) => setTimeout(() => resolve(null), 10000))]);
+  const encrypted = [a.encrypted, b.encrypted];
+  a.dispose();
+  b.dispose();
+  return { n, encrypted };
+};
+
+/**
  * End-to-end encryption in the same page: two channels on a keyed URL (withNewKey, made here so
  * that the app imports nothing more than a plain page) round-trip a sealed message. The plain
  * page fetched none of the encryption chunk where the build can keep it apart (the bundlers that
@@ -776,7 +820,7 @@ async function encryptedRound(app, label, { page, responses, relay, plain, fileB
   const before = responses.length;
   let round = null;
   try {
-    round = await page.evaluate((u) => window.encryptedRound(u), keyed);
+    round = await page.evaluate(ENCRYPTED_ROUND, keyed);
   } catch (err) {
     round = { error: err.message.split("\n")[0] };
   }
