@@ -407,8 +407,8 @@ void Channel::start_attempt() {
 void Channel::flush_queue() {
   while (!queue_.empty()) {
     const QueuedMessage& m = queue_.front();
-    const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size())
-                             : transport_.send_text(m.bytes.data(), m.bytes.size());
+    const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.data), m.size)
+                             : transport_.send_text(m.data, m.size);
     if (!ok) return;  // the socket is failing; what is left stays queued for the next connection
     if (m.seq) rel_->on_written(static_cast<double>(m.seq));
     queue_.pop_front();
