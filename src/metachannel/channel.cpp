@@ -83,7 +83,13 @@ Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& even
 
 const std::string& Channel::id() {
   if (rel_) return rel_->id();
-  if (id_.empty()) id_ = valid_wire_id(config_.id) ? config_.id : random_wire_id(scheduler_);
+  if (id_.empty()) {
+    if (valid_wire_id(config_.id)) {
+      id_.assign(config_.id.data(), config_.id.size());  // (no std::string copy constructor in the wasm)
+    } else {
+      id_ = random_wire_id(scheduler_);
+    }
+  }
   return id_;
 }
 
@@ -385,7 +391,8 @@ void Channel::start_attempt() {
   abort_socket();  // one socket at a time, whatever happened before
   if (!transport_.open(url_, config_.protocols_csv)) {
     const uint64_t mine = epoch_;
-    const std::string why = transport_.open_error();
+    // (a view: the message is written before any listener runs)
+    const std::string_view why = transport_.open_error();
     if (!why.empty()) {
       // The same arguments would fail the same way: say why once and stop (setUrl() or
       // reconnect() tries again, after the cause is fixed).
