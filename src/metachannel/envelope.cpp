@@ -427,6 +427,11 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
     // only when a registered name has the same filter bit). A later duplicate replaces an earlier
     // one, as JSON.parse does.
     int slot = -1;
+#ifdef MC_NO_DELIVERY
+    // The lite core (channel.h): nothing reads the tag, and "_mc" is never a field (FieldSet::add).
+    constexpr bool is_tag = false;
+    if (fields.may_match(key)) slot = fields.match(key);
+#else
     bool is_tag = false;
     const size_t n = key.size();
     if (n == 3 && key[0] == '_' && key[1] == 'm' && key[2] == 'c') {
@@ -435,6 +440,7 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
     } else if (fields.may_match(key)) {
       slot = fields.match(key);
     }
+#endif
 
     if (c.peek() == '"') {
       ++c.p;
@@ -448,7 +454,9 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
         }
         present_ |= 1u << slot;
         values_[slot] = body;
-      } else if (is_tag) {
+      }
+#ifndef MC_NO_DELIVERY
+      if (is_tag) {  // (never also a slot)
         if (escaped) {
           if (!json_unescape(body, tag_buf_)) return false;
           body = tag_buf_;
@@ -456,6 +464,7 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
         has_tag_ = true;
         tag_ = body;
       }
+#endif
     } else {
       // A number (the most common member that is not a string) directly; a literal or a
       // container through skip_value (which reads them as it would inside a container: the

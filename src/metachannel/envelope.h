@@ -99,7 +99,8 @@ class Envelope {
   std::string_view type() const { return field(FieldSet::kTypeSlot); }
   // "_mc", the reserved member of a reliable channel (src/metachannel/reliability.h): present
   // only if the member occurs exactly once and its value is a string. tag_members() counts
-  // the members of that name, whatever their values.
+  // the members of that name, whatever their values. Under MC_NO_DELIVERY (the lite core, which
+  // has no reliability layer to read it) the tag is not looked for: no tag, 0 members.
   bool has_tag() const { return tag_members_ == 1 && has_tag_; }
   std::string_view tag() const { return tag_; }
   unsigned tag_members() const { return tag_members_; }
@@ -117,7 +118,10 @@ class Envelope {
   std::string_view tag_;
   // Storage for unescaped values (rare: only when a routing string contains a backslash).
   std::string bufs_[FieldSet::kMaxFields];
-  std::string tag_buf_, key_buf_;
+  std::string key_buf_;
+#ifndef MC_NO_DELIVERY
+  std::string tag_buf_;  // (the lite core reads no tag: MC_NO_DELIVERY, channel.h)
+#endif
 };
 
 // Decodes the body of a JSON string (between the quotes) into UTF-8. Returns false on an
