@@ -171,9 +171,10 @@ bool scan_member_name(Cursor& c) {
 
 // Skips (and validates) one JSON value that is not a string at the top level of the
 // envelope. Iterative: `open` is the stack of enclosing containers ('{' or '['), one byte
-// per level, so a deeply nested value costs memory, not C++ stack.
-bool skip_value(Cursor& c) {
-  std::string open;
+// per level, so a deeply nested value costs memory, not C++ stack. `open` is the Envelope's
+// (emptied here; it keeps its capacity): no string made and destroyed per call.
+bool skip_value(Cursor& c, std::string& open) {
+  open.clear();
   for (;;) {
     // A value is expected at c.p.
     skip_ws(c);
@@ -470,7 +471,7 @@ bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
       // container through skip_value (which reads them as it would inside a container: the
       // same checks, without a second copy of the literal cases here).
       const char first = c.peek();
-      if (!(first == '-' || is_digit(first) ? scan_number(c) : skip_value(c))) return false;
+      if (!(first == '-' || is_digit(first) ? scan_number(c) : skip_value(c, open_))) return false;
       // Present but not a string: not routable by this field.
       if (slot >= 0) present_ &= ~(1u << slot);
       if (is_tag) has_tag_ = false;

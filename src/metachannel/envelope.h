@@ -119,6 +119,7 @@ class Envelope {
   // Storage for unescaped values (rare: only when a routing string contains a backslash).
   std::string bufs_[FieldSet::kMaxFields];
   std::string key_buf_;
+  std::string open_;  // the containers a skipped value is inside (skip_value in envelope.cpp)
 #ifndef MC_NO_DELIVERY
   std::string tag_buf_;  // (the lite core reads no tag: MC_NO_DELIVERY, channel.h)
 #endif
