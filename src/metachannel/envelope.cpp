@@ -30,8 +30,14 @@ using Cursor = EnvelopeCursor;
 
 __attribute__((always_inline)) inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-__attribute__((always_inline)) inline bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+// The value of the hex digit c (0-9, a-f, A-F), or 16 if c is not one: two unsigned compares
+// (c | 0x20 is 'a'-'f' exactly for a-f and A-F), not three ranges. One helper for the scanner's
+// check and read_hex4's value.
+inline unsigned hex_value(char c) {
+  const unsigned digit = static_cast<unsigned char>(c) - static_cast<unsigned>('0');
+  if (digit < 10) return digit;
+  const unsigned letter = (static_cast<unsigned char>(c) | 0x20u) - static_cast<unsigned>('a');
+  return letter < 6 ? letter + 10 : 16;
 }
 
 // On entry c.p is just past an opening quote. On success c.p is just past the closing quote,
@@ -102,7 +108,7 @@ bool scan_string(Cursor& c, std::string_view& body, bool& escaped) {
         case 'u':
           if (end - p < 6) return false;
           for (int k = 2; k < 6; ++k) {
-            if (!is_hex(p[k])) return false;
+            if (hex_value(p[k]) > 15) return false;
           }
           p += 6;
           continue;
@@ -243,12 +249,9 @@ bool read_hex4(const char* p, const char* end, uint32_t& v) {
   if (end - p < 4) return false;
   v = 0;
   for (int k = 0; k < 4; ++k) {
-    const char ch = p[k];
-    v <<= 4;
-    if (ch >= '0' && ch <= '9') v |= static_cast<uint32_t>(ch - '0');
-    else if (ch >= 'a' && ch <= 'f') v |= static_cast<uint32_t>(ch - 'a' + 10);
-    else if (ch >= 'A' && ch <= 'F') v |= static_cast<uint32_t>(ch - 'A' + 10);
-    else return false;
+    const unsigned d = hex_value(p[k]);
+    if (d > 15) return false;
+    v = v << 4 | d;
   }
   return true;
 }
