@@ -398,11 +398,11 @@ void Channel::start_attempt() {
       // reconnect() tries again, after the cause is fixed).
       report(ErrorCode::SocketError, 0,
              "could not create a WebSocket for {}: {}; not retrying (the same arguments would fail again)",
-             {RedactedUrl{url_}, why});
+             {RedactedUrlString{url_}, why});
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    drop_with_error(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrl{url_}});
+    drop_with_error(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrlString{url_}});
     return;
   }
   live_ = true;
@@ -459,11 +459,11 @@ void Channel::on_transport_error() {
     drop_with_error(ErrorCode::SocketError, status,
                     status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
                                 : "could not connect to {}",  // (the status left unused)
-                    {RedactedUrl{url_}, static_cast<double>(status)});
+                    {RedactedUrlString{url_}, static_cast<double>(status)});
     return;
   }
   if (state_ == State::Open)
-    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {RedactedUrl{url_}});
+    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {RedactedUrlString{url_}});
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -530,7 +530,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
         end_channel(ErrorCode::Revoked, refused_status,
                     "the server refused {} with HTTP {}: it does not know this channel (expired, forgotten by "
                     "a restart, or rotated); call setUrl() with a valid URL",
-                    {RedactedUrl{url_}, static_cast<double>(refused_status)});
+                    {RedactedUrlString{url_}, static_cast<double>(refused_status)});
         return;
       }
       end_channel(ErrorCode::Revoked, code,
@@ -560,7 +560,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
     if (policy_.exhausted(attempt_)) {
       end_channel(ErrorCode::RetriesExhausted, attempt_ - 1,
                   "gave up reconnecting to {} after {} retries (reconnect.maxRetries); call reconnect() to try again",
-                  {RedactedUrl{url_}, static_cast<double>(attempt_ - 1)});
+                  {RedactedUrlString{url_}, static_cast<double>(attempt_ - 1)});
       return;
     }
   }
@@ -597,12 +597,12 @@ void Channel::on_wake() {
     connect_deadline_ = kNever;
     drop_with_error(ErrorCode::ConnectTimeout, 0,
                     "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
-                    {RedactedUrl{url_}, config_.reconnect.connect_timeout_ms});
+                    {RedactedUrlString{url_}, config_.reconnect.connect_timeout_ms});
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
     drop_with_error(ErrorCode::HeartbeatTimeout, 0,
                     "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
-                    {RedactedUrl{url_}, config_.heartbeat.timeout_ms});
+                    {RedactedUrlString{url_}, config_.heartbeat.timeout_ms});
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;
     transport_.send_text(hb.message.data(), hb.message.size());
