@@ -161,18 +161,24 @@ bool scan_literal(Cursor& c, std::string_view word) {
   return true;
 }
 
-// After '{' or ',' inside an object: whitespace, "key", whitespace, ':'.
-bool scan_member_name(Cursor& c) {
+// After '{' or ',' inside an object: whitespace, "key", whitespace, ':'. The key's raw body and
+// whether it had escapes in `key` and `escaped` (Envelope::scan_object reads them; the nested
+// objects of skip_value do not).
+bool scan_member_name(Cursor& c, std::string_view& key, bool& escaped) {
   skip_ws(c);
   if (c.at_end() || c.peek() != '"') return false;
   ++c.p;
-  std::string_view body;
-  bool escaped;
-  if (!scan_string(c, body, escaped)) return false;
+  if (!scan_string(c, key, escaped)) return false;
   skip_ws(c);
   if (c.at_end() || c.peek() != ':') return false;
   ++c.p;
   return true;
+}
+
+bool scan_member_name(Cursor& c) {
+  std::string_view key;
+  bool escaped;
+  return scan_member_name(c, key, escaped);
 }
 
 // Skips (and validates) one JSON value that is not a string at the top level of the
@@ -203,12 +209,8 @@ bool skip_value(Cursor& c, std::string& open) {
       std::string_view body;
       bool escaped;
       if (!scan_string(c, body, escaped)) return false;
-    } else if (first == 't') {
-      if (!scan_literal(c, "true")) return false;
-    } else if (first == 'f') {
-      if (!scan_literal(c, "false")) return false;
-    } else if (first == 'n') {
-      if (!scan_literal(c, "null")) return false;
+    } else if (first == 't' || first == 'f' || first == 'n') {
+      if (!scan_literal(c, first == 't' ? "true" : first == 'f' ? "false" : "null")) return false;
     } else if (!scan_number(c)) {
       return false;
     }
@@ -406,91 +408,78 @@ void Envelope::scan(const char* data, size_t size, const FieldSet& fields) {
 bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
   ++c.p;  // '{'
   skip_ws(c);
-  if (!c.at_end() && c.peek() == '}') {
-    ++c.p;
-    skip_ws(c);
-    return c.at_end();
-  }
-  for (;;) {
-    if (c.at_end() || c.peek() != '"') return false;
-    ++c.p;
-    std::string_view key;
-    bool key_escaped;
-    if (!scan_string(c, key, key_escaped)) return false;
-    if (key_escaped) {
-      if (!json_unescape(key, key_buf_)) return false;
-      key = key_buf_;
-    }
-    skip_ws(c);
-    if (c.at_end() || c.peek() != ':') return false;
-    ++c.p;
-    skip_ws(c);
-    if (c.at_end()) return false;
-
-    // Which routing field (if any) this member is: the tag, or a slot of `fields` (compared
-    // only when a registered name has the same filter bit). A later duplicate replaces an earlier
-    // one, as JSON.parse does.
-    int slot = -1;
-#ifdef MC_NO_DELIVERY
-    // The lite core (channel.h): nothing reads the tag, and "_mc" is never a field (FieldSet::add).
-    constexpr bool is_tag = false;
-    if (fields.may_match(key)) slot = fields.match(key);
-#else
-    bool is_tag = false;
-    const size_t n = key.size();
-    if (n == 3 && key[0] == '_' && key[1] == 'm' && key[2] == 'c') {
-      is_tag = true;
-      ++tag_members_;
-    } else if (fields.may_match(key)) {
-      slot = fields.match(key);
-    }
-#endif
-
-    if (c.peek() == '"') {
-      ++c.p;
-      std::string_view body;
-      bool escaped;
-      if (!scan_string(c, body, escaped)) return false;
-      if (slot >= 0) {
-        if (escaped) {
-          if (!json_unescape(body, bufs_[slot])) return false;
-          body = bufs_[slot];
-        }
-        present_ |= 1u << slot;
-        values_[slot] = body;
+  if (c.at_end() || c.peek() != '}') {  // members, up to the '}' (one ending for both forms)
+    for (;;) {
+      std::string_view key;
+      bool key_escaped;
+      if (!scan_member_name(c, key, key_escaped)) return false;
+      if (key_escaped) {
+        if (!json_unescape(key, key_buf_)) return false;
+        key = key_buf_;
       }
-#ifndef MC_NO_DELIVERY
-      if (is_tag) {  // (never also a slot)
-        if (escaped) {
-          if (!json_unescape(body, tag_buf_)) return false;
-          body = tag_buf_;
-        }
-        has_tag_ = true;
-        tag_ = body;
-      }
-#endif
-    } else {
-      // A number (the most common member that is not a string) directly; a literal or a
-      // container through skip_value (which reads them as it would inside a container: the
-      // same checks, without a second copy of the literal cases here).
-      const char first = c.peek();
-      if (!(first == '-' || is_digit(first) ? scan_number(c) : skip_value(c, open_))) return false;
-      // Present but not a string: not routable by this field.
-      if (slot >= 0) present_ &= ~(1u << slot);
-      if (is_tag) has_tag_ = false;
-    }
-    skip_ws(c);
-    if (c.at_end()) return false;
-    if (c.peek() == ',') {
-      ++c.p;
       skip_ws(c);
-      continue;
+      if (c.at_end()) return false;
+
+      // Which routing field (if any) this member is: the tag, or a slot of `fields` (compared
+      // only when a registered name has the same filter bit). A later duplicate replaces an earlier
+      // one, as JSON.parse does.
+      int slot = -1;
+#ifdef MC_NO_DELIVERY
+      // The lite core (channel.h): nothing reads the tag, and "_mc" is never a field (FieldSet::add).
+      constexpr bool is_tag = false;
+      if (fields.may_match(key)) slot = fields.match(key);
+#else
+      bool is_tag = false;
+      const size_t n = key.size();
+      if (n == 3 && key[0] == '_' && key[1] == 'm' && key[2] == 'c') {
+        is_tag = true;
+        ++tag_members_;
+      } else if (fields.may_match(key)) {
+        slot = fields.match(key);
+      }
+#endif
+
+      if (c.peek() == '"') {
+        ++c.p;
+        std::string_view body;
+        bool escaped;
+        if (!scan_string(c, body, escaped)) return false;
+        if (slot >= 0) {
+          if (escaped) {
+            if (!json_unescape(body, bufs_[slot])) return false;
+            body = bufs_[slot];
+          }
+          present_ |= 1u << slot;
+          values_[slot] = body;
+        }
+#ifndef MC_NO_DELIVERY
+        if (is_tag) {  // (never also a slot)
+          if (escaped) {
+            if (!json_unescape(body, tag_buf_)) return false;
+            body = tag_buf_;
+          }
+          has_tag_ = true;
+          tag_ = body;
+        }
+#endif
+      } else {
+        // A number, a literal or a container through skip_value (which reads them as it would
+        // inside a container: the same checks, without a second copy of them here).
+        if (!skip_value(c, open_)) return false;
+        // Present but not a string: not routable by this field.
+        if (slot >= 0) present_ &= ~(1u << slot);
+        if (is_tag) has_tag_ = false;
+      }
+      skip_ws(c);
+      if (c.at_end()) return false;
+      if (c.peek() != ',') break;
+      ++c.p;  // (scan_member_name skips the whitespace after it)
     }
     if (c.peek() != '}') return false;
-    ++c.p;
-    skip_ws(c);
-    return c.at_end();  // trailing bytes after the object: not JSON
   }
+  ++c.p;  // '}'
+  skip_ws(c);
+  return c.at_end();  // trailing bytes after the object: not JSON
 }
 
 }  // namespace mc
