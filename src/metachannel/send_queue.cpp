@@ -21,7 +21,7 @@ SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size
   }
   if (head_ != 0 && head_ * 2 >= items_.size()) {
     // The popped entries (their bytes already freed) go; the live ones move down as bytes.
-    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    items_.erase_front(head_);
     head_ = 0;
   }
   char* const bytes = new char[size];
@@ -44,7 +44,7 @@ void SendQueue::pop_front() {
 size_t SendQueue::clear() {
   const size_t n = size();
   for (size_t i = head_; i < items_.size(); ++i) delete[] items_[i].data;
-  std::vector<QueuedMessage>().swap(items_);
+  items_.release();
   head_ = 0;
   bytes_ = 0;
   return n;

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metachannel/pod_vector.h"
 #include "metachannel/types.h"
 #include "metachannel/vocabulary.h"
 
@@ -63,7 +64,7 @@ class SendQueue {
   // The messages from items_[head_] on: a vector and the index of its first live entry (a
   // std::deque's block map cost 1 KB of wasm). Popped entries are emptied at once and dropped
   // from the vector when they are at least half of it.
-  std::vector<QueuedMessage> items_;
+  PodVector<QueuedMessage> items_;
   size_t head_ = 0;
   size_t bytes_ = 0;
 };
