@@ -347,9 +347,9 @@ __attribute__((noinline)) uint64_t head8(const char* s, size_t n) {
 
 __attribute__((noinline)) int FieldSet::match(std::string_view key, uint64_t head) const {
   const size_t n = key.size();
-  for (int i = 0; i < size_; ++i) {
-    if (length_[i] == n && head_[i] == head &&
-        (n <= 8 || std::memcmp(names_[i].data() + 8, key.data() + 8, n - 8) == 0)) {
+  const char* name = names_.data();  // slot i's name, one after the other
+  for (int i = 0; i < size_; name += length_[i++]) {
+    if (length_[i] == n && head_[i] == head && (n <= 8 || std::memcmp(name + 8, key.data() + 8, n - 8) == 0)) {
       return i;
     }
   }
@@ -362,6 +362,13 @@ __attribute__((always_inline)) inline int FieldSet::match(std::string_view key) 
 
 int FieldSet::find(std::string_view name) const { return may_match(name) ? match(name) : -1; }
 
+std::string_view FieldSet::name(int slot) const {
+  if (slot < 0 || slot >= size_) return std::string_view();
+  size_t at = 0;
+  for (int i = 0; i < slot; ++i) at += length_[i];
+  return std::string_view(names_.data() + at, length_[slot]);
+}
+
 int FieldSet::add(std::string_view name) {
   const uint64_t head = head8(name.data(), name.size());  // once, for the lookup and the new slot
   if (may_match(name)) {
@@ -369,7 +376,7 @@ int FieldSet::add(std::string_view name) {
     if (found >= 0) return found;
   }
   if (size_ >= kMaxFields || name.empty() || name == "_mc" || !utf8_well_formed(name)) return -1;
-  names_[size_].assign(name.data(), name.size());
+  names_.append(name.data(), name.size());
   length_[size_] = name.size();
   head_[size_] = head;
   filter_ |= uint64_t{1} << filter_bit(name);

@@ -37,9 +37,7 @@ class FieldSet {
   // The slot of `name`, or -1 if it is not registered.
   int find(std::string_view name) const;
   int size() const { return size_; }
-  std::string_view name(int slot) const {
-    return slot >= 0 && slot < size_ ? std::string_view(names_[slot]) : std::string_view();
-  }
+  std::string_view name(int slot) const;
 
  private:
   friend class Envelope;
@@ -55,7 +53,9 @@ class FieldSet {
   // (envelope.cpp), when the caller has it.
   int match(std::string_view key) const;
   int match(std::string_view key, uint64_t head) const;
-  std::string names_[kMaxFields];
+  // The names of slots 0, 1, ... one after the other (length_ says where each ends): one string,
+  // not one per slot (8 constructed and destroyed with every FieldSet).
+  std::string names_;
   // Per slot: the name's length and a number made of its first bytes (head8() in envelope.cpp),
   // so a name is mostly told apart without a memcmp call.
   size_t length_[kMaxFields] = {};
