@@ -53,7 +53,7 @@ class PodVector {
     data_[size_++] = v;
   }
   void pop_back() { --size_; }
-  // Drops the first n elements (the rest move down); the storage stays.
+  // Drops the first n elements, 0 < n <= size() (the rest move down); the storage stays.
   void erase_front(size_t n) {
     std::memmove(static_cast<void*>(data_), data_ + n, (size_ - n) * sizeof(T));
     size_ -= n;
