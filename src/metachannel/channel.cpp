@@ -146,8 +146,9 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
   if (const char* problem = ws_url_problem(url)) {
     return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {RedactedUrl{url}, std::string_view(problem)});
   }
-  if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
-  if (url != url_ || renew) {
+  const bool another = url != url_ || renew;  // (one comparison of the URLs)
+  if (!another && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
+  if (another) {
     if (rel_) {
       rel_->on_closing();  // "bye" to the old channel's peers
       rel_->enter(url);    // starts over, unless this is the channel it stepped away from
