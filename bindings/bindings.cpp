@@ -200,7 +200,10 @@ const char* put(std::string&& s) {
   out = std::move(s);
   return out.c_str();
 }
-const char* put(const std::string& s) { return put(std::string(s)); }  // one copy, made here
+const char* put(const std::string& s) {  // one copy, made here (no std::string copy constructor)
+  out.assign(s.data(), s.size());
+  return out.c_str();
+}
 
 }  // namespace
 

@@ -26,7 +26,7 @@ class EmscriptenTransport final : public Transport {
   void abort() override;
   double buffered_amount() const override;
   std::string protocol() const override;
-  std::string open_error() const override { return open_error_; }
+  std::string_view open_error() const override { return open_error_; }
   int refused_status() const override;
   // Kept by bindings/library.js per transport (not per socket) and applied there to every
   // text frame: a frame the plan decides never enters wasm.

@@ -83,7 +83,13 @@ Channel::Channel(Transport& transport, Scheduler& scheduler, ChannelEvents& even
 
 const std::string& Channel::id() {
   if (rel_) return rel_->id();
-  if (id_.empty()) id_ = valid_wire_id(config_.id) ? config_.id : random_wire_id(scheduler_);
+  if (id_.empty()) {
+    if (valid_wire_id(config_.id)) {
+      id_.assign(config_.id.data(), config_.id.size());  // (no std::string copy constructor in the wasm)
+    } else {
+      id_ = random_wire_id(scheduler_);
+    }
+  }
   return id_;
 }
 
@@ -140,8 +146,9 @@ ErrorCode Channel::set_url(std::string_view url, bool renew) {
   if (const char* problem = ws_url_problem(url)) {
     return fail(ErrorCode::InvalidUrl, "invalid channel URL {}: {}", {RedactedUrl{url}, std::string_view(problem)});
   }
-  if (url == url_ && !renew && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
-  if (url != url_ || renew) {
+  const bool another = url != url_ || renew;  // (one comparison of the URLs)
+  if (!another && state_ != State::Idle && state_ != State::Closed) return ErrorCode::None;
+  if (another) {
     if (rel_) {
       rel_->on_closing();  // "bye" to the old channel's peers
       rel_->enter(url);    // starts over, unless this is the channel it stepped away from
@@ -385,17 +392,18 @@ void Channel::start_attempt() {
   abort_socket();  // one socket at a time, whatever happened before
   if (!transport_.open(url_, config_.protocols_csv)) {
     const uint64_t mine = epoch_;
-    const std::string why = transport_.open_error();
+    // (a view: the message is written before any listener runs)
+    const std::string_view why = transport_.open_error();
     if (!why.empty()) {
       // The same arguments would fail the same way: say why once and stop (setUrl() or
       // reconnect() tries again, after the cause is fixed).
       report(ErrorCode::SocketError, 0,
              "could not create a WebSocket for {}: {}; not retrying (the same arguments would fail again)",
-             {RedactedUrl{url_}, why});
+             {RedactedUrlString{url_}, why});
       if (!disposed_ && epoch_ == mine) enter_closed(close_code::kAbnormal, "", false, /*emit_close=*/false);
       return;
     }
-    drop_with_error(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrl{url_}});
+    drop_with_error(ErrorCode::SocketError, 0, "could not create a WebSocket for {}", {RedactedUrlString{url_}});
     return;
   }
   live_ = true;
@@ -407,8 +415,8 @@ void Channel::start_attempt() {
 void Channel::flush_queue() {
   while (!queue_.empty()) {
     const QueuedMessage& m = queue_.front();
-    const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size())
-                             : transport_.send_text(m.bytes.data(), m.bytes.size());
+    const bool ok = m.binary ? transport_.send_binary(reinterpret_cast<const uint8_t*>(m.data), m.size)
+                             : transport_.send_text(m.data, m.size);
     if (!ok) return;  // the socket is failing; what is left stays queued for the next connection
     if (m.seq) rel_->on_written(static_cast<double>(m.seq));
     queue_.pop_front();
@@ -452,11 +460,11 @@ void Channel::on_transport_error() {
     drop_with_error(ErrorCode::SocketError, status,
                     status != 0 ? "could not connect to {}: the server answered the upgrade with HTTP {}"
                                 : "could not connect to {}",  // (the status left unused)
-                    {RedactedUrl{url_}, static_cast<double>(status)});
+                    {RedactedUrlString{url_}, static_cast<double>(status)});
     return;
   }
   if (state_ == State::Open)
-    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {RedactedUrl{url_}});
+    report(ErrorCode::SocketError, 0, "the connection to {} reported an error", {RedactedUrlString{url_}});
 }
 
 void Channel::on_transport_close(int code, std::string_view reason, bool clean) {
@@ -523,7 +531,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
         end_channel(ErrorCode::Revoked, refused_status,
                     "the server refused {} with HTTP {}: it does not know this channel (expired, forgotten by "
                     "a restart, or rotated); call setUrl() with a valid URL",
-                    {RedactedUrl{url_}, static_cast<double>(refused_status)});
+                    {RedactedUrlString{url_}, static_cast<double>(refused_status)});
         return;
       }
       end_channel(ErrorCode::Revoked, code,
@@ -553,7 +561,7 @@ void Channel::handle_drop(int code, std::string_view reason_view, bool clean, in
     if (policy_.exhausted(attempt_)) {
       end_channel(ErrorCode::RetriesExhausted, attempt_ - 1,
                   "gave up reconnecting to {} after {} retries (reconnect.maxRetries); call reconnect() to try again",
-                  {RedactedUrl{url_}, static_cast<double>(attempt_ - 1)});
+                  {RedactedUrlString{url_}, static_cast<double>(attempt_ - 1)});
       return;
     }
   }
@@ -590,12 +598,12 @@ void Channel::on_wake() {
     connect_deadline_ = kNever;
     drop_with_error(ErrorCode::ConnectTimeout, 0,
                     "no WebSocket handshake from {} within {} ms (reconnect.connectTimeoutMs)",
-                    {RedactedUrl{url_}, config_.reconnect.connect_timeout_ms});
+                    {RedactedUrlString{url_}, config_.reconnect.connect_timeout_ms});
   } else if (state_ == State::Open && pong_deadline_ <= now) {
     pong_deadline_ = kNever;
     drop_with_error(ErrorCode::HeartbeatTimeout, 0,
                     "no frame from {} within {} ms of a heartbeat ping; dropping the connection",
-                    {RedactedUrl{url_}, config_.heartbeat.timeout_ms});
+                    {RedactedUrlString{url_}, config_.heartbeat.timeout_ms});
   } else if (state_ == State::Open && ping_at_ <= now) {
     const HeartbeatOptions& hb = config_.heartbeat;
     transport_.send_text(hb.message.data(), hb.message.size());

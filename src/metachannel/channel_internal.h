@@ -19,6 +19,11 @@ namespace channel_detail {
 struct RedactedUrl {
   std::string_view url;
 };
+// The same for a URL held in a std::string (the channel's url_): its bytes and length are read
+// in MessageArg's (noinline) constructor, not at each of the eight call sites.
+struct RedactedUrlString {
+  const std::string& url;
+};
 
 // What append_message() puts in place of a "{}": text, a URL redacted, or a whole number (a
 // double: NaN, Infinity, negatives and values from 1e18 up read NaN, Infinity, -N and 1e18+).
@@ -30,6 +35,8 @@ class MessageArg {
   __attribute__((noinline)) MessageArg(const std::string& text) : data_(text.data()), size_(text.size()) {}
   __attribute__((noinline)) MessageArg(double number) : data_(nullptr), size_(kNumber), number_(number) {}
   __attribute__((noinline)) MessageArg(RedactedUrl u) : data_(u.url.data()), size_(kUrl), url_size_(u.url.size()) {}
+  __attribute__((noinline)) MessageArg(RedactedUrlString u)
+      : data_(u.url.data()), size_(kUrl), url_size_(u.url.size()) {}
 
  private:
   friend void append_message(std::string& s, const char* text, std::initializer_list<MessageArg> args);

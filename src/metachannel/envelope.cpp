@@ -30,8 +30,14 @@ using Cursor = EnvelopeCursor;
 
 __attribute__((always_inline)) inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-__attribute__((always_inline)) inline bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+// The value of the hex digit c (0-9, a-f, A-F), or 16 if c is not one: two unsigned compares
+// (c | 0x20 is 'a'-'f' exactly for a-f and A-F), not three ranges. One helper for the scanner's
+// check and read_hex4's value.
+inline unsigned hex_value(char c) {
+  const unsigned digit = static_cast<unsigned char>(c) - static_cast<unsigned>('0');
+  if (digit < 10) return digit;
+  const unsigned letter = (static_cast<unsigned char>(c) | 0x20u) - static_cast<unsigned>('a');
+  return letter < 6 ? letter + 10 : 16;
 }
 
 // On entry c.p is just past an opening quote. On success c.p is just past the closing quote,
@@ -102,7 +108,7 @@ bool scan_string(Cursor& c, std::string_view& body, bool& escaped) {
         case 'u':
           if (end - p < 6) return false;
           for (int k = 2; k < 6; ++k) {
-            if (!is_hex(p[k])) return false;
+            if (hex_value(p[k]) > 15) return false;
           }
           p += 6;
           continue;
@@ -155,25 +161,32 @@ bool scan_literal(Cursor& c, std::string_view word) {
   return true;
 }
 
-// After '{' or ',' inside an object: whitespace, "key", whitespace, ':'.
-bool scan_member_name(Cursor& c) {
+// After '{' or ',' inside an object: whitespace, "key", whitespace, ':'. The key's raw body and
+// whether it had escapes in `key` and `escaped` (Envelope::scan_object reads them; the nested
+// objects of skip_value do not).
+bool scan_member_name(Cursor& c, std::string_view& key, bool& escaped) {
   skip_ws(c);
   if (c.at_end() || c.peek() != '"') return false;
   ++c.p;
-  std::string_view body;
-  bool escaped;
-  if (!scan_string(c, body, escaped)) return false;
+  if (!scan_string(c, key, escaped)) return false;
   skip_ws(c);
   if (c.at_end() || c.peek() != ':') return false;
   ++c.p;
   return true;
 }
 
+bool scan_member_name(Cursor& c) {
+  std::string_view key;
+  bool escaped;
+  return scan_member_name(c, key, escaped);
+}
+
 // Skips (and validates) one JSON value that is not a string at the top level of the
 // envelope. Iterative: `open` is the stack of enclosing containers ('{' or '['), one byte
-// per level, so a deeply nested value costs memory, not C++ stack.
-bool skip_value(Cursor& c) {
-  std::string open;
+// per level, so a deeply nested value costs memory, not C++ stack. `open` is the Envelope's
+// (emptied here; it keeps its capacity): no string made and destroyed per call.
+bool skip_value(Cursor& c, std::string& open) {
+  open.clear();
   for (;;) {
     // A value is expected at c.p.
     skip_ws(c);
@@ -196,12 +209,8 @@ bool skip_value(Cursor& c) {
       std::string_view body;
       bool escaped;
       if (!scan_string(c, body, escaped)) return false;
-    } else if (first == 't') {
-      if (!scan_literal(c, "true")) return false;
-    } else if (first == 'f') {
-      if (!scan_literal(c, "false")) return false;
-    } else if (first == 'n') {
-      if (!scan_literal(c, "null")) return false;
+    } else if (first == 't' || first == 'f' || first == 'n') {
+      if (!scan_literal(c, first == 't' ? "true" : first == 'f' ? "false" : "null")) return false;
     } else if (!scan_number(c)) {
       return false;
     }
@@ -242,12 +251,9 @@ bool read_hex4(const char* p, const char* end, uint32_t& v) {
   if (end - p < 4) return false;
   v = 0;
   for (int k = 0; k < 4; ++k) {
-    const char ch = p[k];
-    v <<= 4;
-    if (ch >= '0' && ch <= '9') v |= static_cast<uint32_t>(ch - '0');
-    else if (ch >= 'a' && ch <= 'f') v |= static_cast<uint32_t>(ch - 'a' + 10);
-    else if (ch >= 'A' && ch <= 'F') v |= static_cast<uint32_t>(ch - 'A' + 10);
-    else return false;
+    const unsigned d = hex_value(p[k]);
+    if (d > 15) return false;
+    v = v << 4 | d;
   }
   return true;
 }
@@ -341,9 +347,9 @@ __attribute__((noinline)) uint64_t head8(const char* s, size_t n) {
 
 __attribute__((noinline)) int FieldSet::match(std::string_view key, uint64_t head) const {
   const size_t n = key.size();
-  for (int i = 0; i < size_; ++i) {
-    if (length_[i] == n && head_[i] == head &&
-        (n <= 8 || std::memcmp(names_[i].data() + 8, key.data() + 8, n - 8) == 0)) {
+  const char* name = names_.data();  // slot i's name, one after the other
+  for (int i = 0; i < size_; name += length_[i++]) {
+    if (length_[i] == n && head_[i] == head && (n <= 8 || std::memcmp(name + 8, key.data() + 8, n - 8) == 0)) {
       return i;
     }
   }
@@ -356,6 +362,13 @@ __attribute__((always_inline)) inline int FieldSet::match(std::string_view key) 
 
 int FieldSet::find(std::string_view name) const { return may_match(name) ? match(name) : -1; }
 
+std::string_view FieldSet::name(int slot) const {
+  if (slot < 0 || slot >= size_) return std::string_view();
+  size_t at = 0;
+  for (int i = 0; i < slot; ++i) at += length_[i];
+  return std::string_view(names_.data() + at, length_[slot]);
+}
+
 int FieldSet::add(std::string_view name) {
   const uint64_t head = head8(name.data(), name.size());  // once, for the lookup and the new slot
   if (may_match(name)) {
@@ -363,7 +376,7 @@ int FieldSet::add(std::string_view name) {
     if (found >= 0) return found;
   }
   if (size_ >= kMaxFields || name.empty() || name == "_mc" || !utf8_well_formed(name)) return -1;
-  names_[size_].assign(name.data(), name.size());
+  names_.append(name.data(), name.size());
   length_[size_] = name.size();
   head_[size_] = head;
   filter_ |= uint64_t{1} << filter_bit(name);
@@ -402,82 +415,78 @@ void Envelope::scan(const char* data, size_t size, const FieldSet& fields) {
 bool Envelope::scan_object(EnvelopeCursor& c, const FieldSet& fields) {
   ++c.p;  // '{'
   skip_ws(c);
-  if (!c.at_end() && c.peek() == '}') {
-    ++c.p;
-    skip_ws(c);
-    return c.at_end();
-  }
-  for (;;) {
-    if (c.at_end() || c.peek() != '"') return false;
-    ++c.p;
-    std::string_view key;
-    bool key_escaped;
-    if (!scan_string(c, key, key_escaped)) return false;
-    if (key_escaped) {
-      if (!json_unescape(key, key_buf_)) return false;
-      key = key_buf_;
-    }
-    skip_ws(c);
-    if (c.at_end() || c.peek() != ':') return false;
-    ++c.p;
-    skip_ws(c);
-    if (c.at_end()) return false;
-
-    // Which routing field (if any) this member is: the tag, or a slot of `fields` (compared
-    // only when a registered name has the same filter bit). A later duplicate replaces an earlier
-    // one, as JSON.parse does.
-    int slot = -1;
-    bool is_tag = false;
-    const size_t n = key.size();
-    if (n == 3 && key[0] == '_' && key[1] == 'm' && key[2] == 'c') {
-      is_tag = true;
-      ++tag_members_;
-    } else if (fields.may_match(key)) {
-      slot = fields.match(key);
-    }
-
-    if (c.peek() == '"') {
-      ++c.p;
-      std::string_view body;
-      bool escaped;
-      if (!scan_string(c, body, escaped)) return false;
-      if (slot >= 0) {
-        if (escaped) {
-          if (!json_unescape(body, bufs_[slot])) return false;
-          body = bufs_[slot];
-        }
-        present_ |= 1u << slot;
-        values_[slot] = body;
-      } else if (is_tag) {
-        if (escaped) {
-          if (!json_unescape(body, tag_buf_)) return false;
-          body = tag_buf_;
-        }
-        has_tag_ = true;
-        tag_ = body;
+  if (c.at_end() || c.peek() != '}') {  // members, up to the '}' (one ending for both forms)
+    for (;;) {
+      std::string_view key;
+      bool key_escaped;
+      if (!scan_member_name(c, key, key_escaped)) return false;
+      if (key_escaped) {
+        if (!json_unescape(key, key_buf_)) return false;
+        key = key_buf_;
       }
-    } else {
-      // A number (the most common member that is not a string) directly; a literal or a
-      // container through skip_value (which reads them as it would inside a container: the
-      // same checks, without a second copy of the literal cases here).
-      const char first = c.peek();
-      if (!(first == '-' || is_digit(first) ? scan_number(c) : skip_value(c))) return false;
-      // Present but not a string: not routable by this field.
-      if (slot >= 0) present_ &= ~(1u << slot);
-      if (is_tag) has_tag_ = false;
-    }
-    skip_ws(c);
-    if (c.at_end()) return false;
-    if (c.peek() == ',') {
-      ++c.p;
       skip_ws(c);
-      continue;
+      if (c.at_end()) return false;
+
+      // Which routing field (if any) this member is: the tag, or a slot of `fields` (compared
+      // only when a registered name has the same filter bit). A later duplicate replaces an earlier
+      // one, as JSON.parse does.
+      int slot = -1;
+#ifdef MC_NO_DELIVERY
+      // The lite core (channel.h): nothing reads the tag, and "_mc" is never a field (FieldSet::add).
+      constexpr bool is_tag = false;
+      if (fields.may_match(key)) slot = fields.match(key);
+#else
+      bool is_tag = false;
+      const size_t n = key.size();
+      if (n == 3 && key[0] == '_' && key[1] == 'm' && key[2] == 'c') {
+        is_tag = true;
+        ++tag_members_;
+      } else if (fields.may_match(key)) {
+        slot = fields.match(key);
+      }
+#endif
+
+      if (c.peek() == '"') {
+        ++c.p;
+        std::string_view body;
+        bool escaped;
+        if (!scan_string(c, body, escaped)) return false;
+        if (slot >= 0) {
+          if (escaped) {
+            if (!json_unescape(body, bufs_[slot])) return false;
+            body = bufs_[slot];
+          }
+          present_ |= 1u << slot;
+          values_[slot] = body;
+        }
+#ifndef MC_NO_DELIVERY
+        if (is_tag) {  // (never also a slot)
+          if (escaped) {
+            if (!json_unescape(body, tag_buf_)) return false;
+            body = tag_buf_;
+          }
+          has_tag_ = true;
+          tag_ = body;
+        }
+#endif
+      } else {
+        // A number, a literal or a container through skip_value (which reads them as it would
+        // inside a container: the same checks, without a second copy of them here).
+        if (!skip_value(c, open_)) return false;
+        // Present but not a string: not routable by this field.
+        if (slot >= 0) present_ &= ~(1u << slot);
+        if (is_tag) has_tag_ = false;
+      }
+      skip_ws(c);
+      if (c.at_end()) return false;
+      if (c.peek() != ',') break;
+      ++c.p;  // (scan_member_name skips the whitespace after it)
     }
     if (c.peek() != '}') return false;
-    ++c.p;
-    skip_ws(c);
-    return c.at_end();  // trailing bytes after the object: not JSON
   }
+  ++c.p;  // '}'
+  skip_ws(c);
+  return c.at_end();  // trailing bytes after the object: not JSON
 }
 
 }  // namespace mc

@@ -37,9 +37,7 @@ class FieldSet {
   // The slot of `name`, or -1 if it is not registered.
   int find(std::string_view name) const;
   int size() const { return size_; }
-  std::string_view name(int slot) const {
-    return slot >= 0 && slot < size_ ? std::string_view(names_[slot]) : std::string_view();
-  }
+  std::string_view name(int slot) const;
 
  private:
   friend class Envelope;
@@ -55,7 +53,9 @@ class FieldSet {
   // (envelope.cpp), when the caller has it.
   int match(std::string_view key) const;
   int match(std::string_view key, uint64_t head) const;
-  std::string names_[kMaxFields];
+  // The names of slots 0, 1, ... one after the other (length_ says where each ends): one string,
+  // not one per slot (8 constructed and destroyed with every FieldSet).
+  std::string names_;
   // Per slot: the name's length and a number made of its first bytes (head8() in envelope.cpp),
   // so a name is mostly told apart without a memcmp call.
   size_t length_[kMaxFields] = {};
@@ -99,7 +99,8 @@ class Envelope {
   std::string_view type() const { return field(FieldSet::kTypeSlot); }
   // "_mc", the reserved member of a reliable channel (src/metachannel/reliability.h): present
   // only if the member occurs exactly once and its value is a string. tag_members() counts
-  // the members of that name, whatever their values.
+  // the members of that name, whatever their values. Under MC_NO_DELIVERY (the lite core, which
+  // has no reliability layer to read it) the tag is not looked for: no tag, 0 members.
   bool has_tag() const { return tag_members_ == 1 && has_tag_; }
   std::string_view tag() const { return tag_; }
   unsigned tag_members() const { return tag_members_; }
@@ -117,7 +118,11 @@ class Envelope {
   std::string_view tag_;
   // Storage for unescaped values (rare: only when a routing string contains a backslash).
   std::string bufs_[FieldSet::kMaxFields];
-  std::string tag_buf_, key_buf_;
+  std::string key_buf_;
+  std::string open_;  // the containers a skipped value is inside (skip_value in envelope.cpp)
+#ifndef MC_NO_DELIVERY
+  std::string tag_buf_;  // (the lite core reads no tag: MC_NO_DELIVERY, channel.h)
+#endif
 };
 
 // Decodes the body of a JSON string (between the quotes) into UTF-8. Returns false on an

@@ -7,7 +7,7 @@ namespace mc {
 
 int Router::field_slot(std::string_view field) { return fields_.add(field); }
 
-Router::Counts::const_iterator Router::lower(const Counts& m, std::string_view value) {
+const Router::Value* Router::lower(const Counts& m, std::string_view value) {
   return std::lower_bound(m.begin(), m.end(), value, [](const Value& e, std::string_view v) { return e.view() < v; });
 }
 
@@ -20,7 +20,7 @@ void Router::add(int slot, std::string_view value, int delta) {
   if (slot < 0 || slot >= fields_.size() || delta == 0) return;
   Counts& m = values_[slot];
   // Moved into place by copying bytes (Value is a plain struct).
-  const size_t i = static_cast<size_t>(lower(m, value) - m.cbegin());
+  const size_t i = static_cast<size_t>(lower(m, value) - m.begin());
   if (i == m.size() || m[i].view() != value) {
     if (delta <= 0) return;
     char* const bytes = new char[value.size()];

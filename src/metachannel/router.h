@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "metachannel/envelope.h"
+#include "metachannel/pod_vector.h"
 #include "metachannel/vocabulary.h"
 
 namespace mc {
@@ -82,7 +83,7 @@ class Router {
  private:
   // A value with interest and its count. Its bytes are its own (new[], freed by add() and
   // clear()): a plain struct, so the vector grows, inserts and erases by copying bytes, with
-  // none of std::string's moves and destructors in the wasm.
+  // none of std::string's moves and destructors in the wasm (and a PodVector: one growth path).
   struct Value {
     char* data;
     size_t size;
@@ -91,9 +92,9 @@ class Router {
   };
   // The values of one slot with interest, sorted by value (a handful per slot: a sorted vector
   // is a binary search per frame like a map, with less code in the wasm than a red-black tree).
-  using Counts = std::vector<Value>;
+  using Counts = PodVector<Value>;
   // The entry for `value` in `m`, or where it would be inserted.
-  static Counts::const_iterator lower(const Counts& m, std::string_view value);
+  static const Value* lower(const Counts& m, std::string_view value);
   static bool holds(const Counts& m, std::string_view value);
   static void bump(int& count, int delta) { count = count + delta < 0 ? 0 : count + delta; }
   FieldSet fields_;

@@ -1,5 +1,7 @@
 #include "metachannel/send_queue.h"
 
+#include <cstring>
+
 namespace mc {
 
 SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size_t& dropped, uint64_t seq) {
@@ -18,18 +20,21 @@ SendQueue::Push SendQueue::push(bool binary, const char* data, size_t size, size
     }
   }
   if (head_ != 0 && head_ * 2 >= items_.size()) {
-    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    // The popped entries (their bytes already freed) go; the live ones move down as bytes.
+    items_.erase_front(head_);
     head_ = 0;
   }
-  items_.push_back(QueuedMessage{binary, std::string(data, size), seq});
+  char* const bytes = new char[size];
+  std::memcpy(bytes, data, size);
+  items_.push_back(QueuedMessage{bytes, size, seq, binary});
   bytes_ += size;
   return dropped ? Push::QueuedDropped : Push::Queued;
 }
 
 void SendQueue::pop_front() {
-  QueuedMessage& m = items_[head_];
-  bytes_ -= m.bytes.size();
-  std::string().swap(m.bytes);  // its memory goes now, not when the slot is reused
+  const QueuedMessage& m = items_[head_];
+  bytes_ -= m.size;
+  delete[] m.data;  // its memory goes now, not when the slot is reused
   if (++head_ == items_.size()) {
     items_.clear();
     head_ = 0;
@@ -38,7 +43,8 @@ void SendQueue::pop_front() {
 
 size_t SendQueue::clear() {
   const size_t n = size();
-  std::vector<QueuedMessage>().swap(items_);
+  for (size_t i = head_; i < items_.size(); ++i) delete[] items_[i].data;
+  items_.release();
   head_ = 0;
   bytes_ = 0;
   return n;

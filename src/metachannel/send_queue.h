@@ -2,9 +2,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <string_view>
 #include <vector>
 
+#include "metachannel/pod_vector.h"
 #include "metachannel/types.h"
 #include "metachannel/vocabulary.h"
 
@@ -18,10 +19,15 @@ struct QueueOptions {
   char unset_ = 0;  // (ends the Unset initialiser list)
 };
 
+// A queued message. Its bytes are its own (new[], freed by SendQueue's pop_front() and clear()):
+// a plain struct, so the vector grows and erases by copying bytes, with none of std::string's
+// moves and destructors in the wasm (as Router's values).
 struct QueuedMessage {
-  bool binary = false;
-  std::string bytes;
-  uint64_t seq = 0;  // reliable channels: its sequence number (0: not sequenced)
+  char* data;
+  size_t size;
+  uint64_t seq;  // reliable channels: its sequence number (0: not sequenced)
+  bool binary;
+  std::string_view bytes() const { return {data, size}; }
 };
 
 class SendQueue {
@@ -35,6 +41,9 @@ class SendQueue {
   };
 
   explicit SendQueue(QueueOptions options = {}) : options_(options) {}
+  ~SendQueue() { clear(); }
+  SendQueue(const SendQueue&) = delete;  // (the messages' bytes are owned)
+  SendQueue& operator=(const SendQueue&) = delete;
 
   // `dropped` receives how many queued messages were evicted (drop-oldest).
   Push push(bool binary, const char* data, size_t size, size_t& dropped, uint64_t seq = 0);
@@ -55,7 +64,7 @@ class SendQueue {
   // The messages from items_[head_] on: a vector and the index of its first live entry (a
   // std::deque's block map cost 1 KB of wasm). Popped entries are emptied at once and dropped
   // from the vector when they are at least half of it.
-  std::vector<QueuedMessage> items_;
+  PodVector<QueuedMessage> items_;
   size_t head_ = 0;
   size_t bytes_ = 0;
 };

@@ -52,8 +52,9 @@ class Transport {
   // Starts a connection. False when no socket could be created at all (nothing reported).
   virtual bool open(const std::string& url, const std::string& protocols_csv) = 0;
   // After open() returned false: why, when retrying cannot help (a WebSocket constructor that
-  // rejects these arguments: a bad header, a blocked scheme); "" when a retry may succeed.
-  virtual std::string open_error() const { return {}; }
+  // rejects these arguments: a bad header, a blocked scheme); "" when a retry may succeed. Valid
+  // until the next open().
+  virtual std::string_view open_error() const { return {}; }
   // After on_transport_error while connecting: the HTTP status the server answered the upgrade
   // with instead of 101, or 0 when unknown (browsers and undici never tell; `ws` in Node does).
   virtual int refused_status() const { return 0; }

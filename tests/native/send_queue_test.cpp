@@ -23,7 +23,7 @@ Push push(SendQueue& q, const std::string& s, size_t* dropped = nullptr, bool bi
 std::vector<std::string> drain(SendQueue& q) {
   std::vector<std::string> out;
   while (!q.empty()) {
-    out.push_back(q.front().bytes);
+    out.emplace_back(q.front().bytes());
     q.pop_front();
   }
   return out;
@@ -57,7 +57,7 @@ TEST(SendQueue, KeepsOrderAndCounts) {
   EXPECT_FALSE(q.front().binary);
   q.pop_front();
   EXPECT_TRUE(q.front().binary);
-  EXPECT_EQ(q.front().bytes, "bb");
+  EXPECT_EQ(q.front().bytes(), "bb");
   EXPECT_EQ(q.bytes(), 6u);
   EXPECT_EQ(drain(q), (std::vector<std::string>{"bb", "", "dddd"}));
   EXPECT_EQ(q.bytes(), 0u);
