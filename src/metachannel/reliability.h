@@ -125,6 +125,22 @@ struct ReliabilityStats {
   double gone_sent = 0;  // ranges answered with "gone"
 };
 
+// A list of sequence ranges [first, second] kept in place, at most kCap of them (the most any
+// list of the protocol holds: uncovered()'s bound): no heap, no vector code.
+struct SeqRange {
+  uint64_t first, second;
+};
+struct RangeList {
+  static constexpr size_t kCap = 3 * rel::kMaxRanges;
+  SeqRange r[kCap];
+  size_t n = 0;
+  const SeqRange* begin() const { return r; }
+  const SeqRange* end() const { return r + n; }
+  bool empty() const { return n == 0; }
+  size_t size() const { return n; }
+  void add(uint64_t first, uint64_t second) { r[n++] = SeqRange{first, second}; }
+};
+
 // The resend buffer's container: a ring over one vector, grown by doubling (std::deque's block
 // map, its iterators and its split buffers cost about 1 KB of wasm). A popped slot's element is
 // reset at once (its text freed); clear() frees everything.
@@ -177,7 +193,7 @@ class Ring {
 // The Delivery of the full core (delivery.h says what each hook is for).
 class Reliability final : public Delivery {
  public:
-  using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+  using Ranges = RangeList;
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
   Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, const ReliableOptions& reliable,

@@ -13,19 +13,18 @@ namespace mc {
 using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
 
 Reliability::Ranges Reliability::missing(const Peer& p) const {
-  // At most kMaxRanges: a stack array, the vector made once.
-  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
-  size_t n = 0;
+  // At most kMaxRanges.
+  Ranges r;
   if (gap_open(p)) {
     uint64_t cur = p.next;
     for (const auto& [seq, text] : p.held) {
-      if (n >= rel::kMaxRanges) break;
-      if (seq > cur) r[n++] = {cur, seq - 1};
+      if (r.n >= rel::kMaxRanges) break;
+      if (seq > cur) r.add(cur, seq - 1);
       cur = seq + 1;
     }
-    if (n < rel::kMaxRanges && cur <= p.top) r[n++] = {cur, p.top};
+    if (r.n < rel::kMaxRanges && cur <= p.top) r.add(cur, p.top);
   }
-  return Ranges(r, r + n);
+  return r;
 }
 
 void Reliability::send_nack(Peer& p) {
@@ -130,9 +129,8 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
   // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap. Each piece after
   // a range's first starts right after a distinct cover's start - 1, so there are at most
   // kMaxRanges missing ranges + 2 * kMaxRanges covers (on_others_nack keeps no more) of them:
-  // a stack array, the vector made once.
-  std::pair<uint64_t, uint64_t> out[3 * rel::kMaxRanges];
-  size_t n = 0;
+  // RangeList::kCap.
+  Ranges out;
   for (auto [a, b] : missing(p)) {
     for (;;) {
       for (bool moved = true; moved && a <= b;) {
@@ -149,11 +147,11 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
       for (const Peer::Cover& c : p.covers) {
         if (c.first > a && c.first <= end) end = c.first - 1;
       }
-      out[n++] = {a, end};
+      out.add(a, end);
       a = end + 1;
     }
   }
-  return Ranges(out, out + n);
+  return out;
 }
 
 Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
@@ -378,14 +376,13 @@ void Reliability::on_nack(const Ranges& ranges) {
   // Other receivers' requests for the same frames come within the back-off window of the
   // first: one resend (broadcast) answers them all.
   const double guard = rel::kResendGuardMs + backoff_window();
-  std::pair<uint64_t, uint64_t> gone[rel::kMaxRanges];  // one per range asked for (ranges_from: at most kMaxRanges)
-  size_t n_gone = 0;
+  Ranges gone;  // one per range asked for (ranges_from: at most kMaxRanges)
   bool fresh = false;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
     if (a > b) continue;
     if (a < low) {
-      gone[n_gone++] = {a, std::min(b, low - 1)};
+      gone.add(a, std::min(b, low - 1));
       a = low;
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
@@ -408,10 +405,10 @@ void Reliability::on_nack(const Ranges& ranges) {
       want(repair_at_);
     }
   }
-  if (n_gone > 0 && open_) {
+  if (!gone.empty() && open_) {
     std::string text = control("gone", id_);
     member(text, "ranges");
-    append_ranges(Ranges(gone, gone + n_gone), text);
+    append_ranges(gone, text);
     text += '}';
     host_.rel_send(text);
     ++stats_.gone_sent;
