@@ -308,7 +308,8 @@ class Reliability final : public Delivery {
   };
   static constexpr double kNever = std::numeric_limits<double>::infinity();
 
-  double now() { return scheduler_.now_ms(); }
+  // Out of line: one call at each of its ~25 sites, not the virtual call's loads.
+  __attribute__((noinline)) double now() { return scheduler_.now_ms(); }
   void make_id();
   Peer* peer(std::string_view id, bool create);
   void evict_one();
