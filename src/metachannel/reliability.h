@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -296,7 +297,24 @@ class Reliability final : public Delivery {
       uint64_t first, last;
       double until;
     };
-    std::vector<Cover> covers;
+    // At most kCap, oldest first: one array of kCap made with the first (no vector growth code).
+    struct Covers {
+      static constexpr size_t kCap = 2 * rel::kMaxRanges;
+      std::unique_ptr<Cover[]> c;
+      size_t n = 0;
+      Cover* begin() const { return c.get(); }
+      Cover* end() const { return c.get() + n; }
+      // Added last; when full, the oldest gives way.
+      void add(const Cover& x) {
+        if (!c) c.reset(new Cover[kCap]);
+        if (n == kCap) {
+          for (size_t i = 1; i < n; ++i) c[i - 1] = c[i];
+          --n;
+        }
+        c[n++] = x;
+      }
+    };
+    Covers covers;
     double renew_ms = 0;      // the renew period it announced ("renew"), 0: none (an older peer)
     bool reads_more = false;  // its hi says it reads "more" in a nack (older peers: only "to")
     bool present = false;

@@ -120,9 +120,9 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
   // The covers still running, kept in order (a plain loop: no remove_if and erase).
   size_t w = 0;
   for (const Peer::Cover& c : p.covers) {
-    if (!(c.until <= t)) p.covers[w++] = c;
+    if (!(c.until <= t)) p.covers.c[w++] = c;
   }
-  while (p.covers.size() > w) p.covers.pop_back();
+  p.covers.n = w;
   // What is missing less what the covers hold: each missing range walked from its start, past
   // every cover that holds the current number, then up to the next cover's start (sorted
   // maximal ranges, as one pass per cover splitting the list would give, without a list per
@@ -444,8 +444,7 @@ void Reliability::on_others_nack(Peer& p, const Ranges& theirs) {
   // answer to our own request.
   const double until = now() + answer_wait(p);
   for (const auto& [a, b] : theirs) {
-    if (p.covers.size() >= 2 * rel::kMaxRanges) p.covers.erase(p.covers.begin());
-    p.covers.push_back(Peer::Cover{a, b, until});
+    p.covers.add(Peer::Cover{a, b, until});
   }
   if (p.request_at == kNever || !gap_open(p)) return;
   if (uncovered(p).empty()) {
