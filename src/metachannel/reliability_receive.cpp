@@ -251,14 +251,13 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     ++stats_.duplicates_dropped;
     return Action::Drop;
   }
-  const std::string id(from);
   while (p->held.size() >= rel::kMaxHeldPerPeer || held_bytes_ + size > rel::kMaxHeldBytes) {
     // No room to wait: give up the oldest hole of this sender (or, if it holds nothing,
     // everything up to this frame).
     const uint64_t to = p->held.empty() ? seq : p->held.begin()->first;
     const uint64_t gen = generation_;
     if (!skip_to(*p, to) || gen != generation_) return Action::Drop;
-    p = peer(id, false);
+    p = peer(from, false);  // (`from` is in the frame or its envelope: both outlive the callbacks)
     if (!p) return Action::Drop;
     if (seq < p->next) return repeated(*p, seq, data, size);
     if (seq == p->next) {
