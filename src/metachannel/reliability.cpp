@@ -293,24 +293,24 @@ size_t Reliability::held_count() const {
 
 std::string Reliability::stats_json() const {
   // What dump_json writes for these members in this order: the counters and rttMs as floats,
-  // the sizes as unsigned.
-  const std::pair<const char*, double> counters[] = {
-      {"sequencedSent", stats_.sequenced_sent},
-      {"resentAfterReconnect", stats_.resent_after_reconnect},
-      {"resentOnRequest", stats_.resent_on_request},
-      {"requestsSent", stats_.requests_sent},
-      {"requestsCancelled", stats_.requests_cancelled},
-      {"duplicatesDropped", stats_.duplicates_dropped},
-      {"forwarded", stats_.forwarded},
-      {"reordered", stats_.reordered},
-      {"repaired", stats_.repaired},
-      {"lost", stats_.lost},
-      {"goneSent", stats_.gone_sent},
+  // the sizes as unsigned. The counters by a table (names, fields), not a list built per call.
+  static constexpr std::pair<const char*, double ReliabilityStats::*> kCounters[] = {
+      {"sequencedSent", &ReliabilityStats::sequenced_sent},
+      {"resentAfterReconnect", &ReliabilityStats::resent_after_reconnect},
+      {"resentOnRequest", &ReliabilityStats::resent_on_request},
+      {"requestsSent", &ReliabilityStats::requests_sent},
+      {"requestsCancelled", &ReliabilityStats::requests_cancelled},
+      {"duplicatesDropped", &ReliabilityStats::duplicates_dropped},
+      {"forwarded", &ReliabilityStats::forwarded},
+      {"reordered", &ReliabilityStats::reordered},
+      {"repaired", &ReliabilityStats::repaired},
+      {"lost", &ReliabilityStats::lost},
+      {"goneSent", &ReliabilityStats::gone_sent},
   };
   std::string out;
-  for (const auto& [name, value] : counters) {
+  for (const auto& [name, field] : kCounters) {
     member(out, name);  // ,"<name>": (the first one's comma becomes the '{' below)
-    append_json_double(value, out);
+    append_json_double(stats_.*field, out);
   }
   out[0] = '{';
   out += relay_echoes_ ? ",\"relayEchoes\":true" : ",\"relayEchoes\":false";
