@@ -181,7 +181,7 @@ class Ring {
   iterator end() { return {this, n_}; }
 
  private:
-  void grow() {
+  __attribute__((noinline)) void grow() {
     std::vector<T> bigger(v_.empty() ? 16 : 2 * v_.size());
     for (size_t i = 0; i < n_; ++i) bigger[i] = std::move((*this)[i]);
     v_.swap(bigger);
@@ -402,7 +402,9 @@ class Reliability final : public Delivery {
   }
   // How long a sender may hold what we ask for: the whole hold while peers are coming back
   // (we see their returns as it does), else the quiet spell.
-  double expected_hold() { return now() - last_return_ < repair_hold() ? repair_hold() : repair_quiet(); }
+  __attribute__((noinline)) double expected_hold() {
+    return now() - last_return_ < repair_hold() ? repair_hold() : repair_quiet();
+  }
   // How long a request (ours or another receiver's) is given to be answered.
   double answer_wait(const Peer& p) {
     return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window() + expected_hold();

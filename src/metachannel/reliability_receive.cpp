@@ -27,7 +27,7 @@ Reliability::Ranges Reliability::missing(const Peer& p) const {
   return r;
 }
 
-void Reliability::send_nack(Peer& p) {
+__attribute__((noinline)) void Reliability::send_nack(Peer& p) {
   if (!gap_open(p)) {
     p.request_at = kNever;
     return;
