@@ -21,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -159,7 +160,9 @@ class Ring {
     (*this)[n_++] = std::move(x);
   }
   void pop_front() {
-    front() = T();
+    T& f = front();  // reset in place (no temporary to move from)
+    f.~T();
+    new (&f) T();
     head_ = (head_ + 1) & (v_.size() - 1);
     --n_;
   }
