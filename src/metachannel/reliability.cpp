@@ -76,8 +76,8 @@ void Reliability::commit(std::string text, bool written) {
 
 void Reliability::on_written(double written_seq) {
   const auto seq = static_cast<uint64_t>(written_seq);
-  if (sent_.empty() || seq < sent_.front().seq) return;
-  const uint64_t i = seq - sent_.front().seq;
+  // (below the first, i wraps to far more than the buffer holds: as in on_text)
+  const uint64_t i = seq - (sent_.empty() ? 0 : sent_.front().seq);
   if (i < sent_.size()) {
     sent_[i].conn = conn_;
     sent_[i].written_at = now();

@@ -167,8 +167,11 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   sender_ = from;
   sender_seq_ = seq;
   if (from == id_) {
-    const bool held = !sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size();
-    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(seq - sent_.front().seq)].text, data, size))) {
+    // Its place in the resend buffer, if it is still there (below the first, `at` wraps to far
+    // more than the buffer holds: sequence numbers are at most kMaxSeq).
+    const uint64_t at = seq - (sent_.empty() ? 0 : sent_.front().seq);
+    const bool held = at < sent_.size();
+    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(at)].text, data, size))) {
       // Not a frame we sent: a copy of one (forwarded with our "_mc" member) or a forger.
       ++stats_.forwarded;
       return Action::Plain;
@@ -176,7 +179,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     // Our own frame, echoed by the relay: the relay has it (an ack). Delivered once.
     relay_echoes_ = echo_seen_this_conn_ = true;
     if (held) {
-      const Sent& s = sent_[static_cast<size_t>(seq - sent_.front().seq)];
+      const Sent& s = sent_[static_cast<size_t>(at)];
       if (!s.echoed && s.conn == conn_ && s.written_at > 0) {
         // The relay's round trip, from our own frame coming back (an average over the last ~8).
         const double sample = std::min(now() - s.written_at, rel::kMaxRttMs);
@@ -185,7 +188,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
       // The relay keeps a socket's order: everything before it on this socket got through too.
       // Stops at the first frame already marked or written to another socket: each frame is
       // visited once (frames resent out of order are only resent again needlessly, never lost).
-      for (size_t i = static_cast<size_t>(seq - sent_.front().seq) + 1; i-- > 0;) {
+      for (size_t i = static_cast<size_t>(at) + 1; i-- > 0;) {
         Sent& s = sent_[i];
         if (s.echoed || s.conn != conn_) break;
         s.echoed = true;
