@@ -219,7 +219,9 @@ double Reliability::next_deadline() {
     scheduled_ = kNever;
     return kNever;
   }
-  double next = std::min({answer_at_, echo_check_at_, renew_at_, peer_sweep_at_, repair_at_, tail_again_at_});
+  // (std::min two at a time: no initializer_list array on the stack)
+  double next = std::min(std::min(std::min(answer_at_, echo_check_at_), std::min(renew_at_, peer_sweep_at_)),
+                         std::min(repair_at_, tail_again_at_));
   if (tail_pending_) next = std::min(next, last_send_at_ + quiet_ms());
   scheduled_ = next;
   return next;
