@@ -333,7 +333,6 @@ class Reliability final : public Delivery {
   __attribute__((noinline)) double now() { return scheduler_.now_ms(); }
   void make_id();
   Peer* peer(std::string_view id, bool create);
-  void evict_one();
   bool gap_open(const Peer& p) const { return p.seq_known && p.top >= p.next; }
   // Everything below `to` is either delivered from `held` or counted lost (reported once).
   // False if the host asked to stop.
