@@ -216,13 +216,11 @@ __attribute__((noinline)) void Reliability::handle_control(const char* data, siz
       if (renew && renew->number >= 1) p->renew_ms = std::min(renew->number, 1e9);  // NaN: not a number
       std::string text(j.value(*state));
       if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
-      if (!p->present) {
+      const bool joined = !p->present;
+      if (joined || text != p->state) {
         p->present = true;
         p->state = std::move(text);
-        presence_changed(Change::Joined, &from, 1);
-      } else if (text != p->state) {
-        p->state = std::move(text);
-        presence_changed(Change::Updated, &from, 1);
+        presence_changed(joined ? Change::Joined : Change::Updated, &from, 1);
       }
       want(t + peer_timeout(*p));
     }
