@@ -441,14 +441,16 @@ class Compactor {
         const size_t begin = out_.size();
         if (!value(t, depth + 1, nullptr)) return false;
         if (same) {
-          // The earlier value's text gives way to this one's; the members after it move.
-          const std::string v(out_.data() + begin, out_.size() - begin);
-          out_.resize(begin);
-          const size_t was = same->end - same->begin;
-          splice(out_, same->begin, same->end, v);
+          // The earlier value's text gives way to this one's (written last, with no name before
+          // it); the members after it move.
+          const size_t was = same->end - same->begin, now = out_.size() - begin;
+          std::string r(out_.data(), same->begin);
+          r.append(out_.data() + begin, now);
+          r.append(out_.data() + same->end, begin - same->end);
+          out_.swap(r);
           for (JsonMember* m = same; m != items.data() + items.size(); ++m) {
-            if (m != same) m->begin = m->begin + v.size() - was;
-            m->end = m->end + v.size() - was;
+            if (m != same) m->begin = m->begin + now - was;
+            m->end = m->end + now - was;
           }
           same->is_unsigned = unsigned_;
           same->number = number_;

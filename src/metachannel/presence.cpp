@@ -136,7 +136,7 @@ void Reliability::forget_peer(std::map<std::string, Peer>::iterator it) {
   peers_.erase(it);
 }
 
-double Reliability::renew_period() const {
+__attribute__((noinline)) double Reliability::renew_period() const {
   // An older peer (no "renew" in its announces) times us out after its own timeoutMs: renew
   // at the base period while one is present.
   for (const auto& [id, p] : peers_) {
@@ -152,7 +152,9 @@ double Reliability::peer_timeout(const Peer& p) const {
   return std::max(popt_.timeout_ms, p.renew_ms * popt_.timeout_ms / popt_.renew_ms);
 }
 
-void Reliability::handle_control(const char* data, size_t size) {
+// noinline (also send_nack, renew_period, expected_hold, Ring::grow): out of their one caller
+// the full core is smaller once gzipped (62 B together; measured one by one).
+__attribute__((noinline)) void Reliability::handle_control(const char* data, size_t size) {
   if (size > rel::kMaxControlBytes + popt_.max_state_bytes) return;
   Message j;
   if (!compact_json(std::string_view(data, size), j.text, &j.members) || j.text[0] != '{') return;
@@ -214,13 +216,11 @@ void Reliability::handle_control(const char* data, size_t size) {
       if (renew && renew->number >= 1) p->renew_ms = std::min(renew->number, 1e9);  // NaN: not a number
       std::string text(j.value(*state));
       if (text.size() > popt_.max_state_bytes) return;  // too large for us: not a member
-      if (!p->present) {
+      const bool joined = !p->present;
+      if (joined || text != p->state) {
         p->present = true;
         p->state = std::move(text);
-        presence_changed(Change::Joined, &from, 1);
-      } else if (text != p->state) {
-        p->state = std::move(text);
-        presence_changed(Change::Updated, &from, 1);
+        presence_changed(joined ? Change::Joined : Change::Updated, &from, 1);
       }
       want(t + peer_timeout(*p));
     }

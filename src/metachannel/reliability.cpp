@@ -76,8 +76,8 @@ void Reliability::commit(std::string text, bool written) {
 
 void Reliability::on_written(double written_seq) {
   const auto seq = static_cast<uint64_t>(written_seq);
-  if (sent_.empty() || seq < sent_.front().seq) return;
-  const uint64_t i = seq - sent_.front().seq;
+  // (below the first, i wraps to far more than the buffer holds: as in on_text)
+  const uint64_t i = seq - (sent_.empty() ? 0 : sent_.front().seq);
   if (i < sent_.size()) {
     sent_[i].conn = conn_;
     sent_[i].written_at = now();
@@ -219,7 +219,9 @@ double Reliability::next_deadline() {
     scheduled_ = kNever;
     return kNever;
   }
-  double next = std::min({answer_at_, echo_check_at_, renew_at_, peer_sweep_at_, repair_at_, tail_again_at_});
+  // (std::min two at a time: no initializer_list array on the stack)
+  double next = std::min(std::min(std::min(answer_at_, echo_check_at_), std::min(renew_at_, peer_sweep_at_)),
+                         std::min(repair_at_, tail_again_at_));
   if (tail_pending_) next = std::min(next, last_send_at_ + quiet_ms());
   scheduled_ = next;
   return next;
@@ -293,24 +295,24 @@ size_t Reliability::held_count() const {
 
 std::string Reliability::stats_json() const {
   // What dump_json writes for these members in this order: the counters and rttMs as floats,
-  // the sizes as unsigned.
-  const std::pair<const char*, double> counters[] = {
-      {"sequencedSent", stats_.sequenced_sent},
-      {"resentAfterReconnect", stats_.resent_after_reconnect},
-      {"resentOnRequest", stats_.resent_on_request},
-      {"requestsSent", stats_.requests_sent},
-      {"requestsCancelled", stats_.requests_cancelled},
-      {"duplicatesDropped", stats_.duplicates_dropped},
-      {"forwarded", stats_.forwarded},
-      {"reordered", stats_.reordered},
-      {"repaired", stats_.repaired},
-      {"lost", stats_.lost},
-      {"goneSent", stats_.gone_sent},
+  // the sizes as unsigned. The counters by a table (names, fields), not a list built per call.
+  static constexpr std::pair<const char*, double ReliabilityStats::*> kCounters[] = {
+      {"sequencedSent", &ReliabilityStats::sequenced_sent},
+      {"resentAfterReconnect", &ReliabilityStats::resent_after_reconnect},
+      {"resentOnRequest", &ReliabilityStats::resent_on_request},
+      {"requestsSent", &ReliabilityStats::requests_sent},
+      {"requestsCancelled", &ReliabilityStats::requests_cancelled},
+      {"duplicatesDropped", &ReliabilityStats::duplicates_dropped},
+      {"forwarded", &ReliabilityStats::forwarded},
+      {"reordered", &ReliabilityStats::reordered},
+      {"repaired", &ReliabilityStats::repaired},
+      {"lost", &ReliabilityStats::lost},
+      {"goneSent", &ReliabilityStats::gone_sent},
   };
   std::string out;
-  for (const auto& [name, value] : counters) {
+  for (const auto& [name, field] : kCounters) {
     member(out, name);  // ,"<name>": (the first one's comma becomes the '{' below)
-    append_json_double(value, out);
+    append_json_double(stats_.*field, out);
   }
   out[0] = '{';
   out += relay_echoes_ ? ",\"relayEchoes\":true" : ",\"relayEchoes\":false";

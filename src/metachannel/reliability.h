@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -125,6 +127,22 @@ struct ReliabilityStats {
   double gone_sent = 0;  // ranges answered with "gone"
 };
 
+// A list of sequence ranges [first, second] kept in place, at most kCap of them (the most any
+// list of the protocol holds: uncovered()'s bound): no heap, no vector code.
+struct SeqRange {
+  uint64_t first, second;
+};
+struct RangeList {
+  static constexpr size_t kCap = 3 * rel::kMaxRanges;
+  SeqRange r[kCap];
+  size_t n = 0;
+  const SeqRange* begin() const { return r; }
+  const SeqRange* end() const { return r + n; }
+  bool empty() const { return n == 0; }
+  size_t size() const { return n; }
+  void add(uint64_t first, uint64_t second) { r[n++] = SeqRange{first, second}; }
+};
+
 // The resend buffer's container: a ring over one vector, grown by doubling (std::deque's block
 // map, its iterators and its split buffers cost about 1 KB of wasm). A popped slot's element is
 // reset at once (its text freed); clear() frees everything.
@@ -142,7 +160,9 @@ class Ring {
     (*this)[n_++] = std::move(x);
   }
   void pop_front() {
-    front() = T();
+    T& f = front();  // reset in place (no temporary to move from)
+    f.~T();
+    new (&f) T();
     head_ = (head_ + 1) & (v_.size() - 1);
     --n_;
   }
@@ -164,7 +184,7 @@ class Ring {
   iterator end() { return {this, n_}; }
 
  private:
-  void grow() {
+  __attribute__((noinline)) void grow() {
     std::vector<T> bigger(v_.empty() ? 16 : 2 * v_.size());
     for (size_t i = 0; i < n_; ++i) bigger[i] = std::move((*this)[i]);
     v_.swap(bigger);
@@ -177,7 +197,7 @@ class Ring {
 // The Delivery of the full core (delivery.h says what each hook is for).
 class Reliability final : public Delivery {
  public:
-  using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+  using Ranges = RangeList;
 
   // `id`: this instance's id on the wire; one of 1-64 [A-Za-z0-9_-], else a random one is made.
   Reliability(DeliveryHost& host, Scheduler& scheduler, std::string id, const ReliableOptions& reliable,
@@ -280,7 +300,24 @@ class Reliability final : public Delivery {
       uint64_t first, last;
       double until;
     };
-    std::vector<Cover> covers;
+    // At most kCap, oldest first: one array of kCap made with the first (no vector growth code).
+    struct Covers {
+      static constexpr size_t kCap = 2 * rel::kMaxRanges;
+      std::unique_ptr<Cover[]> c;
+      size_t n = 0;
+      Cover* begin() const { return c.get(); }
+      Cover* end() const { return c.get() + n; }
+      // Added last; when full, the oldest gives way.
+      void add(const Cover& x) {
+        if (!c) c.reset(new Cover[kCap]);
+        if (n == kCap) {
+          for (size_t i = 1; i < n; ++i) c[i - 1] = c[i];
+          --n;
+        }
+        c[n++] = x;
+      }
+    };
+    Covers covers;
     double renew_ms = 0;      // the renew period it announced ("renew"), 0: none (an older peer)
     bool reads_more = false;  // its hi says it reads "more" in a nack (older peers: only "to")
     bool present = false;
@@ -292,10 +329,10 @@ class Reliability final : public Delivery {
   };
   static constexpr double kNever = std::numeric_limits<double>::infinity();
 
-  double now() { return scheduler_.now_ms(); }
+  // Out of line: one call at each of its ~25 sites, not the virtual call's loads.
+  __attribute__((noinline)) double now() { return scheduler_.now_ms(); }
   void make_id();
   Peer* peer(std::string_view id, bool create);
-  void evict_one();
   bool gap_open(const Peer& p) const { return p.seq_known && p.top >= p.next; }
   // Everything below `to` is either delivered from `held` or counted lost (reported once).
   // False if the host asked to stop.
@@ -367,7 +404,9 @@ class Reliability final : public Delivery {
   }
   // How long a sender may hold what we ask for: the whole hold while peers are coming back
   // (we see their returns as it does), else the quiet spell.
-  double expected_hold() { return now() - last_return_ < repair_hold() ? repair_hold() : repair_quiet(); }
+  __attribute__((noinline)) double expected_hold() {
+    return now() - last_return_ < repair_hold() ? repair_hold() : repair_quiet();
+  }
   // How long a request (ours or another receiver's) is given to be answered.
   double answer_wait(const Peer& p) {
     return std::max(p.retry_ms, rel::kRttRetryFactor * rtt_) + backoff_window() + expected_hold();

@@ -13,22 +13,21 @@ namespace mc {
 using namespace rel_wire;  // NOLINT(google-build-using-namespace): the helpers of this part
 
 Reliability::Ranges Reliability::missing(const Peer& p) const {
-  // At most kMaxRanges: a stack array, the vector made once.
-  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
-  size_t n = 0;
+  // At most kMaxRanges.
+  Ranges r;
   if (gap_open(p)) {
     uint64_t cur = p.next;
     for (const auto& [seq, text] : p.held) {
-      if (n >= rel::kMaxRanges) break;
-      if (seq > cur) r[n++] = {cur, seq - 1};
+      if (r.n >= rel::kMaxRanges) break;
+      if (seq > cur) r.add(cur, seq - 1);
       cur = seq + 1;
     }
-    if (n < rel::kMaxRanges && cur <= p.top) r[n++] = {cur, p.top};
+    if (r.n < rel::kMaxRanges && cur <= p.top) r.add(cur, p.top);
   }
-  return Ranges(r, r + n);
+  return r;
 }
 
-void Reliability::send_nack(Peer& p) {
+__attribute__((noinline)) void Reliability::send_nack(Peer& p) {
   if (!gap_open(p)) {
     p.request_at = kNever;
     return;
@@ -121,18 +120,17 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
   // The covers still running, kept in order (a plain loop: no remove_if and erase).
   size_t w = 0;
   for (const Peer::Cover& c : p.covers) {
-    if (!(c.until <= t)) p.covers[w++] = c;
+    if (!(c.until <= t)) p.covers.c[w++] = c;
   }
-  while (p.covers.size() > w) p.covers.pop_back();
+  p.covers.n = w;
   // What is missing less what the covers hold: each missing range walked from its start, past
   // every cover that holds the current number, then up to the next cover's start (sorted
   // maximal ranges, as one pass per cover splitting the list would give, without a list per
   // cover). Covers and ranges end at kMaxSeq at most: last + 1 does not wrap. Each piece after
   // a range's first starts right after a distinct cover's start - 1, so there are at most
   // kMaxRanges missing ranges + 2 * kMaxRanges covers (on_others_nack keeps no more) of them:
-  // a stack array, the vector made once.
-  std::pair<uint64_t, uint64_t> out[3 * rel::kMaxRanges];
-  size_t n = 0;
+  // RangeList::kCap.
+  Ranges out;
   for (auto [a, b] : missing(p)) {
     for (;;) {
       for (bool moved = true; moved && a <= b;) {
@@ -149,11 +147,11 @@ Reliability::Ranges Reliability::uncovered(Peer& p) {
       for (const Peer::Cover& c : p.covers) {
         if (c.first > a && c.first <= end) end = c.first - 1;
       }
-      out[n++] = {a, end};
+      out.add(a, end);
       a = end + 1;
     }
   }
-  return Ranges(out, out + n);
+  return out;
 }
 
 Reliability::Action Reliability::on_text(const char* data, size_t size, const Envelope& e) {
@@ -169,8 +167,11 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
   sender_ = from;
   sender_seq_ = seq;
   if (from == id_) {
-    const bool held = !sent_.empty() && seq >= sent_.front().seq && seq - sent_.front().seq < sent_.size();
-    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(seq - sent_.front().seq)].text, data, size))) {
+    // Its place in the resend buffer, if it is still there (below the first, `at` wraps to far
+    // more than the buffer holds: sequence numbers are at most kMaxSeq).
+    const uint64_t at = seq - (sent_.empty() ? 0 : sent_.front().seq);
+    const bool held = at < sent_.size();
+    if (seq >= next_seq_ || (held && !equals(sent_[static_cast<size_t>(at)].text, data, size))) {
       // Not a frame we sent: a copy of one (forwarded with our "_mc" member) or a forger.
       ++stats_.forwarded;
       return Action::Plain;
@@ -178,7 +179,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     // Our own frame, echoed by the relay: the relay has it (an ack). Delivered once.
     relay_echoes_ = echo_seen_this_conn_ = true;
     if (held) {
-      const Sent& s = sent_[static_cast<size_t>(seq - sent_.front().seq)];
+      const Sent& s = sent_[static_cast<size_t>(at)];
       if (!s.echoed && s.conn == conn_ && s.written_at > 0) {
         // The relay's round trip, from our own frame coming back (an average over the last ~8).
         const double sample = std::min(now() - s.written_at, rel::kMaxRttMs);
@@ -187,7 +188,7 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
       // The relay keeps a socket's order: everything before it on this socket got through too.
       // Stops at the first frame already marked or written to another socket: each frame is
       // visited once (frames resent out of order are only resent again needlessly, never lost).
-      for (size_t i = static_cast<size_t>(seq - sent_.front().seq) + 1; i-- > 0;) {
+      for (size_t i = static_cast<size_t>(at) + 1; i-- > 0;) {
         Sent& s = sent_[i];
         if (s.echoed || s.conn != conn_) break;
         s.echoed = true;
@@ -253,14 +254,13 @@ Reliability::Action Reliability::on_text(const char* data, size_t size, const En
     ++stats_.duplicates_dropped;
     return Action::Drop;
   }
-  const std::string id(from);
   while (p->held.size() >= rel::kMaxHeldPerPeer || held_bytes_ + size > rel::kMaxHeldBytes) {
     // No room to wait: give up the oldest hole of this sender (or, if it holds nothing,
     // everything up to this frame).
     const uint64_t to = p->held.empty() ? seq : p->held.begin()->first;
     const uint64_t gen = generation_;
     if (!skip_to(*p, to) || gen != generation_) return Action::Drop;
-    p = peer(id, false);
+    p = peer(from, false);  // (`from` is in the frame or its envelope: both outlive the callbacks)
     if (!p) return Action::Drop;
     if (seq < p->next) return repeated(*p, seq, data, size);
     if (seq == p->next) {
@@ -378,14 +378,13 @@ void Reliability::on_nack(const Ranges& ranges) {
   // Other receivers' requests for the same frames come within the back-off window of the
   // first: one resend (broadcast) answers them all.
   const double guard = rel::kResendGuardMs + backoff_window();
-  std::pair<uint64_t, uint64_t> gone[rel::kMaxRanges];  // one per range asked for (ranges_from: at most kMaxRanges)
-  size_t n_gone = 0;
+  Ranges gone;  // one per range asked for (ranges_from: at most kMaxRanges)
   bool fresh = false;
   for (auto [a, b] : ranges) {
     if (b >= next_seq_) b = next_seq_ - 1;  // never sent: nothing to say
     if (a > b) continue;
     if (a < low) {
-      gone[n_gone++] = {a, std::min(b, low - 1)};
+      gone.add(a, std::min(b, low - 1));
       a = low;
     }
     for (uint64_t s = a; s <= b && s - low < sent_.size(); ++s) {
@@ -408,10 +407,10 @@ void Reliability::on_nack(const Ranges& ranges) {
       want(repair_at_);
     }
   }
-  if (n_gone > 0 && open_) {
+  if (!gone.empty() && open_) {
     std::string text = control("gone", id_);
     member(text, "ranges");
-    append_ranges(Ranges(gone, gone + n_gone), text);
+    append_ranges(gone, text);
     text += '}';
     host_.rel_send(text);
     ++stats_.gone_sent;
@@ -447,8 +446,7 @@ void Reliability::on_others_nack(Peer& p, const Ranges& theirs) {
   // answer to our own request.
   const double until = now() + answer_wait(p);
   for (const auto& [a, b] : theirs) {
-    if (p.covers.size() >= 2 * rel::kMaxRanges) p.covers.erase(p.covers.begin());
-    p.covers.push_back(Peer::Cover{a, b, until});
+    p.covers.add(Peer::Cover{a, b, until});
   }
   if (p.request_at == kNever || !gap_open(p)) return;
   if (uncovered(p).empty()) {

@@ -17,7 +17,7 @@ namespace mc {
 // Not an anonymous namespace: inline functions with external linkage are one copy in the link.
 namespace rel_wire {
 
-using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+using Ranges = RangeList;
 
 static_assert(rel::kMaxIdBytes == 64, "valid_wire_id (wire_id.cpp) checks 1-64 bytes");
 inline bool valid_id(std::string_view id) { return valid_wire_id(id); }
@@ -73,8 +73,8 @@ struct Message {
 // Up to kMaxRanges well-formed [first, last] pairs (1 <= first <= last <= kMaxSeq) of the list
 // (compact JSON text), sorted and merged, so what they cover is walked once.
 inline Ranges ranges_from(std::string_view list) {
-  // Gathered in a fixed array, the vector made once at the end (no growth code here).
-  std::pair<uint64_t, uint64_t> r[rel::kMaxRanges];
+  Ranges out;
+  SeqRange* r = out.r;
   size_t n = 0;
   if (!list.empty() && list[0] == '[') {
     std::string items_text, pair_text;
@@ -91,7 +91,10 @@ inline Ranges ranges_from(std::string_view list) {
       // Insertion in order (at most kMaxRanges: std::sort's introsort was 1.3 KB of wasm).
       size_t i = n++;
       r[i] = {static_cast<uint64_t>(a), static_cast<uint64_t>(b)};
-      for (; i > 0 && r[i] < r[i - 1]; --i) std::swap(r[i], r[i - 1]);
+      for (; i > 0 && (r[i].first < r[i - 1].first || (r[i].first == r[i - 1].first && r[i].second < r[i - 1].second));
+           --i) {
+        std::swap(r[i], r[i - 1]);
+      }
     }
   }
   // Merged in place: w ranges kept so far.
@@ -103,7 +106,8 @@ inline Ranges ranges_from(std::string_view list) {
       r[w++] = r[i];
     }
   }
-  return Ranges(r, r + w);
+  out.n = w;
+  return out;
 }
 
 // The "ranges" member of a control message.
