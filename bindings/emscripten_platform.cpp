@@ -185,6 +185,7 @@ void EmscriptenScheduler::cancel_wake() {
 }
 
 double EmscriptenScheduler::random01() { return emscripten_math_random(); }
+double EmscriptenScheduler::ln(double x) { return emscripten_math_log(x); }
 
 void EmscriptenScheduler::fire() {
   armed_ = false;

@@ -57,6 +57,7 @@ class EmscriptenScheduler final : public Scheduler {
   void wake_in(double delay_ms) override;
   void cancel_wake() override;
   double random01() override;
+  double ln(double x) override;
   void fire();
 
  private:

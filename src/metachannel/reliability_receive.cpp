@@ -100,7 +100,7 @@ void Reliability::schedule_request(Peer& p, double delay) {
 }
 
 double Reliability::group_scale() const {
-  return 1 + std::log(std::max(2.0, static_cast<double>(peers_.size()) + 1) / 2);
+  return 1 + scheduler_.ln(std::max(2.0, static_cast<double>(peers_.size()) + 1) / 2);
 }
 
 double Reliability::backoff() {
@@ -108,10 +108,11 @@ double Reliability::backoff() {
   // so that of many receivers missing the same frames few draw an early time, and the first
   // request's broadcast reaches the others before they ask.
   // f = log1p(r * expm1(lambda)) / lambda, written with log alone: exp(lambda) = e * (n + 1), so
-  // no libm log1p and expm1 (about 1 KB of wasm) beside the log group_scale() needs.
+  // no libm log1p and expm1 (about 1 KB of wasm); the log is the platform's (Scheduler::ln: the
+  // JS engine's Math.log in the wasm, no libm log there either).
   const double n = static_cast<double>(peers_.size()) + 1;
-  const double lambda = std::log(n) + 1;
-  const double f = std::log(1 + scheduler_.random01() * (2.718281828459045 * n - 1)) / lambda;
+  const double lambda = scheduler_.ln(n) + 1;
+  const double f = scheduler_.ln(1 + scheduler_.random01() * (2.718281828459045 * n - 1)) / lambda;
   return rel::kRequestBackoffMinMs + f * (backoff_window() - rel::kRequestBackoffMinMs);
 }
 

@@ -2,6 +2,7 @@
 // (Scheduler). The wasm build implements them over emscripten/websocket.h and emscripten
 // timers (bindings/emscripten_platform.cpp); the native tests implement them with fakes.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,6 +81,10 @@ class Scheduler {
   virtual void cancel_wake() = 0;
   // Uniform in [0, 1), for jitter.
   virtual double random01() = 0;
+  // The natural logarithm, for the reliability layer's random back-off and group scale: the
+  // platform's own (the wasm build's is the JS engine's Math.log, so the wasm carries no libm
+  // log; the result may differ from libm's in a double's last bits).
+  virtual double ln(double x) { return std::log(x); }
 };
 
 class SchedulerListener {
