@@ -114,6 +114,21 @@ int __wrap_snprintf(char* s, size_t n, const char* format, ...) {
   return static_cast<int>(len);
 }
 
+// mc_double_chars (src/metachannel/json_text.h) for the wasm: JavaScript's Number-to-String
+// (mc_number_to_text, bindings/library.js), which gives the shortest text that reads back as the
+// same double, as nlohmann's Grisu2 does natively (src/metachannel/double_chars.cpp), in its own
+// spelling ("100" for "100.0", "1e-7" for "1e-07"): the same JSON value. JS writes -0 as "0",
+// so the sign is written here. Exported, so that the plain core, which writes no double, keeps
+// the import too (one glue, the same imports: see mc_number_text below).
+extern "C" int mc_number_to_text(double x, char* out);  // bindings/library.js
+EMSCRIPTEN_KEEPALIVE char* mc_double_chars(char* first, double value) {
+  if (std::signbit(value)) {
+    value = -value;
+    *first++ = '-';
+  }
+  return first + mc_number_to_text(value, first);
+}
+
 // One glue serves both cores, so both wasm files must import the same functions
 // (scripts/lite-core.mjs). The plain core has no nlohmann/json and so no strtod: this exported
 // one-liner keeps its import of mc_number_from_text (and is the same export in both).

@@ -397,6 +397,15 @@ mergeInto(LibraryManager.library, {
   mc_number_from_text: function (p, n) {
     return Number(mcDecode(p, n));
   },
+  // mc_double_chars's text (bindings/libc_wraps.cpp): a finite double >= 0 as JavaScript writes it
+  // (the shortest text that reads back as the same double; ASCII, at most 23 characters), at `p`;
+  // returns its length.
+  mc_number_to_text: function (x, p) {
+    var s = String(x);
+    var i = 0;
+    for (; i < s.length; i++) HEAPU8[p + i] = s.charCodeAt(i);
+    return i;
+  },
   // After emscripten_websocket_delete: forgets the socket here, and frees websocket.h's slot,
   // which 3.1.6's emscripten_websocket_delete leaks (it deletes WS.sockets[socket], not
   // [socketId]); in releases that delete the slot themselves this finds nothing to do.

@@ -62,6 +62,14 @@ bool merge_envelope(std::string_view object_json, const Fields& fields, std::str
 // `name` and `value` valid UTF-8.
 bool merge_member(std::string_view object_json, std::string_view name, std::string_view value, std::string& out);
 
+// A finite double's text as a JSON number, the shortest that reads back as the same double,
+// written at `first` (room for 32 characters); returns its end. Native builds: nlohmann's
+// Grisu2 and format, as its dump writes a number_float ("100.0", "1e-07";
+// src/metachannel/double_chars.cpp). The wasm: JavaScript's Number-to-String ("100", "1e-7":
+// the same value in another spelling; bindings/libc_wraps.cpp), so that the full core carries
+// no Grisu2 (1.2 KB gzip).
+extern "C" char* mc_double_chars(char* first, double value);
+
 namespace json_text_detail {
 // The cached power of ten nlohmann's to_chars reads from its table for the binary exponent e,
 // computed (the writer's float format; json_text_test.cpp checks it against the table).

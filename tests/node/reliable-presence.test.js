@@ -134,3 +134,38 @@ test("presence: control characters in a state arrive intact; a control message w
   a.setPresence({ note: "\u0002" });
   await waitFor(() => b.presence.get(a.id)?.note === "\u0002", { timeoutMs: 2000, what: "a's update" });
 });
+
+test("presence: a state's numbers arrive as the same doubles (the core rewrites each number it reads: JavaScript's spelling in the wasm)", async (t) => {
+  const relay = await relayFor(t);
+  const { url } = await relay.createChannel();
+  // Fractions, exponents both ways, the extremes, integers past 2^53 and past 10^21, and
+  // doubles whose shortest text needs 17 digits.
+  const values = [
+    0.1,
+    0.5,
+    100.5,
+    1e-7,
+    1.5e-300,
+    5e-324,
+    2.2250738585072014e-308,
+    1e21,
+    1.7976931348623157e308,
+    2 ** 53 + 2,
+    123456789.12345679,
+    -2.5e-5,
+    -1e100,
+    0.30000000000000004,
+    1 / 3,
+  ];
+  const a = channelFor(t, url, { reliable: true, presence: { state: { values } } });
+  const b = channelFor(t, url, { presence: { state: { values: [] } } });
+  await Promise.all([a.opened(), b.opened()]);
+  await waitFor(() => b.presence.get(a.id)?.values?.length === values.length, { timeoutMs: 2000, what: "a's state at b" });
+  const got = b.presence.get(a.id).values;
+  for (let i = 0; i < values.length; i++) assert.ok(Object.is(got[i], values[i]), `values[${i}]: sent ${values[i]}, got ${got[i]}`);
+  // The counters the core writes as doubles (its stats JSON) read back as numbers.
+  a.send({ type: "x" });
+  const stats = a._reliableStats();
+  assert.equal(stats.sequencedSent, 1);
+  for (const [k, v] of Object.entries(stats)) assert.ok(typeof v === "boolean" || Number.isFinite(v), `${k}: ${v}`);
+});
