@@ -14,7 +14,7 @@
 //   strtod (floatscan with its 128-bit long double arithmetic: __multf3, __divtf3, fmodl, ...)
 //   was 8.1 KB. The lexer hands it a token it has already checked against JSON's number
 //   grammar; here the longest prefix of that form is found and converted by JavaScript's
-//   Number(), which rounds correctly, as strtod must (mc_number_from_text, bindings/library.js).
+//   Number(), which rounds correctly, as strtod must (mc_number, bindings/library.js).
 //   Out of range: ±HUGE_VAL or 0 and errno ERANGE, as strtod. "inf", "nan" and hexadecimal
 //   input, which strtod accepts and JSON does not, trap.
 #include <emscripten/emscripten.h>
@@ -25,7 +25,10 @@
 #include <cstddef>
 #include <cstdint>
 
-extern "C" double mc_number_from_text(const char* p, int n);  // bindings/library.js
+// bindings/library.js: n > 0, the number the n bytes at p spell (Number()); n = 0, x's text
+// (String(x)) written at p, and its length. One import for both ways: the plain core, which
+// converts no number, keeps it by mc_number_text below (one glue, the same imports).
+extern "C" double mc_number(double x, char* p, int n);
 
 namespace {
 
@@ -114,25 +117,23 @@ int __wrap_snprintf(char* s, size_t n, const char* format, ...) {
   return static_cast<int>(len);
 }
 
-// mc_double_chars (src/metachannel/json_text.h) for the wasm: JavaScript's Number-to-String
-// (mc_number_to_text, bindings/library.js), which gives the shortest text that reads back as the
-// same double, as nlohmann's Grisu2 does natively (src/metachannel/double_chars.cpp), in its own
-// spelling ("100" for "100.0", "1e-7" for "1e-07"): the same JSON value. JS writes -0 as "0",
-// so the sign is written here. Exported, so that the plain core, which writes no double, keeps
-// the import too (one glue, the same imports: see mc_number_text below).
-extern "C" int mc_number_to_text(double x, char* out);  // bindings/library.js
-EMSCRIPTEN_KEEPALIVE char* mc_double_chars(char* first, double value) {
+// mc_double_chars (src/metachannel/json_text.h) for the wasm: JavaScript's String(number)
+// (mc_number), which gives the shortest text that reads back as the same double, as nlohmann's
+// Grisu2 does natively (src/metachannel/double_chars.cpp), in its own spelling ("100" for
+// "100.0", "1e-7" for "1e-07"): the same JSON value. JS writes -0 as "0", so the sign is written
+// here.
+char* mc_double_chars(char* first, double value) {
   if (std::signbit(value)) {
     value = -value;
     *first++ = '-';
   }
-  return first + mc_number_to_text(value, first);
+  return first + static_cast<int>(mc_number(value, first, 0));
 }
 
 // One glue serves both cores, so both wasm files must import the same functions
 // (scripts/lite-core.mjs). The plain core has no nlohmann/json and so no strtod: this exported
-// one-liner keeps its import of mc_number_from_text (and is the same export in both).
-EMSCRIPTEN_KEEPALIVE double mc_number_text(const char* p, int n) { return mc_number_from_text(p, n); }
+// one-liner keeps its import of mc_number (and is the same export in both).
+EMSCRIPTEN_KEEPALIVE double mc_number_text(const char* p, int n) { return mc_number(0, const_cast<char*>(p), n); }
 
 double __wrap_strtod(const char* s, char** end) {
   const char* p = s;
@@ -163,7 +164,7 @@ double __wrap_strtod(const char* s, char** end) {
     }
   }
   if (end) *end = const_cast<char*>(p);
-  const double v = mc_number_from_text(start, static_cast<int>(p - start));
+  const double v = mc_number(0, const_cast<char*>(start), static_cast<int>(p - start));
   if (std::isinf(v) || (v == 0 && nonzero)) errno = ERANGE;
   return v;
 }

@@ -391,16 +391,14 @@ mergeInto(LibraryManager.library, {
     var s = mcSockets[id];
     return s ? s.bufferedAmount || 0 : 0;
   },
-  // strtod's conversion (bindings/libc_wraps.cpp): the text of a decimal number (sign, digits,
-  // fraction, exponent; ASCII) to the nearest double, by Number(), which rounds correctly.
-  mc_number_from_text__deps: ["$mcDecode"],
-  mc_number_from_text: function (p, n) {
-    return Number(mcDecode(p, n));
-  },
-  // mc_double_chars's text (bindings/libc_wraps.cpp): a finite double >= 0 as JavaScript writes it
-  // (the shortest text that reads back as the same double; ASCII, at most 23 characters), at `p`;
-  // returns its length.
-  mc_number_to_text: function (x, p) {
+  // Numbers' text both ways for bindings/libc_wraps.cpp: n > 0, the number the n bytes at p
+  // spell (strtod's conversion: a decimal number's sign, digits, fraction and exponent, ASCII),
+  // by Number(), which rounds correctly; n = 0, x (a finite double >= 0) as JavaScript writes it
+  // (the shortest text that reads back as the same double, ASCII, at most 23 characters),
+  // written at p, and its length (mc_double_chars).
+  mc_number__deps: ["$mcDecode"],
+  mc_number: function (x, p, n) {
+    if (n) return Number(mcDecode(p, n));
     var s = String(x);
     var i = 0;
     for (; i < s.length; i++) HEAPU8[p + i] = s.charCodeAt(i);

@@ -118,7 +118,6 @@ declare module "#core-glue" {
     _mc_channel_reliable_stats(channel: Address): number;
     _mc_transport_frame(transport: number, text: number, data: number, size: number): void;
     _mc_transport_oversize(transport: number, text: number, size: number): void;
-    _mc_double_chars(first: number, value: number): number;
     _mc_number_text(p: number, n: number): number;
     // end of generated raw exports
   }
